@@ -1,0 +1,139 @@
+"""Content-addressed artifact store over fsspec.
+
+An object lives at ``<root>/objects/<2 hex>/<62 hex>``, named by the sha256 of
+its bytes, so identical content is stored once. Writes go to a temporary name
+and are renamed into place; every read checks the hash again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from loopml.errors import ArtifactCorrupt, InvalidInput, NotFound, require
+
+CHUNK = 1 << 20
+_PROTOCOL_EXTRAS = {"s3": "s3", "s3a": "s3"}
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    digest: str
+    size: int
+
+
+class ArtifactStore:
+    """Immutable blobs addressed by their sha256, on any fsspec filesystem."""
+
+    def __init__(self, uri: str) -> None:
+        import fsspec
+
+        protocol = uri.split("://", 1)[0] if "://" in uri else "file"
+        if protocol in _PROTOCOL_EXTRAS:
+            require("s3fs", what=f"The artifact store {uri!r}", extra=_PROTOCOL_EXTRAS[protocol])
+        self.uri = uri
+        self.fs, root = fsspec.core.url_to_fs(uri)
+        self.root = root.rstrip("/")
+        self._local = protocol == "file"
+
+    def __repr__(self) -> str:
+        return f"ArtifactStore({self.uri!r})"
+
+    def put_bytes(self, data: bytes) -> StoredObject:
+        digest = hashlib.sha256(data).hexdigest()
+        if not self.exists(digest):
+            self._publish([data])
+        return StoredObject(digest, len(data))
+
+    def put_file(self, path: str | os.PathLike[str]) -> StoredObject:
+        path = Path(path)
+        if not path.is_file():
+            raise NotFound(f"No file at {str(path)!r} to store.", hint="Check the path.")
+        with path.open("rb") as handle:
+            return self._publish(iter(lambda: handle.read(CHUNK), b""))
+
+    def get_bytes(self, digest: str) -> bytes:
+        with self._open_checked(digest) as handle:
+            data = handle.read()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise self._corrupt(digest)
+        return data
+
+    def download(self, digest: str, destination: str | os.PathLike[str]) -> Path:
+        """Copy an object to a local file, checking its hash on the way."""
+        destination = Path(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.partial")
+        hasher = hashlib.sha256()
+        try:
+            with self._open_checked(digest) as source, partial.open("wb") as target:
+                for chunk in iter(lambda: source.read(CHUNK), b""):
+                    hasher.update(chunk)
+                    target.write(chunk)
+            if hasher.hexdigest() != digest:
+                raise self._corrupt(digest)
+            partial.replace(destination)
+        finally:
+            partial.unlink(missing_ok=True)
+        return destination
+
+    def exists(self, digest: str) -> bool:
+        return self.fs.exists(self._path(digest))
+
+    def local_path(self, digest: str) -> Path | None:
+        """The object's path when the store is a local folder (for memory-mapped reads)."""
+        return Path(self._path(digest)) if self._local else None
+
+    def _publish(self, chunks: Iterable[bytes]) -> StoredObject:
+        """Write to a temporary name while hashing, then rename into place."""
+        self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+        temporary = f"{self.root}/tmp/{uuid.uuid4().hex}"
+        hasher, size = hashlib.sha256(), 0
+        try:
+            with self.fs.open(temporary, "wb") as handle:
+                for chunk in chunks:
+                    hasher.update(chunk)
+                    size += len(chunk)
+                    handle.write(chunk)
+            digest = hasher.hexdigest()
+            final = self._path(digest)
+            if not self.fs.exists(final):
+                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                self.fs.mv(temporary, final)
+        finally:
+            if self.fs.exists(temporary):
+                self.fs.rm(temporary)
+        return StoredObject(digest, size)
+
+    def _open_checked(self, digest: str) -> IO[bytes]:
+        _check_digest(digest)
+        try:
+            return self.fs.open(self._path(digest), "rb")
+        except FileNotFoundError:
+            raise NotFound(
+                f"Artifact {digest[:12]}… is missing from {self.uri}.",
+                hint="It was deleted or the store points at another folder; "
+                "check LOOPML_ARTIFACT_URI.",
+            ) from None
+
+    def _path(self, digest: str) -> str:
+        return f"{self.root}/objects/{digest[:2]}/{digest[2:]}"
+
+    def _corrupt(self, digest: str) -> ArtifactCorrupt:
+        return ArtifactCorrupt(
+            f"Artifact {digest[:12]}… in {self.uri} does not match its sha256: "
+            "the file was changed or damaged after it was written.",
+            hint="Do not use it; log the artifact again from its source.",
+        )
+
+
+def _check_digest(digest: str) -> None:
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InvalidInput(
+            f"{digest!r} is not an artifact hash.", hint="Use the 64-hex sha256 digest."
+        )

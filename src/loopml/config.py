@@ -1,0 +1,67 @@
+"""Settings, read once from ``LOOPML_*`` environment variables and passed down.
+
+Nothing below this module reads the environment: a component receives the
+settings object (or the one value it needs) from whoever builds it.
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+class Settings(BaseSettings):
+    """Every loopml setting. Each field is also the variable ``LOOPML_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="LOOPML_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("~/.loopml"),
+        description="Folder of the embedded store: the SQLite file and the artifacts.",
+    )
+    store_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata store; default: SQLite under `home`. "
+        "Teams use postgresql+psycopg://user@host/db.",
+    )
+    artifact_uri: str | None = Field(
+        default=None,
+        description="fsspec URI of the artifact store; default: `home`/artifacts. s3:// needs loopml[s3].",
+    )
+    project: str = Field(default="default", description="Project that new experiments belong to.")
+    actor: str = Field(
+        default_factory=_default_actor,
+        description="Name recorded as the actor of audit events and the user of runs.",
+    )
+    auto_upgrade: bool = Field(
+        default=True,
+        description="Bring an older store schema up to date on first use (else run `loopml db upgrade`).",
+    )
+    metric_flush_size: int = Field(
+        default=10_000, ge=1, description="Buffered metric points that trigger a write."
+    )
+    metric_flush_interval: float = Field(
+        default=2.0, gt=0, description="Seconds after which buffered metric points are written."
+    )
+
+    @property
+    def home_path(self) -> Path:
+        return self.home.expanduser()
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.home_path / 'loopml.db'}"
+
+    @property
+    def resolved_artifact_uri(self) -> str:
+        return self.artifact_uri or str(self.home_path / "artifacts")

@@ -1,0 +1,32 @@
+"""The tables of the metadata store, one module per concept.
+
+Rows are persistence only; each converts itself to the frozen domain object the
+library returns. A new concept adds a module here and imports it below, so that
+``Base.metadata`` (and with it Alembic) knows the whole schema.
+"""
+
+from loopml.store.tables.audit import AuditEventRow
+from loopml.store.tables.base import Base
+from loopml.store.tables.tracking import (
+    ArtifactRow,
+    ExperimentRow,
+    LatestMetricRow,
+    MetricRow,
+    ParamRow,
+    ProjectRow,
+    RunRow,
+    TagRow,
+)
+
+__all__ = [
+    "ArtifactRow",
+    "AuditEventRow",
+    "Base",
+    "ExperimentRow",
+    "LatestMetricRow",
+    "MetricRow",
+    "ParamRow",
+    "ProjectRow",
+    "RunRow",
+    "TagRow",
+]

@@ -1,0 +1,111 @@
+"""Metric points buffered in memory and written in batches.
+
+``add`` costs about a microsecond: it appends to a list under a lock. Points
+are written when the buffer reaches its size, when its interval has passed (a
+background thread checks), when the run ends and when the interpreter exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+
+Point = tuple[str, float, int, float]
+Writer = Callable[[Sequence[Point]], None]
+
+
+class MetricBuffer:
+    def __init__(self, write: Writer, *, size: int, interval: float) -> None:
+        self._write = write
+        self._size = size
+        self.interval = interval
+        self._points: list[Point] = []
+        self._next_step: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self.last_flush = time.monotonic()
+        _flusher.watch(self)
+
+    def add(self, key: str, value: float, step: int | None) -> None:
+        with self._lock:
+            if step is None:
+                step = self._next_step.get(key, 0)
+            if step >= self._next_step.get(key, 0):
+                self._next_step[key] = step + 1
+            self._points.append((key, value, step, time.time()))
+            full = len(self._points) >= self._size
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is buffered; on failure the points stay for the next try."""
+        with self._flush_lock:
+            with self._lock:
+                points, self._points = self._points, []
+            self.last_flush = time.monotonic()
+            if not points:
+                return
+            try:
+                self._write(points)
+            except BaseException:
+                with self._lock:
+                    self._points[:0] = points
+                raise
+
+    def close(self) -> None:
+        self.flush()
+        _flusher.forget(self)
+
+
+class _Flusher:
+    """One daemon thread for the process that flushes buffers past their interval."""
+
+    def __init__(self) -> None:
+        self._buffers: weakref.WeakSet[MetricBuffer] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+
+    def watch(self, buffer: MetricBuffer) -> None:
+        with self._lock:
+            self._buffers.add(buffer)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="loopml-metrics", daemon=True
+                )
+                self._thread.start()
+
+    def forget(self, buffer: MetricBuffer) -> None:
+        with self._lock:
+            self._buffers.discard(buffer)
+
+    def flush_all(self) -> None:
+        for buffer in self._snapshot():
+            try:
+                buffer.flush()
+            except Exception:  # at exit a broken store must not mask the real error
+                continue
+
+    def _snapshot(self) -> list[MetricBuffer]:
+        with self._lock:
+            return list(self._buffers)
+
+    def _loop(self) -> None:
+        while True:
+            buffers = self._snapshot()
+            interval = min((b.interval for b in buffers), default=1.0)
+            self._wake.wait(min(interval, 1.0) / 2)
+            now = time.monotonic()
+            for buffer in buffers:
+                if now - buffer.last_flush >= buffer.interval:
+                    try:
+                        buffer.flush()
+                    except Exception:  # the points stay buffered; the run's end retries
+                        continue
+
+
+_flusher = _Flusher()
+atexit.register(_flusher.flush_all)

@@ -1,0 +1,319 @@
+"""``search_runs``: a small filter language over runs, answered by indexed queries.
+
+A filter is conditions joined by ``and``::
+
+    metrics.mae < 3 and params.alpha = '0.1' and tags.team != 'ops' and status = 'finished'
+
+Each condition on a metric, param or tag is an ``EXISTS`` on its own indexed
+table (latest metric values, never the history), so the query never forms a
+params × metrics × tags cross product. Details of the matching runs are then
+fetched with one query per table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import aliased
+
+from loopml.errors import InvalidInput
+from loopml.store import Store
+from loopml.store.tables import ExperimentRow, LatestMetricRow, ParamRow, RunRow, TagRow
+from loopml.tracking import service
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ATTRIBUTES = {
+    "run_id": RunRow.id,
+    "id": RunRow.id,
+    "name": RunRow.name,
+    "status": RunRow.status,
+    "user": RunRow.user,
+    "start_time": RunRow.start_time,
+    "end_time": RunRow.end_time,
+    "git_commit": RunRow.git_commit,
+    "parent_run_id": RunRow.parent_run_id,
+    "wall_seconds": RunRow.wall_seconds,
+    "cpu_seconds": RunRow.cpu_seconds,
+}
+KEYED = {"metrics": LatestMetricRow, "params": ParamRow, "tags": TagRow}
+OPERATORS = {"=", "!=", "<", "<=", ">", ">=", "like", "ilike", "in", "not in"}
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+      | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+      | (?P<op><=|>=|!=|=|<|>)
+      | (?P<punct>[(),])
+      | (?P<word>[A-Za-z_][\w.\-]*(?:\.`[^`]+`)?)
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Condition:
+    entity: str  # "metrics", "params", "tags" or "attributes"
+    key: str
+    op: str
+    value: Any
+
+
+def parse_filter(text: str | None) -> list[Condition]:
+    if not text or not text.strip():
+        return []
+    tokens = _tokenize(text)
+    conditions, position = [], 0
+    while position < len(tokens):
+        condition, position = _parse_condition(tokens, position, text)
+        conditions.append(condition)
+        if position < len(tokens):
+            word = tokens[position][1].lower()
+            if word != "and":
+                raise _syntax(text, f"expected 'and' but found {tokens[position][1]!r}")
+            position += 1
+    return conditions
+
+
+def _tokenize(text: str) -> list[tuple[str, str]]:
+    tokens, position = [], 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if not match or match.end() == position:
+            raise _syntax(text, f"cannot read {text[position:].strip()[:20]!r}")
+        kind = match.lastgroup
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+def _parse_condition(tokens, position: int, text: str) -> tuple[Condition, int]:
+    kind, name = tokens[position]
+    if kind != "word":
+        raise _syntax(text, f"expected a name such as metrics.mae, found {name!r}")
+    entity, key = _split_name(name, text)
+    op, position = _read_operator(tokens, position + 1, text)
+    value, position = _read_value(tokens, position, op, text)
+    _check_comparison(entity, key, op, value, text)
+    return Condition(entity, key, op, value), position
+
+
+def _split_name(name: str, text: str) -> tuple[str, str]:
+    prefix, _, key = name.partition(".")
+    prefix = {"metric": "metrics", "param": "params", "tag": "tags", "attribute": "attributes"}.get(
+        prefix, prefix
+    )
+    key = key.strip("`")
+    if prefix in KEYED and key:
+        return prefix, key
+    if prefix == "attributes" and key in ATTRIBUTES:
+        return "attributes", key
+    if not key and name in ATTRIBUTES:
+        return "attributes", name
+    raise _syntax(
+        text,
+        f"unknown name {name!r}; use metrics.<key>, params.<key>, tags.<key> "
+        f"or one of {', '.join(sorted(ATTRIBUTES))}",
+    )
+
+
+def _read_operator(tokens, position: int, text: str) -> tuple[str, int]:
+    if position >= len(tokens):
+        raise _syntax(text, "a condition ends without an operator")
+    kind, word = tokens[position]
+    op = word.lower()
+    if (
+        kind == "word"
+        and op == "not"
+        and position + 1 < len(tokens)
+        and tokens[position + 1][1].lower() == "in"
+    ):
+        return "not in", position + 2
+    if (kind == "op") or (kind == "word" and op in OPERATORS):
+        return op, position + 1
+    raise _syntax(text, f"expected an operator (=, !=, <, <=, >, >=, LIKE, IN) but found {word!r}")
+
+
+def _read_value(tokens, position: int, op: str, text: str) -> tuple[Any, int]:
+    if op in ("in", "not in"):
+        if position >= len(tokens) or tokens[position][1] != "(":
+            raise _syntax(text, f"{op.upper()} takes a list in parentheses: ('a', 'b')")
+        values, position = [], position + 1
+        while position < len(tokens) and tokens[position][1] != ")":
+            if tokens[position][1] != ",":
+                values.append(_literal(tokens[position], text))
+            position += 1
+        if position >= len(tokens):
+            raise _syntax(text, "a list is missing its closing parenthesis")
+        return values, position + 1
+    if position >= len(tokens):
+        raise _syntax(text, "a condition ends without a value")
+    return _literal(tokens[position], text), position + 1
+
+
+def _literal(token: tuple[str, str], text: str) -> Any:
+    kind, word = token
+    if kind == "string":
+        return word[1:-1].replace("\\'", "'").replace('\\"', '"')
+    if kind == "number":
+        return float(word)
+    raise _syntax(text, f"expected a value such as 3 or 'text' but found {word!r}")
+
+
+def _check_comparison(entity: str, key: str, op: str, value: Any, text: str) -> None:
+    numeric = entity == "metrics" or key in ("wall_seconds", "cpu_seconds")
+    if numeric and op in ("like", "ilike"):
+        raise _syntax(text, f"{entity}.{key} is a number; compare it with =, <, > …")
+    if entity in ("params", "tags") and op in ("<", "<=", ">", ">="):
+        raise _syntax(
+            text, f"{entity}.{key} is text; use =, !=, LIKE or IN (or log the value as a metric)"
+        )
+    values = value if isinstance(value, list) else [value]
+    if numeric and any(isinstance(v, str) for v in values):
+        raise _syntax(text, f"{entity}.{key} is a number; write the value without quotes")
+    if entity in ("params", "tags") and any(isinstance(v, float) for v in values):
+        raise _syntax(text, f"{entity}.{key} is text; quote the value: '{values[0]:g}'")
+
+
+def _syntax(text: str, problem: str) -> InvalidInput:
+    return InvalidInput(
+        f"Cannot use the filter {text!r}: {problem}.",
+        hint="Example: metrics.mae < 3 and params.alpha = '0.1' and status = 'finished'.",
+    )
+
+
+def _compare(column, op: str, value: Any):
+    match op:
+        case "=":
+            return column == value
+        case "!=":
+            return column != value
+        case "<":
+            return column < value
+        case "<=":
+            return column <= value
+        case ">":
+            return column > value
+        case ">=":
+            return column >= value
+        case "like":
+            return column.like(value)
+        case "ilike":
+            return column.ilike(value)
+        case "in":
+            return column.in_(value)
+        case _:
+            return column.not_in(value)
+
+
+def _where(condition: Condition):
+    if condition.entity == "attributes":
+        return _compare(ATTRIBUTES[condition.key], condition.op, condition.value)
+    table = KEYED[condition.entity]
+    return exists().where(
+        table.run_id == RunRow.id,
+        table.key == condition.key,
+        _compare(table.value, condition.op, condition.value),
+    )
+
+
+def _order(query, order_by: Sequence[str]):
+    clauses = []
+    for index, item in enumerate(order_by):
+        words = item.split()
+        direction = (
+            words[-1].lower() if len(words) > 1 and words[-1].lower() in ("asc", "desc") else "asc"
+        )
+        name = (
+            " ".join(words[:-1])
+            if len(words) > 1 and words[-1].lower() in ("asc", "desc")
+            else item
+        )
+        entity, key = _split_name(name.strip(), f"order_by {item!r}")
+        if entity == "attributes":
+            column = ATTRIBUTES[key]
+        else:
+            table = aliased(KEYED[entity], name=f"order_{index}")
+            query = query.outerjoin(table, and_(table.run_id == RunRow.id, table.key == key))
+            column = table.value
+        clauses.append(column.is_(None))  # runs without the value go last
+        clauses.append(column.desc() if direction == "desc" else column.asc())
+    return query.order_by(*clauses, RunRow.start_time.desc(), RunRow.id)
+
+
+def search_runs(
+    store: Store,
+    project: str,
+    experiments: Sequence[str] | None = None,
+    filter: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int | None = 1000,
+) -> pd.DataFrame:
+    """Runs matching ``filter`` as a DataFrame: one row per run, columns for
+    attributes, ``params.*``, ``metrics.*`` (latest values) and ``tags.*``."""
+    import pandas as pd
+
+    conditions = parse_filter(filter)
+    experiment_ids = service.experiment_ids(store, project, experiments)
+    query = (
+        select(RunRow.id)
+        .where(RunRow.experiment_id.in_(experiment_ids))
+        .where(*[_where(c) for c in conditions])
+    )
+    query = _order(query, list(order_by or []) or ["start_time desc"])
+    if max_results is not None:
+        query = query.limit(max_results)
+    with store.read() as session:
+        ids = session.scalars(query).all()
+        frame = pd.DataFrame({"run_id": pd.Series(ids, dtype="object")})
+        if not ids:
+            return frame
+        base = _fetch(session, _ATTRIBUTE_QUERY, RunRow.id, ids)
+        details = {
+            prefix: _fetch(session, select(table.run_id, table.key, table.value), table.run_id, ids)
+            for prefix, table in KEYED.items()
+        }
+    attributes = pd.DataFrame.from_records(base, columns=_ATTRIBUTE_COLUMNS).set_index("run_id")
+    frame = frame.join(attributes, on="run_id")
+    for prefix, rows in details.items():
+        if rows:
+            wide = pd.DataFrame.from_records(rows, columns=["run_id", "key", "value"]).pivot(
+                index="run_id", columns="key", values="value"
+            )
+            wide.columns = [f"{prefix}.{key}" for key in wide.columns]
+            frame = frame.join(wide, on="run_id")
+    return frame
+
+
+_ATTRIBUTE_COLUMNS = [
+    "run_id", "experiment", "name", "status", "start_time", "end_time", "user",
+    "parent_run_id", "git_commit", "wall_seconds", "cpu_seconds", "peak_rss_bytes",
+]  # fmt: skip
+_ATTRIBUTE_QUERY = select(
+    RunRow.id,
+    ExperimentRow.name,
+    RunRow.name,
+    RunRow.status,
+    RunRow.start_time,
+    RunRow.end_time,
+    RunRow.user,
+    RunRow.parent_run_id,
+    RunRow.git_commit,
+    RunRow.wall_seconds,
+    RunRow.cpu_seconds,
+    RunRow.peak_rss_bytes,
+).join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+_CHUNK = 5000  # well under SQLite's limit on bound variables
+
+
+def _fetch(session, query, column, ids: Sequence[str]) -> list:
+    rows = []
+    for start in range(0, len(ids), _CHUNK):
+        rows.extend(session.execute(query.where(column.in_(ids[start : start + _CHUNK]))).all())
+    return rows

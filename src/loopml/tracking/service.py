@@ -1,0 +1,355 @@
+"""Tracking operations on a store: the functions every adapter calls.
+
+The fluent API, the CLI and the server all go through these; none holds
+tracking logic of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from loopml import audit
+from loopml.errors import Conflict, NotFound
+from loopml.store import Store, utcnow
+from loopml.store.tables import (
+    ArtifactRow,
+    ExperimentRow,
+    LatestMetricRow,
+    MetricRow,
+    ParamRow,
+    ProjectRow,
+    RunRow,
+    TagRow,
+)
+from loopml.tracking.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunStatus
+from loopml.tracking.environment import Environment
+from loopml.tracking.resources import ResourceUsage
+from loopml.tracking.values import check_key, text_value
+
+_experiment_ids: dict[tuple[str, str, str], int] = {}
+
+
+def get_or_create_experiment(store: Store, project: str, name: str, *, actor: str) -> int:
+    """The id of experiment ``name`` in ``project``, creating both on first use."""
+    check_key(name, "Experiment")
+    cache_key = (store.url, project, name)
+    if cache_key in _experiment_ids:
+        return _experiment_ids[cache_key]
+    for _attempt in range(3):
+        try:
+            with store.write() as session:
+                experiment_id = _find_or_add_experiment(session, project, name, actor)
+            break
+        except IntegrityError:  # another process created it between our read and write
+            continue
+    _experiment_ids[cache_key] = experiment_id
+    return experiment_id
+
+
+def _find_or_add_experiment(session: Session, project: str, name: str, actor: str) -> int:
+    project_id = session.scalar(select(ProjectRow.id).where(ProjectRow.name == project))
+    if project_id is None:
+        row = ProjectRow(name=project, created_at=utcnow())
+        session.add(row)
+        session.flush()
+        project_id = row.id
+    experiment_id = session.scalar(
+        select(ExperimentRow.id).where(
+            ExperimentRow.project_id == project_id, ExperimentRow.name == name
+        )
+    )
+    if experiment_id is None:
+        row = ExperimentRow(project_id=project_id, name=name, created_at=utcnow())
+        session.add(row)
+        session.flush()
+        experiment_id = row.id
+        audit.record(
+            session,
+            actor=actor,
+            action="experiment.created",
+            entity_type="experiment",
+            entity_id=f"{project}/{name}",
+        )
+    return experiment_id
+
+
+def create_run(
+    store: Store,
+    *,
+    project: str,
+    experiment: str,
+    name: str | None,
+    tags: Mapping[str, Any] | None,
+    parent_run_id: str | None,
+    environment: Environment,
+    actor: str,
+) -> str:
+    experiment_id = get_or_create_experiment(store, project, experiment, actor=actor)
+    run_id = uuid.uuid4().hex
+    with store.write() as session:
+        session.add(
+            RunRow(
+                id=run_id,
+                experiment_id=experiment_id,
+                name=name or f"run-{run_id[:8]}",
+                status=RunStatus.RUNNING.value,
+                start_time=utcnow(),
+                parent_run_id=parent_run_id,
+                user=actor,
+                git_commit=environment.git_commit,
+                git_dirty=environment.git_dirty,
+                host=environment.host,
+                pid=os.getpid(),
+                environment=environment.as_json(),
+            )
+        )
+        session.flush()
+        if tags:
+            _upsert_tags(session, run_id, tags)
+    return run_id
+
+
+def log_params(store: Store, run_id: str, params: Mapping[str, Any]) -> None:
+    """Record parameters; the same value again is fine, a different one is refused."""
+    values = {check_key(key, "Parameter"): text_value(value) for key, value in params.items()}
+    with store.write() as session:
+        _require_run(session, run_id)
+        existing = dict(
+            session.execute(
+                select(ParamRow.key, ParamRow.value).where(
+                    ParamRow.run_id == run_id, ParamRow.key.in_(values)
+                )
+            ).all()
+        )
+        changed = {
+            k: (existing[k], v) for k, v in values.items() if k in existing and existing[k] != v
+        }
+        if changed:
+            key, (old, new) = next(iter(changed.items()))
+            raise Conflict(
+                f"Parameter {key!r} of run {run_id} is already {old!r}; it cannot become {new!r}.",
+                hint="Parameters are fixed once logged: start a new run for other values, "
+                "or record changing values as metrics or tags.",
+            )
+        session.add_all(
+            ParamRow(run_id=run_id, key=k, value=v) for k, v in values.items() if k not in existing
+        )
+
+
+def set_tags(store: Store, run_id: str, tags: Mapping[str, Any]) -> None:
+    with store.write() as session:
+        _require_run(session, run_id)
+        _upsert_tags(session, run_id, tags)
+
+
+def _upsert_tags(session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
+    for key, value in tags.items():
+        session.merge(TagRow(run_id=run_id, key=check_key(key, "Tag"), value=text_value(value)))
+
+
+def write_metrics(
+    store: Store, run_id: str, points: Sequence[tuple[str, float, int, float]]
+) -> None:
+    """Append ``(key, value, step, timestamp)`` points and move each key's latest value.
+
+    One transaction: the history insert is a single executemany and the latest
+    values a single upsert that keeps the point with the highest step.
+    """
+    if not points:
+        return
+    latest: dict[str, tuple[str, float, int, float]] = {}
+    for point in points:
+        current = latest.get(point[0])
+        if current is None or point[2] >= current[2]:
+            latest[point[0]] = point
+    with store.write_connection() as connection:
+        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        values = ", ".join([marker] * 5)
+        connection.exec_driver_sql(
+            f"INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES ({values})",
+            [(run_id, *point) for point in points],
+        )
+        connection.exec_driver_sql(
+            f"INSERT INTO latest_metrics (run_id, key, value, step, timestamp) VALUES ({values}) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
+            "step = excluded.step, timestamp = excluded.timestamp "
+            "WHERE excluded.step >= latest_metrics.step",
+            [(run_id, *point) for point in latest.values()],
+        )
+
+
+def record_artifact(store: Store, run_id: str, path: str, digest: str, size: int) -> None:
+    with store.write() as session:
+        _require_run(session, run_id)
+        session.merge(
+            ArtifactRow(run_id=run_id, path=path, digest=digest, size=size, created_at=utcnow())
+        )
+
+
+def end_run(
+    store: Store, run_id: str, status: RunStatus, usage: ResourceUsage, error: str | None = None
+) -> None:
+    with store.write() as session:
+        session.execute(
+            update(RunRow)
+            .where(RunRow.id == run_id)
+            .values(
+                status=status.value,
+                end_time=utcnow(),
+                wall_seconds=usage.wall_seconds,
+                cpu_seconds=usage.cpu_seconds,
+                peak_rss_bytes=usage.peak_rss_bytes,
+                error=error,
+            )
+        )
+
+
+def get_run(store: Store, run_id: str) -> Run:
+    with store.read() as session:
+        row = session.execute(
+            select(RunRow, ExperimentRow.name)
+            .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+            .where(RunRow.id == run_id)
+        ).first()
+        if row is None:
+            raise _run_not_found(run_id)
+        run, experiment = row
+        params = dict(
+            session.execute(
+                select(ParamRow.key, ParamRow.value).where(ParamRow.run_id == run_id)
+            ).all()
+        )
+        tags = dict(
+            session.execute(select(TagRow.key, TagRow.value).where(TagRow.run_id == run_id)).all()
+        )
+        metrics = dict(
+            session.execute(
+                select(LatestMetricRow.key, LatestMetricRow.value).where(
+                    LatestMetricRow.run_id == run_id
+                )
+            ).all()
+        )
+        artifacts = tuple(
+            ArtifactInfo(a.path, a.digest, a.size)
+            for a in session.scalars(
+                select(ArtifactRow).where(ArtifactRow.run_id == run_id).order_by(ArtifactRow.path)
+            )
+        )
+    return run_to_domain(
+        run, experiment, params=params, metrics=metrics, tags=tags, artifacts=artifacts
+    )
+
+
+def run_to_domain(row: RunRow, experiment: str, **details: Any) -> Run:
+    return Run(
+        id=row.id,
+        experiment=experiment,
+        name=row.name,
+        status=RunStatus(row.status),
+        start_time=row.start_time,
+        end_time=row.end_time,
+        parent_run_id=row.parent_run_id,
+        user=row.user,
+        git_commit=row.git_commit,
+        git_dirty=row.git_dirty,
+        host=row.host,
+        pid=row.pid,
+        environment=row.environment,
+        wall_seconds=row.wall_seconds,
+        cpu_seconds=row.cpu_seconds,
+        peak_rss_bytes=row.peak_rss_bytes,
+        error=row.error,
+        **details,
+    )
+
+
+def get_metric_history(store: Store, run_id: str, key: str) -> list[MetricPoint]:
+    """Every point logged for ``key``, in step order (ties in logging order)."""
+    with store.read() as session:
+        _require_run(session, run_id)
+        rows = session.execute(
+            select(MetricRow.key, MetricRow.value, MetricRow.step, MetricRow.timestamp)
+            .where(MetricRow.run_id == run_id, MetricRow.key == key)
+            .order_by(MetricRow.step, MetricRow.id)
+        ).all()
+    return [MetricPoint(*row) for row in rows]
+
+
+def artifact_digest(store: Store, run_id: str, path: str) -> ArtifactInfo:
+    with store.read() as session:
+        row = session.get(ArtifactRow, (run_id, path))
+        if row is None:
+            _require_run(session, run_id)
+            known = session.scalars(
+                select(ArtifactRow.path).where(ArtifactRow.run_id == run_id)
+            ).all()
+            raise NotFound(
+                f"Run {run_id} has no artifact {path!r}.",
+                hint=f"Its artifacts: {', '.join(known) or 'none'}.",
+            )
+        return ArtifactInfo(row.path, row.digest, row.size)
+
+
+def list_experiments(store: Store, project: str) -> list[Experiment]:
+    counts = (
+        select(
+            RunRow.experiment_id,
+            func.count().label("runs"),
+            func.max(RunRow.start_time).label("last"),
+        )
+        .group_by(RunRow.experiment_id)
+        .subquery()
+    )
+    query = (
+        select(ExperimentRow, counts.c.runs, counts.c.last)
+        .join(ProjectRow, ProjectRow.id == ExperimentRow.project_id)
+        .outerjoin(counts, counts.c.experiment_id == ExperimentRow.id)
+        .where(ProjectRow.name == project)
+        .order_by(ExperimentRow.name)
+    )
+    with store.read() as session:
+        return [
+            Experiment(row.id, row.name, project, row.created_at, runs or 0, last)
+            for row, runs, last in session.execute(query)
+        ]
+
+
+def experiment_ids(store: Store, project: str, names: Iterable[str] | None) -> list[int]:
+    """Ids of the named experiments (all of the project's when ``names`` is None)."""
+    query = (
+        select(ExperimentRow.id, ExperimentRow.name)
+        .join(ProjectRow)
+        .where(ProjectRow.name == project)
+    )
+    with store.read() as session:
+        found = dict((name, id_) for id_, name in session.execute(query))
+    if names is None:
+        return list(found.values())
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise NotFound(
+            f"No experiment named {missing[0]!r} in project {project!r}.",
+            hint=f"Experiments: {', '.join(sorted(found)) or 'none yet'}.",
+        )
+    return [found[name] for name in names]
+
+
+def _require_run(session: Session, run_id: str) -> None:
+    if session.get(RunRow, run_id) is None:
+        raise _run_not_found(run_id)
+
+
+def _run_not_found(run_id: str) -> NotFound:
+    if not isinstance(run_id, str) or len(run_id) != 32:
+        return NotFound(
+            f"{run_id!r} is not a run id.",
+            hint="Run ids are 32 hex characters; `loopml runs list` shows them.",
+        )
+    return NotFound(f"No run with id {run_id}.", hint="`loopml runs list` shows the runs.")
