@@ -89,7 +89,7 @@ class Store:
         except (exc.OperationalError, exc.InterfaceError) as error:
             raise StoreUnavailable(
                 f"The store at {self.display_url} did not answer: "
-                f"{str(error.orig).strip() or type(error.orig).__name__}.",
+                f"{' '.join(str(error.orig).split()) or type(error.orig).__name__}.",
                 hint="Check that the database is running and LOOPML_STORE_URL is right; "
                 "nothing from this call was written.",
             ) from error

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -33,15 +34,19 @@ from loopml.tracking.environment import Environment
 from loopml.tracking.resources import ResourceUsage
 from loopml.tracking.values import check_key, text_value
 
-_experiment_ids: dict[tuple[str, str, str], int] = {}
+# Experiment ids never change once created; remembering them per store saves a
+# round trip on every start_run.
+_experiment_ids: weakref.WeakKeyDictionary[Store, dict[tuple[str, str], int]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def get_or_create_experiment(store: Store, project: str, name: str, *, actor: str) -> int:
     """The id of experiment ``name`` in ``project``, creating both on first use."""
     check_key(name, "Experiment")
-    cache_key = (store.url, project, name)
-    if cache_key in _experiment_ids:
-        return _experiment_ids[cache_key]
+    known = _experiment_ids.setdefault(store, {})
+    if (project, name) in known:
+        return known[project, name]
     for _attempt in range(3):
         try:
             with store.write() as session:
@@ -49,7 +54,7 @@ def get_or_create_experiment(store: Store, project: str, name: str, *, actor: st
             break
         except IntegrityError:  # another process created it between our read and write
             continue
-    _experiment_ids[cache_key] = experiment_id
+    known[project, name] = experiment_id
     return experiment_id
 
 

@@ -1,0 +1,96 @@
+"""``loopml runs``: list, show and compare runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import typer
+from rich.panel import Panel
+
+from loopml._context import get_context
+from loopml.cli.output import console, duration, show, size, table
+from loopml.tracking import service
+from loopml.tracking.query import search_runs
+
+app = typer.Typer(help="List, show and compare runs.", no_args_is_help=True)
+
+MAX_COLUMNS = 6
+
+
+@app.command("list")
+def list_(
+    experiment: list[str] = typer.Option(
+        None, "--experiment", "-e", help="Only these experiments."
+    ),
+    filter: str = typer.Option(
+        None, "--filter", "-f", help="e.g. \"metrics.mae < 3 and params.alpha = '0.1'\""
+    ),
+    order_by: list[str] = typer.Option(None, "--order-by", "-o", help="e.g. 'metrics.mae asc'."),
+    limit: int = typer.Option(20, "--limit", "-n", help="At most this many runs."),
+) -> None:
+    """Runs, newest first, with their key metrics and params."""
+    context = get_context()
+    frame = search_runs(
+        context.store, context.settings.project, experiment or None, filter, order_by, limit
+    )
+    if frame.empty:
+        console.print("No runs match.")
+        return
+    keyed = [c for c in frame.columns if c.startswith(("metrics.", "params."))][: MAX_COLUMNS * 2]
+    columns = ["run_id", "experiment", "name", "status", "start_time", "wall_seconds", *keyed]
+    rows = [
+        [row["run_id"][:12], *(row[c] for c in columns[1:5]), duration(row["wall_seconds"])]
+        + [_cell(row[c]) for c in keyed]
+        for _, row in frame.iterrows()
+    ]
+    headers = ["run", "experiment", "name", "status", "started", "wall", *keyed]
+    console.print(table(None, headers, rows))
+
+
+def _cell(value):
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+
+
+@app.command("show")
+def show_run(run_id: str = typer.Argument(..., help="The run's id (32 hex characters).")) -> None:
+    """Everything about one run: status, code, environment, resources, params, metrics."""
+    run = service.get_run(get_context().store, run_id)
+    code = f"{run.git_commit[:12]}{' (dirty)' if run.git_dirty else ''}" if run.git_commit else "—"
+    summary = "\n".join(
+        [
+            f"[bold]{run.name}[/]  [dim]{run.id}[/]",
+            f"experiment {run.experiment}   status [bold]{run.status}[/]   user {run.user}",
+            f"started {show(run.start_time)}   ended {show(run.end_time)}",
+            f"code {code}   host {run.host}   python {run.environment.get('python', '—')}",
+            f"wall {duration(run.wall_seconds)}   cpu {duration(run.cpu_seconds)}   "
+            f"peak memory {size(run.peak_rss_bytes)}",
+        ]
+        + ([f"parent {run.parent_run_id}"] if run.parent_run_id else [])
+    )
+    console.print(Panel(summary, title="Run", title_align="left"))
+    for title, values in (("Params", run.params), ("Metrics", run.metrics), ("Tags", run.tags)):
+        if values:
+            console.print(table(title, ["key", "value"], sorted(values.items())))
+    if run.artifacts:
+        console.print(
+            table("Artifacts", ["path", "size", "sha256"],
+                  [(a.path, size(a.size), a.digest[:16]) for a in run.artifacts])
+        )  # fmt: skip
+    if run.error:
+        console.print(Panel(run.error.strip(), title="Error", border_style="red"))
+
+
+@app.command("compare")
+def compare(run_ids: list[str] = typer.Argument(..., help="Two or more run ids.")) -> None:
+    """Params and metrics of runs side by side; differing rows are highlighted."""
+    store = get_context().store
+    runs = [service.get_run(store, run_id) for run_id in run_ids]
+    headers = ["", *(f"{r.name}\n{r.id[:8]}" for r in runs)]
+    for title, attribute in (("Params", "params"), ("Metrics", "metrics")):
+        keys = sorted({k for r in runs for k in getattr(r, attribute)})
+        rows = []
+        for key in keys:
+            values = [getattr(r, attribute).get(key) for r in runs]
+            differs = len({show(v) for v in values}) > 1
+            rows.append([f"[yellow]{key}[/]" if differs else key, *values])
+        if rows:
+            console.print(table(title, headers, rows))
