@@ -6,6 +6,7 @@ tracking logic of its own.
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 import weakref
@@ -165,11 +166,13 @@ def write_metrics(
     """Append ``(key, value, step, timestamp)`` points and move each key's latest value.
 
     One transaction: the history insert is a single executemany and the latest
-    values a single upsert that keeps the point with the highest step.
+    values a single upsert that keeps the point with the highest step. NaN is
+    stored as NULL, which SQLite would do anyway, so both databases agree.
     """
     if not points:
         return
-    latest: dict[str, tuple[str, float, int, float]] = {}
+    points = [p if p[1] == p[1] else (p[0], None, p[2], p[3]) for p in points]
+    latest: dict[str, tuple[str, float | None, int, float]] = {}
     for point in points:
         current = latest.get(point[0])
         if current is None or point[2] >= current[2]:
@@ -234,13 +237,14 @@ def get_run(store: Store, run_id: str) -> Run:
         tags = dict(
             session.execute(select(TagRow.key, TagRow.value).where(TagRow.run_id == run_id)).all()
         )
-        metrics = dict(
-            session.execute(
+        metrics = {
+            key: nan_if_null(value)
+            for key, value in session.execute(
                 select(LatestMetricRow.key, LatestMetricRow.value).where(
                     LatestMetricRow.run_id == run_id
                 )
-            ).all()
-        )
+            )
+        }
         artifacts = tuple(
             ArtifactInfo(a.path, a.digest, a.size)
             for a in session.scalars(
@@ -284,7 +288,11 @@ def get_metric_history(store: Store, run_id: str, key: str) -> list[MetricPoint]
             .where(MetricRow.run_id == run_id, MetricRow.key == key)
             .order_by(MetricRow.step, MetricRow.id)
         ).all()
-    return [MetricPoint(*row) for row in rows]
+    return [MetricPoint(key, nan_if_null(value), step, ts) for key, value, step, ts in rows]
+
+
+def nan_if_null(value: float | None) -> float:
+    return math.nan if value is None else value
 
 
 def artifact_digest(store: Store, run_id: str, path: str) -> ArtifactInfo:

@@ -95,7 +95,7 @@ class MetricRow(Base):
     )
     run_id: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(250))
-    value: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL is NaN
     step: Mapped[int] = mapped_column(BigInteger)
     timestamp: Mapped[float] = mapped_column(Float)
 
@@ -108,7 +108,7 @@ class LatestMetricRow(Base):
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
-    value: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)  # NULL is NaN
     step: Mapped[int] = mapped_column(BigInteger)
     timestamp: Mapped[float] = mapped_column(Float)
 

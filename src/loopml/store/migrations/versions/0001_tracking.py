@@ -55,7 +55,7 @@ def upgrade() -> None:
         ),
         sa.Column("run_id", sa.String(length=32), nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("value", sa.Float(), nullable=False),
+        sa.Column("value", sa.Float(), nullable=True),
         sa.Column("step", sa.BigInteger(), nullable=False),
         sa.Column("timestamp", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_metrics")),
@@ -133,7 +133,7 @@ def upgrade() -> None:
         "latest_metrics",
         sa.Column("run_id", sa.String(length=32), nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("value", sa.Float(), nullable=False),
+        sa.Column("value", sa.Float(), nullable=True),
         sa.Column("step", sa.BigInteger(), nullable=False),
         sa.Column("timestamp", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
