@@ -1,0 +1,39 @@
+"""Dependencies every router shares, named once as type aliases.
+
+The app keeps its ``Context`` on ``app.state``; tests build an app around a
+context of their own (a fresh SQLite or PostgreSQL store), so no router ever
+reaches for a module global.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from loopml._context import Context
+from loopml.artifacts import ArtifactStore
+from loopml.config import Settings
+from loopml.store import Store
+
+
+def get_context(request: Request) -> Context:
+    return request.app.state.context
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.context.store
+
+
+def get_artifacts(request: Request) -> ArtifactStore:
+    return request.app.state.context.artifacts
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.context.settings
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+StoreDep = Annotated[Store, Depends(get_store)]
+ArtifactsDep = Annotated[ArtifactStore, Depends(get_artifacts)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
