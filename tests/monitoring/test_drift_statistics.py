@@ -68,7 +68,12 @@ def test_large_reference_uses_distances_that_match_scipy():
     current = pd.DataFrame({"x": rng.gamma(2.2, 3.0, 3000), "c": rng.choice(list("pqrst"), 3000)})
     report = loopml.drift_report(reference, current)
     x, c = report.column("x"), report.column("c")
-    assert (x.method, c.method, x.threshold, c.threshold) == ("wasserstein", "jensenshannon", 0.1, 0.1)
+    assert (x.method, c.method, x.threshold, c.threshold) == (
+        "wasserstein",
+        "jensenshannon",
+        0.1,
+        0.1,
+    )
     expected = stats.wasserstein_distance(reference.x, current.x) / np.std(reference.x)
     assert x.statistic == pytest.approx(expected, abs=TOL)
     assert x.p_value is None

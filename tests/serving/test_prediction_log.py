@@ -37,7 +37,9 @@ def test_records_land_in_hour_partitions_and_windows_read_only_their_hours(tmp_p
         "predictions/model=demand/date=2026-03-01/hour=11",
         "predictions/model=demand/date=2026-03-01/hour=12",
     }
-    table = read_predictions(str(tmp_path), "demand", T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+    table = read_predictions(
+        str(tmp_path), "demand", T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    )
     assert table["prediction_id"].to_pylist() == ["p2", "p3"]
     row = read_predictions(str(tmp_path), "demand").to_pylist()[0]
     assert row["segment"] == "sku=A7,store=12"
@@ -80,7 +82,9 @@ def test_late_partial_and_repeated_labels_join_by_prediction_id(tmp_path):
     with PredictionLog(str(tmp_path)) as log:
         log.append(_record(i, T0) for i in range(4))
     with FeedbackLog(str(tmp_path)) as feedback:
-        feedback.append([("p0", 41.0, T0 + timedelta(days=2)), ("p2", 1.0, T0 + timedelta(hours=5))])
+        feedback.append(
+            [("p0", 41.0, T0 + timedelta(days=2)), ("p2", 1.0, T0 + timedelta(hours=5))]
+        )
         feedback.append([{"prediction_id": "p2", "label": 43.0, "time": T0 + timedelta(hours=6)}])
         feedback.append([("unknown", 5.0, T0)])
     labels = read_feedback(str(tmp_path), start=T0)

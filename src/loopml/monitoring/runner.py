@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loopml.errors import LoopmlError
 from loopml.monitoring import performance as perf
 from loopml.monitoring.drift import compare
 from loopml.monitoring.reference import reference_for
@@ -77,7 +78,11 @@ def run_monitors(
         for monitor in group:
             start = now - monitor.spec.window
             rows = window.filter(pc.greater_equal(window["time"], pa.scalar(start, TIME_TYPE)))
-            outcomes = evaluate(monitor, rows, artifacts)
+            try:
+                outcomes = evaluate(monitor, rows, artifacts)
+            except LoopmlError as error:  # one broken monitor must not stop the others
+                message = f"{monitor.name}: {error.message} {error.hint or ''}".strip()
+                outcomes = [Outcome("", "error", None, rows.num_rows, message, {})]
             report.outcomes[monitor.name] = outcomes
             changes = record_outcomes(
                 store, monitor, outcomes, window=(start, now), now=now, actor=actor

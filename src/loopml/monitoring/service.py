@@ -44,7 +44,7 @@ class Outcome:
     """One monitor's verdict on one segment of one window."""
 
     segment: str
-    status: str  # ok, alert, no_data, data_problem
+    status: str  # ok, alert, no_data, data_problem, error
     value: float | None
     rows: int
     message: str

@@ -25,6 +25,10 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     if isinstance(value, int | float):
         return timedelta(seconds=value)
     match = _DURATION.match(str(value))
+    if not match and str(value).startswith("P"):  # ISO 8601, as the spec is stored
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(timedelta).validate_python(value)
     if not match:
         raise ValueError(f"{value!r} is not a duration; write e.g. '30m', '1h' or '7d'")
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})

@@ -36,7 +36,7 @@ class MonitorResultRow(Base):
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     window_end: Mapped[datetime] = mapped_column(UTCDateTime)
     segment: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(30))  # ok, alert, no_data, data_problem
+    status: Mapped[str] = mapped_column(String(30))  # ok, alert, no_data, data_problem, error
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
