@@ -36,7 +36,15 @@ def main(reference_path, current_path):
     seconds = time.perf_counter() - start
     state["done"] = True
     watcher.join()
-    print(json.dumps({"seconds": seconds, "extra_mb": (state["peak"] - base) / 2**20}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "extra_mb": (state["peak"] - base) / 2**20,
+                "peak_mb": state["peak"] / 2**20,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
