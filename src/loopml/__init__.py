@@ -37,6 +37,19 @@ _EXPORTS = {
     "list_experiments": "loopml.tracking.fluent",
     "load_artifact": "loopml.tracking.fluent",
     "download_artifact": "loopml.tracking.fluent",
+    "drift_report": "loopml.monitoring.drift",
+    "DriftReport": "loopml.monitoring.drift",
+    "make_reference": "loopml.monitoring.reference",
+    "save_reference": "loopml.monitoring.fluent",
+    "load_reference": "loopml.monitoring.fluent",
+    "Reference": "loopml.monitoring.reference",
+    "MonitorSpec": "loopml.monitoring.spec",
+    "create_monitor": "loopml.monitoring.fluent",
+    "run_monitors": "loopml.monitoring.fluent",
+    "list_alerts": "loopml.monitoring.fluent",
+    "PredictionLog": "loopml.serving.prediction_log",
+    "FeedbackLog": "loopml.serving.prediction_log",
+    "read_predictions": "loopml.serving.prediction_log",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -45,6 +58,17 @@ if TYPE_CHECKING:
     from loopml._context import configure
     from loopml.config import Settings
     from loopml.errors import Conflict, InvalidInput, LoopmlError, NotFound
+    from loopml.monitoring.drift import DriftReport, drift_report
+    from loopml.monitoring.fluent import (
+        create_monitor,
+        list_alerts,
+        load_reference,
+        run_monitors,
+        save_reference,
+    )
+    from loopml.monitoring.reference import Reference, make_reference
+    from loopml.monitoring.spec import MonitorSpec
+    from loopml.serving.prediction_log import FeedbackLog, PredictionLog, read_predictions
     from loopml.tracking.fluent import (
         active_run,
         download_artifact,

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="Seconds after which buffered metric points are written."
     )
 
+    alert_webhook: str | None = Field(
+        default=None,
+        description="URL that receives every alert event as JSON, unless a monitor names its own.",
+    )
+
     @property
     def home_path(self) -> Path:
         return self.home.expanduser()

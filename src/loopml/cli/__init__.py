@@ -12,7 +12,7 @@ import sys
 import typer
 
 from loopml._version import __version__
-from loopml.cli import db, experiments, runs, serve
+from loopml.cli import alerts, db, experiments, monitor, report, runs, serve
 from loopml.cli.output import print_error
 from loopml.errors import LoopmlError
 
@@ -26,6 +26,9 @@ app = typer.Typer(
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(db.app, name="db")
+app.add_typer(monitor.app, name="monitor")
+app.add_typer(alerts.app, name="alerts")
+app.add_typer(report.app, name="report")
 app.command("serve")(serve.serve)
 
 

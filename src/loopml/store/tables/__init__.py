@@ -7,6 +7,7 @@ library returns. A new concept adds a module here and imports it below, so that
 
 from loopml.store.tables.audit import AuditEventRow
 from loopml.store.tables.base import Base
+from loopml.store.tables.monitoring import AlertRow, MonitorResultRow, MonitorRow
 from loopml.store.tables.tracking import (
     ArtifactRow,
     ExperimentRow,
@@ -19,12 +20,15 @@ from loopml.store.tables.tracking import (
 )
 
 __all__ = [
+    "AlertRow",
     "ArtifactRow",
     "AuditEventRow",
     "Base",
     "ExperimentRow",
     "LatestMetricRow",
     "MetricRow",
+    "MonitorResultRow",
+    "MonitorRow",
     "ParamRow",
     "ProjectRow",
     "RunRow",

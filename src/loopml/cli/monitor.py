@@ -1,0 +1,93 @@
+"""``loopml monitor``: declare, list and run monitors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+import yaml
+from pydantic import ValidationError
+
+from loopml._context import get_context
+from loopml.cli.output import console, table
+from loopml.errors import InvalidInput, NotFound
+from loopml.monitoring import service
+from loopml.monitoring.fluent import run_monitors
+from loopml.monitoring.spec import MonitorSpec
+
+app = typer.Typer(help="Declare, list and run monitors.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    path: Path = typer.Argument(..., help="YAML or JSON file with one monitor spec or a list."),
+    replace: bool = typer.Option(False, "--replace", help="Replace monitors of the same name."),
+) -> None:
+    """Declare monitors from a file (the same fields as loopml.MonitorSpec)."""
+    if not path.is_file():
+        raise NotFound(f"No file at {str(path)!r}.", hint="Check the path.")
+    data = yaml.safe_load(path.read_text())
+    context = get_context()
+    for item in data if isinstance(data, list) else [data]:
+        try:
+            spec = MonitorSpec.model_validate(item)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "spec"
+            raise InvalidInput(
+                f"Monitor spec in {path} is invalid at {field}: {first['msg']}.",
+                hint="See docs/monitoring.md for the fields of a monitor.",
+            ) from None
+        service.create_monitor(context.store, spec, actor=context.settings.actor, replace=replace)
+        console.print(f"Monitor [bold]{spec.name}[/] ({spec.kind} of {spec.model}) saved.")
+
+
+@app.command("list")
+def list_(
+    model: str = typer.Option(None, "--model", "-m", help="Only this model's monitors."),
+) -> None:
+    """Monitors with their kind, window, schedule and last run."""
+    monitors = service.list_monitors(get_context().store, model=model)
+    if not monitors:
+        console.print("No monitors. Declare one with `loopml monitor create spec.yaml`.")
+        return
+    rows = [
+        (m.name, m.spec.model, m.spec.kind, str(m.spec.window), str(m.spec.schedule),
+         "yes" if m.spec.per_segment else "no", m.last_run_at)
+        for m in monitors
+    ]  # fmt: skip
+    columns = ["name", "model", "kind", "window", "schedule", "per segment", "last run"]
+    console.print(table(None, columns, rows))
+
+
+@app.command("run")
+def run(
+    name: list[str] = typer.Option(None, "--name", "-n", help="Run only these monitors."),
+    force: bool = typer.Option(False, "--force", help="Run all monitors, due or not."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcomes as JSON."),
+) -> None:
+    """Run the due monitors once: store results, open and close alerts."""
+    report = run_monitors(names=name or None, force=force)
+    if as_json:
+        outcomes = {
+            monitor: [{"segment": o.segment, "status": o.status, "value": o.value, "message": o.message}
+                      for o in items]
+            for monitor, items in report.outcomes.items()
+        }  # fmt: skip
+        console.print_json(json.dumps({"outcomes": outcomes, "alerts": [
+            {"event": c.event, **c.alert.to_dict()} for c in report.changes]}))  # fmt: skip
+        return
+    if not report.outcomes:
+        console.print("No monitor was due.")
+        return
+    rows = [
+        (monitor, o.segment or "—", o.status, o.value, o.message)
+        for monitor, items in report.outcomes.items()
+        for o in items
+    ]
+    console.print(
+        table("Monitor results", ["monitor", "segment", "status", "value", "message"], rows)
+    )
+    for change in report.changes:
+        console.print(f"Alert {change.alert.id} {change.event}: {change.alert.message}")

@@ -1,0 +1,79 @@
+"""``loopml report drift``: a drift report of two tables as HTML and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from loopml.cli.output import console
+from loopml.errors import InvalidInput, NotFound
+
+app = typer.Typer(help="Reports: drift between two tables.", no_args_is_help=True)
+READERS = {".parquet": "parquet", ".csv": "csv", ".json": "reference"}
+
+
+@app.command("drift")
+def drift(
+    reference: Path = typer.Option(
+        ..., "--reference", help="Parquet or CSV table, or a reference summary (.json)."
+    ),
+    current: Path = typer.Option(..., "--current", help="Parquet or CSV table."),
+    out: Path = typer.Option(
+        Path("drift.html"), "--out", "-o", help="HTML file (a .json file gets the JSON)."
+    ),
+    json_out: Path = typer.Option(None, "--json", help="Also write the JSON here."),
+    column: list[str] = typer.Option(None, "--column", "-c", help="Only these columns."),
+    method: list[str] = typer.Option(None, "--method", help="column=method, e.g. price=psi."),
+) -> None:
+    """Compare two tables column by column; write the report."""
+    from loopml.monitoring.drift import drift_report
+
+    methods = dict(_pair(item) for item in method or [])
+    report = drift_report(_load(reference), _load(current), column or None, methods)
+    if out.suffix == ".json":
+        out.write_text(json.dumps(report.to_dict(), indent=2))
+    else:
+        out.write_text(report.to_html(title=f"Drift: {current.name} vs {reference.name}"))
+    if json_out is not None:
+        json_out.write_text(json.dumps(report.to_dict(), indent=2))
+    verdict = "[bold red]drift[/]" if report.drifted else "[green]no dataset drift[/]"
+    console.print(
+        f"{verdict}: {len(report.drifted_columns)} of {len(report.columns)} columns drifted "
+        f"({report.share_drifted:.0%}). Report: {out}"
+    )
+    for problem in report.problems:
+        console.print(
+            f"[yellow]data problem[/] {problem.column or '(window)'}: {problem.problem}: {problem.detail}"
+        )
+
+
+def _load(path: Path):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        raise NotFound(f"No file at {str(path)!r}.", hint="Check the path.")
+    kind = READERS.get(path.suffix.lower())
+    if kind == "parquet":
+        return pq.read_table(path)
+    if kind == "csv":
+        return pacsv.read_csv(path)
+    if kind == "reference":
+        from loopml.monitoring.reference import Reference
+
+        return Reference.from_dict(json.loads(path.read_text()))
+    raise InvalidInput(
+        f"Cannot read {path.name}: unknown file type {path.suffix!r}.",
+        hint="Use .parquet or .csv tables, or a .json reference summary.",
+    )
+
+
+def _pair(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise InvalidInput(
+            f"--method {text!r} is not column=method.", hint="e.g. --method price=psi"
+        )
+    column, method = text.split("=", 1)
+    return column.strip(), method.strip()

@@ -1,0 +1,1 @@
+"""Monitoring: drift statistics, live and estimated performance, monitors, alerts, reports."""

@@ -1,0 +1,299 @@
+"""Drift reports: per column a method, statistic, p-value, threshold and verdict.
+
+``drift_report(reference, current)`` accepts DataFrames, Arrow tables or stored
+summaries for either side. Bad input (an empty window, an all-null column, a
+new, missing or retyped column) never raises: the column is left out of the
+verdict and listed in ``report.problems``, so a monitor reports a data problem
+instead of crashing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from loopml.errors import InvalidInput
+from loopml.monitoring.stats import METHODS, default_method
+from loopml.monitoring.summary import TableSummary, summarize
+
+DATASET_DRIFT_SHARE = 0.5
+BOUND_SIGMAS = 3.0
+
+
+@dataclass(frozen=True)
+class ColumnDrift:
+    name: str
+    kind: str
+    method: str
+    statistic: float | None
+    p_value: float | None
+    threshold: float
+    drifted: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "method": self.method,
+            "statistic": _json_number(self.statistic),
+            "p_value": _json_number(self.p_value),
+            "threshold": self.threshold,
+            "drifted": self.drifted,
+        }
+
+
+@dataclass(frozen=True)
+class DataProblem:
+    """A column (or the whole window, ``column=None``) that could not be compared."""
+
+    column: str | None
+    problem: (
+        str  # empty_window, all_null, missing_column, new_column, type_changed, unsupported_type
+    )
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "problem": self.problem, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A time-aware threshold: the statistic's mean ± 3σ over chunks of the reference."""
+
+    method: str
+    mean: float
+    std: float
+
+    @property
+    def upper(self) -> float:
+        return self.mean + BOUND_SIGMAS * self.std
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "mean": self.mean, "std": self.std}
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    columns: tuple[ColumnDrift, ...]
+    problems: tuple[DataProblem, ...] = ()
+    drift_share: float = DATASET_DRIFT_SHARE
+    reference: TableSummary | None = field(default=None, repr=False, compare=False)
+    current: TableSummary | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def share_drifted(self) -> float:
+        return sum(c.drifted for c in self.columns) / len(self.columns) if self.columns else 0.0
+
+    @property
+    def drifted(self) -> bool:
+        """The dataset has drifted when at least ``drift_share`` of its columns have."""
+        return bool(self.columns) and self.share_drifted >= self.drift_share
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.drifted]
+
+    def column(self, name: str) -> ColumnDrift:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "drifted": self.drifted,
+            "share_drifted": self.share_drifted,
+            "columns": [c.to_dict() for c in self.columns],
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+    def to_html(self, title: str = "Drift report") -> str:
+        from loopml.monitoring.report_html import render
+
+        return render(self, title)
+
+
+def drift_report(
+    reference: Any,
+    current: Any,
+    columns: Sequence[str] | None = None,
+    methods: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    *,
+    chunks: int | None = None,
+    drift_share: float = DATASET_DRIFT_SHARE,
+) -> DriftReport:
+    """Compare ``current`` with ``reference`` column by column.
+
+    ``methods`` and ``thresholds`` override the default per column. With
+    ``chunks=N`` (raw reference only) each column's threshold becomes the
+    statistic's mean + 3σ over N chunks of the reference, in row order.
+    """
+    from loopml.monitoring.reference import Reference
+
+    methods, thresholds = dict(methods or {}), dict(thresholds or {})
+    _check_methods(methods)
+    bounds: dict[str, Bound] = {}
+    if isinstance(reference, Reference):
+        reference, bounds = reference.summary, dict(reference.bounds)
+    elif chunks is not None:
+        table = as_table(reference, "reference")
+        bounds = chunk_bounds(table, chunks, columns, methods)
+        reference = summarize(table, columns=list(columns) if columns else None)
+    if not isinstance(reference, TableSummary):
+        reference = summarize(as_table(reference, "reference"), columns=_list(columns))
+    if not isinstance(current, TableSummary):
+        current = summarize(as_table(current, "current"), reference, _list(columns))
+    return compare(reference, current, columns, methods, thresholds, bounds, drift_share)
+
+
+def compare(
+    reference: TableSummary,
+    current: TableSummary,
+    columns: Sequence[str] | None = None,
+    methods: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    bounds: Mapping[str, Bound] | None = None,
+    drift_share: float = DATASET_DRIFT_SHARE,
+) -> DriftReport:
+    """The report of two summaries (the monitors' path: no raw reference data)."""
+    methods, thresholds, bounds = methods or {}, thresholds or {}, bounds or {}
+    names = list(columns) if columns is not None else _names(reference, current)
+    results: list[ColumnDrift] = []
+    problems: list[DataProblem] = []
+    if current.rows == 0:
+        problems.append(DataProblem(None, "empty_window", "The current window has no rows."))
+    for name in names:
+        problem = _problem(name, reference, current)
+        if problem is not None:
+            if current.rows or problem.problem != "all_null":
+                problems.append(problem)
+            continue
+        ref, cur = reference.columns[name], current.columns[name]
+        method_name = methods.get(name) or (
+            bounds[name].method if name in bounds else default_method(ref, reference.rows)
+        )
+        method = METHODS[method_name]
+        if ref.kind not in method.kinds:
+            problems.append(
+                DataProblem(
+                    name,
+                    "method_not_applicable",
+                    f"{method_name} does not apply to {ref.kind} columns.",
+                )
+            )
+            continue
+        statistic, p_value = method.compute(ref, cur)
+        if name in thresholds:
+            threshold = float(thresholds[name])
+            drifted = method.drifted(statistic, p_value, threshold)
+        elif name in bounds and bounds[name].method == method_name:
+            threshold = bounds[name].upper
+            drifted = statistic > threshold
+        else:
+            threshold = method.default_threshold
+            drifted = method.drifted(statistic, p_value, threshold)
+        results.append(
+            ColumnDrift(name, ref.kind, method_name, statistic, p_value, threshold, bool(drifted))
+        )
+    return DriftReport(tuple(results), tuple(problems), drift_share, reference, current)
+
+
+def chunk_bounds(
+    table: pa.Table,
+    chunks: int = 10,
+    columns: Sequence[str] | None = None,
+    methods: Mapping[str, str] | None = None,
+) -> dict[str, Bound]:
+    """Each column's statistic over ``chunks`` slices of the reference against the whole (NannyML)."""
+    if chunks < 2 or table.num_rows < 2 * chunks:
+        raise InvalidInput(
+            f"Cannot split a reference of {table.num_rows} rows into {chunks} chunks.",
+            hint="Use at least 2 chunks and at least 2 rows per chunk.",
+        )
+    methods = methods or {}
+    whole = summarize(table, columns=_list(columns))
+    edges = np.linspace(0, table.num_rows, chunks + 1).astype(int)
+    parts = [
+        summarize(table.slice(a, b - a), whole, list(whole.columns))
+        for a, b in itertools.pairwise(edges)
+    ]
+    bounds = {}
+    for name, ref in whole.columns.items():
+        if not ref.count:
+            continue
+        method_name = methods.get(name) or default_method(ref, whole.rows)
+        method = METHODS[method_name]
+        values = [
+            method.compute(ref, part.columns[name])[0] for part in parts if part.columns[name].count
+        ]
+        if len(values) >= 2:
+            bounds[name] = Bound(method_name, float(np.mean(values)), float(np.std(values, ddof=1)))
+    return bounds
+
+
+def as_table(data: Any, what: str) -> pa.Table:
+    """An Arrow table from a DataFrame, an Arrow table, or a dict of columns."""
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if isinstance(data, Mapping):
+        return pa.table(dict(data))
+    module = type(data).__module__
+    if module.startswith("pandas"):
+        return pa.Table.from_pandas(data, preserve_index=False)
+    raise InvalidInput(
+        f"The {what} data is a {type(data).__name__}; drift needs a table.",
+        hint="Pass a pandas DataFrame, a pyarrow Table or a stored reference summary.",
+    )
+
+
+def _problem(name: str, reference: TableSummary, current: TableSummary) -> DataProblem | None:
+    if name in reference.skipped or name in current.skipped:
+        kind = reference.skipped.get(name) or current.skipped.get(name)
+        return DataProblem(name, "unsupported_type", f"Columns of type {kind} cannot be compared.")
+    if name not in reference.columns:
+        return DataProblem(name, "new_column", "The column is not in the reference.")
+    if name not in current.columns:
+        return DataProblem(name, "missing_column", "The column is missing from the current data.")
+    ref, cur = reference.columns[name], current.columns[name]
+    if ref.kind != cur.kind:
+        return DataProblem(
+            name, "type_changed", f"It was {ref.kind} in the reference and is {cur.kind} now."
+        )
+    if not ref.count:
+        return DataProblem(name, "all_null", "The reference has no values in this column.")
+    if not cur.count:
+        return DataProblem(name, "all_null", "The current data has no values in this column.")
+    return None
+
+
+def _check_methods(methods: Mapping[str, str]) -> None:
+    for column, method in methods.items():
+        if method not in METHODS:
+            raise InvalidInput(
+                f"Unknown drift method {method!r} for column {column!r}.",
+                hint=f"Use one of: {', '.join(METHODS)}.",
+            )
+
+
+def _names(reference: TableSummary, current: TableSummary) -> list[str]:
+    seen = [*reference.columns, *reference.skipped, *current.columns, *current.skipped]
+    return list(dict.fromkeys(seen))
+
+
+def _list(columns: Sequence[str] | None) -> list[str] | None:
+    return list(columns) if columns is not None else None
+
+
+def _json_number(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):  # JSON has no inf; p_value 0 says enough
+        return None
+    return value

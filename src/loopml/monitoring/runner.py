@@ -1,0 +1,229 @@
+"""``run_monitors``: one pass over each model's prediction log for all its due monitors.
+
+The log of a model is read once, for the longest window among its monitors,
+with labels joined once if any monitor needs them; each monitor then takes its
+window and splits it by segment in one grouping, so 1,000 segments cost one
+read and one sort, not 1,000 reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from loopml.errors import LoopmlError
+from loopml.monitoring import performance as perf
+from loopml.monitoring.drift import compare
+from loopml.monitoring.reference import reference_for
+from loopml.monitoring.service import (
+    AlertChange,
+    Monitor,
+    Outcome,
+    list_monitors,
+    record_outcomes,
+)
+from loopml.monitoring.summary import summarize
+from loopml.serving.prediction_log import (
+    INPUT_PREFIX,
+    TIME_TYPE,
+    join_feedback,
+    read_feedback,
+    read_predictions,
+)
+from loopml.store import Store, utcnow
+
+log = logging.getLogger("loopml.monitoring")
+LABELLED_KINDS = {"performance", "error_drift"}
+
+
+@dataclass
+class RunReport:
+    outcomes: dict[str, list[Outcome]] = field(default_factory=dict)  # monitor -> outcomes
+    changes: list[AlertChange] = field(default_factory=list)
+    delivered: int = 0
+
+
+def run_monitors(
+    store: Store,
+    artifacts,
+    log_root: str,
+    *,
+    now: datetime | None = None,
+    names: list[str] | None = None,
+    force: bool = False,
+    actor: str = "monitor",
+    webhook: str | None = None,
+) -> RunReport:
+    """Run the due monitors (or ``names``, or all with ``force``) once; store results and alerts."""
+    from loopml.monitoring.webhook import deliver
+
+    now = now or utcnow()
+    monitors = [
+        m for m in list_monitors(store)
+        if (names is None or m.name in names) and (force or names is not None or m.due(now))
+    ]  # fmt: skip
+    report = RunReport()
+    by_model: dict[str, list[Monitor]] = {}
+    for monitor in monitors:
+        by_model.setdefault(monitor.spec.model, []).append(monitor)
+    for model, group in by_model.items():
+        longest = max(m.spec.window for m in group)
+        window = _read(log_root, model, now - longest, now, group)
+        for monitor in group:
+            start = now - monitor.spec.window
+            rows = window.filter(pc.greater_equal(window["time"], pa.scalar(start, TIME_TYPE)))
+            try:
+                outcomes = evaluate(monitor, rows, artifacts)
+            except LoopmlError as error:  # one broken monitor must not stop the others
+                message = f"{monitor.name}: {error.message} {error.hint or ''}".strip()
+                outcomes = [Outcome("", "error", None, rows.num_rows, message, {})]
+            report.outcomes[monitor.name] = outcomes
+            changes = record_outcomes(
+                store, monitor, outcomes, window=(start, now), now=now, actor=actor
+            )
+            report.changes += changes
+            for change in changes:
+                log.warning("alert %s %s: %s", change.event, change.alert.id, change.alert.message)
+                url = monitor.spec.webhook or webhook
+                if url and deliver(url, change):
+                    report.delivered += 1
+    return report
+
+
+def evaluate(monitor: Monitor, rows: pa.Table, artifacts) -> list[Outcome]:
+    spec = monitor.spec
+    if spec.kind == "drift":
+        return _drift(monitor, rows, artifacts)
+    if spec.kind == "error_drift":
+        return [
+            _error_drift(monitor, segment, part)
+            for segment, part in perf._segments(rows, spec.per_segment)
+        ]
+    if spec.kind == "estimated_performance":
+        windows = perf.estimated_window_performance(rows, by_segment=spec.per_segment)
+        return [_metric_outcome(monitor, w, w.rows) for w in windows] or [_no_data()]
+    windows = perf.window_performance(rows, spec.task, by_segment=spec.per_segment)
+    return [_metric_outcome(monitor, w, w.labelled) for w in windows] or [_no_data()]
+
+
+def _drift(monitor: Monitor, rows: pa.Table, artifacts) -> list[Outcome]:
+    spec = monitor.spec
+    features = _features(rows)
+    outcomes = []
+    for segment, part in (
+        perf._segments(features, spec.per_segment) if rows.num_rows else [("", features)]
+    ):
+        reference = reference_for(
+            artifacts, model=spec.model, segment=segment, digest=spec.reference
+        )
+        names = spec.columns or list(reference.summary.columns)
+        current = summarize(part, reference.summary, names)
+        report = compare(reference.summary, current, names, spec.methods, spec.thresholds,
+                         reference.bounds, spec.drift_share)  # fmt: skip
+        details = report.to_dict()
+        if not report.columns:
+            status, message = (
+                ("no_data" if part.num_rows == 0 else "data_problem"),
+                "no column could be compared",
+            )
+        else:
+            status = "alert" if report.drifted else "ok"
+            message = (f"{len(report.drifted_columns)} of {len(report.columns)} features drifted "
+                       f"({', '.join(report.drifted_columns[:5]) or 'none'})")  # fmt: skip
+        outcomes.append(Outcome(segment, status, report.share_drifted, part.num_rows,
+                                f"{spec.name} on {_where(spec.model, segment)}: {message}", details,
+                                spec.drift_share))  # fmt: skip
+    return outcomes
+
+
+def _metric_outcome(monitor: Monitor, window: perf.WindowPerformance, counted: int) -> Outcome:
+    spec = monitor.spec
+    value = window.metrics.get(spec.metric)
+    details = {"metrics": _finite(window.metrics), "rows": window.rows, "labelled": window.labelled,
+               "label_coverage": window.label_coverage}  # fmt: skip
+    where = _where(spec.model, window.segment)
+    if counted < spec.min_rows or value is None or math.isnan(value):
+        message = f"{spec.name} on {where}: {counted} usable rows, fewer than {spec.min_rows}"
+        return Outcome(
+            window.segment, "no_data", None, window.rows, message, details, spec.threshold
+        )
+    bad = spec.worse_than_threshold(value)
+    relation = "worse than" if bad else "within"
+    message = f"{spec.name} on {where}: {spec.metric} {value:.4g} is {relation} {spec.threshold:g}"
+    return Outcome(
+        window.segment,
+        "alert" if bad else "ok",
+        value,
+        window.rows,
+        message,
+        details,
+        spec.threshold,
+    )
+
+
+def _error_drift(monitor: Monitor, segment: str, rows: pa.Table) -> Outcome:
+    spec = monitor.spec
+    joined = (
+        rows.filter(pc.is_valid(rows["label"]))
+        if "label" in rows.column_names
+        else rows.slice(0, 0)
+    )
+    where = _where(spec.model, segment)
+    if joined.num_rows < spec.min_rows:
+        return Outcome(segment, "no_data", None, rows.num_rows,
+                       f"{spec.name} on {where}: {joined.num_rows} labelled rows", {}, None)  # fmt: skip
+    joined = joined.sort_by("time")
+    label, prediction = perf._floats(joined, "label"), perf._floats(joined, "prediction")
+    errors = (
+        np.abs(prediction - label)
+        if spec.task == "regression"
+        else (prediction != label).astype(float)
+    )
+    changes = perf.detect_error_drift(errors, spec.detector)
+    status = "alert" if changes else "ok"
+    message = (
+        f"{spec.name} on {where}: {len(changes)} change(s) in the error stream ({spec.detector})"
+    )
+    details = {"changes": changes, "labelled": joined.num_rows}
+    return Outcome(segment, status, float(len(changes)), rows.num_rows, message, details, 0.0)
+
+
+def _read(
+    log_root: str, model: str, start: datetime, end: datetime, monitors: list[Monitor]
+) -> pa.Table:
+    table = read_predictions(log_root, model, start, end)
+    if any(m.spec.kind in LABELLED_KINDS for m in monitors):
+        # Labels arrive after their predictions, so look from the window's start to now.
+        table = join_feedback(table, read_feedback(log_root, start))
+    return table
+
+
+def _features(rows: pa.Table) -> pa.Table:
+    """The logged inputs under their own names, plus the prediction, for comparison with training data."""
+    columns = {
+        name[len(INPUT_PREFIX) :]: rows[name]
+        for name in rows.column_names
+        if name.startswith(INPUT_PREFIX)
+    }
+    columns["prediction"] = rows["prediction"]
+    if "segment" in rows.column_names:
+        columns["segment"] = rows["segment"]
+    return pa.table(columns)
+
+
+def _no_data() -> Outcome:
+    return Outcome("", "no_data", None, 0, "no predictions in the window", {})
+
+
+def _where(model: str, segment: str) -> str:
+    return f"{model} [{segment}]" if segment else model
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float | None]:
+    return {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}

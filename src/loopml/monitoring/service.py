@@ -1,0 +1,281 @@
+"""Monitors, results and alerts in the store: what the CLI, the API and the runner call.
+
+An alert is an incident a person can acknowledge and resolve. A monitor opens
+at most one per segment (later crossings update it); a healthy result resolves
+it. Every change of state writes an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from loopml import audit
+from loopml.errors import Conflict, InvalidInput, NotFound
+from loopml.monitoring.spec import MonitorSpec
+from loopml.store import Store, utcnow
+from loopml.store.tables import AlertRow, MonitorResultRow, MonitorRow
+
+ALERT_STATES = ("open", "acknowledged", "resolved")
+_ACTIONS = {"acknowledged": "alert.acknowledge", "resolved": "alert.resolve"}
+
+
+@dataclass(frozen=True)
+class Monitor:
+    id: int
+    spec: MonitorSpec
+    created_at: datetime
+    last_run_at: datetime | None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def due(self, now: datetime) -> bool:
+        return self.last_run_at is None or self.last_run_at + self.spec.schedule <= now
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One monitor's verdict on one segment of one window."""
+
+    segment: str
+    status: str  # ok, alert, no_data, data_problem, error
+    value: float | None
+    rows: int
+    message: str
+    details: dict[str, Any]
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    monitor: str
+    model: str
+    segment: str
+    state: str
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    value: float | None
+    threshold: float | None
+    message: str
+    acknowledged_by: str | None
+    resolved_by: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        for key in ("opened_at", "updated_at", "resolved_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    alert: Alert
+    event: str  # opened, resolved
+
+
+def create_monitor(
+    store: Store, spec: MonitorSpec, *, actor: str, replace: bool = False
+) -> Monitor:
+    with store.write() as session:
+        row = session.scalar(select(MonitorRow).where(MonitorRow.name == spec.name))
+        if row is not None and not replace:
+            raise Conflict(
+                f"A monitor named {spec.name!r} exists already.",
+                hint="Choose another name, or replace it (replace=True / --replace).",
+            )
+        before = row.spec if row is not None else None
+        if row is None:
+            row = MonitorRow(name=spec.name, created_at=utcnow())
+            session.add(row)
+        row.model, row.kind, row.spec = spec.model, spec.kind, spec.model_dump(mode="json")
+        session.flush()
+        audit.record(session, actor=actor, action="monitor.create" if before is None else "monitor.update",
+                     entity_type="monitor", entity_id=spec.name, before=before, after=row.spec)  # fmt: skip
+        return _monitor(row)
+
+
+def list_monitors(store: Store, *, model: str | None = None) -> list[Monitor]:
+    query = select(MonitorRow).order_by(MonitorRow.name)
+    if model is not None:
+        query = query.where(MonitorRow.model == model)
+    with store.read() as session:
+        return [_monitor(row) for row in session.scalars(query)]
+
+
+def get_monitor(store: Store, name: str) -> Monitor:
+    with store.read() as session:
+        row = session.scalar(select(MonitorRow).where(MonitorRow.name == name))
+        if row is None:
+            names = session.scalars(
+                select(MonitorRow.name).order_by(MonitorRow.name).limit(20)
+            ).all()
+            raise NotFound(
+                f"No monitor named {name!r}.",
+                hint=f"Monitors: {', '.join(names)}."
+                if names
+                else "Create one with loopml.create_monitor(...).",
+            )
+        return _monitor(row)
+
+
+def record_outcomes(
+    store: Store,
+    monitor: Monitor,
+    outcomes: list[Outcome],
+    *,
+    window: tuple[datetime, datetime],
+    now: datetime,
+    actor: str,
+) -> list[AlertChange]:
+    """Store the results and open, update or resolve alerts, in one transaction."""
+    changes: list[AlertChange] = []
+    with store.write() as session:
+        session.add_all(
+            MonitorResultRow(monitor_id=monitor.id, time=now, window_start=window[0], window_end=window[1],
+                             segment=o.segment, status=o.status, value=o.value, rows=o.rows, details=o.details)
+            for o in outcomes
+        )  # fmt: skip
+        active = {
+            row.segment: row
+            for row in session.scalars(
+                select(AlertRow).where(
+                    AlertRow.monitor_id == monitor.id, AlertRow.state != "resolved"
+                )
+            )
+        }
+        for outcome in outcomes:
+            row = active.get(outcome.segment)
+            if outcome.status == "alert":
+                if row is None:
+                    row = _open(session, monitor, outcome, now, actor)
+                    changes.append(AlertChange(_alert(row, monitor.spec), "opened"))
+                else:  # the same incident still going on: update, don't duplicate
+                    row.value, row.message, row.updated_at = outcome.value, outcome.message, now
+            elif outcome.status == "ok" and row is not None:
+                _set_state(session, row, "resolved", actor, "healthy again", now)
+                changes.append(AlertChange(_alert(row, monitor.spec), "resolved"))
+        session.get(MonitorRow, monitor.id).last_run_at = now
+    return changes
+
+
+def list_alerts(
+    store: Store, *, state: str | None = None, model: str | None = None, monitor: str | None = None
+) -> list[Alert]:
+    """Alerts, newest first; ``state="active"`` means open or acknowledged."""
+    query = select(AlertRow, MonitorRow).join(MonitorRow, AlertRow.monitor_id == MonitorRow.id)
+    if state == "active":
+        query = query.where(AlertRow.state != "resolved")
+    elif state is not None:
+        _check_state(state)
+        query = query.where(AlertRow.state == state)
+    if model is not None:
+        query = query.where(MonitorRow.model == model)
+    if monitor is not None:
+        query = query.where(MonitorRow.name == monitor)
+    query = query.order_by(AlertRow.opened_at.desc(), AlertRow.id.desc())
+    with store.read() as session:
+        return [_alert(alert, _monitor(row).spec) for alert, row in session.execute(query)]
+
+
+def acknowledge_alert(
+    store: Store, alert_id: int, *, actor: str, reason: str | None = None
+) -> Alert:
+    return _transition(store, alert_id, "acknowledged", actor, reason)
+
+
+def resolve_alert(store: Store, alert_id: int, *, actor: str, reason: str | None = None) -> Alert:
+    return _transition(store, alert_id, "resolved", actor, reason)
+
+
+def monitor_results(store: Store, name: str, *, segment: str | None = None, limit: int = 100):
+    """The monitor's results, newest first: the time series behind charts and gauges."""
+    monitor = get_monitor(store, name)
+    query = select(MonitorResultRow).where(MonitorResultRow.monitor_id == monitor.id)
+    if segment is not None:
+        query = query.where(MonitorResultRow.segment == segment)
+    query = query.order_by(MonitorResultRow.time.desc(), MonitorResultRow.id.desc()).limit(limit)
+    with store.read() as session:
+        return list(session.scalars(query))
+
+
+def latest_results(store: Store) -> list[tuple[MonitorRow, MonitorResultRow]]:
+    """The newest result of every monitor and segment (for Prometheus)."""
+    newest = (
+        select(
+            MonitorResultRow.monitor_id,
+            MonitorResultRow.segment,
+            func.max(MonitorResultRow.id).label("id"),
+        )
+        .group_by(MonitorResultRow.monitor_id, MonitorResultRow.segment)
+        .subquery()
+    )
+    query = (
+        select(MonitorRow, MonitorResultRow)
+        .join(MonitorResultRow, MonitorResultRow.monitor_id == MonitorRow.id)
+        .join(newest, newest.c.id == MonitorResultRow.id)
+    )
+    with store.read() as session:
+        return [(monitor, result) for monitor, result in session.execute(query)]
+
+
+def _transition(store: Store, alert_id: int, state: str, actor: str, reason: str | None) -> Alert:
+    with store.write() as session:
+        row = session.get(AlertRow, alert_id)
+        if row is None:
+            raise NotFound(f"No alert with id {alert_id}.", hint="See `loopml alerts list`.")
+        if row.state == "resolved":
+            raise InvalidInput(f"Alert {alert_id} is resolved already.", hint="Nothing to do.")
+        if row.state == state:
+            return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
+        _set_state(session, row, state, actor, reason, utcnow())
+        return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
+
+
+def _open(
+    session: Session, monitor: Monitor, outcome: Outcome, now: datetime, actor: str
+) -> AlertRow:
+    row = AlertRow(monitor_id=monitor.id, segment=outcome.segment, state="open", opened_at=now,
+                   updated_at=now, value=outcome.value, threshold=outcome.threshold, message=outcome.message)  # fmt: skip
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=actor, action="alert.open", entity_type="alert", entity_id=str(row.id),
+                 reason=outcome.message, after={"monitor": monitor.name, "segment": outcome.segment})  # fmt: skip
+    return row
+
+
+def _set_state(session: Session, row: AlertRow, state: str, actor: str, reason, now) -> None:
+    before = {"state": row.state}
+    row.state, row.updated_at = state, now
+    if state == "acknowledged":
+        row.acknowledged_by = actor
+    if state == "resolved":
+        row.resolved_by, row.resolved_at = actor, now
+    audit.record(session, actor=actor, action=_ACTIONS[state],
+                 entity_type="alert", entity_id=str(row.id), reason=reason, before=before,
+                 after={"state": state})  # fmt: skip
+
+
+def _check_state(state: str) -> None:
+    if state not in ALERT_STATES:
+        raise InvalidInput(
+            f"Unknown alert state {state!r}.",
+            hint=f"Use one of: {', '.join(ALERT_STATES)}, active.",
+        )
+
+
+def _monitor(row: MonitorRow) -> Monitor:
+    return Monitor(row.id, MonitorSpec.model_validate(row.spec), row.created_at, row.last_run_at)
+
+
+def _alert(row: AlertRow, spec: MonitorSpec) -> Alert:
+    return Alert(row.id, spec.name, spec.model, row.segment, row.state, row.opened_at, row.updated_at,
+                 row.resolved_at, row.value, row.threshold, row.message, row.acknowledged_by,
+                 row.resolved_by)  # fmt: skip

@@ -1,0 +1,96 @@
+"""What a monitor checks: a plain pydantic model, embeddable in the project file schema."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MonitorKind = Literal["drift", "performance", "estimated_performance", "error_drift"]
+LOWER_IS_BETTER = {"mae", "mape", "rmse", "calibration_error"}
+METRICS = {
+    "performance": {"mae", "mape", "rmse", "accuracy", "f1", "roc_auc", "calibration_error"},
+    "estimated_performance": {"accuracy", "roc_auc"},
+}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: str | int | float | timedelta) -> timedelta:
+    """``"90m"``, ``"1h"``, ``"7d"`` or seconds as a number."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match and str(value).startswith("P"):  # ISO 8601, as the spec is stored
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(timedelta).validate_python(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a duration; write e.g. '30m', '1h' or '7d'")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+class MonitorSpec(BaseModel):
+    """One scheduled check over a window of a model's prediction log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$", description="Unique name of the monitor.")
+    model: str = Field(min_length=1, description="The model whose prediction log is checked.")
+    kind: MonitorKind = Field(
+        description="drift, performance, estimated_performance or error_drift."
+    )
+    window: timedelta = Field(
+        default=timedelta(hours=1), description="How far back each run looks."
+    )
+    schedule: timedelta = Field(
+        default=timedelta(hours=1), description="How often the monitor is due."
+    )
+    per_segment: bool = Field(default=False, description="One result (and alert) per segment.")
+    # drift
+    reference: str | None = Field(
+        default=None, description="Digest of the stored reference summary."
+    )
+    columns: list[str] | None = Field(default=None, description="Features to compare; default all.")
+    methods: dict[str, str] = Field(default_factory=dict, description="Drift method per column.")
+    thresholds: dict[str, float] = Field(default_factory=dict, description="Threshold per column.")
+    drift_share: float = Field(
+        default=0.5, gt=0, le=1, description="Share of drifted columns that alerts."
+    )
+    # performance, estimated_performance, error_drift
+    task: Literal["regression", "classification"] = "regression"
+    metric: str | None = Field(default=None, description="e.g. mae, rmse, accuracy, roc_auc.")
+    threshold: float | None = Field(default=None, description="Alert when the metric is worse.")
+    min_rows: int = Field(
+        default=30, ge=1, description="Fewer labelled (or scored) rows: no verdict."
+    )
+    detector: Literal["adwin", "page_hinkley"] = "adwin"
+    webhook: str | None = Field(default=None, description="URL that receives alert events.")
+
+    @field_validator("window", "schedule", mode="before")
+    @classmethod
+    def _duration(cls, value):
+        return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _complete(self) -> MonitorSpec:
+        if self.window <= timedelta(0) or self.schedule <= timedelta(0):
+            raise ValueError("window and schedule must be positive durations")
+        if self.kind in METRICS and (
+            self.metric not in METRICS[self.kind] or self.threshold is None
+        ):
+            choices = ", ".join(sorted(METRICS[self.kind]))
+            raise ValueError(f"a {self.kind} monitor needs metric (one of {choices}) and threshold")
+        return self
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.metric in LOWER_IS_BETTER
+
+    def worse_than_threshold(self, value: float) -> bool:
+        assert self.threshold is not None
+        return value > self.threshold if self.lower_is_better else value < self.threshold

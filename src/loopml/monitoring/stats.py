@@ -1,0 +1,150 @@
+"""Drift statistics between a reference summary and a current one.
+
+Each method returns ``(statistic, p_value)``; p-value tests flag drift when
+``p_value < threshold``, distances when ``statistic >= threshold`` (the rules
+and default thresholds practitioners know from Evidently). Where scipy has the
+statistic, scipy computes it, on the exact values whenever the summaries hold
+them (up to ``SKETCH_SIZE`` rows) and on the weighted sketch beyond.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from loopml.monitoring.summary import (
+    CategoricalSummary,
+    ColumnSummary,
+    NumericSummary,
+    sketch_weights,
+)
+
+PSI_FLOOR = 1e-4  # empty bins count as this share, so PSI stays finite
+STD_FLOOR = 1e-3  # normed Wasserstein of a constant reference column
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    kinds: tuple[str, ...]
+    p_value_test: bool
+    default_threshold: float
+    compute: Callable[[ColumnSummary, ColumnSummary], tuple[float, float | None]]
+
+    def drifted(self, statistic: float, p_value: float | None, threshold: float) -> bool:
+        if self.p_value_test:
+            return p_value is not None and p_value < threshold
+        return statistic >= threshold
+
+
+def ks(ref: NumericSummary, cur: NumericSummary) -> tuple[float, float]:
+    """Two-sample Kolmogorov–Smirnov: scipy's ``ks_2samp`` on exact values, else its asymptotic p."""
+    from scipy import stats
+
+    if ref.exact and cur.exact:
+        result = stats.ks_2samp(ref.values, cur.values)
+        return float(result.statistic), float(result.pvalue)
+    points = np.concatenate([ref.values, cur.values])
+    distance = float(np.max(np.abs(_cdf(ref, points) - _cdf(cur, points))))
+    effective = round(ref.count * cur.count / (ref.count + cur.count))
+    return distance, float(stats.kstwo.sf(distance, effective))
+
+
+def wasserstein(ref: NumericSummary, cur: NumericSummary) -> tuple[float, None]:
+    """Wasserstein-1 distance divided by the reference's standard deviation."""
+    from scipy import stats
+
+    distance = stats.wasserstein_distance(
+        ref.values,
+        cur.values,
+        None if ref.exact else ref.weights,
+        None if cur.exact else cur.weights,
+    )
+    return float(distance / max(ref.std, STD_FLOOR)), None
+
+
+def psi(ref: ColumnSummary, cur: ColumnSummary) -> tuple[float, None]:
+    """Population stability index over the reference's bins (or categories)."""
+    expected, actual = _shares(ref, cur)
+    expected = np.where(expected == 0, PSI_FLOOR, expected)
+    actual = np.where(actual == 0, PSI_FLOOR, actual)
+    return float(np.sum((actual - expected) * np.log(actual / expected))), None
+
+
+def jensenshannon(ref: ColumnSummary, cur: ColumnSummary) -> tuple[float, None]:
+    """Jensen–Shannon distance (natural log) of the category or bin shares."""
+    from scipy.spatial import distance
+
+    expected, actual = _shares(ref, cur)
+    return float(distance.jensenshannon(expected, actual)), None
+
+
+def chi2(ref: CategoricalSummary, cur: CategoricalSummary) -> tuple[float, float]:
+    """Chi-square goodness of fit of the current counts to the reference shares."""
+    from scipy import stats
+
+    keys = _keys(ref, cur)
+    observed = np.array([cur.counts.get(k, 0) for k in keys], dtype=np.float64)
+    expected = np.array([ref.counts.get(k, 0) for k in keys], dtype=np.float64)
+    expected *= cur.count / ref.count
+    if np.any((expected == 0) & (observed > 0)):  # a category the reference never had
+        return math.inf, 0.0
+    seen = expected > 0
+    statistic = float(np.sum((observed[seen] - expected[seen]) ** 2 / expected[seen]))
+    return statistic, float(stats.chi2.sf(statistic, max(len(keys) - 1, 1)))
+
+
+def ztest(ref: CategoricalSummary, cur: CategoricalSummary) -> tuple[float, float]:
+    """Two-proportion Z-test on the reference's most frequent value (binary columns)."""
+    from scipy import stats
+
+    value = max(ref.counts, key=lambda k: (ref.counts[k], k))
+    p1, p2 = ref.counts[value] / ref.count, cur.counts.get(value, 0) / cur.count
+    pooled = (ref.counts[value] + cur.counts.get(value, 0)) / (ref.count + cur.count)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / ref.count + 1 / cur.count))
+    if spread == 0:
+        return 0.0, 1.0
+    z = (p1 - p2) / spread
+    return z, float(2 * stats.norm.sf(abs(z)))
+
+
+METHODS: dict[str, Method] = {
+    "ks": Method("ks", ("numeric",), True, 0.05, ks),
+    "wasserstein": Method("wasserstein", ("numeric",), False, 0.1, wasserstein),
+    "psi": Method("psi", ("numeric", "categorical"), False, 0.1, psi),
+    "chi2": Method("chi2", ("categorical",), True, 0.05, chi2),
+    "ztest": Method("ztest", ("categorical",), True, 0.05, ztest),
+    "jensenshannon": Method("jensenshannon", ("numeric", "categorical"), False, 0.1, jensenshannon),
+}
+SMALL_REFERENCE = 1_000
+
+
+def default_method(ref: ColumnSummary, reference_rows: int) -> str:
+    """Evidently's choice: p-value tests for small references, distances for large ones."""
+    if reference_rows <= SMALL_REFERENCE:
+        if isinstance(ref, NumericSummary):
+            return "ks"
+        return "ztest" if len(ref.counts) <= 2 else "chi2"
+    return "wasserstein" if isinstance(ref, NumericSummary) else "jensenshannon"
+
+
+def _cdf(summary: NumericSummary, points: np.ndarray) -> np.ndarray:
+    cumulative = np.concatenate([[0.0], np.cumsum(sketch_weights(summary))])
+    return cumulative[np.searchsorted(summary.values, points, side="right")] / cumulative[-1]
+
+
+def _shares(ref: ColumnSummary, cur: ColumnSummary) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(ref, NumericSummary) and isinstance(cur, NumericSummary):
+        expected, actual = ref.hist.astype(np.float64), cur.hist.astype(np.float64)
+    else:
+        keys = _keys(ref, cur)
+        expected = np.array([ref.counts.get(k, 0) for k in keys], dtype=np.float64)
+        actual = np.array([cur.counts.get(k, 0) for k in keys], dtype=np.float64)
+    return expected / expected.sum(), actual / actual.sum()
+
+
+def _keys(ref: CategoricalSummary, cur: CategoricalSummary) -> list[str]:
+    return sorted(set(ref.counts) | set(cur.counts))

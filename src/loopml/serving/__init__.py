@@ -1,0 +1,1 @@
+"""Serving: prediction routes, routing, hot swap and the prediction log."""

@@ -1,0 +1,100 @@
+"""The prediction and feedback logs: batched Parquet writes, hour partitions, label joins."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from loopml import FeedbackLog, InvalidInput, PredictionLog, read_predictions
+from loopml.serving.prediction_log import canonical_segment, join_feedback, read_feedback
+
+T0 = datetime(2026, 3, 1, 10, 15, tzinfo=timezone.utc)
+
+
+def _record(i: int, time: datetime, **extra):
+    return {
+        "prediction_id": f"p{i}",
+        "time": time,
+        "model": "demand",
+        "version": 3,
+        "segment": {"store": 12, "sku": "A7"},
+        "inputs": {"price": 9.5 + i, "promo": i % 2 == 0},
+        "prediction": 40.0 + i,
+        "latency_ms": 1.5,
+        "flags": ["out_of_range:price"] if i == 0 else [],
+        **extra,
+    }
+
+
+def test_records_land_in_hour_partitions_and_windows_read_only_their_hours(tmp_path):
+    with PredictionLog(str(tmp_path), flush_interval=60) as log:
+        log.append(_record(i, T0 + timedelta(minutes=30 * i)) for i in range(6))
+    folders = {str(p.parent.relative_to(tmp_path)) for p in tmp_path.rglob("*.parquet")}
+    assert folders == {
+        "predictions/model=demand/date=2026-03-01/hour=10",
+        "predictions/model=demand/date=2026-03-01/hour=11",
+        "predictions/model=demand/date=2026-03-01/hour=12",
+    }
+    table = read_predictions(
+        str(tmp_path), "demand", T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    )
+    assert table["prediction_id"].to_pylist() == ["p2", "p3"]
+    row = read_predictions(str(tmp_path), "demand").to_pylist()[0]
+    assert row["segment"] == "sku=A7,store=12"
+    assert row["input.price"] == 9.5 and row["input.promo"] is True
+    assert row["flags"] == ["out_of_range:price"] and row["shadow"] is False
+    assert row["time"] == T0
+
+
+def test_columns_are_selected_and_other_models_are_not_read(tmp_path):
+    with PredictionLog(str(tmp_path)) as log:
+        log.append([_record(0, T0), {**_record(1, T0), "model": "other"}])
+    table = read_predictions(str(tmp_path), "demand", columns=["prediction", "input.price"])
+    assert table.column_names == ["prediction", "input.price"]
+    assert table.num_rows == 1
+    assert read_predictions(str(tmp_path), "missing").num_rows == 0
+
+
+def test_a_full_buffer_is_written_by_the_background_thread_without_close(tmp_path):
+    log = PredictionLog(str(tmp_path), flush_size=3, flush_interval=3600)
+    log.append(_record(i, T0) for i in range(3))
+    deadline = time.monotonic() + 10
+    while not list(tmp_path.rglob("*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert read_predictions(str(tmp_path), "demand").num_rows == 3
+    log.close()
+
+
+def test_bad_records_are_refused_and_lose_nothing_buffered(tmp_path):
+    log = PredictionLog(str(tmp_path), flush_interval=3600)
+    log.append([_record(0, T0)])
+    with pytest.raises(InvalidInput, match="prediction"):
+        log.append([{"prediction_id": "x", "model": "demand"}])
+    with pytest.raises(InvalidInput, match="time zone"):
+        log.append([_record(1, datetime(2026, 3, 1))])
+    log.close()
+    assert read_predictions(str(tmp_path), "demand")["prediction_id"].to_pylist() == ["p0"]
+
+
+def test_late_partial_and_repeated_labels_join_by_prediction_id(tmp_path):
+    with PredictionLog(str(tmp_path)) as log:
+        log.append(_record(i, T0) for i in range(4))
+    with FeedbackLog(str(tmp_path)) as feedback:
+        feedback.append(
+            [("p0", 41.0, T0 + timedelta(days=2)), ("p2", 1.0, T0 + timedelta(hours=5))]
+        )
+        feedback.append([{"prediction_id": "p2", "label": 43.0, "time": T0 + timedelta(hours=6)}])
+        feedback.append([("unknown", 5.0, T0)])
+    labels = read_feedback(str(tmp_path), start=T0)
+    joined = join_feedback(read_predictions(str(tmp_path), "demand"), labels)
+    assert joined["prediction_id"].to_pylist() == ["p0", "p1", "p2", "p3"]
+    assert joined["label"].to_pylist() == [41.0, None, 43.0, None]
+
+
+def test_canonical_segment_sorts_keys():
+    assert canonical_segment("store=12, sku=A7") == "sku=A7,store=12"
+    assert canonical_segment(None) == ""
+    with pytest.raises(InvalidInput, match="key=value"):
+        canonical_segment("store12")
