@@ -1,6 +1,6 @@
 """Monitoring: monitors, monitor results, alerts.
 
-Revision ID: 0004
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 02:30:20.761180
 """
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 
 import loopml.store.types
 
-revision = "0004"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
