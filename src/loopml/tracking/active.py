@@ -146,8 +146,10 @@ class ActiveRun:
         if self.status is not RunStatus.RUNNING:
             return
         status = RunStatus(status)
-        self._metrics.close()
-        service.end_run(self._store, self.id, status, self._meter.read(), error)
+        usage = self._meter.read()
+        self._metrics.close(
+            lambda points: service.end_run(self._store, self.id, status, usage, error, points)
+        )
         self.status = status
         from loopml.tracking import fluent
 

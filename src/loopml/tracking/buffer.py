@@ -42,22 +42,27 @@ class MetricBuffer:
 
     def flush(self) -> None:
         """Write what is buffered; on failure the points stay for the next try."""
+        self._drain(self._write, always=False)
+
+    def close(self, final: Writer | None = None) -> None:
+        """Stop buffering. The remaining points go to ``final`` when given, called even
+        with none, so that it can end the run in the same transaction."""
+        self._drain(final or self._write, always=final is not None)
+        _flusher.forget(self)
+
+    def _drain(self, write: Writer, *, always: bool) -> None:
         with self._flush_lock:
             with self._lock:
                 points, self._points = self._points, []
             self.last_flush = time.monotonic()
-            if not points:
+            if not points and not always:
                 return
             try:
-                self._write(points)
+                write(points)
             except BaseException:
                 with self._lock:
                     self._points[:0] = points
                 raise
-
-    def close(self) -> None:
-        self.flush()
-        _flusher.forget(self)
 
 
 class _Flusher:
