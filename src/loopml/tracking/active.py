@@ -80,9 +80,7 @@ class ActiveRun:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         checked = [(check_key(k, "Metric"), metric_value(k, v)) for k, v in metrics.items()]
-        step = metric_step("metrics", step)
-        for key, value in checked:
-            self._metrics.add(key, value, step)
+        self._metrics.add_many(checked, metric_step("metrics", step))
 
     def flush(self) -> None:
         """Write buffered metric points now (they are also written on their own)."""

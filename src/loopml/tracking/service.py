@@ -7,6 +7,7 @@ tracking logic of its own.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import uuid
 import weakref
@@ -37,6 +38,7 @@ from loopml.tracking.resources import ResourceUsage
 from loopml.tracking.values import check_key, text_value
 
 Point = tuple[str, float, int, float]  # key, value, step, timestamp
+_KEY_AND_STEP = operator.itemgetter(1, 3)
 
 # Experiment ids never change once created; remembering them per store saves a
 # round trip on every start_run.
@@ -187,6 +189,10 @@ def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Point]
         (run_id, key, value if value == value else None, step, timestamp)
         for key, value, step, timestamp in points
     ]
+    # Sorted by key and step the rows land in few places of the (run, key, step)
+    # index, where a batch of many keys in logging order touches a page per key.
+    # The sort is stable: points of one step keep their logging order.
+    rows.sort(key=_KEY_AND_STEP)
     latest: dict[str, tuple] = {}
     for row in rows:
         current = latest.get(row[1])
