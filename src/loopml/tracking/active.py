@@ -34,6 +34,7 @@ class ActiveRun:
         self._context = context
         self._store = context.store
         self._meter = ResourceMeter()
+        self._metric_keys: set[str] = set()
         settings = context.settings
         self._metrics = MetricBuffer(
             lambda points: service.write_metrics(self._store, run_id, points),
@@ -74,8 +75,8 @@ class ActiveRun:
             value = metric_value(key, value)
         if step is not None:
             step = metric_step(key, step)
-        if type(key) is not str:
-            check_key(key, "Metric")
+        if type(key) is not str or key not in self._metric_keys:  # check each name once
+            self._metric_keys.add(check_key(key, "Metric"))
         self._metrics.add(key, value, step)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:

@@ -12,6 +12,7 @@ import os
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -39,6 +40,8 @@ from loopml.tracking.values import check_key, text_value
 
 Point = tuple[str, float, int, float]  # key, value, step, timestamp
 _KEY_AND_STEP = operator.itemgetter(1, 3)
+_INSERT_METRICS = "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES"
+_ROWS_PER_INSERT = 100  # 500 bound values: within the oldest SQLite limit of 999
 
 # Experiment ids never change once created; remembering them per store saves a
 # round trip on every start_run.
@@ -189,22 +192,32 @@ def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Point]
         (run_id, key, value if value == value else None, step, timestamp)
         for key, value, step, timestamp in points
     ]
-    # Sorted by key and step the rows land in few places of the (run, key, step)
-    # index, where a batch of many keys in logging order touches a page per key.
-    # The sort is stable: points of one step keep their logging order.
-    rows.sort(key=_KEY_AND_STEP)
     latest: dict[str, tuple] = {}
     for row in rows:
         current = latest.get(row[1])
         if current is None or row[3] >= current[3]:
             latest[row[1]] = row
+    if len(latest) > 1:
+        # Sorted by key and step the rows land in few places of the (run, key, step)
+        # index, where a batch of many keys in logging order touches a page per key.
+        # The sort is stable: points of one step keep their logging order.
+        rows.sort(key=_KEY_AND_STEP)
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    values = ", ".join([marker] * 5)
+    values = f"({', '.join([marker] * 5)})"
+    # Many rows per statement cost the database far less per row than one each.
+    whole = len(rows) - len(rows) % _ROWS_PER_INSERT
+    if whole:
+        connection.exec_driver_sql(
+            f"{_INSERT_METRICS} {', '.join([values] * _ROWS_PER_INSERT)}",
+            [
+                tuple(chain.from_iterable(rows[start : start + _ROWS_PER_INSERT]))
+                for start in range(0, whole, _ROWS_PER_INSERT)
+            ],
+        )
+    if whole < len(rows):
+        connection.exec_driver_sql(f"{_INSERT_METRICS} {values}", rows[whole:])
     connection.exec_driver_sql(
-        f"INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES ({values})", rows
-    )
-    connection.exec_driver_sql(
-        f"INSERT INTO latest_metrics (run_id, key, value, step, timestamp) VALUES ({values}) "
+        f"INSERT INTO latest_metrics (run_id, key, value, step, timestamp) VALUES {values} "
         "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
         "step = excluded.step, timestamp = excluded.timestamp "
         "WHERE excluded.step >= latest_metrics.step",
