@@ -164,3 +164,14 @@ def test_backticks_quote_keys_with_spaces_or_dots(sqlite_ctx):
         loopml.log_metrics({"val loss": 0.2, "val.acc": 0.9})
     assert names(loopml.search_runs("keys", filter="metrics.`val loss` < 0.5")) == {"spaced"}
     assert names(loopml.search_runs("keys", filter="metrics.val.acc > 0.5")) == {"spaced"}
+
+
+def test_start_time_compares_with_a_quoted_date(sqlite_ctx):
+    with loopml.start_run(experiment="times", name="now"):
+        pass
+    assert names(loopml.search_runs("times", filter="start_time > '2020-01-01'")) == {"now"}
+    assert loopml.search_runs("times", filter="end_time < '2020-01-01T00:00+02:00'").empty
+    with pytest.raises(loopml.InvalidInput, match="start_time takes a quoted date or time"):
+        loopml.search_runs("times", filter="start_time > 'yesterday'")
+    with pytest.raises(loopml.InvalidInput, match="start_time takes a quoted date or time"):
+        loopml.search_runs("times", filter="start_time > 2020")
