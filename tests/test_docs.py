@@ -13,10 +13,6 @@ from loopml.config import Settings
 DOCS = Path(__file__).parent.parent / "docs"
 
 
-def all_docs() -> str:
-    return "\n".join(page.read_text() for page in sorted(DOCS.glob("**/*.md")))
-
-
 def top_level_commands() -> list[str]:
     return sorted(typer.main.get_command(app).commands)
 
@@ -24,7 +20,8 @@ def top_level_commands() -> list[str]:
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
 def test_every_setting_is_documented_with_its_variable(field):
     variable = f"LOOPML_{field.upper()}"
-    assert f"`{variable}`" in all_docs(), f"document {variable} in docs/configuration.md"
+    page = (DOCS / "configuration.md").read_text()
+    assert f"| `{field}` | `{variable}` |" in page, f"document {variable} in docs/configuration.md"
 
 
 @pytest.mark.parametrize("command", top_level_commands())
