@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from loopml.errors import InvalidInput, require
+from loopml.errors import InvalidInput, StoreUnavailable, require
 
 BUSY_TIMEOUT_MS = 60_000
 WRITE_OPTION = "loopml_write"
@@ -36,7 +36,15 @@ def build_engine(url: str) -> Engine:
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreUnavailable(
+                f"The store at {url} cannot be opened: its folder {str(folder)!r} cannot be "
+                f"created ({error.strerror or error}).",
+                hint="Point LOOPML_STORE_URL (or LOOPML_HOME) at a folder you can write to.",
+            ) from error
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

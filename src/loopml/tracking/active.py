@@ -34,6 +34,7 @@ class ActiveRun:
         self._context = context
         self._store = context.store
         self._meter = ResourceMeter()
+        self._metric_keys: set[str] = set()
         settings = context.settings
         self._metrics = MetricBuffer(
             lambda points: service.write_metrics(self._store, run_id, points),
@@ -74,15 +75,13 @@ class ActiveRun:
             value = metric_value(key, value)
         if step is not None:
             step = metric_step(key, step)
-        if type(key) is not str:
-            check_key(key, "Metric")
+        if type(key) is not str or key not in self._metric_keys:  # check each name once
+            self._metric_keys.add(check_key(key, "Metric"))
         self._metrics.add(key, value, step)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         checked = [(check_key(k, "Metric"), metric_value(k, v)) for k, v in metrics.items()]
-        step = metric_step("metrics", step)
-        for key, value in checked:
-            self._metrics.add(key, value, step)
+        self._metrics.add_many(checked, metric_step("metrics", step))
 
     def flush(self) -> None:
         """Write buffered metric points now (they are also written on their own)."""
@@ -146,8 +145,10 @@ class ActiveRun:
         if self.status is not RunStatus.RUNNING:
             return
         status = RunStatus(status)
-        self._metrics.close()
-        service.end_run(self._store, self.id, status, self._meter.read(), error)
+        usage = self._meter.read()
+        self._metrics.close(
+            lambda points: service.end_run(self._store, self.id, status, usage, error, points)
+        )
         self.status = status
         from loopml.tracking import fluent
 

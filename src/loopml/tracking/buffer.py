@@ -1,8 +1,11 @@
 """Metric points buffered in memory and written in batches.
 
 ``add`` costs about a microsecond: it appends to a list under a lock. Points
-are written when the buffer reaches its size, when its interval has passed (a
-background thread checks), when the run ends and when the interpreter exits.
+are written when the buffer reaches its size, when its interval has passed,
+when the run ends and when the interpreter exits. Size and interval flushes
+happen on a background thread, so a training loop keeps running while its
+points are written (the database releases the GIL while it works); should the
+writer fall behind, the logging thread writes itself, which bounds the memory.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ import atexit
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 Point = tuple[str, float, int, float]
 Writer = Callable[[Sequence[Point]], None]
+
+# A logging thread writes itself once this many full batches are waiting.
+BACKLOG = 4
 
 
 class MetricBuffer:
@@ -26,6 +32,7 @@ class MetricBuffer:
         self._next_step: dict[str, int] = {}
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        self._requested = False
         self.last_flush = time.monotonic()
         _flusher.watch(self)
 
@@ -36,32 +43,63 @@ class MetricBuffer:
             if step >= self._next_step.get(key, 0):
                 self._next_step[key] = step + 1
             self._points.append((key, value, step, time.time()))
-            full = len(self._points) >= self._size
-        if full:
+            waiting = len(self._points)
+        if waiting >= self._size:
+            self._full(waiting)
+
+    def add_many(self, items: Iterable[tuple[str, float]], step: int | None) -> None:
+        """Points of several keys at one step (each key's next step when ``step`` is None)."""
+        now = time.time()
+        with self._lock:
+            next_step = self._next_step
+            for key, value in items:
+                at = next_step.get(key, 0) if step is None else step
+                if at >= next_step.get(key, 0):
+                    next_step[key] = at + 1
+                self._points.append((key, value, at, now))
+            waiting = len(self._points)
+        if waiting >= self._size:
+            self._full(waiting)
+
+    def _full(self, waiting: int) -> None:
+        if waiting >= self._size * BACKLOG:
             self.flush()
+        elif not self._requested:
+            self._requested = True
+            _flusher.request()
 
     def flush(self) -> None:
         """Write what is buffered; on failure the points stay for the next try."""
+        self._drain(self._write, always=False)
+
+    def close(self, final: Writer | None = None) -> None:
+        """Stop buffering. The remaining points go to ``final`` when given, called even
+        with none, so that it can end the run in the same transaction."""
+        self._drain(final or self._write, always=final is not None)
+        _flusher.forget(self)
+
+    def due(self, now: float) -> bool:
+        return self._requested or now - self.last_flush >= self.interval
+
+    def _drain(self, write: Writer, *, always: bool) -> None:
         with self._flush_lock:
             with self._lock:
                 points, self._points = self._points, []
+                self._requested = False
             self.last_flush = time.monotonic()
-            if not points:
+            if not points and not always:
                 return
             try:
-                self._write(points)
+                write(points)
             except BaseException:
                 with self._lock:
                     self._points[:0] = points
                 raise
 
-    def close(self) -> None:
-        self.flush()
-        _flusher.forget(self)
-
 
 class _Flusher:
-    """One daemon thread for the process that flushes buffers past their interval."""
+    """One daemon thread for the process that writes full buffers and those past
+    their interval."""
 
     def __init__(self) -> None:
         self._buffers: weakref.WeakSet[MetricBuffer] = weakref.WeakSet()
@@ -82,6 +120,10 @@ class _Flusher:
         with self._lock:
             self._buffers.discard(buffer)
 
+    def request(self) -> None:
+        """A buffer is full: write it now rather than at the next tick."""
+        self._wake.set()
+
     def flush_all(self) -> None:
         for buffer in self._snapshot():
             try:
@@ -98,9 +140,10 @@ class _Flusher:
             buffers = self._snapshot()
             interval = min((b.interval for b in buffers), default=1.0)
             self._wake.wait(min(interval, 1.0) / 2)
+            self._wake.clear()
             now = time.monotonic()
-            for buffer in buffers:
-                if now - buffer.last_flush >= buffer.interval:
+            for buffer in self._snapshot():
+                if buffer.due(now):
                     try:
                         buffer.flush()
                     except Exception:  # the points stay buffered; the run's end retries

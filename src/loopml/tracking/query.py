@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, select
@@ -50,7 +51,7 @@ _TOKEN = re.compile(
       | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
       | (?P<op><=|>=|!=|=|<|>)
       | (?P<punct>[(),])
-      | (?P<word>[A-Za-z_][\w.\-]*(?:\.`[^`]+`)?)
+      | (?P<word>[A-Za-z_][\w\-]*(?:\.(?:`[^`]+`|[\w\-]+))*)
     )""",
     re.VERBOSE,
 )
@@ -101,7 +102,27 @@ def _parse_condition(tokens, position: int, text: str) -> tuple[Condition, int]:
     op, position = _read_operator(tokens, position + 1, text)
     value, position = _read_value(tokens, position, op, text)
     _check_comparison(entity, key, op, value, text)
+    if key in TIMES and entity == "attributes":
+        value = (
+            [_time(v, key, text) for v in value]
+            if isinstance(value, list)
+            else _time(value, key, text)
+        )
     return Condition(entity, key, op, value), position
+
+
+TIMES = ("start_time", "end_time")
+
+
+def _time(value: Any, key: str, text: str) -> datetime:
+    """A quoted ISO date or time, in UTC unless it names its offset."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise _syntax(text, f"{key} takes a quoted date or time such as '2024-05-01 12:00'")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _split_name(name: str, text: str) -> tuple[str, str]:

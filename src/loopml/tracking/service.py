@@ -7,13 +7,15 @@ tracking logic of its own.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,10 +32,16 @@ from loopml.store.tables import (
     RunRow,
     TagRow,
 )
+from loopml.store.upsert import upsert
 from loopml.tracking.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunStatus
 from loopml.tracking.environment import Environment
 from loopml.tracking.resources import ResourceUsage
 from loopml.tracking.values import check_key, text_value
+
+Point = tuple[str, float, int, float]  # key, value, step, timestamp
+_KEY_AND_STEP = operator.itemgetter(1, 3)
+_INSERT_METRICS = "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES"
+_ROWS_PER_INSERT = 100  # 500 bound values: within the oldest SQLite limit of 999
 
 # Experiment ids never change once created; remembering them per store saves a
 # round trip on every start_run.
@@ -99,38 +107,39 @@ def create_run(
 ) -> str:
     experiment_id = get_or_create_experiment(store, project, experiment, actor=actor)
     run_id = uuid.uuid4().hex
-    with store.write() as session:
-        session.add(
-            RunRow(
-                id=run_id,
-                experiment_id=experiment_id,
-                name=name or f"run-{run_id[:8]}",
-                status=RunStatus.RUNNING.value,
-                start_time=utcnow(),
-                parent_run_id=parent_run_id,
-                user=actor,
-                git_commit=environment.git_commit,
-                git_dirty=environment.git_dirty,
-                host=environment.host,
-                pid=os.getpid(),
-                environment=environment.as_json(),
-            )
+    # Core, not the ORM: starting runs in a loop is a hot path.
+    with store.write_connection() as connection:
+        connection.execute(
+            insert(RunRow.__table__),
+            {
+                "id": run_id,
+                "experiment_id": experiment_id,
+                "name": name or f"run-{run_id[:8]}",
+                "status": RunStatus.RUNNING.value,
+                "start_time": utcnow(),
+                "parent_run_id": parent_run_id,
+                "user": actor,
+                "git_commit": environment.git_commit,
+                "git_dirty": environment.git_dirty,
+                "host": environment.host,
+                "pid": os.getpid(),
+                "environment": environment.as_json(),
+            },
         )
-        session.flush()
-        if tags:
-            _upsert_tags(session, run_id, tags)
+        _upsert_tags(connection, run_id, tags or {})
     return run_id
 
 
 def log_params(store: Store, run_id: str, params: Mapping[str, Any]) -> None:
     """Record parameters; the same value again is fine, a different one is refused."""
     values = {check_key(key, "Parameter"): text_value(value) for key, value in params.items()}
-    with store.write() as session:
-        _require_run(session, run_id)
+    params_table = ParamRow.__table__
+    with store.write_connection() as connection:
+        _require_run(connection, run_id)
         existing = dict(
-            session.execute(
-                select(ParamRow.key, ParamRow.value).where(
-                    ParamRow.run_id == run_id, ParamRow.key.in_(values)
+            connection.execute(
+                select(params_table.c.key, params_table.c.value).where(
+                    params_table.c.run_id == run_id, params_table.c.key.in_(list(values))
                 )
             ).all()
         )
@@ -144,53 +153,76 @@ def log_params(store: Store, run_id: str, params: Mapping[str, Any]) -> None:
                 hint="Parameters are fixed once logged: start a new run for other values, "
                 "or record changing values as metrics or tags.",
             )
-        session.add_all(
-            ParamRow(run_id=run_id, key=k, value=v) for k, v in values.items() if k not in existing
-        )
+        new_rows = [
+            {"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing
+        ]
+        if new_rows:
+            connection.execute(insert(params_table), new_rows)
 
 
 def set_tags(store: Store, run_id: str, tags: Mapping[str, Any]) -> None:
-    with store.write() as session:
-        _require_run(session, run_id)
-        _upsert_tags(session, run_id, tags)
+    with store.write_connection() as connection:
+        _require_run(connection, run_id)
+        _upsert_tags(connection, run_id, tags)
 
 
-def _upsert_tags(session: Session, run_id: str, tags: Mapping[str, Any]) -> None:
-    for key, value in tags.items():
-        session.merge(TagRow(run_id=run_id, key=check_key(key, "Tag"), value=text_value(value)))
+def _upsert_tags(connection: Connection, run_id: str, tags: Mapping[str, Any]) -> None:
+    rows = [
+        {"run_id": run_id, "key": check_key(key, "Tag"), "value": text_value(value)}
+        for key, value in tags.items()
+    ]
+    upsert(connection, TagRow.__table__, rows, keys=["run_id", "key"], update=["value"])
 
 
-def write_metrics(
-    store: Store, run_id: str, points: Sequence[tuple[str, float, int, float]]
-) -> None:
-    """Append ``(key, value, step, timestamp)`` points and move each key's latest value.
-
-    One transaction: the history insert is a single executemany and the latest
-    values a single upsert that keeps the point with the highest step. NaN is
-    stored as NULL, which SQLite would do anyway, so both databases agree.
-    """
+def write_metrics(store: Store, run_id: str, points: Sequence[Point]) -> None:
+    """Append ``(key, value, step, timestamp)`` points and move each key's latest value."""
     if not points:
         return
-    points = [p if p[1] == p[1] else (p[0], None, p[2], p[3]) for p in points]
-    latest: dict[str, tuple[str, float | None, int, float]] = {}
-    for point in points:
-        current = latest.get(point[0])
-        if current is None or point[2] >= current[2]:
-            latest[point[0]] = point
     with store.write_connection() as connection:
-        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        values = ", ".join([marker] * 5)
+        _insert_metrics(connection, run_id, points)
+
+
+def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Point]) -> None:
+    """The history insert is a single executemany and the latest values a single
+    upsert that keeps the point with the highest step. NaN is stored as NULL,
+    which SQLite would do anyway, so both databases agree."""
+    if not points:
+        return
+    rows = [
+        (run_id, key, value if value == value else None, step, timestamp)
+        for key, value, step, timestamp in points
+    ]
+    latest: dict[str, tuple] = {}
+    for row in rows:
+        current = latest.get(row[1])
+        if current is None or row[3] >= current[3]:
+            latest[row[1]] = row
+    if len(latest) > 1:
+        # Sorted by key and step the rows land in few places of the (run, key, step)
+        # index, where a batch of many keys in logging order touches a page per key.
+        # The sort is stable: points of one step keep their logging order.
+        rows.sort(key=_KEY_AND_STEP)
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    values = f"({', '.join([marker] * 5)})"
+    # Many rows per statement cost the database far less per row than one each.
+    whole = len(rows) - len(rows) % _ROWS_PER_INSERT
+    if whole:
         connection.exec_driver_sql(
-            f"INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES ({values})",
-            [(run_id, *point) for point in points],
+            f"{_INSERT_METRICS} {', '.join([values] * _ROWS_PER_INSERT)}",
+            [
+                tuple(chain.from_iterable(rows[start : start + _ROWS_PER_INSERT]))
+                for start in range(0, whole, _ROWS_PER_INSERT)
+            ],
         )
-        connection.exec_driver_sql(
-            f"INSERT INTO latest_metrics (run_id, key, value, step, timestamp) VALUES ({values}) "
-            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
-            "step = excluded.step, timestamp = excluded.timestamp "
-            "WHERE excluded.step >= latest_metrics.step",
-            [(run_id, *point) for point in latest.values()],
-        )
+    if whole < len(rows):
+        connection.exec_driver_sql(f"{_INSERT_METRICS} {values}", rows[whole:])
+    connection.exec_driver_sql(
+        f"INSERT INTO latest_metrics (run_id, key, value, step, timestamp) VALUES {values} "
+        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
+        "step = excluded.step, timestamp = excluded.timestamp "
+        "WHERE excluded.step >= latest_metrics.step",
+        list(latest.values()),
+    )
 
 
 def record_artifact(store: Store, run_id: str, path: str, digest: str, size: int) -> None:
@@ -202,21 +234,44 @@ def record_artifact(store: Store, run_id: str, path: str, digest: str, size: int
 
 
 def end_run(
-    store: Store, run_id: str, status: RunStatus, usage: ResourceUsage, error: str | None = None
+    store: Store,
+    run_id: str,
+    status: RunStatus,
+    usage: ResourceUsage,
+    error: str | None = None,
+    metrics: Sequence[Point] = (),
 ) -> None:
-    with store.write() as session:
-        session.execute(
-            update(RunRow)
-            .where(RunRow.id == run_id)
-            .values(
-                status=status.value,
-                end_time=utcnow(),
-                wall_seconds=usage.wall_seconds,
-                cpu_seconds=usage.cpu_seconds,
-                peak_rss_bytes=usage.peak_rss_bytes,
-                error=error,
-            )
+    """Record the outcome, with the run's last metric points in the same transaction:
+    a run is finished exactly when everything it logged is stored."""
+    with store.write_connection() as connection:
+        _insert_metrics(connection, run_id, metrics)
+        connection.execute(
+            _END_RUN,
+            {
+                "run_id": run_id,
+                "status": status.value,
+                "end_time": utcnow(),
+                "wall_seconds": usage.wall_seconds,
+                "cpu_seconds": usage.cpu_seconds,
+                "peak_rss_bytes": usage.peak_rss_bytes,
+                "error": error,
+            },
         )
+
+
+_runs = RunRow.__table__
+_END_RUN = (
+    update(_runs)
+    .where(_runs.c.id == bindparam("run_id"))
+    .values(
+        status=bindparam("status"),
+        end_time=bindparam("end_time"),
+        wall_seconds=bindparam("wall_seconds"),
+        cpu_seconds=bindparam("cpu_seconds"),
+        peak_rss_bytes=bindparam("peak_rss_bytes"),
+        error=bindparam("error"),
+    )
+)
 
 
 def get_run(store: Store, run_id: str) -> Run:
@@ -354,8 +409,12 @@ def experiment_ids(store: Store, project: str, names: Iterable[str] | None) -> l
     return [found[name] for name in names]
 
 
-def _require_run(session: Session, run_id: str) -> None:
-    if session.get(RunRow, run_id) is None:
+_RUN_EXISTS = select(_runs.c.id).where(_runs.c.id == bindparam("run_id"))
+
+
+def _require_run(connection: Session | Connection, run_id: str) -> None:
+    # A plain primary-key lookup: loading the whole row would cost more than the write.
+    if connection.scalar(_RUN_EXISTS, {"run_id": run_id}) is None:
         raise _run_not_found(run_id)
 
 
