@@ -12,6 +12,19 @@ from typing import TYPE_CHECKING, Any
 from loopml._version import __version__
 
 _EXPORTS = {
+    "log_model": "loopml.registry.fluent",
+    "load_model": "loopml.registry.fluent",
+    "get_model_version": "loopml.registry.fluent",
+    "list_model_versions": "loopml.registry.fluent",
+    "list_segments": "loopml.registry.fluent",
+    "set_alias": "loopml.registry.fluent",
+    "promote": "loopml.registry.fluent",
+    "rollback": "loopml.registry.fluent",
+    "set_gate": "loopml.registry.fluent",
+    "champion_at": "loopml.registry.fluent",
+    "list_approvals": "loopml.registry.fluent",
+    "approve": "loopml.registry.fluent",
+    "reject": "loopml.registry.fluent",
     "configure": "loopml._context",
     "Settings": "loopml.config",
     "LoopmlError": "loopml.errors",
@@ -68,6 +81,21 @@ if TYPE_CHECKING:
     )
     from loopml.monitoring.reference import Reference, make_reference
     from loopml.monitoring.spec import MonitorSpec
+    from loopml.registry.fluent import (
+        approve,
+        champion_at,
+        get_model_version,
+        list_approvals,
+        list_model_versions,
+        list_segments,
+        load_model,
+        log_model,
+        promote,
+        reject,
+        rollback,
+        set_alias,
+        set_gate,
+    )
     from loopml.serving.prediction_log import FeedbackLog, PredictionLog, read_predictions
     from loopml.tracking.fluent import (
         active_run,

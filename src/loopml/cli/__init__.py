@@ -12,7 +12,7 @@ import sys
 import typer
 
 from loopml._version import __version__
-from loopml.cli import alerts, db, experiments, monitor, report, runs, serve
+from loopml.cli import alerts, db, experiments, models, monitor, report, runs, serve
 from loopml.cli.output import print_error
 from loopml.errors import LoopmlError
 
@@ -30,6 +30,10 @@ app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(report.app, name="report")
 app.command("serve")(serve.serve)
+app.add_typer(models.app, name="models")
+app.add_typer(models.approvals, name="approvals")
+app.command("promote")(models.promote)
+app.command("audit")(models.audit)
 
 
 def _show_version(value: bool) -> None:

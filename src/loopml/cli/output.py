@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,8 +13,10 @@ from rich.table import Table
 
 from loopml.errors import LoopmlError
 
-console = Console()
-errors = Console(stderr=True)
+# Piped output (files, CI logs) gets wide lines instead of Rich's default 80 columns.
+_PIPED_WIDTH = 160
+console = Console(width=None if sys.stdout.isatty() else _PIPED_WIDTH)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPED_WIDTH)
 
 
 def print_error(error: LoopmlError) -> None:

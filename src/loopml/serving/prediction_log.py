@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from loopml.errors import InvalidInput
+from loopml.registry.segments import canonical_segment
 
 INPUT_PREFIX = "input."
 PREDICTION_COLUMNS = (
@@ -60,21 +61,6 @@ _BASE_FIELDS = {
 FEEDBACK_SCHEMA = pa.schema(
     [("prediction_id", pa.string()), ("label", pa.float64()), ("time", TIME_TYPE)]
 )
-
-
-def canonical_segment(segment: Mapping[str, Any] | str | None) -> str:
-    """``{"store": 12, "sku": "A7"}`` → ``"sku=A7,store=12"``; ``""`` when there is none."""
-    if not segment:
-        return ""
-    if isinstance(segment, str):
-        pairs = [part.split("=", 1) for part in segment.split(",") if part.strip()]
-        if any(len(pair) != 2 for pair in pairs):
-            raise InvalidInput(
-                f"Segment {segment!r} is not of the form key=value,key=value.",
-                hint='Write it like "sku=A7,store=12".',
-            )
-        segment = {key.strip(): value.strip() for key, value in pairs}
-    return ",".join(f"{key}={segment[key]}" for key in sorted(segment))
 
 
 class _BatchWriter:

@@ -6,8 +6,17 @@ library returns. A new concept adds a module here and imports it below, so that
 """
 
 from loopml.store.tables.audit import AuditEventRow
+from loopml.store.tables.automation import PolicyActionRow
 from loopml.store.tables.base import Base
 from loopml.store.tables.monitoring import AlertRow, MonitorResultRow, MonitorRow
+from loopml.store.tables.registry import (
+    AliasMoveRow,
+    AliasRow,
+    ApprovalRow,
+    ModelRow,
+    ModelVersionDatasetRow,
+    ModelVersionRow,
+)
 from loopml.store.tables.tracking import (
     ArtifactRow,
     ExperimentRow,
@@ -21,15 +30,22 @@ from loopml.store.tables.tracking import (
 
 __all__ = [
     "AlertRow",
+    "AliasMoveRow",
+    "AliasRow",
+    "ApprovalRow",
     "ArtifactRow",
     "AuditEventRow",
     "Base",
     "ExperimentRow",
     "LatestMetricRow",
     "MetricRow",
+    "ModelRow",
+    "ModelVersionDatasetRow",
+    "ModelVersionRow",
     "MonitorResultRow",
     "MonitorRow",
     "ParamRow",
+    "PolicyActionRow",
     "ProjectRow",
     "RunRow",
     "TagRow",

@@ -1,0 +1,108 @@
+"""A policy: what the platform does on its own when a model decays.
+
+A plain pydantic model, embedded in the project file under ``policies:``::
+
+    policies:
+      - name: demand-recovery
+        model: demand
+        triggers: [{on: alert, monitor: demand-mape}]
+        retrain_window: 7d
+        min_labels: 6
+        promotion: auto
+        canary_percent: 50
+        watch: 2d
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from loopml.monitoring.spec import parse_duration
+
+
+class Trigger(BaseModel):
+    """When a policy acts: an alert of a monitor, a schedule, or enough new labels."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    on: Literal["alert", "schedule", "new_labels"] = Field(
+        description="alert: an open alert of `monitor` (drift, performance decay, estimated "
+        "decay); schedule: every `every`; new_labels: `labels` new labelled rows per segment."
+    )
+    monitor: str | None = Field(default=None, description="The monitor whose alerts trigger.")
+    every: timedelta | None = Field(default=None, description="For schedule: how often.")
+    labels: int | None = Field(default=None, ge=1, description="For new_labels: how many.")
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _duration(cls, value):
+        return None if value is None else parse_duration(value)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Trigger:
+        needed = {"alert": "monitor", "schedule": "every", "new_labels": "labels"}[self.on]
+        if getattr(self, needed) is None:
+            raise ValueError(f"a trigger on {self.on!r} needs `{needed}`")
+        return self
+
+
+class PolicySpec(BaseModel):
+    """Trigger → retrain the affected segments → gate → promote or ask → canary → watch → finish or roll back."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    model: str = Field(min_length=1, description="The model family this policy keeps right.")
+    triggers: list[Trigger] = Field(min_length=1)
+    target: str = Field(default="label", description="Name the label gets as a training target.")
+    retrain_window: timedelta = Field(
+        default=timedelta(days=14),
+        description="Labelled traffic of this period trains a challenger.",
+    )
+    holdout: float = Field(
+        default=0.3,
+        gt=0,
+        lt=1,
+        description="Newest share of that window kept to compare challenger and champion.",
+    )
+    metric: Literal["mae", "rmse", "mape"] = Field(default="mae", description="Lower is better.")
+    min_improvement: float = Field(
+        default=0.05, ge=0, description="The challenger must beat the champion by this share."
+    )
+    min_labels: int = Field(
+        default=30,
+        ge=1,
+        description="No retrain (so no promotion) on fewer labelled rows per segment.",
+    )
+    promotion: Literal["auto", "approval"] = Field(
+        default="auto", description="Promote on its own, or open an approval request."
+    )
+    canary_percent: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Share of traffic the challenger takes while watched; 0 swaps at once.",
+    )
+    watch: timedelta = Field(
+        default=timedelta(hours=1), description="How long a rollout is watched."
+    )
+    rollback_if_worse: float = Field(
+        default=0.2,
+        ge=0,
+        description="Roll back when live error exceeds the champion's by this share.",
+    )
+    max_latency_ms: float | None = Field(
+        default=None, gt=0, description="Roll back above this p95 latency."
+    )
+    cooldown: timedelta = Field(
+        default=timedelta(hours=6), description="Quiet time for a segment after an action."
+    )
+    max_retrains_per_day: int = Field(default=50, ge=1, description="Cap across the model family.")
+
+    @field_validator("retrain_window", "watch", "cooldown", mode="before")
+    @classmethod
+    def _duration(cls, value):
+        return parse_duration(value)

@@ -1,0 +1,183 @@
+"""``loopml models``, ``loopml promote``, ``loopml approvals``, ``loopml audit``: the registry."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import typer
+
+from loopml import audit as audit_events
+from loopml._context import get_context
+from loopml.cli.output import console, show, table
+from loopml.registry import promotion, service
+from loopml.registry.entities import Approval
+
+app = typer.Typer(help="Registered models, their versions and segments.", no_args_is_help=True)
+approvals = typer.Typer(help="Promotions waiting for a person.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_() -> None:
+    """Models with their version and segment counts and unsegmented aliases."""
+    models = service.list_models(get_context().store)
+    if not models:
+        console.print("No models yet. Log one with loopml.log_model(model, 'name').")
+        return
+    rows = [
+        (m.name, m.version_count, m.segment_count, ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items())), m.created_at)
+        for m in models
+    ]  # fmt: skip
+    console.print(table(None, ["model", "versions", "segments", "aliases", "created"], rows))
+
+
+@app.command("show")
+def show_model(name: str) -> None:
+    """A model's gate, segments and aliases."""
+    store = get_context().store
+    model = service.get_model(store, name)
+    console.print(
+        f"[bold]{model.name}[/]  {model.version_count} versions in {model.segment_count} segments"
+    )
+    console.print(f"gate: {model.gate or 'none (any version may be promoted)'}")
+    segments = service.list_segments(store, name)
+    rows = [
+        (s["segment"] or "(none)", s["versions"], s["latest"], ", ".join(f"{a}→v{v}" for a, v in sorted(s["aliases"].items())))
+        for s in segments[:200]
+    ]  # fmt: skip
+    console.print(table("Segments", ["segment", "versions", "latest", "aliases"], rows))
+
+
+@app.command("versions")
+def versions(
+    name: str,
+    segment: str = typer.Option(None, help='Only this segment, e.g. "sku=A7,store=12".'),
+    limit: int = typer.Option(30, "--limit", "-n"),
+) -> None:
+    """Versions of a model, newest first."""
+    found = service.list_versions(get_context().store, name, segment=segment, limit=limit)
+    rows = [
+        (v.version, v.segment_key or "—", v.flavor, ", ".join(v.aliases), _metrics(v.metrics), v.run_id[:12] if v.run_id else None, v.created_at)
+        for v in found
+    ]  # fmt: skip
+    console.print(
+        table(None, ["version", "segment", "flavor", "aliases", "metrics", "run", "created"], rows)
+    )
+
+
+def _metrics(metrics: dict) -> str:
+    return ", ".join(f"{k}={show(v)}" for k, v in sorted(metrics.items())[:4])
+
+
+def promote(
+    name: str,
+    version: int = typer.Option(..., "--version", "-v", help="The version to promote."),
+    alias: str = typer.Option("champion", help="The alias to move."),
+    reason: str = typer.Option(None, help="Why; kept in the audit trail."),
+    allow_breaking_signature: bool = typer.Option(False, help="Accept an incompatible signature."),
+) -> None:
+    """Move an alias to a version through the model's gate (or ask for approval)."""
+    context = get_context()
+    result = promotion.promote(
+        context.store, name, version, alias=alias, actor=context.settings.actor, reason=reason,
+        allow_breaking_signature=allow_breaking_signature,
+    )  # fmt: skip
+    if isinstance(result, Approval):
+        console.print(f"[yellow]Approval request {result.id}[/] opened: {name} v{version} → {alias}. "
+                      f"An operator runs `loopml approvals approve {result.id}`.")  # fmt: skip
+    else:
+        console.print(
+            f"[green]✓[/] {name} {alias}: v{result.from_version or '—'} → v{result.to_version}"
+        )
+
+
+@approvals.command("list")
+def approvals_list(all_: bool = typer.Option(False, "--all", help="Decided ones too.")) -> None:
+    """Pending promotion requests (or all of them)."""
+    found = promotion.list_approvals(get_context().store, state=None if all_ else "pending")
+    if not found:
+        console.print("No approval requests." if all_ else "Nothing waits for approval.")
+        return
+    rows = [
+        (
+            a.id,
+            a.name,
+            a.version,
+            a.segment_key or "—",
+            a.alias,
+            a.state,
+            a.requested_by,
+            a.request_reason,
+            a.requested_at,
+        )
+        for a in found
+    ]
+    console.print(
+        table(
+            None,
+            ["id", "model", "version", "segment", "alias", "state", "by", "reason", "requested"],
+            rows,
+        )
+    )
+
+
+@approvals.command("approve")
+def approvals_approve(approval_id: int, reason: str = typer.Option(None, help="Why.")) -> None:
+    """Approve a request: the alias moves now."""
+    context = get_context()
+    done = promotion.decide(
+        context.store, approval_id, approve=True, actor=context.settings.actor, reason=reason
+    )
+    console.print(f"[green]✓[/] approved: {done.name} {done.alias} → v{done.version}")
+
+
+@approvals.command("reject")
+def approvals_reject(
+    approval_id: int, reason: str = typer.Option(..., help="Why (required).")
+) -> None:
+    """Reject a request; the alias stays where it is."""
+    context = get_context()
+    done = promotion.decide(
+        context.store, approval_id, approve=False, actor=context.settings.actor, reason=reason
+    )
+    console.print(f"rejected: {done.name} v{done.version} stays out of {done.alias}")
+
+
+def audit(
+    model: str = typer.Option(None, "--model", "-m", help="Only events of this model."),
+    at: datetime = typer.Option(None, help="With --model: who was champion at this time (UTC)."),
+    segment: str = typer.Option(None, help="With --at: the segment."),
+    limit: int = typer.Option(50, "--limit", "-n"),
+) -> None:
+    """Who did what, when and why; or which version was champion at a time."""
+    context = get_context()
+    if at is not None:
+        if model is None:
+            raise typer.BadParameter("--at needs --model")
+        when = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+        move = service.champion_at(context.store, model, when, segment=segment or "")
+        if move is None:
+            console.print(f"{model} had no champion at {show(when)}.")
+        else:
+            console.print(f"At {show(when)} the champion of {model}{' ' + segment if segment else ''} was "
+                          f"[bold]v{move.to_version}[/], put there by {move.actor} on {show(move.time)} "
+                          f"({move.kind}{': ' + move.reason if move.reason else ''}).")  # fmt: skip
+        return
+    events = audit_events.list_events(context.store, entity_id=model, limit=limit)
+    rows = [
+        (
+            e.time,
+            e.actor,
+            e.action,
+            f"{e.entity_type}:{e.entity_id}",
+            e.reason,
+            _change(e.before, e.after),
+        )
+        for e in events
+    ]
+    console.print(table(None, ["time", "actor", "action", "entity", "reason", "change"], rows))
+
+
+def _change(before, after) -> str:
+    if before and after:
+        return f"{before} → {after}"
+    return str(after or before or "")

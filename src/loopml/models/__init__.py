@@ -1,0 +1,31 @@
+"""Models: flavors, signatures, and loading a registered version to predict."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from loopml.models.loaded import LoadedModel
+from loopml.models.package import Package, pack, unpack
+
+if TYPE_CHECKING:
+    from loopml.artifacts import ArtifactStore
+    from loopml.registry.entities import ModelVersion
+
+
+def load_version(
+    artifacts: ArtifactStore, version: ModelVersion, *, trusted: bool = False
+) -> LoadedModel:
+    """The registered ``version`` as a model ready to predict (artifact hash-checked)."""
+    package = Package.from_bytes(artifacts.get_bytes(version.artifact_digest))
+    native: Any = unpack(package, trusted=trusted)
+    return LoadedModel(
+        native,
+        flavor=package.flavor,
+        signature=version.signature or package.signature,
+        name=version.name,
+        version=version.version,
+        segment=version.segment,
+    )
+
+
+__all__ = ["LoadedModel", "Package", "load_version", "pack", "unpack"]

@@ -1,0 +1,41 @@
+"""The flavor contract: how one kind of model is saved, loaded and described.
+
+A flavor turns a model into named files (bytes) and back. ``load`` returns an
+object with ``predict`` (and ``predict_proba`` where the model has it) that
+takes a DataFrame with the signature's columns. Every built-in flavor passes
+the same conformance suite (tests/models/test_flavor_contract.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Flavor(Protocol):
+    name: ClassVar[str]
+
+    def handles(self, model: Any) -> bool:
+        """True when this flavor knows how to save ``model``."""
+
+    def save(self, model: Any) -> dict[str, bytes]:
+        """The model as named files."""
+
+    def load(self, files: dict[str, bytes], *, trusted: bool) -> Any:
+        """The model back from its files; refuses unsafe content unless ``trusted``."""
+
+    def requirements(self) -> list[str]:
+        """Packages (with versions) needed to load the model."""
+
+
+def module_of(model: Any) -> str:
+    return type(model).__module__.split(".")[0]
+
+
+def version_of(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return f"{package}=={metadata.version(package)}"
+    except metadata.PackageNotFoundError:
+        return package

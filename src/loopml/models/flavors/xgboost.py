@@ -1,0 +1,33 @@
+"""XGBoost scikit-learn models, saved in XGBoost's own UBJSON format (no pickle)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from loopml.models.flavors.base import module_of, version_of
+
+MODEL, META = "model.ubj", "xgboost.json"
+
+
+class XGBoostFlavor:
+    name = "xgboost"
+
+    def handles(self, model: Any) -> bool:
+        return module_of(model) == "xgboost" and hasattr(model, "get_booster")
+
+    def save(self, model: Any) -> dict[str, bytes]:
+        kind = "classifier" if hasattr(model, "predict_proba") else "regressor"
+        raw = bytes(model.get_booster().save_raw("ubj"))
+        return {MODEL: raw, META: json.dumps({"kind": kind}).encode()}
+
+    def load(self, files: dict[str, bytes], *, trusted: bool) -> Any:
+        import xgboost
+
+        kind = json.loads(files[META])["kind"]
+        model = xgboost.XGBClassifier() if kind == "classifier" else xgboost.XGBRegressor()
+        model.load_model(bytearray(files[MODEL]))
+        return model
+
+    def requirements(self) -> list[str]:
+        return [version_of("xgboost")]

@@ -1,0 +1,65 @@
+"""A model artifact: the flavor's files plus a manifest, in one zip, stored by hash."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from loopml._version import __version__
+from loopml.errors import ArtifactCorrupt
+from loopml.models.flavors import flavor_for, get_flavor
+from loopml.models.signature import Signature
+
+MANIFEST = "loopml-model.json"
+
+
+@dataclass(frozen=True)
+class Package:
+    flavor: str
+    signature: Signature | None
+    requirements: list[str]
+    files: dict[str, bytes]
+
+    def to_bytes(self) -> bytes:
+        manifest = {
+            "flavor": self.flavor,
+            "signature": self.signature.to_dict() if self.signature else None,
+            "requirements": self.requirements,
+            "loopml_version": __version__,
+        }
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
+            for name, data in sorted(self.files.items()):
+                archive.writestr(name, data)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Package:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                manifest = json.loads(archive.read(MANIFEST))
+                files = {n: archive.read(n) for n in archive.namelist() if n != MANIFEST}
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
+            raise ArtifactCorrupt(
+                f"The model artifact cannot be read ({error}).",
+                hint="Log the model again.",
+            ) from error
+        return cls(
+            manifest["flavor"],
+            Signature.from_dict(manifest.get("signature")),
+            manifest.get("requirements", []),
+            files,
+        )
+
+
+def pack(model: Any, signature: Signature | None, *, trusted: bool) -> Package:
+    flavor = flavor_for(model, trusted=trusted)
+    return Package(flavor.name, signature, flavor.requirements(), flavor.save(model))
+
+
+def unpack(package: Package, *, trusted: bool) -> Any:
+    return get_flavor(package.flavor).load(package.files, trusted=trusted)

@@ -1,0 +1,157 @@
+"""What a model takes and gives: column names and logical types, enforced on predict.
+
+A signature is inferred from an input example (or a fitted model's feature
+names) when the model is logged. On predict the input is brought to exactly
+those columns in that order: a missing column is an error that names it, extra
+columns are dropped, and values are cast only when nothing is lost (int → float,
+bool → int, numeric text is *not* numeric).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from loopml.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+KINDS = ("float", "integer", "boolean", "string", "datetime")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # one of KINDS
+
+
+@dataclass(frozen=True)
+class Signature:
+    inputs: tuple[Column, ...]
+    outputs: tuple[Column, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        return [column.name for column in self.inputs]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inputs": [{"name": c.name, "type": c.type} for c in self.inputs],
+            "outputs": [{"name": c.name, "type": c.type} for c in self.outputs],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Signature | None:
+        if not data:
+            return None
+        return cls(
+            tuple(Column(c["name"], c["type"]) for c in data.get("inputs", ())),
+            tuple(Column(c["name"], c["type"]) for c in data.get("outputs", ())),
+        )
+
+    def breaking_changes(self, newer: Signature) -> list[str]:
+        """What a client of ``self`` would break on with ``newer``: new or retyped inputs."""
+        mine = {c.name: c.type for c in self.inputs}
+        problems = [f"needs new input {c.name!r}" for c in newer.inputs if c.name not in mine]
+        problems += [
+            f"input {c.name!r} changed from {mine[c.name]} to {c.type}"
+            for c in newer.inputs
+            if c.name in mine and mine[c.name] != c.type and not _widening(mine[c.name], c.type)
+        ]
+        return problems
+
+
+def infer(example: Any, predictions: Any = None) -> Signature:
+    frame = as_frame(example)
+    outputs = ()
+    if predictions is not None:
+        import numpy as np
+
+        values = np.asarray(predictions)
+        outputs = (Column("prediction", _kind_of_dtype(values.dtype)),)
+    return Signature(
+        tuple(Column(str(name), _kind_of_dtype(frame[name].dtype)) for name in frame.columns),
+        outputs,
+    )
+
+
+def as_frame(data: Any, names: Sequence[str] | None = None) -> pd.DataFrame:
+    """A DataFrame from a DataFrame, a dict (one row, or column → values), records or an array."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, pd.Series):
+        return data.to_frame().T
+    if isinstance(data, Mapping):
+        if all(not isinstance(v, (list, tuple, np.ndarray, pd.Series)) for v in data.values()):
+            return pd.DataFrame([dict(data)])
+        return pd.DataFrame(dict(data))
+    if isinstance(data, (list, tuple)) and data and isinstance(data[0], Mapping):
+        return pd.DataFrame(list(data))
+    array = np.asarray(data)
+    if array.ndim == 1:
+        array = array.reshape(1, -1)
+    if array.ndim != 2:
+        raise InvalidInput(
+            f"Got an array of shape {array.shape}; a model takes a table.",
+            hint="Pass a DataFrame, a dict of columns, a list of records or a 2-D array.",
+        )
+    if names is not None:
+        if array.shape[1] != len(names):
+            raise InvalidInput(
+                f"Got {array.shape[1]} columns; the model takes {len(names)}: {', '.join(names)}.",
+                hint="Pass a DataFrame with named columns, or an array with the columns in this order.",
+            )
+        return pd.DataFrame(array, columns=list(names))
+    return pd.DataFrame(array, columns=[f"f{i}" for i in range(array.shape[1])])
+
+
+def enforce(signature: Signature | None, data: Any) -> pd.DataFrame:
+    """``data`` as exactly the signature's columns, in order, safely cast."""
+    frame = as_frame(data, signature.names if signature else None)
+    if signature is None:
+        return frame
+    missing = [name for name in signature.names if name not in frame.columns]
+    if missing:
+        raise InvalidInput(
+            f"Missing input column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}.",
+            hint=f"The model takes: {', '.join(signature.names)}.",
+        )
+    frame = frame[signature.names]
+    casts = {}
+    for column in signature.inputs:
+        actual = _kind_of_dtype(frame[column.name].dtype)
+        if actual == column.type:
+            continue
+        if _widening(actual, column.type):
+            casts[column.name] = "float64" if column.type == "float" else "int64"
+        elif frame[column.name].isna().all():
+            continue
+        else:
+            raise InvalidInput(
+                f"Column {column.name!r} holds {actual} values; the model takes {column.type}.",
+                hint=f"Send {column.type} values for {column.name!r}.",
+            )
+    return frame.astype(casts) if casts else frame
+
+
+def _widening(actual: str, wanted: str) -> bool:
+    return (actual, wanted) in {("integer", "float"), ("boolean", "integer"), ("boolean", "float")}
+
+
+def _kind_of_dtype(dtype) -> str:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    return "string"

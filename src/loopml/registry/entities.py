@@ -1,0 +1,72 @@
+"""What the registry returns: frozen records of models, versions, alias moves and approvals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from loopml.models.signature import Signature
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    id: int
+    name: str
+    version: int
+    segment: dict[str, Any] | None
+    segment_key: str
+    run_id: str | None
+    flavor: str
+    artifact_digest: str
+    signature: Signature | None
+    metrics: dict[str, Any]
+    dataset_version_ids: tuple[str, ...]
+    created_at: datetime
+    created_by: str
+    aliases: tuple[str, ...] = ()
+    rules: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    description: str | None
+    gate: dict[str, Any] | None
+    created_at: datetime
+    version_count: int = 0
+    segment_count: int = 0
+    aliases: dict[str, int] = field(default_factory=dict)  # unsegmented aliases
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    id: int
+    name: str
+    segment_key: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    time: datetime
+    actor: str
+    reason: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    id: int
+    name: str
+    version: int
+    segment_key: str
+    alias: str
+    state: str
+    requested_at: datetime
+    requested_by: str
+    request_reason: str | None
+    gate_report: dict[str, Any] | None
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_reason: str | None

@@ -1,0 +1,193 @@
+"""The module-level model API: ``loopml.log_model``, ``loopml.load_model`` …"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from loopml._context import get_context
+from loopml.errors import InvalidInput
+from loopml.models import LoadedModel, load_version, pack
+from loopml.models import signature as signatures
+from loopml.registry import promotion, service
+from loopml.registry.entities import AliasMove, Approval, ModelVersion
+
+_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))?$")
+
+
+def log_model(
+    model: Any,
+    name: str,
+    signature: signatures.Signature | str | None = "infer",
+    input_example: Any = None,
+    segment: Mapping[str, Any] | None = None,
+    datasets: Iterable[Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    trusted: bool = False,
+    rules: Any = None,
+    validation: Any = None,
+    description: str | None = None,
+) -> ModelVersion:
+    """Save ``model`` (safely, by flavor) and register it as a new version of ``name``.
+
+    Inside an active run the version points to it; otherwise a short run is
+    recorded for it. ``datasets`` are the dataset versions (or their ids) that
+    trained it; ``rules`` the validation rules serving checks inputs against.
+    """
+    from loopml.tracking import fluent
+
+    context = get_context()
+    if signature == "infer":
+        signature = _infer_signature(model, input_example)
+    elif signature is not None and not isinstance(signature, signatures.Signature):
+        raise InvalidInput(
+            "signature must be 'infer', None or a Signature.", hint="Leave it as 'infer'."
+        )
+    package = pack(model, signature, trusted=trusted)
+    stored = context.artifacts.put_bytes(package.to_bytes())
+    active = fluent.active_run()
+    run = active or fluent.start_run(experiment=f"model:{name}", name=f"log {name}")
+    try:
+        version = service.register(
+            context.store, name=name, flavor=package.flavor, artifact_digest=stored.digest,
+            artifact_size=stored.size, signature=signature, segment=segment, run_id=run.id,
+            metrics=metrics, dataset_version_ids=[_dataset_id(d) for d in datasets or ()],
+            rules=_as_dict(rules), validation=_as_dict(validation), description=description,
+            actor=context.settings.actor,
+        )  # fmt: skip
+    finally:
+        if active is None:
+            run.end()
+    return version
+
+
+def load_model(
+    uri: str, segment: Mapping[str, Any] | str | None = None, *, trusted: bool = False
+) -> LoadedModel:
+    """``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` or ``models:/NAME`` (newest), as a model to predict with."""
+    context = get_context()
+    return load_version(
+        context.artifacts, get_model_version(*_parse(uri), segment=segment), trusted=trusted
+    )
+
+
+def get_model_version(
+    name: str, version: int | None = None, alias: str | None = None, segment=None
+) -> ModelVersion:
+    return service.resolve(get_context().store, name, alias=alias, version=version, segment=segment)
+
+
+def list_model_versions(name: str, segment=None) -> list[ModelVersion]:
+    return service.list_versions(get_context().store, name, segment=segment)
+
+
+def list_segments(name: str) -> list[dict[str, Any]]:
+    return service.list_segments(get_context().store, name)
+
+
+def set_alias(
+    name: str, alias: str, version: int, segment=None, reason: str | None = None
+) -> AliasMove:
+    """Move an alias without a gate (use ``promote`` for gated aliases such as champion)."""
+    context = get_context()
+    return service.set_alias(context.store, name, alias, version, segment=segment,
+                             actor=context.settings.actor, reason=reason)  # fmt: skip
+
+
+def promote(
+    name: str,
+    version: int,
+    alias: str = "champion",
+    reason: str | None = None,
+    evaluation: Mapping[str, Mapping[str, float]] | None = None,
+    allow_breaking_signature: bool = False,
+) -> AliasMove | Approval:
+    context = get_context()
+    return promotion.promote(
+        context.store, name, version, alias=alias, actor=context.settings.actor, reason=reason,
+        evaluation=evaluation, allow_breaking_signature=allow_breaking_signature,
+    )  # fmt: skip
+
+
+def rollback(
+    name: str, alias: str = "champion", segment=None, reason: str | None = None
+) -> AliasMove:
+    context = get_context()
+    return promotion.rollback(context.store, name, alias=alias, segment=segment,
+                              actor=context.settings.actor, reason=reason)  # fmt: skip
+
+
+def set_gate(name: str, **gate: Any) -> None:
+    """e.g. ``set_gate("demand", thresholds={"mae": "<= 3"}, beat_champion="mae", margin=0.02)``."""
+    from loopml.registry.gates import GateSpec
+
+    context = get_context()
+    spec = GateSpec.model_validate(gate)
+    service.set_gate(context.store, name, spec.model_dump(), actor=context.settings.actor)
+
+
+def champion_at(
+    name: str, time: datetime, segment=None, alias: str = "champion"
+) -> AliasMove | None:
+    """Which version ``alias`` pointed to at ``time``, who moved it there and why."""
+    return service.champion_at(get_context().store, name, time, segment=segment, alias=alias)
+
+
+def list_approvals(state: str | None = "pending", name: str | None = None) -> list[Approval]:
+    return promotion.list_approvals(get_context().store, state=state, name=name)
+
+
+def approve(approval_id: int, reason: str | None = None) -> Approval:
+    context = get_context()
+    return promotion.decide(
+        context.store, approval_id, approve=True, actor=context.settings.actor, reason=reason
+    )
+
+
+def reject(approval_id: int, reason: str | None = None) -> Approval:
+    context = get_context()
+    return promotion.decide(
+        context.store, approval_id, approve=False, actor=context.settings.actor, reason=reason
+    )
+
+
+def _parse(uri: str) -> tuple[str, int | None, str | None]:
+    match = _URI.match(uri or "")
+    if not match:
+        raise InvalidInput(
+            f"{uri!r} is not a model URI.",
+            hint="Use models:/NAME@ALIAS (e.g. models:/demand@champion) or models:/NAME/VERSION.",
+        )
+    version = match.group("version")
+    return match.group("name"), int(version) if version else None, match.group("alias")
+
+
+def _infer_signature(model: Any, example: Any) -> signatures.Signature | None:
+    if example is not None:
+        return signatures.infer(example)
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return None
+    return signatures.Signature(tuple(signatures.Column(str(n), "float") for n in names))
+
+
+def _dataset_id(dataset: Any) -> str:
+    value = getattr(dataset, "id", dataset)
+    if not isinstance(value, str) or len(value) != 32:
+        raise InvalidInput(
+            f"{dataset!r} is not a dataset version.",
+            hint="Pass what loopml.log_dataset returned, or its 32-character id.",
+        )
+    return value
+
+
+def _as_dict(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, bool):
+        return {"ok": value}
+    return dict(value)

@@ -1,0 +1,479 @@
+"""Registry operations on a store: register versions, move aliases, answer lineage.
+
+Every change happens in one transaction with its audit event. Alias moves lock
+the model row (``SELECT … FOR UPDATE`` on PostgreSQL, the write lock on SQLite)
+so two processes promoting at once leave one consistent winner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from loopml import audit
+from loopml.errors import InvalidInput, NotFound
+from loopml.models.signature import Signature
+from loopml.registry.entities import AliasMove, Model, ModelVersion
+from loopml.registry.segments import canonical_segment
+from loopml.store import Store, utcnow
+from loopml.store.tables import (
+    AliasMoveRow,
+    AliasRow,
+    ModelRow,
+    ModelVersionDatasetRow,
+    ModelVersionRow,
+)
+
+
+def register(
+    store: Store,
+    *,
+    name: str,
+    flavor: str,
+    artifact_digest: str,
+    artifact_size: int,
+    signature: Signature | None,
+    segment: Mapping[str, Any] | None,
+    run_id: str | None,
+    metrics: Mapping[str, float] | None,
+    dataset_version_ids: Iterable[str] = (),
+    rules: Mapping[str, Any] | None = None,
+    validation: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    actor: str,
+) -> ModelVersion:
+    """A new version of model ``name`` (created on first use), numbered across the family."""
+    _check_name(name)
+    segment_key = canonical_segment(segment)
+    segment = {k: segment[k] for k in sorted(segment)} if segment else None
+    datasets = tuple(dict.fromkeys(dataset_version_ids))
+    for _attempt in range(3):
+        try:
+            with store.write() as session:
+                model = _lock_model(session, name, create=True, actor=actor)
+                number = (
+                    session.scalar(
+                        select(func.max(ModelVersionRow.version)).where(
+                            ModelVersionRow.model_id == model.id
+                        )
+                    )
+                    or 0
+                ) + 1
+                now = utcnow()
+                row = ModelVersionRow(
+                    model_id=model.id, version=number, segment_key=segment_key, segment=segment,
+                    run_id=run_id, flavor=flavor, artifact_digest=artifact_digest,
+                    artifact_size=artifact_size, signature=signature.to_dict() if signature else None,
+                    metrics=_json_metrics(metrics), rules=dict(rules) if rules else None,
+                    validation=dict(validation) if validation else None, description=description,
+                    created_at=now, created_by=actor,
+                )  # fmt: skip
+                session.add(row)
+                session.flush()
+                session.add_all(
+                    ModelVersionDatasetRow(model_version_id=row.id, dataset_version_id=d)
+                    for d in datasets
+                )
+                audit.record(
+                    session, actor=actor, action="model.register", entity_type="model",
+                    entity_id=name, after={"version": number, "segment": segment_key, "run_id": run_id},
+                )  # fmt: skip
+                return _version(row, name, datasets, ())
+        except IntegrityError:  # a concurrent first registration of the same model
+            continue
+    raise InvalidInput(f"Could not register a version of {name!r}.", hint="Try again.")
+
+
+def set_alias(
+    store: Store,
+    name: str,
+    alias: str,
+    version: int,
+    *,
+    segment: Mapping[str, Any] | str | None = None,
+    actor: str,
+    reason: str | None = None,
+    kind: str = "set",
+    session: Session | None = None,
+) -> AliasMove:
+    """Point ``alias`` of the model (segment) at ``version``; ``kind`` names the move
+    in the history (set, promote, approve, rollback)."""
+    _check_alias(alias)
+    if session is None:
+        with store.write() as session:
+            return set_alias(store, name, alias, version, segment=segment, actor=actor,
+                             reason=reason, kind=kind, session=session)  # fmt: skip
+    segment_key = canonical_segment(segment)
+    model = _lock_model(session, name)
+    target = _version_row(session, model, name, version=version)
+    if target.segment_key != segment_key:
+        raise InvalidInput(
+            f"Version {version} of {name!r} belongs to segment {target.segment_key or '(none)'!r}, "
+            f"not {segment_key or '(none)'!r}.",
+            hint="Move the alias of the version's own segment.",
+        )
+    current = session.get(AliasRow, (model.id, segment_key, alias))
+    before = _version_number(session, current.version_id) if current else None
+    now = utcnow()
+    if current is None:
+        session.add(AliasRow(model_id=model.id, segment_key=segment_key, alias=alias,
+                             version_id=target.id, updated_at=now))  # fmt: skip
+    else:
+        current.version_id, current.updated_at = target.id, now
+    return _record_move(
+        session, model, name, segment_key, alias, before, version, actor, reason, kind
+    )
+
+
+def delete_alias(
+    store: Store, name: str, alias: str, *, segment=None, actor: str, reason: str | None = None
+) -> AliasMove:
+    segment_key = canonical_segment(segment)
+    with store.write() as session:
+        model = _lock_model(session, name)
+        current = session.get(AliasRow, (model.id, segment_key, alias))
+        if current is None:
+            raise _no_alias(session, model, name, alias, segment_key)
+        before = _version_number(session, current.version_id)
+        session.delete(current)
+        return _record_move(
+            session, model, name, segment_key, alias, before, None, actor, reason, "delete"
+        )
+
+
+def _record_move(
+    session, model, name, segment_key, alias, before, after, actor, reason, kind
+) -> AliasMove:
+    move = AliasMoveRow(model_id=model.id, segment_key=segment_key, alias=alias, from_version=before,
+                        to_version=after, time=utcnow(), actor=actor, reason=reason, kind=kind)  # fmt: skip
+    session.add(move)
+    session.flush()
+    audit.record(
+        session, actor=actor, action=f"alias.{kind}", entity_type="model", entity_id=name,
+        reason=reason, before={"alias": alias, "segment": segment_key, "version": before},
+        after={"alias": alias, "segment": segment_key, "version": after},
+    )  # fmt: skip
+    return _move(move, name)
+
+
+def resolve(
+    store: Store,
+    name: str,
+    *,
+    alias: str | None = None,
+    version: int | None = None,
+    segment: Mapping[str, Any] | str | None = None,
+) -> ModelVersion:
+    """One version: by number, by alias (of a segment), or the newest of the segment."""
+    segment_key = canonical_segment(segment)
+    with store.read() as session:
+        model = _model_row(session, name)
+        if alias is not None:
+            current = session.get(AliasRow, (model.id, segment_key, alias))
+            if current is None:
+                raise _no_alias(session, model, name, alias, segment_key)
+            row = session.get(ModelVersionRow, current.version_id)
+        else:
+            row = _version_row(session, model, name, version=version, segment_key=segment_key)
+        return _load_version(session, row, name)
+
+
+def list_versions(
+    store: Store, name: str, *, segment=None, limit: int | None = None
+) -> list[ModelVersion]:
+    with store.read() as session:
+        model = _model_row(session, name)
+        query = select(ModelVersionRow).where(ModelVersionRow.model_id == model.id)
+        if segment is not None:
+            query = query.where(ModelVersionRow.segment_key == canonical_segment(segment))
+        query = query.order_by(ModelVersionRow.version.desc())
+        if limit:
+            query = query.limit(limit)
+        rows = list(session.scalars(query))
+        aliases = _aliases_by_version(session, [r.id for r in rows])
+        datasets = _datasets_by_version(session, [r.id for r in rows])
+        return [_version(r, name, datasets.get(r.id, ()), aliases.get(r.id, ())) for r in rows]
+
+
+def list_models(store: Store) -> list[Model]:
+    counts = (
+        select(
+            ModelVersionRow.model_id,
+            func.count().label("versions"),
+            func.count(func.distinct(ModelVersionRow.segment_key)).label("segments"),
+        )
+        .group_by(ModelVersionRow.model_id)
+        .subquery()
+    )
+    with store.read() as session:
+        rows = session.execute(
+            select(ModelRow, counts.c.versions, counts.c.segments)
+            .outerjoin(counts, counts.c.model_id == ModelRow.id)
+            .order_by(ModelRow.name)
+        ).all()
+        return [
+            _model(session, row, versions or 0, segments or 0) for row, versions, segments in rows
+        ]
+
+
+def get_model(store: Store, name: str) -> Model:
+    with store.read() as session:
+        row = _model_row(session, name)
+        versions, segments = session.execute(
+            select(func.count(), func.count(func.distinct(ModelVersionRow.segment_key))).where(
+                ModelVersionRow.model_id == row.id
+            )
+        ).one()
+        return _model(session, row, versions, segments)
+
+
+def list_segments(store: Store, name: str) -> list[dict[str, Any]]:
+    """The segments of a model family, each with its versions count and aliases."""
+    with store.read() as session:
+        model = _model_row(session, name)
+        rows = session.execute(
+            select(ModelVersionRow.segment_key, func.count(), func.max(ModelVersionRow.version))
+            .where(ModelVersionRow.model_id == model.id)
+            .group_by(ModelVersionRow.segment_key)
+            .order_by(ModelVersionRow.segment_key)
+        ).all()
+        aliases: dict[str, dict[str, int]] = {}
+        for segment_key, alias, number in session.execute(
+            select(AliasRow.segment_key, AliasRow.alias, ModelVersionRow.version)
+            .join(ModelVersionRow, ModelVersionRow.id == AliasRow.version_id)
+            .where(AliasRow.model_id == model.id)
+        ):
+            aliases.setdefault(segment_key, {})[alias] = number
+        return [
+            {"segment": key, "versions": count, "latest": latest, "aliases": aliases.get(key, {})}
+            for key, count, latest in rows
+        ]
+
+
+def models_with_alias(store: Store, alias: str) -> list[tuple[str, str, int]]:
+    """Every (model, segment key, version) that ``alias`` points at: what serving loads."""
+    with store.read() as session:
+        return [
+            tuple(row)
+            for row in session.execute(
+                select(ModelRow.name, AliasRow.segment_key, ModelVersionRow.version)
+                .join(AliasRow, AliasRow.model_id == ModelRow.id)
+                .join(ModelVersionRow, ModelVersionRow.id == AliasRow.version_id)
+                .where(AliasRow.alias == alias)
+                .order_by(ModelRow.name, AliasRow.segment_key)
+            )
+        ]
+
+
+def alias_state(store: Store) -> int:
+    """A counter that grows whenever any alias moves anywhere: one indexed lookup."""
+    with store.read() as session:
+        return session.scalar(select(func.max(AliasMoveRow.id))) or 0
+
+
+def alias_history(
+    store: Store,
+    name: str,
+    *,
+    alias: str | None = None,
+    segment=None,
+    until: datetime | None = None,
+) -> list[AliasMove]:
+    """Moves of the model's aliases, newest first."""
+    with store.read() as session:
+        model = _model_row(session, name)
+        query = select(AliasMoveRow).where(AliasMoveRow.model_id == model.id)
+        if alias is not None:
+            query = query.where(AliasMoveRow.alias == alias)
+        if segment is not None:
+            query = query.where(AliasMoveRow.segment_key == canonical_segment(segment))
+        if until is not None:
+            query = query.where(AliasMoveRow.time <= until)
+        query = query.order_by(AliasMoveRow.time.desc(), AliasMoveRow.id.desc())
+        return [_move(row, name) for row in session.scalars(query)]
+
+
+def champion_at(
+    store: Store, name: str, time: datetime, *, segment=None, alias: str = "champion"
+) -> AliasMove | None:
+    """The move that made ``alias`` what it was at ``time`` (version, who, why), or None."""
+    moves = alias_history(store, name, alias=alias, segment=segment or "", until=time)
+    return moves[0] if moves else None
+
+
+def set_gate(store: Store, name: str, gate: Mapping[str, Any], *, actor: str) -> None:
+    with store.write() as session:
+        model = _lock_model(session, name, create=True, actor=actor)
+        before, model.gate = model.gate, dict(gate)
+        audit.record(session, actor=actor, action="model.gate", entity_type="model",
+                     entity_id=name, before=before, after=model.gate)  # fmt: skip
+
+
+# rows and lookups
+
+
+def _check_name(name: Any) -> None:
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or len(name) > 200
+        or "/" in name
+        or "@" in name
+    ):
+        raise InvalidInput(
+            f"{name!r} is not a valid model name.",
+            hint="Use up to 200 characters without '/' or '@', e.g. 'demand'.",
+        )
+
+
+def _check_alias(alias: Any) -> None:
+    if not isinstance(alias, str) or not alias.strip() or len(alias) > 100 or alias.isdigit():
+        raise InvalidInput(
+            f"{alias!r} is not a valid alias.",
+            hint="Use a name such as 'champion' or 'challenger' (not a number).",
+        )
+
+
+def _lock_model(session: Session, name: str, *, create: bool = False, actor: str = "") -> ModelRow:
+    row = session.scalar(select(ModelRow).where(ModelRow.name == name).with_for_update())
+    if row is None:
+        if not create:
+            raise _no_model(session, name)
+        row = ModelRow(name=name, created_at=utcnow(), created_by=actor)
+        session.add(row)
+        session.flush()
+        audit.record(
+            session, actor=actor, action="model.create", entity_type="model", entity_id=name
+        )
+    return row
+
+
+def _model_row(session: Session, name: str) -> ModelRow:
+    row = session.scalar(select(ModelRow).where(ModelRow.name == name))
+    if row is None:
+        raise _no_model(session, name)
+    return row
+
+
+def _no_model(session: Session, name: str) -> NotFound:
+    names = session.scalars(select(ModelRow.name).order_by(ModelRow.name).limit(20)).all()
+    return NotFound(
+        f"No model named {name!r}.",
+        hint=f"Models: {', '.join(names)}." if names else "Log one with loopml.log_model(...).",
+    )
+
+
+def _version_row(
+    session, model: ModelRow, name: str, *, version=None, segment_key=None
+) -> ModelVersionRow:
+    query = select(ModelVersionRow).where(ModelVersionRow.model_id == model.id)
+    if version is not None:
+        row = session.scalar(query.where(ModelVersionRow.version == int(version)))
+    else:
+        row = session.scalar(
+            query.where(ModelVersionRow.segment_key == (segment_key or ""))
+            .order_by(ModelVersionRow.version.desc())
+            .limit(1)
+        )
+    if row is None:
+        latest = session.scalar(
+            select(func.max(ModelVersionRow.version)).where(ModelVersionRow.model_id == model.id)
+        )
+        what = (
+            f"version {version}"
+            if version is not None
+            else f"a version for segment {segment_key or '(none)'!r}"
+        )
+        raise NotFound(
+            f"Model {name!r} has no {what}.",
+            hint=f"Its versions run from 1 to {latest}." if latest else "It has no versions yet.",
+        )
+    return row
+
+
+def _no_alias(session, model: ModelRow, name: str, alias: str, segment_key: str) -> NotFound:
+    known = session.scalars(
+        select(AliasRow.alias).where(
+            AliasRow.model_id == model.id, AliasRow.segment_key == segment_key
+        )
+    ).all()
+    where = f" (segment {segment_key})" if segment_key else ""
+    return NotFound(
+        f"Model {name!r}{where} has no alias {alias!r}.",
+        hint=f"Aliases: {', '.join(sorted(known))}."
+        if known
+        else "It has no aliases yet; set one with loopml.set_alias or `loopml promote`.",
+    )
+
+
+def _version_number(session: Session, version_id: int) -> int:
+    return session.scalar(select(ModelVersionRow.version).where(ModelVersionRow.id == version_id))
+
+
+def _aliases_by_version(session: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {}
+    if ids:
+        for version_id, alias in session.execute(
+            select(AliasRow.version_id, AliasRow.alias).where(AliasRow.version_id.in_(ids))
+        ):
+            found.setdefault(version_id, []).append(alias)
+    return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
+def _datasets_by_version(session: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {}
+    if ids:
+        for version_id, dataset in session.execute(
+            select(
+                ModelVersionDatasetRow.model_version_id, ModelVersionDatasetRow.dataset_version_id
+            ).where(ModelVersionDatasetRow.model_version_id.in_(ids))
+        ):
+            found.setdefault(version_id, []).append(dataset)
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _load_version(session: Session, row: ModelVersionRow, name: str) -> ModelVersion:
+    aliases = _aliases_by_version(session, [row.id]).get(row.id, ())
+    datasets = _datasets_by_version(session, [row.id]).get(row.id, ())
+    return _version(row, name, datasets, aliases)
+
+
+def _version(row: ModelVersionRow, name: str, datasets, aliases) -> ModelVersion:
+    return ModelVersion(
+        id=row.id, name=name, version=row.version, segment=row.segment, segment_key=row.segment_key,
+        run_id=row.run_id, flavor=row.flavor, artifact_digest=row.artifact_digest,
+        signature=Signature.from_dict(row.signature), metrics=dict(row.metrics or {}),
+        dataset_version_ids=tuple(datasets), created_at=row.created_at, created_by=row.created_by,
+        aliases=tuple(aliases), rules=row.rules, validation=row.validation, description=row.description,
+    )  # fmt: skip
+
+
+def _model(session: Session, row: ModelRow, versions: int, segments: int) -> Model:
+    aliases = dict(
+        session.execute(
+            select(AliasRow.alias, ModelVersionRow.version)
+            .join(ModelVersionRow, ModelVersionRow.id == AliasRow.version_id)
+            .where(AliasRow.model_id == row.id, AliasRow.segment_key == "")
+        ).all()
+    )
+    return Model(row.name, row.description, row.gate, row.created_at, versions, segments, aliases)
+
+
+def _move(row: AliasMoveRow, name: str) -> AliasMove:
+    return AliasMove(row.id, name, row.segment_key, row.alias, row.from_version, row.to_version,
+                     row.time, row.actor, row.reason, row.kind)  # fmt: skip
+
+
+def _json_metrics(metrics: Mapping[str, float] | None) -> dict[str, float | None]:
+    import math
+
+    out = {}
+    for key, value in (metrics or {}).items():
+        value = float(value)
+        out[str(key)] = None if math.isnan(value) or math.isinf(value) else value
+    return out

@@ -1,0 +1,46 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from loopml.errors import InvalidInput
+from loopml.models.signature import enforce, infer
+
+EXAMPLE = pd.DataFrame({"price": [1.5, 2.0], "units": [3, 4], "store": ["a", "b"]})
+SIGNATURE = infer(EXAMPLE)
+
+
+def test_signature_is_inferred_with_logical_types():
+    assert [(c.name, c.type) for c in SIGNATURE.inputs] == [
+        ("price", "float"), ("units", "integer"), ("store", "string"),
+    ]  # fmt: skip
+
+
+def test_missing_column_is_named_and_extra_columns_are_dropped():
+    with pytest.raises(InvalidInput, match="Missing input column: units"):
+        enforce(SIGNATURE, {"price": 1.0, "store": "a"})
+    frame = enforce(SIGNATURE, {"store": "a", "units": 2, "price": 1.0, "extra": 9})
+    assert list(frame.columns) == ["price", "units", "store"]
+
+
+def test_only_safe_casts_are_applied():
+    frame = enforce(SIGNATURE, {"price": 2, "units": 3, "store": "a"})  # int → float is safe
+    assert frame["price"].dtype == np.float64
+    with pytest.raises(InvalidInput, match="'units' holds float values"):
+        enforce(SIGNATURE, {"price": 2.0, "units": 3.5, "store": "a"})
+    with pytest.raises(InvalidInput, match="'price' holds string values"):
+        enforce(SIGNATURE, {"price": "2.0", "units": 3, "store": "a"})
+
+
+def test_arrays_need_the_right_width():
+    numeric = infer(pd.DataFrame({"a": [1.0], "b": [2.0]}))
+    assert list(enforce(numeric, np.array([[1.0, 2.0]])).columns) == ["a", "b"]
+    with pytest.raises(InvalidInput, match="takes 2"):
+        enforce(numeric, np.array([[1.0, 2.0, 3.0]]))
+
+
+def test_breaking_changes_are_listed():
+    newer = infer(EXAMPLE.assign(units=EXAMPLE["units"].astype(str), promo=1))
+    assert SIGNATURE.breaking_changes(newer) == [
+        "needs new input 'promo'", "input 'units' changed from integer to string",
+    ]  # fmt: skip
+    assert SIGNATURE.breaking_changes(infer(EXAMPLE.assign(units=[3.0, 4.0]))) == []
