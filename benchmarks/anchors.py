@@ -17,6 +17,9 @@ from pathlib import Path
 
 VENVS = Path(__file__).parent / ".venvs"
 
+# One list per anchor, shared by every benchmark that uses it, so they share one venv.
+MLFLOW_REQUIREMENTS = ["mlflow==3.17.2", "scikit-learn==1.9.1"]
+
 
 def anchor_python(name: str, requirements: list[str]) -> Path:
     """The Python of anchor environment ``name``, created and installed if needed."""

@@ -37,6 +37,7 @@ _EXPORTS = {
     "list_experiments": "loopml.tracking.fluent",
     "load_artifact": "loopml.tracking.fluent",
     "download_artifact": "loopml.tracking.fluent",
+    "predict_batch": "loopml.serving.batch",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from loopml._context import configure
     from loopml.config import Settings
     from loopml.errors import Conflict, InvalidInput, LoopmlError, NotFound
+    from loopml.serving.batch import predict_batch
     from loopml.tracking.fluent import (
         active_run,
         download_artifact,

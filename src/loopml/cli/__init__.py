@@ -12,7 +12,7 @@ import sys
 import typer
 
 from loopml._version import __version__
-from loopml.cli import db, experiments, runs, serve
+from loopml.cli import db, experiments, predict, runs, serve
 from loopml.cli.output import print_error
 from loopml.errors import LoopmlError
 
@@ -27,6 +27,7 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(db.app, name="db")
 app.command("serve")(serve.serve)
+app.command("predict")(predict.predict)
 
 
 def _show_version(value: bool) -> None:
