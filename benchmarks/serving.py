@@ -87,7 +87,10 @@ def _raw_latency(model, one: pd.DataFrame) -> dict:
         model.predict(one)
         times.append(time.perf_counter() - started)
     times.sort()
-    return {"p50_ms": statistics.median(times) * 1000, "p99_ms": times[int(len(times) * 0.99)] * 1000}
+    return {
+        "p50_ms": statistics.median(times) * 1000,
+        "p99_ms": times[int(len(times) * 0.99)] * 1000,
+    }
 
 
 def _bodies(one: pd.DataFrame) -> dict[str, Path]:
@@ -110,9 +113,9 @@ def _loopml_http(settings, bodies):
         "LOOPML_HOME": str(settings.home),
         "LOOPML_ACTOR": "bench",
     }
+    command = [sys.executable, "-c", "import sys; from loopml.cli import main; main(sys.argv[1:])"]
     server = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from loopml.cli import main; main(sys.argv[1:])",
-         "serve", "--port", str(port), "--log-level", "warning"],  # fmt: skip
+        [*command, "serve", "--port", str(port), "--log-level", "warning"],
         env=env,
         stdout=subprocess.DEVNULL,
         start_new_session=True,

@@ -36,7 +36,9 @@ async def read_response(reader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    headers = {
+        k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
+    }
     if "content-length" in headers:
         await reader.readexactly(int(headers["content-length"]))
     elif headers.get("transfer-encoding") == "chunked":
@@ -63,7 +65,9 @@ async def run_phase(port, request, clients, requests, seconds):
     latencies: list[float] = []
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(*(client(port, request, state, latencies, deadline) for _ in range(clients)))
+    await asyncio.gather(
+        *(client(port, request, state, latencies, deadline) for _ in range(clients))
+    )
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
     return {

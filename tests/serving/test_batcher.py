@@ -20,7 +20,9 @@ def model():
 
 
 def _rows(values):
-    return Rows({"a": list(values), "b": [0.0] * len(values), "c": [0.0] * len(values)}, len(values))
+    return Rows(
+        {"a": list(values), "b": [0.0] * len(values), "c": [0.0] * len(values)}, len(values)
+    )
 
 
 def test_concurrent_requests_are_joined_and_answered_in_order(model):
