@@ -3,9 +3,12 @@
 A small model spends most of a single-row call on fixed overhead (input checks,
 a DataFrame, dispatch), so scoring 50 rows costs little more than one. Each
 request puts its rows in a queue and waits; a drain task takes everything
-queued (at most ``max_rows``), calls the model once in a worker thread and
-hands each request its slice. While that call runs, new requests queue up and
-form the next batch, so batches grow with load by themselves.
+queued (at most ``max_rows``), calls the model once and hands each request its
+slice. While that call runs, new requests queue up and form the next batch, so
+batches grow with load by themselves. Small batches are scored on the event
+loop itself (a thread hop would cost more than a small model's call, and the
+GIL lets no second call run meanwhile); large ones in a worker thread, so the
+server keeps reading requests while they run.
 
 Alone, a request goes straight to the model: no waiting. Only when the last
 batch held more than one request (the server is busy) does the drain task wait
@@ -44,6 +47,7 @@ class MicroBatcher(Generic[Result]):
         max_rows: int = 1024,
         max_wait: float = 0.0005,
         observe: Callable[[int], None] | None = None,
+        inline_rows: int = 256,
     ) -> None:
         self.score = score
         self.split = split
@@ -51,6 +55,7 @@ class MicroBatcher(Generic[Result]):
         self.max_rows = max_rows
         self.max_wait = max_wait
         self.observe = observe
+        self.inline_rows = inline_rows
         self._queue: deque[tuple[Rows, asyncio.Future]] = deque()
         self._queued_rows = 0
         self._draining = False
@@ -101,7 +106,10 @@ class MicroBatcher(Generic[Result]):
             return
         joined = Rows.concat([rows for rows, _ in live])
         try:
-            result = await loop.run_in_executor(self.executor, self.score, joined)
+            if joined.length <= self.inline_rows:
+                result = self.score(joined)
+            else:
+                result = await loop.run_in_executor(self.executor, self.score, joined)
         except Exception as error:
             if len(live) == 1:
                 _settle(live[0][1], error=error)

@@ -68,7 +68,7 @@ class ModelPool:
             found = self.cached(key)
             if found is not MISS:
                 return found  # type: ignore[return-value]
-            version = self.source.resolve(*key)
+            version = self.source.resolve(key)
             if version is None:
                 self._absent[key] = time.monotonic()
                 return None

@@ -21,10 +21,11 @@ class RegistrySource:
         self.store = store
         self.artifacts = artifacts
 
-    def resolve(self, name: str, alias: str, segment: str) -> Any | None:
+    def resolve(self, key: AliasKey) -> Any | None:
         """The version ``alias`` names for ``segment`` of ``name``; None if it names none."""
         from loopml.registry import service
 
+        name, segment, alias = key
         try:
             return service.resolve(self.store, name, alias=alias, segment=segment or None)
         except NotFound:

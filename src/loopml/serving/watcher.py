@@ -43,7 +43,7 @@ class AliasWatcher:
         for key, served in self.pool.items():
             target = state.get(key)
             if target != served.version.id:
-                version = None if target is None else self.pool.source.resolve(*key)
+                version = None if target is None else self.pool.source.resolve(key)
                 self.pool.swap(key, version)
                 changed += 1
         served_keys = {key for key, _ in self.pool.items()}

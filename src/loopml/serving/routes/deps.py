@@ -15,7 +15,8 @@ class ServingNotStarted(LoopmlError):
     status_code = 503
 
 
-def get_engine(request: Request) -> ServingEngine:
+async def get_engine(request: Request) -> ServingEngine:
+    # async: a plain def dependency would run in a thread pool, a hop per request
     engine = getattr(request.app.state, "serving", None)
     if engine is None:
         raise ServingNotStarted(
