@@ -59,7 +59,11 @@ async def stop(app: FastAPI) -> None:
 
 
 def _open_logs(settings):
-    from loopml.serving.prediction_log import FeedbackLog, PredictionLog
+    try:
+        from loopml.serving.prediction_log import FeedbackLog, PredictionLog
+    except ImportError:  # the prediction log arrives with the monitoring package
+        log.warning("prediction log unavailable: predictions and feedback are not logged")
+        return None, None
 
     root = settings.resolved_artifact_uri
     predictions = PredictionLog(root) if settings.serving_log_predictions else None
