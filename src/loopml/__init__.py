@@ -63,6 +63,7 @@ _EXPORTS = {
     "PredictionLog": "loopml.serving.prediction_log",
     "FeedbackLog": "loopml.serving.prediction_log",
     "read_predictions": "loopml.serving.prediction_log",
+    "predict_batch": "loopml.serving.batch",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -96,6 +97,7 @@ if TYPE_CHECKING:
         set_alias,
         set_gate,
     )
+    from loopml.serving.batch import predict_batch
     from loopml.serving.prediction_log import FeedbackLog, PredictionLog, read_predictions
     from loopml.tracking.fluent import (
         active_run,

@@ -58,6 +58,25 @@ class Settings(BaseSettings):
         default=None,
         description="URL that receives every alert event as JSON, unless a monitor names its own.",
     )
+    serving_config: Path | None = Field(
+        default=None,
+        description="YAML file of deployments: canary, shadow, fallback and strictness per model "
+        "(see docs/serving.md).",
+    )
+    serving_poll_interval: float = Field(
+        default=1.0, gt=0, description="Seconds between a server's checks for alias moves."
+    )
+    serving_max_batch_rows: int = Field(
+        default=1024, ge=1, description="Most rows one model call takes when requests are batched."
+    )
+    serving_max_wait_ms: float = Field(
+        default=0.5,
+        ge=0,
+        description="Longest a busy server waits to fill a batch; an idle server never waits.",
+    )
+    serving_log_predictions: bool = Field(
+        default=True, description="Append every answered prediction to the prediction log."
+    )
 
     @property
     def home_path(self) -> Path:

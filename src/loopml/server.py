@@ -7,7 +7,9 @@ state. ``loopml serve`` runs it with uvicorn.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -17,24 +19,56 @@ from loopml.api import errors, health, runs
 from loopml.api.middleware import RequestMiddleware
 from loopml.api.telemetry import Telemetry
 from loopml.config import Settings
+from loopml.serving.traffic import ServingConfig
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
-def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """Run the parts' start hooks, serve, then their stop hooks in reverse order
+    (uvicorn has finished the requests in flight by then: a graceful shutdown)."""
+    for hook in app.state.startup:
+        await _call(hook)
+    try:
+        yield
+    finally:
+        for hook in reversed(app.state.shutdown):
+            await _call(hook)
+
+
+async def _call(hook: Callable) -> None:
+    result = hook()
+    if inspect.isawaitable(result):
+        await result
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    context: Context | None = None,
+    serving: ServingConfig | None = None,
+) -> FastAPI:
+    """The app; ``serving`` overrides the deployments of ``LOOPML_SERVING_CONFIG``."""
+    from loopml.serving import routes as serving_routes
+
     context = context or Context(settings or Settings())
     app = FastAPI(
         title="loopml",
         version=__version__,
         description="Experiments, datasets, models, predictions and monitoring of one loopml project.",
+        lifespan=_lifespan,
     )
     app.state.context = context
     app.state.telemetry = Telemetry()
     app.state.readiness: dict[str, Callable[[], bool]] = {}
+    app.state.startup: list[Callable] = []
+    app.state.shutdown: list[Callable] = []
     errors.install(app)
     app.add_middleware(
         RequestMiddleware, telemetry=app.state.telemetry, max_body_bytes=MAX_BODY_BYTES
     )
     for router in (health.router, runs.router):
         app.include_router(router)
+    serving_routes.install(app, context, serving)
     return app

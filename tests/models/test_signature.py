@@ -25,6 +25,7 @@ def test_missing_column_is_named_and_extra_columns_are_dropped():
 def test_only_safe_casts_are_applied():
     frame = enforce(SIGNATURE, {"price": 2, "units": 3, "store": "a"})  # int → float is safe
     assert frame["price"].dtype == np.float64
+    assert enforce(SIGNATURE, {"price": 2.0, "units": 3.0, "store": "a"})["units"].dtype == np.int64
     with pytest.raises(InvalidInput, match="'units' holds float values"):
         enforce(SIGNATURE, {"price": 2.0, "units": 3.5, "store": "a"})
     with pytest.raises(InvalidInput, match="'price' holds string values"):

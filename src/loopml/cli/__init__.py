@@ -12,7 +12,7 @@ import sys
 import typer
 
 from loopml._version import __version__
-from loopml.cli import alerts, db, experiments, models, monitor, report, runs, serve
+from loopml.cli import alerts, db, experiments, models, monitor, predict, report, runs, serve
 from loopml.cli.output import print_error
 from loopml.errors import LoopmlError
 
@@ -34,6 +34,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(models.approvals, name="approvals")
 app.command("promote")(models.promote)
 app.command("audit")(models.audit)
+app.command("predict")(predict.predict)
 
 
 def _show_version(value: bool) -> None:
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     try:
         app(args=args, prog_name="loopml")
+    except SystemExit as exit_:  # Click exits even on success; return normally then
+        if exit_.code not in (0, None):
+            raise
     except LoopmlError as error:
         if debug:
             raise

@@ -34,6 +34,12 @@ class LoadedModel:
         return f"<LoadedModel {self.name} v{self.version}{where} ({self.flavor})>"
 
     @property
+    def classes_(self) -> np.ndarray | None:
+        """The classes of a classifier, in the order of ``predict_proba``'s columns."""
+        classes = getattr(self.native, "classes_", None)
+        return None if classes is None else np.asarray(classes)
+
+    @property
     def has_proba(self) -> bool:
         return callable(getattr(self.native, "predict_proba", None))
 

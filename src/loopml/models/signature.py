@@ -4,7 +4,7 @@ A signature is inferred from an input example (or a fitted model's feature
 names) when the model is logged. On predict the input is brought to exactly
 those columns in that order: a missing column is an error that names it, extra
 columns are dropped, and values are cast only when nothing is lost (int → float,
-bool → int, numeric text is *not* numeric).
+bool → int, whole floats → int; numeric text is *not* numeric).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def enforce(signature: Signature | None, data: Any) -> pd.DataFrame:
         actual = _kind_of_dtype(frame[column.name].dtype)
         if actual == column.type:
             continue
-        if _widening(actual, column.type):
+        if _widening(actual, column.type) or _integral(frame[column.name], actual, column.type):
             casts[column.name] = "float64" if column.type == "float" else "int64"
         elif frame[column.name].isna().all():
             continue
@@ -137,6 +137,16 @@ def enforce(signature: Signature | None, data: Any) -> pd.DataFrame:
                 hint=f"Send {column.type} values for {column.name!r}.",
             )
     return frame.astype(casts) if casts else frame
+
+
+def _integral(values, actual: str, wanted: str) -> bool:
+    """Whole floats (3.0, as JSON arrays deliver them) may become integers: nothing is lost."""
+    import numpy as np
+
+    if (actual, wanted) != ("float", "integer") or values.isna().any():
+        return False
+    array = values.to_numpy()
+    return bool(np.all(np.isfinite(array)) and np.all(array == np.round(array)))
 
 
 def _widening(actual: str, wanted: str) -> bool:

@@ -276,6 +276,17 @@ def alias_state(store: Store) -> int:
         return session.scalar(select(func.max(AliasMoveRow.id))) or 0
 
 
+def alias_targets(store: Store, names: Iterable[str]) -> dict[tuple[str, str, str], int]:
+    """Where every alias of these models points: (model, segment key, alias) → version id."""
+    with store.read() as session:
+        rows = session.execute(
+            select(ModelRow.name, AliasRow.segment_key, AliasRow.alias, AliasRow.version_id)
+            .join(AliasRow, AliasRow.model_id == ModelRow.id)
+            .where(ModelRow.name.in_(list(names)))
+        )
+        return {(name, segment, alias): version for name, segment, alias, version in rows}
+
+
 def alias_history(
     store: Store,
     name: str,

@@ -375,7 +375,13 @@ def _utc(value: Any) -> datetime:
     if value is None:
         return datetime.now(timezone.utc)
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(
+                f"Time {value!r:.60} is not an ISO 8601 time.",
+                hint="Send times like 2026-03-01T12:00:00+00:00.",
+            ) from None
     if not isinstance(value, datetime):
         value = value.to_pydatetime()  # pandas Timestamp
     if value.tzinfo is None:

@@ -1,0 +1,182 @@
+"""Batch scoring: a table of any size through the same routing as real-time serving.
+
+Files are read and written in chunks (Parquet row groups or CSV blocks through
+pyarrow), so memory stays bounded by ``chunk_rows`` however long the table is.
+Each chunk's rows are routed by ``router.plan`` exactly as the server routes
+them: segment champions, the family's fallback, a 404-style error naming an
+unknown segment. Canary and shadow are real-time traffic policies and do not
+apply here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from loopml.errors import InvalidInput
+from loopml.serving.pool import ModelPool
+from loopml.serving.router import plan
+from loopml.serving.rows import Rows
+from loopml.serving.scoring import score_arrays
+from loopml.serving.source import RegistrySource
+from loopml.serving.traffic import Deployment, ServingConfig
+
+Progress = Callable[[int, int | None], None]  # (rows done, rows in total or None)
+OUTPUT_COLUMNS = ("prediction", "proba", "version", "segment")
+
+
+@dataclass
+class BatchResult:
+    rows: int = 0
+    output: str | None = None
+    versions: dict[str, int] = field(default_factory=dict)  # segment -> version that scored it
+
+
+class BatchScorer:
+    """Scores DataFrames chunk by chunk for one model; loaded versions are reused."""
+
+    def __init__(self, source: RegistrySource, name: str, deployment: Deployment) -> None:
+        self.name = name
+        self.deployment = deployment.model_copy(update={"canary_percent": 0, "shadow": False})
+        self.pool = ModelPool(source, executor=None, max_rows=1, max_wait=0, miss_ttl=3600)
+        self.versions: dict[str, int] = {}
+
+    def score(self, frame):
+        """``frame`` with prediction, proba (binary classifiers), version and segment added."""
+        fields = self.pool.segment_fields(self.name)
+        keys = Rows({f: frame[f].tolist() for f in fields if f in frame.columns}, len(frame))
+        routes, _ = plan(self.name, keys, fields, self.deployment, self.pool.get, 0.0)
+        n = len(frame)
+        predictions: np.ndarray | None = None
+        proba = np.full(n, np.nan)
+        versions = np.zeros(n, dtype=np.int64)
+        segments = np.empty(n, dtype=object)
+        for route in routes:
+            served = route.served
+            served.checker.check_columns(frame.columns)
+            whole = len(route.indices) == n
+            part = frame if whole else frame.iloc[np.asarray(route.indices)]
+            values, positive = score_arrays(served.model, part)
+            if predictions is None:
+                predictions = np.empty(n, dtype=values.dtype if whole else object)
+            target = slice(None) if whole else np.asarray(route.indices)
+            predictions[target] = values
+            if positive is not None:
+                proba[target] = positive
+            versions[target] = served.number
+            segments[target] = served.segment
+            self.versions[served.segment] = served.number
+        out = frame.copy(deep=False)
+        out["prediction"] = predictions
+        if not np.isnan(proba).all():
+            out["proba"] = proba
+        out["version"] = versions
+        out["segment"] = segments
+        return out
+
+
+def predict_batch(
+    name: str,
+    data: Any,
+    output: str | Path | None = None,
+    *,
+    alias: str | None = None,
+    chunk_rows: int = 100_000,
+    progress: Progress | None = None,
+    context=None,
+):
+    """Score a DataFrame (returns it with predictions) or a Parquet/CSV file (writes ``output``).
+
+    >>> loopml.predict_batch("demand", "rows.parquet", "scored.parquet")  # doctest: +SKIP
+    """
+    from loopml._context import get_context
+
+    context = context or get_context()
+    config = ServingConfig.load(context.settings.serving_config)
+    deployment = config.for_model(name)
+    if alias:
+        deployment = deployment.model_copy(update={"alias": alias})
+    scorer = BatchScorer(RegistrySource(context.store, context.artifacts), name, deployment)
+    if not isinstance(data, (str, Path)):
+        return _score_frame(scorer, data, chunk_rows, progress)
+    if output is None:
+        raise InvalidInput(
+            f"Scoring the file {data} needs an output path.",
+            hint="Pass output='scored.parquet' (or --output on the command line).",
+        )
+    return _score_file(scorer, Path(data), Path(output), chunk_rows, progress)
+
+
+def _score_frame(scorer: BatchScorer, frame, chunk_rows: int, progress: Progress | None):
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        frame = pd.DataFrame(frame)
+    parts = []
+    for start in range(0, len(frame), chunk_rows):
+        parts.append(scorer.score(frame.iloc[start : start + chunk_rows]))
+        if progress:
+            progress(min(start + chunk_rows, len(frame)), len(frame))
+    if not parts:
+        return scorer.score(frame)
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
+def _score_file(
+    scorer: BatchScorer, source: Path, output: Path, chunk_rows: int, progress: Progress | None
+) -> BatchResult:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    batches, total = _read_chunks(source, chunk_rows)
+    result = BatchResult(output=str(output))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.partial")
+    writer = None
+    try:
+        for batch in batches:
+            scored = scorer.score(batch.to_pandas())
+            if writer is None:
+                table = pa.Table.from_pandas(scored, preserve_index=False)
+                writer = pq.ParquetWriter(partial, table.schema)
+            else:
+                table = pa.Table.from_pandas(scored, schema=writer.schema, preserve_index=False)
+            writer.write_table(table)
+            result.rows += len(scored)
+            if progress:
+                progress(result.rows, total)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        partial.unlink(missing_ok=True)
+        raise
+    if writer is None:
+        raise InvalidInput(f"{source} has no rows to score.", hint="Check the input file.")
+    writer.close()
+    partial.replace(output)  # a reader never sees half a file
+    result.versions = dict(scorer.versions)
+    return result
+
+
+def _read_chunks(source: Path, chunk_rows: int) -> tuple[Iterator, int | None]:
+    if not source.exists():
+        raise InvalidInput(f"Input file {source} does not exist.", hint="Check the path.")
+    suffix = source.suffix.lower()
+    if suffix in {".parquet", ".pq"}:
+        import pyarrow.parquet as pq
+
+        file = pq.ParquetFile(source)
+        return file.iter_batches(batch_size=chunk_rows), file.metadata.num_rows
+    if suffix in {".csv", ".txt"} or source.name.endswith(".csv.gz"):
+        from pyarrow import csv
+
+        reader = csv.open_csv(source, read_options=csv.ReadOptions(block_size=32 << 20))
+        return iter(reader), None
+    raise InvalidInput(
+        f"Cannot read {source.name}: loopml predict reads .parquet and .csv files.",
+        hint="Convert the table to Parquet or CSV.",
+    )

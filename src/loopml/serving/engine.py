@@ -1,0 +1,286 @@
+"""The serving core: route rows, check them, score them in micro-batches, log, count.
+
+No web framework here: the HTTP routes call ``predict`` and batch scoring
+calls ``plan_sync`` and ``Served.score`` directly, so both route the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from loopml.errors import LoopmlError
+from loopml.serving.logsink import Answered, PredictionSink
+from loopml.serving.metrics import ServingMetrics
+from loopml.serving.pool import MISS, ModelPool
+from loopml.serving.router import Route, no_version, plan
+from loopml.serving.rows import Rows
+from loopml.serving.scoring import Scores, Served
+from loopml.serving.source import AliasKey, RegistrySource
+from loopml.serving.traffic import ServingConfig, request_draw
+from loopml.serving.watcher import AliasWatcher
+
+log = logging.getLogger("loopml.serving")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One request's answer, a value per row."""
+
+    model: str
+    prediction_ids: list[str]
+    predictions: list[Any]
+    proba: list[float | None] | None
+    versions: list[int]
+    segments: list[str]
+    roles: list[str]
+    flags: list[list[str]]
+
+
+class _NeedsLoad(Exception):
+    """The fast path met a key that is not loaded; plan again on a worker thread."""
+
+
+class ServingEngine:
+    def __init__(
+        self,
+        source: RegistrySource,
+        config: ServingConfig | None = None,
+        *,
+        max_batch_rows: int = 1024,
+        max_wait: float = 0.0005,
+        poll_interval: float = 1.0,
+        workers: int = 2,
+        prediction_log=None,
+        metrics: ServingMetrics | None = None,
+    ) -> None:
+        self.config = config or ServingConfig()
+        self.metrics = metrics or ServingMetrics()
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="loopml-score")
+        self.loader = ThreadPoolExecutor(1, thread_name_prefix="loopml-load")
+        self.pool = ModelPool(
+            source,
+            executor=self.executor,
+            max_rows=max_batch_rows,
+            max_wait=max_wait,
+            miss_ttl=poll_interval,
+            on_swap=self._swapped,
+            on_batch=lambda name, rows: self.metrics.batch_rows.labels(name).observe(rows),
+        )
+        self.watcher = AliasWatcher(self.pool, interval=poll_interval)
+        self.sink = PredictionSink(prediction_log) if prediction_log is not None else None
+        self._ready = threading.Event()
+        self._shadow_tasks: set[asyncio.Task] = set()
+
+    # lifecycle ------------------------------------------------------------
+
+    def start(self) -> ServingEngine:
+        """Load every model that has a champion (in the background) and watch aliases."""
+        threading.Thread(target=self._preload, name="loopml-preload", daemon=True).start()
+        self.watcher.start()
+        return self
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    async def aclose(self) -> None:
+        """Finish shadow work, stop watching, flush the prediction log."""
+        if self._shadow_tasks:
+            await asyncio.wait(self._shadow_tasks, timeout=10)
+        self.close()
+
+    def close(self) -> None:
+        self.watcher.stop()
+        if self.sink is not None:
+            self.sink.close()
+        self.executor.shutdown(wait=True)
+        self.loader.shutdown(wait=True)
+
+    def _preload(self) -> None:
+        try:
+            alias = self.config.default.alias
+            for name in self.pool.source.served_models(alias):
+                for key in self.pool.source.alias_state([name]):
+                    if key[2] in {self.config.for_model(name).alias, self._challenger(name)}:
+                        self.pool.get(key)
+        except Exception:
+            log.exception("could not preload models; they load on their first request")
+        finally:
+            self._ready.set()
+
+    def _challenger(self, name: str) -> str | None:
+        deployment = self.config.for_model(name)
+        return deployment.challenger if deployment.canary_percent or deployment.shadow else None
+
+    def _swapped(self, served: Served, previous: Served | None) -> None:
+        self.metrics.swaps.labels(served.name, served.alias).inc()
+        self.metrics.served_version.labels(served.name, served.segment, served.alias).set(
+            served.number
+        )
+
+    # real time ------------------------------------------------------------
+
+    async def predict(self, name: str, rows: Rows) -> Answer:
+        started = time.perf_counter()
+        try:
+            routes, shadows = await self._plan(name, rows)
+            checked = [(route, self._check(name, route, rows)) for route in routes]
+            scores = await asyncio.gather(
+                *(route.served.batcher.submit(sub) for route, (sub, _) in checked)
+            )
+        except LoopmlError as error:
+            self.metrics.errors.labels(name, "", type(error).__name__).inc()
+            raise
+        answer = self._assemble(name, rows, checked, scores)
+        seconds = time.perf_counter() - started
+        first = str(answer.versions[0])
+        self.metrics.requests.labels(name, first).inc()
+        self.metrics.latency.labels(name, first).observe(seconds)
+        self._log(answer, rows, checked, scores, seconds)
+        for route in shadows:
+            self._shadow(route, rows, answer, seconds)
+        return answer
+
+    def reference(self, name: str) -> Served:
+        """A served version of ``name`` that tells its signature and flavor (may load)."""
+        deployment = self.config.for_model(name)
+        served = self.pool.get((name, "", deployment.alias))
+        if served is not None:
+            return served
+        for key, served in self.pool.items():
+            if key[0] == name and key[2] == deployment.alias:
+                return served
+        for key in self.pool.source.alias_state([name]):
+            if key[2] == deployment.alias and (served := self.pool.get(key)) is not None:
+                return served
+        raise no_version(name, [""], deployment)
+
+    async def areference(self, name: str) -> Served:
+        alias = self.config.for_model(name).alias
+        for key, served in self.pool.items():
+            if key[0] == name and key[2] == alias:
+                return served
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.loader, self.reference, name)
+
+    def plan_sync(self, name: str, rows: Rows) -> tuple[list[Route], list[Route]]:
+        fields = self.pool.segment_fields(name)
+        return plan(name, rows, fields, self.config.for_model(name), self.pool.get, request_draw())
+
+    async def _plan(self, name: str, rows: Rows):
+        fields = self.pool.known_fields(name)
+        if fields is not None:
+            try:
+                deployment = self.config.for_model(name)
+                return plan(name, rows, fields, deployment, self._cached, request_draw())
+            except _NeedsLoad:
+                pass
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.loader, self.plan_sync, name, rows)
+
+    def _cached(self, key: AliasKey) -> Served | None:
+        found = self.pool.cached(key)
+        if found is MISS:
+            raise _NeedsLoad
+        return found  # type: ignore[return-value]
+
+    def _check(self, name: str, route: Route, rows: Rows) -> tuple[Rows, list[list[str]]]:
+        sub = rows.take(route.indices)
+        strict = self.config.for_model(name).strict
+        flags = route.served.checker.check(sub, strict=strict)
+        for row_flags in flags:
+            for flag in row_flags:
+                self.metrics.flagged.labels(name, flag).inc()
+        return sub, flags
+
+    def _assemble(self, name, rows: Rows, checked, scores: list[Scores]) -> Answer:
+        n = rows.length
+        predictions: list[Any] = [None] * n
+        proba: list[float | None] = [None] * n
+        versions = [0] * n
+        segments = [""] * n
+        roles = [""] * n
+        flags: list[list[str]] = [[] for _ in range(n)]
+        has_proba = False
+        for (route, (_, route_flags)), score in zip(checked, scores, strict=True):
+            served = route.served
+            self.metrics.rows.labels(name, str(served.number), route.role).inc(len(route.indices))
+            has_proba = has_proba or score.proba is not None
+            for position, index in enumerate(route.indices):
+                predictions[index] = score.predictions[position]
+                if score.proba is not None:
+                    proba[index] = score.proba[position]
+                versions[index] = served.number
+                segments[index] = served.segment
+                roles[index] = route.role
+                flags[index] = route_flags[position]
+        ids = [uuid.uuid4().hex for _ in range(n)]
+        return Answer(
+            name, ids, predictions, proba if has_proba else None, versions, segments, roles, flags
+        )
+
+    def _log(self, answer: Answer, rows: Rows, checked, scores, seconds: float) -> None:
+        if self.sink is None:
+            return
+        now = datetime.now(timezone.utc)
+        for (route, (sub, flags)), score in zip(checked, scores, strict=True):
+            pick = route.indices
+            self.sink.put(
+                Answered(
+                    time=now,
+                    model=answer.model,
+                    version=route.served.number,
+                    segments=[answer.segments[i] for i in pick],
+                    rows=sub,
+                    prediction_ids=[answer.prediction_ids[i] for i in pick],
+                    predictions=score.predictions,
+                    proba=score.proba,
+                    flags=flags,
+                    latency_ms=seconds * 1000,
+                )
+            )
+
+    def _shadow(self, route: Route, rows: Rows, answer: Answer, seconds: float) -> None:
+        """Score the challenger off the answer's path; log it under the same prediction ids."""
+
+        async def run() -> None:
+            sub = rows.take(route.indices)
+            try:
+                flags = route.served.checker.check(sub)
+                score = await route.served.batcher.submit(sub)
+            except Exception as error:
+                self.metrics.errors.labels(
+                    answer.model, str(route.served.number), type(error).__name__
+                ).inc()
+                return
+            self.metrics.rows.labels(answer.model, str(route.served.number), "shadow").inc(
+                sub.length
+            )
+            if self.sink is not None:
+                self.sink.put(
+                    Answered(
+                        time=datetime.now(timezone.utc),
+                        model=answer.model,
+                        version=route.served.number,
+                        segments=[route.served.segment] * sub.length,
+                        rows=sub,
+                        prediction_ids=[answer.prediction_ids[i] for i in route.indices],
+                        predictions=score.predictions,
+                        proba=score.proba,
+                        flags=flags,
+                        latency_ms=seconds * 1000,
+                        shadow=True,
+                    )
+                )
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._shadow_tasks.add(task)
+        task.add_done_callback(self._shadow_tasks.discard)

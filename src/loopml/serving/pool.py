@@ -1,0 +1,151 @@
+"""The loaded models of one server, keyed by (model, segment, alias), swapped atomically.
+
+A lookup that misses loads the version its alias names (once, however many
+requests ask at the same time) and remembers "no such alias" for a moment, so
+unknown segments do not cost a store query per request. A swap loads the new
+version first and then replaces one dictionary entry: requests that already
+hold the old ``Served`` finish on it, later ones get the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from loopml.serving.scoring import Served
+from loopml.serving.source import AliasKey, RegistrySource
+
+log = logging.getLogger("loopml.serving")
+
+MISS = object()  # not looked up yet: the caller must ``get`` (which may load)
+
+
+class ModelPool:
+    def __init__(
+        self,
+        source: RegistrySource,
+        *,
+        executor: Executor | None,
+        max_rows: int,
+        max_wait: float,
+        miss_ttl: float = 1.0,
+        on_swap: Callable[[Served, Served | None], None] | None = None,
+        on_batch: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.executor = executor
+        self.max_rows = max_rows
+        self.max_wait = max_wait
+        self.miss_ttl = miss_ttl
+        self.on_swap = on_swap
+        self.on_batch = on_batch
+        self._served: dict[AliasKey, Served] = {}
+        self._absent: dict[AliasKey, float] = {}
+        self._fields: dict[str, tuple[str, ...]] = {}
+        self._locks: dict[AliasKey, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def cached(self, key: AliasKey) -> Served | object | None:
+        """What is known without I/O: a Served, None (no such alias) or MISS."""
+        served = self._served.get(key)
+        if served is not None:
+            return served
+        since = self._absent.get(key)
+        if since is not None and time.monotonic() - since < self.miss_ttl:
+            return None
+        return MISS
+
+    def get(self, key: AliasKey) -> Served | None:
+        """The Served for ``key``, loading it if needed; None if the alias names no version."""
+        found = self.cached(key)
+        if found is not MISS:
+            return found  # type: ignore[return-value]
+        with self._lock(key):
+            found = self.cached(key)
+            if found is not MISS:
+                return found  # type: ignore[return-value]
+            version = self.source.resolve(key)
+            if version is None:
+                self._absent[key] = time.monotonic()
+                return None
+            return self._install(key, version)
+
+    def known_fields(self, name: str) -> tuple[str, ...] | None:
+        """The segment fields of ``name`` if already known (no I/O), else None."""
+        return self._fields.get(name)
+
+    def segment_fields(self, name: str) -> tuple[str, ...]:
+        fields = self._fields.get(name)
+        if fields is None:
+            fields = self._fields[name] = self.source.segment_fields(name)
+        return fields
+
+    def swap(self, key: AliasKey, version: Any | None) -> None:
+        """Put ``version`` behind ``key`` (None: the alias was removed)."""
+        with self._lock(key):
+            current = self._served.get(key)
+            if version is None:
+                self._served.pop(key, None)
+                self._absent[key] = time.monotonic()
+            elif current is None or current.version.id != version.id:
+                self._install(key, version)
+        self._fields.pop(key[0], None)
+
+    def forget_absent(self, name: str) -> None:
+        """Alias moves in ``name`` may have filled segments that had none."""
+        for key in [k for k in self._absent if k[0] == name]:
+            self._absent.pop(key, None)
+        self._fields.pop(name, None)
+
+    def items(self) -> list[tuple[AliasKey, Served]]:
+        return list(self._served.items())
+
+    def models(self) -> set[str]:
+        return {key[0] for key in self._served} | {key[0] for key in self._absent}
+
+    def _install(self, key: AliasKey, version: Any) -> Served:
+        started = time.perf_counter()
+        served = Served(
+            name=key[0],
+            segment=key[1],
+            alias=key[2],
+            version=version,
+            model=self.source.load(version),
+            checker=self.source.checker(version),
+        ).attach_batcher(
+            self.executor,
+            max_rows=self.max_rows,
+            max_wait=self.max_wait,
+            observe=self._observer(key[0]),
+        )
+        previous = self._served.get(key)
+        self._served[key] = served  # the swap: one dictionary assignment
+        self._absent.pop(key, None)
+        log.info(
+            "serving %s%s@%s version %s (loaded in %.0f ms)",
+            key[0],
+            f"[{key[1]}]" if key[1] else "",
+            key[2],
+            served.number,
+            (time.perf_counter() - started) * 1000,
+        )
+        if self.on_swap:
+            self.on_swap(served, previous)
+        return served
+
+    def _observer(self, name: str) -> Callable[[int], None] | None:
+        on_batch = self.on_batch
+        if on_batch is None:
+            return None
+        return lambda rows: on_batch(name, rows)
+
+    def _lock(self, key: AliasKey) -> threading.Lock:
+        with self._guard:
+            lock = self._locks.get(key)
+            if lock is None:
+                lock = self._locks[key] = threading.Lock()
+            return lock

@@ -1,0 +1,75 @@
+"""Serving over HTTP: the routes, and the engine's start and stop with the app."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from loopml._context import Context
+from loopml.serving.routes import feedback, oip, predict
+from loopml.serving.traffic import ServingConfig
+
+log = logging.getLogger("loopml.serving")
+
+routers = (predict.router, feedback.router, oip.router)
+
+
+def install(app: FastAPI, context: Context, config: ServingConfig | None = None) -> None:
+    """Add the serving routes; the engine starts and stops with the app's lifespan."""
+    from loopml.serving.metrics import ServingMetrics
+
+    for router in routers:
+        app.include_router(router)
+    app.state.serving = None
+    app.state.serving_metrics = ServingMetrics(app.state.telemetry.registry)
+    app.state.startup.append(lambda: start(app, context, config))
+    app.state.shutdown.append(lambda: stop(app))
+    app.state.readiness["models"] = lambda: _engine_ready(app)
+
+
+def start(app: FastAPI, context: Context, config: ServingConfig | None) -> None:
+    from loopml.serving.engine import ServingEngine
+    from loopml.serving.source import RegistrySource
+
+    settings = context.settings
+    config = config or ServingConfig.load(settings.serving_config)
+    prediction_log, feedback_log = _open_logs(settings)
+    app.state.feedback_log = feedback_log
+    app.state.serving = ServingEngine(
+        RegistrySource(context.store, context.artifacts),
+        config,
+        max_batch_rows=settings.serving_max_batch_rows,
+        max_wait=settings.serving_max_wait_ms / 1000,
+        poll_interval=settings.serving_poll_interval,
+        prediction_log=prediction_log,
+        metrics=app.state.serving_metrics,
+    ).start()
+
+
+async def stop(app: FastAPI) -> None:
+    engine = getattr(app.state, "serving", None)
+    if engine is not None:
+        await engine.aclose()
+        app.state.serving = None
+    feedback_log = getattr(app.state, "feedback_log", None)
+    if feedback_log is not None:
+        feedback_log.close()
+        app.state.feedback_log = None
+
+
+def _open_logs(settings):
+    try:
+        from loopml.serving.prediction_log import FeedbackLog, PredictionLog
+    except ImportError:  # the prediction log arrives with the monitoring package
+        log.warning("prediction log unavailable: predictions and feedback are not logged")
+        return None, None
+
+    root = settings.resolved_artifact_uri
+    predictions = PredictionLog(root) if settings.serving_log_predictions else None
+    return predictions, FeedbackLog(root)
+
+
+def _engine_ready(app: FastAPI) -> bool:
+    engine = getattr(app.state, "serving", None)
+    return engine is not None and engine.ready

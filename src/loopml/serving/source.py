@@ -1,0 +1,85 @@
+"""Serving's one door to the registry: which versions the aliases name, and loading them.
+
+Everything serving knows about models comes through ``RegistrySource``, which
+calls the registry's service functions with the server's own store and
+artifacts. The pool and the watcher never touch tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from loopml.errors import NotFound
+from loopml.serving.validation import InputChecker
+
+AliasKey = tuple[str, str, str]  # (model, segment key, alias)
+
+
+class RegistrySource:
+    def __init__(self, store, artifacts) -> None:
+        self.store = store
+        self.artifacts = artifacts
+        self._targets: tuple[tuple[int, tuple[str, ...]], dict[AliasKey, int]] | None = None
+
+    def resolve(self, key: AliasKey) -> Any | None:
+        """The version ``alias`` names for ``segment`` of ``name``; None if it names none."""
+        from loopml.registry import service
+
+        name, segment, alias = key
+        try:
+            return service.resolve(self.store, name, alias=alias, segment=segment or None)
+        except NotFound:
+            return None
+
+    def load(self, version: Any) -> Any:
+        from loopml.models import load_version
+
+        return load_version(self.artifacts, version)
+
+    def checker(self, version: Any) -> InputChecker:
+        return InputChecker.from_signature(version.signature, self.rules(version))
+
+    def rules(self, version: Any) -> Any:
+        """The validation rules of the data the version was trained on, if recorded."""
+        return getattr(version, "rules", None)
+
+    def model_exists(self, name: str) -> bool:
+        from loopml.registry import service
+
+        try:
+            service.get_model(self.store, name)
+        except NotFound:
+            return False
+        return True
+
+    def segment_fields(self, name: str) -> tuple[str, ...]:
+        """The key fields of the model family's segments: ``("sku", "store")``; () if none."""
+        from loopml.registry import service
+        from loopml.registry.segments import parse_segment
+
+        fields: set[str] = set()
+        for segment in service.list_segments(self.store, name):
+            fields.update(parse_segment(segment["segment"]))
+        return tuple(sorted(fields))
+
+    def served_models(self, alias: str) -> list[str]:
+        """Every model with a version under ``alias`` in some segment."""
+        from loopml.registry import service
+
+        return sorted(
+            {name for name, _segment, _version in service.models_with_alias(self.store, alias)}
+        )
+
+    def alias_state(self, names: Iterable[str]) -> dict[AliasKey, int]:
+        """Where every alias of these models points: (model, segment, alias) -> version id.
+
+        The registry's move counter is one indexed lookup; the full mapping is
+        read again only when some alias has moved since the last call.
+        """
+        from loopml.registry import service
+
+        key = (service.alias_state(self.store), tuple(sorted(names)))
+        if self._targets is None or self._targets[0] != key:
+            self._targets = (key, service.alias_targets(self.store, key[1]))
+        return self._targets[1]
