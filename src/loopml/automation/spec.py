@@ -9,7 +9,7 @@ A plain pydantic model, embedded in the project file under ``policies:``::
         retrain_window: 7d
         min_labels: 6
         promotion: auto
-        canary_percent: 50
+        rollout: canary
         watch: 2d
 """
 
@@ -57,10 +57,10 @@ class PolicySpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     model: str = Field(min_length=1, description="The model family this policy keeps right.")
     triggers: list[Trigger] = Field(min_length=1)
-    target: str = Field(default="label", description="Name the label gets as a training target.")
     retrain_window: timedelta = Field(
         default=timedelta(days=14),
-        description="Labelled traffic of this period trains a challenger.",
+        description="Labelled traffic of at most this period, and only since the trigger fired, "
+        "trains a challenger: data from before a change would teach the old world again.",
     )
     holdout: float = Field(
         default=0.3,
@@ -75,16 +75,20 @@ class PolicySpec(BaseModel):
     min_labels: int = Field(
         default=30,
         ge=1,
-        description="No retrain (so no promotion) on fewer labelled rows per segment.",
+        description="Wait for this many labelled rows per segment before retraining.",
+    )
+    estimator: str | None = Field(
+        default=None,
+        description="Import path of the estimator to retrain (e.g. sklearn.linear_model.Ridge); "
+        "default: a fresh copy of the champion's own estimator.",
     )
     promotion: Literal["auto", "approval"] = Field(
         default="auto", description="Promote on its own, or open an approval request."
     )
-    canary_percent: int = Field(
-        default=0,
-        ge=0,
-        le=100,
-        description="Share of traffic the challenger takes while watched; 0 swaps at once.",
+    rollout: Literal["direct", "canary"] = Field(
+        default="direct",
+        description="direct: the challenger becomes champion and is watched; canary: it serves "
+        "the deployment's canary share as `challenger` and becomes champion after the watch.",
     )
     watch: timedelta = Field(
         default=timedelta(hours=1), description="How long a rollout is watched."

@@ -39,8 +39,10 @@ def run_monitors(
     )
 
 
-def list_alerts(*, state: str | None = None, model: str | None = None) -> list[service.Alert]:
-    return service.list_alerts(get_context().store, state=state, model=model)
+def list_alerts(
+    *, state: str | None = None, model: str | None = None, monitor: str | None = None
+) -> list[service.Alert]:
+    return service.list_alerts(get_context().store, state=state, model=model, monitor=monitor)
 
 
 def save_reference(reference: Reference) -> str:

@@ -66,7 +66,8 @@ def run_monitors(
     now = now or utcnow()
     monitors = [
         m for m in list_monitors(store)
-        if (names is None or m.name in names) and (force or names is not None or m.due(now))
+        if m.spec.kind != "rollout"
+        and (names is None or m.name in names) and (force or names is not None or m.due(now))
     ]  # fmt: skip
     report = RunReport()
     by_model: dict[str, list[Monitor]] = {}

@@ -8,7 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-MonitorKind = Literal["drift", "performance", "estimated_performance", "error_drift"]
+# "rollout" monitors are kept by a policy of the closed loop: it opens and resolves
+# their alerts itself (a rollback, a broken retrain), so the scheduler never runs them.
+MonitorKind = Literal["drift", "performance", "estimated_performance", "error_drift", "rollout"]
 LOWER_IS_BETTER = {"mae", "mape", "rmse", "calibration_error"}
 METRICS = {
     "performance": {"mae", "mape", "rmse", "accuracy", "f1", "roc_auc", "calibration_error"},
@@ -42,7 +44,7 @@ class MonitorSpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$", description="Unique name of the monitor.")
     model: str = Field(min_length=1, description="The model whose prediction log is checked.")
     kind: MonitorKind = Field(
-        description="drift, performance, estimated_performance or error_drift."
+        description="drift, performance, estimated_performance, error_drift (or rollout, kept by a policy)."
     )
     window: timedelta = Field(
         default=timedelta(hours=1), description="How far back each run looks."

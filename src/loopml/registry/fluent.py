@@ -9,7 +9,7 @@ from typing import Any
 
 from loopml._context import get_context
 from loopml.errors import InvalidInput
-from loopml.models import LoadedModel, load_version, pack
+from loopml.models import LoadedModel, load_version
 from loopml.models import signature as signatures
 from loopml.registry import promotion, service
 from loopml.registry.entities import AliasMove, Approval, ModelVersion
@@ -45,17 +45,14 @@ def log_model(
         raise InvalidInput(
             "signature must be 'infer', None or a Signature.", hint="Leave it as 'infer'."
         )
-    package = pack(model, signature, trusted=trusted)
-    stored = context.artifacts.put_bytes(package.to_bytes())
     active = fluent.active_run()
     run = active or fluent.start_run(experiment=f"model:{name}", name=f"log {name}")
     try:
-        version = service.register(
-            context.store, name=name, flavor=package.flavor, artifact_digest=stored.digest,
-            artifact_size=stored.size, signature=signature, segment=segment, run_id=run.id,
-            metrics=metrics, dataset_version_ids=[_dataset_id(d) for d in datasets or ()],
-            rules=_as_dict(rules), validation=_as_dict(validation), description=description,
-            actor=context.settings.actor,
+        version = service.register_model(
+            context.store, context.artifacts, model, name, signature=signature, trusted=trusted,
+            segment=segment, run_id=run.id, metrics=metrics,
+            dataset_version_ids=[_dataset_id(d) for d in datasets or ()], rules=_as_dict(rules),
+            validation=_as_dict(validation), description=description, actor=context.settings.actor,
         )  # fmt: skip
     finally:
         if active is None:

@@ -29,9 +29,11 @@ def promote(
     reason: str | None = None,
     evaluation: Mapping[str, Mapping[str, float]] | None = None,
     allow_breaking_signature: bool = False,
+    require_approval: bool = False,
 ) -> AliasMove | Approval:
     """Move ``alias`` of the version's segment to it if the gate passes; if the gate
-    asks for a person, open an approval request instead. A failed gate raises
+    (or the caller, with ``require_approval``) asks for a person, open an approval
+    request instead. A failed gate raises
     ``GateFailed`` naming each failed check with its numbers (and is audited)."""
     candidate = service.resolve(store, name, version=version)
     try:
@@ -51,7 +53,7 @@ def promote(
         if not result.passed:
             audit.record(session, actor=actor, action="gate.fail", entity_type="model", entity_id=name,
                          reason=reason, after={"version": version, "alias": alias, "gate": report})  # fmt: skip
-        elif result.require_approval:
+        elif result.require_approval or require_approval:
             return _request(session, name, candidate, alias, actor, reason, report)
         else:
             audit.record(session, actor=actor, action="gate.pass", entity_type="model", entity_id=name,

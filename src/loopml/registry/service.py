@@ -89,6 +89,26 @@ def register(
     raise InvalidInput(f"Could not register a version of {name!r}.", hint="Try again.")
 
 
+def register_model(
+    store: Store,
+    artifacts,
+    model: Any,
+    name: str,
+    *,
+    signature: Signature | None,
+    trusted: bool = False,
+    **details: Any,
+) -> ModelVersion:
+    """Save ``model`` by its flavor, store the artifact by hash, register the version.
+    ``details`` are ``register``'s keywords (segment, run_id, metrics, actor …)."""
+    from loopml.models import pack
+
+    package = pack(model, signature, trusted=trusted)
+    stored = artifacts.put_bytes(package.to_bytes())
+    return register(store, name=name, flavor=package.flavor, artifact_digest=stored.digest,
+                    artifact_size=stored.size, signature=signature, **details)  # fmt: skip
+
+
 def set_alias(
     store: Store,
     name: str,
