@@ -118,10 +118,10 @@ def _check_mixed(frame: Any, names: list[str]) -> None:
     """Object columns mixing numbers and text: refuse, naming the column and its types."""
     import pandas as pd
 
-    for position, name in enumerate(names):
-        column = frame.iloc[:, position]
-        if column.dtype != object:
+    for position, dtype in enumerate(frame.dtypes):
+        if dtype != object:
             continue
+        name, column = names[position], frame.iloc[:, position]
         if pd.api.types.infer_dtype(column, skipna=True) in _MIXED:
             types = sorted({type(v).__name__ for v in column.dropna().iloc[:10_000]})
             raise InvalidInput(

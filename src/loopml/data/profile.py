@@ -39,15 +39,15 @@ def profile_table(table: pa.Table) -> tuple[dict[str, Any], TableSummary]:
     summary = summarize(table)
     rows = table.num_rows
     columns: dict[str, Any] = {}
-    for field in table.schema:
+    for position, field in enumerate(table.schema):
         column_summary = summary.columns.get(field.name)
         entry: dict[str, Any] = {"type": logical_type(field.type)}
         if isinstance(column_summary, NumericSummary):
             entry.update(numeric_profile(column_summary, rows))
         elif isinstance(column_summary, CategoricalSummary):
-            entry.update(categorical_profile(column_summary, table[field.name], rows))
+            entry.update(categorical_profile(column_summary, table.column(position), rows))
         else:
-            entry.update(other_profile(table[field.name], rows))
+            entry.update(other_profile(table.column(position), rows))
         columns[field.name] = entry
     return {"rows": rows, "columns": columns}, summary
 

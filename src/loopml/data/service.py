@@ -433,3 +433,28 @@ def _source(data: Any) -> str:
 
 def _summary_bytes(summary: TableSummary) -> bytes:
     return json.dumps(summary.to_dict(), separators=(",", ":")).encode()
+
+
+def infer_and_store_rules(
+    store: Store,
+    artifacts: ArtifactStore,
+    ref: Any,
+    *,
+    target: str | None = None,
+    tolerance: float | None = None,
+    actor: str,
+) -> Rules:
+    """Infer rules from a version and store them as its dataset's rules."""
+    from loopml.data.rules import TOLERANCE, infer_rules
+
+    version = resolve_version(store, ref)
+    rules = infer_rules(
+        load_table(artifacts, version),
+        target,
+        tolerance=TOLERANCE if tolerance is None else tolerance,
+    )
+    set_rules(
+        store, version.name, rules, actor=actor, reference_version_id=version.id,
+        reason=f"inferred from {version.ref}",
+    )  # fmt: skip
+    return rules

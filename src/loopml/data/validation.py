@@ -94,8 +94,9 @@ def validate(data: Any, rules: Rules) -> ValidationReport:
     found: list[Violation] = []
     if table.num_rows == 0:
         found.append(Violation(None, "empty", 0, [], "The data has no rows."))
+    columns = dict(zip(table.column_names, table.columns, strict=True))
     for name, rule in rules.columns.items():
-        found += _column_violations(table, name, rule)
+        found += _column_violations(columns.get(name), name, rule, table.num_rows)
     extra = [name for name in table.column_names if name not in rules.columns]
     found += [
         Violation(name, "unexpected_column", table.num_rows, [],
@@ -122,13 +123,13 @@ def reference_table(data: Any, what: str = "reference") -> pa.Table:
 # --- per column --------------------------------------------------------------
 
 
-def _column_violations(table: pa.Table, name: str, rule: ColumnRule) -> list[Violation]:
-    if name not in table.column_names:
+def _column_violations(
+    column: pa.ChunkedArray | None, name: str, rule: ColumnRule, rows: int
+) -> list[Violation]:
+    if column is None:
         if not rule.required:
             return []
-        return [Violation(name, "missing_column", table.num_rows, [],
-                          f"Column {name!r} is missing.")]  # fmt: skip
-    column = table[name]
+        return [Violation(name, "missing_column", rows, [], f"Column {name!r} is missing.")]
     actual = logical_type(column.type)
     if not _compatible(rule.type, actual, column):
         return [
@@ -245,8 +246,7 @@ def _duplicates(table: pa.Table, max_share: float) -> list[Violation]:
 
 def _constant_columns(table: pa.Table) -> list[tuple[str, Any]]:
     constant = []
-    for name in table.column_names:
-        column = table[name]
+    for name, column in zip(table.column_names, table.columns, strict=True):
         if column.null_count == len(column):
             continue
         try:
