@@ -119,7 +119,7 @@ def _check_mixed(frame: Any, names: list[str]) -> None:
     import pandas as pd
 
     for position, dtype in enumerate(frame.dtypes):
-        if dtype != object:
+        if dtype.kind != "O":
             continue
         name, column = names[position], frame.iloc[:, position]
         if pd.api.types.infer_dtype(column, skipna=True) in _MIXED:
