@@ -107,19 +107,14 @@ def test_multi_level_columns(sqlite_ctx):
     nothing_written(sqlite_ctx)
 
 
-def test_a_failure_while_storing_leaves_no_version(sqlite_ctx):
-    """The artifact store refuses the write: no row, no version number taken."""
-    import os
-
-    artifacts = sqlite_ctx.settings.home / "artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
-    os.chmod(artifacts, 0o500)
-    try:
-        if os.access(artifacts, os.W_OK):  # running as root: permissions do not bind
-            pytest.skip("permissions are not enforced for this user")
-        with pytest.raises(Exception):  # noqa: B017 - any storage error
-            loopml.log_dataset(pd.DataFrame({"x": [1]}), "ro")
-    finally:
-        os.chmod(artifacts, 0o700)
+def test_a_failure_while_storing_leaves_no_version(sqlite_ctx, tmp_path):
+    """The artifact store cannot be written: no row, no version number taken."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the artifact folder should be")
+    broken = sqlite_ctx.settings.model_copy(update={"artifact_uri": str(blocker / "artifacts")})
+    loopml.configure(broken)
+    with pytest.raises(OSError):
+        loopml.log_dataset(pd.DataFrame({"x": [1]}), "stuck")
     assert loopml.list_datasets() == []
-    assert loopml.log_dataset(pd.DataFrame({"x": [1]}), "ro").version == 1
+    loopml.configure(sqlite_ctx.settings)
+    assert loopml.log_dataset(pd.DataFrame({"x": [1]}), "stuck").version == 1
