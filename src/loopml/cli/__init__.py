@@ -12,7 +12,19 @@ import sys
 import typer
 
 from loopml._version import __version__
-from loopml.cli import alerts, db, experiments, loop, models, monitor, predict, report, runs, serve
+from loopml.cli import (
+    alerts,
+    datasets,
+    db,
+    experiments,
+    loop,
+    models,
+    monitor,
+    predict,
+    report,
+    runs,
+    serve,
+)
 from loopml.cli.output import print_error
 from loopml.errors import LoopmlError
 
@@ -25,6 +37,7 @@ app = typer.Typer(
 )
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
+app.add_typer(datasets.app, name="datasets")
 app.add_typer(db.app, name="db")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")
