@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from loopml._version import __version__
 
 _EXPORTS = {
+    "export_model": "loopml.registry.fluent",
     "log_model": "loopml.registry.fluent",
     "load_model": "loopml.registry.fluent",
     "get_model_version": "loopml.registry.fluent",
@@ -112,6 +113,7 @@ if TYPE_CHECKING:
     from loopml.registry.fluent import (
         approve,
         champion_at,
+        export_model,
         get_model_version,
         list_approvals,
         list_model_versions,

@@ -181,3 +181,26 @@ def _change(before, after) -> str:
     if before and after:
         return f"{before} → {after}"
     return str(after or before or "")
+
+
+def export(
+    name: str,
+    version: int = typer.Option(..., "--version", "-v", help="The version to export."),
+    format: str = typer.Option("onnx", "--format", help="onnx"),
+    out: str = typer.Option(None, "--out", help="Also write the file here."),
+) -> None:
+    """Export a version for edge scoring, verified against the native model."""
+    from pathlib import Path
+
+    from loopml.registry.export import export_version
+
+    context = get_context()
+    done = export_version(
+        context.store, context.artifacts, name, version, format=format, actor=context.settings.actor
+    )
+    console.print(f"[green]✓[/] {name} v{version} exported as {done.format} ({done.size:,} bytes), "
+                  f"max difference {done.max_difference:.2g} on {done.rows_checked} rows; "
+                  f"stored as {done.artifact_path} of its run")  # fmt: skip
+    if out:
+        Path(out).write_bytes(context.artifacts.get_bytes(done.digest))
+        console.print(f"written to {out}")

@@ -188,3 +188,13 @@ def _as_dict(value: Any) -> dict[str, Any] | None:
     if isinstance(value, bool):
         return {"ok": value}
     return dict(value)
+
+
+def export_model(name: str, version: int, format: str = "onnx", sample: Any = None):
+    """Export a version (ONNX), verified against the native model on ``sample``
+    (default: a sample drawn from the signature), and store it with the version's run."""
+    from loopml.registry.export import export_version
+
+    context = get_context()
+    return export_version(context.store, context.artifacts, name, version, format=format,
+                          sample=sample, actor=context.settings.actor)  # fmt: skip

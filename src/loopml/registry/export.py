@@ -1,0 +1,55 @@
+"""Export a registered version for the edge, verified, and keep the file with its run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loopml import audit
+from loopml.errors import InvalidInput
+from loopml.models import load_version
+from loopml.models.onnx import export_onnx
+from loopml.registry import service
+from loopml.store import Store
+from loopml.tracking import service as tracking
+
+FORMATS = ("onnx",)
+
+
+@dataclass(frozen=True)
+class ExportedVersion:
+    name: str
+    version: int
+    format: str
+    digest: str
+    size: int
+    artifact_path: str
+    max_difference: float
+    rows_checked: int
+
+
+def export_version(
+    store: Store,
+    artifacts,
+    name: str,
+    version: int,
+    *,
+    format: str = "onnx",
+    sample=None,
+    actor: str,
+) -> ExportedVersion:
+    if format not in FORMATS:
+        raise InvalidInput(
+            f"Unknown export format {format!r}.", hint=f"Formats: {', '.join(FORMATS)}."
+        )
+    registered = service.resolve(store, name, version=version)
+    export = export_onnx(load_version(artifacts, registered), sample)
+    stored = artifacts.put_bytes(export.data)
+    path = f"export/{name}-v{version}.onnx"
+    if registered.run_id:
+        tracking.record_artifact(store, registered.run_id, path, stored.digest, stored.size)
+    with store.write() as session:
+        audit.record(session, actor=actor, action="model.export", entity_type="model", entity_id=name,
+                     after={"version": version, "format": format, "digest": stored.digest,
+                            "segment": registered.segment_key, "max_difference": export.max_difference})  # fmt: skip
+    return ExportedVersion(name, version, format, stored.digest, stored.size, path,
+                           export.max_difference, export.rows_checked)  # fmt: skip
