@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from loopml._version import __version__
 
 _EXPORTS = {
+    "model_card": "loopml.registry.fluent",
     "export_model": "loopml.registry.fluent",
     "log_model": "loopml.registry.fluent",
     "load_model": "loopml.registry.fluent",
@@ -120,6 +121,7 @@ if TYPE_CHECKING:
         list_segments,
         load_model,
         log_model,
+        model_card,
         promote,
         reject,
         rollback,

@@ -64,6 +64,26 @@ def versions(
     )
 
 
+@app.command("card")
+def card(
+    name: str,
+    version: int = typer.Option(..., "--version", "-v"),
+    as_html: bool = typer.Option(False, "--html", help="Self-contained HTML instead of Markdown."),
+    out: str = typer.Option(None, "--out", help="Write to this file instead of printing."),
+) -> None:
+    """The model card of a version: data, metrics, gate results, lineage."""
+    from pathlib import Path
+
+    from loopml.registry.card import model_card
+
+    text = model_card(get_context().store, name, version, format="html" if as_html else "markdown")
+    if out:
+        Path(out).write_text(text)
+        console.print(f"card written to {out}")
+    else:
+        console.print(text, markup=False, highlight=False)
+
+
 def _metrics(metrics: dict) -> str:
     return ", ".join(f"{k}={show(v)}" for k, v in sorted(metrics.items())[:4])
 

@@ -198,3 +198,10 @@ def export_model(name: str, version: int, format: str = "onnx", sample: Any = No
     context = get_context()
     return export_version(context.store, context.artifacts, name, version, format=format,
                           sample=sample, actor=context.settings.actor)  # fmt: skip
+
+
+def model_card(name: str, version: int, format: str = "markdown") -> str:
+    """The version's card (Markdown or self-contained HTML): data, metrics, gate results, lineage."""
+    from loopml.registry.card import model_card as card
+
+    return card(get_context().store, name, version, format=format)
