@@ -35,6 +35,8 @@ app.add_typer(models.approvals, name="approvals")
 app.command("promote")(models.promote)
 app.command("audit")(models.audit)
 app.command("predict")(predict.predict)
+app.command("init")(pipeline.init)
+app.command("run")(pipeline.run)
 
 
 def _show_version(value: bool) -> None:

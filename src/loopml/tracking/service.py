@@ -334,6 +334,29 @@ def run_to_domain(row: RunRow, experiment: str, **details: Any) -> Run:
     )
 
 
+def runs_by_tag(
+    store: Store, key: str, values: Iterable[str], *, status: RunStatus = RunStatus.FINISHED
+) -> dict[str, str]:
+    """For each value of tag ``key``, the newest run with that status that carries it:
+    how a pipeline finds the steps it has already computed."""
+    values = list(dict.fromkeys(values))
+    found: dict[str, str] = {}
+    with store.read() as session:
+        for start in range(0, len(values), 500):  # within every database's bound-value limit
+            rows = session.execute(
+                select(TagRow.value, RunRow.id)
+                .join(RunRow, RunRow.id == TagRow.run_id)
+                .where(
+                    TagRow.key == key,
+                    TagRow.value.in_(values[start : start + 500]),
+                    RunRow.status == status.value,
+                )
+                .order_by(RunRow.start_time)
+            )
+            found.update(dict(rows.all()))
+    return found
+
+
 def get_metric_history(store: Store, run_id: str, key: str) -> list[MetricPoint]:
     """Every point logged for ``key``, in step order (ties in logging order)."""
     with store.read() as session:

@@ -1,0 +1,90 @@
+"""Fan-out through joblib onto an existing engine: local processes, Dask or Ray.
+
+``local`` uses joblib's loky processes; ``dask://host:8786`` connects a Dask
+``Client`` and uses joblib's Dask backend; ``ray://host:10001`` uses joblib's
+Ray backend. Which engine runs a chunk never changes what it computes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from loopml.errors import MissingExtra, StoreUnavailable, require
+
+
+@contextlib.contextmanager
+def engine(executor: str, max_workers: int | None) -> Iterator[int]:
+    """Configure joblib for ``executor``; yields how many tasks run at once."""
+    import joblib
+
+    if executor == "local":
+        workers = max_workers or os.cpu_count() or 1
+        with joblib.parallel_config(backend="loky", n_jobs=workers):
+            yield workers
+    elif executor.startswith(("dask://", "tcp://")):
+        with _dask(executor, max_workers) as workers:
+            yield workers
+    else:
+        with _ray(executor, max_workers) as workers:
+            yield workers
+
+
+def run_tasks(function: Callable[..., Any], tasks: Iterable[tuple], workers: int) -> Iterator[Any]:
+    """Results of ``function(*task)`` as each task finishes (in any order)."""
+    import joblib
+
+    tasks = list(tasks)
+    if workers == 1 or len(tasks) == 1:  # no process to start for one lane
+        for task in tasks:
+            yield function(*task)
+        return
+    parallel = joblib.Parallel(n_jobs=workers, return_as="generator_unordered")
+    yield from parallel(joblib.delayed(function)(*task) for task in tasks)
+
+
+@contextlib.contextmanager
+def _dask(executor: str, max_workers: int | None) -> Iterator[int]:
+    import joblib
+
+    distributed = require("distributed", what=f"The executor {executor!r}", extra="dask")
+    address = "tcp://" + executor.split("://", 1)[1]
+    try:
+        client = distributed.Client(address, timeout="10s", set_as_default=False)
+    except OSError as error:
+        raise StoreUnavailable(
+            f"No Dask scheduler answered at {address} ({error}).",
+            hint="Start one (dask scheduler) or fix execution.executor in the project file.",
+        ) from None
+    try:
+        threads = sum(client.nthreads().values()) or 1
+        workers = min(max_workers or threads, threads)
+        with joblib.parallel_config(backend="dask", n_jobs=workers, client=client):
+            yield workers
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def _ray(executor: str, max_workers: int | None) -> Iterator[int]:
+    import joblib
+
+    ray = require("ray", what=f"The executor {executor!r}", extra="ray")
+    try:
+        from ray.util.joblib import register_ray
+    except ImportError as error:  # a ray without its joblib backend
+        raise MissingExtra(f"The executor {executor!r}", "ray") from error
+    register_ray()
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=executor, ignore_reinit_error=True)
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        workers = min(max_workers or cpus, cpus)
+        with joblib.parallel_config(backend="ray", n_jobs=workers):
+            yield workers
+    finally:
+        if started:
+            ray.shutdown()
