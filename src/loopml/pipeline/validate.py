@@ -53,7 +53,9 @@ def _rules(frame: pd.DataFrame, spec: ProjectSpec, dataset: str, root: Path, sto
         try:
             return Rules.from_yaml(path.read_text()), "file"
         except InvalidInput as error:
-            raise InvalidInput(f"data.rules ({spec.data.rules}): {error.message}", hint=error.hint)
+            raise InvalidInput(
+                f"data.rules ({spec.data.rules}): {error.message}", hint=error.hint
+            ) from None
     try:
         return service.get_rules(store, dataset), "stored"
     except NotFound:

@@ -8,6 +8,7 @@ them. A failing segment becomes a failed result; it never stops its neighbours.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -78,10 +79,8 @@ def _warm_up(plan: TrainPlan) -> None:
 
     import loopml.models.flavors.sklearn  # noqa: F401
 
-    try:
+    with contextlib.suppress(Exception):  # reported per segment, where it belongs
         presets.import_estimator(presets.resolve(plan.preset, plan.estimator, plan.task)[0])
-    except Exception:  # reported per segment, where it belongs
-        pass
 
 
 def _train_one(
