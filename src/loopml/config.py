@@ -74,8 +74,26 @@ class Settings(BaseSettings):
         ge=0,
         description="Longest a busy server waits to fill a batch; an idle server never waits.",
     )
+    serving_log_flush_interval: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds after which logged predictions and labels are written.",
+    )
     serving_log_predictions: bool = Field(
         default=True, description="Append every answered prediction to the prediction log."
+    )
+
+    project_file: Path = Field(
+        default=Path("loopml.yaml"),
+        description="The project file whose policies the server's scheduler runs.",
+    )
+    scheduler_interval: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds between the server's runs of due monitors and policies.",
+    )
+    scheduler: bool = Field(
+        default=True, description="Run monitors and policies inside `loopml serve`."
     )
 
     @property

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from loopml._context import Context
 from loopml._version import __version__
-from loopml.api import errors, health, runs
+from loopml.api import errors, health, models, runs
 from loopml.api.middleware import RequestMiddleware
 from loopml.api.telemetry import Telemetry
 from loopml.config import Settings
@@ -68,7 +68,22 @@ def create_app(
     app.add_middleware(
         RequestMiddleware, telemetry=app.state.telemetry, max_body_bytes=MAX_BODY_BYTES
     )
-    for router in (health.router, runs.router):
+    for router in (health.router, runs.router, models.router):
         app.include_router(router)
     serving_routes.install(app, context, serving)
+    if context.settings.scheduler:
+        _install_scheduler(app, context)
     return app
+
+
+def _install_scheduler(app: FastAPI, context: Context) -> None:
+    from loopml.automation.scheduler import Scheduler
+
+    def start() -> None:
+        app.state.scheduler = Scheduler(context).start()
+
+    def stop() -> None:
+        app.state.scheduler.stop()
+
+    app.state.startup.append(start)
+    app.state.shutdown.append(stop)

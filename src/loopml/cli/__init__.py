@@ -12,7 +12,7 @@ import sys
 import typer
 
 from loopml._version import __version__
-from loopml.cli import alerts, db, experiments, models, monitor, predict, report, runs, serve
+from loopml.cli import alerts, db, experiments, loop, models, monitor, predict, report, runs, serve
 from loopml.cli.output import print_error
 from loopml.errors import LoopmlError
 
@@ -34,6 +34,8 @@ app.add_typer(models.app, name="models")
 app.add_typer(models.approvals, name="approvals")
 app.command("promote")(models.promote)
 app.command("audit")(models.audit)
+app.add_typer(loop.app, name="policies")
+app.command("timeline")(loop.timeline)
 app.command("predict")(predict.predict)
 app.command("init")(pipeline.init)
 app.command("run")(pipeline.run)

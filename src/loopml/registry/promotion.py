@@ -52,12 +52,12 @@ def promote(
     with store.write() as session:
         if not result.passed:
             audit.record(session, actor=actor, action="gate.fail", entity_type="model", entity_id=name,
-                         reason=reason, after={"version": version, "alias": alias, "gate": report})  # fmt: skip
+                         reason=reason, after={"version": version, "alias": alias, "segment": candidate.segment_key, "gate": report})  # fmt: skip
         elif result.require_approval or require_approval:
             return _request(session, name, candidate, alias, actor, reason, report)
         else:
             audit.record(session, actor=actor, action="gate.pass", entity_type="model", entity_id=name,
-                         reason=reason, after={"version": version, "alias": alias, "gate": report})  # fmt: skip
+                         reason=reason, after={"version": version, "alias": alias, "segment": candidate.segment_key, "gate": report})  # fmt: skip
             return service.set_alias(store, name, alias, version, segment=candidate.segment_key,
                                      actor=actor, reason=reason, kind="promote", session=session)  # fmt: skip
     raise gates.GateFailed(name, version, result)
@@ -122,7 +122,7 @@ def decide(
         row.decided_at, row.decided_by, row.decision_reason = utcnow(), actor, reason
         audit.record(session, actor=actor, action=f"approval.{'approve' if approve else 'reject'}",
                      entity_type="model", entity_id=name, reason=reason,
-                     after={"approval": approval_id, "version": number, "alias": row.alias})  # fmt: skip
+                     after={"approval": approval_id, "version": number, "alias": row.alias, "segment": row.segment_key})  # fmt: skip
         if approve:
             service.set_alias(store, name, row.alias, number, segment=row.segment_key, actor=actor,
                               reason=reason, kind="approve", session=session)  # fmt: skip
@@ -138,7 +138,7 @@ def _request(session, name, candidate, alias, actor, reason, report) -> Approval
     session.add(row)
     session.flush()
     audit.record(session, actor=actor, action="approval.request", entity_type="model", entity_id=name,
-                 reason=reason, after={"approval": row.id, "version": candidate.version, "alias": alias})  # fmt: skip
+                 reason=reason, after={"approval": row.id, "version": candidate.version, "alias": alias, "segment": candidate.segment_key})  # fmt: skip
     return _approval(row, name, candidate.version)
 
 

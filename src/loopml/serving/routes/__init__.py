@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 
 from loopml._context import Context
 from loopml.serving.routes import feedback, oip, predict
 from loopml.serving.traffic import ServingConfig
-
-log = logging.getLogger("loopml.serving")
 
 routers = (predict.router, feedback.router, oip.router)
 
@@ -59,15 +55,13 @@ async def stop(app: FastAPI) -> None:
 
 
 def _open_logs(settings):
-    try:
-        from loopml.serving.prediction_log import FeedbackLog, PredictionLog
-    except ImportError:  # the prediction log arrives with the monitoring package
-        log.warning("prediction log unavailable: predictions and feedback are not logged")
-        return None, None
+    from loopml.serving.prediction_log import FeedbackLog, PredictionLog
 
-    root = settings.resolved_artifact_uri
-    predictions = PredictionLog(root) if settings.serving_log_predictions else None
-    return predictions, FeedbackLog(root)
+    root, every = settings.resolved_artifact_uri, settings.serving_log_flush_interval
+    predictions = (
+        PredictionLog(root, flush_interval=every) if settings.serving_log_predictions else None
+    )
+    return predictions, FeedbackLog(root, flush_interval=every)
 
 
 def _engine_ready(app: FastAPI) -> bool:
