@@ -12,7 +12,19 @@ import sys
 import typer
 
 from loopml._version import __version__
-from loopml.cli import alerts, db, experiments, loop, models, monitor, predict, report, runs, serve
+from loopml.cli import (
+    alerts,
+    db,
+    experiments,
+    loop,
+    models,
+    monitor,
+    pipeline,
+    predict,
+    report,
+    runs,
+    serve,
+)
 from loopml.cli.output import print_error
 from loopml.errors import LoopmlError
 
