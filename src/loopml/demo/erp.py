@@ -63,7 +63,7 @@ def demand_table(
                     "date": dates,
                     "store": store,
                     "product": product,
-                    "day_of_week": dates.dayofweek,
+                    "day_of_week": dates.day_of_week,
                     "promo": promo.astype(int),
                     "price": np.round(rng.uniform(0.9, 1.1, days) * (1 + level / 100), 2),
                     "demand": np.round(demand, 1),

@@ -12,7 +12,19 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from loopml.errors import MissingExtra, StoreUnavailable, require
+from loopml.errors import LoopmlError, MissingExtra, require
+
+
+class ExecutorUnavailable(LoopmlError, ConnectionError):
+    status_code = 503
+
+
+def check(executor: str) -> None:
+    """Fail before any work starts when the executor's engine is not installed."""
+    if executor.startswith(("dask://", "tcp://")):
+        require("distributed", what=f"The executor {executor!r}", extra="dask")
+    elif executor.startswith("ray://"):
+        require("ray", what=f"The executor {executor!r}", extra="ray")
 
 
 @contextlib.contextmanager
@@ -52,9 +64,10 @@ def _dask(executor: str, max_workers: int | None) -> Iterator[int]:
     distributed = require("distributed", what=f"The executor {executor!r}", extra="dask")
     address = "tcp://" + executor.split("://", 1)[1]
     try:
+        _probe(address)  # a refused port fails now, not after the client's timeout
         client = distributed.Client(address, timeout="10s", set_as_default=False)
     except OSError as error:
-        raise StoreUnavailable(
+        raise ExecutorUnavailable(
             f"No Dask scheduler answered at {address} ({error}).",
             hint="Start one (dask scheduler) or fix execution.executor in the project file.",
         ) from None
@@ -65,6 +78,15 @@ def _dask(executor: str, max_workers: int | None) -> Iterator[int]:
             yield workers
     finally:
         client.close()
+
+
+def _probe(address: str) -> None:
+    import socket
+
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    if not port.isdigit():
+        raise OSError(f"{address!r} has no port; write dask://host:8786")
+    socket.create_connection((host, int(port)), timeout=10).close()
 
 
 @contextlib.contextmanager

@@ -45,7 +45,7 @@ def add_forecast_features(
         new[f"rolling_mean_{window}"] = known.rolling(window, min_periods=window).mean()
     if forecast["calendar"]:
         stamps = frame[time].dt
-        new["day_of_week"] = stamps.dayofweek
+        new["day_of_week"] = stamps.day_of_week
         new["day_of_month"] = stamps.day
         new["month"] = stamps.month
         new["week_of_year"] = stamps.isocalendar().week.astype("int64")

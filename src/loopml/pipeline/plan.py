@@ -93,7 +93,7 @@ def make_plan(
     segments = split_segments(data, spec.segment_by, hashes)
     enough = [s for s in segments if len(s.rows) >= spec.split.min_rows]
     small = [s for s in segments if len(s.rows) < spec.split.min_rows]
-    plan_key = fp.digest(_train_fingerprint(train), fp.training_code(), used)
+    plan_key = fp.digest(spec.name, _train_fingerprint(train), fp.training_code(), used)
     keys = {s.key: fp.digest(plan_key, s.key, s.row_hashes.tobytes()) for s in enough}
     return Plan(
         spec, source, dataset, validation, custom, train, enough, small, keys,

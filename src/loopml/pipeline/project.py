@@ -6,6 +6,7 @@ loopml.yaml, line 7: unknown setting 'segmnet_by'. Did you mean 'segment_by'?
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -35,12 +36,15 @@ def parse_project(text: str, *, source: str = "loopml.yaml") -> ProjectSpec:
     import yaml
 
     try:
-        data = yaml.safe_load(text)
-        lines = _line_numbers(yaml.compose(text))
+        data = yaml.load(text, Loader=_loader())
+        lines = _line_numbers(yaml.compose(text, Loader=_loader()))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
+        context = getattr(error, "context_mark", None)
+        if context is not None and mark is not None and context.line != mark.line:
+            problem += f" ({error.context} on line {context.line + 1})"
         raise InvalidInput(
             f"{source}{where} is not valid YAML: {problem}.",
             hint="Check the indentation and the colon after each setting's name.",
@@ -84,6 +88,29 @@ def _explain(error: ValidationError, source: str, lines: Mapping[Loc, int]) -> I
     return InvalidInput(
         f"{where}: {setting}: {message}.", hint="See docs/project-file.md for every setting."
     )
+
+
+@functools.cache
+def _loader() -> type:
+    """YAML 1.2 booleans: only true and false. YAML 1.1 would read the key of
+    ``{on: alert}`` (a policy trigger) as True, and a store named ``no`` as False."""
+    import re
+
+    import yaml
+
+    class ProjectLoader(yaml.SafeLoader):
+        pass
+
+    ProjectLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    ProjectLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool",
+        re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"),
+    )
+    return ProjectLoader
 
 
 def _line_numbers(node: Any, loc: Loc = ()) -> dict[Loc, int]:

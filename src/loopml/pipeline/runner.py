@@ -45,6 +45,7 @@ def run_pipeline(
 ) -> PipelineResult:
     """Run the project's pipeline; segments and steps already computed are not redone."""
     started = time.perf_counter()
+    executors.check(executor or spec.execution.executor)
     plan = make_plan(spec, root, [as_step(s) for s in steps], store, artifacts, force=force)
     if plan.up_to_date:
         outcomes = _cached_outcomes(plan) + _too_small(plan)
@@ -187,7 +188,7 @@ class _Execution:
         if not todo:
             return []
         budget = execution.time_budget
-        deadline = time.time() + budget.total_seconds() if budget else None
+        deadline = time.time() + budget.total_seconds() if budget is not None else None
         work = replace(plan.train, deadline=deadline)
         columns = list(
             dict.fromkeys([*work.features, work.target, *([work.time] if work.time else [])])

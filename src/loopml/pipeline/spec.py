@@ -178,7 +178,12 @@ class ExecutionSpec(_Section):
     @field_validator("time_budget", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        return None if value is None else parse_duration(value)
+        if value is None:
+            return None
+        budget = parse_duration(value)
+        if budget <= timedelta(0):
+            raise ValueError("time_budget must be a positive duration, e.g. 30m")
+        return budget
 
     @field_validator("chunk_size")
     @classmethod
