@@ -1,6 +1,7 @@
 """The same segments on local processes and on a Dask cluster give the same models."""
 
 import importlib.util
+import re
 
 import numpy as np
 import pytest
@@ -69,6 +70,6 @@ def test_a_missing_extra_names_the_pip_install_before_anything_runs(sqlite_ctx, 
 def test_an_unreachable_dask_scheduler_is_named(sqlite_ctx, project):
     pytest.importorskip("distributed")
     with pytest.raises(
-        ExecutorUnavailable, match="No Dask scheduler answered at tcp://127.0.0.1:9"
+        ExecutorUnavailable, match=re.escape("No Dask scheduler answered at tcp://127.0.0.1:9")
     ):
         loopml.Pipeline.from_file(project).run(executor="dask://127.0.0.1:9")

@@ -80,7 +80,7 @@ def test_forecast_lags_shorter_than_the_horizon_would_leak():
 
 def test_a_forecast_needs_a_time_column_and_metrics_fit_the_task():
     base = {"name": "d", "data": "sales.csv", "target": "units"}
-    with pytest.raises(InvalidInput, match="data.time"):
+    with pytest.raises(InvalidInput, match=r"data\.time"):
         parse_project("name: d\ndata: sales.csv\ntarget: units\ntask: forecast\n")
     with pytest.raises(InvalidInput, match="'accuracy' is not one of the regression metrics"):
         parse_project("name: d\ndata: sales.csv\ntarget: units\nmetrics: [mae, accuracy]\n")

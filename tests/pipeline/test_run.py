@@ -1,5 +1,7 @@
 """`loopml run` end to end: a CSV with segments in, gated champions per segment out."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -169,7 +171,9 @@ def test_a_custom_step_is_a_typed_function_and_is_cached(sqlite_ctx, project):
     def untyped(data):
         return data
 
-    with pytest.raises(InvalidInput, match="def untyped\\(data: pd.DataFrame\\) -> pd.DataFrame"):
+    with pytest.raises(
+        InvalidInput, match=re.escape("def untyped(data: pd.DataFrame) -> pd.DataFrame")
+    ):
         loopml.Pipeline.from_file(project, steps=[untyped])
 
 
