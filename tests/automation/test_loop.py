@@ -15,7 +15,7 @@ from loopml.registry import service as registry
 
 
 def policy(**overrides) -> PolicySpec:
-    fields = dict(name="recover", model="demand", triggers=[{"on": "alert", "monitor": "demand-mae"}],
+    fields = dict(name="recover", model="demand", triggers=[{"when": "alert", "monitor": "demand-mae"}],
                   retrain_window="4d", min_labels=30, holdout=0.3, watch="1d", cooldown="2d")  # fmt: skip
     return PolicySpec(**(fields | overrides))
 
@@ -117,7 +117,7 @@ def test_approval_mode_waits_for_a_person(family):
 
 
 @pytest.mark.parametrize(
-    "bad", [{"triggers": []}, {"triggers": [{"on": "alert"}]}, {"retrain_window": "soon"}]
+    "bad", [{"triggers": []}, {"triggers": [{"when": "alert"}]}, {"retrain_window": "soon"}]
 )
 def test_bad_policies_are_refused_with_the_field(bad):
     with pytest.raises(ValueError):

@@ -97,11 +97,11 @@ def _triggered(ctx: _Pass) -> list[tuple[str, str, datetime]]:
 
 def _fired(ctx: _Pass, trigger: Trigger):
     last = _last_action_times(ctx)
-    if trigger.on == "alert":
+    if trigger.when == "alert":
         for alert in monitors.list_alerts(ctx.store, state="active", monitor=trigger.monitor):
             since = max(alert.opened_at, last.get(alert.segment, alert.opened_at))
             yield alert.segment, f"alert {alert.id} of {alert.monitor}: {alert.message}", since
-    elif trigger.on == "schedule":
+    elif trigger.when == "schedule":
         for segment in _served_segments(ctx):
             previous = last.get(segment)
             if previous is None or previous + trigger.every <= ctx.now:

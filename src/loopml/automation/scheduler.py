@@ -19,6 +19,7 @@ from sqlalchemy import text
 from loopml._context import Context
 from loopml.automation.loop import run_policies
 from loopml.automation.project import load_policies
+from loopml.errors import LoopmlError
 from loopml.monitoring.runner import run_monitors
 
 log = logging.getLogger("loopml.scheduler")
@@ -96,5 +97,9 @@ class Scheduler:
             try:
                 if self.leadership.acquire():
                     self.tick()
+            except (
+                LoopmlError
+            ) as error:  # a bad project file, a store that is down: say it once a tick
+                log.error("scheduler tick failed: %s %s", error.message, error.hint or "")
             except Exception:  # a failed tick must not stop the next one
                 log.exception("scheduler tick failed; trying again in %.0f s", self.interval)

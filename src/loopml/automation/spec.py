@@ -5,7 +5,7 @@ A plain pydantic model, embedded in the project file under ``policies:``::
     policies:
       - name: demand-recovery
         model: demand
-        triggers: [{on: alert, monitor: demand-mape}]
+        triggers: [{when: alert, monitor: demand-mape}]
         retrain_window: 7d
         min_labels: 6
         promotion: auto
@@ -28,7 +28,7 @@ class Trigger(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    on: Literal["alert", "schedule", "new_labels"] = Field(
+    when: Literal["alert", "schedule", "new_labels"] = Field(
         description="alert: an open alert of `monitor` (drift, performance decay, estimated "
         "decay); schedule: every `every`; new_labels: `labels` new labelled rows per segment."
     )
@@ -43,9 +43,9 @@ class Trigger(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> Trigger:
-        needed = {"alert": "monitor", "schedule": "every", "new_labels": "labels"}[self.on]
+        needed = {"alert": "monitor", "schedule": "every", "new_labels": "labels"}[self.when]
         if getattr(self, needed) is None:
-            raise ValueError(f"a trigger on {self.on!r} needs `{needed}`")
+            raise ValueError(f"a trigger when {self.when!r} needs `{needed}`")
         return self
 
 

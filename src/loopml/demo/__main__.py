@@ -1,77 +1,51 @@
-"""``python -m loopml.demo``: a short tracking session on the embedded store.
+"""``python -m loopml.demo`` (``make demo``): the demand-shock story, end to end.
 
-It trains a small demand model for a few learning rates, tracks each run, then
-shows what the store knows: the best run by MAE and its metric history. It runs
-against ``LOOPML_HOME`` (default ``~/.loopml``), so the CLI can look at the same
-runs afterwards.
+Per-segment demand models are trained and served over HTTP; a sudden regime
+change hits some segments; the loop detects it, retrains only those segments,
+promotes better challengers and recovers accuracy. The numbers are printed at
+the end. It runs on the embedded store under ``LOOPML_HOME`` (default
+``~/.loopml``), so the CLI can look at everything afterwards.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import argparse
+import logging
+import time
 
-import loopml
-from loopml.cli.output import console, table
+from loopml.cli.output import console
+from loopml.config import Settings
+from loopml.demo.scenario import Plan, run, tell, where_to_look
 
-EXPERIMENT = "demo-demand"
 
-
-def _demand(rng: np.random.Generator, days: int = 365) -> tuple[np.ndarray, np.ndarray]:
-    day = np.arange(days)
-    features = np.column_stack(
-        [
-            day / days,
-            np.sin(2 * np.pi * day / 7),
-            np.cos(2 * np.pi * day / 7),
-            rng.random(days) < 0.1,
-        ]
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m loopml.demo", description=__doc__.splitlines()[0]
     )
-    demand = (
-        40 + 12 * features[:, 0] + 6 * features[:, 1] + 15 * features[:, 3] + rng.normal(0, 2, days)
+    parser.add_argument(
+        "--keep-serving", action="store_true", help="Leave the server up at the end."
     )
-    return features, demand
-
-
-def _train(features, demand, learning_rate: float, epochs: int = 200) -> None:
-    """Plain gradient descent, so each epoch's loss is a metric point."""
-    weights = np.zeros(features.shape[1] + 1)
-    design = np.column_stack([np.ones(len(features)), features])
-    for epoch in range(epochs):
-        error = design @ weights - demand
-        weights -= learning_rate * design.T @ error / len(demand)
-        loopml.log_metric("train_mse", float(np.mean(error**2)), step=epoch)
-    loopml.log_metric("mae", float(np.mean(np.abs(design @ weights - demand))))
-
-
-def main() -> None:
-    rng = np.random.default_rng(7)
-    features, demand = _demand(rng)
-    console.rule("[bold]loopml demo: tracking")
-    for learning_rate in (0.01, 0.05, 0.2, 0.5):
-        with loopml.start_run(experiment=EXPERIMENT, name=f"gd-lr{learning_rate}") as run:
-            loopml.log_params({"learning_rate": learning_rate, "epochs": 200, "model": "linear"})
-            _train(features, demand, learning_rate)
-        console.print(f"tracked run {run.id[:12]}  learning_rate={learning_rate}")
-
-    runs = loopml.search_runs(EXPERIMENT, order_by=["metrics.mae asc"], max_results=4)
-    console.print(
-        table(
-            "Runs of this demo, best first",
-            ["run", "learning rate", "MAE"],
-            runs[["run_id", "params.learning_rate", "metrics.mae"]].itertuples(index=False),
-        )
+    parser.add_argument(
+        "--day-seconds", type=float, default=1.0, help="Real seconds per simulated day."
     )
-    best = runs.iloc[0]
-    history = loopml.get_metric_history(best["run_id"], "train_mse")
-    console.print(
-        f"Best run {best['run_id'][:12]}: MAE {best['metrics.mae']:.2f}; "
-        f"training MSE went from {history[0].value:.1f} to {history[-1].value:.2f} "
-        f"over {len(history)} epochs."
-    )
-    console.print("\nLook further with:")
-    console.print("  .venv/bin/loopml experiments list")
-    console.print(f"  .venv/bin/loopml runs list -e {EXPERIMENT} -o 'metrics.mae asc'")
-    console.print(f"  .venv/bin/loopml runs show {best['run_id']}")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR, format="%(message)s")
+
+    plan = Plan(day_seconds=args.day_seconds)
+    settings = Settings()
+    console.rule("[bold]loopml demo: a demand shock, and the loop that recovers from it")
+    began = time.monotonic()
+    story = run(plan, settings, say=console.print, keep_serving=args.keep_serving)
+    tell(story, plan, console.print)
+    console.print(f"\nThe whole story took {time.monotonic() - began:.0f} s.")
+    where_to_look(story, settings.home_path, console.print, serving=args.keep_serving)
+    if args.keep_serving:
+        console.print("\nServing until Ctrl-C …")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            story.stop()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,311 @@
+"""The demand-shock story: train per-segment models, serve them over HTTP, break
+the world for some segments, and let the closed loop recover.
+
+Time is compressed: one simulated day lasts ``day_seconds`` of real time, and
+every window, watch and cooldown of the monitor and the policy is written in
+the same compressed days. Everything else is real: the store, the server on
+loopback, the prediction and feedback logs, the scheduler inside the server.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+
+import loopml
+from loopml._context import Context
+from loopml.automation import actions
+from loopml.config import Settings
+from loopml.demo.erp import Shock, demand_table, segments
+from loopml.monitoring.spec import MonitorSpec
+
+MODEL = "demand"
+FEATURES = ["day_of_week", "promo", "price"]
+KEYS = ["store", "product"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    segment_count: int = 50
+    shocked_count: int = 10
+    history_days: int = 120
+    calm_days: int = 10  # served before the shock
+    shocked_days: int = 30  # served after it
+    day_seconds: float = 1.0
+    seed: int = 7
+
+    @property
+    def shock_day(self) -> int:
+        return self.history_days + self.calm_days
+
+
+@dataclass
+class Story:
+    """What happened, in numbers: the demo prints it and the test checks it."""
+
+    requests: int = 0
+    failed: int = 0
+    rows: list[dict] = field(default_factory=list)  # one per answered row
+    shocked: list[str] = field(default_factory=list)
+    retrained: dict[str, str] = field(default_factory=dict)  # segment -> why
+    detected_day: dict[str, float] = field(default_factory=dict)
+    recovered_day: dict[str, float] = field(default_factory=dict)
+    url: str = ""
+    started: float = 0.0  # wall-clock time of simulated day 0
+    stop: Callable[[], None] | None = None  # stops the server when it was kept serving
+
+    def error(self, segments: list[str], first: float, last: float) -> float:
+        """WAPE (sum of absolute errors over sum of demand) of these segments' days in [first, last)."""
+        frame = pd.DataFrame(self.rows)
+        part = frame[
+            frame["segment"].isin(segments) & (frame["day"] >= first) & (frame["day"] < last)
+        ]
+        return float(
+            np.abs(part["prediction"] - part["demand"]).sum() / max(part["demand"].sum(), 1e-9)
+        )
+
+
+def run(
+    plan: Plan,
+    settings: Settings,
+    *,
+    say: Callable[[str], None] = print,
+    keep_serving: bool = False,
+) -> Story:
+    pairs = segments(plan.segment_count)
+    shocked = tuple(
+        pairs[:: max(1, plan.segment_count // plan.shocked_count)][: plan.shocked_count]
+    )
+    total_days = plan.history_days + plan.calm_days + plan.shocked_days
+    table = demand_table(total_days, segment_count=plan.segment_count,
+                         shock=Shock(plan.shock_day, shocked), seed=plan.seed)  # fmt: skip
+    story = Story(shocked=[_key(s, p) for s, p in shocked])
+    settings = _demo_settings(settings, plan)
+    context = loopml.configure(settings)
+    say(
+        f"1. Training {plan.segment_count} per-segment models on {plan.history_days} days of ERP demand …"
+    )
+    _train(table, plan)
+    _declare_monitoring(context, plan)
+    server, thread, story.url = _serve(context)
+    try:
+        say(f"2. Serving at {story.url}; streaming {plan.calm_days + plan.shocked_days} days of traffic "
+            f"(1 day = {plan.day_seconds:g} s); demand shock on day {plan.calm_days} for "
+            f"{len(shocked)} segments …")  # fmt: skip
+        _stream(table, plan, story, say)
+        _collect(context, plan, story)
+    finally:
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(timeout=30)
+            context.close()
+
+        story.stop = stop
+        if not keep_serving:
+            stop()
+    return story
+
+
+def _key(store: str, product: str) -> str:
+    return f"product={product},store={store}"
+
+
+def _demo_settings(settings: Settings, plan: Plan) -> Settings:
+    home = settings.home_path
+    home.mkdir(parents=True, exist_ok=True)
+    project = home / "demo-loopml.yaml"
+    day = plan.day_seconds
+    project.write_text(
+        "# The policy of the demand-shock demo; durations are compressed days "
+        f"(1 day = {day:g} s).\n"
+        "policies:\n"
+        "  - name: demand-recovery\n"
+        f"    model: {MODEL}\n"
+        "    triggers: [{when: alert, monitor: demand-wape}]\n"
+        f"    retrain_window: {10 * day}s\n"
+        "    min_labels: 6\n"
+        "    holdout: 0.3\n"
+        "    metric: mae\n"
+        "    min_improvement: 0.1\n"
+        "    rollout: direct\n"
+        f"    watch: {3 * day}s\n"
+        "    rollback_if_worse: 0.5\n"
+        f"    cooldown: {8 * day}s\n"
+    )
+    return settings.model_copy(update={
+        "project_file": project, "scheduler_interval": day / 2, "serving_poll_interval": min(0.2, day / 5),
+        "serving_log_flush_interval": day / 5,
+    })  # fmt: skip
+
+
+def _train(table: pd.DataFrame, plan: Plan) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    history = table[table["date"] < table["date"].min() + pd.Timedelta(days=plan.history_days)]
+    loopml.set_gate(MODEL, beat_champion="mae", margin=0.1)
+    with loopml.start_run(experiment="demo-demand", name="per-segment ridge"):
+        loopml.log_params(
+            {"segments": plan.segment_count, "history_days": plan.history_days, "model": "ridge"}
+        )
+        for (store, product), part in history.groupby(["store", "product"], sort=False):
+            train, test = part.iloc[:-30], part.iloc[-30:]
+            model = make_pipeline(
+                ColumnTransformer([("dow", OneHotEncoder(handle_unknown="ignore"), ["day_of_week"])],
+                                  remainder="passthrough"),
+                Ridge(alpha=1.0),
+            ).fit(train[FEATURES], train["demand"])  # fmt: skip
+            errors = np.abs(model.predict(test[FEATURES]) - test["demand"])
+            metrics = {
+                "mae": float(errors.mean()),
+                "wape": float(errors.sum() / test["demand"].sum()),
+            }
+            version = loopml.log_model(model.fit(part[FEATURES], part["demand"]), MODEL,
+                                       input_example=part[FEATURES].head(3),
+                                       segment={"store": store, "product": product}, metrics=metrics)  # fmt: skip
+            loopml.promote(MODEL, version.version, reason="initial training")
+
+
+def _declare_monitoring(context: Context, plan: Plan) -> None:
+    day = timedelta(seconds=plan.day_seconds)
+    spec = MonitorSpec(name="demand-wape", model=MODEL, kind="performance", metric="mape", threshold=0.25,
+                       window=5 * day, schedule=day, per_segment=True, min_rows=3)  # fmt: skip
+    loopml.create_monitor(spec, replace=True)
+
+
+def _serve(context: Context):
+    import uvicorn
+
+    from loopml.server import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(context=context), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))  # fmt: skip
+    thread = threading.Thread(target=server.run, name="loopml-demo-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the demo server did not start within 30 s")
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _stream(table: pd.DataFrame, plan: Plan, story: Story, say) -> None:
+    first = table["date"].min() + pd.Timedelta(days=plan.history_days)
+    days = plan.calm_days + plan.shocked_days
+    start = time.monotonic()
+    pending: list[dict] = []  # yesterday's answers, whose truth arrives today
+    story.started = time.time()
+    with httpx.Client(base_url=story.url, timeout=30) as http:
+        for n in range(days):
+            _sleep_until(start + n * plan.day_seconds)
+            today = table[table["date"] == first + pd.Timedelta(days=n)]
+            if pending:
+                _post(http, story, "/v1/feedback",
+                      {"feedback": [{"prediction_id": r["id"], "label": r["demand"]} for r in pending]})  # fmt: skip
+            records = today[KEYS + FEATURES].to_dict(orient="records")
+            answer = _post(http, story, f"/v1/models/{MODEL}/predict", {"records": records})
+            pending = []
+            for row, predicted in zip(
+                today.itertuples(), (answer or {}).get("predictions", []), strict=False
+            ):
+                entry = {"id": predicted["prediction_id"], "day": n, "segment": _key(row.store, row.product),
+                         "prediction": predicted["prediction"], "demand": row.demand, "version": predicted["version"]}  # fmt: skip
+                story.rows.append(entry)
+                pending.append(entry)
+            if n % 5 == 4 or n == days - 1:
+                shocked = story.error(story.shocked, n - 4, n + 1)
+                say(f"   day {n + 1:>3}: {story.requests} requests, {story.failed} failed; "
+                    f"WAPE of the shocked segments over the last 5 days {shocked:.1%}")  # fmt: skip
+        _sleep_until(start + (days + 1) * plan.day_seconds)
+
+
+def _post(http: httpx.Client, story: Story, path: str, body: dict) -> dict | None:
+    story.requests += 1
+    try:
+        response = http.post(path, json=body)
+    except httpx.HTTPError:
+        story.failed += 1
+        return None
+    if response.status_code >= 400:
+        story.failed += 1
+        return None
+    return response.json()
+
+
+def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _collect(context: Context, plan: Plan, story: Story) -> None:
+    """Detection and recovery days from the store's own records."""
+
+    def day_of(moment) -> float:
+        return (moment.timestamp() - story.started) / plan.day_seconds
+
+    for alert in loopml.list_alerts(monitor="demand-wape"):
+        opened = day_of(alert.opened_at)
+        story.detected_day[alert.segment] = min(
+            opened, story.detected_day.get(alert.segment, opened)
+        )
+    for action in actions.list_actions(context.store, model=MODEL):
+        story.retrained[action.segment] = f"{action.state}: {action.trigger}"
+        if action.state == "promoted" and action.finished_at is not None:
+            story.recovered_day[action.segment] = day_of(action.finished_at)
+
+
+def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
+    """Print the story with its numbers."""
+    shock = plan.calm_days
+    end = plan.calm_days + plan.shocked_days
+    calm = [s for s in {r["segment"] for r in story.rows} if s not in story.shocked]
+    recovered_from = max(story.recovered_day.values(), default=end)
+    say("")
+    say("3. What happened")
+    say(f"   requests served: {story.requests - story.failed}, failed: {story.failed}")
+    say(f"   shocked segments ({len(story.shocked)}): WAPE before the shock "
+        f"{story.error(story.shocked, 0, shock):.1%}, during it {story.error(story.shocked, shock, recovered_from):.1%}, "
+        f"after recovery {story.error(story.shocked, recovered_from, end):.1%}")  # fmt: skip
+    say(f"   calm segments ({len(calm)}): WAPE over the whole run {story.error(calm, 0, end):.1%}")
+    if story.detected_day:
+        delays = [story.detected_day[s] - shock for s in story.shocked if s in story.detected_day]
+        if delays:
+            say(f"   detection: {len(delays)} of {len(story.shocked)} shocked segments alerted, "
+                f"{np.mean(delays):.1f} days after the shock on average")  # fmt: skip
+    for segment, why in sorted(story.retrained.items()):
+        say(f"   retrained {segment}: {why[:140]}")
+    wrongly = [s for s in story.retrained if s not in story.shocked]
+    say(f"   calm segments retrained: {len(wrongly)}")
+
+
+def where_to_look(story: Story, home: Path, say: Callable[[str], None], *, serving: bool) -> None:
+    say("")
+    say("4. Where to look")
+    say(f"   store: {home}")
+    say(
+        f'   .venv/bin/loopml timeline {MODEL} --segment "{story.shocked[0]}"'
+        if story.shocked
+        else ""
+    )
+    say("   .venv/bin/loopml alerts list")
+    say(f"   .venv/bin/loopml models show {MODEL}")
+    say(f"   .venv/bin/loopml audit --model {MODEL}")
+    if serving:
+        say(f"   API: {story.url}/docs   metrics: {story.url}/metrics")
