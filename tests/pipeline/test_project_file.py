@@ -92,7 +92,7 @@ def test_monitors_and_policies_default_to_the_project_model():
         "monitoring: []", "monitoring:\n  - {name: demand-drift, kind: drift, window: 1d}"
     ).replace(
         "policies: []",
-        "policies:\n  - {name: recover, triggers: [{on: alert, monitor: demand-drift}]}",
+        "policies:\n  - {name: recover, triggers: [{when: alert, monitor: demand-drift}]}",
     )
     spec = parse_project(text)
     assert spec.monitoring[0].model == "demand" and spec.policies[0].model == "demand"

@@ -11,7 +11,7 @@ import importlib
 import inspect
 from typing import Any
 
-from loopml.errors import InvalidInput, MissingExtra
+from loopml.errors import InvalidInput
 
 Choice = tuple[str, dict[str, Any]]
 
@@ -43,7 +43,6 @@ PRESETS: dict[str, dict[str, Choice]] = {
         "classification": ("xgboost.XGBClassifier", {"n_estimators": 200}),
     },
 }
-_EXTRAS = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
 
 
 def resolve(preset: str | None, estimator: str | None, task: str) -> Choice:
@@ -64,7 +63,7 @@ def resolve(preset: str | None, estimator: str | None, task: str) -> Choice:
 def build(preset: str | None, estimator: str | None, params: dict[str, Any], task: str, seed: int):
     """A fresh, unfitted estimator: preset defaults, then the project's params."""
     path, defaults = resolve(preset, estimator, task)
-    cls = import_estimator(path, what=f"The model preset {preset!r}" if preset else None)
+    cls = import_estimator(path)
     accepted = _parameters(cls)
     settings = {**defaults, **params}
     for name, value in (("random_state", seed), ("n_jobs", 1)):
@@ -79,14 +78,11 @@ def build(preset: str | None, estimator: str | None, params: dict[str, Any], tas
         ) from None
 
 
-def import_estimator(path: str, *, what: str | None = None) -> type:
+def import_estimator(path: str) -> type:
     module_name, _, name = path.rpartition(".")
     try:
         module = importlib.import_module(module_name) if module_name else None
     except ModuleNotFoundError as error:
-        root = module_name.split(".")[0]
-        if what and error.name and error.name.split(".")[0] == root and root in _EXTRAS:
-            raise MissingExtra(what, _EXTRAS[root]) from error
         raise _not_importable(path, f"module {error.name!r} is not installed") from None
     except ImportError as error:
         raise _not_importable(path, str(error)) from None
