@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from loopml.store import Store
@@ -37,33 +38,58 @@ class Recorder:
         )
         return StepRun(self, run_id, name)
 
-    def begin_segment(self, parent: str, segment_key: str, tags: Mapping[str, Any]) -> str:
-        """The run of one segment; ``end_segment`` records its outcome once it is registered."""
-        return self._create(
-            f"train {segment_key or '(all rows)'}", parent,
-            {STEP_TAG: "train-segment", PIPELINE_TAG: self._experiment, SEGMENT_TAG: segment_key, **tags},
+    def begin_segments(
+        self, parent: str, segments: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[str]:
+        """Runs for a chunk of segments (segment key, tags), in one transaction;
+        ``end_segments`` records their outcomes once they are registered."""
+        runs = [
+            (
+                f"train {key or '(all rows)'}",
+                {
+                    STEP_TAG: "train-segment",
+                    PIPELINE_TAG: self._experiment,
+                    SEGMENT_TAG: key,
+                    **tags,
+                },
+            )
+            for key, tags in segments
+        ]
+        return service.create_runs(
+            self.store, project=self._project, experiment=self._experiment, runs=runs,
+            parent_run_id=parent, environment=self._environment, actor=self._actor,
         )  # fmt: skip
 
-    def end_segment(
-        self,
-        run_id: str,
-        *,
-        metrics: Mapping[str, float],
-        wall_seconds: float,
-        cpu_seconds: float,
-        error: str | None = None,
-    ) -> None:
+    def end_segments(self, outcomes: Sequence[SegmentEnd]) -> None:
         now = time.time()
-        points = [(key, float(value), 0, now) for key, value in metrics.items()]
-        usage = ResourceUsage(wall_seconds, cpu_seconds, 0)
-        status = RunStatus.FAILED if error else RunStatus.FINISHED
-        service.end_run(self.store, run_id, status, usage, error, points)
+        service.end_runs(
+            self.store,
+            [
+                (
+                    end.run_id,
+                    RunStatus.FAILED if end.error else RunStatus.FINISHED,
+                    ResourceUsage(end.wall_seconds, end.cpu_seconds, 0),
+                    end.error,
+                    [(key, float(value), 0, now) for key, value in end.metrics.items()],
+                )
+                for end in outcomes
+            ],
+        )
 
     def _create(self, name: str, parent: str | None, tags: Mapping[str, Any]) -> str:
         return service.create_run(
             self.store, project=self._project, experiment=self._experiment, name=name,
             tags=tags, parent_run_id=parent, environment=self._environment, actor=self._actor,
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SegmentEnd:
+    run_id: str
+    metrics: Mapping[str, float]
+    wall_seconds: float
+    cpu_seconds: float
+    error: str | None = None
 
 
 class StepRun:

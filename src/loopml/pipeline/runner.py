@@ -19,7 +19,7 @@ from loopml.errors import LoopmlError, NotFound
 from loopml.pipeline import executors
 from loopml.pipeline.fingerprint import CACHE_TAG
 from loopml.pipeline.plan import OUTPUT, Plan, make_plan
-from loopml.pipeline.record import Recorder, StepRun
+from loopml.pipeline.record import Recorder, SegmentEnd, StepRun
 from loopml.pipeline.result import PipelineResult, SegmentOutcome
 from loopml.pipeline.segments import chunk_size, chunks
 from loopml.pipeline.spec import ProjectSpec
@@ -200,34 +200,38 @@ class _Execution:
             tasks = [(work, chunk) for chunk in chunks(items, size)]
             self._progress(0, len(todo))
             for results in executors.run_tasks(train_chunk, tasks, workers):
-                outcomes += [self._record(result, train_run) for result in results]
+                outcomes += self._record(results, train_run)
                 self._progress(len(outcomes), len(todo))
         return outcomes
 
-    def _record(self, result: SegmentResult, train_run: str) -> SegmentOutcome:
-        """One segment's run, its registered version and its promotion."""
-        outcome = SegmentOutcome(result.segment_key, result.segment, result.status, result.reason,
-                                 metrics=result.metrics, cpu_seconds=result.cpu_seconds,
-                                 wall_seconds=result.wall_seconds)  # fmt: skip
-        if result.reason == _BUDGET:
-            return outcome
-        tags = {CACHE_TAG: result.cache_key}
-        if result.status == "skipped":
-            tags["loopml.skipped"] = result.reason
-        run_id = self.recorder.begin_segment(train_run, result.segment_key, tags)
-        outcome = replace(outcome, run_id=run_id)
-        error = result.reason if result.status == "failed" else None
-        if result.status == "trained":
-            try:
-                version = self._register(result, run_id)
-                outcome = replace(outcome, version=version, **self._promote(version))
-            except LoopmlError as failure:
-                error = f"registration failed: {failure}"
-                outcome = replace(outcome, status="failed", reason=error)
-        metrics = {**result.metrics, "train_rows": result.train_rows, "test_rows": result.test_rows}
-        self.recorder.end_segment(run_id, metrics=metrics, wall_seconds=result.wall_seconds,
-                                  cpu_seconds=result.cpu_seconds, error=error)  # fmt: skip
-        return outcome
+    def _record(self, results: list[SegmentResult], train_run: str) -> list[SegmentOutcome]:
+        """A chunk's segment runs, their registered versions and promotions."""
+        outcomes = [_outcome(r) for r in results]
+        kept = [i for i, r in enumerate(results) if r.reason != _BUDGET]  # retried next run
+        run_ids = self.recorder.begin_segments(
+            train_run, [(results[i].segment_key, _segment_tags(results[i])) for i in kept]
+        )
+        ends = []
+        for i, run_id in zip(kept, run_ids, strict=True):
+            result = results[i]
+            outcome = replace(outcomes[i], run_id=run_id)
+            error = result.reason if result.status == "failed" else None
+            if result.status == "trained":
+                try:
+                    version = self._register(result, run_id)
+                    outcome = replace(outcome, version=version, **self._promote(version))
+                except LoopmlError as failure:
+                    error = f"registration failed: {failure}"
+                    outcome = replace(outcome, status="failed", reason=error)
+            outcomes[i] = outcome
+            metrics = {
+                **result.metrics,
+                "train_rows": result.train_rows,
+                "test_rows": result.test_rows,
+            }
+            ends.append(SegmentEnd(run_id, metrics, result.wall_seconds, result.cpu_seconds, error))
+        self.recorder.end_segments(ends)
+        return outcomes
 
     def _register(self, result: SegmentResult, run_id: str) -> int:
         from loopml.registry import service as registry
@@ -293,6 +297,19 @@ class _Execution:
     def _progress(self, done: int, total: int) -> None:
         if self.on_progress is not None:
             self.on_progress(done, total)
+
+
+def _outcome(result: SegmentResult) -> SegmentOutcome:
+    return SegmentOutcome(result.segment_key, result.segment, result.status, result.reason,
+                          metrics=result.metrics, cpu_seconds=result.cpu_seconds,
+                          wall_seconds=result.wall_seconds)  # fmt: skip
+
+
+def _segment_tags(result: SegmentResult) -> dict[str, str]:
+    tags = {CACHE_TAG: result.cache_key}
+    if result.status == "skipped":
+        tags["loopml.skipped"] = result.reason
+    return tags
 
 
 def _cached_outcomes(plan: Plan) -> list[SegmentOutcome]:
