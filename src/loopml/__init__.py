@@ -25,6 +25,20 @@ _EXPORTS = {
     "list_approvals": "loopml.registry.fluent",
     "approve": "loopml.registry.fluent",
     "reject": "loopml.registry.fluent",
+    "log_dataset": "loopml.data.fluent",
+    "load_dataset": "loopml.data.fluent",
+    "get_dataset": "loopml.data.fluent",
+    "list_datasets": "loopml.data.fluent",
+    "runs_of_dataset": "loopml.data.fluent",
+    "datasets_of_run": "loopml.data.fluent",
+    "set_dataset_rules": "loopml.data.fluent",
+    "get_dataset_rules": "loopml.data.fluent",
+    "DatasetVersion": "loopml.data.entities",
+    "infer_rules": "loopml.data.rules",
+    "Rules": "loopml.data.rules",
+    "validate": "loopml.data.validation",
+    "ValidationReport": "loopml.data.validation",
+    "Violation": "loopml.data.validation",
     "configure": "loopml._context",
     "Settings": "loopml.config",
     "LoopmlError": "loopml.errors",
@@ -75,6 +89,19 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:
     from loopml._context import configure
     from loopml.config import Settings
+    from loopml.data.entities import DatasetVersion
+    from loopml.data.fluent import (
+        datasets_of_run,
+        get_dataset,
+        get_dataset_rules,
+        list_datasets,
+        load_dataset,
+        log_dataset,
+        runs_of_dataset,
+        set_dataset_rules,
+    )
+    from loopml.data.rules import Rules, infer_rules
+    from loopml.data.validation import ValidationReport, Violation, validate
     from loopml.errors import Conflict, InvalidInput, LoopmlError, NotFound
     from loopml.monitoring.drift import DriftReport, drift_report
     from loopml.monitoring.fluent import (

@@ -1,4 +1,5 @@
 import math
+import time
 
 import loopml
 
@@ -26,7 +27,10 @@ def test_runs_are_listed_searched_and_shown(client):
 
 def test_health_readiness_and_metrics(client):
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json()["status"] == "ready"
+    deadline = time.monotonic() + 20  # ready once the served models have loaded
+    while (ready := client.get("/readyz")).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ready.json()["status"] == "ready"
     client.get("/api/v1/experiments")
     text = client.get("/metrics").text
     assert (

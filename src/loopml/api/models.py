@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
 
 from loopml.api.deps import SettingsDep, StoreDep
 from loopml.automation.timeline import timeline
@@ -19,8 +19,12 @@ class Decision(BaseModel):
     reason: str | None = None
 
 
+# Ids and version numbers fit the store's 32-bit integer columns.
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 class Promotion(BaseModel):
-    version: int
+    version: Id
     alias: str = "champion"
     reason: str | None = None
 
@@ -72,7 +76,10 @@ def approvals(store: StoreDep, state: str | None = "pending") -> list[dict[str, 
 
 @router.post("/approvals/{approval_id}")
 def decide(
-    approval_id: int, body: Decision, store: StoreDep, settings: SettingsDep
+    approval_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    body: Decision,
+    store: StoreDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     return vars(
         promotion.decide(

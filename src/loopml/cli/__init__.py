@@ -14,6 +14,7 @@ import typer
 from loopml._version import __version__
 from loopml.cli import (
     alerts,
+    datasets,
     db,
     experiments,
     loop,
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
+app.add_typer(datasets.app, name="datasets")
 app.add_typer(db.app, name="db")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")

@@ -1,9 +1,9 @@
 """Reference summaries: computed once from the training data, stored as an artifact.
 
 A monitor compares each window with a ``Reference`` (column summaries plus the
-optional time-aware bounds) and never reads the raw training data again. The
-reference of a model version will come from the registry; ``reference_for`` is
-the one place where that lookup goes.
+optional time-aware bounds) and never reads the raw training data again: a
+monitor without an explicit reference uses the summaries stored with the
+training dataset of the version that serves the segment (``reference_for``).
 """
 
 from __future__ import annotations
@@ -63,16 +63,38 @@ def get_reference(artifacts, digest: str) -> Reference:
     return Reference.from_dict(json.loads(artifacts.get_bytes(digest)))
 
 
-def reference_for(artifacts, *, model: str, segment: str, digest: str | None) -> Reference:
-    """The reference a monitor of ``model`` (and ``segment``) compares with.
+def reference_for(
+    artifacts, *, model: str, segment: str, digest: str | None, store=None
+) -> Reference:
+    """The reference a monitor of ``model`` (and ``segment``) compares with: the one
+    the monitor names, else the summaries stored with the training data of the
+    version that serves the segment (computed once, when the data was logged)."""
+    if digest is not None:
+        return get_reference(artifacts, digest)
+    if store is not None:
+        found = _training_summary(store, artifacts, model, segment)
+        if found is not None:
+            return Reference(found)
+    raise InvalidInput(
+        f"The drift monitor of model {model!r} has no reference, and the champion of "
+        f"segment {segment or '(none)'!r} was not logged with its training data.",
+        hint="Log the model with datasets=[...], or set `reference` in the monitor to "
+        "loopml.save_reference(loopml.make_reference(training_data)).",
+    )
 
-    Registry hook: today the monitor names the reference explicitly (``digest``);
-    once the registry stores a reference summary with each model version, the
-    serving version's summary for ``segment`` is looked up here.
-    """
-    if digest is None:
-        raise InvalidInput(
-            f"The drift monitor of model {model!r} has no reference.",
-            hint="Store one with loopml.save_reference(loopml.make_reference(training_data)) and set `reference` in the monitor.",
-        )
-    return get_reference(artifacts, digest)
+
+def _training_summary(store, artifacts, model: str, segment: str) -> TableSummary | None:
+    from loopml.data import service as data
+    from loopml.errors import NotFound
+    from loopml.registry import service as registry
+
+    try:
+        version = registry.resolve(store, model, alias="champion", segment=segment)
+    except NotFound:
+        return None
+    for dataset_id in version.dataset_version_ids:
+        try:
+            return data.load_summary(artifacts, data.resolve_version(store, dataset_id))
+        except NotFound:
+            continue
+    return None

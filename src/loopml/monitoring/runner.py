@@ -80,7 +80,7 @@ def run_monitors(
             start = now - monitor.spec.window
             rows = window.filter(pc.greater_equal(window["time"], pa.scalar(start, TIME_TYPE)))
             try:
-                outcomes = evaluate(monitor, rows, artifacts)
+                outcomes = evaluate(monitor, rows, artifacts, store)
             except LoopmlError as error:  # one broken monitor must not stop the others
                 message = f"{monitor.name}: {error.message} {error.hint or ''}".strip()
                 outcomes = [Outcome("", "error", None, rows.num_rows, message, {})]
@@ -97,10 +97,10 @@ def run_monitors(
     return report
 
 
-def evaluate(monitor: Monitor, rows: pa.Table, artifacts) -> list[Outcome]:
+def evaluate(monitor: Monitor, rows: pa.Table, artifacts, store=None) -> list[Outcome]:
     spec = monitor.spec
     if spec.kind == "drift":
-        return _drift(monitor, rows, artifacts)
+        return _drift(monitor, rows, artifacts, store)
     if spec.kind == "error_drift":
         return [
             _error_drift(monitor, segment, part)
@@ -113,7 +113,7 @@ def evaluate(monitor: Monitor, rows: pa.Table, artifacts) -> list[Outcome]:
     return [_metric_outcome(monitor, w, w.labelled) for w in windows] or [_no_data()]
 
 
-def _drift(monitor: Monitor, rows: pa.Table, artifacts) -> list[Outcome]:
+def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:
     spec = monitor.spec
     features = _features(rows)
     outcomes = []
@@ -121,7 +121,7 @@ def _drift(monitor: Monitor, rows: pa.Table, artifacts) -> list[Outcome]:
         perf._segments(features, spec.per_segment) if rows.num_rows else [("", features)]
     ):
         reference = reference_for(
-            artifacts, model=spec.model, segment=segment, digest=spec.reference
+            artifacts, model=spec.model, segment=segment, digest=spec.reference, store=store
         )
         names = spec.columns or list(reference.summary.columns)
         current = summarize(part, reference.summary, names)

@@ -155,13 +155,15 @@ def summarize(
     columns: list[str] | None = None,
 ) -> TableSummary:
     """Summarize ``table``; with a ``reference``, numeric bins are the reference's."""
+    # Positions looked up once: by-name lookups scan every name, quadratic on wide tables.
+    positions = {name: i for i, name in enumerate(table.column_names)}
     names = columns if columns is not None else table.column_names
     result: dict[str, ColumnSummary] = {}
     skipped: dict[str, str] = {}
     for name in names:
-        if name not in table.column_names:
+        if name not in positions:
             continue
-        column = table[name]
+        column = table.column(positions[name])
         kind = kind_of(column.type)
         if pa.types.is_null(column.type) and reference is not None and name in reference.columns:
             kind = reference.columns[name].kind  # an all-null window of a known column

@@ -8,6 +8,12 @@ library returns. A new concept adds a module here and imports it below, so that
 from loopml.store.tables.audit import AuditEventRow
 from loopml.store.tables.automation import PolicyActionRow
 from loopml.store.tables.base import Base
+from loopml.store.tables.datasets import (
+    DatasetRow,
+    DatasetRulesRow,
+    DatasetVersionRow,
+    RunInputRow,
+)
 from loopml.store.tables.monitoring import AlertRow, MonitorResultRow, MonitorRow
 from loopml.store.tables.registry import (
     AliasMoveRow,
@@ -36,6 +42,9 @@ __all__ = [
     "ArtifactRow",
     "AuditEventRow",
     "Base",
+    "DatasetRow",
+    "DatasetRulesRow",
+    "DatasetVersionRow",
     "ExperimentRow",
     "LatestMetricRow",
     "MetricRow",
@@ -47,6 +56,7 @@ __all__ = [
     "ParamRow",
     "PolicyActionRow",
     "ProjectRow",
+    "RunInputRow",
     "RunRow",
     "TagRow",
 ]

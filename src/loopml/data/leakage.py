@@ -1,0 +1,121 @@
+"""Leakage: how well each feature alone predicts the target, from 0 (not at all) to 1 (a copy).
+
+For a class target, a feature's groups (its categories, or twenty-row quantile
+bins of a number) are scored by how pure they are in the target, above what
+always guessing the commonest class gets:
+``(purity - baseline) / (1 - baseline)``. For a numeric target, the score is
+the absolute correlation with a numeric feature, or the correlation ratio
+with a categorical one. A feature with fewer than ``MIN_GROUP`` rows per group
+on average is not scored: an id column "predicts" anything it sees once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from loopml.data.rules import MAX_CLASSES
+
+MIN_GROUP = 20
+MAX_BINS = 50
+MIN_ROWS = 2 * MIN_GROUP
+
+
+def leakage_scores(table: pa.Table, target: str) -> dict[str, float]:
+    """Score every other column of ``table`` against ``target``."""
+    labels, numeric_target = _target(table[target])
+    scores = {}
+    for name in table.column_names:
+        if name == target:
+            continue
+        score = _score(table[name], labels, numeric_target)
+        if score is not None:
+            scores[name] = score
+    return scores
+
+
+def _target(column: pa.ChunkedArray) -> tuple[np.ndarray, bool]:
+    """The target as class codes (-1 for null), or as floats (NaN for null) for amounts."""
+    if _is_numeric(column):
+        values = _floats(column)
+        if np.unique(values[np.isfinite(values)]).size > MAX_CLASSES:
+            return values, True
+    return _codes(column), False
+
+
+def _score(column: pa.ChunkedArray, target: np.ndarray, numeric_target: bool) -> float | None:
+    if _is_numeric(column):
+        values = _floats(column)
+        keep = np.isfinite(values) & (np.isfinite(target) if numeric_target else target >= 0)
+        if keep.sum() < MIN_ROWS:
+            return None
+        if numeric_target:
+            return _correlation(values[keep], target[keep])
+        groups = _bins(values[keep])
+        return _purity_gain(groups, target[keep])
+    codes = _codes(column)
+    keep = (codes >= 0) & (np.isfinite(target) if numeric_target else target >= 0)
+    count = int(keep.sum())
+    if count < MIN_ROWS or np.unique(codes[keep]).size > count / MIN_GROUP:
+        return None
+    if numeric_target:
+        return _correlation_ratio(codes[keep], target[keep])
+    return _purity_gain(codes[keep], target[keep])
+
+
+def _purity_gain(groups: np.ndarray, labels: np.ndarray) -> float | None:
+    _, groups = np.unique(groups, return_inverse=True)
+    _, labels = np.unique(labels, return_inverse=True)
+    classes = int(labels.max()) + 1
+    table = np.bincount(groups * classes + labels, minlength=(groups.max() + 1) * classes)
+    table = table.reshape(-1, classes)
+    baseline = table.sum(axis=0).max() / labels.size
+    if baseline >= 1.0:
+        return None  # one class only: nothing to predict
+    purity = table.max(axis=1).sum() / labels.size
+    return float(max(0.0, (purity - baseline) / (1 - baseline)))
+
+
+def _correlation(x: np.ndarray, y: np.ndarray) -> float | None:
+    if x.std() == 0 or y.std() == 0:
+        return None
+    return float(abs(np.corrcoef(x, y)[0, 1]))
+
+
+def _correlation_ratio(groups: np.ndarray, y: np.ndarray) -> float | None:
+    _, groups = np.unique(groups, return_inverse=True)
+    total = np.square(y - y.mean()).sum()
+    if total == 0:
+        return None
+    sums = np.bincount(groups, weights=y)
+    sizes = np.bincount(groups)
+    between = (np.square(sums / sizes - y.mean()) * sizes).sum()
+    return float(np.sqrt(between / total))
+
+
+def _bins(values: np.ndarray) -> np.ndarray:
+    """Quantile bins of at least ``MIN_GROUP`` rows on average (fewer when values repeat)."""
+    count = min(MAX_BINS, values.size // MIN_GROUP)
+    edges = np.unique(np.quantile(values, np.linspace(0, 1, count + 1)[1:-1]))
+    return np.searchsorted(edges, values, side="right")
+
+
+def _is_numeric(column: pa.ChunkedArray) -> bool:
+    type_ = column.type
+    return pa.types.is_integer(type_) or pa.types.is_floating(type_) or pa.types.is_decimal(type_)
+
+
+def _floats(column: pa.ChunkedArray) -> np.ndarray:
+    return pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy()
+
+
+def _codes(column: pa.ChunkedArray) -> np.ndarray:
+    """One code per distinct value (one dictionary for all chunks), -1 for nulls."""
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    try:
+        encoded = pc.dictionary_encode(column.combine_chunks())
+    except pa.ArrowNotImplementedError:
+        return np.full(len(column), -1)
+    return pc.fill_null(pc.cast(encoded.indices, pa.int64()), -1).to_numpy(zero_copy_only=False)
