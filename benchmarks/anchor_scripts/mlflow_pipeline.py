@@ -20,7 +20,12 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
 def main() -> None:
-    workdir, data, segments, rows = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    workdir, data, segments, rows = (
+        Path(sys.argv[1]),
+        sys.argv[2],
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+    )
     import mlflow
     import mlflow.sklearn
     import numpy as np
@@ -33,7 +38,9 @@ def main() -> None:
     uri = f"sqlite:///{workdir / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
-    experiment = client.create_experiment("bench", artifact_location=(workdir / "artifacts").as_uri())
+    experiment = client.create_experiment(
+        "bench", artifact_location=(workdir / "artifacts").as_uri()
+    )
     mlflow.set_experiment(experiment_id=experiment)
     frame = pd.read_parquet(data)
     features = [c for c in frame.columns if c.startswith("x")]

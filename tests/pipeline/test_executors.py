@@ -5,12 +5,11 @@ import re
 
 import numpy as np
 import pytest
+from tests.pipeline.conftest import write_project
 
 import loopml
 from loopml.errors import MissingExtra
 from loopml.pipeline.executors import ExecutorUnavailable
-
-from .conftest import write_project
 
 
 @pytest.fixture(scope="module")

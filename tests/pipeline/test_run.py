@@ -5,14 +5,13 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from tests.pipeline.conftest import write_project
 
 import loopml
 from loopml import InvalidInput
 from loopml.cli import main
 from loopml.registry import service as registry
 from loopml.tracking import service as tracking
-
-from .conftest import write_project
 
 
 def versions(name="demand"):
