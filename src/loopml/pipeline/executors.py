@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -25,6 +26,35 @@ def check(executor: str) -> None:
         require("distributed", what=f"The executor {executor!r}", extra="dask")
     elif executor.startswith("ray://"):
         require("ray", what=f"The executor {executor!r}", extra="ray")
+
+
+def warm_up(executor: str, max_workers: int | None) -> threading.Thread | None:
+    """Start the local worker processes in the background while the run is planned:
+    starting them and importing the model libraries takes a second or two, which
+    planning (reading, validating, hashing) can hide."""
+    workers = max_workers or os.cpu_count() or 1
+    if executor != "local" or workers == 1:
+        return None
+    thread = threading.Thread(target=_start_local_workers, args=(workers,), daemon=True)
+    thread.start()
+    return thread
+
+
+def _start_local_workers(workers: int) -> None:
+    import joblib
+
+    with contextlib.suppress(Exception):  # a failure here shows again, properly, when used
+        joblib.Parallel(n_jobs=workers, backend="loky")(
+            joblib.delayed(_import_training)() for _ in range(workers)
+        )
+
+
+def _import_training() -> None:
+    import sklearn.linear_model  # noqa: F401
+    import skops.io  # noqa: F401
+
+    import loopml.models.flavors.sklearn
+    import loopml.pipeline.work  # noqa: F401
 
 
 @contextlib.contextmanager

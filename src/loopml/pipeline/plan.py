@@ -90,7 +90,7 @@ def make_plan(
     train = train_plan(spec, data)
     used = [*train.features, spec.target, *([spec.data.time] if spec.data.time else [])]
     hashes = fp.row_hashes(data[used])
-    segments = split_segments(data, spec.segment_by, hashes)
+    segments = split_segments(data, spec.segment_by, hashes, keep=list(dict.fromkeys(used)))
     enough = [s for s in segments if len(s.rows) >= spec.split.min_rows]
     small = [s for s in segments if len(s.rows) < spec.split.min_rows]
     plan_key = fp.digest(spec.name, _train_fingerprint(train), fp.training_code(), used)

@@ -45,8 +45,12 @@ def run_pipeline(
 ) -> PipelineResult:
     """Run the project's pipeline; segments and steps already computed are not redone."""
     started = time.perf_counter()
-    executors.check(executor or spec.execution.executor)
+    executor = executor or spec.execution.executor
+    executors.check(executor)
+    warming = executors.warm_up(executor, spec.execution.max_workers)
     plan = make_plan(spec, root, [as_step(s) for s in steps], store, artifacts, force=force)
+    if warming is not None:
+        warming.join()
     if plan.up_to_date:
         outcomes = _cached_outcomes(plan) + _too_small(plan)
         names = [*plan.step_keys, *(c.step.name for c in plan.custom), "train"]
