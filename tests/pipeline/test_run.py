@@ -214,3 +214,39 @@ def assert_nothing_written():
     store = loopml._context.get_context().store
     assert registry.list_models(store) == []
     assert tracking.list_experiments(store, "default") == []
+
+
+def test_classification_from_a_registered_dataset_with_listed_features(sqlite_ctx, tmp_path):
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {
+            "plant": np.repeat(["a", "b"], 150),
+            "temperature": rng.normal(70, 10, 300),
+            "vibration": rng.normal(1, 0.3, 300),
+            "noise": rng.normal(0, 1, 300),
+        }
+    )
+    frame["failed"] = (frame["temperature"] + 20 * frame["vibration"] > 92).astype(int)
+    dataset = loopml.log_dataset(frame, "sensors")
+    project = write_project(
+        tmp_path, name="failures", data={"dataset": "sensors"}, target="failed", task="classification",
+        segment_by=["plant"], features=["temperature", "vibration"], model="logistic",
+        split={"method": "random"}, metrics=["accuracy", "roc_auc"],
+    )  # fmt: skip
+    result = loopml.Pipeline.from_file(project).run()
+    assert result.count("trained") == 2 and result.dataset_version_id == dataset.id
+    version = loopml.get_model_version("failures", alias="champion", segment="plant=a")
+    assert version.metrics["accuracy"] > 0.8 and 0.5 < version.metrics["roc_auc"] <= 1
+    assert version.signature.names == ["temperature", "vibration"]
+    model = loopml.load_model("models:/failures@champion", segment={"plant": "b"})
+    assert set(model.predict(frame.head(4))) <= {0, 1}
+
+
+@pytest.mark.parametrize("preset", ["random_forest", "gradient_boosting", "lightgbm", "xgboost"])
+def test_every_tree_preset_trains_and_loads(sqlite_ctx, tmp_path, sales, preset):
+    params = {"n_estimators": 5} if preset != "gradient_boosting" else {"max_iter": 5}
+    project = write_project(tmp_path, model={"preset": preset, "params": params})
+    result = loopml.Pipeline.from_file(project).run()
+    assert result.count("trained") == 4, result.failures()
+    model = loopml.load_model("models:/demand@champion", segment="product=rice,store=north")
+    assert model.predict(pd.read_csv(sales).head(2)).shape == (2,)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from loopml.errors import InvalidInput, NotFound
 from loopml.pipeline import fingerprint as fp
+from loopml.pipeline import presets
 from loopml.pipeline.features import base_features
 from loopml.pipeline.segments import Segment, split_segments
 from loopml.pipeline.source import Source, check_columns, parse_time, read_source
@@ -115,6 +116,8 @@ def train_plan(spec: ProjectSpec, data: pd.DataFrame) -> TrainPlan:
             f"features: the column {missing[0]!r} is not in the data after the custom steps.",
             hint="Keep it in the steps' output, or remove it from features.",
         )
+    # the estimator must import here, before any write, not in every worker
+    presets.import_estimator(presets.resolve(spec.model.preset, spec.model.estimator, spec.task)[0])
     if not features and spec.task != "forecast":
         raise InvalidInput(
             "No feature columns are left once the target, time and segment columns are set aside.",

@@ -1,8 +1,8 @@
 """Model presets (``ridge``, ``lightgbm`` …) and estimators named by import path.
 
 A preset names one estimator per kind of task, with defaults that suit many
-small models trained side by side: one thread each, since the parallelism is
-across segments.
+small models trained side by side: ensembles get one thread each, since the
+parallelism is across segments.
 """
 
 from __future__ import annotations
@@ -27,20 +27,29 @@ PRESETS: dict[str, dict[str, Choice]] = {
     "lasso": {"regression": ("sklearn.linear_model.Lasso", {})},
     "logistic": {"classification": ("sklearn.linear_model.LogisticRegression", {"max_iter": 1000})},
     "random_forest": {
-        "regression": ("sklearn.ensemble.RandomForestRegressor", {"n_estimators": 100}),
-        "classification": ("sklearn.ensemble.RandomForestClassifier", {"n_estimators": 100}),
+        "regression": (
+            "sklearn.ensemble.RandomForestRegressor",
+            {"n_estimators": 100, "n_jobs": 1},
+        ),
+        "classification": (
+            "sklearn.ensemble.RandomForestClassifier",
+            {"n_estimators": 100, "n_jobs": 1},
+        ),
     },
     "gradient_boosting": {
         "regression": ("sklearn.ensemble.HistGradientBoostingRegressor", {}),
         "classification": ("sklearn.ensemble.HistGradientBoostingClassifier", {}),
     },
     "lightgbm": {
-        "regression": ("lightgbm.LGBMRegressor", {"n_estimators": 200, "verbose": -1}),
-        "classification": ("lightgbm.LGBMClassifier", {"n_estimators": 200, "verbose": -1}),
+        "regression": ("lightgbm.LGBMRegressor", {"n_estimators": 200, "verbose": -1, "n_jobs": 1}),
+        "classification": (
+            "lightgbm.LGBMClassifier",
+            {"n_estimators": 200, "verbose": -1, "n_jobs": 1},
+        ),
     },
     "xgboost": {
-        "regression": ("xgboost.XGBRegressor", {"n_estimators": 200}),
-        "classification": ("xgboost.XGBClassifier", {"n_estimators": 200}),
+        "regression": ("xgboost.XGBRegressor", {"n_estimators": 200, "n_jobs": 1}),
+        "classification": ("xgboost.XGBClassifier", {"n_estimators": 200, "n_jobs": 1}),
     },
 }
 
@@ -66,9 +75,8 @@ def build(preset: str | None, estimator: str | None, params: dict[str, Any], tas
     cls = import_estimator(path)
     accepted = _parameters(cls)
     settings = {**defaults, **params}
-    for name, value in (("random_state", seed), ("n_jobs", 1)):
-        if name in accepted and name not in settings:
-            settings[name] = value
+    if "random_state" in accepted and "random_state" not in settings:
+        settings["random_state"] = seed
     try:
         return cls(**settings)
     except TypeError as error:
