@@ -80,6 +80,10 @@ _EXPORTS = {
     "FeedbackLog": "loopml.serving.prediction_log",
     "read_predictions": "loopml.serving.prediction_log",
     "predict_batch": "loopml.serving.batch",
+    "Pipeline": "loopml.pipeline.fluent",
+    "load_project": "loopml.pipeline.fluent",
+    "ProjectSpec": "loopml.pipeline.spec",
+    "PipelineResult": "loopml.pipeline.result",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -111,6 +115,9 @@ if TYPE_CHECKING:
     )
     from loopml.monitoring.reference import Reference, make_reference
     from loopml.monitoring.spec import MonitorSpec
+    from loopml.pipeline.fluent import Pipeline, load_project
+    from loopml.pipeline.result import PipelineResult
+    from loopml.pipeline.spec import ProjectSpec
     from loopml.registry.fluent import (
         approve,
         champion_at,

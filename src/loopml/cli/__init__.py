@@ -20,6 +20,7 @@ from loopml.cli import (
     loop,
     models,
     monitor,
+    pipeline,
     predict,
     report,
     runs,
@@ -51,6 +52,8 @@ app.command("export")(models.export)
 app.add_typer(loop.app, name="policies")
 app.command("timeline")(loop.timeline)
 app.command("predict")(predict.predict)
+app.command("init")(pipeline.init)
+app.command("run")(pipeline.run)
 
 
 def _show_version(value: bool) -> None:

@@ -130,6 +130,71 @@ def create_run(
     return run_id
 
 
+def create_runs(
+    store: Store,
+    *,
+    project: str,
+    experiment: str,
+    runs: Sequence[tuple[str, Mapping[str, Any]]],
+    parent_run_id: str | None,
+    environment: Environment,
+    actor: str,
+) -> list[str]:
+    """Start many runs (name, tags) under one parent in one transaction: a pipeline's
+    segments arrive by the hundred, and a transaction each would cost more than the work."""
+    experiment_id = get_or_create_experiment(store, project, experiment, actor=actor)
+    now, pid, env = utcnow(), os.getpid(), environment.as_json()
+    rows, tag_rows = [], []
+    for name, tags in runs:
+        run_id = uuid.uuid4().hex
+        rows.append({
+            "id": run_id, "experiment_id": experiment_id, "name": name,
+            "status": RunStatus.RUNNING.value, "start_time": now, "parent_run_id": parent_run_id,
+            "user": actor, "git_commit": environment.git_commit, "git_dirty": environment.git_dirty,
+            "host": environment.host, "pid": pid, "environment": env,
+        })  # fmt: skip
+        tag_rows += [
+            {"run_id": run_id, "key": check_key(k, "Tag"), "value": text_value(v)}
+            for k, v in tags.items()
+        ]
+    if rows:
+        with store.write_connection() as connection:
+            connection.execute(insert(RunRow.__table__), rows)
+            if tag_rows:
+                connection.execute(insert(TagRow.__table__), tag_rows)
+    return [row["id"] for row in rows]
+
+
+def end_runs(
+    store: Store,
+    outcomes: Sequence[tuple[str, RunStatus, ResourceUsage, str | None, Sequence[Point]]],
+) -> None:
+    """``end_run`` for many runs in one transaction: (run id, status, usage, error, points)."""
+    if not outcomes:
+        return
+    now = utcnow()
+    with store.write_connection() as connection:
+        points = [(run_id, p) for run_id, *_rest, run_points in outcomes for p in run_points]
+        for run_id, point_list in _by_run(points).items():
+            _insert_metrics(connection, run_id, point_list)
+        connection.execute(
+            _END_RUN,
+            [
+                {"run_id": run_id, "status": status.value, "end_time": now,
+                 "wall_seconds": usage.wall_seconds, "cpu_seconds": usage.cpu_seconds,
+                 "peak_rss_bytes": usage.peak_rss_bytes, "error": error}
+                for run_id, status, usage, error, _points in outcomes
+            ],
+        )  # fmt: skip
+
+
+def _by_run(points: Sequence[tuple[str, Point]]) -> dict[str, list[Point]]:
+    grouped: dict[str, list[Point]] = {}
+    for run_id, point in points:
+        grouped.setdefault(run_id, []).append(point)
+    return grouped
+
+
 def log_params(store: Store, run_id: str, params: Mapping[str, Any]) -> None:
     """Record parameters; the same value again is fine, a different one is refused."""
     values = {check_key(key, "Parameter"): text_value(value) for key, value in params.items()}
@@ -332,6 +397,29 @@ def run_to_domain(row: RunRow, experiment: str, **details: Any) -> Run:
         error=row.error,
         **details,
     )
+
+
+def runs_by_tag(
+    store: Store, key: str, values: Iterable[str], *, status: RunStatus = RunStatus.FINISHED
+) -> dict[str, str]:
+    """For each value of tag ``key``, the newest run with that status that carries it:
+    how a pipeline finds the steps it has already computed."""
+    values = list(dict.fromkeys(values))
+    found: dict[str, str] = {}
+    with store.read() as session:
+        for start in range(0, len(values), 500):  # within every database's bound-value limit
+            rows = session.execute(
+                select(TagRow.value, RunRow.id)
+                .join(RunRow, RunRow.id == TagRow.run_id)
+                .where(
+                    TagRow.key == key,
+                    TagRow.value.in_(values[start : start + 500]),
+                    RunRow.status == status.value,
+                )
+                .order_by(RunRow.start_time)
+            )
+            found.update(dict(rows.all()))
+    return found
 
 
 def get_metric_history(store: Store, run_id: str, key: str) -> list[MetricPoint]:

@@ -8,6 +8,7 @@ the same conformance suite (tests/models/test_flavor_contract.py).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
@@ -32,6 +33,7 @@ def module_of(model: Any) -> str:
     return type(model).__module__.split(".")[0]
 
 
+@functools.cache  # read once per process: packing a thousand models read it 2,000 times
 def version_of(package: str) -> str:
     from importlib import metadata
 

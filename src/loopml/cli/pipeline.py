@@ -1,0 +1,87 @@
+"""``loopml init`` and ``loopml run``: the project file and its pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from loopml.cli.output import console, duration, table
+
+
+def init(
+    file: Path = typer.Option(Path("loopml.yaml"), "--file", "-f", help="Where to write it."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a commented project file to start from."""
+    from loopml.pipeline.template import write_template
+
+    path = write_template(file, force=force)
+    console.print(f"Wrote {path}. Point data.path at your file, then run `loopml run`.")
+
+
+def run(
+    file: Path = typer.Option(Path("loopml.yaml"), "--file", "-f", help="The project file."),
+    force: bool = typer.Option(False, "--force", help="Rerun every step, even unchanged ones."),
+) -> None:
+    """Train, evaluate, register, gate and promote one model per segment."""
+    from loopml.pipeline.fluent import Pipeline
+
+    pipeline = Pipeline.from_file(file)
+    with _ProgressBar() as progress:
+        result = pipeline.run(force=force, on_progress=progress.update)
+    _print_result(result)
+
+
+class _ProgressBar:
+    """A Rich bar that counts segments; shown only once there is something to train."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self._bar = Progress(
+            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console, transient=False,
+        )  # fmt: skip
+        self._task = None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._task is not None:
+            self._bar.stop()
+
+    def update(self, done: int, total: int) -> None:
+        if self._task is None:
+            self._bar.start()
+            self._task = self._bar.add_task("segments", total=total)
+        self._bar.update(self._task, completed=done)
+
+
+def _print_result(result) -> None:
+    if result.up_to_date:
+        console.print(result.summary())
+        return
+    rows = [(step, state) for step, state in result.steps.items()]
+    console.print(table("Steps", ["step", "state"], rows))
+    trouble = result.failures() + result.skipped()
+    if trouble:
+        console.print(
+            table(
+                "Segments not trained",
+                ["segment", "status", "why"],
+                [(o.segment_key or "(all rows)", o.status, o.reason) for o in trouble],
+            )
+        )
+    gated = [o for o in result.segments if o.promotion == "gate failed"]
+    if gated:
+        console.print(
+            table(
+                "Versions the gate held back",
+                ["segment", "version", "failed checks"],
+                [(o.segment_key or "(all rows)", o.version, o.gate) for o in gated[:50]],
+            )
+        )
+    console.print(result.summary())
+    console.print(f"Pipeline run {result.run_id} took {duration(result.wall_seconds)}.")

@@ -1,0 +1,40 @@
+"""Training and test rows of one segment: a seeded random split, a time split, or the
+last N periods of a forecast's backtest."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def split_rows(
+    frame: pd.DataFrame,
+    *,
+    method: str,
+    test_size: float,
+    seed: int,
+    time: str | None = None,
+    backtest_periods: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if backtest_periods is not None:
+        return _last_periods(frame, time, backtest_periods)
+    n_test = min(len(frame) - 1, max(1, round(len(frame) * test_size)))
+    if method == "time":
+        ordered = frame.sort_values(time, kind="stable")
+        return ordered.iloc[:-n_test], ordered.iloc[-n_test:]
+    order = np.random.default_rng(seed).permutation(len(frame))
+    return frame.iloc[np.sort(order[n_test:])], frame.iloc[np.sort(order[:n_test])]
+
+
+def _last_periods(
+    frame: pd.DataFrame, time: str, periods: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Backtest: the newest ``periods`` distinct times are the test rows."""
+    stamps = np.sort(frame[time].unique())
+    if len(stamps) <= periods:
+        raise ValueError(
+            f"{len(stamps)} periods are too few to hold out the last {periods} for the backtest"
+        )
+    cut = stamps[-periods]
+    is_test = (frame[time] >= cut).to_numpy()
+    return frame[~is_test], frame[is_test]

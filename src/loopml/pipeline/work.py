@@ -1,0 +1,165 @@
+"""What a worker does with a chunk of segments: split, train, evaluate, package.
+
+Pure computation on plain data: a worker (a local process, a Dask or Ray
+worker) never touches the store. It returns each segment's packaged model,
+metrics and resource usage; the coordinating process records and registers
+them. A failing segment becomes a failed result; it never stops its neighbours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from loopml.pipeline import features as feats
+from loopml.pipeline import metrics, presets
+from loopml.pipeline.split import split_rows
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """Everything a worker needs to know, and nothing it does not: small and picklable."""
+
+    task: str
+    target: str
+    features: tuple[str, ...]
+    time: str | None
+    preset: str | None
+    estimator: str | None
+    params: dict[str, Any]
+    split_method: str
+    test_size: float
+    seed: int
+    min_rows: int
+    forecast: dict[str, Any] | None
+    metrics: tuple[str, ...]
+    deadline: float | None = None  # epoch seconds; later segments are skipped
+
+    @property
+    def model_features(self) -> list[str]:
+        extra = feats.forecast_feature_names(self.forecast) if self.forecast else []
+        return list(dict.fromkeys([*self.features, *extra]))
+
+
+@dataclass
+class SegmentResult:
+    segment: dict[str, Any]
+    segment_key: str
+    cache_key: str
+    status: str  # trained, skipped, failed, cached
+    reason: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    package: bytes | None = None
+    flavor: str | None = None
+    signature: Any = None
+    train_rows: int = 0
+    test_rows: int = 0
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+
+Item = tuple[dict[str, Any], str, str, pd.DataFrame]  # segment, segment key, cache key, rows
+
+
+def train_chunk(plan: TrainPlan, items: list[Item]) -> list[SegmentResult]:
+    """Train every segment of a chunk, one after the other."""
+    _warm_up(plan)
+    return [_train_one(plan, *item) for item in items]
+
+
+def _warm_up(plan: TrainPlan) -> None:
+    """Import the estimator's library and the model packer before any segment's clock
+    starts: a fresh worker's imports are not the first segment's cost."""
+    import skops.io  # noqa: F401
+
+    import loopml.models.flavors.sklearn  # noqa: F401
+
+    with contextlib.suppress(Exception):  # reported per segment, where it belongs
+        presets.import_estimator(presets.resolve(plan.preset, plan.estimator, plan.task)[0])
+
+
+def _train_one(
+    plan: TrainPlan, segment: dict[str, Any], key: str, cache_key: str, rows: pd.DataFrame
+) -> SegmentResult:
+    result = SegmentResult(segment, key, cache_key, "failed")
+    if plan.deadline is not None and time.time() > plan.deadline:
+        result.status, result.reason = "skipped", "the run's time budget was used up"
+        return result
+    if len(rows) < plan.min_rows:
+        result.status = "skipped"
+        result.reason = f"{len(rows)} rows, fewer than split.min_rows = {plan.min_rows}"
+        return result
+    wall, cpu = time.perf_counter(), time.thread_time()
+    try:
+        _fit(plan, rows, result)
+        result.status = "trained"
+    except TooFewRows as short:
+        result.status, result.reason = "skipped", str(short)
+    except Exception as error:  # any estimator error belongs to this segment alone
+        result.reason = _describe(error)
+    result.cpu_seconds = time.thread_time() - cpu
+    result.wall_seconds = time.perf_counter() - wall
+    return result
+
+
+class TooFewRows(ValueError):
+    pass
+
+
+def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
+    from loopml.models import pack
+    from loopml.models import signature as signatures
+
+    if plan.forecast:
+        rows = feats.add_forecast_features(rows, plan.target, plan.time, plan.forecast)
+        if len(rows) < plan.min_rows:
+            raise TooFewRows(
+                f"{len(rows)} rows with a full history of lags, fewer than split.min_rows = "
+                f"{plan.min_rows}"
+            )
+    try:
+        train, test = split_rows(
+            rows, method=plan.split_method, test_size=plan.test_size, seed=plan.seed,
+            time=plan.time, backtest_periods=plan.forecast["backtest_periods"] if plan.forecast else None,
+        )  # fmt: skip
+    except ValueError as error:
+        raise TooFewRows(str(error)) from None
+    columns = plan.model_features
+    model = build_model(plan, train[columns])
+    model.fit(train[columns], train[plan.target])
+    result.metrics = metrics.score(
+        plan.task, list(plan.metrics), model, test[columns], test[plan.target]
+    )
+    result.train_rows, result.test_rows = len(train), len(test)
+    result.signature = signatures.infer(train[columns].head(5))
+    package = pack(model, result.signature, trusted=False)
+    result.package, result.flavor = package.to_bytes(), package.flavor
+
+
+def build_model(plan: TrainPlan, example: pd.DataFrame):
+    """The estimator, behind a one-hot encoder when some features are text."""
+    estimator = presets.build(plan.preset, plan.estimator, plan.params, plan.task, plan.seed)
+    text = [c for c in example.columns if not pd.api.types.is_numeric_dtype(example[c])]
+    if not text:
+        return estimator
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    encode = ColumnTransformer(
+        [("text", OneHotEncoder(handle_unknown="ignore", sparse_output=False), text)],
+        remainder="passthrough",
+    )
+    return Pipeline([("encode", encode), ("model", estimator)])
+
+
+def _describe(error: Exception) -> str:
+    """The error and where in the estimator it happened, short enough for a summary."""
+    last = traceback.extract_tb(error.__traceback__)[-1:] or None
+    where = f" (in {last[0].name})" if last else ""
+    return f"{type(error).__name__}: {error}{where}"

@@ -1,0 +1,98 @@
+"""The project file: what `loopml init` writes, and errors that name the line and the fix."""
+
+import pytest
+
+from loopml import InvalidInput, ProjectSpec, load_project
+from loopml.cli import main
+from loopml.pipeline.project import parse_project
+from loopml.pipeline.template import TEMPLATE
+
+
+def test_init_writes_a_commented_file_that_loads(tmp_path, capsys):
+    path = tmp_path / "loopml.yaml"
+    main(["init", "--file", str(path)])
+    text = path.read_text()
+    assert text.count("\n#") >= 10  # commented for people who do not read docs first
+    spec = load_project(path)
+    assert spec.segment_by == ["store", "sku"] and spec.task == "forecast"
+    assert len(ProjectSpec.model_fields) <= 15
+    assert "Wrote" in capsys.readouterr().out
+
+
+def test_init_does_not_overwrite_without_force(tmp_path, capsys):
+    path = tmp_path / "loopml.yaml"
+    path.write_text("name: mine\n")
+    with pytest.raises(SystemExit):
+        main(["init", "--file", str(path)])
+    assert "--force" in capsys.readouterr().err
+    assert path.read_text() == "name: mine\n"
+    main(["init", "--file", str(path), "--force"])
+    assert path.read_text() == TEMPLATE
+
+
+def line_of(text: str, start: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(start))
+
+
+@pytest.mark.parametrize(
+    ("typo", "suggestion"),
+    [("segmnet_by:", "segment_by"), ("  test_siz:", "test_size"), ("  max_worker:", "max_workers")],
+)
+def test_a_typo_in_a_key_names_its_line_and_the_right_key(typo, suggestion):
+    key = typo.strip().rstrip(":")
+    right = f"{' ' * (len(typo) - len(typo.lstrip()))}{suggestion}:"
+    text = TEMPLATE.replace(right, typo, 1)
+    assert text != TEMPLATE
+    line = line_of(text, typo)
+    with pytest.raises(InvalidInput) as error:
+        parse_project(text)
+    assert f"line {line}" in error.value.message
+    assert repr(key) in error.value.message or f".{key}'" in error.value.message
+    assert error.value.hint == f"Did you mean {suggestion!r}?"
+
+
+def test_an_estimator_path_that_does_not_import_is_refused_with_the_fix():
+    with pytest.raises(InvalidInput) as error:
+        parse_project(TEMPLATE.replace("model: ridge", "model: sklearn.linear_model.Ridgee"))
+    assert f"line {line_of(TEMPLATE, 'model:')}" in error.value.message
+    assert "Ridgee" in error.value.message and "sklearn.linear_model.Ridge" in error.value.message
+    with pytest.raises(InvalidInput, match="not installed"):
+        parse_project(TEMPLATE.replace("model: ridge", "model: {estimator: nolib.Model}"))
+
+
+def test_an_unknown_preset_suggests_the_closest():
+    with pytest.raises(InvalidInput, match="did you mean 'lightgbm'"):
+        parse_project(TEMPLATE.replace("model: ridge", "model: lightgmb"))
+
+
+def test_a_missing_setting_and_bad_yaml_are_named():
+    with pytest.raises(InvalidInput, match="'target' is missing"):
+        parse_project("name: demand\ndata: sales.csv\n")
+    with pytest.raises(InvalidInput, match="line 3"):
+        parse_project("name: demand\ndata: sales.csv\ntarget: [units\n")
+
+
+def test_forecast_lags_shorter_than_the_horizon_would_leak():
+    text = TEMPLATE.replace("horizon: 1", "horizon: 3")
+    with pytest.raises(InvalidInput, match=r"lags \[1\] are shorter than the horizon 3"):
+        parse_project(text)
+
+
+def test_a_forecast_needs_a_time_column_and_metrics_fit_the_task():
+    base = {"name": "d", "data": "sales.csv", "target": "units"}
+    with pytest.raises(InvalidInput, match=r"data\.time"):
+        parse_project("name: d\ndata: sales.csv\ntarget: units\ntask: forecast\n")
+    with pytest.raises(InvalidInput, match="'accuracy' is not one of the regression metrics"):
+        parse_project("name: d\ndata: sales.csv\ntarget: units\nmetrics: [mae, accuracy]\n")
+    assert ProjectSpec.model_validate(base).metric_names == ["mae", "rmse", "r2"]
+
+
+def test_monitors_and_policies_default_to_the_project_model():
+    text = TEMPLATE.replace(
+        "monitoring: []", "monitoring:\n  - {name: demand-drift, kind: drift, window: 1d}"
+    ).replace(
+        "policies: []",
+        "policies:\n  - {name: recover, triggers: [{when: alert, monitor: demand-drift}]}",
+    )
+    spec = parse_project(text)
+    assert spec.monitoring[0].model == "demand" and spec.policies[0].model == "demand"
