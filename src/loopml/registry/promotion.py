@@ -40,7 +40,7 @@ def promote(
         champion = service.resolve(store, name, alias=alias, segment=candidate.segment_key)
     except NotFound:
         champion = None
-    spec = service.get_model(store, name).gate
+    spec = service.get_gate(store, name)
     result = gates.evaluate(
         spec,
         candidate,

@@ -337,6 +337,12 @@ def champion_at(
     return moves[0] if moves else None
 
 
+def get_gate(store: Store, name: str) -> dict[str, Any] | None:
+    """The model's gate alone: one lookup, on the path of every promotion."""
+    with store.read() as session:
+        return _model_row(session, name).gate
+
+
 def set_gate(store: Store, name: str, gate: Mapping[str, Any], *, actor: str) -> None:
     with store.write() as session:
         model = _lock_model(session, name, create=True, actor=actor)
