@@ -8,6 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from loopml.automation.spec import PolicySpec
 from loopml.errors import InvalidInput, NotFound
+from loopml.pipeline.project import yaml_loader
 
 
 def load_policies(path: Path | str) -> list[PolicySpec]:
@@ -19,7 +20,7 @@ def load_policies(path: Path | str) -> list[PolicySpec]:
             f"No project file at {str(path)!r}.", hint="Pass --file, or run `loopml init`."
         )
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.load(path.read_text(), Loader=yaml_loader()) or {}
     except yaml.YAMLError as error:
         raise InvalidInput(
             f"{path} is not valid YAML: {error}", hint="Fix the line it names."

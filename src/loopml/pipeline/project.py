@@ -36,8 +36,8 @@ def parse_project(text: str, *, source: str = "loopml.yaml") -> ProjectSpec:
     import yaml
 
     try:
-        data = yaml.load(text, Loader=_loader())
-        lines = _line_numbers(yaml.compose(text, Loader=_loader()))
+        data = yaml.load(text, Loader=yaml_loader())
+        lines = _line_numbers(yaml.compose(text, Loader=yaml_loader()))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
@@ -91,7 +91,7 @@ def _explain(error: ValidationError, source: str, lines: Mapping[Loc, int]) -> I
 
 
 @functools.cache
-def _loader() -> type:
+def yaml_loader() -> type:
     """YAML 1.2 booleans: only true and false. YAML 1.1 would read the key of
     ``{on: alert}`` (a policy trigger) as True, and a store named ``no`` as False."""
     import re
