@@ -71,9 +71,17 @@ def create_app(
     for router in (health.router, runs.router, models.router):
         app.include_router(router)
     serving_routes.install(app, context, serving)
+    _export_monitor_results(app, context)
     if context.settings.scheduler:
         _install_scheduler(app, context)
     return app
+
+
+def _export_monitor_results(app: FastAPI, context: Context) -> None:
+    """Monitor values and active alerts on /metrics, read from the store at scrape time."""
+    from loopml.monitoring.prometheus import MonitorCollector
+
+    app.state.telemetry.registry.register(MonitorCollector(context.store))
 
 
 def _install_scheduler(app: FastAPI, context: Context) -> None:

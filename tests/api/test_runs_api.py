@@ -36,3 +36,22 @@ def test_health_readiness_and_metrics(client):
     assert (
         'loopml_http_requests_total{method="GET",route="/api/v1/experiments",status="200"}' in text
     )
+
+
+def test_monitor_results_are_on_the_metrics_endpoint(client, ctx):
+    from datetime import datetime, timezone
+
+    from loopml.monitoring import service
+
+    monitor = loopml.create_monitor(
+        name="demand-mae", model="demand", kind="performance", metric="mae", threshold=1.0
+    )
+    now = datetime.now(timezone.utc)
+    outcome = service.Outcome("", "alert", 2.5, 40, "mae 2.5 is worse than 1", {}, threshold=1.0)
+    service.record_outcomes(ctx.store, monitor, [outcome], window=(now, now), now=now, actor="test")
+    text = client.get("/metrics").text
+    assert (
+        'loopml_monitor_value{kind="performance",model="demand",monitor="demand-mae",segment=""} 2.5'
+        in text
+    )
+    assert 'loopml_alerts_active{model="demand",monitor="demand-mae"} 1.0' in text
