@@ -47,6 +47,8 @@ class BatchScorer:
 
     def score(self, frame):
         """``frame`` with prediction, proba (binary classifiers), version and segment added."""
+        import pandas as pd
+
         fields = self.pool.segment_fields(self.name)
         keys = Rows({f: frame[f].tolist() for f in fields if f in frame.columns}, len(frame))
         routes, _ = plan(self.name, keys, fields, self.deployment, self.pool.get, 0.0)
@@ -54,7 +56,8 @@ class BatchScorer:
         predictions: np.ndarray | None = None
         proba = np.full(n, np.nan)
         versions = np.zeros(n, dtype=np.int64)
-        segments = np.empty(n, dtype=object)
+        segment_codes = np.zeros(n, dtype=np.int32)
+        segment_index: dict[str, int] = {}
         for route in routes:
             served = route.served
             served.checker.check_columns(frame.columns)
@@ -68,14 +71,17 @@ class BatchScorer:
             if positive is not None:
                 proba[target] = positive
             versions[target] = served.number
-            segments[target] = served.segment
+            segment_codes[target] = segment_index.setdefault(served.segment, len(segment_index))
             self.versions[served.segment] = served.number
         out = frame.copy(deep=False)
         out["prediction"] = predictions
         if not np.isnan(proba).all():
             out["proba"] = proba
         out["version"] = versions
-        out["segment"] = segments
+        # A categorical column: one string per segment, not one per row.
+        out["segment"] = pd.Categorical.from_codes(
+            segment_codes, categories=list(segment_index) or [""]
+        )
         return out
 
 
@@ -102,7 +108,7 @@ def predict_batch(
         deployment = deployment.model_copy(update={"alias": alias})
     scorer = BatchScorer(RegistrySource(context.store, context.artifacts), name, deployment)
     if not isinstance(data, (str, Path)):
-        return _score_frame(scorer, data, chunk_rows, progress)
+        return _score_frame(scorer, data, progress)
     if output is None:
         raise InvalidInput(
             f"Scoring the file {data} needs an output path.",
@@ -111,19 +117,16 @@ def predict_batch(
     return _score_file(scorer, Path(data), Path(output), chunk_rows, progress)
 
 
-def _score_frame(scorer: BatchScorer, frame, chunk_rows: int, progress: Progress | None):
+def _score_frame(scorer: BatchScorer, frame, progress: Progress | None):
     import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
-    parts = []
-    for start in range(0, len(frame), chunk_rows):
-        parts.append(scorer.score(frame.iloc[start : start + chunk_rows]))
-        if progress:
-            progress(min(start + chunk_rows, len(frame)), len(frame))
-    if not parts:
-        return scorer.score(frame)
-    return parts[0] if len(parts) == 1 else pd.concat(parts)
+    # The frame is in memory already: score it whole (chunks bound the memory of files).
+    scored = scorer.score(frame)
+    if progress:
+        progress(len(frame), len(frame))
+    return scored
 
 
 def _score_file(
