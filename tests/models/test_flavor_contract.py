@@ -5,9 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import xgboost
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import VotingRegressor
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from loopml.errors import InvalidInput
 from loopml.models import pack, unpack
@@ -78,3 +80,38 @@ def test_an_arbitrary_object_is_pickled_only_when_trusted():
 def test_an_object_without_predict_is_refused():
     with pytest.raises(InvalidInput, match="no predict method"):
         pack(object(), None, trusted=True)
+
+
+@pytest.mark.parametrize("kind", MODELS)
+def test_matrix_form_predicts_as_the_table_and_leaves_the_model_alone(kind):
+    build, trusted = MODELS[kind]
+    model = build()
+    package = Package.from_bytes(pack(model, infer(X), trusted=trusted).to_bytes())
+    loaded = unpack(package, trusted=trusted)
+    matrix = FLAVORS[package.flavor].matrix_form(loaded, list(X.columns))
+    if kind == "pyfunc":
+        assert matrix is None  # user code may read columns by name
+        return
+    assert matrix is not None
+    values = X.to_numpy()  # warnings are errors here: no complaint about missing names
+    np.testing.assert_allclose(matrix.predict(values), loaded.predict(X), rtol=1e-9)
+    if hasattr(loaded, "predict_proba"):
+        np.testing.assert_allclose(matrix.predict_proba(values), loaded.predict_proba(X), rtol=1e-9)
+    loaded.predict(X)  # the table path still checks its column names
+    assert FLAVORS[package.flavor].matrix_form(loaded, ["c", "b", "a"]) is None
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: make_pipeline(
+            ColumnTransformer([("scale", StandardScaler(), ["a", "b"])], remainder="drop"),
+            Ridge(),
+        ),
+        lambda: make_pipeline(FunctionTransformer(lambda f: f[["a"]] * 2), Ridge()),
+        lambda: VotingRegressor([("r", Ridge()), ("l", LinearRegression())]),
+    ],
+    ids=["column-transformer", "function-transformer", "voting"],
+)
+def test_models_that_read_columns_by_name_keep_their_table(build):
+    assert FLAVORS["sklearn"].matrix_form(build().fit(X, y_reg), list(X.columns)) is None

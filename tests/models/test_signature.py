@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from loopml.errors import InvalidInput
-from loopml.models.signature import enforce, infer
+from loopml.models.signature import as_matrix, enforce, infer
 
 EXAMPLE = pd.DataFrame({"price": [1.5, 2.0], "units": [3, 4], "store": ["a", "b"]})
 SIGNATURE = infer(EXAMPLE)
@@ -45,3 +45,25 @@ def test_breaking_changes_are_listed():
         "needs new input 'promo'", "input 'units' changed from integer to string",
     ]  # fmt: skip
     assert SIGNATURE.breaking_changes(infer(EXAMPLE.assign(units=[3.0, 4.0]))) == []
+
+
+NUMERIC = infer(pd.DataFrame({"price": [1.5], "units": [3], "promo": [True]}))
+
+
+def test_columns_become_a_float_matrix_with_the_checks_of_a_table():
+    matrix = as_matrix(NUMERIC, {"promo": [True, False], "units": [3, 4.0], "price": [2, None]})
+    np.testing.assert_array_equal(matrix, [[2.0, 3.0, 1.0], [np.nan, 4.0, 0.0]])
+    with pytest.raises(InvalidInput, match="'units' holds float values"):
+        as_matrix(NUMERIC, {"price": [1.0], "units": [3.5], "promo": [True]})
+    with pytest.raises(InvalidInput, match="'price' holds string values"):
+        as_matrix(NUMERIC, {"price": ["1.5"], "units": [3], "promo": [True]})
+    with pytest.raises(InvalidInput, match="Missing input column: promo"):
+        as_matrix(NUMERIC, {"price": [1.0], "units": [3]})
+    with pytest.raises(InvalidInput, match="'units' has 2 values"):
+        as_matrix(NUMERIC, {"price": [1.0], "units": [3, 4], "promo": [True]})
+
+
+def test_a_table_becomes_the_same_matrix():
+    frame = pd.DataFrame({"units": [3, 4], "price": [2.0, 1.0], "promo": [True, False]})
+    np.testing.assert_array_equal(as_matrix(NUMERIC, frame), [[2.0, 3.0, 1.0], [1.0, 4.0, 0.0]])
+    assert NUMERIC.numeric and not SIGNATURE.numeric

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
-from loopml.models.signature import Signature, enforce
+from loopml.models.signature import Signature, as_matrix, enforce
 
 
 class LoadedModel:
-    """``predict`` and ``predict_proba`` take DataFrames, dicts and arrays and enforce the signature."""
+    """``predict`` and ``predict_proba`` take DataFrames, dicts and arrays and enforce the signature.
+
+    A model whose inputs are all numbers is fed a float matrix when its flavor
+    allows (same predictions, far less overhead per call); others get the table.
+    """
 
     def __init__(
         self,
@@ -43,12 +48,23 @@ class LoadedModel:
     def has_proba(self) -> bool:
         return callable(getattr(self.native, "predict_proba", None))
 
+    @functools.cached_property
+    def matrix_model(self) -> Any | None:
+        """The native model as it takes a float matrix in signature order, if it can."""
+        if self.signature is None or not self.signature.numeric:
+            return None
+        from loopml.models.flavors import get_flavor
+
+        return get_flavor(self.flavor).matrix_form(self.native, self.signature.names)
+
     def prepare(self, data: Any):
         """The input as the model takes it (columns checked, ordered and cast)."""
+        if self.matrix_model is not None:
+            return as_matrix(self.signature, data)  # type: ignore[arg-type]
         return enforce(self.signature, data)
 
     def predict(self, data: Any) -> np.ndarray:
-        return np.asarray(self.native.predict(self.prepare(data)))
+        return np.asarray(self._model().predict(self.prepare(data)))
 
     def predict_proba(self, data: Any) -> np.ndarray:
         if not self.has_proba:
@@ -58,4 +74,7 @@ class LoadedModel:
                 f"Model {self.name} v{self.version} gives no probabilities.",
                 hint="Call predict(), or log a classifier with predict_proba.",
             )
-        return np.asarray(self.native.predict_proba(self.prepare(data)))
+        return np.asarray(self._model().predict_proba(self.prepare(data)))
+
+    def _model(self) -> Any:
+        return self.native if self.matrix_model is None else self.matrix_model

@@ -15,6 +15,7 @@ import pandas as pd
 
 from loopml.errors import InvalidInput, require
 from loopml.models.loaded import LoadedModel
+from loopml.models.signature import enforce
 
 TOLERANCE = 1e-4
 
@@ -30,7 +31,7 @@ def export_onnx(
     model: LoadedModel, sample: pd.DataFrame | None = None, *, tolerance: float = TOLERANCE
 ) -> Export:
     require("onnxruntime", what="ONNX export", extra="onnx")
-    sample = model.prepare(sample if sample is not None else synthetic_sample(model))
+    sample = enforce(model.signature, sample if sample is not None else synthetic_sample(model))
     if not all(pd.api.types.is_numeric_dtype(t) for t in sample.dtypes):
         raise InvalidInput(
             f"ONNX export takes numeric inputs; {model.name} v{model.version} has text inputs.",

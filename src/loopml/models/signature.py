@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 KINDS = ("float", "integer", "boolean", "string", "datetime")
+NUMERIC_KINDS = ("float", "integer", "boolean")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class Signature:
     @property
     def names(self) -> list[str]:
         return [column.name for column in self.inputs]
+
+    @property
+    def numeric(self) -> bool:
+        """Every input is a number (or a boolean): the model can take a float matrix."""
+        return bool(self.inputs) and all(c.type in NUMERIC_KINDS for c in self.inputs)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,12 +121,7 @@ def enforce(signature: Signature | None, data: Any) -> pd.DataFrame:
     frame = as_frame(data, signature.names if signature else None)
     if signature is None:
         return frame
-    missing = [name for name in signature.names if name not in frame.columns]
-    if missing:
-        raise InvalidInput(
-            f"Missing input column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}.",
-            hint=f"The model takes: {', '.join(signature.names)}.",
-        )
+    _check_present(signature, frame.columns)
     frame = frame[signature.names]
     casts = {}
     for column in signature.inputs:
@@ -129,23 +130,82 @@ def enforce(signature: Signature | None, data: Any) -> pd.DataFrame:
             continue
         if _widening(actual, column.type) or _integral(frame[column.name], actual, column.type):
             casts[column.name] = "float64" if column.type == "float" else "int64"
-        elif frame[column.name].isna().all():
-            continue
-        else:
-            raise InvalidInput(
-                f"Column {column.name!r} holds {actual} values; the model takes {column.type}.",
-                hint=f"Send {column.type} values for {column.name!r}.",
-            )
+        elif not frame[column.name].isna().all():
+            raise _wrong_kind(column, actual)
     return frame.astype(casts) if casts else frame
+
+
+def as_matrix(signature: Signature, data: Any):
+    """``data`` as a float matrix of a numeric signature's columns, in order.
+
+    Columns given as lists (``{"price": [9.5, 7.0]}``, as a server receives them)
+    become the matrix directly, with the checks of ``enforce``; a null is a
+    missing value (NaN) for the model. Anything else goes through ``enforce``.
+    """
+    import numpy as np
+
+    if not (isinstance(data, Mapping) and all(isinstance(v, list) for v in data.values())):
+        return enforce(signature, data).to_numpy(dtype=np.float64, na_value=np.nan)
+    _check_present(signature, data)
+    rows = len(data[signature.inputs[0].name])
+    matrix = np.empty((rows, len(signature.inputs)))
+    for position, column in enumerate(signature.inputs):
+        values = data[column.name]
+        if len(values) != rows:
+            raise InvalidInput(
+                f"Column {column.name!r} has {len(values)} values; the first column has {rows}.",
+                hint="Send the same number of values in every column.",
+            )
+        actual = _kind_of_values(values)
+        if actual == "string":
+            raise _wrong_kind(column, actual)
+        matrix[:, position] = values
+        given = matrix[:, position]
+        whole = actual == "float" and column.type == "integer" and _whole(given[~np.isnan(given)])
+        if actual not in {"null", column.type} and not _widening(actual, column.type) and not whole:
+            raise _wrong_kind(column, actual)
+    return matrix
+
+
+def _kind_of_values(values: list[Any]) -> str:
+    """The kind of a column of JSON values: null, boolean, integer, float or string (mixed)."""
+    kinds = {type(value) for value in values}
+    kinds.discard(type(None))
+    if not kinds:
+        return "null"
+    if kinds == {bool}:
+        return "boolean"
+    if kinds == {int}:
+        return "integer"
+    return "float" if kinds <= {int, float} else "string"
+
+
+def _check_present(signature: Signature, names) -> None:
+    missing = [name for name in signature.names if name not in names]
+    if missing:
+        raise InvalidInput(
+            f"Missing input column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}.",
+            hint=f"The model takes: {', '.join(signature.names)}.",
+        )
+
+
+def _wrong_kind(column: Column, actual: str) -> InvalidInput:
+    return InvalidInput(
+        f"Column {column.name!r} holds {actual} values; the model takes {column.type}.",
+        hint=f"Send {column.type} values for {column.name!r}.",
+    )
 
 
 def _integral(values, actual: str, wanted: str) -> bool:
     """Whole floats (3.0, as JSON arrays deliver them) may become integers: nothing is lost."""
-    import numpy as np
-
     if (actual, wanted) != ("float", "integer") or values.isna().any():
         return False
-    array = values.to_numpy()
+    return _whole(values.to_numpy())
+
+
+def _whole(array) -> bool:
+    import numpy as np
+
     return bool(np.all(np.isfinite(array)) and np.all(array == np.round(array)))
 
 

@@ -2,13 +2,17 @@
 
 A flavor turns a model into named files (bytes) and back. ``load`` returns an
 object with ``predict`` (and ``predict_proba`` where the model has it) that
-takes a DataFrame with the signature's columns. Every built-in flavor passes
-the same conformance suite (tests/models/test_flavor_contract.py).
+takes a DataFrame with the signature's columns. ``matrix_form`` may offer the
+same model taking a plain float matrix instead: a DataFrame costs a small model
+more than its arithmetic (a single-row call several times over), so serving and
+batch scoring use the matrix whenever a flavor offers one. Every built-in
+flavor passes the same conformance suite (tests/models/test_flavor_contract.py).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
@@ -27,6 +31,10 @@ class Flavor(Protocol):
 
     def requirements(self) -> list[str]:
         """Packages (with versions) needed to load the model."""
+
+    def matrix_form(self, model: Any, columns: Sequence[str]) -> Any | None:
+        """The loaded ``model`` as it takes a float matrix of ``columns`` in that order and
+        predicts exactly as from the table; None when it needs the table itself."""
 
 
 def module_of(model: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,10 @@ class LightGBMFlavor:
 
     def requirements(self) -> list[str]:
         return [version_of("lightgbm")]
+
+    def matrix_form(self, model: Any, columns: Sequence[str]) -> Any | None:
+        """The booster takes a matrix as it is, in its training order."""
+        return model if model.booster.feature_name() == list(columns) else None
 
 
 class BoosterRegressor:

@@ -6,6 +6,7 @@ Unpickling runs code, so this flavor is chosen only when the caller says
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from loopml.errors import InvalidInput, require
@@ -35,3 +36,6 @@ class PyFuncFlavor:
 
     def requirements(self) -> list[str]:
         return [version_of("cloudpickle")]
+
+    def matrix_form(self, model: Any, columns: Sequence[str]) -> Any | None:
+        return None  # user code may read its columns by name

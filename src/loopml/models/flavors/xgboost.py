@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from loopml.models.flavors.base import module_of, version_of
@@ -31,3 +32,7 @@ class XGBoostFlavor:
 
     def requirements(self) -> list[str]:
         return [version_of("xgboost")]
+
+    def matrix_form(self, model: Any, columns: Sequence[str]) -> Any | None:
+        """XGBoost checks names only on tables; a matrix in its training order is the same."""
+        return model if model.get_booster().feature_names == list(columns) else None
