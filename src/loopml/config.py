@@ -70,9 +70,10 @@ class Settings(BaseSettings):
         default=1024, ge=1, description="Most rows one model call takes when requests are batched."
     )
     serving_max_wait_ms: float = Field(
-        default=0.5,
+        default=0.0,
         ge=0,
-        description="Longest a busy server waits to fill a batch; an idle server never waits.",
+        description="Longest a busy server waits to fill a batch (0: it scores what has queued "
+        "up while the previous batch ran).",
     )
     serving_log_flush_interval: float = Field(
         default=5.0,

@@ -69,6 +69,7 @@ def test_open_inference_protocol(client, churn):
         ("/v1/models/churn/predict", {"rows": []}, 422, "body."),
         ("/v1/models/churn/predict", {"records": [{"tenure": [1], "monthly": 2}]}, 422, "body.records.0.tenure"),
         ("/v1/models/churn/invocations", {"instances": 3}, 422, "body.instances"),
+        ("/v1/models/churn/predict", {"records": [{"tenure": None, "monthly": 2}]}, 422, None),
         ("/v2/models/churn/infer", {"inputs": [{"name": "tenure"}]}, 422, "body.inputs.0.datatype"),
     ],
 )  # fmt: skip

@@ -10,9 +10,9 @@ loop itself (a thread hop would cost more than a small model's call, and the
 GIL lets no second call run meanwhile); large ones in a worker thread, so the
 server keeps reading requests while they run.
 
-Alone, a request goes straight to the model: no waiting. Only when the last
-batch held more than one request (the server is busy) does the drain task wait
-up to ``max_wait`` seconds for more rows before calling the model.
+Alone, a request goes straight to the model: no waiting. With ``max_wait`` set,
+and only when the last batch held more than one request (the server is busy),
+the drain task waits up to that long for more rows before calling the model.
 
 If a joined call fails, each request is scored on its own, so one request's bad
 rows never fail the others.
@@ -45,7 +45,7 @@ class MicroBatcher(Generic[Result]):
         *,
         executor: Executor | None = None,
         max_rows: int = 1024,
-        max_wait: float = 0.0005,
+        max_wait: float = 0.0,
         observe: Callable[[int], None] | None = None,
         inline_rows: int = 256,
     ) -> None:

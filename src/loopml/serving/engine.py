@@ -55,7 +55,7 @@ class ServingEngine:
         config: ServingConfig | None = None,
         *,
         max_batch_rows: int = 1024,
-        max_wait: float = 0.0005,
+        max_wait: float = 0.0,
         poll_interval: float = 1.0,
         workers: int = 2,
         prediction_log=None,

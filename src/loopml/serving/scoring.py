@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from loopml.errors import InvalidInput, LoopmlError
 from loopml.serving.batcher import MicroBatcher
 from loopml.serving.rows import Rows
 from loopml.serving.validation import InputChecker
@@ -54,7 +55,21 @@ class Served:
         return int(self.version.version)
 
     def score(self, rows: Rows) -> Scores:
-        return score_frame(self.model, rows.to_frame(self.checker.feature_names or None))
+        model = self.model
+        # A model that takes a matrix gets the columns as they came (no DataFrame per call).
+        if model.matrix_model is not None:
+            data = rows.columns
+        else:
+            data = rows.to_frame(self.checker.feature_names or None)
+        try:
+            return score_frame(model, data)
+        except LoopmlError:
+            raise
+        except (ValueError, TypeError) as error:  # the model refuses these values (NaN, say)
+            raise InvalidInput(
+                f"Model {self.name!r} version {self.number} cannot score these rows: {error}",
+                hint="Check the rows for missing or out-of-range values.",
+            ) from error
 
 
 def score_frame(model: Any, frame) -> Scores:

@@ -5,17 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from loopml._context import Context
-from loopml.serving.routes import feedback, oip, predict
+from loopml.serving.routes import feedback, oip, predict, schemas
 from loopml.serving.traffic import ServingConfig
-
-routers = (predict.router, feedback.router, oip.router)
 
 
 def install(app: FastAPI, context: Context, config: ServingConfig | None = None) -> None:
     """Add the serving routes; the engine starts and stops with the app's lifespan."""
     from loopml.serving.metrics import ServingMetrics
 
-    for router in routers:
+    # First in line: every request is matched against the routes in order.
+    app.router.routes[:0] = [*predict.routes, *oip.routes]
+    schemas.document(app)
+    for router in (feedback.router, oip.router):
         app.include_router(router)
     app.state.serving = None
     app.state.serving_metrics = ServingMetrics(app.state.telemetry.registry)

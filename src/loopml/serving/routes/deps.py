@@ -15,8 +15,7 @@ class ServingNotStarted(LoopmlError):
     status_code = 503
 
 
-async def get_engine(request: Request) -> ServingEngine:
-    # async: a plain def dependency would run in a thread pool, a hop per request
+def engine_of(request: Request) -> ServingEngine:
     engine = getattr(request.app.state, "serving", None)
     if engine is None:
         raise ServingNotStarted(
@@ -24,6 +23,11 @@ async def get_engine(request: Request) -> ServingEngine:
             hint="Start the app with its lifespan (loopml serve, or `with TestClient(app)`).",
         )
     return engine
+
+
+async def get_engine(request: Request) -> ServingEngine:
+    # async: a plain def dependency would run in a thread pool, a hop per request
+    return engine_of(request)
 
 
 EngineDep = Annotated[ServingEngine, Depends(get_engine)]

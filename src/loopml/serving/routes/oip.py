@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from loopml._version import __version__
 from loopml.serving import payloads
-from loopml.serving.routes.deps import EngineDep, json_response
-from loopml.serving.routes.schemas import V2_INFER_BODY
+from loopml.serving.routes.deps import EngineDep, engine_of, json_response
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 
@@ -57,8 +59,9 @@ async def model_ready(engine: EngineDep, name: str = ModelName) -> dict[str, Any
     return {"name": name, "ready": True}
 
 
-@router.post("/models/{name}/infer", summary="Score input tensors", openapi_extra=V2_INFER_BODY)
-async def infer(request: Request, engine: EngineDep, name: str = ModelName):
+async def infer(request: Request) -> Response:
+    """Score input tensors (a plain Starlette route, as the other scoring routes)."""
+    engine, name = engine_of(request), request.path_params["name"]
     document = payloads.read_json(await request.body())
     names = ()
     inputs = document.get("inputs")
@@ -83,6 +86,9 @@ async def infer(request: Request, engine: EngineDep, name: str = ModelName):
     if isinstance(document.get("id"), str):
         body["id"] = document["id"]
     return json_response(body)
+
+
+routes = [Route("/v2/models/{name}/infer", infer, methods=["POST"])]
 
 
 def _tensor(name: str, values: list[Any]) -> dict[str, Any]:

@@ -1,43 +1,30 @@
-"""``POST /v1/models/{name}/predict`` and MLflow's ``/invocations``."""
+"""``POST /v1/models/{name}/predict`` and MLflow's ``/invocations``.
+
+Scoring routes are plain Starlette routes: FastAPI's per-route machinery
+(routing layers, dependency solving) costs more than a small model's
+prediction. ``schemas.document`` adds them to the OpenAPI description.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Request
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from loopml.serving import payloads
 from loopml.serving.engine import Answer
-from loopml.serving.routes.deps import EngineDep, json_response
-from loopml.serving.routes.schemas import (
-    INVOCATIONS_BODY,
-    PREDICT_BODY,
-    InvocationsResponse,
-    PredictResponse,
-)
-
-router = APIRouter(prefix="/v1", tags=["predictions"])
-
-ModelName = Path(min_length=1, max_length=200, description="Registered model name.")
+from loopml.serving.routes.deps import engine_of, json_response
 
 
-@router.post(
-    "/models/{name}/predict",
-    summary="Score rows with the model's champion (segments routed per row)",
-    response_model=PredictResponse,
-    openapi_extra=PREDICT_BODY,
-)
-async def predict(request: Request, engine: EngineDep, name: str = ModelName):
+async def predict(request: Request) -> Response:
+    engine, name = engine_of(request), request.path_params["name"]
     rows = payloads.parse_loopml(payloads.read_json(await request.body()))
     answer = await engine.predict(name, rows)
     return json_response({"model": name, "predictions": _rows(answer)})
 
 
-@router.post(
-    "/models/{name}/invocations",
-    summary="Score rows sent in MLflow's scoring-server formats",
-    response_model=InvocationsResponse,
-    openapi_extra=INVOCATIONS_BODY,
-)
-async def invocations(request: Request, engine: EngineDep, name: str = ModelName):
+async def invocations(request: Request) -> Response:
+    engine, name = engine_of(request), request.path_params["name"]
     document = payloads.read_json(await request.body())
     names = ()
     if _needs_feature_names(document):
@@ -50,6 +37,12 @@ async def invocations(request: Request, engine: EngineDep, name: str = ModelName
             "versions": answer.versions,
         }
     )
+
+
+routes = [
+    Route("/v1/models/{name}/predict", predict, methods=["POST"]),
+    Route("/v1/models/{name}/invocations", invocations, methods=["POST"]),
+]
 
 
 def _needs_feature_names(document: dict) -> bool:

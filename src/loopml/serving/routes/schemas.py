@@ -1,15 +1,19 @@
 """OpenAPI descriptions of the serving payloads.
 
-The predict routes read their bodies themselves (one orjson parse, no per-row
-model objects: this is the hot path), so their request schemas are declared
-here as JSON Schema rather than inferred from a pydantic parameter.
+The scoring routes read their bodies themselves (one orjson parse, no per-row
+model objects: this is the hot path) and are plain Starlette routes, which
+FastAPI does not describe; ``document`` adds them to the app's OpenAPI schema
+from the JSON Schemas and response models declared here.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 _VALUE: dict[str, Any] = {"type": ["string", "number", "integer", "boolean", "null"]}
 _RECORD = {"type": "object", "additionalProperties": _VALUE}
@@ -20,10 +24,8 @@ _DATA = {"type": "array", "items": {"type": "array", "items": _VALUE}, "minItems
 
 def _body(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
     return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": schema, "example": example}},
-        }
+        "required": True,
+        "content": {"application/json": {"schema": schema, "example": example}},
     }
 
 
@@ -124,3 +126,85 @@ class FeedbackRequest(BaseModel):
 
 class FeedbackAccepted(BaseModel):
     accepted: int
+
+
+class Tensor(BaseModel):
+    name: str
+    datatype: str = Field(description="BOOL, INT64, FP64 or BYTES.")
+    shape: list[int]
+    data: list[Any]
+
+
+class InferResponse(BaseModel):
+    model_name: str
+    model_version: str = Field(description="The versions that answered, comma-separated.")
+    id: str | None = Field(None, description="The request's id, when it sent one.")
+    outputs: list[Tensor] = Field(description="predict, prediction_id, version and proba.")
+
+
+_ERROR = {
+    "description": "The request is wrong (4xx) or the model is not served (404); see error.hint.",
+    "content": {"application/json": {"schema": {"type": "object", "required": ["error"]}}},
+}
+
+SCORING = {
+    # path: (tag, operation id, summary, request body, response model)
+    "/v1/models/{name}/predict": (
+        "predictions", "predict", "Score rows with the model's champion (segments routed per row)",
+        PREDICT_BODY, PredictResponse,
+    ),
+    "/v1/models/{name}/invocations": (
+        "predictions", "invocations", "Score rows sent in MLflow's scoring-server formats",
+        INVOCATIONS_BODY, InvocationsResponse,
+    ),
+    "/v2/models/{name}/infer": (
+        "open inference protocol v2", "infer", "Score input tensors",
+        V2_INFER_BODY, InferResponse,
+    ),
+}  # fmt: skip
+
+
+def document(app: FastAPI) -> None:
+    """Describe the scoring routes in ``app``'s OpenAPI schema (built once, on first use)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for path, operation in SCORING.items():
+                schema["paths"][path] = {"post": _operation(*operation, components)}
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _operation(tag, operation_id, summary, body, response: type[BaseModel], components) -> dict:
+    answer = response.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(answer.pop("$defs", {}))
+    components[response.__name__] = answer
+    name = {
+        "name": "name",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        "description": "Registered model name.",
+    }
+    return {
+        "tags": [tag],
+        "summary": summary,
+        "operationId": operation_id,
+        "parameters": [name],
+        "requestBody": body,
+        "responses": {
+            "200": {
+                "description": "One answer per row.",
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{response.__name__}"}
+                    }
+                },
+            },
+            "4XX": _ERROR,
+        },
+    }
