@@ -3,6 +3,8 @@ computed one column at a time, and a clear error for a file that cannot be read.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -11,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import loopml
+from loopml.cli import main
 from loopml.errors import InvalidInput, NotFound
 
 ROWS = 12_000  # above the 10,000-point sketch, so the files' summaries are compressed too
@@ -127,6 +130,15 @@ def test_files_are_read_a_column_at_a_time_never_as_whole_tables(wide_files):
     assert from_files < table_bytes / 2  # a tenth of it is one column
 
 
+def test_the_cli_reads_parquet_a_column_at_a_time(wide_files, tmp_path):
+    reference, current = wide_files
+    out = tmp_path / "report.json"
+    args = ["report", "drift", "--reference", str(reference), "--current", str(current)]
+    peak = _peak_arrow_bytes(lambda: main([*args, "--out", str(out)]))
+    assert peak < pq.read_table(reference).nbytes / 2
+    assert json.loads(out.read_text()) == loopml.drift_report(*wide_files).to_dict()
+
+
 @pytest.mark.parametrize("side", ["reference", "current"])
 def test_a_corrupt_parquet_file_is_a_clear_error(files, side):
     reference, current = files
@@ -150,3 +162,12 @@ def test_a_file_that_is_not_a_table_is_a_clear_error(files, tmp_path):
     with pytest.raises(InvalidInput, match="Cannot tell the format") as error:
         loopml.drift_report(files[0], notes)
     assert ".parquet or .csv" in error.value.hint
+
+
+def test_the_cli_names_a_corrupt_parquet_file_without_a_traceback(files, capsys):
+    broken = files[0].with_name("broken.parquet")
+    broken.write_bytes(b"\x00garbage" * 50)
+    with pytest.raises(SystemExit):
+        main(["report", "drift", "--reference", str(files[0]), "--current", str(broken)])
+    err = capsys.readouterr().err
+    assert "Cannot read" in err and "broken.parquet" in err and "Traceback" not in err
