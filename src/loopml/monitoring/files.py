@@ -8,13 +8,12 @@ column, so it is read whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 
-from loopml.errors import InvalidInput, NotFound
+from loopml.data.frames import read_file, reading
+from loopml.errors import NotFound
 from loopml.monitoring.summary import TableSummary, summarize
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -29,8 +28,6 @@ def summarize_file(
     if not path.is_file():
         raise NotFound(f"No file at {str(path)!r}.", hint="Check the path.")
     if path.suffix.lower() not in PARQUET_SUFFIXES:
-        from loopml.data.frames import read_file
-
         return summarize(read_file(path), reference, columns)
     return _summarize_parquet(path, reference, columns)
 
@@ -40,7 +37,7 @@ def _summarize_parquet(
 ) -> TableSummary:
     import pyarrow.parquet as pq
 
-    with _reading(path):
+    with reading(path):
         parquet = pq.ParquetFile(path)
         names = parquet.schema_arrow.names
     with parquet:
@@ -53,18 +50,5 @@ def _summarize_parquet(
 
 
 def _read_column(parquet, name: str, path: Path) -> pa.Table:
-    with _reading(path):
+    with reading(path):
         return parquet.read(columns=[name])
-
-
-@contextmanager
-def _reading(path: Path) -> Iterator[None]:
-    """Arrow's errors on a damaged or foreign file, as one that names the file."""
-    try:
-        yield
-    except (pa.ArrowException, OSError) as error:
-        raise InvalidInput(
-            f"Cannot read {str(path)!r} as Parquet: {error}",
-            hint="The file is damaged, truncated or not Parquet: write it again, "
-            "or give a CSV file the suffix .csv.",
-        ) from error
