@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +80,7 @@ def read_file(path: Path) -> pa.Table:
     if not path.is_file():
         raise NotFound(f"No file at {str(path)!r}.", hint="Check the path.")
     suffix = "".join(path.suffixes[-2:]).lower()
-    try:
+    with reading(path):
         if suffix.endswith((".parquet", ".pq")):
             import pyarrow.parquet as pq
 
@@ -88,16 +90,23 @@ def read_file(path: Path) -> pa.Table:
 
             options = csv.ParseOptions(delimiter="\t" if ".tsv" in suffix else ",")
             return csv.read_csv(path, parse_options=options)
+    raise InvalidInput(
+        f"Cannot tell the format of {str(path)!r}.",
+        hint="Name the file .parquet or .csv (or load it with pandas and pass the DataFrame).",
+    )
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Arrow's errors on a damaged or foreign file, as one that names the file."""
+    try:
+        yield
     except (pa.ArrowException, OSError) as error:
         raise InvalidInput(
             f"Cannot read {str(path)!r}: {error}",
             hint="The file is unreadable, truncated or not in the format its name says; "
             "write it again or check its encoding.",
         ) from error
-    raise InvalidInput(
-        f"Cannot tell the format of {str(path)!r}.",
-        hint="Name the file .parquet or .csv (or load it with pandas and pass the DataFrame).",
-    )
 
 
 def check_names(names: list[str], what: str = "data") -> None:

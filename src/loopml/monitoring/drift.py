@@ -1,7 +1,8 @@
 """Drift reports: per column a method, statistic, p-value, threshold and verdict.
 
-``drift_report(reference, current)`` accepts DataFrames, Arrow tables or stored
-summaries for either side. Bad input (an empty window, an all-null column, a
+``drift_report(reference, current)`` accepts DataFrames, Arrow tables, stored
+summaries or the path of a Parquet or CSV file for either side; a Parquet file
+is summarized one column at a time, so it is never in memory whole. Bad input (an empty window, an all-null column, a
 new, missing or retyped column) never raises: the column is left out of the
 verdict and listed in ``report.problems``, so a monitor reports a data problem
 instead of crashing.
@@ -11,14 +12,17 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from loopml.errors import InvalidInput
+from loopml.monitoring.files import summarize_file
 from loopml.monitoring.stats import METHODS, default_method
 from loopml.monitoring.summary import TableSummary, summarize
 
@@ -131,9 +135,15 @@ def drift_report(
 ) -> DriftReport:
     """Compare ``current`` with ``reference`` column by column.
 
+    Either side may be a DataFrame, an Arrow table, a stored summary or a file
+    path. A Parquet file is read one column at a time (memory: about one column
+    of each file, never both tables); a CSV file is read whole.
+
     ``methods`` and ``thresholds`` override the default per column. With
     ``chunks=N`` (raw reference only) each column's threshold becomes the
-    statistic's mean + 3σ over N chunks of the reference, in row order.
+    statistic's mean + 3σ over N chunks of the reference, in row order; the
+    chunks are slices of the whole reference, so a reference file is then read
+    whole.
     """
     from loopml.monitoring.reference import Reference
 
@@ -143,13 +153,10 @@ def drift_report(
     if isinstance(reference, Reference):
         reference, bounds = reference.summary, dict(reference.bounds)
     elif chunks is not None:
-        table = as_table(reference, "reference")
-        bounds = chunk_bounds(table, chunks, columns, methods)
-        reference = summarize(table, columns=list(columns) if columns else None)
-    if not isinstance(reference, TableSummary):
-        reference = summarize(as_table(reference, "reference"), columns=_list(columns))
-    if not isinstance(current, TableSummary):
-        current = summarize(as_table(current, "current"), reference, _list(columns))
+        reference = as_table(reference, "reference")
+        bounds = chunk_bounds(reference, chunks, columns, methods)
+    reference = summary_of(reference, "reference", columns=_list(columns))
+    current = summary_of(current, "current", reference, _list(columns))
     return compare(reference, current, columns, methods, thresholds, bounds, drift_share)
 
 
@@ -238,20 +245,39 @@ def chunk_bounds(
     return bounds
 
 
+def summary_of(
+    data: Any,
+    what: str,
+    reference: TableSummary | None = None,
+    columns: list[str] | None = None,
+) -> TableSummary:
+    """``data`` summarized (bins from ``reference``); a file path is summarized column by column."""
+    if isinstance(data, TableSummary):
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        return summarize_file(Path(data), reference, columns)
+    return summarize(as_table(data, what), reference, columns)
+
+
 def as_table(data: Any, what: str) -> pa.Table:
-    """An Arrow table from a DataFrame, an Arrow table, or a dict of columns."""
+    """An Arrow table from a DataFrame, an Arrow table, a dict of columns, or a file (read whole)."""
     if isinstance(data, pa.Table):
         return data
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
     if isinstance(data, Mapping):
         return pa.table(dict(data))
+    if isinstance(data, (str, os.PathLike)):
+        from loopml.data.frames import read_file
+
+        return read_file(Path(data))
     module = type(data).__module__
     if module.startswith("pandas"):
         return pa.Table.from_pandas(data, preserve_index=False)
     raise InvalidInput(
         f"The {what} data is a {type(data).__name__}; drift needs a table.",
-        hint="Pass a pandas DataFrame, a pyarrow Table or a stored reference summary.",
+        hint="Pass a pandas DataFrame, a pyarrow Table, a Parquet or CSV path, "
+        "or a stored reference summary.",
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loopml.errors import InvalidInput
-from loopml.monitoring.drift import Bound, as_table, chunk_bounds
+from loopml.monitoring.drift import Bound, as_table, chunk_bounds, summary_of
 from loopml.monitoring.summary import TableSummary, summarize
 
 FORMAT = "loopml.reference/1"
@@ -46,11 +46,16 @@ class Reference:
 def make_reference(
     data: Any, *, columns: Sequence[str] | None = None, chunks: int | None = None
 ) -> Reference:
-    """Summarize training data once; with ``chunks``, also the time-aware thresholds."""
-    table = as_table(data, "reference")
+    """Summarize training data once; with ``chunks``, also the time-aware thresholds.
+
+    A Parquet file is summarized one column at a time, unless ``chunks`` is
+    given: the chunks are slices of the whole table, so the file is read whole.
+    """
     names = list(columns) if columns is not None else None
-    bounds = chunk_bounds(table, chunks, names) if chunks else {}
-    return Reference(summarize(table, columns=names), bounds)
+    if not chunks:
+        return Reference(summary_of(data, "reference", columns=names))
+    table = as_table(data, "reference")
+    return Reference(summarize(table, columns=names), chunk_bounds(table, chunks, names))
 
 
 def put_reference(artifacts, reference: Reference) -> str:

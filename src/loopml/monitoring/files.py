@@ -1,0 +1,54 @@
+"""Summaries of table files, read one column at a time.
+
+Summaries are computed column by column, so a Parquet file never needs to be in
+memory whole: each column is read, summarized and let go before the next, and
+memory stays at about one column of the file. A CSV file cannot be read by
+column, so it is read whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from loopml.data.frames import read_file, reading
+from loopml.errors import NotFound
+from loopml.monitoring.summary import TableSummary, summarize
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def summarize_file(
+    path: Path,
+    reference: TableSummary | None = None,
+    columns: list[str] | None = None,
+) -> TableSummary:
+    """The summary ``summarize`` gives of the file's table, without holding the table."""
+    if not path.is_file():
+        raise NotFound(f"No file at {str(path)!r}.", hint="Check the path.")
+    if path.suffix.lower() not in PARQUET_SUFFIXES:
+        return summarize(read_file(path), reference, columns)
+    return _summarize_parquet(path, reference, columns)
+
+
+def _summarize_parquet(
+    path: Path, reference: TableSummary | None, columns: list[str] | None
+) -> TableSummary:
+    import pyarrow.parquet as pq
+
+    with reading(path):
+        parquet = pq.ParquetFile(path)
+        names = parquet.schema_arrow.names
+    with parquet:
+        wanted = [name for name in columns if name in names] if columns is not None else names
+        parts = [summarize(_read_column(parquet, name, path), reference) for name in wanted]
+        rows = parquet.metadata.num_rows
+    summaries = {name: s for part in parts for name, s in part.columns.items()}
+    skipped = {name: type_ for part in parts for name, type_ in part.skipped.items()}
+    return TableSummary(rows, summaries, skipped)
+
+
+def _read_column(parquet, name: str, path: Path) -> pa.Table:
+    with reading(path):
+        return parquet.read(columns=[name])
