@@ -53,3 +53,15 @@ def test_bad_batch_input_names_the_fix(churn, tmp_path):
     with pytest.raises(loopml.InvalidInput, match="monthly"):
         loopml.predict_batch("churn", frame)
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_a_chunk_the_model_refuses_stops_the_file_and_leaves_no_output(churn, tmp_path):
+    rows = churn_rows(2_500, seed=4)[FEATURES]
+    rows.loc[1_600:, "monthly"] = None  # the second of three chunks: the first is written by then
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    source, output = folder / "rows.parquet", folder / "scored.parquet"
+    rows.to_parquet(source)
+    with pytest.raises(loopml.InvalidInput, match="cannot score these rows"):
+        loopml.predict_batch("churn", source, output, chunk_rows=1000)
+    assert [p.name for p in folder.iterdir()] == ["rows.parquet"]

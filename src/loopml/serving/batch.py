@@ -1,7 +1,8 @@
 """Batch scoring: a table of any size through the same routing as real-time serving.
 
 Files are read and written in chunks (Parquet row groups or CSV blocks through
-pyarrow), so memory stays bounded by ``chunk_rows`` however long the table is.
+pyarrow), so memory stays bounded by ``chunk_rows`` however long the table is;
+a chunk is written on a second thread while the next one is read and scored.
 Each chunk's rows are routed by ``router.plan`` exactly as the server routes
 them: segment champions, the family's fallback, a 404-style error naming an
 unknown segment. Canary and shadow are real-time traffic policies and do not
@@ -11,6 +12,7 @@ apply here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from loopml.errors import InvalidInput
+from loopml.serving.parquet import writer_options
 from loopml.serving.pool import ModelPool
 from loopml.serving.router import plan
 from loopml.serving.rows import Rows
@@ -73,16 +76,16 @@ class BatchScorer:
             versions[target] = served.number
             segment_codes[target] = segment_index.setdefault(served.segment, len(segment_index))
             self.versions[served.segment] = served.number
-        out = frame.copy(deep=False)
-        out["prediction"] = predictions
-        if not np.isnan(proba).all():
-            out["proba"] = proba
-        out["version"] = versions
+        added = {"prediction": predictions, "proba": proba, "version": versions}
+        if np.isnan(proba).all():
+            del added["proba"]
         # A categorical column: one string per segment, not one per row.
-        out["segment"] = pd.Categorical.from_codes(
+        added["segment"] = pd.Categorical.from_codes(
             segment_codes, categories=list(segment_index) or [""]
         )
-        return out
+        # Joined, not assigned column by column: each assignment costs a pass over the frame.
+        added_frame = pd.DataFrame(added, index=frame.index, copy=False)
+        return pd.concat([frame, added_frame], axis=1)
 
 
 def predict_batch(
@@ -140,23 +143,32 @@ def _score_file(
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.partial")
     writer = None
-    try:
-        for batch in batches:
-            scored = scorer.score(batch.to_pandas())
-            if writer is None:
-                table = pa.Table.from_pandas(scored, preserve_index=False)
-                writer = pq.ParquetWriter(partial, table.schema)
-            else:
-                table = pa.Table.from_pandas(scored, schema=writer.schema, preserve_index=False)
-            writer.write_table(table)
-            result.rows += len(scored)
-            if progress:
-                progress(result.rows, total)
-    except BaseException:
-        if writer is not None:
-            writer.close()
-        partial.unlink(missing_ok=True)
-        raise
+    writing: Future | None = None  # the last chunk's write, while the next one is scored
+    with ThreadPoolExecutor(1, thread_name_prefix="loopml-batch-write") as background:
+        try:
+            for batch in batches:
+                scored = scorer.score(batch.to_pandas())
+                if writer is None:
+                    table = pa.Table.from_pandas(scored, preserve_index=False)
+                    options = writer_options(table.schema)
+                    writer = pq.ParquetWriter(partial, table.schema, **options)
+                else:
+                    table = pa.Table.from_pandas(scored, schema=writer.schema, preserve_index=False)
+                if writing is not None:
+                    writing.result()
+                writing = background.submit(writer.write_table, table)
+                result.rows += len(scored)
+                if progress:
+                    progress(result.rows, total)
+            if writing is not None:
+                writing.result()
+        except BaseException:
+            if writing is not None:
+                wait([writing])  # never close the writer under a running write
+            if writer is not None:
+                writer.close()
+            partial.unlink(missing_ok=True)
+            raise
     if writer is None:
         raise InvalidInput(f"{source} has no rows to score.", hint="Check the input file.")
     writer.close()

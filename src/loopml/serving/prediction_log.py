@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from loopml.errors import InvalidInput
 from loopml.registry.segments import canonical_segment
+from loopml.serving.parquet import writer_options
 
 INPUT_PREFIX = "input."
 PREDICTION_COLUMNS = (
@@ -348,7 +349,7 @@ def _write_parquet(fs, folder: str, table: pa.Table) -> None:
     temporary, final = f"{folder}/.{name}.partial", f"{folder}/{name}.parquet"
     try:
         with fs.open(temporary, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd")
+            pq.write_table(table, handle, compression="zstd", **writer_options(table.schema))
         fs.mv(temporary, final)
     finally:
         if fs.exists(temporary):

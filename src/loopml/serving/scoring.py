@@ -58,18 +58,8 @@ class Served:
         model = self.model
         # A model that takes a matrix gets the columns as they came (no DataFrame per call).
         if model.matrix_model is not None:
-            data = rows.columns
-        else:
-            data = rows.to_frame(self.checker.feature_names or None)
-        try:
-            return score_frame(model, data)
-        except LoopmlError:
-            raise
-        except (ValueError, TypeError) as error:  # the model refuses these values (NaN, say)
-            raise InvalidInput(
-                f"Model {self.name!r} version {self.number} cannot score these rows: {error}",
-                hint="Check the rows for missing or out-of-range values.",
-            ) from error
+            return score_frame(model, rows.columns)
+        return score_frame(model, rows.to_frame(self.checker.feature_names or None))
 
 
 def score_frame(model: Any, frame) -> Scores:
@@ -81,9 +71,17 @@ def score_frame(model: Any, frame) -> Scores:
 def score_arrays(model: Any, frame) -> tuple[np.ndarray, np.ndarray | None]:
     """Predictions as an array; a binary classifier is called once, through predict_proba."""
     classes = _classes(model)
-    if classes is None or len(classes) != 2 or not hasattr(model, "predict_proba"):
-        return np.asarray(model.predict(frame)), None
-    positive = np.asarray(model.predict_proba(frame))[:, 1]
+    try:
+        if classes is None or len(classes) != 2 or not hasattr(model, "predict_proba"):
+            return np.asarray(model.predict(frame)), None
+        positive = np.asarray(model.predict_proba(frame))[:, 1]
+    except LoopmlError:
+        raise
+    except (ValueError, TypeError) as error:  # the model refuses these values (NaN, say)
+        raise InvalidInput(
+            f"Model {model.name!r} version {model.version} cannot score these rows: {error}",
+            hint="Check the rows for missing or out-of-range values.",
+        ) from error
     picks = (positive > 0.5).astype(np.int64)  # as predict breaks ties
     return np.asarray(classes)[picks], positive
 
