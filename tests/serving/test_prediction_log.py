@@ -98,3 +98,26 @@ def test_canonical_segment_sorts_keys():
     assert canonical_segment(None) == ""
     with pytest.raises(InvalidInput, match="key=value"):
         canonical_segment("store12")
+
+
+def test_a_table_of_predictions_is_split_by_model_and_hour(tmp_path):
+    import pyarrow as pa
+
+    times = [T0, T0 + timedelta(minutes=50), T0 + timedelta(minutes=5)]
+    table = pa.table(
+        {
+            "prediction_id": ["a", "b", "c"],
+            "time": pa.array(times, pa.timestamp("us", tz="UTC")),
+            "model": ["demand", "demand", "other"],
+            "prediction": [1.0, 2.0, 3.0],
+        }
+    )
+    with PredictionLog(str(tmp_path)) as log:
+        log.append_table(table)
+    folders = {str(p.parent.relative_to(tmp_path)) for p in tmp_path.rglob("*.parquet")}
+    assert folders == {
+        "predictions/model=demand/date=2026-03-01/hour=10",
+        "predictions/model=demand/date=2026-03-01/hour=11",
+        "predictions/model=other/date=2026-03-01/hour=10",
+    }
+    assert read_predictions(str(tmp_path), "demand")["prediction_id"].to_pylist() == ["a", "b"]

@@ -2,6 +2,7 @@
 
 import pytest
 from fastapi.testclient import TestClient
+from sklearn.linear_model import LogisticRegression
 from tests.serving.models import FEATURES, churn_rows
 
 from loopml.serving.prediction_log import read_feedback, read_predictions
@@ -74,3 +75,21 @@ def test_feedback_is_accepted_and_written(app, churn):
         assert bad.status_code == 422
     labels = read_feedback(app.state.context.settings.resolved_artifact_uri).to_pylist()
     assert {(r["prediction_id"], r["label"]) for r in labels} == {(ids[0], 1.0), (ids[1], 0.0)}
+
+
+def test_a_classifier_with_text_classes_is_logged_with_its_inputs(app):
+    import loopml
+
+    rows = churn_rows(200)
+    labels = rows["label"].map({0: "stay", 1: "leave"})
+    model = LogisticRegression(max_iter=500).fit(rows[FEATURES], labels)
+    version = loopml.log_model(model, "churn-text", input_example=rows[FEATURES].head(3))
+    loopml.set_alias("churn-text", "champion", version.version)
+    records = rows[FEATURES].head(3).to_dict(orient="records")
+    with TestClient(app) as client:
+        answer = client.post("/v1/models/churn-text/predict", json={"records": records}).json()
+    assert {p["prediction"] for p in answer["predictions"]} <= {"stay", "leave"}
+    uri = app.state.context.settings.resolved_artifact_uri
+    log = read_predictions(uri, "churn-text").to_pylist()
+    assert [r["input.tenure"] for r in log] == [r["tenure"] for r in records]
+    assert [r["proba"] for r in log] == [p["proba"] for p in answer["predictions"]]

@@ -1,21 +1,25 @@
 """Hand answered requests to the prediction log without slowing the answer down.
 
-A request only appends one tuple to a deque; a thread turns the tuples into
-log records and appends them to the ``PredictionLog`` (which writes Parquet in
-batches on its own thread). ``close`` drains everything and flushes, so a
-graceful shutdown loses nothing that was answered.
+A request only appends one object to a deque; a thread turns all that has
+queued into one Arrow table, column by column (no dict per row: this thread
+shares the interpreter with the requests), and appends it to the
+``PredictionLog``, which writes Parquet in batches on its own thread. ``close``
+drains everything and flushes, so a graceful shutdown loses nothing that was
+answered.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
+from loopml.serving.prediction_log import FIELDS, INPUT_PREFIX, PREDICTION_COLUMNS, input_column
 from loopml.serving.rows import Rows
 
 log = logging.getLogger("loopml.serving")
@@ -37,25 +41,6 @@ class Answered:
     latency_ms: float
     shadow: bool = False
 
-    def records(self) -> list[dict[str, Any]]:
-        proba = self.proba or [None] * self.rows.length
-        return [
-            {
-                "prediction_id": self.prediction_ids[i],
-                "time": self.time,
-                "model": self.model,
-                "version": self.version,
-                "segment": self.segments[i],
-                "prediction": _number(self.predictions[i]),
-                "proba": proba[i],
-                "latency_ms": self.latency_ms,
-                "flags": self.flags[i],
-                "shadow": self.shadow,
-                "inputs": self.rows.record(i),
-            }
-            for i in range(self.rows.length)
-        ]
-
 
 class PredictionSink:
     def __init__(self, prediction_log, *, interval: float = 0.2) -> None:
@@ -73,15 +58,16 @@ class PredictionSink:
         self._pending.append(answered)
 
     def drain(self) -> None:
-        records: list[dict[str, Any]] = []
+        answers: list[Answered] = []
         while self._pending:
-            records.extend(self._pending.popleft().records())
-        if records:
+            answers.append(self._pending.popleft())
+        if answers:
             try:
-                self.log.append(records)
+                self.log.append_table(answers_table(answers))
             except Exception:
-                self.dropped += len(records)
-                log.exception("prediction log: %d records could not be logged", len(records))
+                rows = sum(answer.rows.length for answer in answers)
+                self.dropped += rows
+                log.exception("prediction log: %d predictions could not be logged", rows)
 
     def close(self) -> None:
         self._stop.set()
@@ -94,13 +80,49 @@ class PredictionSink:
             self.drain()
 
 
-def _number(value: Any) -> Any:
-    """The log keeps numeric predictions; a class label that is not a number is kept as is."""
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
-        return value if not (isinstance(value, float) and math.isnan(value)) else None
+def answers_table(answers: list[Answered]) -> pa.Table:
+    """The answers as rows of the prediction log, built a column at a time."""
+    columns: dict[str, list[Any]] = {name: [] for name in PREDICTION_COLUMNS}
+    inputs: dict[str, list[Any]] = {}
+    rows = 0
+    for answer in answers:
+        n = answer.rows.length
+        columns["prediction_id"] += answer.prediction_ids
+        columns["segment"] += answer.segments
+        columns["prediction"] += answer.predictions
+        columns["proba"] += answer.proba or [None] * n
+        columns["flags"] += answer.flags
+        for name, value in (
+            ("time", answer.time), ("model", answer.model), ("version", answer.version),
+            ("latency_ms", answer.latency_ms), ("shadow", answer.shadow),
+        ):  # fmt: skip
+            columns[name] += [value] * n
+        for name, values in answer.rows.columns.items():
+            inputs.setdefault(name, [None] * rows).extend(values)
+        rows += n
+        for values in inputs.values():
+            values.extend([None] * (rows - len(values)))
+    arrays = {
+        name: pa.array(values, FIELDS[name])
+        for name, values in columns.items()
+        if name != "prediction"
+    }
+    arrays["prediction"] = _numbers(columns["prediction"])
+    for name, values in inputs.items():
+        arrays[f"{INPUT_PREFIX}{name}"] = input_column(values)
+    return pa.table(arrays)
+
+
+def _numbers(values: list[Any]) -> pa.Array:
+    """The log keeps numeric predictions; a class label that is not a number is left null."""
+    try:
+        return pa.array(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([_number(v) for v in values], pa.float64())
+
+
+def _number(value: Any) -> float | None:
     try:
         return float(value)
     except (TypeError, ValueError):
-        return value
+        return None

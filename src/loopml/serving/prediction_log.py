@@ -47,7 +47,7 @@ PREDICTION_COLUMNS = (
     "shadow",
 )
 TIME_TYPE = pa.timestamp("us", tz="UTC")
-_BASE_FIELDS = {
+FIELDS = {
     "prediction_id": pa.string(),
     "time": TIME_TYPE,
     "model": pa.string(),
@@ -65,7 +65,7 @@ FEEDBACK_SCHEMA = pa.schema(
 
 
 class _BatchWriter:
-    """Buffer records in memory; a daemon thread writes them in batches."""
+    """Buffer rows in memory as Arrow tables; a daemon thread writes them in batches."""
 
     thread_name = "loopml-log"
 
@@ -81,7 +81,8 @@ class _BatchWriter:
         self.root = root.rstrip("/")
         self.flush_size = flush_size
         self.flush_interval = flush_interval
-        self._records: list[dict[str, Any]] = []
+        self._pending: dict[str, list[pa.Table]] = defaultdict(list)  # folder -> tables
+        self._rows = 0
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -92,31 +93,30 @@ class _BatchWriter:
 
     def append(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Check and buffer records; they are written shortly after, off the caller's path."""
-        if self._closed:
-            raise InvalidInput("This log is closed.", hint="Open a new one to append records.")
-        checked = [self._normalize(record) for record in records]
-        with self._lock:
-            self._records.extend(checked)
-            full = len(self._records) >= self.flush_size
-        if full:
-            self._wake.set()
+        self._check_open()
+        folders: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for record in records:
+            row = self._normalize(record)
+            folders[self._folder(row)].append(row)
+        for folder, rows in folders.items():
+            self._buffer(folder, self._table(rows))
 
     def flush(self) -> None:
-        """Write what is buffered now; on failure the records stay for the next try."""
+        """Write what is buffered now; on failure the rows stay for the next try."""
         with self._flush_lock:
             with self._lock:
-                records, self._records = self._records, []
-            pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for record in records:
-                pending[self._folder(record)].append(record)
+                pending, self._pending, self._rows = self._pending, defaultdict(list), 0
             try:
                 # Folder by folder, so a failure re-buffers only what was not written.
                 for folder in list(pending):
-                    _write_parquet(self.fs, folder, self._table(pending[folder]))
+                    for table in _joined(pending[folder]):
+                        _write_parquet(self.fs, folder, table)
                     del pending[folder]
             except BaseException:
                 with self._lock:
-                    self._records[:0] = [r for group in pending.values() for r in group]
+                    for folder, tables in pending.items():
+                        self._pending[folder][:0] = tables
+                        self._rows += sum(table.num_rows for table in tables)
                 raise
 
     def close(self) -> None:
@@ -131,6 +131,18 @@ class _BatchWriter:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidInput("This log is closed.", hint="Open a new one to append records.")
+
+    def _buffer(self, folder: str, table: pa.Table) -> None:
+        with self._lock:
+            self._pending[folder].append(table)
+            self._rows += table.num_rows
+            full = self._rows >= self.flush_size
+        if full:
+            self._wake.set()
+
     def _loop(self) -> None:
         while not self._closed:
             self._wake.wait(self.flush_interval)
@@ -138,7 +150,7 @@ class _BatchWriter:
             try:
                 self.flush()
                 self.last_error = None
-            except Exception as error:  # the records stay buffered; close() retries
+            except Exception as error:  # the rows stay buffered; close() retries
                 self.last_error = error
 
     def _partition(self, time: datetime) -> str:
@@ -187,6 +199,19 @@ class PredictionLog(_BatchWriter):
             row[f"{INPUT_PREFIX}{name}"] = value
         return row
 
+    def append_table(self, table: pa.Table) -> None:
+        """Buffer predictions already in the log's columns (serving's path: no per-row checks)."""
+        self._check_open()
+        hours = pc.floor_temporal(table["time"], unit="hour")
+        keys = pa.table({"model": table["model"], "hour": hours}).group_by(["model", "hour"])
+        groups = keys.aggregate([]).to_pylist()
+        for key in groups:
+            part = table
+            if len(groups) > 1:
+                mask = pc.and_(pc.equal(table["model"], key["model"]), pc.equal(hours, key["hour"]))
+                part = table.filter(mask)
+            self._buffer(self._folder({"model": key["model"], "time": key["hour"]}), part)
+
     def _folder(self, record: dict[str, Any]) -> str:
         return f"{self.root}/predictions/model={record['model']}/{self._partition(record['time'])}"
 
@@ -195,7 +220,7 @@ class PredictionLog(_BatchWriter):
         columns = {}
         for name in names:
             values = [record.get(name) for record in records]
-            columns[name] = _column(values, _BASE_FIELDS.get(name))
+            columns[name] = _column(values, FIELDS.get(name))
         return pa.table(columns)
 
 
@@ -343,6 +368,14 @@ def _parquet_files(fs, folder: str) -> list[str]:
     return sorted(path for path in fs.ls(folder, detail=False) if path.endswith(".parquet"))
 
 
+def _joined(tables: list[pa.Table]) -> list[pa.Table]:
+    """The tables as one, or one by one where a column changed its type between them."""
+    try:
+        return [pa.concat_tables(tables, promote_options="permissive")]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return tables
+
+
 def _write_parquet(fs, folder: str, table: pa.Table) -> None:
     fs.makedirs(folder, exist_ok=True)
     name = uuid.uuid4().hex
@@ -357,15 +390,18 @@ def _write_parquet(fs, folder: str, table: pa.Table) -> None:
 
 
 def _empty_predictions(columns: Sequence[str] | None) -> pa.Table:
-    schema = pa.schema(list(_BASE_FIELDS.items()))
+    schema = pa.schema(list(FIELDS.items()))
     if columns is not None:
-        schema = pa.schema([schema.field(c) for c in columns if c in _BASE_FIELDS])
+        schema = pa.schema([schema.field(c) for c in columns if c in FIELDS])
     return schema.empty_table()
 
 
 def _column(values: list[Any], type_: pa.DataType | None) -> pa.Array:
-    if type_ is not None:
-        return pa.array(values, type=type_)
+    return pa.array(values, type=type_) if type_ is not None else input_column(values)
+
+
+def input_column(values: list[Any]) -> pa.Array:
+    """A feature's values as sent; mixed types in one feature are kept as text."""
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types in one feature: keep as text

@@ -103,9 +103,6 @@ class Rows:
             return pd.DataFrame(self.columns)
         return pd.DataFrame({name: self.column(name) for name in order})
 
-    def record(self, index: int) -> dict[str, Any]:
-        return {name: values[index] for name, values in self.columns.items()}
-
 
 def _scalar(value: Any, where: str) -> Any:
     if isinstance(value, _SCALARS):
