@@ -16,7 +16,8 @@ from loopml.pipeline.executors import ExecutorUnavailable
 def dask_address():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        # Port 0: two test workers may each start a cluster; a fixed port would collide.
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         yield "dask://" + cluster.scheduler_address.removeprefix("tcp://")
 
