@@ -17,7 +17,10 @@ def dask_address():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
         # Port 0: two test workers may each start a cluster; a fixed port would collide.
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
     ) as cluster:
         yield "dask://" + cluster.scheduler_address.removeprefix("tcp://")
 
