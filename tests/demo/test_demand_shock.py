@@ -20,3 +20,15 @@ def test_the_loop_recovers_the_shocked_segments_and_leaves_the_others(tmp_path):
     )
     assert after <= 1.2 * before
     assert all(plan.calm_days <= day <= plan.calm_days + 8 for day in story.detected_day.values())
+
+
+def test_each_demo_run_starts_from_an_empty_store_of_its_own(tmp_path):
+    from loopml.demo.__main__ import demo_settings
+
+    (tmp_path / "loopml.db").write_text("someone's own work")
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "loopml.db").write_text("the last demo")
+    settings = demo_settings(Settings(home=tmp_path, store_url="postgresql+psycopg://db/team"))
+    assert settings.home_path == tmp_path / "demo" and not settings.home_path.exists()
+    assert settings.resolved_store_url == f"sqlite:///{tmp_path / 'demo' / 'loopml.db'}"
+    assert (tmp_path / "loopml.db").read_text() == "someone's own work"

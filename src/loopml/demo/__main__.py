@@ -3,14 +3,17 @@
 Per-segment demand models are trained and served over HTTP; a sudden regime
 change hits some segments; the loop detects it, retrains only those segments,
 promotes better challengers and recovers accuracy. The numbers are printed at
-the end. It runs on the embedded store under ``LOOPML_HOME`` (default
-``~/.loopml``), so the CLI can look at everything afterwards.
+the end. It runs on an embedded store of its own, ``<LOOPML_HOME>/demo``
+(``~/.loopml/demo`` by default), emptied at the start of every run, so the
+story is told from the beginning each time and nothing else is touched; the
+CLI can look at everything afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import time
 
 from loopml.cli.output import console
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
 
     plan = Plan(day_seconds=args.day_seconds)
-    settings = Settings()
+    settings = demo_settings(Settings())
     console.rule("[bold]loopml demo: a demand shock, and the loop that recovers from it")
     began = time.monotonic()
     story = run(plan, settings, say=console.print, keep_serving=args.keep_serving)
@@ -46,6 +49,13 @@ def main(argv: list[str] | None = None) -> None:
                 time.sleep(1)
         except KeyboardInterrupt:
             story.stop()
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's own embedded store, empty: a second run must not meet the first's champions."""
+    home = settings.home_path / "demo"
+    shutil.rmtree(home, ignore_errors=True)
+    return settings.model_copy(update={"home": home, "store_url": None, "artifact_uri": None})
 
 
 if __name__ == "__main__":

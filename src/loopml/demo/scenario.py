@@ -299,11 +299,9 @@ def where_to_look(story: Story, home: Path, say: Callable[[str], None], *, servi
     say("")
     say("4. Where to look")
     say(f"   store: {home}")
-    say(
-        f'   .venv/bin/loopml timeline {MODEL} --segment "{story.shocked[0]}"'
-        if story.shocked
-        else ""
-    )
+    say(f"   export LOOPML_HOME={home}")
+    if story.shocked:
+        say(f'   .venv/bin/loopml timeline {MODEL} --segment "{story.shocked[0]}"')
     say("   .venv/bin/loopml alerts list")
     say(f"   .venv/bin/loopml models show {MODEL}")
     say(f"   .venv/bin/loopml audit --model {MODEL}")
