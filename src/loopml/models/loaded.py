@@ -58,7 +58,8 @@ class LoadedModel:
         return get_flavor(self.flavor).matrix_form(self.native, self.signature.names)
 
     def prepare(self, data: Any):
-        """The input as the model takes it (columns checked, ordered and cast)."""
+        """The input as the model takes it: columns checked, ordered and cast, as a float
+        matrix when the model takes one."""
         if self.matrix_model is not None:
             return as_matrix(self.signature, data)  # type: ignore[arg-type]
         return enforce(self.signature, data)
