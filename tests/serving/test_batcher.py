@@ -30,7 +30,7 @@ def test_concurrent_requests_are_joined_and_answered_in_order(model):
 
     def score(rows):
         calls.append(rows.length)
-        return score_frame(model, rows.to_frame(["a", "b", "c"]))
+        return score_frame(model, pd.DataFrame(rows.columns))
 
     async def run():
         batcher = MicroBatcher(score, Scores.slice, max_rows=1000, max_wait=0.001)
@@ -51,7 +51,7 @@ def test_batches_never_exceed_max_rows(model):
 
     def score(rows):
         calls.append(rows.length)
-        return score_frame(model, rows.to_frame(["a", "b", "c"]))
+        return score_frame(model, pd.DataFrame(rows.columns))
 
     async def run():
         batcher = MicroBatcher(score, Scores.slice, max_rows=10)
@@ -63,7 +63,7 @@ def test_batches_never_exceed_max_rows(model):
 
 def test_one_bad_request_fails_alone(model):
     def score(rows):
-        return score_frame(model, rows.to_frame(["a", "b", "c"]).astype(float))
+        return score_frame(model, pd.DataFrame(rows.columns).astype(float))
 
     async def run():
         batcher = MicroBatcher(score, Scores.slice)

@@ -2,13 +2,14 @@
 
 A request's rows arrive as JSON; building a DataFrame per request would cost
 more than the model call of a small model. ``Rows`` keeps the values as lists
-per column, so the batcher can join many requests cheaply and build one
-DataFrame per model call.
+per column, so the batcher can join many requests cheaply and hand the joined
+columns to the model in one call (``LoadedModel`` turns them into a matrix or
+a DataFrame, whichever the model takes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,16 +93,6 @@ class Rows:
         if len(indices) == self.length:
             return self
         return Rows({n: [v[i] for i in indices] for n, v in self.columns.items()}, len(indices))
-
-    def column(self, name: str) -> list[Any]:
-        return self.columns.get(name) or [None] * self.length
-
-    def to_frame(self, order: Iterable[str] | None = None):
-        import pandas as pd
-
-        if order is None:
-            return pd.DataFrame(self.columns)
-        return pd.DataFrame({name: self.column(name) for name in order})
 
 
 def _scalar(value: Any, where: str) -> Any:

@@ -55,11 +55,9 @@ class Served:
         return int(self.version.version)
 
     def score(self, rows: Rows) -> Scores:
-        model = self.model
-        # A model that takes a matrix gets the columns as they came (no DataFrame per call).
-        if model.matrix_model is not None:
-            return score_frame(model, rows.columns)
-        return score_frame(model, rows.to_frame(self.checker.feature_names or None))
+        # The columns as they came: the model checks them against its signature and
+        # builds a DataFrame only if it needs one.
+        return score_frame(self.model, rows.columns)
 
 
 def score_frame(model: Any, frame) -> Scores:
