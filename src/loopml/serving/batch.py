@@ -12,7 +12,7 @@ apply here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,8 +144,9 @@ def _score_file(
     partial = output.with_name(f".{output.name}.partial")
     writer = None
     writing: Future | None = None  # the last chunk's write, while the next one is scored
-    with ThreadPoolExecutor(1, thread_name_prefix="loopml-batch-write") as background:
-        try:
+    try:
+        # Leaving the block waits for a running write, so the writer is never closed under one.
+        with ThreadPoolExecutor(1, thread_name_prefix="loopml-batch-write") as background:
             for batch in batches:
                 scored = scorer.score(batch.to_pandas())
                 if writer is None:
@@ -160,15 +161,13 @@ def _score_file(
                 result.rows += len(scored)
                 if progress:
                     progress(result.rows, total)
-            if writing is not None:
-                writing.result()
-        except BaseException:
-            if writing is not None:
-                wait([writing])  # never close the writer under a running write
-            if writer is not None:
-                writer.close()
-            partial.unlink(missing_ok=True)
-            raise
+        if writing is not None:
+            writing.result()
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        partial.unlink(missing_ok=True)
+        raise
     if writer is None:
         raise InvalidInput(f"{source} has no rows to score.", hint="Check the input file.")
     writer.close()
