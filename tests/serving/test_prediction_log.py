@@ -121,3 +121,12 @@ def test_a_table_of_predictions_is_split_by_model_and_hour(tmp_path):
         "predictions/model=other/date=2026-03-01/hour=10",
     }
     assert read_predictions(str(tmp_path), "demand")["prediction_id"].to_pylist() == ["a", "b"]
+
+
+def test_a_feature_sent_as_a_number_and_later_as_text_is_logged_as_text(tmp_path):
+    with PredictionLog(str(tmp_path), flush_interval=60) as log:
+        log.append([_record(0, T0, inputs={"customer": 12})])
+        log.append([_record(1, T0, inputs={"customer": "12b"})])  # a second batch, own types
+    rows = read_predictions(str(tmp_path), "demand").to_pylist()
+    assert [r["input.customer"] for r in rows] == ["12", "12b"]
+    assert len(list(tmp_path.rglob("*.parquet"))) == 1

@@ -114,11 +114,11 @@ def answers_table(answers: list[Answered]) -> pa.Table:
 
 
 def _numbers(values: list[Any]) -> pa.Array:
-    """The log keeps numeric predictions; a class label that is not a number is left null."""
+    """The log keeps numeric predictions; NaN and a class label that is not a number are null."""
     try:
-        return pa.array(values, pa.float64())
+        return pa.array(values, pa.float64(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([_number(v) for v in values], pa.float64())
+        return pa.array([_number(v) for v in values], pa.float64(), from_pandas=True)
 
 
 def _number(value: Any) -> float | None:

@@ -109,8 +109,7 @@ class _BatchWriter:
             try:
                 # Folder by folder, so a failure re-buffers only what was not written.
                 for folder in list(pending):
-                    for table in _joined(pending[folder]):
-                        _write_parquet(self.fs, folder, table)
+                    _write_parquet(self.fs, folder, _joined(pending[folder]))
                     del pending[folder]
             except BaseException:
                 with self._lock:
@@ -368,12 +367,25 @@ def _parquet_files(fs, folder: str) -> list[str]:
     return sorted(path for path in fs.ls(folder, detail=False) if path.endswith(".parquet"))
 
 
-def _joined(tables: list[pa.Table]) -> list[pa.Table]:
-    """The tables as one, or one by one where a column changed its type between them."""
+def _joined(tables: list[pa.Table]) -> pa.Table:
+    """The tables as one; a column whose type changed between them is kept as text."""
     try:
-        return [pa.concat_tables(tables, promote_options="permissive")]
+        return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return tables
+        types: dict[str, set[pa.DataType]] = defaultdict(set)
+        for table in tables:
+            for field in table.schema:
+                types[field.name].add(field.type)
+        mixed = [name for name, kinds in types.items() if len(kinds) > 1]
+        return pa.concat_tables([_as_text(t, mixed) for t in tables], promote_options="permissive")
+
+
+def _as_text(table: pa.Table, names: list[str]) -> pa.Table:
+    for name in names:
+        if name in table.column_names:
+            position = table.column_names.index(name)
+            table = table.set_column(position, name, pc.cast(table[name], pa.string()))
+    return table
 
 
 def _write_parquet(fs, folder: str, table: pa.Table) -> None:
