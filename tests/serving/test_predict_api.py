@@ -149,3 +149,18 @@ def test_batch_and_real_time_route_alike(client, demand):
         round(p["prediction"], 6) for p in answer["predictions"]
     ]
     assert scored["segment"].tolist() == [p["segment"] for p in answer["predictions"]]
+
+
+def test_the_scoring_routes_are_described_in_the_openapi_document(client, churn):
+    schema = client.get("/openapi.json").json()
+    components = schema["components"]["schemas"]
+    for path in (
+        "/v1/models/{name}/predict",
+        "/v1/models/{name}/invocations",
+        "/v2/models/{name}/infer",
+    ):
+        operation = schema["paths"][path]["post"]
+        assert operation["requestBody"]["content"]["application/json"]["example"]
+        answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert answer["$ref"].rsplit("/", 1)[-1] in components
+    assert "RowPrediction" in components and "Tensor" in components  # nested models resolve

@@ -121,6 +121,8 @@ def test_a_table_of_predictions_is_split_by_model_and_hour(tmp_path):
         "predictions/model=other/date=2026-03-01/hour=10",
     }
     assert read_predictions(str(tmp_path), "demand")["prediction_id"].to_pylist() == ["a", "b"]
+    with PredictionLog(str(tmp_path)) as log, pytest.raises(InvalidInput, match="lacks time"):
+        log.append_table(table.drop_columns(["time"]))
 
 
 def test_a_feature_sent_as_a_number_and_later_as_text_is_logged_as_text(tmp_path):

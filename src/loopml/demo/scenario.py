@@ -298,8 +298,7 @@ def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
 def where_to_look(story: Story, home: Path, say: Callable[[str], None], *, serving: bool) -> None:
     say("")
     say("4. Where to look")
-    say(f"   store: {home}")
-    say(f"   export LOOPML_HOME={home}")
+    say(f"   export LOOPML_HOME={home}   # the demo's own store")
     if story.shocked:
         say(f'   .venv/bin/loopml timeline {MODEL} --segment "{story.shocked[0]}"')
     say("   .venv/bin/loopml alerts list")

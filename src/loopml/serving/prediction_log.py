@@ -47,6 +47,7 @@ PREDICTION_COLUMNS = (
     "shadow",
 )
 TIME_TYPE = pa.timestamp("us", tz="UTC")
+REQUIRED = ("prediction_id", "model", "prediction")  # a record's time defaults to now
 FIELDS = {
     "prediction_id": pa.string(),
     "time": TIME_TYPE,
@@ -176,7 +177,7 @@ class PredictionLog(_BatchWriter):
         super().__init__(root_uri, flush_size=flush_size, flush_interval=flush_interval)
 
     def _normalize(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        missing = [key for key in ("prediction_id", "model", "prediction") if key not in record]
+        missing = [key for key in REQUIRED if key not in record]
         if missing:
             raise InvalidInput(
                 f"A prediction record lacks {', '.join(missing)}: {dict(record)!r:.200}.",
@@ -201,6 +202,12 @@ class PredictionLog(_BatchWriter):
     def append_table(self, table: pa.Table) -> None:
         """Buffer predictions already in the log's columns (serving's path: no per-row checks)."""
         self._check_open()
+        missing = [name for name in (*REQUIRED, "time") if name not in table.column_names]
+        if missing:
+            raise InvalidInput(
+                f"A table of predictions lacks {', '.join(missing)}.",
+                hint="Give it the columns of the log: prediction_id, time, model, prediction.",
+            )
         hours = pc.floor_temporal(table["time"], unit="hour")
         keys = pa.table({"model": table["model"], "hour": hours}).group_by(["model", "hour"])
         groups = keys.aggregate([]).to_pylist()

@@ -142,6 +142,13 @@ class InferResponse(BaseModel):
     outputs: list[Tensor] = Field(description="predict, prediction_id, version and proba.")
 
 
+_MODEL_NAME = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": "Registered model name.",
+}
 _ERROR = {
     "description": "The request is wrong (4xx) or the model is not served (404); see error.hint.",
     "content": {"application/json": {"schema": {"type": "object", "required": ["error"]}}},
@@ -183,18 +190,11 @@ def _operation(tag, operation_id, summary, body, response: type[BaseModel], comp
     answer = response.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(answer.pop("$defs", {}))
     components[response.__name__] = answer
-    name = {
-        "name": "name",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-        "description": "Registered model name.",
-    }
     return {
         "tags": [tag],
         "summary": summary,
         "operationId": operation_id,
-        "parameters": [name],
+        "parameters": [_MODEL_NAME],
         "requestBody": body,
         "responses": {
             "200": {
