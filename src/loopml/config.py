@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_actor() -> str:
@@ -52,6 +53,13 @@ class Settings(BaseSettings):
     )
     metric_flush_interval: float = Field(
         default=2.0, gt=0, description="Seconds after which buffered metric points are written."
+    )
+
+    trusted_model_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Fully qualified class names that model files may use beyond loopml's "
+        "allow-list, comma-separated (see docs/security-models.md). Only for types you have "
+        "checked: a listed type may run code when a model file is loaded.",
     )
 
     alert_webhook: str | None = Field(
@@ -96,6 +104,11 @@ class Settings(BaseSettings):
     scheduler: bool = Field(
         default=True, description="Run monitors and policies inside `loopml serve`."
     )
+
+    @field_validator("trusted_model_types", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
 
     @property
     def home_path(self) -> Path:

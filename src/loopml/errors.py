@@ -30,6 +30,10 @@ class InvalidInput(LoopmlError, ValueError):
     status_code = 422
 
 
+class UntrustedModel(InvalidInput):
+    """A model file holds types that could run code when loaded; nobody vouched for them."""
+
+
 class Conflict(LoopmlError):
     status_code = 409
 

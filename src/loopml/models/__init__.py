@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.models.loaded import LoadedModel
 from loopml.models.package import Package, pack, unpack
+from loopml.models.trust import Trust
 
 if TYPE_CHECKING:
     from loopml.artifacts import ArtifactStore
@@ -13,9 +14,10 @@ if TYPE_CHECKING:
 
 
 def load_version(
-    artifacts: ArtifactStore, version: ModelVersion, *, trusted: bool = False
+    artifacts: ArtifactStore, version: ModelVersion, *, trusted: Trust = False
 ) -> LoadedModel:
-    """The registered ``version`` as a model ready to predict (artifact hash-checked)."""
+    """The registered ``version`` as a model ready to predict (artifact hash-checked).
+    ``trusted``: True, or the names of types to accept beyond the allow-list (trust.py)."""
     package = Package.from_bytes(artifacts.get_bytes(version.artifact_digest))
     native: Any = unpack(package, trusted=trusted)
     return LoadedModel(

@@ -82,7 +82,7 @@ def _convert(model: LoadedModel, width: int) -> bytes:
         onnxmltools = require("onnxmltools", what="ONNX export of LightGBM models", extra="onnx")
         from onnxmltools.convert.common.data_types import FloatTensorType
 
-        proto = onnxmltools.convert_lightgbm(model.native.booster, initial_types=[("input", FloatTensorType([None, width]))],
+        proto = onnxmltools.convert_lightgbm(model.native.booster_, initial_types=[("input", FloatTensorType([None, width]))],
                                              zipmap=False)  # fmt: skip
     else:
         raise InvalidInput(

@@ -12,6 +12,7 @@ from loopml._version import __version__
 from loopml.errors import ArtifactCorrupt
 from loopml.models.flavors import flavor_for, get_flavor
 from loopml.models.signature import Signature
+from loopml.models.trust import Trust
 
 MANIFEST = "loopml-model.json"
 
@@ -61,5 +62,5 @@ def pack(model: Any, signature: Signature | None, *, trusted: bool) -> Package:
     return Package(flavor.name, signature, flavor.requirements(), flavor.save(model))
 
 
-def unpack(package: Package, *, trusted: bool) -> Any:
+def unpack(package: Package, *, trusted: Trust) -> Any:
     return get_flavor(package.flavor).load(package.files, trusted=trusted)

@@ -10,6 +10,7 @@ from typing import Any
 from loopml._context import get_context
 from loopml.errors import InvalidInput
 from loopml.models import LoadedModel, load_version
+from loopml.models.trust import Trust, combine
 from loopml.models import signature as signatures
 from loopml.registry import promotion, service
 from loopml.registry.entities import AliasMove, Approval, ModelVersion
@@ -61,13 +62,17 @@ def log_model(
 
 
 def load_model(
-    uri: str, segment: Mapping[str, Any] | str | None = None, *, trusted: bool = False
+    uri: str, segment: Mapping[str, Any] | str | None = None, *, trusted: Trust = False
 ) -> LoadedModel:
-    """``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` or ``models:/NAME`` (newest), as a model to predict with."""
+    """``models:/NAME@ALIAS``, ``models:/NAME/VERSION`` or ``models:/NAME`` (newest), as a model to predict with.
+
+    A model file loads only when every type in it is on loopml's allow-list;
+    ``trusted`` names more types to accept (``trusted=["pkg.Class"]``), or True
+    accepts anything, pickles included: only for files from someone you trust."""
     context = get_context()
-    return load_version(
-        context.artifacts, get_model_version(*_parse(uri), segment=segment), trusted=trusted
-    )
+    version = get_model_version(*_parse(uri), segment=segment)
+    trust = combine(trusted, context.settings.trusted_model_types)
+    return load_version(context.artifacts, version, trusted=trust)
 
 
 def get_model_version(

@@ -7,7 +7,7 @@ artifacts. The pool and the watcher never touch tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from loopml.errors import NotFound
@@ -17,9 +17,10 @@ AliasKey = tuple[str, str, str]  # (model, segment key, alias)
 
 
 class RegistrySource:
-    def __init__(self, store, artifacts) -> None:
+    def __init__(self, store, artifacts, trusted_types: Sequence[str] = ()) -> None:
         self.store = store
         self.artifacts = artifacts
+        self.trusted_types = list(trusted_types)  # the settings' trusted_model_types
         self._targets: tuple[tuple[int, tuple[str, ...]], dict[AliasKey, int]] | None = None
 
     def resolve(self, key: AliasKey) -> Any | None:
@@ -35,7 +36,7 @@ class RegistrySource:
     def load(self, version: Any) -> Any:
         from loopml.models import load_version
 
-        return load_version(self.artifacts, version)
+        return load_version(self.artifacts, version, trusted=self.trusted_types)
 
     def checker(self, version: Any) -> InputChecker:
         return InputChecker.from_signature(version.signature, self.rules(version))

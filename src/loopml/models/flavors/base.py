@@ -26,8 +26,9 @@ class Flavor(Protocol):
     def save(self, model: Any) -> dict[str, bytes]:
         """The model as named files."""
 
-    def load(self, files: dict[str, bytes], *, trusted: bool) -> Any:
-        """The model back from its files; refuses unsafe content unless ``trusted``."""
+    def load(self, files: dict[str, bytes], *, trusted: bool | Sequence[str]) -> Any:
+        """The model back from its files; refuses content that could run code unless
+        ``trusted`` is True or names every type outside loopml's allow-list."""
 
     def requirements(self) -> list[str]:
         """Packages (with versions) needed to load the model."""

@@ -1,16 +1,23 @@
-"""LightGBM scikit-learn models, saved as LightGBM's own text model (no pickle)."""
+"""LightGBM scikit-learn models: the real ``LGBMRegressor``/``LGBMClassifier`` back on load.
+
+The wrapper is saved with skops and its booster inside it in LightGBM's own
+text model format (``Booster.__getstate__``), so no pickle is involved and the
+loaded model is the estimator that was logged: it clones, refits and predicts
+as before. Loading goes through the same allow-list as scikit-learn models.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from loopml.models.flavors import skops_file
 from loopml.models.flavors.base import module_of, version_of
+from loopml.models.trust import Trust
 
-MODEL, META = "model.txt", "lightgbm.json"
+MODEL = "model.skops"
 
 
 class LightGBMFlavor:
@@ -20,44 +27,42 @@ class LightGBMFlavor:
         return module_of(model) == "lightgbm" and hasattr(model, "booster_")
 
     def save(self, model: Any) -> dict[str, bytes]:
-        classes = getattr(model, "classes_", None)
-        meta = {"classes": None if classes is None else np.asarray(classes).tolist()}
-        return {MODEL: model.booster_.model_to_string().encode(), META: json.dumps(meta).encode()}
+        return {MODEL: skops_file.dumps(model)}
 
-    def load(self, files: dict[str, bytes], *, trusted: bool) -> Any:
-        import lightgbm
-
-        booster = lightgbm.Booster(model_str=files[MODEL].decode())
-        classes = json.loads(files[META])["classes"]
-        return BoosterRegressor(booster) if classes is None else BoosterClassifier(booster, classes)
+    def load(self, files: dict[str, bytes], *, trusted: Trust) -> Any:
+        return skops_file.load(files[MODEL], trusted=trusted)
 
     def requirements(self) -> list[str]:
-        return [version_of("lightgbm")]
+        return [version_of("lightgbm"), version_of("skops")]
 
     def matrix_form(self, model: Any, columns: Sequence[str]) -> Any | None:
-        """The booster takes a matrix as it is, in its training order."""
-        return model if model.booster.feature_name() == list(columns) else None
+        """The booster takes a matrix as it is, in its training order (the wrapper would
+        warn that the matrix has no column names)."""
+        booster = model.booster_
+        if booster.feature_name() != list(columns):
+            return None
+        classes = getattr(model, "classes_", None)
+        return MatrixRegressor(booster) if classes is None else MatrixClassifier(booster, classes)
 
 
-class BoosterRegressor:
-    """A loaded booster with the scikit-learn prediction interface."""
+class MatrixRegressor:
+    """A loaded booster predicting from a float matrix, as its wrapper does from a table."""
 
     def __init__(self, booster: Any) -> None:
         self.booster = booster
 
-    def predict(self, frame) -> np.ndarray:
-        return self.booster.predict(frame)
+    def predict(self, matrix) -> np.ndarray:
+        return self.booster.predict(matrix)
 
 
-class BoosterClassifier(BoosterRegressor):
-    def __init__(self, booster: Any, classes: list) -> None:
+class MatrixClassifier(MatrixRegressor):
+    def __init__(self, booster: Any, classes: Any) -> None:
         super().__init__(booster)
         self.classes_ = np.asarray(classes)
 
-    def predict(self, frame) -> np.ndarray:
-        proba = self.predict_proba(frame)
-        return self.classes_[proba.argmax(axis=1)]
+    def predict(self, matrix) -> np.ndarray:
+        return self.classes_[self.predict_proba(matrix).argmax(axis=1)]
 
-    def predict_proba(self, frame) -> np.ndarray:
-        raw = self.booster.predict(frame)
+    def predict_proba(self, matrix) -> np.ndarray:
+        raw = self.booster.predict(matrix)
         return np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw

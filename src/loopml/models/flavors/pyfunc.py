@@ -11,6 +11,7 @@ from typing import Any
 
 from loopml.errors import InvalidInput, require
 from loopml.models.flavors.base import version_of
+from loopml.models.trust import Trust
 
 FILE = "model.cloudpickle"
 
@@ -25,8 +26,8 @@ class PyFuncFlavor:
         cloudpickle = require("cloudpickle", what="Logging a Python-function model", extra="pyfunc")
         return {FILE: cloudpickle.dumps(model)}
 
-    def load(self, files: dict[str, bytes], *, trusted: bool) -> Any:
-        if not trusted:
+    def load(self, files: dict[str, bytes], *, trusted: Trust) -> Any:
+        if trusted is not True:  # naming types trusts them in skops files, never a pickle
             raise InvalidInput(
                 "This model is a pickled Python object; loading it runs code from its file.",
                 hint="Load it with trusted=True only if you trust whoever logged it.",

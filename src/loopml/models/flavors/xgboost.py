@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from loopml.models.flavors.base import module_of, version_of
+from loopml.models.trust import Trust
 
 MODEL, META = "model.ubj", "xgboost.json"
 
@@ -22,7 +23,7 @@ class XGBoostFlavor:
         raw = bytes(model.get_booster().save_raw("ubj"))
         return {MODEL: raw, META: json.dumps({"kind": kind}).encode()}
 
-    def load(self, files: dict[str, bytes], *, trusted: bool) -> Any:
+    def load(self, files: dict[str, bytes], *, trusted: Trust) -> Any:
         import xgboost
 
         kind = json.loads(files[META])["kind"]

@@ -34,7 +34,7 @@ def start(app: FastAPI, context: Context, config: ServingConfig | None) -> None:
     prediction_log, feedback_log = _open_logs(settings)
     app.state.feedback_log = feedback_log
     app.state.serving = ServingEngine(
-        RegistrySource(context.store, context.artifacts),
+        RegistrySource(context.store, context.artifacts, context.settings.trusted_model_types),
         config,
         max_batch_rows=settings.serving_max_batch_rows,
         max_wait=settings.serving_max_wait_ms / 1000,
