@@ -108,7 +108,9 @@ class Settings(BaseSettings):
     @field_validator("trusted_model_types", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        return (
+            [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        )
 
     @property
     def home_path(self) -> Path:

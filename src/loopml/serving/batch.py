@@ -109,7 +109,11 @@ def predict_batch(
     deployment = config.for_model(name)
     if alias:
         deployment = deployment.model_copy(update={"alias": alias})
-    scorer = BatchScorer(RegistrySource(context.store, context.artifacts, context.settings.trusted_model_types), name, deployment)
+    scorer = BatchScorer(
+        RegistrySource(context.store, context.artifacts, context.settings.trusted_model_types),
+        name,
+        deployment,
+    )
     if not isinstance(data, (str, Path)):
         return _score_frame(scorer, data, progress)
     if output is None:

@@ -110,11 +110,18 @@ class ServingEngine:
             for name in self.pool.source.served_models(alias):
                 for key in self.pool.source.alias_state([name]):
                     if key[2] in {self.config.for_model(name).alias, self._challenger(name)}:
-                        self.pool.get(key)
+                        self._preload_one(name, key)
         except Exception:
             log.exception("could not preload models; they load on their first request")
         finally:
             self._ready.set()
+
+    def _preload_one(self, name: str, key) -> None:
+        """A model that cannot load (an untrusted or damaged file) is named, and the others load."""
+        try:
+            self.pool.get(key)
+        except LoopmlError as error:
+            log.error("model %s (%s) is not served: %s", name, key[2], error)
 
     def _challenger(self, name: str) -> str | None:
         deployment = self.config.for_model(name)
