@@ -10,8 +10,8 @@ from typing import Any
 from loopml._context import get_context
 from loopml.errors import InvalidInput
 from loopml.models import LoadedModel, load_version
-from loopml.models.trust import Trust, combine
 from loopml.models import signature as signatures
+from loopml.models.trust import Trust, combine
 from loopml.registry import promotion, service
 from loopml.registry.entities import AliasMove, Approval, ModelVersion
 
