@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from loopml.errors import ArtifactCorrupt
+from loopml.errors import ArtifactCorrupt, UntrustedModel
 from loopml.models import trust
 from loopml.models.flavors.trees import check_trees
 
@@ -31,6 +31,12 @@ def load(data: bytes, *, trusted: trust.Trust) -> Any:
     from skops.io.exceptions import UntrustedTypesFoundException
 
     named = types_in(data)
+    if _pickled_arrays(data):
+        raise UntrustedModel(
+            "This model file holds an array of Python objects, which numpy stores as a pickle: "
+            "reading it could run code from the file.",
+            hint="skops never reads such arrays; log the model again with numeric or text arrays.",
+        )
     refused = trust.untrusted(named, trusted)
     if refused:
         raise trust.refuse(refused)
@@ -64,6 +70,29 @@ def _names(node: Any) -> Iterator[str]:
             pending.extend(current.values())
         elif isinstance(current, list):
             pending.extend(current)
+
+
+def _pickled_arrays(data: bytes) -> bool:
+    """Does an array in the file hold Python objects (which numpy stores as a pickle)?"""
+    import numpy as np
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if name.endswith(".npy"):
+                with archive.open(name) as member:
+                    try:
+                        header = _header(np.lib.format, member)
+                    except ValueError:
+                        return True  # not an array numpy would read without a pickle
+                    if header[2].hasobject:
+                        return True
+    return False
+
+
+def _header(format, member):
+    version = format.read_magic(member)
+    read = format.read_array_header_1_0 if version == (1, 0) else format.read_array_header_2_0
+    return read(member)
 
 
 def _unreadable(error: Exception) -> ArtifactCorrupt:
