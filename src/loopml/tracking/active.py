@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loopml.errors import LoopmlError, StoreUnavailable
 from loopml.tracking import service
 from loopml.tracking.buffer import MetricBuffer
 from loopml.tracking.entities import Run, RunStatus
@@ -40,6 +41,7 @@ class ActiveRun:
             lambda points: service.write_metrics(self._store, run_id, points),
             size=settings.metric_flush_size,
             interval=settings.metric_flush_interval,
+            name=run_id,
         )
 
     def __repr__(self) -> str:
@@ -146,9 +148,17 @@ class ActiveRun:
             return
         status = RunStatus(status)
         usage = self._meter.read()
-        self._metrics.close(
-            lambda points: service.end_run(self._store, self.id, status, usage, error, points)
-        )
+        try:
+            self._metrics.close(
+                lambda points: service.end_run(self._store, self.id, status, usage, error, points)
+            )
+        except Exception as failure:  # the store refused the write: say so, keep the points
+            reason = failure.message if isinstance(failure, LoopmlError) else failure
+            raise StoreUnavailable(
+                f"Run {self.id} could not be ended: {reason} "
+                f"{self._metrics.waiting} metric points are still buffered.",
+                hint="Fix the store, then call end() again: nothing was lost yet.",
+            ) from failure
         self.status = status
         from loopml.tracking import fluent
 

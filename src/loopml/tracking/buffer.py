@@ -6,11 +6,18 @@ when the run ends and when the interpreter exits. Size and interval flushes
 happen on a background thread, so a training loop keeps running while its
 points are written (the database releases the GIL while it works); should the
 writer fall behind, the logging thread writes itself, which bounds the memory.
+
+Points are checked when logged (values.py), so a write fails only when the
+store does: the points stay buffered and the background thread tries again,
+``MAX_ATTEMPTS`` times in a row at most. Then it stops trying and logs a
+warning naming the run and the points at risk; an explicit flush or the run's
+end tries again, and the warning is repeated should that fail too.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import threading
 import time
 import weakref
@@ -21,10 +28,16 @@ Writer = Callable[[Sequence[Point]], None]
 
 # A logging thread writes itself once this many full batches are waiting.
 BACKLOG = 4
+# Failed background writes in a row after which the thread stops trying and says so.
+MAX_ATTEMPTS = 5
+
+log = logging.getLogger("loopml.tracking")
 
 
 class MetricBuffer:
-    def __init__(self, write: Writer, *, size: int, interval: float) -> None:
+    def __init__(self, write: Writer, *, size: int, interval: float, name: str = "") -> None:
+        self.name = name  # the run's id, for the warning
+        self.failures = 0
         self._write = write
         self._size = size
         self.interval = interval
@@ -79,7 +92,13 @@ class MetricBuffer:
         _flusher.forget(self)
 
     def due(self, now: float) -> bool:
+        if self.failures >= MAX_ATTEMPTS:
+            return False  # reported; the run's end or an explicit flush tries again
         return self._requested or now - self.last_flush >= self.interval
+
+    @property
+    def waiting(self) -> int:
+        return len(self._points)
 
     def _drain(self, write: Writer, *, always: bool) -> None:
         with self._flush_lock:
@@ -91,10 +110,21 @@ class MetricBuffer:
                 return
             try:
                 write(points)
-            except BaseException:
+            except BaseException as error:
                 with self._lock:
                     self._points[:0] = points
+                self._failed(error)
                 raise
+            self.failures = 0
+
+    def _failed(self, error: BaseException) -> None:
+        self.failures += 1
+        if self.failures % MAX_ATTEMPTS == 0:
+            log.warning(
+                "Metrics of run %s: %d writes failed in a row (%s); %d points at risk. They stay "
+                "buffered until the run ends or is flushed; fix the store to keep them.",
+                self.name, self.failures, error, self.waiting,
+            )  # fmt: skip
 
 
 class _Flusher:

@@ -36,7 +36,7 @@ from loopml.store.upsert import upsert
 from loopml.tracking.entities import ArtifactInfo, Experiment, MetricPoint, Run, RunStatus
 from loopml.tracking.environment import Environment
 from loopml.tracking.resources import ResourceUsage
-from loopml.tracking.values import check_key, text_value
+from loopml.tracking.values import check_key, check_text, text_value
 
 Point = tuple[str, float, int, float]  # key, value, step, timestamp
 _KEY_AND_STEP = operator.itemgetter(1, 3)
@@ -154,7 +154,7 @@ def create_runs(
             "host": environment.host, "pid": pid, "environment": env,
         })  # fmt: skip
         tag_rows += [
-            {"run_id": run_id, "key": check_key(k, "Tag"), "value": text_value(v)}
+            {"run_id": run_id, "key": check_key(k, "Tag"), "value": check_text(k, text_value(v))}
             for k, v in tags.items()
         ]
     if rows:
@@ -197,7 +197,10 @@ def _by_run(points: Sequence[tuple[str, Point]]) -> dict[str, list[Point]]:
 
 def log_params(store: Store, run_id: str, params: Mapping[str, Any]) -> None:
     """Record parameters; the same value again is fine, a different one is refused."""
-    values = {check_key(key, "Parameter"): text_value(value) for key, value in params.items()}
+    values = {
+        check_key(key, "Parameter"): check_text(key, text_value(value))
+        for key, value in params.items()
+    }
     params_table = ParamRow.__table__
     with store.write_connection() as connection:
         _require_run(connection, run_id)
@@ -233,7 +236,11 @@ def set_tags(store: Store, run_id: str, tags: Mapping[str, Any]) -> None:
 
 def _upsert_tags(connection: Connection, run_id: str, tags: Mapping[str, Any]) -> None:
     rows = [
-        {"run_id": run_id, "key": check_key(key, "Tag"), "value": text_value(value)}
+        {
+            "run_id": run_id,
+            "key": check_key(key, "Tag"),
+            "value": check_text(key, text_value(value)),
+        }
         for key, value in tags.items()
     ]
     upsert(connection, TagRow.__table__, rows, keys=["run_id", "key"], update=["value"])
