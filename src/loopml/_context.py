@@ -22,13 +22,19 @@ class Context:
     def store(self):
         from loopml.store import Store
 
-        return Store(self.settings.resolved_store_url, auto_upgrade=self.settings.auto_upgrade)
+        return Store(
+            self.settings.resolved_store_url,
+            auto_upgrade=self.settings.auto_upgrade,
+            private=self.settings.private_files,
+        )
 
     @cached_property
     def artifacts(self):
         from loopml.artifacts import ArtifactStore
 
-        return ArtifactStore(self.settings.resolved_artifact_uri)
+        return ArtifactStore(
+            self.settings.resolved_artifact_uri, private=self.settings.private_files
+        )
 
     def close(self) -> None:
         if "store" in self.__dict__:

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         default=None,
         description="fsspec URI of the artifact store; default: `home`/artifacts. s3:// needs loopml[s3].",
     )
+    private_files: bool = Field(
+        default=True,
+        description="Files and folders loopml creates on this machine (the SQLite store, "
+        "artifacts, prediction logs) are readable by their owner only (0600 files in 0700 "
+        "folders); false leaves them to the umask.",
+    )
     project: str = Field(default="default", description="Project that new experiments belong to.")
     actor: str = Field(
         default_factory=_default_actor,

@@ -2,13 +2,19 @@
 
 An object lives at ``<root>/objects/<2 hex>/<62 hex>``, named by the sha256 of
 its bytes, so identical content is stored once. Writes go to a temporary name
-and are renamed into place; every read checks the hash again.
+and are renamed into place; every read checks the hash again. Storing content
+whose stored copy no longer matches its hash replaces that copy (the new bytes
+are hashed on the way in), so logging again repairs a damaged store. Temporary
+files that a killed writer left behind are removed when the store is next
+opened. On a local folder, objects are readable by their owner only (0600 in
+0700 folders) unless ``private=False``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +24,8 @@ from typing import IO
 from loopml.errors import ArtifactCorrupt, InvalidInput, NotFound, require
 
 CHUNK = 1 << 20
+# A temporary file this old belongs to no live writer (a write takes seconds, not an hour).
+ORPHAN_AGE = 3600.0
 _PROTOCOL_EXTRAS = {"s3": "s3", "s3a": "s3"}
 
 
@@ -30,7 +38,7 @@ class StoredObject:
 class ArtifactStore:
     """Immutable blobs addressed by their sha256, on any fsspec filesystem."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, *, private: bool = True) -> None:
         import fsspec
 
         protocol = uri.split("://", 1)[0] if "://" in uri else "file"
@@ -40,13 +48,18 @@ class ArtifactStore:
         self.fs, root = fsspec.core.url_to_fs(uri)
         self.root = root.rstrip("/")
         self._local = protocol == "file"
+        self._private = private and self._local
+        if self._private:  # prediction logs live here too: the folder keeps them private
+            os.makedirs(self.root, mode=0o700, exist_ok=True)
+            os.chmod(self.root, 0o700)
+        self._remove_orphans()
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.uri!r})"
 
     def put_bytes(self, data: bytes) -> StoredObject:
         digest = hashlib.sha256(data).hexdigest()
-        if not self.exists(digest):
+        if not self._intact(digest):
             self._publish([data])
         return StoredObject(digest, len(data))
 
@@ -90,8 +103,9 @@ class ArtifactStore:
         return Path(self._path(digest)) if self._local else None
 
     def _publish(self, chunks: Iterable[bytes]) -> StoredObject:
-        """Write to a temporary name while hashing, then rename into place."""
-        self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+        """Write to a temporary name while hashing, then rename into place (over a stored
+        copy that fails its hash)."""
+        self._makedirs(f"{self.root}/tmp")
         temporary = f"{self.root}/tmp/{uuid.uuid4().hex}"
         hasher, size = hashlib.sha256(), 0
         try:
@@ -101,14 +115,47 @@ class ArtifactStore:
                     size += len(chunk)
                     handle.write(chunk)
             digest = hasher.hexdigest()
-            final = self._path(digest)
-            if not self.fs.exists(final):
-                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-                self.fs.mv(temporary, final)
+            if not self._intact(digest):
+                final = self._path(digest)
+                self._makedirs(final.rsplit("/", 1)[0])
+                if self._private:
+                    os.chmod(temporary, 0o600)
+                self.fs.mv(temporary, final)  # over a damaged copy: the new bytes hash to its name
         finally:
             if self.fs.exists(temporary):
                 self.fs.rm(temporary)
         return StoredObject(digest, size)
+
+    def _intact(self, digest: str) -> bool:
+        """Is the object stored with content that still matches its hash?"""
+        if not self.exists(digest):
+            return False
+        hasher = hashlib.sha256()
+        with self.fs.open(self._path(digest), "rb") as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                hasher.update(chunk)
+        return hasher.hexdigest() == digest
+
+    def _makedirs(self, folder: str) -> None:
+        if self._private:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        else:
+            self.fs.makedirs(folder, exist_ok=True)
+
+    def _remove_orphans(self) -> None:
+        """Temporary files of writers that were killed mid-write, older than ORPHAN_AGE."""
+        folder = f"{self.root}/tmp"
+        try:
+            entries = self.fs.ls(folder, detail=False)
+        except (FileNotFoundError, NotImplementedError):
+            return
+        for entry in entries:
+            try:
+                age = time.time() - self.fs.modified(entry).timestamp()
+            except (FileNotFoundError, NotImplementedError, OSError):
+                continue
+            if age > ORPHAN_AGE:
+                self.fs.rm(entry)
 
     def _open_checked(self, digest: str) -> IO[bytes]:
         _check_digest(digest)

@@ -119,7 +119,7 @@ def _insert_version(store: Store, name: str, fields: dict[str, Any], actor: str)
 
 
 def check_name(name: Any) -> None:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):  # match() allows a final \n
         raise InvalidInput(
             f"{name!r} is not a dataset name.",
             hint="Use up to 200 letters, digits, '.', '_' or '-', starting with a letter or digit.",

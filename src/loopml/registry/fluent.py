@@ -39,6 +39,7 @@ def log_model(
     """
     from loopml.tracking import fluent
 
+    service.check_model_name(name)
     context = get_context()
     if signature == "infer":
         signature = _infer_signature(model, input_example)

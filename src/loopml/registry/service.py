@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loopml import audit
+from loopml.artifacts.paths import check_name
 from loopml.errors import InvalidInput, NotFound
 from loopml.models.signature import Signature
 from loopml.registry.entities import AliasMove, Model, ModelVersion
@@ -48,7 +49,7 @@ def register(
     actor: str,
 ) -> ModelVersion:
     """A new version of model ``name`` (created on first use), numbered across the family."""
-    _check_name(name)
+    check_model_name(name)
     segment_key = canonical_segment(segment)
     segment = {k: segment[k] for k in sorted(segment)} if segment else None
     datasets = tuple(dict.fromkeys(dataset_version_ids))
@@ -354,14 +355,9 @@ def set_gate(store: Store, name: str, gate: Mapping[str, Any], *, actor: str) ->
 # rows and lookups
 
 
-def _check_name(name: Any) -> None:
-    if (
-        not isinstance(name, str)
-        or not name.strip()
-        or len(name) > 200
-        or "/" in name
-        or "@" in name
-    ):
+def check_model_name(name: Any) -> None:
+    check_name(name, "The model name")  # it names folders of the prediction log
+    if len(name) > 200 or "@" in name:
         raise InvalidInput(
             f"{name!r} is not a valid model name.",
             hint="Use up to 200 characters without '/' or '@', e.g. 'demand'.",

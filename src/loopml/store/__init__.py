@@ -27,11 +27,11 @@ __all__ = ["Store", "utcnow"]
 class Store:
     """A connection to one metadata store (SQLite file or PostgreSQL database)."""
 
-    def __init__(self, url: str, *, auto_upgrade: bool = True) -> None:
+    def __init__(self, url: str, *, auto_upgrade: bool = True, private: bool = True) -> None:
         self.url = url
         self.auto_upgrade = auto_upgrade
         self.display_url = make_url(url).render_as_string(hide_password=True)
-        self.engine = build_engine(url)
+        self.engine = build_engine(url, private=private)
         self.dialect = self.engine.dialect.name
         self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)

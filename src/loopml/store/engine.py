@@ -18,11 +18,11 @@ BUSY_TIMEOUT_MS = 60_000
 WRITE_OPTION = "loopml_write"
 
 
-def build_engine(url: str) -> Engine:
+def build_engine(url: str, *, private: bool = True) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, parsed.database, private)
     if backend == "postgresql":
         if parsed.get_driver_name() in ("psycopg", "psycopg2"):
             require(parsed.get_driver_name(), what="A PostgreSQL store", extra="postgres")
@@ -34,11 +34,14 @@ def build_engine(url: str) -> Engine:
     )
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:":
-        folder = Path(database).expanduser().parent
+def _sqlite_engine(url: str, database: str | None, private: bool) -> Engine:
+    """``private``: a folder loopml creates is 0700 and the database file 0600 (SQLite gives
+    its -wal and -shm files the database's permissions)."""
+    file = Path(database).expanduser() if database and database != ":memory:" else None
+    if file is not None:
+        folder = file.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)
         except OSError as error:
             raise StoreUnavailable(
                 f"The store at {url} cannot be opened: its folder {str(folder)!r} cannot be "
@@ -57,6 +60,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if private and file is not None and file.exists():
+            file.chmod(0o600)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):

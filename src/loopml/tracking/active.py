@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loopml.artifacts.paths import check_relative_path
 from loopml.errors import LoopmlError, StoreUnavailable
 from loopml.tracking import service
 from loopml.tracking.buffer import MetricBuffer
@@ -133,10 +134,12 @@ class ActiveRun:
             )
 
     def _store_file(self, path: Path, artifact_path: str) -> None:
+        check_relative_path(artifact_path, "The artifact path")
         stored = self._context.artifacts.put_file(path)
         service.record_artifact(self._store, self.id, artifact_path, stored.digest, stored.size)
 
     def _store_bytes(self, data: bytes, artifact_path: str) -> None:
+        check_relative_path(artifact_path, "The artifact path")
         stored = self._context.artifacts.put_bytes(data)
         service.record_artifact(self._store, self.id, artifact_path, stored.digest, stored.size)
 

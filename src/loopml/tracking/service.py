@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loopml import audit
+from loopml.artifacts.paths import check_relative_path
 from loopml.errors import Conflict, NotFound
 from loopml.store import Store, utcnow
 from loopml.store.tables import (
@@ -298,6 +299,7 @@ def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Point]
 
 
 def record_artifact(store: Store, run_id: str, path: str, digest: str, size: int) -> None:
+    check_relative_path(path, "The artifact path")
     with store.write() as session:
         _require_run(session, run_id)
         session.merge(
