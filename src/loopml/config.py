@@ -61,6 +61,15 @@ class Settings(BaseSettings):
         default=2.0, gt=0, description="Seconds after which buffered metric points are written."
     )
 
+    run_heartbeat_interval: float = Field(
+        default=10.0, gt=0, description="Seconds between a running run's heartbeats."
+    )
+    run_heartbeat_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds without a heartbeat after which a run whose process died is "
+        "marked `killed` (by the next process that starts or reads runs).",
+    )
     trusted_model_types: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Fully qualified class names that model files may use beyond loopml's "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopml.artifacts.paths import check_relative_path
 from loopml.errors import LoopmlError, StoreUnavailable
-from loopml.tracking import service
+from loopml.tracking import liveness, service
 from loopml.tracking.buffer import MetricBuffer
 from loopml.tracking.entities import Run, RunStatus
 from loopml.tracking.resources import ResourceMeter
@@ -43,6 +43,8 @@ class ActiveRun:
             size=settings.metric_flush_size,
             interval=settings.metric_flush_interval,
             name=run_id,
+            heartbeat=lambda: liveness.beat(self._store, run_id),
+            heartbeat_interval=settings.run_heartbeat_interval,
         )
 
     def __repr__(self) -> str:

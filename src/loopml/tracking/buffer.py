@@ -7,6 +7,8 @@ happen on a background thread, so a training loop keeps running while its
 points are written (the database releases the GIL while it works); should the
 writer fall behind, the logging thread writes itself, which bounds the memory.
 
+The same thread writes each run's heartbeat (tracking/liveness.py).
+
 Points are checked when logged (values.py), so a write fails only when the
 store does: the points stay buffered and the background thread tries again,
 ``MAX_ATTEMPTS`` times in a row at most. Then it stops trying and logs a
@@ -35,9 +37,21 @@ log = logging.getLogger("loopml.tracking")
 
 
 class MetricBuffer:
-    def __init__(self, write: Writer, *, size: int, interval: float, name: str = "") -> None:
+    def __init__(
+        self,
+        write: Writer,
+        *,
+        size: int,
+        interval: float,
+        name: str = "",
+        heartbeat: Callable[[], None] | None = None,
+        heartbeat_interval: float = 10.0,
+    ) -> None:
         self.name = name  # the run's id, for the warning
         self.failures = 0
+        self._heartbeat = heartbeat  # says the run's process is alive (tracking/liveness.py)
+        self._heartbeat_interval = heartbeat_interval
+        self._last_beat = time.monotonic()
         self._write = write
         self._size = size
         self.interval = interval
@@ -95,6 +109,11 @@ class MetricBuffer:
         if self.failures >= MAX_ATTEMPTS:
             return False  # reported; the run's end or an explicit flush tries again
         return self._requested or now - self.last_flush >= self.interval
+
+    def beat(self, now: float) -> None:
+        if self._heartbeat is not None and now - self._last_beat >= self._heartbeat_interval:
+            self._last_beat = now
+            self._heartbeat()
 
     @property
     def waiting(self) -> int:
@@ -173,11 +192,12 @@ class _Flusher:
             self._wake.clear()
             now = time.monotonic()
             for buffer in self._snapshot():
-                if buffer.due(now):
-                    try:
+                try:
+                    buffer.beat(now)
+                    if buffer.due(now):
                         buffer.flush()
-                    except Exception:  # the points stay buffered; the run's end retries
-                        continue
+                except Exception:  # points stay buffered (the run's end retries); beats resume
+                    continue
 
 
 _flusher = _Flusher()

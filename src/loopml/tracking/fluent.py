@@ -15,7 +15,7 @@ from typing import Any
 
 from loopml._context import get_context
 from loopml.errors import InvalidInput
-from loopml.tracking import environment, service
+from loopml.tracking import environment, liveness, service
 from loopml.tracking.active import ActiveRun
 from loopml.tracking.entities import RunStatus
 
@@ -54,6 +54,7 @@ def start_run(
             hint="End it first (loopml.end_run()) or start a nested run.",
         )
     context = get_context()
+    liveness.reap_dead_runs(context.store, context.settings.run_heartbeat_timeout)
     experiment = experiment or (parent.experiment if parent else DEFAULT_EXPERIMENT)
     run_id = service.create_run(
         context.store,
@@ -170,7 +171,9 @@ atexit.register(_end_all_at_exit)
 
 def get_run(run_id: str):
     """The run with its params, latest metrics, tags and artifacts."""
-    return service.get_run(get_context().store, run_id)
+    context = get_context()
+    liveness.reap_dead_runs(context.store, context.settings.run_heartbeat_timeout, run_id)
+    return service.get_run(context.store, run_id)
 
 
 def get_metric_history(run_id: str, key: str):
@@ -188,6 +191,7 @@ def search_runs(
     from loopml.tracking.query import search_runs as query
 
     context = get_context()
+    liveness.reap_dead_runs(context.store, context.settings.run_heartbeat_timeout)
     experiments = [experiment] if isinstance(experiment, str) else experiment
     return query(
         context.store, context.settings.project, experiments, filter, order_by, max_results

@@ -53,6 +53,8 @@ class RunRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     start_time: Mapped[datetime] = mapped_column(UTCDateTime)
     end_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Written by the running process every run_heartbeat_interval; see service.reap_dead_runs.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     parent_run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     user: Mapped[str] = mapped_column(String(200))
     git_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
