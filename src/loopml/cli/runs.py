@@ -8,7 +8,7 @@ from rich.panel import Panel
 
 from loopml._context import get_context
 from loopml.cli.output import console, duration, show, size, table
-from loopml.tracking import service
+from loopml.tracking import liveness, service
 from loopml.tracking.query import search_runs
 
 app = typer.Typer(help="List, show and compare runs.", no_args_is_help=True)
@@ -29,6 +29,7 @@ def list_(
 ) -> None:
     """Runs, newest first, with their key metrics and params."""
     context = get_context()
+    liveness.reap_dead_runs(context.store, context.settings.run_heartbeat_timeout)
     frame = search_runs(
         context.store, context.settings.project, experiment or None, filter, order_by, limit
     )
@@ -53,7 +54,9 @@ def _cell(value):
 @app.command("show")
 def show_run(run_id: str = typer.Argument(..., help="The run's id (32 hex characters).")) -> None:
     """Everything about one run: status, code, environment, resources, params, metrics."""
-    run = service.get_run(get_context().store, run_id)
+    context = get_context()
+    liveness.reap_dead_runs(context.store, context.settings.run_heartbeat_timeout, run_id)
+    run = service.get_run(context.store, run_id)
     code = f"{run.git_commit[:12]}{' (dirty)' if run.git_dirty else ''}" if run.git_commit else "—"
     summary = "\n".join(
         [
