@@ -47,6 +47,7 @@ _EXPORTS = {
     "NotFound": "loopml.errors",
     "InvalidInput": "loopml.errors",
     "Conflict": "loopml.errors",
+    "UntrustedModel": "loopml.errors",
     "start_run": "loopml.tracking.fluent",
     "end_run": "loopml.tracking.fluent",
     "active_run": "loopml.tracking.fluent",
@@ -104,7 +105,7 @@ if TYPE_CHECKING:
     )
     from loopml.data.rules import Rules, infer_rules
     from loopml.data.validation import ValidationReport, Violation, validate
-    from loopml.errors import Conflict, InvalidInput, LoopmlError, NotFound
+    from loopml.errors import Conflict, InvalidInput, LoopmlError, NotFound, UntrustedModel
     from loopml.monitoring.drift import DriftReport, drift_report
     from loopml.monitoring.fluent import (
         create_monitor,

@@ -64,7 +64,7 @@ def combine(trusted: Trust, configured: Sequence[str]) -> Trust:
 def refuse(types: Sequence[str]) -> UntrustedModel:
     listed = ", ".join(repr(t) for t in types)
     return UntrustedModel(
-        f"This model file uses types loopml does not trust: {', '.join(types)}. "
+        f"This model file uses classes or functions loopml does not trust: {', '.join(types)}. "
         "Loading it could run code from the file.",
         hint=f"Only if you trust whoever logged it, load it with trusted=[{listed}] "
         "(or add them to the setting LOOPML_TRUSTED_MODEL_TYPES for the server and the CLI).",
