@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from loopml.errors import InvalidInput, require
+from loopml.errors import UntrustedModel, require
 from loopml.models.flavors.base import version_of
 from loopml.models.trust import Trust
 
@@ -28,7 +28,7 @@ class PyFuncFlavor:
 
     def load(self, files: dict[str, bytes], *, trusted: Trust) -> Any:
         if trusted is not True:  # naming types trusts them in skops files, never a pickle
-            raise InvalidInput(
+            raise UntrustedModel(
                 "This model is a pickled Python object; loading it runs code from its file.",
                 hint="Load it with trusted=True only if you trust whoever logged it.",
             )

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from loopml.errors import ArtifactCorrupt
+from loopml.errors import ArtifactCorrupt, UntrustedModel
 from loopml.models.flavors.base import module_of, version_of
 from loopml.models.trust import Trust
 
@@ -28,6 +28,12 @@ class XGBoostFlavor:
     def load(self, files: dict[str, bytes], *, trusted: Trust) -> Any:
         import xgboost
 
+        if _is_pickle(files[MODEL]):
+            raise UntrustedModel(
+                "This XGBoost model file is a pickle, not XGBoost's format: reading it would "
+                "run code from the file.",
+                hint="Log the model again with loopml, which saves XGBoost's own format.",
+            )
         meta = json.loads(files[META])
         kind = xgboost.XGBClassifier if meta["kind"] == "classifier" else xgboost.XGBRegressor
         model = kind()
@@ -52,3 +58,16 @@ class XGBoostFlavor:
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
     """The parameters JSON can hold (callbacks and custom objectives are code: left out)."""
     return {k: v for k, v in params.items() if v is None or isinstance(v, (str, int, float, bool))}
+
+
+def _is_pickle(data: bytes) -> bool:
+    """Does ``data`` parse as pickle opcodes to its end? (Parsing runs nothing.)"""
+    import pickletools
+
+    last = None
+    try:
+        for opcode, _arg, _position in pickletools.genops(data):
+            last = opcode.name
+    except Exception:  # the first byte that is no opcode: XGBoost's UBJSON starts with '{'
+        return False
+    return last == "STOP"
