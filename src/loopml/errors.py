@@ -30,6 +30,18 @@ class InvalidInput(LoopmlError, ValueError):
     status_code = 422
 
 
+class Unauthorized(LoopmlError, PermissionError):
+    """No credentials, or credentials that belong to no one."""
+
+    status_code = 401
+
+
+class Forbidden(LoopmlError, PermissionError):
+    """Known caller, not allowed to do this."""
+
+    status_code = 403
+
+
 class Conflict(LoopmlError):
     status_code = 409
 
