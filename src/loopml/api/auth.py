@@ -21,13 +21,14 @@ from collections import OrderedDict
 
 import anyio.to_thread
 from starlette.requests import Request
-from starlette.routing import Match, Router
+from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loopml.api.errors import error_response
+from loopml.api.routes import Endpoint, endpoints
 from loopml.auth import tokens, users
 from loopml.auth.hashing import TOKEN_PREFIX
-from loopml.auth.permissions import Permission, needed
+from loopml.auth.permissions import Permission
 from loopml.auth.principal import ANONYMOUS, Principal
 from loopml.errors import Forbidden, Unauthorized
 from loopml.store import Store
@@ -86,9 +87,10 @@ class AuthMiddleware:
     ) -> None:
         self.app, self.router = app, router
         self.authenticator, self.required = authenticator, required
+        self._table: tuple[tuple[int, ...], list[Endpoint]] = ((), [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         permission, model = self._permission(scope)
@@ -105,15 +107,21 @@ class AuthMiddleware:
     def _permission(self, scope: Scope) -> tuple[Permission, str | None]:
         """What the matched route needs; a path no route matches needs READ (so an
         anonymous caller learns nothing), an undeclared write needs ADMIN."""
-        for route in self.router.routes:
-            match, child = route.matches(scope)
-            if match is Match.FULL:
-                model = child.get("path_params", {}).get("name")
-                in_models = "/models/{name}" in getattr(route, "path", "")
-                return needed(route, scope["method"]) or Permission.ADMIN, (
-                    model if in_models else None
-                )
+        path, method = _route_path(scope), scope.get("method", "GET")
+        for endpoint in self._endpoints():
+            params = endpoint.match(path, method)
+            if params is not None:
+                model = params.get("name") if "/models/{name}" in endpoint.path else None
+                return endpoint.needs(method) or Permission.ADMIN, model
         return Permission.READ, None
+
+    def _endpoints(self) -> list[Endpoint]:
+        """The flat route table, rebuilt when the app's routes change (routers included
+        after the app was built count too)."""
+        key = tuple(map(id, self.router.routes))
+        if key != self._table[0]:
+            self._table = (key, endpoints(self.router.routes))
+        return self._table[1]
 
     async def _identify(self, scope: Scope, permission: Permission) -> Principal:
         authorization = _header(scope, b"authorization")
@@ -156,6 +164,12 @@ def _forbidden(principal: Principal, permission: Permission, model: str | None) 
     )
 
 
+def _route_path(scope: Scope) -> str:
+    """The path routes are matched against: without the app's root path, if any."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 def _basic(value: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(value, validate=True).decode()
@@ -173,6 +187,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
+    if scope["type"] == "websocket":  # closing before accepting refuses the handshake
+        await send({"type": "websocket.close", "code": 1008, "reason": error.message})
+        return
     headers = {"WWW-Authenticate": CHALLENGE} if isinstance(error, Unauthorized) else None
     name = "unauthorized" if isinstance(error, Unauthorized) else "forbidden"
     response = error_response(

@@ -69,10 +69,10 @@ def declared(route: Any) -> Permission | None:
     return found
 
 
-def needed(route: Any, method: str) -> Permission | None:
-    """What a request with ``method`` on ``route`` needs: its declaration, else READ for
-    safe methods; None for an undeclared write (the server then allows admins only)."""
-    found = declared(route)
-    if found is not None:
-        return found
+def needed(permission: Permission | None, method: str) -> Permission | None:
+    """What a request needs from a route declaring ``permission``: the declaration, else
+    READ for safe methods; None for an undeclared write (the server then allows admins
+    only, and the permission-matrix test fails)."""
+    if permission is not None:
+        return permission
     return Permission.READ if method.upper() in SAFE_METHODS else None
