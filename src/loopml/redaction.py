@@ -25,10 +25,12 @@ _SECRET_NAME = re.compile(_SECRET_WORD, re.I)
 _RULES = [
     # scheme://user:password@host
     (re.compile(r"([a-z][a-z0-9+.-]*://[^:/@\s]*):[^@/\s]+@", re.I), rf"\1:{HIDDEN}@"),
-    # token=..., "password": "...", api_key: ...
+    # token=..., "password": "...", api_key: ... (a quoted value is hidden up to its quote)
     (
-        re.compile(rf"\b({_SECRET_WORD})(\"?'?\s*[=:]\s*[\"']?)[^\s&\"',;)}}\]]+", re.I),
-        rf"\1\2{HIDDEN}",
+        re.compile(
+            rf"\b({_SECRET_WORD})([\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&\"',;)}}\]]+)", re.I
+        ),
+        lambda m: m[1] + m[2] + (m[3][0] + HIDDEN + m[3][0] if m[3][0] in "\"'" else HIDDEN),
     ),
     (re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", re.I), rf"\1 {HIDDEN}"),
     (re.compile(r"\blml_[A-Za-z0-9_-]{16,}"), f"lml_{HIDDEN}"),
