@@ -186,3 +186,16 @@ def test_serve_off_loopback_requires_sign_in_and_open_loopback_says_so(ctx, sett
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert "Authentication is off" in output
+
+
+def test_credentials_against_an_unreachable_store_get_503_not_500(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from loopml.config import Settings
+    from loopml.server import create_app
+
+    dead = Settings(home=tmp_path, store_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
+    client = TestClient(create_app(context=Context(dead)))  # no lifespan: nothing else starts
+    response = client.get("/api/v1/models", headers=bearer("lml_whatever-it-is"))
+    error = assert_error_shape(response, 503, "store_unavailable")
+    assert "did not answer" in error["message"]

@@ -5,18 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
+from tests.cli.test_registry_commands import run
 
 from loopml.auth import tokens as token_service
 from loopml.auth import users as user_service
 from loopml.cli import main
-
-
-def run(capsys, *args):
-    try:
-        main(list(args))
-    except SystemExit as exit_:
-        assert exit_.code in (0, None), capsys.readouterr()
-    return capsys.readouterr().out
 
 
 def test_users_add_list_disable(sqlite_ctx, capsys, monkeypatch):

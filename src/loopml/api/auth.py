@@ -16,23 +16,26 @@ import base64
 import binascii
 import hashlib
 import ipaddress
+import logging
 import time
 from collections import OrderedDict
 
 import anyio.to_thread
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from loopml.api.errors import error_response
+from loopml.api.errors import error_response, snake
 from loopml.api.routes import Endpoint, endpoints
 from loopml.auth import tokens, users
 from loopml.auth.hashing import TOKEN_PREFIX
 from loopml.auth.permissions import Permission
 from loopml.auth.principal import ANONYMOUS, Principal
-from loopml.errors import Forbidden, Unauthorized
+from loopml.errors import Forbidden, LoopmlError, Unauthorized
 from loopml.store import Store
 
+log = logging.getLogger("loopml.server")
 CHALLENGE = 'Bearer realm="loopml", Basic realm="loopml"'
 
 
@@ -98,7 +101,7 @@ class AuthMiddleware:
             principal = await self._identify(scope, permission)
             if self.required and not principal.can(permission, model):
                 raise _forbidden(principal, permission, model)
-        except (Unauthorized, Forbidden) as error:
+        except LoopmlError as error:  # 401, 403, or 503 when the store is down
             await _refuse(scope, receive, send, error)
             return
         scope.setdefault("state", {})["principal"] = principal
@@ -121,10 +124,15 @@ class AuthMiddleware:
         key = tuple(map(id, self.router.routes))
         if key != self._table[0]:
             self._table = (key, endpoints(self.router.routes))
+            for endpoint in self._table[1]:
+                for method in sorted(endpoint.methods or ()):
+                    if endpoint.needs(method) is None:
+                        log.warning("%s %s declares no permission: admins only", method,
+                                    endpoint.path)  # fmt: skip
         return self._table[1]
 
     async def _identify(self, scope: Scope, permission: Permission) -> Principal:
-        authorization = _header(scope, b"authorization")
+        authorization = Headers(scope=scope).get("authorization")
         if authorization:
             return await self.authenticator.principal(authorization)
         if self.required and permission is not Permission.PUBLIC:
@@ -179,21 +187,13 @@ def _basic(value: str) -> tuple[str, str]:
     return name, password
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
-async def _refuse(scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
+async def _refuse(scope: Scope, receive: Receive, send: Send, error: LoopmlError) -> None:
     if scope["type"] == "websocket":  # closing before accepting refuses the handshake
         await send({"type": "websocket.close", "code": 1008, "reason": error.message})
         return
     headers = {"WWW-Authenticate": CHALLENGE} if isinstance(error, Unauthorized) else None
-    name = "unauthorized" if isinstance(error, Unauthorized) else "forbidden"
     response = error_response(
         Request(scope, receive), error.status_code, error.message, hint=error.hint,
-        error_type=name, headers=headers,
+        error_type=snake(type(error).__name__), headers=headers,
     )  # fmt: skip
     await response(scope, receive, send)
