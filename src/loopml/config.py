@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     project: str = Field(default="default", description="Project that new experiments belong to.")
     actor: str = Field(
         default_factory=_default_actor,
-        description="Name recorded as the actor of audit events and the user of runs.",
+        description="Name recorded as the actor of audit events and the user of runs (the "
+        "server records the signed-in user instead).",
     )
     auth: bool = Field(
         default=False,

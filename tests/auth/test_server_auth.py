@@ -199,3 +199,21 @@ def test_credentials_against_an_unreachable_store_get_503_not_500(tmp_path):
     response = client.get("/api/v1/models", headers=bearer("lml_whatever-it-is"))
     error = assert_error_shape(response, 503, "store_unavailable")
     assert "did not answer" in error["message"]
+
+
+def test_clients_sending_one_password_at_once_share_one_argon2_check(ctx, people, monkeypatch):
+    import asyncio
+
+    from loopml.api.auth import Authenticator
+
+    authenticator = Authenticator(ctx.store)
+    calls = []
+    check = authenticator._check
+    monkeypatch.setattr(authenticator, "_check", lambda value: calls.append(1) or check(value))
+    header = basic("viewer", PASSWORD)["Authorization"]
+
+    async def eight_at_once():
+        return await asyncio.gather(*(authenticator.principal(header) for _ in range(8)))
+
+    found = asyncio.run(eight_at_once())
+    assert {p.name for p in found} == {"viewer"} and len(calls) == 1

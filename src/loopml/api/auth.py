@@ -12,6 +12,7 @@ given are still checked and name the actor.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -47,13 +48,14 @@ class Authenticator:
     def __init__(self, store: Store, *, ttl: float = 5.0, size: int = 1024) -> None:
         self.store, self.ttl, self.size = store, ttl, size
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._pending: dict[str, asyncio.Future] = {}
 
     async def principal(self, authorization: str) -> Principal:
         key = hashlib.sha256(authorization.encode()).hexdigest()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        found = await anyio.to_thread.run_sync(self._check, authorization)
+        found = await self._checked_once(key, authorization)
         if found is None:
             raise Unauthorized(
                 "The credentials were not accepted (unknown, expired or revoked).",
@@ -62,6 +64,16 @@ class Authenticator:
             )
         self._remember(key, found)
         return found
+
+    async def _checked_once(self, key: str, authorization: str) -> Principal | None:
+        """One check per credential at a time: when its cache entry expires, the clients
+        sending it wait for one store lookup (or Argon2 check) instead of starting one each."""
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(anyio.to_thread.run_sync(self._check, authorization))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+        return await asyncio.shield(pending)
 
     def _check(self, authorization: str) -> Principal | None:
         scheme, _, value = authorization.strip().partition(" ")

@@ -143,7 +143,7 @@ def approvals_list(all_: bool = typer.Option(False, "--all", help="Decided ones 
 
 @approvals.command("approve")
 def approvals_approve(approval_id: int, reason: str = typer.Option(None, help="Why.")) -> None:
-    """Approve a request: the alias moves now."""
+    """Approve someone else's request: the gate runs again, then the alias moves."""
     done = _decide(approval_id, approve=True, reason=reason)
     console.print(f"[green]✓[/] approved: {done.name} {done.alias} → v{done.version}")
 
@@ -152,7 +152,7 @@ def approvals_approve(approval_id: int, reason: str = typer.Option(None, help="W
 def approvals_reject(
     approval_id: int, reason: str = typer.Option(..., help="Why (required).")
 ) -> None:
-    """Reject a request; the alias stays where it is."""
+    """Reject a request with a reason; the alias stays where it is."""
     done = _decide(approval_id, approve=False, reason=reason)
     console.print(f"rejected: {done.name} v{done.version} stays out of {done.alias}")
 
