@@ -50,9 +50,10 @@ async def read_response(reader) -> int:
     return status
 
 
-async def run(port, path, body, clients, requests, seconds, warmup):
+async def run(port, path, body, clients, requests, seconds, warmup, headers=()):
+    extra = "".join(f"{header}\r\n" for header in headers)
     request = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     if warmup:
@@ -89,12 +90,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--header", action="append", default=[], help="e.g. 'Authorization: ...'")
     args = parser.parse_args()
     with open(args.body_file, "rb") as file:
         body = file.read()
     result = asyncio.run(
-        run(args.port, args.path, body, args.clients, args.requests, args.seconds, args.warmup)
-    )
+        run(args.port, args.path, body, args.clients, args.requests, args.seconds, args.warmup,
+            args.header)
+    )  # fmt: skip
     print(json.dumps(result))
 
 

@@ -7,6 +7,7 @@ settings object (or the one value it needs) from whoever builds it.
 from __future__ import annotations
 
 import getpass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -48,7 +49,19 @@ class Settings(BaseSettings):
     project: str = Field(default="default", description="Project that new experiments belong to.")
     actor: str = Field(
         default_factory=_default_actor,
-        description="Name recorded as the actor of audit events and the user of runs.",
+        description="Name recorded as the actor of audit events and the user of runs (the "
+        "server records the signed-in user instead).",
+    )
+    auth: bool = Field(
+        default=False,
+        description="Require sign-in on every route of the server; always on when "
+        "`loopml serve` listens on an address other than loopback (see docs/security.md).",
+    )
+    approval_max_age_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description="Hours after which a pending approval request expires instead of being "
+        "approved.",
     )
     auto_upgrade: bool = Field(
         default=True,
@@ -130,6 +143,10 @@ class Settings(BaseSettings):
     @property
     def home_path(self) -> Path:
         return self.home.expanduser()
+
+    @property
+    def approval_max_age(self) -> timedelta:
+        return timedelta(hours=self.approval_max_age_hours)
 
     @property
     def resolved_store_url(self) -> str:

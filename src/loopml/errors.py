@@ -34,6 +34,18 @@ class UntrustedModel(InvalidInput):
     """A model file holds types that could run code when loaded; nobody vouched for them."""
 
 
+class Unauthorized(LoopmlError, PermissionError):
+    """No credentials, or credentials that belong to no one."""
+
+    status_code = 401
+
+
+class Forbidden(LoopmlError, PermissionError):
+    """Known caller, not allowed to do this."""
+
+    status_code = 403
+
+
 class Conflict(LoopmlError):
     status_code = 409
 

@@ -16,9 +16,11 @@ from fastapi import FastAPI
 from loopml._context import Context
 from loopml._version import __version__
 from loopml.api import errors, health, models, runs
+from loopml.api.auth import Authenticator, AuthMiddleware
 from loopml.api.middleware import RequestMiddleware
 from loopml.api.telemetry import Telemetry
 from loopml.config import Settings
+from loopml.redaction import redact_logs
 from loopml.serving.traffic import ServingConfig
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -65,7 +67,8 @@ def create_app(
     app.state.startup: list[Callable] = []
     app.state.shutdown: list[Callable] = []
     errors.install(app)
-    app.add_middleware(
+    _install_auth(app, context)
+    app.add_middleware(  # added last, so it runs first: request ids and logs for every answer
         RequestMiddleware, telemetry=app.state.telemetry, max_body_bytes=MAX_BODY_BYTES
     )
     for router in (health.router, runs.router, models.router):
@@ -74,7 +77,33 @@ def create_app(
     _export_monitor_results(app, context)
     if context.settings.scheduler:
         _install_scheduler(app, context)
+    _declare_docs_public(app)
+    app.state.startup.append(lambda: redact_logs("uvicorn", "uvicorn.access"))
     return app
+
+
+def _install_auth(app: FastAPI, context: Context) -> None:
+    """One check for every route, present and future (see loopml.api.auth)."""
+    required = context.settings.auth
+    if required:
+        from loopml.auth.users import require_an_admin
+
+        require_an_admin(context.store)
+    app.add_middleware(
+        AuthMiddleware,
+        router=app.router,
+        authenticator=Authenticator(context.store),
+        required=required,
+    )
+
+
+def _declare_docs_public(app: FastAPI) -> None:
+    from loopml.auth.permissions import Permission, declare
+
+    docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    for route in app.routes:
+        if getattr(route, "path", None) in docs:
+            declare(route, Permission.PUBLIC)
 
 
 def _export_monitor_results(app: FastAPI, context: Context) -> None:

@@ -1,9 +1,11 @@
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.linear_model import Ridge
 
 import loopml
 from loopml.cli import main
+from loopml.registry import promotion
 
 
 def run(capsys, *args):
@@ -36,8 +38,12 @@ def test_promote_approvals_and_audit(sqlite_ctx, capsys):
     out = run(capsys, "promote", "demand", "--version", "1", "--reason", "first")
     assert "Approval request 1" in out
     assert "first" in run(capsys, "approvals", "list")
-    assert "approved" in run(capsys, "approvals", "approve", "1", "--reason", "ok")
-    assert "v1" in run(
+    with pytest.raises(SystemExit):  # four eyes: who asked cannot approve
+        main(["approvals", "approve", "1", "--reason", "mine"])
+    assert "cannot approve it too" in capsys.readouterr().err
+    promotion.promote(sqlite_ctx.store, "demand", 2, actor="alice", reason="second")
+    assert "approved" in run(capsys, "approvals", "approve", "2", "--reason", "ok")
+    assert "v2, put there by tester" in run(
         capsys, "audit", "--model", "demand", "--at", "2100-01-01", "--segment", "store=1"
     )
     assert "alias.approve" in run(capsys, "audit", "--model", "demand")

@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 import loopml
 from loopml import audit
 from loopml.errors import ArtifactCorrupt, InvalidInput, NotFound
-from loopml.registry import service
+from loopml.registry import promotion, service
 from loopml.registry.gates import GateFailed
 
 rng = np.random.default_rng(1)
@@ -100,7 +100,7 @@ def test_breaking_signature_needs_an_override(ctx):
 def test_approval_flow_and_audit_answers_who_was_champion_when(ctx):
     loopml.set_gate("demand", require_approval=True)
     loopml.log_model(fit(), "demand", metrics={"mae": 2.0})
-    request = loopml.promote("demand", 1, reason="please")
+    request = promotion.promote(ctx.store, "demand", 1, actor="alice", reason="please")
     assert request.state == "pending" and [a.id for a in loopml.list_approvals()] == [request.id]
     with pytest.raises(NotFound):
         loopml.load_model("models:/demand@champion")
@@ -112,7 +112,7 @@ def test_approval_flow_and_audit_answers_who_was_champion_when(ctx):
 
     before = dt.datetime.now(dt.timezone.utc)
     loopml.log_model(fit(), "demand")
-    loopml.reject(loopml.promote("demand", 2).id, reason="not now")
+    loopml.reject(loopml.promote("demand", 2).id, reason="not now")  # who asked may withdraw
     moved = loopml.champion_at("demand", before)
     assert (moved.to_version, moved.actor, moved.reason, moved.kind) == (
         1,

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 
 from loopml._context import Context
 from loopml.artifacts import ArtifactStore
+from loopml.auth.principal import ANONYMOUS, Principal
 from loopml.config import Settings
 from loopml.store import Store
 
@@ -29,6 +30,16 @@ def get_artifacts(request: Request) -> ArtifactStore:
     return request.app.state.context.artifacts
 
 
+def get_actor(request: Request) -> str:
+    """Who the audit log names: the authenticated user or token, never the server's OS user."""
+    principal = getattr(request.state, "principal", None)
+    return principal.name if principal is not None else ANONYMOUS.name
+
+
+def get_principal(request: Request) -> Principal:
+    return getattr(request.state, "principal", None) or ANONYMOUS
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.context.settings
 
@@ -37,3 +48,5 @@ ContextDep = Annotated[Context, Depends(get_context)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ArtifactsDep = Annotated[ArtifactStore, Depends(get_artifacts)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ActorDep = Annotated[str, Depends(get_actor)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

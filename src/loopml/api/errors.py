@@ -25,6 +25,8 @@ log = logging.getLogger("loopml.server")
 
 _HTTP_TYPES = {
     400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
@@ -60,7 +62,7 @@ def error_response(
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-def _snake(name: str) -> str:
+def snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
@@ -72,7 +74,7 @@ async def _loopml_error(request: Request, error: LoopmlError) -> JSONResponse:
         error.status_code,
         error.message,
         hint=error.hint,
-        error_type=_snake(type(error).__name__),
+        error_type=snake(type(error).__name__),
         fields=getattr(error, "fields", None),
     )
 

@@ -6,17 +6,20 @@ from fastapi import APIRouter, Request, Response
 
 from loopml.api.deps import StoreDep
 from loopml.api.errors import error_response
+from loopml.auth.permissions import Permission, requires
 from loopml.errors import LoopmlError
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", summary="The process is alive")
+@requires(Permission.PUBLIC)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/readyz", summary="The server can answer: its store is reachable")
+@requires(Permission.PUBLIC)
 def readyz(request: Request, store: StoreDep):
     try:
         store.ensure_schema()

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from loopml.api.deps import SettingsDep, StoreDep
+from loopml.api.deps import ActorDep, PrincipalDep, SettingsDep, StoreDep
+from loopml.auth.permissions import Permission, requires
 from loopml.automation.timeline import timeline
-from loopml.registry import promotion, service
+from loopml.errors import Forbidden
+from loopml.registry import approvals, promotion, service
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
 
@@ -62,27 +64,34 @@ def model_timeline(
 
 
 @router.post("/models/{name}/promote")
-def promote(name: str, body: Promotion, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+@requires(Permission.OPERATE)
+def promote(name: str, body: Promotion, store: StoreDep, actor: ActorDep) -> dict[str, Any]:
     result = promotion.promote(
-        store, name, body.version, alias=body.alias, actor=settings.actor, reason=body.reason
+        store, name, body.version, alias=body.alias, actor=actor, reason=body.reason
     )
     return vars(result)
 
 
 @router.get("/approvals")
-def approvals(store: StoreDep, state: str | None = "pending") -> list[dict[str, Any]]:
-    return [vars(a) for a in promotion.list_approvals(store, state=state)]
+def list_approvals(store: StoreDep, state: str | None = "pending") -> list[dict[str, Any]]:
+    return [vars(a) for a in approvals.list_approvals(store, state=state)]
 
 
 @router.post("/approvals/{approval_id}")
+@requires(Permission.OPERATE)
 def decide(
     approval_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     body: Decision,
     store: StoreDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
 ) -> dict[str, Any]:
-    return vars(
-        promotion.decide(
-            store, approval_id, approve=body.approve, actor=settings.actor, reason=body.reason
+    request = approvals.get_approval(store, approval_id)
+    if not principal.may_touch(request.name):
+        raise Forbidden(
+            f"{principal.name} may not decide for model {request.name!r}.",
+            hint="Ask an operator of that model family.",
         )
-    )
+    decided = approvals.decide(store, approval_id, approve=body.approve, actor=principal.name,
+                               reason=body.reason, max_age=settings.approval_max_age)  # fmt: skip
+    return vars(decided)

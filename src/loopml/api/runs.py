@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from loopml.api.deps import SettingsDep, StoreDep
+from loopml.redaction import redact_mapping, redact_text
 from loopml.tracking import service
 from loopml.tracking.query import search_runs
 
@@ -58,6 +59,11 @@ def _finite(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _redacted(record: dict[str, Any]) -> dict[str, Any]:
+    """A row of the runs table with secret-looking params and tags hidden."""
+    return redact_mapping(redact_mapping(record, prefix="params."), prefix="tags.")
+
+
 @router.get("/experiments", response_model=list[ExperimentRead])
 def list_experiments(store: StoreDep, settings: SettingsDep):
     return [vars(e) for e in service.list_experiments(store, settings.project)]
@@ -74,7 +80,7 @@ def list_runs(
 ) -> list[dict[str, Any]]:
     frame = search_runs(store, settings.project, experiment, filter, order_by, max_results)
     frame = frame.astype(object).where(frame.notna(), None)
-    return frame.to_dict(orient="records")
+    return [_redacted(record) for record in frame.to_dict(orient="records")]
 
 
 @router.get("/runs/{run_id}", response_model=RunRead)
@@ -82,6 +88,8 @@ def get_run(run_id: str, store: StoreDep):
     run = service.get_run(store, run_id)
     fields = {**vars(run), "status": run.status.value}
     fields["metrics"] = {k: _finite(v) for k, v in run.metrics.items()}
+    fields["params"], fields["tags"] = redact_mapping(run.params), redact_mapping(run.tags)
+    fields["error"] = redact_text(run.error)
     return fields
 
 

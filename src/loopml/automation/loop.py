@@ -27,7 +27,7 @@ from loopml.models import load_version
 from loopml.monitoring import service as monitors
 from loopml.monitoring.performance import regression_metrics
 from loopml.monitoring.spec import MonitorSpec
-from loopml.registry import promotion
+from loopml.registry import approvals, promotion
 from loopml.registry import service as registry
 from loopml.registry.entities import Approval
 from loopml.registry.gates import GateFailed
@@ -275,7 +275,7 @@ def _check_approval(ctx: _Pass, action: PolicyAction) -> PolicyAction | None:
     wanted = action.details.get("approval")
     found = [
         a
-        for a in promotion.list_approvals(ctx.store, state=None, name=ctx.spec.model)
+        for a in approvals.list_approvals(ctx.store, state=None, name=ctx.spec.model)
         if a.id == wanted
     ]
     if not found or found[0].state == "pending":

@@ -25,6 +25,8 @@ from loopml.cli import (
     report,
     runs,
     serve,
+    tokens,
+    users,
 )
 from loopml.cli.output import print_error
 from loopml.errors import LoopmlError
@@ -44,6 +46,8 @@ app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(report.app, name="report")
 app.command("serve")(serve.serve)
+app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
 app.add_typer(models.app, name="models")
 app.add_typer(models.approvals, name="approvals")
 app.command("promote")(models.promote)

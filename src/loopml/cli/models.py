@@ -9,6 +9,7 @@ import typer
 from loopml import audit as audit_events
 from loopml._context import get_context
 from loopml.cli.output import console, show, table
+from loopml.registry import approvals as requests
 from loopml.registry import promotion, service
 from loopml.registry.entities import Approval
 
@@ -113,7 +114,7 @@ def promote(
 @approvals.command("list")
 def approvals_list(all_: bool = typer.Option(False, "--all", help="Decided ones too.")) -> None:
     """Pending promotion requests (or all of them)."""
-    found = promotion.list_approvals(get_context().store, state=None if all_ else "pending")
+    found = requests.list_approvals(get_context().store, state=None if all_ else "pending")
     if not found:
         console.print("No approval requests." if all_ else "Nothing waits for approval.")
         return
@@ -142,11 +143,8 @@ def approvals_list(all_: bool = typer.Option(False, "--all", help="Decided ones 
 
 @approvals.command("approve")
 def approvals_approve(approval_id: int, reason: str = typer.Option(None, help="Why.")) -> None:
-    """Approve a request: the alias moves now."""
-    context = get_context()
-    done = promotion.decide(
-        context.store, approval_id, approve=True, actor=context.settings.actor, reason=reason
-    )
+    """Approve someone else's request: the gate runs again, then the alias moves."""
+    done = _decide(approval_id, approve=True, reason=reason)
     console.print(f"[green]✓[/] approved: {done.name} {done.alias} → v{done.version}")
 
 
@@ -154,12 +152,15 @@ def approvals_approve(approval_id: int, reason: str = typer.Option(None, help="W
 def approvals_reject(
     approval_id: int, reason: str = typer.Option(..., help="Why (required).")
 ) -> None:
-    """Reject a request; the alias stays where it is."""
-    context = get_context()
-    done = promotion.decide(
-        context.store, approval_id, approve=False, actor=context.settings.actor, reason=reason
-    )
+    """Reject a request with a reason; the alias stays where it is."""
+    done = _decide(approval_id, approve=False, reason=reason)
     console.print(f"rejected: {done.name} v{done.version} stays out of {done.alias}")
+
+
+def _decide(approval_id: int, *, approve: bool, reason: str | None) -> Approval:
+    context = get_context()
+    return requests.decide(context.store, approval_id, approve=approve, reason=reason,
+                           actor=context.settings.actor, max_age=context.settings.approval_max_age)  # fmt: skip
 
 
 def audit(

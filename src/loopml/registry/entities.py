@@ -70,3 +70,4 @@ class Approval:
     decided_at: datetime | None
     decided_by: str | None
     decision_reason: str | None
+    champion_version: int | None = None  # what the gate compared against at request time

@@ -12,7 +12,7 @@ from loopml.errors import InvalidInput
 from loopml.models import LoadedModel, load_version
 from loopml.models import signature as signatures
 from loopml.models.trust import Trust, combine
-from loopml.registry import promotion, service
+from loopml.registry import approvals, promotion, service
 from loopml.registry.entities import AliasMove, Approval, ModelVersion
 
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))?$")
@@ -139,21 +139,23 @@ def champion_at(
 
 
 def list_approvals(state: str | None = "pending", name: str | None = None) -> list[Approval]:
-    return promotion.list_approvals(get_context().store, state=state, name=name)
+    return approvals.list_approvals(get_context().store, state=state, name=name)
 
 
 def approve(approval_id: int, reason: str | None = None) -> Approval:
-    context = get_context()
-    return promotion.decide(
-        context.store, approval_id, approve=True, actor=context.settings.actor, reason=reason
-    )
+    """Approve a request someone else made; the gate runs again against today's champion."""
+    return _decide(approval_id, approve=True, reason=reason)
 
 
 def reject(approval_id: int, reason: str | None = None) -> Approval:
+    """Reject a request; a reason is required (who asked may reject, to withdraw)."""
+    return _decide(approval_id, approve=False, reason=reason)
+
+
+def _decide(approval_id: int, *, approve: bool, reason: str | None) -> Approval:
     context = get_context()
-    return promotion.decide(
-        context.store, approval_id, approve=False, actor=context.settings.actor, reason=reason
-    )
+    return approvals.decide(context.store, approval_id, approve=approve, reason=reason,
+                            actor=context.settings.actor, max_age=context.settings.approval_max_age)  # fmt: skip
 
 
 def _parse(uri: str) -> tuple[str, int | None, str | None]:

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import select
-
 from loopml import audit
-from loopml.errors import Conflict, NotFound
-from loopml.registry import gates, service
+from loopml.errors import NotFound
+from loopml.registry import approvals, gates, service
 from loopml.registry.entities import AliasMove, Approval
-from loopml.registry.segments import canonical_segment
-from loopml.store import Store, utcnow
-from loopml.store.tables import ApprovalRow, ModelRow, ModelVersionRow
+from loopml.store import Store
 
 
 def promote(
@@ -54,7 +50,12 @@ def promote(
             audit.record(session, actor=actor, action="gate.fail", entity_type="model", entity_id=name,
                          reason=reason, after={"version": version, "alias": alias, "segment": candidate.segment_key, "gate": report})  # fmt: skip
         elif result.require_approval or require_approval:
-            return _request(session, name, candidate, alias, actor, reason, report)
+            report |= {
+                "evaluation": _plain(evaluation),
+                "allow_breaking_signature": allow_breaking_signature,
+            }
+            return approvals.open_request(session, candidate, champion, alias=alias, actor=actor,
+                                          reason=reason, report=report)  # fmt: skip
         else:
             audit.record(session, actor=actor, action="gate.pass", entity_type="model", entity_id=name,
                          reason=reason, after={"version": version, "alias": alias, "segment": candidate.segment_key, "gate": report})  # fmt: skip
@@ -84,65 +85,8 @@ def rollback(
                              reason=reason, kind="rollback")  # fmt: skip
 
 
-def list_approvals(
-    store: Store, *, state: str | None = "pending", name: str | None = None
-) -> list[Approval]:
-    query = (
-        select(ApprovalRow, ModelRow.name, ModelVersionRow.version)
-        .join(ModelRow, ModelRow.id == ApprovalRow.model_id)
-        .join(ModelVersionRow, ModelVersionRow.id == ApprovalRow.version_id)
-        .order_by(ApprovalRow.requested_at.desc())
-    )
-    if state is not None:
-        query = query.where(ApprovalRow.state == state)
-    if name is not None:
-        query = query.where(ModelRow.name == name)
-    with store.read() as session:
-        return [_approval(row, model, number) for row, model, number in session.execute(query)]
-
-
-def decide(
-    store: Store, approval_id: int, *, approve: bool, actor: str, reason: str | None = None
-) -> Approval:
-    """Approve (the alias moves now) or reject a pending request, with a reason."""
-    with store.write() as session:
-        row = session.get(ApprovalRow, approval_id, with_for_update=True)
-        if row is None:
-            raise NotFound(
-                f"No approval request {approval_id}.", hint="See `loopml approvals list`."
-            )
-        if row.state != "pending":
-            raise Conflict(
-                f"Approval request {approval_id} was already {row.state} by {row.decided_by}.",
-                hint="Nothing to do; see `loopml audit` for its history.",
-            )
-        name = session.get(ModelRow, row.model_id).name
-        number = session.get(ModelVersionRow, row.version_id).version
-        row.state = "approved" if approve else "rejected"
-        row.decided_at, row.decided_by, row.decision_reason = utcnow(), actor, reason
-        audit.record(session, actor=actor, action=f"approval.{'approve' if approve else 'reject'}",
-                     entity_type="model", entity_id=name, reason=reason,
-                     after={"approval": approval_id, "version": number, "alias": row.alias, "segment": row.segment_key})  # fmt: skip
-        if approve:
-            service.set_alias(store, name, row.alias, number, segment=row.segment_key, actor=actor,
-                              reason=reason, kind="approve", session=session)  # fmt: skip
-        return _approval(row, name, number)
-
-
-def _request(session, name, candidate, alias, actor, reason, report) -> Approval:
-    row = ApprovalRow(
-        model_id=session.scalar(select(ModelRow.id).where(ModelRow.name == name)),
-        version_id=candidate.id, segment_key=canonical_segment(candidate.segment_key), alias=alias,
-        state="pending", requested_at=utcnow(), requested_by=actor, request_reason=reason, gate_report=report,
-    )  # fmt: skip
-    session.add(row)
-    session.flush()
-    audit.record(session, actor=actor, action="approval.request", entity_type="model", entity_id=name,
-                 reason=reason, after={"approval": row.id, "version": candidate.version, "alias": alias, "segment": candidate.segment_key})  # fmt: skip
-    return _approval(row, name, candidate.version)
-
-
-def _approval(row: ApprovalRow, name: str, number: int) -> Approval:
-    return Approval(row.id, name, number, row.segment_key, row.alias, row.state, row.requested_at,
-                    row.requested_by, row.request_reason, row.gate_report, row.decided_at,
-                    row.decided_by, row.decision_reason)  # fmt: skip
+def _plain(evaluation: Mapping[str, Mapping[str, float]] | None) -> dict | None:
+    """The evaluation as JSON numbers, kept with an approval request."""
+    if not evaluation:
+        return None
+    return {side: {k: float(v) for k, v in metrics.items()} for side, metrics in evaluation.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from loopml.auth.permissions import Permission, requires
 from loopml.serving.routes.deps import ServingNotStarted
 from loopml.serving.routes.schemas import FeedbackAccepted, FeedbackRequest
 
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/v1", tags=["predictions"])
     status_code=202,
     response_model=FeedbackAccepted,
 )
+@requires(Permission.SCORE)
 def feedback(body: FeedbackRequest, request: Request) -> FeedbackAccepted:
     log = getattr(request.app.state, "feedback_log", None)
     if log is None:

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from loopml._version import __version__
+from loopml.auth.permissions import Permission, requires
 from loopml.serving import payloads
 from loopml.serving.routes.deps import EngineDep, engine_of, json_response
 
@@ -19,21 +20,25 @@ ModelName = Path(min_length=1, max_length=200, description="Registered model nam
 
 
 @router.get("", summary="Server metadata")
+@requires(Permission.SCORE)
 def server_metadata() -> dict[str, Any]:
     return {"name": "loopml", "version": __version__, "extensions": []}
 
 
 @router.get("/health/live", summary="The server is alive")
+@requires(Permission.PUBLIC)
 def live() -> dict[str, bool]:
     return {"live": True}
 
 
 @router.get("/health/ready", summary="The server has loaded its models")
+@requires(Permission.PUBLIC)
 def ready(engine: EngineDep) -> dict[str, bool]:
     return {"ready": engine.ready}
 
 
 @router.get("/models/{name}", summary="Model metadata: versions, inputs and outputs")
+@requires(Permission.SCORE)
 async def model_metadata(engine: EngineDep, name: str = ModelName) -> dict[str, Any]:
     served = await engine.areference(name)
     types = dict(_signature_types(served.version.signature))
@@ -54,11 +59,13 @@ async def model_metadata(engine: EngineDep, name: str = ModelName) -> dict[str, 
 
 
 @router.get("/models/{name}/ready", summary="The model has a loaded champion")
+@requires(Permission.SCORE)
 async def model_ready(engine: EngineDep, name: str = ModelName) -> dict[str, Any]:
     await engine.areference(name)
     return {"name": name, "ready": True}
 
 
+@requires(Permission.SCORE)
 async def infer(request: Request) -> Response:
     """Score input tensors (a plain Starlette route, as the other scoring routes)."""
     engine, name = engine_of(request), request.path_params["name"]

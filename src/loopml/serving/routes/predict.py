@@ -11,11 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from loopml.auth.permissions import Permission, requires
 from loopml.serving import payloads
 from loopml.serving.engine import Answer
 from loopml.serving.routes.deps import engine_of, json_response
 
 
+@requires(Permission.SCORE)
 async def predict(request: Request) -> Response:
     engine, name = engine_of(request), request.path_params["name"]
     rows = payloads.parse_loopml(payloads.read_json(await request.body()))
@@ -23,6 +25,7 @@ async def predict(request: Request) -> Response:
     return json_response({"model": name, "predictions": _rows(answer)})
 
 
+@requires(Permission.SCORE)
 async def invocations(request: Request) -> Response:
     engine, name = engine_of(request), request.path_params["name"]
     document = payloads.read_json(await request.body())

@@ -6,6 +6,7 @@ library returns. A new concept adds a module here and imports it below, so that
 """
 
 from loopml.store.tables.audit import AuditEventRow
+from loopml.store.tables.auth import TokenRow, UserRow
 from loopml.store.tables.automation import PolicyActionRow
 from loopml.store.tables.base import Base
 from loopml.store.tables.datasets import (
@@ -59,4 +60,6 @@ __all__ = [
     "RunInputRow",
     "RunRow",
     "TagRow",
+    "TokenRow",
+    "UserRow",
 ]

@@ -104,6 +104,8 @@ class ApprovalRow(Base):
     requested_by: Mapped[str] = mapped_column(String(200))
     request_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     gate_report: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # The champion the gate compared against when the request was made.
+    champion_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,211 @@
+"""Authentication for every route, in one place: an ASGI middleware.
+
+For each request it finds the route the app will run, reads the permission the
+route declares (``loopml.auth.permissions``), identifies the caller from
+``Authorization: Bearer <token>`` or HTTP Basic (``user:password``, or any
+user name with a token as the password, as MLflow's client sends), and answers
+401 or 403 before the route runs. The caller's principal is left on
+``request.state.principal`` for the audit log. Without ``required`` (a loopback
+server started without ``--auth``) nothing is refused, but credentials that are
+given are still checked and name the actor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import ipaddress
+import logging
+import time
+from collections import OrderedDict
+
+import anyio.to_thread
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.routing import Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from loopml.api.errors import error_response, snake
+from loopml.api.routes import Endpoint, endpoints
+from loopml.auth import tokens, users
+from loopml.auth.hashing import TOKEN_PREFIX
+from loopml.auth.permissions import Permission
+from loopml.auth.principal import ANONYMOUS, Principal
+from loopml.errors import Forbidden, LoopmlError, Unauthorized
+from loopml.store import Store
+
+log = logging.getLogger("loopml.server")
+CHALLENGE = 'Bearer realm="loopml", Basic realm="loopml"'
+
+
+class Authenticator:
+    """Credentials -> principal, with a short cache so a client sending the same header
+    on every request costs one store lookup (and one Argon2 check) per ``ttl`` seconds;
+    a revoked token or disabled user stops working within ``ttl``."""
+
+    def __init__(self, store: Store, *, ttl: float = 5.0, size: int = 1024) -> None:
+        self.store, self.ttl, self.size = store, ttl, size
+        self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._pending: dict[str, asyncio.Future] = {}
+
+    async def principal(self, authorization: str) -> Principal:
+        key = hashlib.sha256(authorization.encode()).hexdigest()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        found = await self._checked_once(key, authorization)
+        if found is None:
+            raise Unauthorized(
+                "The credentials were not accepted (unknown, expired or revoked).",
+                hint="Send a live token (loopml tokens create) as a Bearer token or as the "
+                "password of HTTP Basic, or a user's name and password.",
+            )
+        self._remember(key, found)
+        return found
+
+    async def _checked_once(self, key: str, authorization: str) -> Principal | None:
+        """One check per credential at a time: when its cache entry expires, the clients
+        sending it wait for one store lookup (or Argon2 check) instead of starting one each."""
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(anyio.to_thread.run_sync(self._check, authorization))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+        return await asyncio.shield(pending)
+
+    def _check(self, authorization: str) -> Principal | None:
+        scheme, _, value = authorization.strip().partition(" ")
+        scheme, value = scheme.lower(), value.strip()
+        if scheme == "bearer":
+            return tokens.check_token(self.store, value)
+        if scheme == "basic":
+            name, password = _basic(value)
+            if password.startswith(TOKEN_PREFIX):
+                found = tokens.check_token(self.store, password)
+                if found is not None:
+                    return found
+            return users.check_password(self.store, name, password)
+        return None
+
+    def _remember(self, key: str, principal: Principal) -> None:
+        self._cache[key] = (time.monotonic() + self.ttl, principal)
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.size:
+            self._cache.popitem(last=False)
+
+
+class AuthMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, router: Router, authenticator: Authenticator, required: bool
+    ) -> None:
+        self.app, self.router = app, router
+        self.authenticator, self.required = authenticator, required
+        self._table: tuple[tuple[int, ...], list[Endpoint]] = ((), [])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        permission, model = self._permission(scope)
+        try:
+            principal = await self._identify(scope, permission)
+            if self.required and not principal.can(permission, model):
+                raise _forbidden(principal, permission, model)
+        except LoopmlError as error:  # 401, 403, or 503 when the store is down
+            await _refuse(scope, receive, send, error)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    def _permission(self, scope: Scope) -> tuple[Permission, str | None]:
+        """What the matched route needs; a path no route matches needs READ (so an
+        anonymous caller learns nothing), an undeclared write needs ADMIN."""
+        path, method = _route_path(scope), scope.get("method", "GET")
+        for endpoint in self._endpoints():
+            params = endpoint.match(path, method)
+            if params is not None:
+                model = params.get("name") if "/models/{name}" in endpoint.path else None
+                return endpoint.needs(method) or Permission.ADMIN, model
+        return Permission.READ, None
+
+    def _endpoints(self) -> list[Endpoint]:
+        """The flat route table, rebuilt when the app's routes change (routers included
+        after the app was built count too)."""
+        key = tuple(map(id, self.router.routes))
+        if key != self._table[0]:
+            self._table = (key, endpoints(self.router.routes))
+            for endpoint in self._table[1]:
+                for method in sorted(endpoint.methods or ()):
+                    if endpoint.needs(method) is None:
+                        log.warning("%s %s declares no permission: admins only", method,
+                                    endpoint.path)  # fmt: skip
+        return self._table[1]
+
+    async def _identify(self, scope: Scope, permission: Permission) -> Principal:
+        authorization = Headers(scope=scope).get("authorization")
+        if authorization:
+            return await self.authenticator.principal(authorization)
+        if self.required and permission is not Permission.PUBLIC:
+            raise Unauthorized(
+                "This server requires authentication.",
+                hint="Send Authorization: Bearer <token> (create one with `loopml tokens "
+                "create`), or HTTP Basic with a user's name and password.",
+            )
+        return ANONYMOUS
+
+
+def auth_required(host: str, asked: bool) -> bool:
+    """Authentication is on when asked for, and always off loopback (fail closed:
+    a host name other than localhost counts as off loopback)."""
+    return asked or not is_loopback(host)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _forbidden(principal: Principal, permission: Permission, model: str | None) -> Forbidden:
+    if model is not None and not principal.may_touch(model):
+        return Forbidden(
+            f"{principal.name} may not act on model {model!r}.",
+            hint=f"Its models: {', '.join(principal.models or ())}. Ask an admin to widen them.",
+        )
+    return Forbidden(
+        f"{principal.name} ({principal.role.value}) may not do this: it needs the "
+        f"{permission.value!r} permission.",
+        hint="Ask an admin for a role that has it (see docs/security.md).",
+    )
+
+
+def _route_path(scope: Scope) -> str:
+    """The path routes are matched against: without the app's root path, if any."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _basic(value: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    name, _, password = decoded.partition(":")
+    return name, password
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, error: LoopmlError) -> None:
+    if scope["type"] == "websocket":  # closing before accepting refuses the handshake
+        await send({"type": "websocket.close", "code": 1008, "reason": error.message})
+        return
+    headers = {"WWW-Authenticate": CHALLENGE} if isinstance(error, Unauthorized) else None
+    response = error_response(
+        Request(scope, receive), error.status_code, error.message, hint=error.hint,
+        error_type=snake(type(error).__name__), headers=headers,
+    )  # fmt: skip
+    await response(scope, receive, send)
