@@ -14,7 +14,7 @@ is the per-row check serving uses to flag (not reject) inputs.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,7 @@ TOLERANCE = 0.1
 NULL_SLACK = 0.01
 DUPLICATE_SLACK = 0.01
 LEAKAGE_THRESHOLD = 0.95
-MAX_CATEGORIES = 100  # monitoring's TOP_K: beyond it the summary does not hold every value
+MAX_CATEGORIES = 100  # the summary's TOP_K: beyond it the summary does not hold every value
 MAX_CLASSES = 20  # an integer target with at most this many values is a class label
 NUMERIC_TYPES = ("integer", "float")
 
@@ -149,37 +149,36 @@ class Rules:
 
         return validate(data, self)
 
-    def flag_rows(self, frame: pd.DataFrame) -> list[list[str]]:
+    def flag_rows(self, data: pd.DataFrame | Mapping[str, Sequence[Any]]) -> list[list[str]]:
         """Per row, what is unusual: ``out_of_range:COL`` and ``unseen_category:COL``.
 
-        Vectorised over columns; columns missing from ``frame`` (such as the
-        target at serving time) and nulls are not flagged.
+        ``data`` is a DataFrame or a mapping of column name to values (serving's
+        rows). Vectorised over columns; columns missing from ``data`` (such as
+        the target at serving time) and nulls are not flagged.
         """
         import numpy as np
-        import pandas as pd
 
+        rows = len(data) if not isinstance(data, Mapping) else _length(data)
         names: list[str] = []
         masks: list[np.ndarray] = []
         for name, rule in self.columns.items():
-            if name not in frame.columns:
+            if name not in data:
                 continue
-            column = frame[name]
+            values = data[name]
+            if not isinstance(data, Mapping):  # a DataFrame's nulls (NaN, NA, NaT) as None
+                values = values.to_numpy(dtype=object, na_value=None)
             if rule.min is not None or rule.max is not None:
-                values = pd.to_numeric(column, errors="coerce").to_numpy(
-                    dtype=np.float64, na_value=np.nan
-                )
+                numbers = _numbers(values)
                 with np.errstate(invalid="ignore"):
-                    mask = (values < _lower(rule)) | (values > _upper(rule))
+                    masks.append((numbers < _lower(rule)) | (numbers > _upper(rule)))
                 names.append(f"out_of_range:{name}")
-                masks.append(mask)
             if rule.allowed is not None:
-                seen = column.astype(str).isin(_allowed_set(rule)).to_numpy()
+                masks.append(_unseen(values, _allowed_set(rule)))
                 names.append(f"unseen_category:{name}")
-                masks.append(column.notna().to_numpy() & ~seen)
-        flags: list[list[str]] = [[] for _ in range(len(frame))]
+        flags: list[list[str]] = [[] for _ in range(rows)]
         if masks:
-            rows, which = np.nonzero(np.column_stack(masks))
-            for row, index in zip(rows.tolist(), which.tolist(), strict=True):
+            hits, which = np.nonzero(np.column_stack(masks))
+            for row, index in zip(hits.tolist(), which.tolist(), strict=True):
                 flags[row].append(names[index])
         return flags
 
@@ -247,7 +246,7 @@ def _infer_column(entry: dict, summary: Any, tolerance: float, max_categories: i
         pad = tolerance * (high - low) if high > low else tolerance * max(abs(low), 1.0)
         rule = replace(rule, min=_tidy(low - pad), max=_tidy(high + pad))
     if entry["type"] == "string" and summary is not None:
-        from loopml.monitoring.summary import OTHER
+        from loopml.data.summary import OTHER
 
         values = [v for v in summary.counts if v != OTHER]
         if OTHER not in summary.counts and 0 < len(values) <= max_categories:
@@ -273,6 +272,34 @@ def _class_share(entry: dict, column: pa.ChunkedArray) -> float | None:
 
     counts = pc.value_counts(column.drop_null()).field("counts").to_numpy()
     return round(float(counts.min() / counts.sum()) / 2, 6) if counts.size else None
+
+
+def _length(columns: Mapping[str, Sequence[Any]]) -> int:
+    return len(next(iter(columns.values()))) if columns else 0
+
+
+def _numbers(values: Any):
+    """The values as floats; text that is no number, and nulls, are NaN."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        return np.asarray(values, dtype=np.float64)  # None is NaN
+    except (TypeError, ValueError):
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+        return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _unseen(values: Any, allowed: frozenset[str]):
+    import numpy as np
+
+    return np.fromiter(
+        (not _missing(v) and str(v) not in allowed for v in values), bool, count=len(values)
+    )
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _lower(rule: ColumnRule) -> float:

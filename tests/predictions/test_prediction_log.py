@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from loopml import FeedbackLog, InvalidInput, PredictionLog, read_predictions
-from loopml.serving.prediction_log import canonical_segment, join_feedback, read_feedback
+from loopml.predictions.reader import join_feedback, read_feedback
+from loopml.registry.segments import canonical_segment
 
 T0 = datetime(2026, 3, 1, 10, 15, tzinfo=timezone.utc)
 
