@@ -154,14 +154,15 @@ class Rules:
 
         ``data`` is a DataFrame or a mapping of column name to values (serving's
         rows). Vectorised over columns; columns missing from ``data`` (such as
-        the target at serving time) and nulls are not flagged.
+        the target at serving time) and nulls are not flagged. A row's flags are
+        in the order of the column names.
         """
         import numpy as np
 
         rows = len(data) if not isinstance(data, Mapping) else _length(data)
         names: list[str] = []
         masks: list[np.ndarray] = []
-        for name, rule in self.columns.items():
+        for name, rule in sorted(self.columns.items()):  # the same order however stored
             if name not in data:
                 continue
             values = data[name]
