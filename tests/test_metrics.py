@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from loopml import FeedbackLog, PredictionLog, metrics
 from loopml.monitoring.performance import window_performance
-from loopml.predictions.reader import read_labelled
+from loopml.predictions.labels import read_labelled
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=timezone.utc)
 

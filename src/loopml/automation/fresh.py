@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loopml.predictions.reader import read_labelled
+from loopml.predictions.labels import read_labelled
 from loopml.predictions.schema import inputs
 
 COLUMNS = ["label", "prediction", "time", "version", "segment", "latency_ms"]

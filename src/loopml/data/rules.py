@@ -157,30 +157,17 @@ class Rules:
         the target at serving time) and nulls are not flagged. A row's flags are
         in the order of the column names.
         """
-        import numpy as np
-
         rows = len(data) if not isinstance(data, Mapping) else _length(data)
-        names: list[str] = []
-        masks: list[np.ndarray] = []
+        flags: list[list[str]] = [[] for _ in range(rows)]
         for name, rule in sorted(self.columns.items()):  # the same order however stored
             if name not in data:
                 continue
-            values = data[name]
-            if not isinstance(data, Mapping):  # a DataFrame's nulls (NaN, NA, NaT) as None
-                values = values.to_numpy(dtype=object, na_value=None)
             if rule.min is not None or rule.max is not None:
-                numbers = _numbers(values)
-                with np.errstate(invalid="ignore"):
-                    masks.append((numbers < _lower(rule)) | (numbers > _upper(rule)))
-                names.append(f"out_of_range:{name}")
+                for row in _outside(data[name], _lower(rule), _upper(rule)):
+                    flags[row].append(f"out_of_range:{name}")
             if rule.allowed is not None:
-                masks.append(_unseen(values, _allowed_set(rule)))
-                names.append(f"unseen_category:{name}")
-        flags: list[list[str]] = [[] for _ in range(rows)]
-        if masks:
-            hits, which = np.nonzero(np.column_stack(masks))
-            for row, index in zip(hits.tolist(), which.tolist(), strict=True):
-                flags[row].append(names[index])
+                for row in _unseen(data[name], _allowed_set(rule)):
+                    flags[row].append(f"unseen_category:{name}")
         return flags
 
     def with_column(self, name: str, **changes: Any) -> Rules:
@@ -279,27 +266,48 @@ def _length(columns: Mapping[str, Sequence[Any]]) -> int:
     return len(next(iter(columns.values()))) if columns else 0
 
 
-def _numbers(values: Any):
-    """The values as floats; text that is no number, and nulls, are NaN."""
-    import numpy as np
-    import pandas as pd
+# A DataFrame's columns are checked vectorised; serving's few rows of plain values
+# in plain Python, where numpy's per-call cost would exceed the work.
 
+
+def _outside(values: Any, low: float, high: float) -> list[int]:
+    """The rows whose value is a number outside [low, high] (nulls and text are not)."""
+    if hasattr(values, "to_numpy"):
+        import numpy as np
+        import pandas as pd
+
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        return np.flatnonzero((numbers < low) | (numbers > high)).tolist()
+    outside = []
+    for row, value in enumerate(values):
+        number = _number(value)
+        if number is not None and (number < low or number > high):
+            outside.append(row)
+    return outside
+
+
+def _unseen(values: Any, allowed: frozenset[str]) -> list[int]:
+    """The rows whose value is not null and not among ``allowed`` (compared as text)."""
+    if hasattr(values, "to_numpy"):
+        import numpy as np
+
+        unseen = values.notna().to_numpy() & ~values.astype(str).isin(allowed).to_numpy()
+        return np.flatnonzero(unseen).tolist()
+    return [
+        row for row, value in enumerate(values) if not _is_null(value) and str(value) not in allowed
+    ]
+
+
+def _number(value: Any) -> float | None:
+    """A number, or None for nulls, NaN and what is not one."""
     try:
-        return np.asarray(values, dtype=np.float64)  # None is NaN
+        number = float(value)
     except (TypeError, ValueError):
-        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-        return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        return None
+    return None if math.isnan(number) else number
 
 
-def _unseen(values: Any, allowed: frozenset[str]):
-    import numpy as np
-
-    return np.fromiter(
-        (not _missing(v) and str(v) not in allowed for v in values), bool, count=len(values)
-    )
-
-
-def _missing(value: Any) -> bool:
+def _is_null(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 

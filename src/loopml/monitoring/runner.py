@@ -30,7 +30,8 @@ from loopml.monitoring.service import (
     record_outcomes,
 )
 from loopml.monitoring.spec import SCHEDULED_KINDS
-from loopml.predictions.reader import read_labelled, read_predictions
+from loopml.predictions.labels import read_labelled
+from loopml.predictions.reader import read_predictions
 from loopml.predictions.schema import TIME_TYPE, inputs
 from loopml.store import Store, utcnow
 

@@ -51,7 +51,9 @@ class _BatchWriter:
 
     thread_name = "loopml-log"
 
-    def __init__(self, root_uri: str, *, flush_size: int, flush_interval: float) -> None:
+    def __init__(
+        self, root_uri: str, *, flush_size: int = FLUSH_SIZE, flush_interval: float = FLUSH_INTERVAL
+    ) -> None:
         import fsspec
 
         if flush_size < 1 or flush_interval <= 0:
@@ -152,11 +154,6 @@ class PredictionLog(_BatchWriter):
 
     thread_name = "loopml-prediction-log"
 
-    def __init__(
-        self, root_uri: str, *, flush_size: int = FLUSH_SIZE, flush_interval: float = FLUSH_INTERVAL
-    ) -> None:
-        super().__init__(root_uri, flush_size=flush_size, flush_interval=flush_interval)
-
     def _normalize(self, record: Mapping[str, Any]) -> dict[str, Any]:
         missing = [key for key in schema.REQUIRED if key not in record]
         if missing:
@@ -217,11 +214,6 @@ class FeedbackLog(_BatchWriter):
     """Ground-truth labels, joined to predictions later by ``prediction_id``."""
 
     thread_name = "loopml-feedback-log"
-
-    def __init__(
-        self, root_uri: str, *, flush_size: int = FLUSH_SIZE, flush_interval: float = FLUSH_INTERVAL
-    ) -> None:
-        super().__init__(root_uri, flush_size=flush_size, flush_interval=flush_interval)
 
     def _normalize(self, record: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
         if not isinstance(record, Mapping):
