@@ -77,9 +77,9 @@ _EXPORTS = {
     "create_monitor": "loopml.monitoring.fluent",
     "run_monitors": "loopml.monitoring.fluent",
     "list_alerts": "loopml.monitoring.fluent",
-    "PredictionLog": "loopml.serving.prediction_log",
-    "FeedbackLog": "loopml.serving.prediction_log",
-    "read_predictions": "loopml.serving.prediction_log",
+    "PredictionLog": "loopml.predictions.writer",
+    "FeedbackLog": "loopml.predictions.writer",
+    "read_predictions": "loopml.predictions.reader",
     "predict_batch": "loopml.serving.batch",
     "Pipeline": "loopml.pipeline.fluent",
     "load_project": "loopml.pipeline.fluent",
@@ -119,6 +119,8 @@ if TYPE_CHECKING:
     from loopml.pipeline.fluent import Pipeline, load_project
     from loopml.pipeline.result import PipelineResult
     from loopml.pipeline.spec import ProjectSpec
+    from loopml.predictions.reader import read_predictions
+    from loopml.predictions.writer import FeedbackLog, PredictionLog
     from loopml.registry.fluent import (
         approve,
         champion_at,
@@ -137,7 +139,6 @@ if TYPE_CHECKING:
         set_gate,
     )
     from loopml.serving.batch import predict_batch
-    from loopml.serving.prediction_log import FeedbackLog, PredictionLog, read_predictions
     from loopml.tracking.fluent import (
         active_run,
         download_artifact,

@@ -112,9 +112,10 @@ class Settings(BaseSettings):
         "up while the previous batch ran).",
     )
     serving_log_flush_interval: float = Field(
-        default=5.0,
+        default=1.0,
         gt=0,
-        description="Seconds after which logged predictions and labels are written.",
+        description="Seconds after which logged predictions and labels are written: the most a "
+        "server killed without warning (SIGKILL, power loss) loses of its prediction log.",
     )
     serving_log_predictions: bool = Field(
         default=True, description="Append every answered prediction to the prediction log."

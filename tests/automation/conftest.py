@@ -15,9 +15,9 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 import loopml
+from loopml import FeedbackLog, PredictionLog
 from loopml.models import load_version
 from loopml.registry import service as registry
-from loopml.serving.prediction_log import FeedbackLog, PredictionLog
 
 START = datetime(2026, 3, 2, tzinfo=timezone.utc)
 SEGMENTS = ("a", "b", "c")

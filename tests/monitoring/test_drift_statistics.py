@@ -9,7 +9,7 @@ from scipy import stats
 from scipy.spatial import distance
 
 import loopml
-from loopml.monitoring.summary import SKETCH_SIZE
+from loopml.data.summary import SKETCH_SIZE
 
 TOL = 1e-9
 

@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.linear_model import Ridge
 
 import loopml
-from loopml.serving.prediction_log import PredictionLog
+from loopml import PredictionLog
 
 
 def test_drift_monitor_uses_the_summaries_of_the_training_dataset(ctx):

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from loopml.metrics import mae, mape, wape
 from loopml.pipeline.features import add_forecast_features
-from loopml.pipeline.metrics import mae, mape, wape
 from loopml.pipeline.split import split_rows
 
 FORECAST = {"horizon": 2, "lags": [2, 3], "rolling": [3], "calendar": True, "backtest_periods": 5}

@@ -36,3 +36,30 @@ def test_strict_models_refuse_them(ctx):
     with TestClient(app, raise_server_exceptions=False) as client:
         answer = client.post("/v1/models/demand/predict", json={"records": [{"price": 90.0}]})
     assert answer.status_code == 422 and "price" in answer.text
+
+
+def test_serving_flags_exactly_what_the_rules_flag_on_a_real_table(ctx, client):
+    """On scikit-learn's wine data: what serving flags is ``Rules.flag_rows`` of the same rows."""
+    from sklearn.datasets import load_wine
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    wine = load_wine(as_frame=True).frame
+    features = [c for c in wine.columns if c != "target"][:5]
+    train, test = wine.iloc[::2], wine.iloc[1::2].copy()
+    test.loc[test.index[:5], "alcohol"] = [5.0, 20.0, 13.0, np.nan, 13.5]  # outside, and a null
+    test.loc[test.index[5], "malic_acid"] = 40.0
+    rules = loopml.infer_rules(train[features], tolerance=0.0)
+    model = HistGradientBoostingClassifier(max_iter=20).fit(train[features], train["target"])
+    version = loopml.log_model(model, "wine", input_example=train[features].head(), rules=rules)
+    loopml.set_alias("wine", "champion", version.version)
+    records = [
+        {k: (None if pd.isna(v) else v) for k, v in row.items()}
+        for row in test[features].to_dict(orient="records")
+    ]
+    answer = client.post("/v1/models/wine/predict", json={"records": records})
+    assert answer.status_code == 200, answer.text
+    served = [p.get("flags", []) for p in answer.json()["predictions"]]
+    assert served == rules.flag_rows(test[features])
+    assert all("out_of_range:alcohol" in row for row in served[:2])
+    assert "out_of_range:alcohol" not in served[3]  # a null is not flagged
+    assert "out_of_range:malic_acid" in served[5]

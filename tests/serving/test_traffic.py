@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 from sklearn.linear_model import LogisticRegression
 from tests.serving.models import FEATURES, churn_rows
 
-from loopml.serving.prediction_log import read_feedback, read_predictions
+from loopml.predictions.reader import read_feedback, read_predictions
 from loopml.serving.traffic import Deployment, ServingConfig
 
 

@@ -4,7 +4,8 @@ An action is one pass of the loop on one model segment. ``begin`` admits it
 only past the guard rails — a cooldown after the segment's last action, a cap
 on retrains per day, and never two actions in flight on one segment (the last
 is also enforced by a unique index, so two schedulers racing cannot both win).
-Every change of an action's state writes an audit event.
+Every change of an action's state is checked against ``states.TRANSITIONS``
+and writes an audit event.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from sqlalchemy.exc import IntegrityError
 
 from loopml import audit
 from loopml.automation.spec import PolicySpec
+from loopml.automation.states import ACTIVE, FINAL, INITIAL, ActionState, check_transition
 from loopml.errors import NotFound
 from loopml.store import Store, utcnow
-from loopml.store.tables.automation import ACTIVE_STATES, PolicyActionRow
-
-FINAL_STATES = ("promoted", "rolled_back", "rejected", "failed", "kept_champion")
+from loopml.store.tables.automation import PolicyActionRow
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class PolicyAction:
     model: str
     segment: str
     trigger: str
-    state: str
+    state: ActionState
     started_at: datetime
     updated_at: datetime
     finished_at: datetime | None
@@ -66,7 +66,7 @@ def begin(
                 return Refusal(segment, refusal)
             row = PolicyActionRow(
                 policy=spec.name, model=spec.model, segment=segment, trigger=trigger,
-                state="retraining", started_at=now, updated_at=now, details={},
+                state=INITIAL.value, started_at=now, updated_at=now, details={},
             )  # fmt: skip
             session.add(row)
             session.flush()
@@ -79,27 +79,32 @@ def begin(
 def advance(
     store: Store,
     action_id: int,
-    state: str,
+    state: ActionState,
     *,
     actor: str,
     reason: str | None = None,
     now: datetime | None = None,
     **fields: Any,
 ) -> PolicyAction:
-    """Move an action to ``state``, recording versions or details passed as keywords."""
+    """Move an action to ``state``, recording versions or details passed as keywords.
+
+    Raises ``IllegalTransition`` (and changes nothing) if the action's current
+    state has no arrow to ``state``.
+    """
     now = now or utcnow()
     with store.write() as session:
         row = session.get(PolicyActionRow, action_id)
         if row is None:
             raise NotFound(f"No policy action {action_id}.", hint="See `loopml timeline MODEL`.")
+        state = check_transition(row.state, state)
         before = {"state": row.state}
         details = fields.pop("details", None)
         for key, value in fields.items():
             setattr(row, key, value)
         if details:
             row.details = {**(row.details or {}), **details}
-        row.state, row.updated_at, row.reason = state, now, reason or row.reason
-        if state in FINAL_STATES:
+        row.state, row.updated_at, row.reason = state.value, now, reason or row.reason
+        if state in FINAL:
             row.finished_at = now
         _audit(session, row, actor, reason, before=before)
         return _domain(row)
@@ -120,7 +125,7 @@ def list_actions(
 
 
 def in_flight(store: Store, model: str) -> list[PolicyAction]:
-    return list_actions(store, model=model, states=ACTIVE_STATES)
+    return list_actions(store, model=model, states=[s.value for s in ACTIVE])
 
 
 def _guard(session, spec: PolicySpec, segment: str, now: datetime) -> str | None:
@@ -162,7 +167,7 @@ def _audit(session, row: PolicyActionRow, actor: str, reason: str | None, before
 
 def _domain(row: PolicyActionRow) -> PolicyAction:
     return PolicyAction(
-        row.id, row.policy, row.model, row.segment, row.trigger, row.state, row.started_at,
+        row.id, row.policy, row.model, row.segment, row.trigger, ActionState(row.state), row.started_at,
         row.updated_at, row.finished_at, row.champion_version, row.challenger_version,
         row.reason, dict(row.details or {}),
     )  # fmt: skip

@@ -22,10 +22,11 @@ from loopml.automation import actions, fresh
 from loopml.automation.actions import PolicyAction, Refusal
 from loopml.automation.retrain import retrain
 from loopml.automation.spec import PolicySpec, Trigger
+from loopml.automation.states import ActionState as S
 from loopml.errors import LoopmlError, NotFound
+from loopml.metrics import regression
 from loopml.models import load_version
 from loopml.monitoring import service as monitors
-from loopml.monitoring.performance import regression_metrics
 from loopml.monitoring.spec import MonitorSpec
 from loopml.registry import approvals, promotion
 from loopml.registry import service as registry
@@ -158,7 +159,7 @@ def _start(ctx: _Pass, segment: str, trigger: str, since: datetime, report: Loop
             error.message if isinstance(error, LoopmlError) else f"{type(error).__name__}: {error}"
         )
         log.error("retrain of %s %s failed:\n%s", spec.model, segment, traceback.format_exc())
-        failed = actions.advance(ctx.store, begun.id, "failed", actor=ctx.actor, now=ctx.now,
+        failed = actions.advance(ctx.store, begun.id, S.FAILED, actor=ctx.actor, now=ctx.now,
                                  reason=f"retrain failed: {detail}")  # fmt: skip
         _alert(
             ctx,
@@ -192,7 +193,7 @@ def _retrain_and_promote(ctx: _Pass, action: PolicyAction, frame: pd.DataFrame) 
               "details": {"expected_error": result.challenger_error, "champion_error": result.champion_error,
                           "train_rows": result.train_rows, "holdout_rows": result.holdout_rows}}  # fmt: skip
     if result.improvement < spec.min_improvement:
-        return actions.advance(ctx.store, action.id, "kept_champion", actor=ctx.actor, now=ctx.now,
+        return actions.advance(ctx.store, action.id, S.KEPT_CHAMPION, actor=ctx.actor, now=ctx.now,
                                reason=f"challenger not better by {spec.min_improvement:.0%}: {numbers}", **fields)  # fmt: skip
     return _promote(ctx, action, version.version, numbers, fields, result)
 
@@ -235,7 +236,7 @@ def _promote(ctx: _Pass, action, version: int, numbers: str, fields: dict, resul
             return actions.advance(
                 ctx.store,
                 action.id,
-                "watching",
+                S.WATCHING,
                 actor=ctx.actor,
                 now=ctx.now,
                 reason=reason,
@@ -244,15 +245,15 @@ def _promote(ctx: _Pass, action, version: int, numbers: str, fields: dict, resul
         moved = promotion.promote(ctx.store, spec.model, version, actor=ctx.actor, reason=reason,
                                   evaluation=evaluation, require_approval=spec.promotion == "approval")  # fmt: skip
     except GateFailed as failed:
-        return actions.advance(ctx.store, action.id, "kept_champion", actor=ctx.actor, now=ctx.now,
+        return actions.advance(ctx.store, action.id, S.KEPT_CHAMPION, actor=ctx.actor, now=ctx.now,
                                reason=failed.message, **fields)  # fmt: skip
     fields["details"]["mode"] = "direct"
     if isinstance(moved, Approval):
         fields["details"]["approval"] = moved.id
-        return actions.advance(ctx.store, action.id, "awaiting_approval", actor=ctx.actor, now=ctx.now,
+        return actions.advance(ctx.store, action.id, S.AWAITING_APPROVAL, actor=ctx.actor, now=ctx.now,
                                reason=f"approval request {moved.id}: {numbers}", **fields)  # fmt: skip
     return actions.advance(
-        ctx.store, action.id, "watching", actor=ctx.actor, now=ctx.now, reason=reason, **fields
+        ctx.store, action.id, S.WATCHING, actor=ctx.actor, now=ctx.now, reason=reason, **fields
     )
 
 
@@ -260,13 +261,13 @@ def _promote(ctx: _Pass, action, version: int, numbers: str, fields: dict, resul
 
 
 def _advance(ctx: _Pass, action: PolicyAction) -> PolicyAction | None:
-    if action.state == "awaiting_approval":
+    if action.state == S.AWAITING_APPROVAL:
         return _check_approval(ctx, action)
-    if action.state == "watching" and action.updated_at + ctx.spec.watch <= ctx.now:
+    if action.state == S.WATCHING and action.updated_at + ctx.spec.watch <= ctx.now:
         return _end_watch(ctx, action)
-    if action.state == "retraining" and action.started_at + timedelta(hours=1) <= ctx.now:
+    if action.state == S.RETRAINING and action.started_at + timedelta(hours=1) <= ctx.now:
         # A retrain that never finished (its process died): free the segment.
-        return actions.advance(ctx.store, action.id, "failed", actor=ctx.actor, now=ctx.now,
+        return actions.advance(ctx.store, action.id, S.FAILED, actor=ctx.actor, now=ctx.now,
                                reason="the retrain did not finish within an hour")  # fmt: skip
     return None
 
@@ -282,9 +283,9 @@ def _check_approval(ctx: _Pass, action: PolicyAction) -> PolicyAction | None:
         return None
     decision = found[0]
     if decision.state == "approved":
-        return actions.advance(ctx.store, action.id, "watching", actor=ctx.actor, now=ctx.now,
+        return actions.advance(ctx.store, action.id, S.WATCHING, actor=ctx.actor, now=ctx.now,
                                reason=f"approved by {decision.decided_by}: {decision.decision_reason or ''}")  # fmt: skip
-    return actions.advance(ctx.store, action.id, "rejected", actor=ctx.actor, now=ctx.now,
+    return actions.advance(ctx.store, action.id, S.REJECTED, actor=ctx.actor, now=ctx.now,
                            reason=f"rejected by {decision.decided_by}: {decision.decision_reason or ''}")  # fmt: skip
 
 
@@ -326,7 +327,7 @@ def _finish(ctx: _Pass, action, live, baseline, note: str = "") -> PolicyAction:
             reason=reason,
         )
     _resolve_alert(ctx, action.segment)
-    return actions.advance(ctx.store, action.id, "promoted", actor=ctx.actor, now=ctx.now, reason=reason,
+    return actions.advance(ctx.store, action.id, S.PROMOTED, actor=ctx.actor, now=ctx.now, reason=reason,
                            details={"live": live})  # fmt: skip
 
 
@@ -345,7 +346,7 @@ def _roll_back(ctx: _Pass, action: PolicyAction, why: str) -> PolicyAction:
         f"Rolled back {spec.model} {action.segment} to v{action.champion_version}: {why}.",
     )
     return actions.advance(
-        ctx.store, action.id, "rolled_back", actor=ctx.actor, now=ctx.now, reason=why
+        ctx.store, action.id, S.ROLLED_BACK, actor=ctx.actor, now=ctx.now, reason=why
     )
 
 
@@ -353,7 +354,7 @@ def _live(frame: pd.DataFrame, version: int | None, metric: str) -> dict:
     part = frame[frame["version"] == version] if version is not None else frame.iloc[0:0]
     if part.empty:
         return {"rows": 0, "error": float("nan"), "p95_ms": 0.0}
-    scores = regression_metrics(part["label"].to_numpy(float), part["prediction"].to_numpy(float))
+    scores = regression(part["label"].to_numpy(float), part["prediction"].to_numpy(float))
     return {
         "rows": len(part),
         "error": scores[metric],
@@ -369,7 +370,7 @@ def _rollout_monitor(ctx: _Pass):
     try:
         return monitors.get_monitor(ctx.store, name)
     except NotFound:
-        spec = MonitorSpec(name=name, model=ctx.spec.model, kind="rollout", per_segment=True)
+        spec = MonitorSpec(name=name, model=ctx.spec.model, kind="external", per_segment=True)
         return monitors.create_monitor(ctx.store, spec, actor=ctx.actor)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from loopml.errors import InvalidInput
+from loopml.metrics import regression
 from loopml.models import LoadedModel
-from loopml.monitoring.performance import regression_metrics
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,10 @@ def retrain(
     challenger.fit(train[features], train["label"].to_numpy())
     # Refit on every row once judged: the newest rows matter most after a change.
     scored = {
-        "challenger": regression_metrics(
+        "challenger": regression(
             test["label"].to_numpy(), np.asarray(challenger.predict(test[features]))
         ),
-        "champion": regression_metrics(test["label"].to_numpy(), champion.predict(test[features])),
+        "champion": regression(test["label"].to_numpy(), champion.predict(test[features])),
     }
     final = _fresh_estimator(champion, estimator).fit(frame[features], frame["label"].to_numpy())
     return Retrained(

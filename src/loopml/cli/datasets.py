@@ -112,7 +112,7 @@ def diff(
     as_json: bool = typer.Option(False, "--json", help="Print the diff as JSON."),
 ) -> None:
     """Schema changes, row counts and the columns whose distribution moved."""
-    from loopml.data.diff import diff_versions
+    from loopml.monitoring.dataset_diff import diff_versions
 
     context = get_context()
     result = diff_versions(

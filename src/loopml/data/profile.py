@@ -1,6 +1,6 @@
 """A dataset version's profile: what each column holds, in a few numbers.
 
-Built on monitoring's column summaries (one sort per numeric column, one hash
+Built on the column summaries of loopml.data.summary (one sort per numeric column, one hash
 count per categorical one), so a profile and a drift reference are the same
 computation: the summaries are kept next to the profile and diffs between
 versions compare them without reading the data again.
@@ -8,7 +8,7 @@ versions compare them without reading the data again.
 Per column: type, kind, null rate; numbers add min, max, mean, standard
 deviation (population), quantiles and a histogram (edges and counts, on the
 summary's equal-frequency bins); categories add the distinct count and the
-most frequent values. NaN and infinities count as nulls, as in monitoring.
+most frequent values. NaN and infinities count as nulls, as in the summaries.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loopml.data.frames import logical_type
-from loopml.monitoring.summary import (
+from loopml.data.summary import (
     OTHER,
     TOP_K,
     CategoricalSummary,

@@ -14,7 +14,7 @@ is the per-row check serving uses to flag (not reject) inputs.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,7 @@ TOLERANCE = 0.1
 NULL_SLACK = 0.01
 DUPLICATE_SLACK = 0.01
 LEAKAGE_THRESHOLD = 0.95
-MAX_CATEGORIES = 100  # monitoring's TOP_K: beyond it the summary does not hold every value
+MAX_CATEGORIES = 100  # the summary's TOP_K: beyond it the summary does not hold every value
 MAX_CLASSES = 20  # an integer target with at most this many values is a class label
 NUMERIC_TYPES = ("integer", "float")
 
@@ -149,38 +149,25 @@ class Rules:
 
         return validate(data, self)
 
-    def flag_rows(self, frame: pd.DataFrame) -> list[list[str]]:
+    def flag_rows(self, data: pd.DataFrame | Mapping[str, Sequence[Any]]) -> list[list[str]]:
         """Per row, what is unusual: ``out_of_range:COL`` and ``unseen_category:COL``.
 
-        Vectorised over columns; columns missing from ``frame`` (such as the
-        target at serving time) and nulls are not flagged.
+        ``data`` is a DataFrame or a mapping of column name to values (serving's
+        rows). Vectorised over columns; columns missing from ``data`` (such as
+        the target at serving time) and nulls are not flagged. A row's flags are
+        in the order of the column names.
         """
-        import numpy as np
-        import pandas as pd
-
-        names: list[str] = []
-        masks: list[np.ndarray] = []
-        for name, rule in self.columns.items():
-            if name not in frame.columns:
+        rows = len(data) if not isinstance(data, Mapping) else _length(data)
+        flags: list[list[str]] = [[] for _ in range(rows)]
+        for name, rule in sorted(self.columns.items()):  # the same order however stored
+            if name not in data:
                 continue
-            column = frame[name]
             if rule.min is not None or rule.max is not None:
-                values = pd.to_numeric(column, errors="coerce").to_numpy(
-                    dtype=np.float64, na_value=np.nan
-                )
-                with np.errstate(invalid="ignore"):
-                    mask = (values < _lower(rule)) | (values > _upper(rule))
-                names.append(f"out_of_range:{name}")
-                masks.append(mask)
+                for row in _outside(data[name], _lower(rule), _upper(rule)):
+                    flags[row].append(f"out_of_range:{name}")
             if rule.allowed is not None:
-                seen = column.astype(str).isin(_allowed_set(rule)).to_numpy()
-                names.append(f"unseen_category:{name}")
-                masks.append(column.notna().to_numpy() & ~seen)
-        flags: list[list[str]] = [[] for _ in range(len(frame))]
-        if masks:
-            rows, which = np.nonzero(np.column_stack(masks))
-            for row, index in zip(rows.tolist(), which.tolist(), strict=True):
-                flags[row].append(names[index])
+                for row in _unseen(data[name], _allowed_set(rule)):
+                    flags[row].append(f"unseen_category:{name}")
         return flags
 
     def with_column(self, name: str, **changes: Any) -> Rules:
@@ -247,7 +234,7 @@ def _infer_column(entry: dict, summary: Any, tolerance: float, max_categories: i
         pad = tolerance * (high - low) if high > low else tolerance * max(abs(low), 1.0)
         rule = replace(rule, min=_tidy(low - pad), max=_tidy(high + pad))
     if entry["type"] == "string" and summary is not None:
-        from loopml.monitoring.summary import OTHER
+        from loopml.data.summary import OTHER
 
         values = [v for v in summary.counts if v != OTHER]
         if OTHER not in summary.counts and 0 < len(values) <= max_categories:
@@ -273,6 +260,55 @@ def _class_share(entry: dict, column: pa.ChunkedArray) -> float | None:
 
     counts = pc.value_counts(column.drop_null()).field("counts").to_numpy()
     return round(float(counts.min() / counts.sum()) / 2, 6) if counts.size else None
+
+
+def _length(columns: Mapping[str, Sequence[Any]]) -> int:
+    return len(next(iter(columns.values()))) if columns else 0
+
+
+# A DataFrame's columns are checked vectorised; serving's few rows of plain values
+# in plain Python, where numpy's per-call cost would exceed the work.
+
+
+def _outside(values: Any, low: float, high: float) -> list[int]:
+    """The rows whose value is a number outside [low, high] (nulls and text are not)."""
+    if hasattr(values, "to_numpy"):
+        import numpy as np
+        import pandas as pd
+
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        return np.flatnonzero((numbers < low) | (numbers > high)).tolist()
+    outside = []
+    for row, value in enumerate(values):
+        number = _number(value)
+        if number is not None and (number < low or number > high):
+            outside.append(row)
+    return outside
+
+
+def _unseen(values: Any, allowed: frozenset[str]) -> list[int]:
+    """The rows whose value is not null and not among ``allowed`` (compared as text)."""
+    if hasattr(values, "to_numpy"):
+        import numpy as np
+
+        unseen = values.notna().to_numpy() & ~values.astype(str).isin(allowed).to_numpy()
+        return np.flatnonzero(unseen).tolist()
+    return [
+        row for row, value in enumerate(values) if not _is_null(value) and str(value) not in allowed
+    ]
+
+
+def _number(value: Any) -> float | None:
+    """A number, or None for nulls, NaN and what is not one."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _lower(rule: ColumnRule) -> float:

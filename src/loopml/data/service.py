@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from loopml.artifacts import ArtifactStore
     from loopml.data.rules import Rules
-    from loopml.monitoring.summary import TableSummary
+    from loopml.data.summary import TableSummary
     from loopml.tracking.entities import Run
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
@@ -218,7 +218,7 @@ def load_table(artifacts: ArtifactStore, version: DatasetVersion) -> pa.Table:
 
 
 def load_summary(artifacts: ArtifactStore, version: DatasetVersion) -> TableSummary:
-    from loopml.monitoring.summary import TableSummary
+    from loopml.data.summary import TableSummary
 
     if version.summary_digest is None:
         raise NotFound(f"Dataset version {version.ref} has no stored summaries.")

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 import loopml
+from loopml import metrics
 from loopml._context import Context
 from loopml.automation import actions
 from loopml.config import Settings
@@ -69,9 +70,7 @@ class Story:
         part = frame[
             frame["segment"].isin(segments) & (frame["day"] >= first) & (frame["day"] < last)
         ]
-        return float(
-            np.abs(part["prediction"] - part["demand"]).sum() / max(part["demand"].sum(), 1e-9)
-        )
+        return metrics.wape(part["demand"].to_numpy(float), part["prediction"].to_numpy(float))
 
 
 def run(
@@ -167,14 +166,12 @@ def _train(table: pd.DataFrame, plan: Plan) -> None:
                                   remainder="passthrough"),
                 Ridge(alpha=1.0),
             ).fit(train[FEATURES], train["demand"])  # fmt: skip
-            errors = np.abs(model.predict(test[FEATURES]) - test["demand"])
-            metrics = {
-                "mae": float(errors.mean()),
-                "wape": float(errors.sum() / test["demand"].sum()),
-            }
+            scores = metrics.regression(
+                test["demand"], model.predict(test[FEATURES]), ["mae", "wape"]
+            )
             version = loopml.log_model(model.fit(part[FEATURES], part["demand"]), MODEL,
                                        input_example=part[FEATURES].head(3),
-                                       segment={"store": store, "product": product}, metrics=metrics)  # fmt: skip
+                                       segment={"store": store, "product": product}, metrics=scores)  # fmt: skip
             loopml.promote(MODEL, version.version, reason="initial training")
 
 

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from loopml.data.summary import TableSummary, summarize
+from loopml.data.summary_files import summarize_file
 from loopml.errors import InvalidInput
-from loopml.monitoring.files import summarize_file
 from loopml.monitoring.stats import METHODS, default_method
-from loopml.monitoring.summary import TableSummary, summarize
 
 DATASET_DRIFT_SHARE = 0.5
 BOUND_SIGMAS = 3.0

@@ -1,9 +1,10 @@
 """Live performance from labelled predictions, estimated performance before labels, error drift.
 
 Labels arrive late and partially: every window reports its label coverage, and
-metrics are computed on the labelled rows only. For probabilistic binary
-classifiers, performance is estimated from the scores alone (the idea behind
-NannyML's CBPE: a calibrated score p is right with probability max(p, 1-p)).
+the metrics of ``loopml.metrics`` (the same as at training) are computed on
+the labelled rows only. For probabilistic binary classifiers, performance is
+estimated from the scores alone (the idea behind NannyML's CBPE: a calibrated
+score p is right with probability max(p, 1-p)).
 Once labels flow, river's ADWIN or Page–Hinkley watches the error stream for a
 change in the concept.
 """
@@ -15,12 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from loopml import metrics
 from loopml.errors import InvalidInput
-
-REGRESSION_METRICS = ("mae", "mape", "rmse")
-CLASSIFICATION_METRICS = ("accuracy", "f1", "roc_auc", "calibration_error")
-CALIBRATION_BINS = 10
 
 
 @dataclass(frozen=True)
@@ -33,49 +32,6 @@ class WindowPerformance:
     @property
     def label_coverage(self) -> float:
         return self.labelled / self.rows if self.rows else 0.0
-
-
-def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    error = predicted - y
-    nonzero = y != 0
-    return {
-        "mae": float(np.mean(np.abs(error))),
-        # MAPE skips zero labels, where the percentage is undefined.
-        "mape": float(np.mean(np.abs(error[nonzero] / y[nonzero]))) if nonzero.any() else math.nan,
-        "rmse": float(np.sqrt(np.mean(error**2))),
-    }
-
-
-def classification_metrics(
-    y: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None = None
-) -> dict[str, float]:
-    metrics = {"accuracy": float(np.mean(y == predicted)), "f1": _f1(y, predicted)}
-    binary = set(np.unique(y)) <= {0.0, 1.0}
-    if proba is not None and binary and not np.isnan(proba).any():
-        metrics["roc_auc"] = roc_auc(y, proba)
-        metrics["calibration_error"] = calibration_error(y, proba)
-    return metrics
-
-
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """Area under the ROC curve: the Mann–Whitney U of the scores, with ties at half."""
-    from scipy.stats import rankdata
-
-    positives = y == 1
-    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
-    if not n_pos or not n_neg:
-        return math.nan
-    ranks = rankdata(score)
-    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def calibration_error(y: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS) -> float:
-    """Expected calibration error: |mean score - positive rate| over equal-width bins, weighted."""
-    slot = np.minimum((proba * bins).astype(int), bins - 1)
-    np.bincount(slot, minlength=bins)
-    score = np.bincount(slot, weights=proba, minlength=bins)
-    positive = np.bincount(slot, weights=y, minlength=bins)
-    return float(np.sum(np.abs(score - positive)) / len(y))
 
 
 def estimate_performance(proba: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
@@ -97,24 +53,29 @@ def estimate_performance(proba: np.ndarray, threshold: float = 0.5) -> dict[str,
 
 
 def window_performance(table: pa.Table, task: str, *, by_segment: bool) -> list[WindowPerformance]:
-    """Metrics of a joined window (predictions with ``label``), overall or per segment."""
+    """Metrics (``loopml.metrics``) of a joined window (predictions with ``label``)."""
     if task not in ("regression", "classification"):
         raise InvalidInput(f"Unknown task {task!r}.", hint="Use 'regression' or 'classification'.")
     result = []
     for segment, rows in _segments(table, by_segment):
-        label = _floats(rows, "label")
-        labelled = ~np.isnan(label)
-        prediction = _floats(rows, "prediction")[labelled]
-        metrics: dict[str, float] = {}
-        if labelled.any():
-            y = label[labelled]
+        labelled = labelled_rows(rows)
+        scores: dict[str, float] = {}
+        if labelled.num_rows:
+            y, predicted = labelled["label"].to_numpy(), labelled["prediction"].to_numpy()
             if task == "regression":
-                metrics = regression_metrics(y, prediction)
+                scores = metrics.regression(y, predicted)
             else:
-                proba = _floats(rows, "proba")[labelled] if "proba" in rows.column_names else None
-                metrics = classification_metrics(y, prediction, proba)
-        result.append(WindowPerformance(segment, rows.num_rows, int(labelled.sum()), metrics))
+                proba = _floats(labelled, "proba") if "proba" in labelled.column_names else None
+                scores = metrics.classification(y, predicted, proba)
+        result.append(WindowPerformance(segment, rows.num_rows, labelled.num_rows, scores))
     return result
+
+
+def labelled_rows(rows: pa.Table) -> pa.Table:
+    """The rows that have both a label and a prediction."""
+    if "label" not in rows.column_names:
+        return rows.slice(0, 0)
+    return rows.filter(pc.and_(pc.is_valid(rows["label"]), pc.is_valid(rows["prediction"])))
 
 
 def estimated_window_performance(table: pa.Table, *, by_segment: bool) -> list[WindowPerformance]:
@@ -162,19 +123,4 @@ def _segments(table: pa.Table, by_segment: bool):
 
 
 def _floats(table: pa.Table, name: str) -> np.ndarray:
-    import pyarrow.compute as pc
-
     return pc.fill_null(table[name].cast(pa.float64()), math.nan).to_numpy()
-
-
-def _f1(y: np.ndarray, predicted: np.ndarray) -> float:
-    """F1 of the positive class for binary labels, macro-averaged otherwise."""
-    classes = np.unique(np.concatenate([y, predicted]))
-    targets = [1.0] if set(classes) <= {0.0, 1.0} else list(classes)
-    scores = []
-    for target in targets:
-        tp = np.sum((predicted == target) & (y == target))
-        fp = np.sum((predicted == target) & (y != target))
-        fn = np.sum((predicted != target) & (y == target))
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return float(np.mean(scores))

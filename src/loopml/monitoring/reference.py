@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loopml.data.summary import TableSummary, summarize
 from loopml.errors import InvalidInput
 from loopml.monitoring.drift import Bound, as_table, chunk_bounds, summary_of
-from loopml.monitoring.summary import TableSummary, summarize
 
 FORMAT = "loopml.reference/1"
 

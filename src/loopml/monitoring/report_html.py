@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 
+from loopml.data.summary import OTHER, CategoricalSummary, NumericSummary
 from loopml.monitoring.drift import ColumnDrift, DriftReport
-from loopml.monitoring.summary import OTHER, CategoricalSummary, NumericSummary
 
 WIDTH, HEIGHT, TOP_CATEGORIES = 360, 120, 12
 REFERENCE_COLOR, CURRENT_COLOR = "#7a869a", "#d9480f"

@@ -13,10 +13,11 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loopml import metrics
+from loopml.data.summary import summarize
 from loopml.errors import LoopmlError
 from loopml.monitoring import performance as perf
 from loopml.monitoring.drift import compare
@@ -28,14 +29,10 @@ from loopml.monitoring.service import (
     list_monitors,
     record_outcomes,
 )
-from loopml.monitoring.summary import summarize
-from loopml.serving.prediction_log import (
-    INPUT_PREFIX,
-    TIME_TYPE,
-    join_feedback,
-    read_feedback,
-    read_predictions,
-)
+from loopml.monitoring.spec import SCHEDULED_KINDS
+from loopml.predictions.labels import read_labelled
+from loopml.predictions.reader import read_predictions
+from loopml.predictions.schema import TIME_TYPE, inputs
 from loopml.store import Store, utcnow
 
 log = logging.getLogger("loopml.monitoring")
@@ -66,7 +63,7 @@ def run_monitors(
     now = now or utcnow()
     monitors = [
         m for m in list_monitors(store)
-        if m.spec.kind != "rollout"
+        if m.spec.kind in SCHEDULED_KINDS
         and (names is None or m.name in names) and (force or names is not None or m.due(now))
     ]  # fmt: skip
     report = RunReport()
@@ -170,22 +167,13 @@ def _metric_outcome(monitor: Monitor, window: perf.WindowPerformance, counted: i
 
 def _error_drift(monitor: Monitor, segment: str, rows: pa.Table) -> Outcome:
     spec = monitor.spec
-    joined = (
-        rows.filter(pc.is_valid(rows["label"]))
-        if "label" in rows.column_names
-        else rows.slice(0, 0)
-    )
+    joined = perf.labelled_rows(rows)
     where = _where(spec.model, segment)
     if joined.num_rows < spec.min_rows:
         return Outcome(segment, "no_data", None, rows.num_rows,
                        f"{spec.name} on {where}: {joined.num_rows} labelled rows", {}, None)  # fmt: skip
     joined = joined.sort_by("time")
-    label, prediction = perf._floats(joined, "label"), perf._floats(joined, "prediction")
-    errors = (
-        np.abs(prediction - label)
-        if spec.task == "regression"
-        else (prediction != label).astype(float)
-    )
+    errors = metrics.errors(spec.task, joined["label"].to_numpy(), joined["prediction"].to_numpy())
     changes = perf.detect_error_drift(errors, spec.detector)
     status = "alert" if changes else "ok"
     message = (
@@ -198,20 +186,14 @@ def _error_drift(monitor: Monitor, segment: str, rows: pa.Table) -> Outcome:
 def _read(
     log_root: str, model: str, start: datetime, end: datetime, monitors: list[Monitor]
 ) -> pa.Table:
-    table = read_predictions(log_root, model, start, end)
     if any(m.spec.kind in LABELLED_KINDS for m in monitors):
-        # Labels arrive after their predictions, so look from the window's start to now.
-        table = join_feedback(table, read_feedback(log_root, start))
-    return table
+        return read_labelled(log_root, model, start, end)
+    return read_predictions(log_root, model, start, end)
 
 
 def _features(rows: pa.Table) -> pa.Table:
     """The logged inputs under their own names, plus the prediction, for comparison with training data."""
-    columns = {
-        name[len(INPUT_PREFIX) :]: rows[name]
-        for name in rows.column_names
-        if name.startswith(INPUT_PREFIX)
-    }
+    columns = inputs(rows)
     columns["prediction"] = rows["prediction"]
     if "segment" in rows.column_names:
         columns["segment"] = rows["segment"]

@@ -8,13 +8,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# "rollout" monitors are kept by a policy of the closed loop: it opens and resolves
-# their alerts itself (a rollback, a broken retrain), so the scheduler never runs them.
-MonitorKind = Literal["drift", "performance", "estimated_performance", "error_drift", "rollout"]
-LOWER_IS_BETTER = {"mae", "mape", "rmse", "calibration_error"}
+from loopml import metrics
+
+# An "external" monitor is kept by another part of loopml (a policy of the closed loop,
+# say): that part records its outcomes and so opens and resolves its alerts; the
+# scheduler never runs it.
+MonitorKind = Literal["drift", "performance", "estimated_performance", "error_drift", "external"]
+SCHEDULED_KINDS = ("drift", "performance", "estimated_performance", "error_drift")
 METRICS = {
-    "performance": {"mae", "mape", "rmse", "accuracy", "f1", "roc_auc", "calibration_error"},
-    "estimated_performance": {"accuracy", "roc_auc"},
+    "performance": set(metrics.METRICS),
+    "estimated_performance": {"accuracy", "roc_auc"},  # what CBPE estimates
 }
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -44,7 +47,8 @@ class MonitorSpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$", description="Unique name of the monitor.")
     model: str = Field(min_length=1, description="The model whose prediction log is checked.")
     kind: MonitorKind = Field(
-        description="drift, performance, estimated_performance, error_drift (or rollout, kept by a policy)."
+        description="drift, performance, estimated_performance, error_drift (or external: "
+        "kept by another part, such as a policy, which records its outcomes)."
     )
     window: timedelta = Field(
         default=timedelta(hours=1), description="How far back each run looks."
@@ -87,11 +91,13 @@ class MonitorSpec(BaseModel):
         ):
             choices = ", ".join(sorted(METRICS[self.kind]))
             raise ValueError(f"a {self.kind} monitor needs metric (one of {choices}) and threshold")
+        if self.kind == "performance" and metrics.METRICS[self.metric].task != self.task:
+            raise ValueError(f"{self.metric} is not a {self.task} metric; set task or metric")
         return self
 
     @property
     def lower_is_better(self) -> bool:
-        return self.metric in LOWER_IS_BETTER
+        return self.metric is not None and metrics.lower_is_better(self.metric)
 
     def worse_than_threshold(self, value: float) -> bool:
         assert self.threshold is not None

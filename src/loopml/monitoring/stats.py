@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from loopml.monitoring.summary import (
+from loopml.data.summary import (
     CategoricalSummary,
     ColumnSummary,
     NumericSummary,

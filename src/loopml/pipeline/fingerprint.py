@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 CACHE_TAG = "loopml.cache_key"
-# The modules whose code decides what a trained segment is.
-_TRAINING_MODULES = ("work.py", "features.py", "split.py", "metrics.py", "presets.py")
+# The modules whose code decides what a trained segment is (and its scores).
+_TRAINING_MODULES = ("work.py", "features.py", "split.py", "presets.py", "../metrics.py")
 
 
 def digest(*parts: Any) -> str:

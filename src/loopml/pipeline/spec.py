@@ -15,8 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from loopml.automation.spec import PolicySpec
+from loopml.metrics import DEFAULT_METRICS, METRICS_BY_TASK
 from loopml.monitoring.spec import MonitorSpec, parse_duration
-from loopml.pipeline.metrics import DEFAULT_METRICS, METRICS_BY_TASK
 from loopml.pipeline.presets import PRESETS, check_estimator_path
 from loopml.registry.gates import GateSpec
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from loopml import metrics
 from loopml.pipeline import features as feats
-from loopml.pipeline import metrics, presets
+from loopml.pipeline import presets
 from loopml.pipeline.split import split_rows
 
 
@@ -132,7 +133,7 @@ def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
     columns = plan.model_features
     model = build_model(plan, train[columns])
     model.fit(train[columns], train[plan.target])
-    result.metrics = metrics.score(
+    result.metrics = metrics.evaluate(
         plan.task, list(plan.metrics), model, test[columns], test[plan.target]
     )
     result.train_rows, result.test_rows = len(train), len(test)

@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from loopml.errors import InvalidInput, LoopmlError
+from loopml.metrics import lower_is_better
 from loopml.registry.entities import ModelVersion
 
-LOWER_IS_BETTER = re.compile(r"(mae|mse|rmse|mape|wape|loss|error|log_loss|brier)", re.I)
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 _THRESHOLD = re.compile(r"^\s*(<=|>=|<|>)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
 
@@ -153,7 +153,7 @@ def _beats(metric: str, margin: float, mine, theirs, champion_version: int) -> C
         return Check(
             name, False, f"{metric} is missing for the candidate or champion v{champion_version}"
         )
-    lower = bool(LOWER_IS_BETTER.search(metric))
+    lower = lower_is_better(metric)
     need = theirs[metric] * (1 - margin) if lower else theirs[metric] * (1 + margin)
     ok = mine[metric] <= need if lower else mine[metric] >= need
     return Check(

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from loopml.errors import InvalidInput
-from loopml.serving.parquet import writer_options
+from loopml.predictions.writer import writer_options
 from loopml.serving.pool import ModelPool
 from loopml.serving.router import plan
 from loopml.serving.rows import Rows

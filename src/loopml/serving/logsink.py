@@ -3,9 +3,11 @@
 A request only appends one object to a deque; a thread turns all that has
 queued into one Arrow table, column by column (no dict per row: this thread
 shares the interpreter with the requests), and appends it to the
-``PredictionLog``, which writes Parquet in batches on its own thread. ``close``
-drains everything and flushes, so a graceful shutdown loses nothing that was
-answered.
+``PredictionLog``, which writes Parquet in batches on its own thread. The
+sink drains a quarter of the log's flush interval, so a server killed without
+warning loses at most about that interval (see ``loopml.predictions.writer``);
+``close`` drains everything and flushes, so a graceful shutdown loses nothing
+that was answered.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from loopml.serving.prediction_log import FIELDS, INPUT_PREFIX, PREDICTION_COLUMNS, input_column
+from loopml.predictions.schema import PREDICTION_COLUMNS, predictions_table
 from loopml.serving.rows import Rows
 
 log = logging.getLogger("loopml.serving")
@@ -43,9 +45,9 @@ class Answered:
 
 
 class PredictionSink:
-    def __init__(self, prediction_log, *, interval: float = 0.2) -> None:
+    def __init__(self, prediction_log, *, interval: float | None = None) -> None:
         self.log = prediction_log
-        self.interval = interval
+        self.interval = interval or prediction_log.flush_interval / 4
         self.dropped = 0
         self._pending: deque[Answered] = deque()
         self._stop = threading.Event()
@@ -102,27 +104,4 @@ def answers_table(answers: list[Answered]) -> pa.Table:
         rows += n
         for values in inputs.values():
             values.extend([None] * (rows - len(values)))
-    arrays = {
-        name: pa.array(values, FIELDS[name])
-        for name, values in columns.items()
-        if name != "prediction"
-    }
-    arrays["prediction"] = _numbers(columns["prediction"])
-    for name, values in inputs.items():
-        arrays[f"{INPUT_PREFIX}{name}"] = input_column(values)
-    return pa.table(arrays)
-
-
-def _numbers(values: list[Any]) -> pa.Array:
-    """The log keeps numeric predictions; NaN and a class label that is not a number are null."""
-    try:
-        return pa.array(values, pa.float64(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([_number(v) for v in values], pa.float64(), from_pandas=True)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+    return predictions_table(columns, inputs)

@@ -39,7 +39,7 @@ class RegistrySource:
         return load_version(self.artifacts, version, trusted=self.trusted_types)
 
     def checker(self, version: Any) -> InputChecker:
-        return InputChecker.from_signature(version.signature, self.rules(version))
+        return InputChecker.for_version(version.signature, self.rules(version))
 
     def rules(self, version: Any) -> Any:
         """The validation rules of the data the version was trained on, if recorded."""

@@ -56,11 +56,14 @@ async def stop(app: FastAPI) -> None:
 
 
 def _open_logs(settings):
-    from loopml.serving.prediction_log import FeedbackLog, PredictionLog
+    from loopml.predictions.writer import FeedbackLog, PredictionLog
 
     root, every = settings.resolved_artifact_uri, settings.serving_log_flush_interval
+    # The sink hands answers to the log every quarter of its interval: together, `every`.
     predictions = (
-        PredictionLog(root, flush_interval=every) if settings.serving_log_predictions else None
+        PredictionLog(root, flush_interval=every * 0.8)
+        if settings.serving_log_predictions
+        else None
     )
     return predictions, FeedbackLog(root, flush_interval=every)
 

@@ -26,7 +26,7 @@ def feedback(body: FeedbackRequest, request: Request) -> FeedbackAccepted:
             hint="Start the app with its lifespan (loopml serve, or `with TestClient(app)`).",
         )
     log.append(
-        {"prediction_id": item.prediction_id, "label": float(item.label), "time": item.time}
+        {"prediction_id": item.prediction_id, "label": item.label, "time": item.time}
         for item in body.feedback
     )
     return FeedbackAccepted(accepted=len(body.feedback))

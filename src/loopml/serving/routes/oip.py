@@ -41,7 +41,8 @@ def ready(engine: EngineDep) -> dict[str, bool]:
 @requires(Permission.SCORE)
 async def model_metadata(engine: EngineDep, name: str = ModelName) -> dict[str, Any]:
     served = await engine.areference(name)
-    types = dict(_signature_types(served.version.signature))
+    signature = served.version.signature
+    types = {c.name: c.type for c in signature.inputs} if signature else {}
     return {
         "name": name,
         "versions": sorted({str(s.number) for k, s in engine.pool.items() if k[0] == name}),
@@ -110,18 +111,8 @@ def _tensor(name: str, values: list[Any]) -> dict[str, Any]:
     return {"name": name, "datatype": datatype, "shape": [len(values)], "data": values}
 
 
-def _signature_types(signature: Any) -> list[tuple[str, str]]:
-    from loopml.serving.validation import signature_inputs
-
-    return signature_inputs(signature)
+_DATATYPES = {"boolean": "BOOL", "integer": "INT64", "float": "FP64"}  # the signature's kinds
 
 
 def _datatype(kind: str) -> str:
-    kind = kind.lower()
-    if "bool" in kind:
-        return "BOOL"
-    if "int" in kind or "long" in kind:
-        return "INT64"
-    if "float" in kind or "double" in kind or "number" in kind:
-        return "FP64"
-    return "BYTES"
+    return _DATATYPES.get(kind, "BYTES")

@@ -116,7 +116,9 @@ class InvocationsResponse(BaseModel):
 
 class FeedbackItem(BaseModel):
     prediction_id: str = Field(min_length=1, max_length=200)
-    label: float | bool = Field(description="The ground truth, as a number (classes as 0/1).")
+    label: float | bool | str = Field(
+        description='The ground truth: a number, or the class as the model names it ("Yes").'
+    )
     time: str | None = Field(None, description="When the truth was known (ISO 8601); default now.")
 
 

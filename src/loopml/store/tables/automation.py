@@ -11,14 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from loopml.store.tables.base import Base
 from loopml.store.types import JSONType, UTCDateTime
 
-ACTIVE_STATES = ("retraining", "awaiting_approval", "watching")
-
 
 class PolicyActionRow(Base):
     __tablename__ = "policy_actions"
     __table_args__ = (
         Index("ix_policy_actions_model_segment_time", "model", "segment", "started_at"),
         # Never two actions in flight on one segment: the database refuses the second.
+        # The states are loopml.automation.states.ACTIVE (a test keeps the two equal).
         Index(
             "uq_policy_actions_in_flight",
             "model",

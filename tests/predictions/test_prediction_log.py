@@ -8,7 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from loopml import FeedbackLog, InvalidInput, PredictionLog, read_predictions
-from loopml.serving.prediction_log import canonical_segment, join_feedback, read_feedback
+from loopml.predictions.labels import join_feedback, read_labelled
+from loopml.predictions.reader import read_feedback
+from loopml.predictions.schema import inputs
+from loopml.registry.segments import canonical_segment
 
 T0 = datetime(2026, 3, 1, 10, 15, tzinfo=timezone.utc)
 
@@ -132,3 +135,42 @@ def test_a_feature_sent_as_a_number_and_later_as_text_is_logged_as_text(tmp_path
     rows = read_predictions(str(tmp_path), "demand").to_pylist()
     assert [r["input.customer"] for r in rows] == ["12", "12b"]
     assert len(list(tmp_path.rglob("*.parquet"))) == 1
+
+
+def test_text_classes_and_text_labels_are_kept_as_sent(tmp_path):
+    with PredictionLog(str(tmp_path)) as log:
+        log.append([_record(0, T0, prediction="Yes"), _record(1, T0, prediction="No")])
+    with FeedbackLog(str(tmp_path)) as feedback:
+        feedback.append([("p0", "Yes"), ("p1", "Yes")])
+    joined = read_labelled(str(tmp_path), "demand", T0, T0 + timedelta(hours=1))
+    assert joined["prediction"].to_pylist() == ["Yes", "No"]
+    assert joined["label"].to_pylist() == ["Yes", "Yes"]
+
+
+def test_booleans_and_nan_become_numbers_and_nulls(tmp_path):
+    with PredictionLog(str(tmp_path)) as log:
+        log.append([_record(0, T0, prediction=True), _record(1, T0, prediction=float("nan"))])
+    assert read_predictions(str(tmp_path), "demand")["prediction"].to_pylist() == [1.0, None]
+
+
+def test_files_that_disagree_on_a_type_are_read_as_text(tmp_path):
+    """A model whose classes became text: the older numeric files still read with the new ones."""
+    for prediction in (1.0, "Yes"):
+        with PredictionLog(str(tmp_path)) as log:
+            log.append([_record(0, T0, prediction=prediction)])
+    table = read_predictions(str(tmp_path), "demand")
+    assert sorted(table["prediction"].to_pylist()) == ["1", "Yes"]
+
+
+def test_inputs_are_given_back_under_their_own_names(tmp_path):
+    with PredictionLog(str(tmp_path)) as log:
+        log.append([_record(0, T0, inputs={"price": 9.5, "city": "a"})])
+    features = inputs(read_predictions(str(tmp_path), "demand"))
+    assert {name: column.to_pylist() for name, column in features.items()} == {
+        "price": [9.5], "city": ["a"],
+    }  # fmt: skip
+
+
+def test_an_object_that_is_no_prediction_is_refused_with_what_to_send(tmp_path):
+    with PredictionLog(str(tmp_path)) as log, pytest.raises(InvalidInput, match="class name"):
+        log.append([_record(0, T0, prediction=[1, 2])])

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 import loopml
-from loopml.monitoring.summary import merge, summarize
+from loopml.data.summary import merge, summarize
 
 
 def test_hourly_summaries_merge_into_the_days_summary():

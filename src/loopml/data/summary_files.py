@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from loopml.data.frames import read_file, reading
+from loopml.data.summary import TableSummary, summarize
 from loopml.errors import NotFound
-from loopml.monitoring.summary import TableSummary, summarize
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 

@@ -1,0 +1,109 @@
+"""Reading the prediction log and the feedback log by time window, one hour folder at a time."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from loopml.predictions.schema import FEEDBACK_SCHEMA, FIELDS, TIME_TYPE, unified, utc
+
+
+def read_predictions(
+    root: str,
+    model: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    columns: Sequence[str] | None = None,
+) -> pa.Table:
+    """Predictions of ``model`` with ``start <= time < end``, reading only that window's hours."""
+    fs, base = _fs(root)
+    table = _read_window(fs, f"{base}/predictions/model={model}", start, end, columns)
+    return _empty_predictions(columns) if table is None else table
+
+
+def read_feedback(
+    root: str, start: datetime | None = None, end: datetime | None = None
+) -> pa.Table:
+    """Labels received with ``start <= time < end``."""
+    fs, base = _fs(root)
+    table = _read_window(fs, f"{base}/feedback", start, end, None)
+    return FEEDBACK_SCHEMA.empty_table() if table is None else table
+
+
+def _read_window(fs, folder: str, start, end, columns) -> pa.Table | None:
+    start = utc(start) if start is not None else None
+    end = utc(end) if end is not None else None
+    files = [f for hour in _hours(fs, folder, start, end) for f in _parquet_files(fs, hour)]
+    tables = []
+    for path in files:
+        with fs.open(path, "rb") as handle:
+            parquet = pq.ParquetFile(handle)
+            names = parquet.schema_arrow.names
+            wanted = None if columns is None else [c for c in (*columns, "time") if c in names]
+            tables.append(parquet.read(columns=list(dict.fromkeys(wanted)) if wanted else None))
+    if not tables:
+        return None
+    # Files of one folder may disagree on a column's type (a model's classes became text).
+    table = unified(tables)
+    mask = None
+    if start is not None:
+        mask = pc.greater_equal(table["time"], pa.scalar(start, TIME_TYPE))
+    if end is not None:
+        upper = pc.less(table["time"], pa.scalar(end, TIME_TYPE))
+        mask = upper if mask is None else pc.and_(mask, upper)
+    if mask is not None:
+        table = table.filter(mask)
+    if columns is not None:
+        table = table.select([c for c in columns if c in table.column_names])
+    return table
+
+
+def _hours(fs, folder: str, start: datetime | None, end: datetime | None) -> list[str]:
+    """The hour folders under ``folder`` that overlap ``[start, end)``."""
+    hours = []
+    for date_dir in _listdirs(fs, folder, "date="):
+        for hour_dir in _listdirs(fs, date_dir, "hour="):
+            stamp = f"{date_dir.rsplit('date=', 1)[1]} {hour_dir.rsplit('hour=', 1)[1]}"
+            try:
+                begin = datetime.strptime(stamp, "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+            except ValueError:  # a folder someone else put there
+                continue
+            if (end is None or begin < end) and (
+                start is None or begin + timedelta(hours=1) > start
+            ):
+                hours.append(hour_dir)
+    return sorted(hours)
+
+
+def _listdirs(fs, folder: str, prefix: str) -> list[str]:
+    with contextlib.suppress(FileNotFoundError):
+        return [
+            entry["name"].rstrip("/")
+            for entry in fs.ls(folder, detail=True)
+            if entry["type"] == "directory"
+            and entry["name"].rstrip("/").rsplit("/", 1)[-1].startswith(prefix)
+        ]
+    return []
+
+
+def _parquet_files(fs, folder: str) -> list[str]:
+    return sorted(path for path in fs.ls(folder, detail=False) if path.endswith(".parquet"))
+
+
+def _empty_predictions(columns: Sequence[str] | None) -> pa.Table:
+    schema = pa.schema(list(FIELDS.items()))
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns if c in FIELDS])
+    return schema.empty_table()
+
+
+def _fs(root: str):
+    import fsspec
+
+    fs, base = fsspec.core.url_to_fs(str(root))
+    return fs, base.rstrip("/")
