@@ -14,7 +14,8 @@ DOCS = Path(__file__).parent.parent / "docs"
 
 
 def top_level_commands() -> list[str]:
-    return sorted(typer.main.get_command(app).commands)
+    group = typer.main.get_command(app)
+    return sorted(group.list_commands(typer.Context(group)))
 
 
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))

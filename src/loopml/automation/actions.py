@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from loopml import audit
-from loopml.automation.spec import PolicySpec
 from loopml.errors import NotFound
+from loopml.pipeline.policy import PolicySpec
 from loopml.store import Store, utcnow
 from loopml.store.tables.automation import ACTIVE_STATES, PolicyActionRow
 

@@ -21,12 +21,12 @@ import pandas as pd
 from loopml.automation import actions, fresh
 from loopml.automation.actions import PolicyAction, Refusal
 from loopml.automation.retrain import retrain
-from loopml.automation.spec import PolicySpec, Trigger
 from loopml.errors import LoopmlError, NotFound
 from loopml.models import load_version
 from loopml.monitoring import service as monitors
 from loopml.monitoring.performance import regression_metrics
 from loopml.monitoring.spec import MonitorSpec
+from loopml.pipeline.policy import PolicySpec, Trigger
 from loopml.registry import promotion
 from loopml.registry import service as registry
 from loopml.registry.entities import Approval

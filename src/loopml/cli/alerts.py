@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from loopml._context import get_context
 from loopml.cli.output import console, table
-from loopml.monitoring import service
 
 app = typer.Typer(help="List, acknowledge and resolve alerts.", no_args_is_help=True)
 
@@ -19,6 +17,9 @@ def list_(
     model: str = typer.Option(None, "--model", "-m", help="Only this model's alerts."),
 ) -> None:
     """Alerts, newest first (by default the open and acknowledged ones)."""
+    from loopml._context import get_context
+    from loopml.monitoring import service
+
     alerts = service.list_alerts(
         get_context().store, state=None if state == "all" else state, model=model
     )
@@ -39,6 +40,9 @@ def ack(
     reason: str = typer.Option(None, "--reason", "-r", help="Why; kept in the audit log."),
 ) -> None:
     """Acknowledge an alert: someone is on it."""
+    from loopml._context import get_context
+    from loopml.monitoring import service
+
     context = get_context()
     alert = service.acknowledge_alert(
         context.store, alert_id, actor=context.settings.actor, reason=reason
@@ -52,6 +56,9 @@ def resolve(
     reason: str = typer.Option(None, "--reason", "-r", help="Why; kept in the audit log."),
 ) -> None:
     """Resolve an alert by hand (monitors also resolve theirs when healthy again)."""
+    from loopml._context import get_context
+    from loopml.monitoring import service
+
     context = get_context()
     alert = service.resolve_alert(
         context.store, alert_id, actor=context.settings.actor, reason=reason

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from loopml._context import get_context
 from loopml.cli.output import console, table
-from loopml.tracking import service
 
 app = typer.Typer(help="List experiments.", no_args_is_help=True)
 
@@ -14,6 +12,9 @@ app = typer.Typer(help="List experiments.", no_args_is_help=True)
 @app.command("list")
 def list_() -> None:
     """Experiments of the project, with their run counts."""
+    from loopml._context import get_context
+    from loopml.tracking import service
+
     context = get_context()
     found = service.list_experiments(context.store, context.settings.project)
     if not found:

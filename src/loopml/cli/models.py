@@ -6,11 +6,7 @@ from datetime import datetime, timezone
 
 import typer
 
-from loopml import audit as audit_events
-from loopml._context import get_context
 from loopml.cli.output import console, show, table
-from loopml.registry import promotion, service
-from loopml.registry.entities import Approval
 
 app = typer.Typer(help="Registered models, their versions and segments.", no_args_is_help=True)
 approvals = typer.Typer(help="Promotions waiting for a person.", no_args_is_help=True)
@@ -19,6 +15,9 @@ approvals = typer.Typer(help="Promotions waiting for a person.", no_args_is_help
 @app.command("list")
 def list_() -> None:
     """Models with their version and segment counts and unsegmented aliases."""
+    from loopml._context import get_context
+    from loopml.registry import service
+
     models = service.list_models(get_context().store)
     if not models:
         console.print("No models yet. Log one with loopml.log_model(model, 'name').")
@@ -33,6 +32,9 @@ def list_() -> None:
 @app.command("show")
 def show_model(name: str) -> None:
     """A model's gate, segments and aliases."""
+    from loopml._context import get_context
+    from loopml.registry import service
+
     store = get_context().store
     model = service.get_model(store, name)
     console.print(
@@ -54,6 +56,9 @@ def versions(
     limit: int = typer.Option(30, "--limit", "-n"),
 ) -> None:
     """Versions of a model, newest first."""
+    from loopml._context import get_context
+    from loopml.registry import service
+
     found = service.list_versions(get_context().store, name, segment=segment, limit=limit)
     rows = [
         (v.version, v.segment_key or "—", v.flavor, ", ".join(v.aliases), _metrics(v.metrics), v.run_id[:12] if v.run_id else None, v.created_at)
@@ -62,6 +67,24 @@ def versions(
     console.print(
         table(None, ["version", "segment", "flavor", "aliases", "metrics", "run", "created"], rows)
     )
+
+
+@app.command("archive")
+def archive(
+    name: str,
+    version: int = typer.Option(..., "--version", "-v", help="The version to retire."),
+    reason: str = typer.Option(..., help="Why it must never serve again (required, audited)."),
+) -> None:
+    """Retire a version for good: its aliases go, and it never serves or is promoted again."""
+    from loopml._context import get_context
+    from loopml.registry.archive import archive_version
+
+    context = get_context()
+    done = archive_version(
+        context.store, name, version, actor=context.settings.actor, reason=reason
+    )
+    removed = f"; aliases removed: {', '.join(done.aliases)}" if done.aliases else ""
+    console.print(f"[green]✓[/] {name} v{version} archived{removed}.")
 
 
 @app.command("card")
@@ -74,6 +97,7 @@ def card(
     """The model card of a version: data, metrics, gate results, lineage."""
     from pathlib import Path
 
+    from loopml._context import get_context
     from loopml.registry.card import model_card
 
     text = model_card(get_context().store, name, version, format="html" if as_html else "markdown")
@@ -92,14 +116,21 @@ def promote(
     name: str,
     version: int = typer.Option(..., "--version", "-v", help="The version to promote."),
     alias: str = typer.Option("champion", help="The alias to move."),
-    reason: str = typer.Option(None, help="Why; kept in the audit trail."),
+    reason: str = typer.Option(None, help="Why; kept in the audit trail (required with --force)."),
     allow_breaking_signature: bool = typer.Option(False, help="Accept an incompatible signature."),
+    force: bool = typer.Option(
+        False, "--force", help="Promote although gate checks fail (audited as an override)."
+    ),
 ) -> None:
-    """Move an alias to a version through the model's gate (or ask for approval)."""
+    """Point an alias at a version, if it passes the model's gate."""
+    from loopml._context import get_context
+    from loopml.registry import promotion
+    from loopml.registry.entities import Approval
+
     context = get_context()
     result = promotion.promote(
         context.store, name, version, alias=alias, actor=context.settings.actor, reason=reason,
-        allow_breaking_signature=allow_breaking_signature,
+        allow_breaking_signature=allow_breaking_signature, force=force,
     )  # fmt: skip
     if isinstance(result, Approval):
         console.print(f"[yellow]Approval request {result.id}[/] opened: {name} v{version} → {alias}. "
@@ -113,6 +144,9 @@ def promote(
 @approvals.command("list")
 def approvals_list(all_: bool = typer.Option(False, "--all", help="Decided ones too.")) -> None:
     """Pending promotion requests (or all of them)."""
+    from loopml._context import get_context
+    from loopml.registry import promotion
+
     found = promotion.list_approvals(get_context().store, state=None if all_ else "pending")
     if not found:
         console.print("No approval requests." if all_ else "Nothing waits for approval.")
@@ -143,6 +177,9 @@ def approvals_list(all_: bool = typer.Option(False, "--all", help="Decided ones 
 @approvals.command("approve")
 def approvals_approve(approval_id: int, reason: str = typer.Option(None, help="Why.")) -> None:
     """Approve a request: the alias moves now."""
+    from loopml._context import get_context
+    from loopml.registry import promotion
+
     context = get_context()
     done = promotion.decide(
         context.store, approval_id, approve=True, actor=context.settings.actor, reason=reason
@@ -155,6 +192,9 @@ def approvals_reject(
     approval_id: int, reason: str = typer.Option(..., help="Why (required).")
 ) -> None:
     """Reject a request; the alias stays where it is."""
+    from loopml._context import get_context
+    from loopml.registry import promotion
+
     context = get_context()
     done = promotion.decide(
         context.store, approval_id, approve=False, actor=context.settings.actor, reason=reason
@@ -169,6 +209,10 @@ def audit(
     limit: int = typer.Option(50, "--limit", "-n"),
 ) -> None:
     """Who did what, when and why; or which version was champion at a time."""
+    from loopml import audit as audit_events
+    from loopml._context import get_context
+    from loopml.registry import service
+
     context = get_context()
     if at is not None:
         if model is None:
@@ -212,6 +256,7 @@ def export(
     """Export a version for edge scoring, verified against the native model."""
     from pathlib import Path
 
+    from loopml._context import get_context
     from loopml.registry.export import export_version
 
     context = get_context()

@@ -31,6 +31,7 @@ def run(
     with _ProgressBar() as progress:
         result = pipeline.run(force=force, on_progress=progress.update)
     _print_result(result)
+    result.raise_for_failures()  # exit 1 naming them: scripts and CI must notice
 
 
 class _ProgressBar:
@@ -60,6 +61,8 @@ class _ProgressBar:
 
 
 def _print_result(result) -> None:
+    for note in result.notes:
+        console.print(f"[yellow]Note:[/] {note}", highlight=False)
     if result.up_to_date:
         console.print(result.summary())
         return

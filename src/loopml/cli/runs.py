@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import typer
-from rich.panel import Panel
 
-from loopml._context import get_context
 from loopml.cli.output import console, duration, show, size, table
-from loopml.tracking import service
-from loopml.tracking.query import search_runs
 
 app = typer.Typer(help="List, show and compare runs.", no_args_is_help=True)
 
@@ -28,6 +23,9 @@ def list_(
     limit: int = typer.Option(20, "--limit", "-n", help="At most this many runs."),
 ) -> None:
     """Runs, newest first, with their key metrics and params."""
+    from loopml._context import get_context
+    from loopml.tracking.query import search_runs
+
     context = get_context()
     frame = search_runs(
         context.store, context.settings.project, experiment or None, filter, order_by, limit
@@ -47,12 +45,19 @@ def list_(
 
 
 def _cell(value):
+    import pandas as pd
+
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
 
 
 @app.command("show")
 def show_run(run_id: str = typer.Argument(..., help="The run's id (32 hex characters).")) -> None:
     """Everything about one run: status, code, environment, resources, params, metrics."""
+    from rich.panel import Panel
+
+    from loopml._context import get_context
+    from loopml.tracking import service
+
     run = service.get_run(get_context().store, run_id)
     code = f"{run.git_commit[:12]}{' (dirty)' if run.git_dirty else ''}" if run.git_commit else "—"
     summary = "\n".join(
@@ -82,6 +87,9 @@ def show_run(run_id: str = typer.Argument(..., help="The run's id (32 hex charac
 @app.command("compare")
 def compare(run_ids: list[str] = typer.Argument(..., help="Two or more run ids.")) -> None:
     """Params and metrics of runs side by side; differing rows are highlighted."""
+    from loopml._context import get_context
+    from loopml.tracking import service
+
     store = get_context().store
     runs = [service.get_run(store, run_id) for run_id in run_ids]
     headers = ["", *(f"{r.name}\n{r.id[:8]}" for r in runs)]
