@@ -162,7 +162,10 @@ def build_model(plan: TrainPlan, example: pd.DataFrame):
         from sklearn.impute import SimpleImputer
 
         numbers = [c for c in example.columns if c not in text]
-        parts.append(("numbers", SimpleImputer(strategy=strategy, add_indicator=True), numbers))
+        # a column with no value in this segment is kept (filled with 0), so every
+        # segment's model takes the same columns
+        imputer = SimpleImputer(strategy=strategy, add_indicator=True, keep_empty_features=True)
+        parts.append(("numbers", imputer, numbers))
     return Pipeline(
         [("encode", ColumnTransformer(parts, remainder="passthrough")), ("model", estimator)]
     )
