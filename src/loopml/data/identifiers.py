@@ -21,18 +21,17 @@ _ID_NAME = re.compile(
 
 def identifier_columns(frame: pd.DataFrame) -> dict[str, str]:
     """Each row-naming column of ``frame`` with the reason, in the frame's column order."""
-    if len(frame) < MIN_ROWS:
-        return {}
     found = {}
     for name in frame.columns:
-        reason = _why_identifier(str(name), frame[name])
+        reason = why_identifier(str(name), frame[name])
         if reason is not None:
             found[str(name)] = reason
     return found
 
 
-def _why_identifier(name: str, values: pd.Series) -> str | None:
-    if values.isna().any() or not values.is_unique:
+def why_identifier(name: str, values: pd.Series) -> str | None:
+    """Why the column names rows rather than describing them, or None."""
+    if len(values) < MIN_ROWS or values.isna().any() or not values.is_unique:
         return None
     if pd.api.types.is_integer_dtype(values) and (
         values.is_monotonic_increasing or values.is_monotonic_decreasing

@@ -31,12 +31,18 @@ def leakage_scores(table: pa.Table, target: str) -> dict[str, float]:
     labels, numeric_target = _target(table[target])
     scores = {}
     for name in table.column_names:
-        if name == target:
+        if name == target or _row_number(name, table[name]):
             continue
         score = _score(table[name], labels, numeric_target)
         if score is not None:
             scores[name] = score
     return scores
+
+
+def _row_number(name: str, column: pa.ChunkedArray) -> bool:
+    from loopml.data.identifiers import why_identifier
+
+    return pa.types.is_integer(column.type) and why_identifier(name, column.to_pandas()) is not None
 
 
 def _target(column: pa.ChunkedArray) -> tuple[np.ndarray, bool]:
