@@ -80,10 +80,10 @@ def archive(
     from loopml.registry.archive import archive_version
 
     context = get_context()
-    done = archive_version(
+    _, aliases = archive_version(
         context.store, name, version, actor=context.settings.actor, reason=reason
     )
-    removed = f"; aliases removed: {', '.join(done.aliases)}" if done.aliases else ""
+    removed = f"; aliases removed: {', '.join(aliases)}" if aliases else ""
     console.print(f"[green]✓[/] {name} v{version} archived{removed}.")
 
 

@@ -81,7 +81,9 @@ def infer_project(
     rest = [c for c in columns if c not in {target, time, *segment_by}]
     left_out = identifier_columns(frame[rest])
     left_out |= {c: "one value in every row" for c in rest if frame[c].nunique(dropna=False) <= 1}
-    sizes = frame.groupby(segment_by, dropna=False).size() if segment_by else pd.Series([len(frame)])
+    sizes = (
+        frame.groupby(segment_by, dropna=False).size() if segment_by else pd.Series([len(frame)])
+    )
     return Draft(
         name=_project_name(name), data_path=data_path, target=target, target_guessed=guessed,
         task=_task(frame[target]), time=time, segment_by=segment_by,
@@ -104,7 +106,9 @@ def render(draft: Draft) -> str:
         f"  path: {q(draft.data_path)}",
     ]
     if draft.time:
-        lines.append(f"  time: {q(draft.time)}  # parses as dates: the newest rows are the test rows")
+        lines.append(
+            f"  time: {q(draft.time)}  # parses as dates: the newest rows are the test rows"
+        )
     else:
         lines.append("  # no column parses as dates, so rows are split at random")
     lines += ["", "# The column to predict" + (": guessed (pass --target to choose another)." if draft.target_guessed else "."),

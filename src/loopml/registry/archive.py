@@ -19,9 +19,10 @@ from loopml.store.tables import AliasRow
 
 def archive_version(
     store: Store, name: str, version: int, *, actor: str, reason: str
-) -> ModelVersion:
+) -> tuple[ModelVersion, list[str]]:
     """Retire ``version`` of ``name``: its aliases go (each move recorded), and it never
-    serves or is promoted again. ``reason`` is required: it is what the audit keeps."""
+    serves or is promoted again. ``reason`` is required: it is what the audit keeps.
+    Returns the archived version and the aliases it lost."""
     if not reason or not reason.strip():
         raise InvalidInput(
             "Archiving a version needs a reason.",
@@ -45,4 +46,4 @@ def archive_version(
                      entity_id=name, reason=reason,
                      after={"version": version, "aliases_removed": [a.alias for a in aliases]})  # fmt: skip
         session.flush()
-        return service._load_version(session, row, name)
+        return service._load_version(session, row, name), [a.alias for a in aliases]
