@@ -130,3 +130,24 @@ def test_a_bad_filter_on_the_command_line(ctx, capsys):
 def test_debug_raises_the_error_for_its_traceback(ctx, capsys):
     with pytest.raises(loopml.NotFound, match="No run with id"):
         main(["--debug", "runs", "show", "0" * 32])
+
+
+def test_the_short_help_of_every_command_is_its_own_first_line():
+    """``loopml --help`` lists commands from cli.COMMANDS without importing them; each
+    entry must say what the command itself says."""
+    import typer.main
+
+    from loopml.cli import COMMANDS, app
+    from loopml.cli.lazy import LazyGroup
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, LazyGroup)
+    for name, lazy in COMMANDS.items():
+        command = group.load(name)
+        own = (command.help or "").strip().splitlines()[0]
+        assert own == lazy.help, f"cli.COMMANDS[{name!r}] should read {own!r}"
+
+
+def test_an_unknown_command_is_refused_with_a_suggestion(capsys):
+    code, _, err = run_cli(capsys, "modles")
+    assert code == 2 and "No such command 'modles'" in err and "'models'" in err

@@ -18,8 +18,8 @@ from loopml.cli.lazy import Lazy, lazy_group
 COMMANDS = {
     "init": Lazy("loopml.cli.pipeline:init", "Write a project file that fits your data."),
     "run": Lazy("loopml.cli.pipeline:run", "Train, evaluate, register, gate and promote one model per segment."),
-    "serve": Lazy("loopml.cli.serve:serve", "Serve the registered models over HTTP."),
-    "predict": Lazy("loopml.cli.predict:predict", "Score a CSV or Parquet file with a registered model."),
+    "serve": Lazy("loopml.cli.serve:serve", "Serve the REST API, every model with a champion, and the UI."),
+    "predict": Lazy("loopml.cli.predict:predict", "Score a table with a model's champion; segments are routed as in real-time serving."),
     "experiments": Lazy("loopml.cli.experiments:app", "List experiments."),
     "runs": Lazy("loopml.cli.runs:app", "List, show and compare runs."),
     "datasets": Lazy("loopml.cli.datasets:app", "Dataset versions, profiles, diffs and validation."),
@@ -27,13 +27,13 @@ COMMANDS = {
     "gate": Lazy("loopml.cli.gate:app", "Show or change the checks a version must pass before promotion."),
     "promote": Lazy("loopml.cli.models:promote", "Point an alias at a version, if it passes the model's gate."),
     "approvals": Lazy("loopml.cli.models:approvals", "Promotions waiting for a person."),
-    "audit": Lazy("loopml.cli.models:audit", "Who changed what, when and why."),
-    "export": Lazy("loopml.cli.models:export", "Export a model version to ONNX for edge scoring."),
+    "audit": Lazy("loopml.cli.models:audit", "Who did what, when and why; or which version was champion at a time."),
+    "export": Lazy("loopml.cli.models:export", "Export a version for edge scoring, verified against the native model."),
     "monitor": Lazy("loopml.cli.monitor:app", "Declare, list and run monitors."),
     "alerts": Lazy("loopml.cli.alerts:app", "List, acknowledge and resolve alerts."),
     "report": Lazy("loopml.cli.report:app", "Reports: drift between two tables."),
     "policies": Lazy("loopml.cli.loop:app", "Policies of the closed loop: retrain, gate, promote, watch, roll back."),
-    "timeline": Lazy("loopml.cli.loop:timeline", "What happened to a model: alerts, retrains, promotions, rollbacks."),
+    "timeline": Lazy("loopml.cli.loop:timeline", "Alerts, retrains, gate results, promotions and rollbacks of a model, with reasons."),
     "db": Lazy("loopml.cli.db:app", "Manage the metadata store."),
 }  # fmt: skip
 
