@@ -8,7 +8,7 @@ from loopml.cli.output import console, duration, show, size, table
 
 app = typer.Typer(help="List, show and compare runs.", no_args_is_help=True)
 
-MAX_COLUMNS = 6
+MAX_METRICS = 3  # more would wrap the table; --columns or --json show the rest
 
 
 @app.command("list")
@@ -21,8 +21,12 @@ def list_(
     ),
     order_by: list[str] = typer.Option(None, "--order-by", "-o", help="e.g. 'metrics.mae asc'."),
     limit: int = typer.Option(20, "--limit", "-n", help="At most this many runs."),
+    columns: str = typer.Option(
+        None, "--columns", "-c", help="Comma-separated columns, e.g. run_id,name,metrics.mae."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Every column of every run, as JSON."),
 ) -> None:
-    """Runs, newest first, with their key metrics and params."""
+    """Runs, newest first, with their key metrics."""
     from loopml._context import get_context
     from loopml.tracking.query import search_runs
 
@@ -30,28 +34,53 @@ def list_(
     frame = search_runs(
         context.store, context.settings.project, experiment or None, filter, order_by, limit
     )
+    if as_json:
+        console.print_json(frame.to_json(orient="records", date_format="iso"))
+        return
     if frame.empty:
         console.print("No runs match.")
         return
-    keyed = [c for c in frame.columns if c.startswith(("metrics.", "params."))][: MAX_COLUMNS * 2]
-    columns = ["run_id", "experiment", "name", "status", "start_time", "wall_seconds", *keyed]
-    rows = [
-        [row["run_id"][:12], *(row[c] for c in columns[1:5]), duration(row["wall_seconds"])]
-        + [_cell(row[c]) for c in keyed]
-        for _, row in frame.iterrows()
-    ]
-    headers = ["run", "experiment", "name", "status", "started", "wall", *keyed]
-    console.print(table(None, headers, rows))
+    chosen = _columns(frame, columns)
+    rows = [[_cell(column, row[column]) for column in chosen] for _, row in frame.iterrows()]
+    console.print(table(None, [HEADERS.get(c, c) for c in chosen], rows))
 
 
-def _cell(value):
+HEADERS = {"run_id": "run", "start_time": "started", "wall_seconds": "wall"}
+DEFAULT_COLUMNS = ["run_id", "experiment", "name", "status", "start_time", "wall_seconds"]
+
+
+def _columns(frame, wanted: str | None) -> list[str]:
+    """The columns asked for, or the defaults and the first few metrics."""
+    from loopml.errors import InvalidInput
+
+    if wanted is None:
+        metrics = [c for c in frame.columns if c.startswith("metrics.")][:MAX_METRICS]
+        return [*DEFAULT_COLUMNS, *metrics]
+    chosen = [c.strip() for c in wanted.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in frame.columns]
+    if unknown:
+        raise InvalidInput(
+            f"No column {unknown[0]!r} among these runs.",
+            hint=f"Columns: {', '.join(frame.columns)}.",
+        )
+    return chosen
+
+
+def _cell(column: str, value):
+    """Short ids (any unique prefix is accepted back), durations, no NaN."""
     import pandas as pd
 
-    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if column in ("run_id", "parent_run_id"):
+        return value[:12]
+    return duration(value) if column == "wall_seconds" else value
 
 
 @app.command("show")
-def show_run(run_id: str = typer.Argument(..., help="The run's id (32 hex characters).")) -> None:
+def show_run(
+    run_id: str = typer.Argument(..., help="The run's id, or a unique prefix of it."),
+) -> None:
     """Everything about one run: status, code, environment, resources, params, metrics."""
     from rich.panel import Panel
 

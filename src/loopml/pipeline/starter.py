@@ -113,7 +113,7 @@ def render(draft: Draft) -> str:
         lines.append("  # no column parses as dates, so rows are split at random")
     lines += ["", "# The column to predict" + (": guessed (pass --target to choose another)." if draft.target_guessed else "."),
               f"target: {q(draft.target)}", ""]  # fmt: skip
-    lines += _task_lines(draft) + [""] + _feature_lines(draft) + [""]
+    lines += [*_task_lines(draft), "", *_feature_lines(draft), ""]
     if draft.segment_by:
         lines += [f"# One model per value of these columns: {draft.segments} segment(s).",
                   f"segment_by: [{', '.join(map(q, draft.segment_by))}]", ""]  # fmt: skip
