@@ -32,6 +32,23 @@ def test_every_command_is_documented(command):
     )
 
 
+def subcommands() -> list[str]:
+    group = typer.main.get_command(app)
+    found = []
+    for name in top_level_commands():
+        command = group.load(name)
+        found += [f"{name} {sub}" for sub in getattr(command, "commands", {})]
+    return found
+
+
+@pytest.mark.parametrize("command", subcommands())
+def test_every_subcommand_is_documented(command):
+    assert (
+        f"`loopml {command}" in (DOCS / "cli.md").read_text()
+        or f"\nloopml {command}" in (DOCS / "cli.md").read_text()
+    ), f"document `loopml {command}` in docs/cli.md"
+
+
 def test_the_documented_commands_exist():
     documented = set(re.findall(r"^## `loopml (\w[\w-]*)`", (DOCS / "cli.md").read_text(), re.M))
     assert documented == set(top_level_commands())
