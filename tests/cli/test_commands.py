@@ -160,13 +160,14 @@ def test_runs_list_shows_a_readable_default_and_any_columns_on_request(two_runs,
     code, out, _ = run_cli(capsys, "runs", "list", "-e", "demand")
     header = next(line for line in out.splitlines() if "experiment" in line)
     assert [c.strip() for c in header.strip("┃ ").split("┃")] == [
-        "run", "experiment", "name", "status", "started", "wall", "metrics.mae", "metrics.r2"
+        "run_id", "experiment", "name", "status", "start_time", "wall_seconds",
+        "metrics.mae", "metrics.r2",
     ]  # fmt: skip
     assert "params.alpha" not in out
     code, out, _ = run_cli(capsys, "runs", "list", "-e", "demand", "--columns", "name,params.alpha")
     assert code == 0 and "params.alpha" in out and "0.1" in out and "status" not in out
     code, _, err = run_cli(capsys, "runs", "list", "--columns", "name,nope")
-    assert code == 1 and "No column 'nope'" in err and "params.alpha" in err
+    assert code == 1 and "No column 'nope' in this list" in err and "params.alpha" in err
     code, out, _ = run_cli(capsys, "runs", "list", "-e", "demand", "--json")
     records = json.loads(out)
     assert {r["run_id"] for r in records} == {first.id, second.id}
@@ -195,3 +196,17 @@ def test_an_ambiguous_id_prefix_names_the_candidates(ctx, monkeypatch, capsys):
     code, _, err = run_cli(capsys, "runs", "show", "abcdef")
     assert code == 1 and "prefix 'abcdef' is ambiguous" in err and "abcdef12" in err
     assert service.get_run(ctx.store, "abcdef3").id == "abcdef34" + "0" * 24
+
+
+def test_every_list_command_takes_columns_and_json(two_runs, capsys):
+    import json
+
+    code, out, _ = run_cli(capsys, "experiments", "list", "--columns", "experiment,runs")
+    assert code == 0 and "demand" in out and "last_run" not in out
+    for command in (["experiments", "list"], ["models", "list"], ["datasets", "list"],
+                    ["monitor", "list"], ["alerts", "list"], ["approvals", "list"]):  # fmt: skip
+        code, out, err = run_cli(capsys, *command, "--json")
+        assert code == 0, err
+        assert isinstance(json.loads(out), list)
+    experiments = json.loads(run_cli(capsys, "experiments", "list", "--json")[1])
+    assert {e["experiment"]: e["runs"] for e in experiments} == {"demand": 2, "other": 1}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from loopml.cli.output import console, show, size, table
+from loopml.cli.output import COLUMNS, JSON, console, print_list, show, size, table, yes_no
 
 app = typer.Typer(help="Dataset versions, profiles, diffs and validation.", no_args_is_help=True)
 
@@ -15,19 +15,20 @@ REF = "NAME, NAME@VERSION or a version id"
 
 
 @app.command("list")
-def list_() -> None:
+def list_(columns: str = COLUMNS, as_json: bool = JSON) -> None:
     """Datasets with their number of versions and whether they have rules."""
     from loopml._context import get_context
     from loopml.data import service
 
     found = service.list_datasets(get_context().store)
-    if not found:
-        console.print("No datasets yet. Log one with loopml.log_dataset(data, 'name').")
-        return
     rows = [
-        (d.name, d.versions, d.latest, "yes" if d.has_rules else "no", d.created_at) for d in found
-    ]
-    console.print(table(None, ["dataset", "versions", "latest", "rules", "created"], rows))
+        {"dataset": d.name, "versions": d.versions, "latest": d.latest, "rules": d.has_rules,
+         "created": d.created_at}
+        for d in found
+    ]  # fmt: skip
+    print_list(rows, default=["dataset", "versions", "latest", "rules", "created"],
+               columns=columns, as_json=as_json, cells={"rules": yes_no},
+               empty="No datasets yet. Log one with loopml.log_dataset(data, 'name').")  # fmt: skip
 
 
 @app.command("log")

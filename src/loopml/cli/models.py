@@ -6,27 +6,30 @@ from datetime import datetime, timezone
 
 import typer
 
-from loopml.cli.output import console, show, table
+from loopml.cli.output import COLUMNS, JSON, console, print_list, show, table
 
 app = typer.Typer(help="Registered models, their versions and segments.", no_args_is_help=True)
 approvals = typer.Typer(help="Promotions waiting for a person.", no_args_is_help=True)
 
 
 @app.command("list")
-def list_() -> None:
+def list_(columns: str = COLUMNS, as_json: bool = JSON) -> None:
     """Models with their version and segment counts and unsegmented aliases."""
     from loopml._context import get_context
     from loopml.registry import service
 
-    models = service.list_models(get_context().store)
-    if not models:
-        console.print("No models yet. Log one with loopml.log_model(model, 'name').")
-        return
     rows = [
-        (m.name, m.version_count, m.segment_count, ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items())), m.created_at)
-        for m in models
+        {"model": m.name, "versions": m.version_count, "segments": m.segment_count,
+         "aliases": _aliases(m.aliases), "created": m.created_at, "description": m.description}
+        for m in service.list_models(get_context().store)
     ]  # fmt: skip
-    console.print(table(None, ["model", "versions", "segments", "aliases", "created"], rows))
+    print_list(rows, default=["model", "versions", "segments", "aliases", "created"],
+               columns=columns, as_json=as_json,
+               empty="No models yet. Log one with loopml.log_model(model, 'name').")  # fmt: skip
+
+
+def _aliases(aliases: dict[str, int]) -> str:
+    return ", ".join(f"{alias}→v{version}" for alias, version in sorted(aliases.items()))
 
 
 @app.command("show")
@@ -54,6 +57,8 @@ def versions(
     name: str,
     segment: str = typer.Option(None, help='Only this segment, e.g. "sku=A7,store=12".'),
     limit: int = typer.Option(30, "--limit", "-n"),
+    columns: str = COLUMNS,
+    as_json: bool = JSON,
 ) -> None:
     """Versions of a model, newest first."""
     from loopml._context import get_context
@@ -61,12 +66,18 @@ def versions(
 
     found = service.list_versions(get_context().store, name, segment=segment, limit=limit)
     rows = [
-        (v.version, v.segment_key or "—", v.flavor, ", ".join(v.aliases), _metrics(v.metrics), v.run_id[:12] if v.run_id else None, v.created_at)
+        {"version": v.version, "segment": v.segment_key or None, "flavor": v.flavor,
+         "aliases": "archived" if v.archived else ", ".join(v.aliases), "metrics": v.metrics,
+         "run": v.run_id, "created": v.created_at, "created_by": v.created_by}
         for v in found
     ]  # fmt: skip
-    console.print(
-        table(None, ["version", "segment", "flavor", "aliases", "metrics", "run", "created"], rows)
-    )
+    default = ["version", "segment", "flavor", "aliases", "metrics", "run", "created"]
+    print_list(rows, default=default, columns=columns, as_json=as_json,
+               cells={"metrics": _metrics, "run": _short_id}, empty=f"{name!r} has no versions.")  # fmt: skip
+
+
+def _short_id(run_id: str | None) -> str | None:
+    return run_id[:12] if run_id else None
 
 
 @app.command("archive")
@@ -142,36 +153,25 @@ def promote(
 
 
 @approvals.command("list")
-def approvals_list(all_: bool = typer.Option(False, "--all", help="Decided ones too.")) -> None:
+def approvals_list(
+    all_: bool = typer.Option(False, "--all", help="Decided ones too."),
+    columns: str = COLUMNS,
+    as_json: bool = JSON,
+) -> None:
     """Pending promotion requests (or all of them)."""
     from loopml._context import get_context
     from loopml.registry import promotion
 
     found = promotion.list_approvals(get_context().store, state=None if all_ else "pending")
-    if not found:
-        console.print("No approval requests." if all_ else "Nothing waits for approval.")
-        return
     rows = [
-        (
-            a.id,
-            a.name,
-            a.version,
-            a.segment_key or "—",
-            a.alias,
-            a.state,
-            a.requested_by,
-            a.request_reason,
-            a.requested_at,
-        )
+        {"id": a.id, "model": a.name, "version": a.version, "segment": a.segment_key or None,
+         "alias": a.alias, "state": a.state, "by": a.requested_by, "reason": a.request_reason,
+         "requested": a.requested_at, "decided_by": a.decided_by, "decision": a.decision_reason}
         for a in found
-    ]
-    console.print(
-        table(
-            None,
-            ["id", "model", "version", "segment", "alias", "state", "by", "reason", "requested"],
-            rows,
-        )
-    )
+    ]  # fmt: skip
+    default = ["id", "model", "version", "segment", "alias", "state", "by", "reason", "requested"]
+    print_list(rows, default=default, columns=columns, as_json=as_json,
+               empty="No approval requests." if all_ else "Nothing waits for approval.")  # fmt: skip
 
 
 @approvals.command("approve")

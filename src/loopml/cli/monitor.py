@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from loopml.cli.output import console, table
+from loopml.cli.output import COLUMNS, JSON, console, print_list, table, yes_no
 
 app = typer.Typer(help="Declare, list and run monitors.", no_args_is_help=True)
 
@@ -47,22 +47,24 @@ def create(
 @app.command("list")
 def list_(
     model: str = typer.Option(None, "--model", "-m", help="Only this model's monitors."),
+    columns: str = COLUMNS,
+    as_json: bool = JSON,
 ) -> None:
     """Monitors with their kind, window, schedule and last run."""
     from loopml._context import get_context
     from loopml.monitoring import service
 
     monitors = service.list_monitors(get_context().store, model=model)
-    if not monitors:
-        console.print("No monitors. Declare one with `loopml monitor create spec.yaml`.")
-        return
     rows = [
-        (m.name, m.spec.model, m.spec.kind, str(m.spec.window), str(m.spec.schedule),
-         "yes" if m.spec.per_segment else "no", m.last_run_at)
+        {"name": m.name, "model": m.spec.model, "kind": m.spec.kind, "window": str(m.spec.window),
+         "schedule": str(m.spec.schedule), "per_segment": m.spec.per_segment,
+         "enabled": m.spec.enabled, "last_run": m.last_run_at}
         for m in monitors
     ]  # fmt: skip
-    columns = ["name", "model", "kind", "window", "schedule", "per segment", "last run"]
-    console.print(table(None, columns, rows))
+    default = ["name", "model", "kind", "window", "schedule", "enabled", "last_run"]
+    print_list(rows, default=default, columns=columns, as_json=as_json,
+               cells={"enabled": yes_no, "per_segment": yes_no},
+               empty="No monitors. Declare one with `loopml monitor create spec.yaml`.")  # fmt: skip
 
 
 @app.command("run")

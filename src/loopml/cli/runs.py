@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 
-from loopml.cli.output import console, duration, show, size, table
+from loopml.cli.output import COLUMNS, JSON, console, duration, print_list, show, size, table
 
 app = typer.Typer(help="List, show and compare runs.", no_args_is_help=True)
 
@@ -21,10 +23,8 @@ def list_(
     ),
     order_by: list[str] = typer.Option(None, "--order-by", "-o", help="e.g. 'metrics.mae asc'."),
     limit: int = typer.Option(20, "--limit", "-n", help="At most this many runs."),
-    columns: str = typer.Option(
-        None, "--columns", "-c", help="Comma-separated columns, e.g. run_id,name,metrics.mae."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Every column of every run, as JSON."),
+    columns: str = COLUMNS,
+    as_json: bool = JSON,
 ) -> None:
     """Runs, newest first, with their key metrics."""
     from loopml._context import get_context
@@ -34,47 +34,16 @@ def list_(
     frame = search_runs(
         context.store, context.settings.project, experiment or None, filter, order_by, limit
     )
-    if as_json:
-        console.print_json(frame.to_json(orient="records", date_format="iso"))
-        return
-    if frame.empty:
-        console.print("No runs match.")
-        return
-    chosen = _columns(frame, columns)
-    rows = [[_cell(column, row[column]) for column in chosen] for _, row in frame.iterrows()]
-    console.print(table(None, [HEADERS.get(c, c) for c in chosen], rows))
+    metrics = [c for c in frame.columns if c.startswith("metrics.")][:MAX_METRICS]
+    rows = json.loads(frame.to_json(orient="records", date_format="iso"))  # NaN → null
+    print_list(rows, default=[*DEFAULT_COLUMNS, *metrics], columns=columns, as_json=as_json,
+               cells=CELLS, empty="No runs match.")  # fmt: skip
 
 
-HEADERS = {"run_id": "run", "start_time": "started", "wall_seconds": "wall"}
 DEFAULT_COLUMNS = ["run_id", "experiment", "name", "status", "start_time", "wall_seconds"]
-
-
-def _columns(frame, wanted: str | None) -> list[str]:
-    """The columns asked for, or the defaults and the first few metrics."""
-    from loopml.errors import InvalidInput
-
-    if wanted is None:
-        metrics = [c for c in frame.columns if c.startswith("metrics.")][:MAX_METRICS]
-        return [*DEFAULT_COLUMNS, *metrics]
-    chosen = [c.strip() for c in wanted.split(",") if c.strip()]
-    unknown = [c for c in chosen if c not in frame.columns]
-    if unknown:
-        raise InvalidInput(
-            f"No column {unknown[0]!r} among these runs.",
-            hint=f"Columns: {', '.join(frame.columns)}.",
-        )
-    return chosen
-
-
-def _cell(column: str, value):
-    """Short ids (any unique prefix is accepted back), durations, no NaN."""
-    import pandas as pd
-
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if column in ("run_id", "parent_run_id"):
-        return value[:12]
-    return duration(value) if column == "wall_seconds" else value
+# short ids (any unique prefix is accepted back) and durations, in the table only
+CELLS = {"run_id": lambda v: v[:12], "parent_run_id": lambda v: v and v[:12],
+         "wall_seconds": duration, "start_time": lambda v: v and v[:19].replace("T", " ")}  # fmt: skip
 
 
 @app.command("show")
