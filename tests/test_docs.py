@@ -14,7 +14,8 @@ DOCS = Path(__file__).parent.parent / "docs"
 
 
 def top_level_commands() -> list[str]:
-    return sorted(typer.main.get_command(app).commands)
+    group = typer.main.get_command(app)
+    return sorted(group.list_commands(typer.Context(group)))
 
 
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
@@ -29,6 +30,23 @@ def test_every_command_is_documented(command):
     assert f"`loopml {command}" in (DOCS / "cli.md").read_text(), (
         f"document `loopml {command}` in docs/cli.md"
     )
+
+
+def subcommands() -> list[str]:
+    group = typer.main.get_command(app)
+    found = []
+    for name in top_level_commands():
+        command = group.load(name)
+        found += [f"{name} {sub}" for sub in getattr(command, "commands", {})]
+    return found
+
+
+@pytest.mark.parametrize("command", subcommands())
+def test_every_subcommand_is_documented(command):
+    assert (
+        f"`loopml {command}" in (DOCS / "cli.md").read_text()
+        or f"\nloopml {command}" in (DOCS / "cli.md").read_text()
+    ), f"document `loopml {command}` in docs/cli.md"
 
 
 def test_the_documented_commands_exist():

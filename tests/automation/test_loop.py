@@ -10,7 +10,7 @@ import loopml
 from loopml import audit
 from loopml.automation import actions
 from loopml.automation.loop import run_policies
-from loopml.automation.spec import PolicySpec
+from loopml.pipeline.policy import PolicySpec
 from loopml.registry import service as registry
 
 

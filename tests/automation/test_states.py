@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from loopml.automation import actions
-from loopml.automation.spec import PolicySpec
 from loopml.automation.states import (
     ACTIVE,
     FINAL,
@@ -18,6 +17,7 @@ from loopml.automation.states import (
     IllegalTransition,
     check_transition,
 )
+from loopml.pipeline.policy import PolicySpec
 from loopml.store.tables.audit import AuditEventRow
 from loopml.store.tables.automation import PolicyActionRow
 

@@ -130,3 +130,83 @@ def test_a_bad_filter_on_the_command_line(ctx, capsys):
 def test_debug_raises_the_error_for_its_traceback(ctx, capsys):
     with pytest.raises(loopml.NotFound, match="No run with id"):
         main(["--debug", "runs", "show", "0" * 32])
+
+
+def test_the_short_help_of_every_command_is_its_own_first_line():
+    """``loopml --help`` lists commands from cli.COMMANDS without importing them; each
+    entry must say what the command itself says."""
+    import typer.main
+
+    from loopml.cli import COMMANDS, app
+    from loopml.cli.lazy import LazyGroup
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, LazyGroup)
+    for name, lazy in COMMANDS.items():
+        command = group.load(name)
+        own = (command.help or "").strip().splitlines()[0]
+        assert own == lazy.help, f"cli.COMMANDS[{name!r}] should read {own!r}"
+
+
+def test_an_unknown_command_is_refused_with_a_suggestion(capsys):
+    code, _, err = run_cli(capsys, "modles")
+    assert code == 2 and "No such command 'modles'" in err and "'models'" in err
+
+
+def test_runs_list_shows_a_readable_default_and_any_columns_on_request(two_runs, capsys):
+    import json
+
+    first, second = two_runs
+    code, out, _ = run_cli(capsys, "runs", "list", "-e", "demand")
+    header = next(line for line in out.splitlines() if "experiment" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")] == [
+        "run_id", "experiment", "name", "status", "start_time", "wall_seconds",
+        "metrics.mae", "metrics.r2",
+    ]  # fmt: skip
+    assert "params.alpha" not in out
+    code, out, _ = run_cli(capsys, "runs", "list", "-e", "demand", "--columns", "name,params.alpha")
+    assert code == 0 and "params.alpha" in out and "0.1" in out and "status" not in out
+    code, _, err = run_cli(capsys, "runs", "list", "--columns", "name,nope")
+    assert code == 1 and "No column 'nope' in this list" in err and "params.alpha" in err
+    code, out, _ = run_cli(capsys, "runs", "list", "-e", "demand", "--json")
+    records = json.loads(out)
+    assert {r["run_id"] for r in records} == {first.id, second.id}
+
+
+def test_the_short_ids_the_cli_prints_are_accepted_back(two_runs, capsys):
+    first, second = two_runs
+    code, out, _ = run_cli(capsys, "runs", "show", second.id[:12])
+    assert code == 0 and second.id in out and "lasso" in out
+    code, out, _ = run_cli(capsys, "runs", "compare", first.id[:8], second.id[:8])
+    assert code == 0 and "alpha" in out
+    code, _, err = run_cli(capsys, "runs", "show", "0123456789ab")
+    assert code == 1 and "No run with id 0123456789ab" in err
+
+
+def test_an_ambiguous_id_prefix_names_the_candidates(ctx, monkeypatch, capsys):
+    import uuid
+
+    from loopml.tracking import service
+
+    ids = iter(["abcdef12" + "0" * 24, "abcdef34" + "0" * 24])  # ids are random: pin two
+    monkeypatch.setattr(service.uuid, "uuid4", lambda: uuid.UUID(next(ids)))
+    for _ in range(2):
+        with loopml.start_run(experiment="many"):
+            pass
+    code, _, err = run_cli(capsys, "runs", "show", "abcdef")
+    assert code == 1 and "prefix 'abcdef' is ambiguous" in err and "abcdef12" in err
+    assert service.get_run(ctx.store, "abcdef3").id == "abcdef34" + "0" * 24
+
+
+def test_every_list_command_takes_columns_and_json(two_runs, capsys):
+    import json
+
+    code, out, _ = run_cli(capsys, "experiments", "list", "--columns", "experiment,runs")
+    assert code == 0 and "demand" in out and "last_run" not in out
+    for command in (["experiments", "list"], ["models", "list"], ["datasets", "list"],
+                    ["monitor", "list"], ["alerts", "list"], ["approvals", "list"]):  # fmt: skip
+        code, out, err = run_cli(capsys, *command, "--json")
+        assert code == 0, err
+        assert isinstance(json.loads(out), list)
+    experiments = json.loads(run_cli(capsys, "experiments", "list", "--json")[1])
+    assert {e["experiment"]: e["runs"] for e in experiments} == {"demand": 2, "other": 1}

@@ -161,3 +161,23 @@ def test_profile_numbers_match_numpy():
     s = profile["columns"]["s"]
     assert s["distinct"] == 300 and len(s["top"]) == 20
     assert s["top"][0]["count"] == max(np.unique(text, return_counts=True)[1])
+
+
+def test_leakage_beyond_linear_correlation_on_a_real_table():
+    """load_diabetes: a row index of the table sorted by the target, and a number the
+    target follows in two pieces (a step-shaped relation a shallow tree finds), are
+    caught although their linear correlation is low; the honest features (bmi is the
+    strongest, r = 0.59) are not."""
+    from scipy.stats import pearsonr
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame.sort_values("target", kind="stable")
+    frame["row"] = np.arange(len(frame), dtype=float) ** 8  # grows with the target, not linearly
+    assert abs(pearsonr(frame["row"], frame["target"])[0]) < 0.85  # missed by correlation alone
+    half = len(frame) // 2
+    frame["fold"] = (np.arange(len(frame)) + half) % len(frame)  # an index that wraps midway
+    assert abs(pearsonr(frame["fold"], frame["target"])[0]) < 0.6
+    report = validate(frame, infer_rules(frame, target="target"))
+    leaks = sorted(v.column for v in report.violations if v.check == "leakage")
+    assert leaks == ["fold", "row"]
+    assert report.errors  # a leak stops a pipeline run before anything trains

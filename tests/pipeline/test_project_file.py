@@ -82,7 +82,7 @@ def test_a_forecast_needs_a_time_column_and_metrics_fit_the_task():
     base = {"name": "d", "data": "sales.csv", "target": "units"}
     with pytest.raises(InvalidInput, match=r"data\.time"):
         parse_project("name: d\ndata: sales.csv\ntarget: units\ntask: forecast\n")
-    with pytest.raises(InvalidInput, match="'accuracy' is not one of the regression metrics"):
+    with pytest.raises(InvalidInput, match="line 4: 'accuracy' is not a regression metric"):
         parse_project("name: d\ndata: sales.csv\ntarget: units\nmetrics: [mae, accuracy]\n")
     assert ProjectSpec.model_validate(base).metric_names == ["mae", "rmse", "r2"]
 
@@ -96,3 +96,58 @@ def test_monitors_and_policies_default_to_the_project_model():
     )
     spec = parse_project(text)
     assert spec.monitoring[0].model == "demand" and spec.policies[0].model == "demand"
+
+
+def test_every_problem_is_reported_at_once_each_with_its_line_and_fix():
+    text = (
+        "name: d\n"
+        "data: sales.csv\n"
+        "target: units\n"
+        "segmnet_by: store\n"
+        "split:\n"
+        "  test_size: 2\n"
+        "gate:\n"
+        "  extra: {fairnes: {max_gap: 0.1}}\n"
+    )
+    with pytest.raises(InvalidInput) as error:
+        parse_project(text)
+    message = error.value.message
+    assert message.startswith("loopml.yaml has 3 problems:")
+    assert "line 4: unknown setting 'segmnet_by'. Fix: Did you mean 'segment_by'?" in message
+    assert "line 6: split.test_size: Input should be less than 1" in message
+    assert "line 8: gate.extra: unknown gate check 'fairnes'" in message
+    assert [p.line for p in error.value.problems] == [4, 6, 8]
+
+
+def test_checks_across_settings_are_reported_together_with_a_fix_for_data_without_time():
+    text = "name: d\ndata: rows.csv\ntarget: y\nsegment_by: [y]\nsplit:\n  method: time\n"
+    with pytest.raises(InvalidInput) as error:
+        parse_project(text)
+    problems = {p.setting: p for p in error.value.problems}
+    assert set(problems) == {"split.method", "segment_by"}
+    assert problems["split.method"].line == 6
+    assert "if the data has none, use split.method: random" in problems["split.method"].fix
+    assert problems["segment_by"].line == 4
+
+
+def test_a_gate_with_an_unknown_check_is_refused_by_the_file_check_and_the_registry(ctx):
+    import loopml
+    from loopml.registry import service
+
+    with pytest.raises(InvalidInput, match="unknown gate check 'nope'"):
+        parse_project("name: d\ndata: s.csv\ntarget: y\ngate: {extra: {nope: {}}}\n")
+    with pytest.raises(InvalidInput, match="unknown gate check 'nope'"):
+        service.set_gate(ctx.store, "d", {"extra": {"nope": {}}}, actor="me")
+    with pytest.raises(loopml.NotFound):  # nothing was written
+        service.get_model(ctx.store, "d")
+
+
+def test_the_scheduler_reads_policies_with_the_project_model_as_their_default(tmp_path):
+    from loopml.pipeline.project import load_project
+
+    path = tmp_path / "loopml.yaml"
+    path.write_text(
+        "name: demand\ndata: s.csv\ntarget: y\n"
+        "policies:\n  - {name: weekly, triggers: [{when: schedule, every: 7d}]}\n"
+    )
+    assert load_project(path).policies[0].model == "demand"

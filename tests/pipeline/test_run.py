@@ -97,17 +97,42 @@ def test_promotion_can_ask_for_approval_or_only_register(sqlite_ctx, tmp_path, s
     assert len(loopml.list_approvals(name="demand")) == 4
 
 
-def test_a_failing_segment_never_stops_the_others(sqlite_ctx, tmp_path, sales, capsys):
+def test_a_failing_segment_never_stops_the_others_and_the_run_exits_1_naming_it(
+    sqlite_ctx, tmp_path, sales, capsys
+):
     frame = pd.read_csv(sales)
     frame.loc[frame["product"] == "pasta", "price"] = np.nan  # Ridge refuses missing values
     frame.to_csv(sales, index=False)
-    main(["run", "--file", str(write_project(tmp_path))])
-    out = capsys.readouterr().out
-    assert "3 trained" in out and "1 failed" in out
-    assert "product=pasta,store=north" in out and "NaN" in out
+    project = write_project(tmp_path, model={"preset": "ridge", "missing": "keep"})
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--file", str(project)])
+    assert exit_.value.code == 1
+    captured = capsys.readouterr()
+    assert "3 trained" in captured.out and "1 failed" in captured.out
+    assert "product=pasta,store=north" in captured.out and "NaN" in captured.out
+    assert "1 segment(s) of 'demand' failed: product=pasta,store=north" in captured.err
     assert len(loopml.list_segments("demand")) == 3
     failed = loopml.search_runs("demand", filter="status = 'failed'")
     assert len(failed) == 1 and "NaN" in loopml.get_run(failed.run_id[0]).error
+
+
+def test_missing_values_are_filled_by_default_and_refused_on_request(
+    sqlite_ctx, tmp_path, sales, capsys
+):
+    frame = pd.read_csv(sales)
+    frame.loc[frame.sample(11, random_state=0).index, "price"] = np.nan
+    frame.loc[frame["product"] == "pasta", "price"] = np.nan  # one segment has no price at all
+    frame.to_csv(sales, index=False)
+    refuse = write_project(tmp_path, model={"preset": "ridge", "missing": "refuse"})
+    with pytest.raises(InvalidInput, match=r"feature values are missing: 'price' \(\d+\)"):
+        loopml.Pipeline.from_file(refuse).run()
+    assert registry.list_models(sqlite_ctx.store) == []  # refused before anything was written
+    result = loopml.Pipeline.from_file(write_project(tmp_path, model="linear")).run()
+    assert result.count("trained") == 4 and not result.failures()
+    model = loopml.load_model("models:/demand@champion", segment="product=pasta,store=north")
+    rows = frame[frame["product"] == "pasta"].head(3)
+    predictions = model.predict(rows[["day_of_week", "promo", "price"]])
+    assert np.isfinite(np.asarray(predictions, dtype=float)).all()
 
 
 def test_a_segment_with_too_few_rows_is_skipped_with_the_reason(

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from loopml import audit
-from loopml.automation.spec import PolicySpec
 from loopml.automation.states import ACTIVE, FINAL, INITIAL, ActionState, check_transition
 from loopml.errors import NotFound
+from loopml.pipeline.policy import PolicySpec
 from loopml.store import Store, utcnow
 from loopml.store.tables.automation import PolicyActionRow
 

@@ -21,13 +21,13 @@ import pandas as pd
 from loopml.automation import actions, fresh
 from loopml.automation.actions import PolicyAction, Refusal
 from loopml.automation.retrain import retrain
-from loopml.automation.spec import PolicySpec, Trigger
 from loopml.automation.states import ActionState as S
 from loopml.errors import LoopmlError, NotFound
 from loopml.metrics import regression
 from loopml.models import load_version
 from loopml.monitoring import service as monitors
 from loopml.monitoring.spec import MonitorSpec
+from loopml.pipeline.policy import PolicySpec, Trigger
 from loopml.registry import approvals, promotion
 from loopml.registry import service as registry
 from loopml.registry.entities import Approval

@@ -18,9 +18,9 @@ from sqlalchemy import text
 
 from loopml._context import Context
 from loopml.automation.loop import run_policies
-from loopml.automation.project import load_policies
 from loopml.errors import LoopmlError
 from loopml.monitoring.runner import run_monitors
+from loopml.pipeline.project import load_project
 
 log = logging.getLogger("loopml.scheduler")
 _LOCK_KEY = 7426617
@@ -86,7 +86,7 @@ class Scheduler:
         run_monitors(context.store, context.artifacts, settings.resolved_artifact_uri,
                      actor="scheduler", webhook=settings.alert_webhook)  # fmt: skip
         if settings.project_file.is_file():
-            policies = load_policies(settings.project_file)
+            policies = load_project(settings.project_file).policies
             if policies:
                 run_policies(context.store, context.artifacts, settings.resolved_artifact_uri, policies,
                              actor="scheduler", project=settings.project)  # fmt: skip

@@ -12,52 +12,41 @@ import sys
 import typer
 
 from loopml._version import __version__
-from loopml.cli import (
-    alerts,
-    datasets,
-    db,
-    experiments,
-    loop,
-    models,
-    monitor,
-    pipeline,
-    predict,
-    report,
-    runs,
-    serve,
-    tokens,
-    users,
-)
-from loopml.cli.output import print_error
-from loopml.errors import LoopmlError
+from loopml.cli.lazy import Lazy, lazy_group
+
+# Each command's module is imported only when the command runs or shows its own help.
+COMMANDS = {
+    "init": Lazy("loopml.cli.pipeline:init", "Write a project file that fits your data."),
+    "run": Lazy("loopml.cli.pipeline:run", "Train, evaluate, register, gate and promote one model per segment."),
+    "serve": Lazy("loopml.cli.serve:serve", "Serve the REST API, every model with a champion, and the UI."),
+    "predict": Lazy("loopml.cli.predict:predict", "Score a table with a model's champion; segments are routed as in real-time serving."),
+    "experiments": Lazy("loopml.cli.experiments:app", "List experiments."),
+    "runs": Lazy("loopml.cli.runs:app", "List, show and compare runs."),
+    "datasets": Lazy("loopml.cli.datasets:app", "Dataset versions, profiles, diffs and validation."),
+    "models": Lazy("loopml.cli.models:app", "Registered models, their versions and segments."),
+    "gate": Lazy("loopml.cli.gate:app", "Show or change the checks a version must pass before promotion."),
+    "promote": Lazy("loopml.cli.models:promote", "Point an alias at a version, if it passes the model's gate."),
+    "approvals": Lazy("loopml.cli.models:approvals", "Promotions waiting for a person."),
+    "audit": Lazy("loopml.cli.models:audit", "Who did what, when and why; or which version was champion at a time."),
+    "export": Lazy("loopml.cli.models:export", "Export a version for edge scoring, verified against the native model."),
+    "monitor": Lazy("loopml.cli.monitor:app", "Declare, list and run monitors."),
+    "alerts": Lazy("loopml.cli.alerts:app", "List, acknowledge and resolve alerts."),
+    "report": Lazy("loopml.cli.report:app", "Reports: drift between two tables."),
+    "policies": Lazy("loopml.cli.loop:app", "Policies of the closed loop: retrain, gate, promote, watch, roll back."),
+    "timeline": Lazy("loopml.cli.loop:timeline", "Alerts, retrains, gate results, promotions and rollbacks of a model, with reasons."),
+    "db": Lazy("loopml.cli.db:app", "Manage the metadata store."),
+    "users": Lazy("loopml.cli.users:app", "Add, list and disable users."),
+    "tokens": Lazy("loopml.cli.tokens:app", "Create, list and revoke API tokens."),
+}  # fmt: skip
 
 app = typer.Typer(
     name="loopml",
+    cls=lazy_group(COMMANDS),
     help="Track, register, serve and monitor many models, and keep them right.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(experiments.app, name="experiments")
-app.add_typer(runs.app, name="runs")
-app.add_typer(datasets.app, name="datasets")
-app.add_typer(db.app, name="db")
-app.add_typer(monitor.app, name="monitor")
-app.add_typer(alerts.app, name="alerts")
-app.add_typer(report.app, name="report")
-app.command("serve")(serve.serve)
-app.add_typer(users.app, name="users")
-app.add_typer(tokens.app, name="tokens")
-app.add_typer(models.app, name="models")
-app.add_typer(models.approvals, name="approvals")
-app.command("promote")(models.promote)
-app.command("audit")(models.audit)
-app.command("export")(models.export)
-app.add_typer(loop.app, name="policies")
-app.command("timeline")(loop.timeline)
-app.command("predict")(predict.predict)
-app.command("init")(pipeline.init)
-app.command("run")(pipeline.run)
 
 
 def _show_version(value: bool) -> None:
@@ -77,6 +66,9 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> None:
+    from loopml.cli.output import print_error
+    from loopml.errors import LoopmlError
+
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from loopml._context import get_context
-from loopml.cli.output import console, table
-from loopml.monitoring import service
+from loopml.cli.output import COLUMNS, JSON, console, print_list
 
 app = typer.Typer(help="List, acknowledge and resolve alerts.", no_args_is_help=True)
 
@@ -17,20 +15,23 @@ def list_(
         "active", "--state", "-s", help="open, acknowledged, resolved, active or all."
     ),
     model: str = typer.Option(None, "--model", "-m", help="Only this model's alerts."),
+    columns: str = COLUMNS,
+    as_json: bool = JSON,
 ) -> None:
     """Alerts, newest first (by default the open and acknowledged ones)."""
+    from loopml._context import get_context
+    from loopml.monitoring import service
+
     alerts = service.list_alerts(
         get_context().store, state=None if state == "all" else state, model=model
     )
-    if not alerts:
-        console.print("No alerts.")
-        return
     rows = [
-        (a.id, a.state, a.monitor, a.segment or "—", a.opened_at, a.value, a.message)
+        {"id": a.id, "state": a.state, "monitor": a.monitor, "model": a.model,
+         "segment": a.segment or None, "opened": a.opened_at, "value": a.value, "message": a.message}
         for a in alerts
-    ]
-    columns = ["id", "state", "monitor", "segment", "opened", "value", "message"]
-    console.print(table(None, columns, rows))
+    ]  # fmt: skip
+    default = ["id", "state", "monitor", "segment", "opened", "value", "message"]
+    print_list(rows, default=default, columns=columns, as_json=as_json, empty="No alerts.")
 
 
 @app.command("ack")
@@ -39,6 +40,9 @@ def ack(
     reason: str = typer.Option(None, "--reason", "-r", help="Why; kept in the audit log."),
 ) -> None:
     """Acknowledge an alert: someone is on it."""
+    from loopml._context import get_context
+    from loopml.monitoring import service
+
     context = get_context()
     alert = service.acknowledge_alert(
         context.store, alert_id, actor=context.settings.actor, reason=reason
@@ -52,6 +56,9 @@ def resolve(
     reason: str = typer.Option(None, "--reason", "-r", help="Why; kept in the audit log."),
 ) -> None:
     """Resolve an alert by hand (monitors also resolve theirs when healthy again)."""
+    from loopml._context import get_context
+    from loopml.monitoring import service
+
     context = get_context()
     alert = service.resolve_alert(
         context.store, alert_id, actor=context.settings.actor, reason=reason

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import typer
 
-from loopml._context import get_context
-from loopml.cli.output import console, show, size, table
-from loopml.data import service
-from loopml.errors import InvalidInput
+from loopml.cli.output import COLUMNS, JSON, console, print_list, show, size, table, yes_no
 
 app = typer.Typer(help="Dataset versions, profiles, diffs and validation.", no_args_is_help=True)
 
@@ -18,16 +15,20 @@ REF = "NAME, NAME@VERSION or a version id"
 
 
 @app.command("list")
-def list_() -> None:
+def list_(columns: str = COLUMNS, as_json: bool = JSON) -> None:
     """Datasets with their number of versions and whether they have rules."""
+    from loopml._context import get_context
+    from loopml.data import service
+
     found = service.list_datasets(get_context().store)
-    if not found:
-        console.print("No datasets yet. Log one with loopml.log_dataset(data, 'name').")
-        return
     rows = [
-        (d.name, d.versions, d.latest, "yes" if d.has_rules else "no", d.created_at) for d in found
-    ]
-    console.print(table(None, ["dataset", "versions", "latest", "rules", "created"], rows))
+        {"dataset": d.name, "versions": d.versions, "latest": d.latest, "rules": d.has_rules,
+         "created": d.created_at}
+        for d in found
+    ]  # fmt: skip
+    print_list(rows, default=["dataset", "versions", "latest", "rules", "created"],
+               columns=columns, as_json=as_json, cells={"rules": yes_no},
+               empty="No datasets yet. Log one with loopml.log_dataset(data, 'name').")  # fmt: skip
 
 
 @app.command("log")
@@ -36,6 +37,9 @@ def log(
     name: str = typer.Argument(..., help="The dataset's name."),
 ) -> None:
     """Store a file as a new version of a dataset (or find the version it already is)."""
+    from loopml._context import get_context
+    from loopml.data import service
+
     context = get_context()
     version = service.log_version(
         context.store, context.artifacts, path, name, actor=context.settings.actor
@@ -49,6 +53,9 @@ def log(
 @app.command("show")
 def show_version(ref: str = typer.Argument(..., help=REF)) -> None:
     """A version's schema, row count and storage; with a bare name, also its versions."""
+    from loopml._context import get_context
+    from loopml.data import service
+
     store = get_context().store
     version = service.resolve_version(store, ref)
     console.print(
@@ -75,6 +82,10 @@ def profile(
     as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON."),
 ) -> None:
     """Per column: null rate, range, mean and spread, or distinct and top values."""
+    from loopml._context import get_context
+    from loopml.data import service
+    from loopml.errors import InvalidInput
+
     version = service.resolve_version(get_context().store, ref)
     columns = version.profile["columns"]
     names = column or list(columns)
@@ -112,6 +123,8 @@ def diff(
     as_json: bool = typer.Option(False, "--json", help="Print the diff as JSON."),
 ) -> None:
     """Schema changes, row counts and the columns whose distribution moved."""
+    from loopml._context import get_context
+    from loopml.data import service
     from loopml.monitoring.dataset_diff import diff_versions
 
     context = get_context()
@@ -148,8 +161,11 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Check data against validation rules; exits 1 when a rule is broken."""
+    from loopml._context import get_context
+    from loopml.data import service
     from loopml.data.rules import Rules
     from loopml.data.validation import validate as check
+    from loopml.errors import InvalidInput
 
     context = get_context()
     is_file = Path(data).is_file()
@@ -205,6 +221,8 @@ def rules(
     edit: bool = typer.Option(False, "--edit", help="Edit the rules in $EDITOR."),
 ) -> None:
     """Show, infer, export, import or edit a dataset's validation rules (YAML)."""
+    from loopml._context import get_context
+    from loopml.data import service
     from loopml.data.rules import Rules
 
     context = get_context()
@@ -236,6 +254,9 @@ def rules(
 @app.command("runs")
 def runs(ref: str = typer.Argument(..., help="NAME (any version) or NAME@VERSION")) -> None:
     """The runs that used a dataset."""
+    from loopml._context import get_context
+    from loopml.data import service
+
     name, _, version = ref.partition("@")
     found = service.runs_of_dataset(
         get_context().store, name, int(version) if version.isdigit() else None
@@ -249,6 +270,9 @@ def runs(ref: str = typer.Argument(..., help="NAME (any version) or NAME@VERSION
 @app.command("inputs")
 def inputs(run_id: str = typer.Argument(..., help="A run id.")) -> None:
     """The dataset versions a run used."""
+    from loopml._context import get_context
+    from loopml.data import service
+
     found = service.datasets_of_run(get_context().store, run_id)
     rows = [(v.ref, v.id, v.num_rows, v.num_columns, v.digest[:12]) for v in found]
     console.print(
@@ -257,6 +281,8 @@ def inputs(run_id: str = typer.Argument(..., help="A run id.")) -> None:
 
 
 def _read(path: Path) -> str:
+    from loopml.errors import InvalidInput
+
     if not path.is_file():
         raise InvalidInput(f"No file at {str(path)!r}.", hint="Check the path.")
     return path.read_text()

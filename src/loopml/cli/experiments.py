@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import typer
 
-from loopml._context import get_context
-from loopml.cli.output import console, table
-from loopml.tracking import service
+from loopml.cli.output import COLUMNS, JSON, print_list
 
 app = typer.Typer(help="List experiments.", no_args_is_help=True)
 
 
 @app.command("list")
-def list_() -> None:
+def list_(columns: str = COLUMNS, as_json: bool = JSON) -> None:
     """Experiments of the project, with their run counts."""
+    from loopml._context import get_context
+    from loopml.tracking import service
+
     context = get_context()
     found = service.list_experiments(context.store, context.settings.project)
-    if not found:
-        console.print("No experiments yet. Start one with loopml.start_run(experiment=...).")
-        return
-    rows = [(e.name, e.run_count, e.last_run_at, e.created_at) for e in found]
-    console.print(
-        table(
-            f"Experiments in project {context.settings.project!r}",
-            ["experiment", "runs", "last run", "created"],
-            rows,
-        )
-    )
+    rows = [
+        {"experiment": e.name, "runs": e.run_count, "last_run": e.last_run_at, "created": e.created_at}
+        for e in found
+    ]  # fmt: skip
+    print_list(rows, default=list(rows[0]) if rows else [], columns=columns, as_json=as_json,
+               title=f"Experiments in project {context.settings.project!r}",
+               empty="No experiments yet. Start one with loopml.start_run(experiment=...).")  # fmt: skip

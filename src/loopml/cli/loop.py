@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from loopml._context import get_context
 from loopml.cli.output import console, table
 
 app = typer.Typer(
@@ -22,12 +21,13 @@ def run(
     ),
 ) -> None:
     """One pass of every policy: advance rollouts, start retrains where triggers fired."""
+    from loopml._context import get_context
     from loopml.automation.loop import run_policies
-    from loopml.automation.project import load_policies
+    from loopml.pipeline.project import load_project
 
     context = get_context()
     report = run_policies(context.store, context.artifacts, context.settings.resolved_artifact_uri,
-                          load_policies(file), actor=context.settings.actor,
+                          load_project(file).policies, actor=context.settings.actor,
                           project=context.settings.project)  # fmt: skip
     rows = [
         (a.model, a.segment or "—", a.state, a.reason) for a in report.started + report.advanced
@@ -47,6 +47,7 @@ def timeline(
     limit: int = typer.Option(100, "--limit", "-n"),
 ) -> None:
     """Alerts, retrains, gate results, promotions and rollbacks of a model, with reasons."""
+    from loopml._context import get_context
     from loopml.automation.timeline import timeline as story
 
     entries = story(get_context().store, model, segment=segment, limit=limit)

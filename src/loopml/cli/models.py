@@ -6,34 +6,38 @@ from datetime import datetime, timezone
 
 import typer
 
-from loopml import audit as audit_events
-from loopml._context import get_context
-from loopml.cli.output import console, show, table
-from loopml.registry import approvals as requests
-from loopml.registry import promotion, service
-from loopml.registry.entities import Approval
+from loopml.cli.output import COLUMNS, JSON, console, print_list, show, table
 
 app = typer.Typer(help="Registered models, their versions and segments.", no_args_is_help=True)
 approvals = typer.Typer(help="Promotions waiting for a person.", no_args_is_help=True)
 
 
 @app.command("list")
-def list_() -> None:
+def list_(columns: str = COLUMNS, as_json: bool = JSON) -> None:
     """Models with their version and segment counts and unsegmented aliases."""
-    models = service.list_models(get_context().store)
-    if not models:
-        console.print("No models yet. Log one with loopml.log_model(model, 'name').")
-        return
+    from loopml._context import get_context
+    from loopml.registry import service
+
     rows = [
-        (m.name, m.version_count, m.segment_count, ", ".join(f"{a}→v{v}" for a, v in sorted(m.aliases.items())), m.created_at)
-        for m in models
+        {"model": m.name, "versions": m.version_count, "segments": m.segment_count,
+         "aliases": _aliases(m.aliases), "created": m.created_at, "description": m.description}
+        for m in service.list_models(get_context().store)
     ]  # fmt: skip
-    console.print(table(None, ["model", "versions", "segments", "aliases", "created"], rows))
+    print_list(rows, default=["model", "versions", "segments", "aliases", "created"],
+               columns=columns, as_json=as_json,
+               empty="No models yet. Log one with loopml.log_model(model, 'name').")  # fmt: skip
+
+
+def _aliases(aliases: dict[str, int]) -> str:
+    return ", ".join(f"{alias}→v{version}" for alias, version in sorted(aliases.items()))
 
 
 @app.command("show")
 def show_model(name: str) -> None:
     """A model's gate, segments and aliases."""
+    from loopml._context import get_context
+    from loopml.registry import service
+
     store = get_context().store
     model = service.get_model(store, name)
     console.print(
@@ -53,16 +57,45 @@ def versions(
     name: str,
     segment: str = typer.Option(None, help='Only this segment, e.g. "sku=A7,store=12".'),
     limit: int = typer.Option(30, "--limit", "-n"),
+    columns: str = COLUMNS,
+    as_json: bool = JSON,
 ) -> None:
     """Versions of a model, newest first."""
+    from loopml._context import get_context
+    from loopml.registry import service
+
     found = service.list_versions(get_context().store, name, segment=segment, limit=limit)
     rows = [
-        (v.version, v.segment_key or "—", v.flavor, ", ".join(v.aliases), _metrics(v.metrics), v.run_id[:12] if v.run_id else None, v.created_at)
+        {"version": v.version, "segment": v.segment_key or None, "flavor": v.flavor,
+         "aliases": "archived" if v.archived else ", ".join(v.aliases), "metrics": v.metrics,
+         "run": v.run_id, "created": v.created_at, "created_by": v.created_by}
         for v in found
     ]  # fmt: skip
-    console.print(
-        table(None, ["version", "segment", "flavor", "aliases", "metrics", "run", "created"], rows)
+    default = ["version", "segment", "flavor", "aliases", "metrics", "run", "created"]
+    print_list(rows, default=default, columns=columns, as_json=as_json,
+               cells={"metrics": _metrics, "run": _short_id}, empty=f"{name!r} has no versions.")  # fmt: skip
+
+
+def _short_id(run_id: str | None) -> str | None:
+    return run_id[:12] if run_id else None
+
+
+@app.command("archive")
+def archive(
+    name: str,
+    version: int = typer.Option(..., "--version", "-v", help="The version to retire."),
+    reason: str = typer.Option(..., help="Why it must never serve again (required, audited)."),
+) -> None:
+    """Retire a version for good: its aliases go, and it never serves or is promoted again."""
+    from loopml._context import get_context
+    from loopml.registry.archive import archive_version
+
+    context = get_context()
+    _, aliases = archive_version(
+        context.store, name, version, actor=context.settings.actor, reason=reason
     )
+    removed = f"; aliases removed: {', '.join(aliases)}" if aliases else ""
+    console.print(f"[green]✓[/] {name} v{version} archived{removed}.")
 
 
 @app.command("card")
@@ -75,6 +108,7 @@ def card(
     """The model card of a version: data, metrics, gate results, lineage."""
     from pathlib import Path
 
+    from loopml._context import get_context
     from loopml.registry.card import model_card
 
     text = model_card(get_context().store, name, version, format="html" if as_html else "markdown")
@@ -93,14 +127,21 @@ def promote(
     name: str,
     version: int = typer.Option(..., "--version", "-v", help="The version to promote."),
     alias: str = typer.Option("champion", help="The alias to move."),
-    reason: str = typer.Option(None, help="Why; kept in the audit trail."),
+    reason: str = typer.Option(None, help="Why; kept in the audit trail (required with --force)."),
     allow_breaking_signature: bool = typer.Option(False, help="Accept an incompatible signature."),
+    force: bool = typer.Option(
+        False, "--force", help="Promote although gate checks fail (audited as an override)."
+    ),
 ) -> None:
-    """Move an alias to a version through the model's gate (or ask for approval)."""
+    """Point an alias at a version, if it passes the model's gate."""
+    from loopml._context import get_context
+    from loopml.registry import promotion
+    from loopml.registry.entities import Approval
+
     context = get_context()
     result = promotion.promote(
         context.store, name, version, alias=alias, actor=context.settings.actor, reason=reason,
-        allow_breaking_signature=allow_breaking_signature,
+        allow_breaking_signature=allow_breaking_signature, force=force,
     )  # fmt: skip
     if isinstance(result, Approval):
         console.print(f"[yellow]Approval request {result.id}[/] opened: {name} v{version} → {alias}. "
@@ -112,33 +153,25 @@ def promote(
 
 
 @approvals.command("list")
-def approvals_list(all_: bool = typer.Option(False, "--all", help="Decided ones too.")) -> None:
+def approvals_list(
+    all_: bool = typer.Option(False, "--all", help="Decided ones too."),
+    columns: str = COLUMNS,
+    as_json: bool = JSON,
+) -> None:
     """Pending promotion requests (or all of them)."""
+    from loopml._context import get_context
+    from loopml.registry import approvals as requests
+
     found = requests.list_approvals(get_context().store, state=None if all_ else "pending")
-    if not found:
-        console.print("No approval requests." if all_ else "Nothing waits for approval.")
-        return
     rows = [
-        (
-            a.id,
-            a.name,
-            a.version,
-            a.segment_key or "—",
-            a.alias,
-            a.state,
-            a.requested_by,
-            a.request_reason,
-            a.requested_at,
-        )
+        {"id": a.id, "model": a.name, "version": a.version, "segment": a.segment_key or None,
+         "alias": a.alias, "state": a.state, "by": a.requested_by, "reason": a.request_reason,
+         "requested": a.requested_at, "decided_by": a.decided_by, "decision": a.decision_reason}
         for a in found
-    ]
-    console.print(
-        table(
-            None,
-            ["id", "model", "version", "segment", "alias", "state", "by", "reason", "requested"],
-            rows,
-        )
-    )
+    ]  # fmt: skip
+    default = ["id", "model", "version", "segment", "alias", "state", "by", "reason", "requested"]
+    print_list(rows, default=default, columns=columns, as_json=as_json,
+               empty="No approval requests." if all_ else "Nothing waits for approval.")  # fmt: skip
 
 
 @approvals.command("approve")
@@ -157,7 +190,10 @@ def approvals_reject(
     console.print(f"rejected: {done.name} v{done.version} stays out of {done.alias}")
 
 
-def _decide(approval_id: int, *, approve: bool, reason: str | None) -> Approval:
+def _decide(approval_id: int, *, approve: bool, reason: str | None):
+    from loopml._context import get_context
+    from loopml.registry import approvals as requests
+
     context = get_context()
     return requests.decide(context.store, approval_id, approve=approve, reason=reason,
                            actor=context.settings.actor, max_age=context.settings.approval_max_age)  # fmt: skip
@@ -170,6 +206,10 @@ def audit(
     limit: int = typer.Option(50, "--limit", "-n"),
 ) -> None:
     """Who did what, when and why; or which version was champion at a time."""
+    from loopml import audit as audit_events
+    from loopml._context import get_context
+    from loopml.registry import service
+
     context = get_context()
     if at is not None:
         if model is None:
@@ -213,6 +253,7 @@ def export(
     """Export a version for edge scoring, verified against the native model."""
     from pathlib import Path
 
+    from loopml._context import get_context
     from loopml.registry.export import export_version
 
     context = get_context()

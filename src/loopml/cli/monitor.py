@@ -6,15 +6,8 @@ import json
 from pathlib import Path
 
 import typer
-import yaml
-from pydantic import ValidationError
 
-from loopml._context import get_context
-from loopml.cli.output import console, table
-from loopml.errors import InvalidInput, NotFound
-from loopml.monitoring import service
-from loopml.monitoring.fluent import run_monitors
-from loopml.monitoring.spec import MonitorSpec
+from loopml.cli.output import COLUMNS, JSON, console, print_list, table, yes_no
 
 app = typer.Typer(help="Declare, list and run monitors.", no_args_is_help=True)
 
@@ -25,6 +18,14 @@ def create(
     replace: bool = typer.Option(False, "--replace", help="Replace monitors of the same name."),
 ) -> None:
     """Declare monitors from a file (the same fields as loopml.MonitorSpec)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from loopml._context import get_context
+    from loopml.errors import InvalidInput, NotFound
+    from loopml.monitoring import service
+    from loopml.monitoring.spec import MonitorSpec
+
     if not path.is_file():
         raise NotFound(f"No file at {str(path)!r}.", hint="Check the path.")
     data = yaml.safe_load(path.read_text())
@@ -46,19 +47,24 @@ def create(
 @app.command("list")
 def list_(
     model: str = typer.Option(None, "--model", "-m", help="Only this model's monitors."),
+    columns: str = COLUMNS,
+    as_json: bool = JSON,
 ) -> None:
     """Monitors with their kind, window, schedule and last run."""
+    from loopml._context import get_context
+    from loopml.monitoring import service
+
     monitors = service.list_monitors(get_context().store, model=model)
-    if not monitors:
-        console.print("No monitors. Declare one with `loopml monitor create spec.yaml`.")
-        return
     rows = [
-        (m.name, m.spec.model, m.spec.kind, str(m.spec.window), str(m.spec.schedule),
-         "yes" if m.spec.per_segment else "no", m.last_run_at)
+        {"name": m.name, "model": m.spec.model, "kind": m.spec.kind, "window": str(m.spec.window),
+         "schedule": str(m.spec.schedule), "per_segment": m.spec.per_segment,
+         "enabled": m.spec.enabled, "last_run": m.last_run_at}
         for m in monitors
     ]  # fmt: skip
-    columns = ["name", "model", "kind", "window", "schedule", "per segment", "last run"]
-    console.print(table(None, columns, rows))
+    default = ["name", "model", "kind", "window", "schedule", "enabled", "last_run"]
+    print_list(rows, default=default, columns=columns, as_json=as_json,
+               cells={"enabled": yes_no, "per_segment": yes_no},
+               empty="No monitors. Declare one with `loopml monitor create spec.yaml`.")  # fmt: skip
 
 
 @app.command("run")
@@ -68,6 +74,8 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the outcomes as JSON."),
 ) -> None:
     """Run the due monitors once: store results, open and close alerts."""
+    from loopml.monitoring.fluent import run_monitors
+
     report = run_monitors(names=name or None, force=force)
     if as_json:
         outcomes = {
@@ -91,3 +99,50 @@ def run(
     )
     for change in report.changes:
         console.print(f"Alert {change.alert.id} {change.event}: {change.alert.message}")
+
+
+@app.command("disable")
+def disable(
+    name: str, reason: str = typer.Option(None, help="Why; kept in the audit trail.")
+) -> None:
+    """Stop running a monitor; its results and alerts stay (`enable` resumes it)."""
+    from loopml._context import get_context
+    from loopml.monitoring import service
+
+    context = get_context()
+    service.set_monitor_enabled(
+        context.store, name, False, actor=context.settings.actor, reason=reason
+    )
+    console.print(f"Monitor [bold]{name}[/] disabled.")
+
+
+@app.command("enable")
+def enable(
+    name: str, reason: str = typer.Option(None, help="Why; kept in the audit trail.")
+) -> None:
+    """Run a disabled monitor on its schedule again."""
+    from loopml._context import get_context
+    from loopml.monitoring import service
+
+    context = get_context()
+    service.set_monitor_enabled(
+        context.store, name, True, actor=context.settings.actor, reason=reason
+    )
+    console.print(f"Monitor [bold]{name}[/] enabled.")
+
+
+@app.command("delete")
+def delete(
+    name: str,
+    reason: str = typer.Option(None, help="Why; kept in the audit trail."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a monitor with its results and alerts."""
+    from loopml._context import get_context
+    from loopml.monitoring import service
+
+    if not yes:
+        typer.confirm(f"Delete monitor {name!r} with its results and alerts?", abort=True)
+    context = get_context()
+    service.delete_monitor(context.store, name, actor=context.settings.actor, reason=reason)
+    console.print(f"Monitor [bold]{name}[/] deleted.")

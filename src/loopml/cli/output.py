@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
-from loopml.errors import LoopmlError
+from loopml.errors import InvalidInput, LoopmlError
 
 # Piped output (files, CI logs) gets wide lines instead of Rich's default 80 columns.
 _PIPED_WIDTH = 160
@@ -32,6 +34,69 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for row in rows:
         result.add_row(*(show(value) for value in row))
     return result
+
+
+COLUMNS = typer.Option(
+    None, "--columns", "-c", help="Comma-separated columns to show instead of the default ones."
+)
+JSON = typer.Option(False, "--json", help="Every column of every row, as JSON.")
+
+
+def print_list(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    default: Sequence[str],
+    columns: str | None = None,
+    as_json: bool = False,
+    title: str | None = None,
+    empty: str = "Nothing to show.",
+    cells: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> None:
+    """A list as a readable table of its ``default`` columns, of the ``--columns``
+    asked for, or as JSON with every column (``--json``). ``cells`` shorten values
+    for the table only (ids, durations); JSON keeps them whole."""
+    if as_json:
+        console.print_json(json.dumps([{k: _plain(v) for k, v in r.items()} for r in rows]))
+        return
+    if not rows:
+        console.print(empty)
+        return
+    chosen = pick_columns(columns, default, list(rows[0]))
+    shorten = cells or {}
+    values = [[shorten.get(c, _same)(row.get(c)) for c in chosen] for row in rows]
+    console.print(table(title, chosen, values))
+
+
+def pick_columns(wanted: str | None, default: Sequence[str], known: Sequence[str]) -> list[str]:
+    """The columns named in ``--columns``, each checked, or the default ones."""
+    if wanted is None:
+        return list(default)
+    chosen = [c.strip() for c in wanted.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in known]
+    if unknown:
+        raise InvalidInput(
+            f"No column {unknown[0]!r} in this list.", hint=f"Columns: {', '.join(known)}."
+        )
+    return chosen
+
+
+def yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value: times as ISO 8601, NaN as null."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (str, int, float, bool, type(None), list, dict)):
+        return value
+    return str(value)
 
 
 def show(value: Any) -> str:

@@ -11,13 +11,35 @@ from loopml.cli.output import console, duration, table
 
 def init(
     file: Path = typer.Option(Path("loopml.yaml"), "--file", "-f", help="Where to write it."),
+    data: Path = typer.Option(
+        None, "--data", "-d", help="A CSV or Parquet file: the project is written to fit it."
+    ),
+    target: str = typer.Option(None, "--target", help="With --data: the column to predict."),
+    segment_by: list[str] = typer.Option(
+        None, "--segment-by", help="With --data: one model per value of this column (repeat)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
-    """Write a commented project file to start from."""
-    from loopml.pipeline.template import write_template
+    """Write a project file that fits your data."""
+    if data is None:
+        from loopml.pipeline.template import write_template
 
-    path = write_template(file, force=force)
-    console.print(f"Wrote {path}. Point data.path at your file, then run `loopml run`.")
+        path = write_template(file, force=force)
+        console.print(f"Wrote {path}. Point data.path at your file, then run `loopml run`.")
+        return
+    from loopml.pipeline.starter import init_from_data
+
+    path, draft = init_from_data(data, file=file, target=target,
+                                 segment_by=tuple(segment_by or ()), force=force)  # fmt: skip
+    console.print(
+        f"Wrote {path}: {draft.task} of {draft.target!r} from {len(draft.features)} feature(s)"
+        + (f", {draft.segments} segment(s)" if draft.segment_by else "")
+        + (f", split by time on {draft.time!r}" if draft.time else ", random split")
+        + ".", highlight=False,
+    )  # fmt: skip
+    for column, why in draft.left_out.items():
+        console.print(f"[yellow]Left out[/] {column!r}: {why}.", highlight=False)
+    console.print("Read it, then run `loopml run`.")
 
 
 def run(
@@ -31,6 +53,7 @@ def run(
     with _ProgressBar() as progress:
         result = pipeline.run(force=force, on_progress=progress.update)
     _print_result(result)
+    result.raise_for_failures()  # exit 1 naming them: scripts and CI must notice
 
 
 class _ProgressBar:
@@ -60,6 +83,8 @@ class _ProgressBar:
 
 
 def _print_result(result) -> None:
+    for note in result.notes:
+        console.print(f"[yellow]Note:[/] {note}", highlight=False)
     if result.up_to_date:
         console.print(result.summary())
         return

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from loopml.cli.output import console
-from loopml.errors import InvalidInput, NotFound
 
 app = typer.Typer(help="Reports: drift between two tables.", no_args_is_help=True)
 READERS = {".parquet": "table", ".csv": "table", ".json": "reference"}
@@ -51,6 +50,8 @@ def drift(
 
 def _load(path: Path):
     """A table as its path (``drift_report`` reads Parquet column by column), or a reference."""
+    from loopml.errors import InvalidInput, NotFound
+
     if not path.is_file():
         raise NotFound(f"No file at {str(path)!r}.", hint="Check the path.")
     kind = READERS.get(path.suffix.lower())
@@ -67,6 +68,8 @@ def _load(path: Path):
 
 
 def _pair(text: str) -> tuple[str, str]:
+    from loopml.errors import InvalidInput
+
     if "=" not in text:
         raise InvalidInput(
             f"--method {text!r} is not column=method.", hint="e.g. --method price=psi"

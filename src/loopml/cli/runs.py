@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import typer
-from rich.panel import Panel
+import json
 
-from loopml._context import get_context
-from loopml.cli.output import console, duration, show, size, table
-from loopml.tracking import liveness, service
-from loopml.tracking.query import search_runs
+import typer
+
+from loopml.cli.output import COLUMNS, JSON, console, duration, print_list, show, size, table
 
 app = typer.Typer(help="List, show and compare runs.", no_args_is_help=True)
 
-MAX_COLUMNS = 6
+MAX_METRICS = 3  # more would wrap the table; --columns or --json show the rest
 
 
 @app.command("list")
@@ -26,37 +23,47 @@ def list_(
     ),
     order_by: list[str] = typer.Option(None, "--order-by", "-o", help="e.g. 'metrics.mae asc'."),
     limit: int = typer.Option(20, "--limit", "-n", help="At most this many runs."),
+    columns: str = COLUMNS,
+    as_json: bool = JSON,
 ) -> None:
-    """Runs, newest first, with their key metrics and params."""
+    """Runs, newest first, with their key metrics."""
+    from loopml._context import get_context
+    from loopml.tracking import liveness
+    from loopml.tracking.query import search_runs
+
     context = get_context()
     liveness.reap_dead_runs(context.store, context.settings.run_heartbeat_timeout)
     frame = search_runs(
         context.store, context.settings.project, experiment or None, filter, order_by, limit
     )
-    if frame.empty:
-        console.print("No runs match.")
-        return
-    keyed = [c for c in frame.columns if c.startswith(("metrics.", "params."))][: MAX_COLUMNS * 2]
-    columns = ["run_id", "experiment", "name", "status", "start_time", "wall_seconds", *keyed]
-    rows = [
-        [row["run_id"][:12], *(row[c] for c in columns[1:5]), duration(row["wall_seconds"])]
-        + [_cell(row[c]) for c in keyed]
-        for _, row in frame.iterrows()
-    ]
-    headers = ["run", "experiment", "name", "status", "started", "wall", *keyed]
-    console.print(table(None, headers, rows))
+    metrics = [c for c in frame.columns if c.startswith("metrics.")][:MAX_METRICS]
+    rows = json.loads(frame.to_json(orient="records", date_format="iso"))  # NaN → null
+    print_list(rows, default=[*DEFAULT_COLUMNS, *metrics], columns=columns, as_json=as_json,
+               cells=CELLS, empty="No runs match.")  # fmt: skip
 
 
-def _cell(value):
-    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+DEFAULT_COLUMNS = ["run_id", "experiment", "name", "status", "start_time", "wall_seconds"]
+# short ids (any unique prefix is accepted back) and durations, in the table only
+CELLS = {"run_id": lambda v: v[:12], "parent_run_id": lambda v: v and v[:12],
+         "wall_seconds": duration, "start_time": lambda v: v and v[:19].replace("T", " ")}  # fmt: skip
 
 
 @app.command("show")
-def show_run(run_id: str = typer.Argument(..., help="The run's id (32 hex characters).")) -> None:
+def show_run(
+    run_id: str = typer.Argument(..., help="The run's id, or a unique prefix of it."),
+) -> None:
     """Everything about one run: status, code, environment, resources, params, metrics."""
+    from rich.panel import Panel
+
+    from loopml._context import get_context
+    from loopml.tracking import liveness, service
+
     context = get_context()
-    liveness.reap_dead_runs(context.store, context.settings.run_heartbeat_timeout, run_id)
     run = service.get_run(context.store, run_id)
+    if run.status == "running" and liveness.reap_dead_runs(
+        context.store, context.settings.run_heartbeat_timeout, run.id
+    ):
+        run = service.get_run(context.store, run.id)
     code = f"{run.git_commit[:12]}{' (dirty)' if run.git_dirty else ''}" if run.git_commit else "—"
     summary = "\n".join(
         [
@@ -85,6 +92,9 @@ def show_run(run_id: str = typer.Argument(..., help="The run's id (32 hex charac
 @app.command("compare")
 def compare(run_ids: list[str] = typer.Argument(..., help="Two or more run ids.")) -> None:
     """Params and metrics of runs side by side; differing rows are highlighted."""
+    from loopml._context import get_context
+    from loopml.tracking import service
+
     store = get_context().store
     runs = [service.get_run(store, run_id) for run_id in run_ids]
     headers = ["", *(f"{r.name}\n{r.id[:8]}" for r in runs)]

@@ -3,9 +3,13 @@
 For a class target, a feature's groups (its categories, or twenty-row quantile
 bins of a number) are scored by how pure they are in the target, above what
 always guessing the commonest class gets:
-``(purity - baseline) / (1 - baseline)``. For a numeric target, the score is
-the absolute correlation with a numeric feature, or the correlation ratio
-with a categorical one. A feature with fewer than ``MIN_GROUP`` rows per group
+``(purity - baseline) / (1 - baseline)``. For a numeric target and a numeric
+feature, the score is the strongest of three associations, so a feature that
+predicts the target through any monotonic or step-shaped relation is caught,
+not only a linear one: the absolute Pearson correlation, the absolute Spearman
+(rank) correlation, and the correlation ratio of the target over quantile bins
+of the feature (what a shallow tree on that feature alone would explain). With
+a categorical feature it is the correlation ratio over its categories. A feature with fewer than ``MIN_GROUP`` rows per group
 on average is not scored: an id column "predicts" anything it sees once.
 """
 
@@ -27,12 +31,18 @@ def leakage_scores(table: pa.Table, target: str) -> dict[str, float]:
     labels, numeric_target = _target(table[target])
     scores = {}
     for name in table.column_names:
-        if name == target:
+        if name == target or _row_number(name, table[name]):
             continue
         score = _score(table[name], labels, numeric_target)
         if score is not None:
             scores[name] = score
     return scores
+
+
+def _row_number(name: str, column: pa.ChunkedArray) -> bool:
+    from loopml.data.identifiers import why_identifier
+
+    return pa.types.is_integer(column.type) and why_identifier(name, column.to_pandas()) is not None
 
 
 def _target(column: pa.ChunkedArray) -> tuple[np.ndarray, bool]:
@@ -51,7 +61,7 @@ def _score(column: pa.ChunkedArray, target: np.ndarray, numeric_target: bool) ->
         if keep.sum() < MIN_ROWS:
             return None
         if numeric_target:
-            return _correlation(values[keep], target[keep])
+            return _association(values[keep], target[keep])
         groups = _bins(values[keep])
         return _purity_gain(groups, target[keep])
     codes = _codes(column)
@@ -75,6 +85,18 @@ def _purity_gain(groups: np.ndarray, labels: np.ndarray) -> float | None:
         return None  # one class only: nothing to predict
     purity = table.max(axis=1).sum() / labels.size
     return float(max(0.0, (purity - baseline) / (1 - baseline)))
+
+
+def _association(x: np.ndarray, y: np.ndarray) -> float | None:
+    """The strongest of linear, rank and binned (step-shaped) association, 0 to 1."""
+    from scipy.stats import rankdata
+
+    linear = _correlation(x, y)
+    if linear is None:
+        return None
+    ranked = _correlation(rankdata(x), rankdata(y)) or 0.0
+    binned = _correlation_ratio(_bins(x), y) or 0.0
+    return max(linear, ranked, binned)
 
 
 def _correlation(x: np.ndarray, y: np.ndarray) -> float | None:

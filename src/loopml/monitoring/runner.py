@@ -64,7 +64,8 @@ def run_monitors(
     monitors = [
         m for m in list_monitors(store)
         if m.spec.kind in SCHEDULED_KINDS
-        and (names is None or m.name in names) and (force or names is not None or m.due(now))
+        and (names is None or m.name in names)
+        and (names is not None or m.due(now) or (force and m.spec.enabled))
     ]  # fmt: skip
     report = RunReport()
     by_model: dict[str, list[Monitor]] = {}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from loopml import audit
@@ -36,6 +36,8 @@ class Monitor:
         return self.spec.name
 
     def due(self, now: datetime) -> bool:
+        if not self.spec.enabled:
+            return False
         return self.last_run_at is None or self.last_run_at + self.spec.schedule <= now
 
 
@@ -102,6 +104,30 @@ def create_monitor(
         return _monitor(row)
 
 
+def set_monitor_enabled(
+    store: Store, name: str, enabled: bool, *, actor: str, reason: str | None = None
+) -> Monitor:
+    """Pause or resume a monitor; its results and alerts stay."""
+    with store.write() as session:
+        row = _monitor_row(session, name)
+        before = row.spec
+        row.spec = {**row.spec, "enabled": enabled}
+        audit.record(session, actor=actor, action="monitor.enable" if enabled else "monitor.disable",
+                     entity_type="monitor", entity_id=name, reason=reason, before=before, after=row.spec)  # fmt: skip
+        return _monitor(row)
+
+
+def delete_monitor(store: Store, name: str, *, actor: str, reason: str | None = None) -> None:
+    """Remove a monitor with its results and alerts (the audit keeps its last settings)."""
+    with store.write() as session:
+        row = _monitor_row(session, name)
+        session.execute(delete(MonitorResultRow).where(MonitorResultRow.monitor_id == row.id))
+        session.execute(delete(AlertRow).where(AlertRow.monitor_id == row.id))
+        audit.record(session, actor=actor, action="monitor.delete", entity_type="monitor",
+                     entity_id=name, reason=reason, before=row.spec)  # fmt: skip
+        session.delete(row)
+
+
 def list_monitors(store: Store, *, model: str | None = None) -> list[Monitor]:
     query = select(MonitorRow).order_by(MonitorRow.name)
     if model is not None:
@@ -112,18 +138,20 @@ def list_monitors(store: Store, *, model: str | None = None) -> list[Monitor]:
 
 def get_monitor(store: Store, name: str) -> Monitor:
     with store.read() as session:
-        row = session.scalar(select(MonitorRow).where(MonitorRow.name == name))
-        if row is None:
-            names = session.scalars(
-                select(MonitorRow.name).order_by(MonitorRow.name).limit(20)
-            ).all()
-            raise NotFound(
-                f"No monitor named {name!r}.",
-                hint=f"Monitors: {', '.join(names)}."
-                if names
-                else "Create one with loopml.create_monitor(...).",
-            )
-        return _monitor(row)
+        return _monitor(_monitor_row(session, name))
+
+
+def _monitor_row(session: Session, name: str) -> MonitorRow:
+    row = session.scalar(select(MonitorRow).where(MonitorRow.name == name))
+    if row is None:
+        names = session.scalars(select(MonitorRow.name).order_by(MonitorRow.name).limit(20)).all()
+        raise NotFound(
+            f"No monitor named {name!r}.",
+            hint=f"Monitors: {', '.join(names)}."
+            if names
+            else "Create one with loopml.create_monitor(...).",
+        )
+    return row
 
 
 def record_outcomes(

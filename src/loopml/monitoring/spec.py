@@ -57,6 +57,9 @@ class MonitorSpec(BaseModel):
         default=timedelta(hours=1), description="How often the monitor is due."
     )
     per_segment: bool = Field(default=False, description="One result (and alert) per segment.")
+    enabled: bool = Field(
+        default=True, description="A disabled monitor is kept, with its history, but not run."
+    )
     # drift
     reference: str | None = Field(
         default=None, description="Digest of the stored reference summary."

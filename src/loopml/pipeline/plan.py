@@ -58,6 +58,7 @@ class Plan:
     cached: dict[str, Cached]  # segment key → what an earlier run computed
     step_keys: dict[str, str] = field(default_factory=dict)  # load, validate, register → key
     cached_steps: dict[str, str] = field(default_factory=dict)  # step → run id
+    notes: tuple[str, ...] = ()  # what the plan decided on its own, said to the user
 
     @property
     def to_train(self) -> list[Segment]:
@@ -88,7 +89,7 @@ def make_plan(
     }
     custom = _run_custom_steps(frame, steps, store, artifacts, force=force)
     data = custom[-1].output if custom else frame
-    train = train_plan(spec, data)
+    train, notes = train_plan(spec, data)
     used = [*train.features, spec.target, *([spec.data.time] if spec.data.time else [])]
     hashes = fp.row_hashes(data[used])
     segments = split_segments(data, spec.segment_by, hashes, keep=list(dict.fromkeys(used)))
@@ -100,16 +101,15 @@ def make_plan(
         spec, source, dataset, validation, custom, train, enough, small, keys,
         cached={} if force else _cached_segments(store, spec.name, keys),
         step_keys=step_keys,
-        cached_steps={} if force else _cached_steps(store, step_keys),
+        cached_steps={} if force else _cached_steps(store, step_keys), notes=notes,
     )  # fmt: skip
 
 
-def train_plan(spec: ProjectSpec, data: pd.DataFrame) -> TrainPlan:
-    features = (
-        base_features(data.columns, spec.target, spec.data.time, spec.segment_by)
-        if spec.features == "all"
-        else list(spec.features)
-    )
+def train_plan(spec: ProjectSpec, data: pd.DataFrame) -> tuple[TrainPlan, tuple[str, ...]]:
+    """What the workers train, and notes on the columns ``features: all`` left out."""
+    features, notes = list(spec.features), ()
+    if spec.features == "all":
+        features, notes = _all_features(spec, data)
     missing = [c for c in features if c not in data.columns]
     if missing:  # a custom step dropped it
         raise InvalidInput(
@@ -123,14 +123,44 @@ def train_plan(spec: ProjectSpec, data: pd.DataFrame) -> TrainPlan:
             "No feature columns are left once the target, time and segment columns are set aside.",
             hint="Add feature columns to the data, or list them under features.",
         )
-    return TrainPlan(
+    plan = TrainPlan(
         task=spec.task, target=spec.target, features=tuple(features), time=spec.data.time,
         preset=spec.model.preset, estimator=spec.model.estimator, params=dict(spec.model.params),
         split_method=spec.split_method, test_size=spec.split.test_size, seed=spec.split.seed,
         min_rows=spec.split.min_rows,
         forecast=spec.forecast.model_dump() if spec.task == "forecast" else None,
-        metrics=tuple(spec.metric_names),
+        metrics=tuple(spec.metric_names), missing=spec.model.missing,
+        impute=spec.model.missing != "refuse" and bool(data[features].isna().to_numpy().any()),
     )  # fmt: skip
+    if spec.model.missing == "refuse":
+        check_complete(data, features)
+    return plan, notes
+
+
+def check_complete(data: pd.DataFrame, features: list[str]) -> None:
+    """For ``model.missing: refuse``: every feature value is there, or the run stops."""
+    counts = data[features].isna().sum()
+    missing = counts[counts > 0]
+    if len(missing):
+        listed = ", ".join(f"{column!r} ({count})" for column, count in missing.items())
+        raise InvalidInput(
+            f"model.missing is refuse, and feature values are missing: {listed}.",
+            hint="Fill them in the data, or set model.missing to auto, median, mean, "
+            "most_frequent or keep.",
+        )
+
+
+def _all_features(spec: ProjectSpec, data: pd.DataFrame) -> tuple[list[str], tuple[str, ...]]:
+    """Every column but the target, time and segments, and but those that only name rows."""
+    from loopml.data.identifiers import identifier_columns
+
+    features = base_features(data.columns, spec.target, spec.data.time, spec.segment_by)
+    skipped = {c: why for c, why in identifier_columns(data[features]).items()}
+    notes = tuple(
+        f"features: all left out {column!r}: {why}. List it under features to use it anyway."
+        for column, why in skipped.items()
+    )
+    return [c for c in features if c not in skipped], notes
 
 
 def _train_fingerprint(plan: TrainPlan) -> dict[str, Any]:

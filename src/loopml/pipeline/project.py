@@ -10,13 +10,14 @@ import functools
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from loopml.errors import InvalidInput, NotFound
-from loopml.pipeline.spec import ProjectSpec
+from loopml.pipeline.spec import ProjectSpec, SettingProblems
 
 Loc = tuple[Any, ...]
 
@@ -60,34 +61,68 @@ def parse_project(text: str, *, source: str = "loopml.yaml") -> ProjectSpec:
 def validate_project(
     data: Mapping[str, Any], *, source: str = "project", lines: Mapping[Loc, int] | None = None
 ) -> ProjectSpec:
+    """The settings as a ``ProjectSpec``; every problem at once in a ``ProjectFileError``."""
     try:
         return ProjectSpec.model_validate(dict(data))
     except ValidationError as error:
-        raise _explain(error, source, lines or {}) from None
+        problems = [p for e in error.errors() for p in _problems(e, lines or {})]
+        problems.sort(key=lambda p: p.line or 0)  # in the order a reader meets them
+        raise ProjectFileError(source, problems) from None
 
 
-def _explain(error: ValidationError, source: str, lines: Mapping[Loc, int]) -> InvalidInput:
-    first = error.errors()[0]
-    loc = tuple(first["loc"])
+@dataclass(frozen=True)
+class Problem:
+    """One wrong setting: where it is, what is wrong, and what to do."""
+
+    setting: str
+    message: str
+    fix: str
+    line: int | None = None
+
+
+class ProjectFileError(InvalidInput):
+    """Every problem of a project file, each with its line and its fix."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.problems = problems
+        if len(problems) == 1:
+            (only,) = problems
+            super().__init__(f"{_where(source, only)}: {only.message}.", hint=only.fix)
+            return
+        listed = "\n".join(f"  {_where(source, p)}: {p.message}. Fix: {p.fix}" for p in problems)
+        super().__init__(
+            f"{source} has {len(problems)} problems:\n{listed}",
+            hint="Fix them all, then run again; docs/project-file.md describes every setting.",
+        )
+
+
+def _where(source: str, problem: Problem) -> str:
+    return f"{source}, line {problem.line}" if problem.line else source
+
+
+def _problems(error: Any, lines: Mapping[Loc, int]) -> list[Problem]:
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, SettingProblems):  # cross-setting checks, each with its own place
+        return [
+            Problem(".".join(map(str, loc)), message, fix, _line_of(loc, lines))
+            for loc, message, fix in cause.problems
+        ]
+    loc = tuple(error["loc"])
     line = _line_of(loc, lines)
-    where = f"{source}, line {line}" if line else source
     setting = ".".join(str(p) for p in loc) or "(top level)"
-    if first["type"] == "extra_forbidden":
+    if error["type"] == "extra_forbidden":
         known = _fields_at(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-        hint = (
+        fix = (
             f"Did you mean {close[0]!r}?" if close else f"Known settings here: {', '.join(known)}."
         )
-        return InvalidInput(f"{where}: unknown setting {setting!r}.", hint=hint)
-    if first["type"] == "missing":
-        return InvalidInput(
-            f"{where}: the setting {setting!r} is missing.",
-            hint="Add it; see docs/project-file.md for what it means.",
-        )
-    message = str(first["msg"]).removeprefix("Value error, ").rstrip(".")
-    return InvalidInput(
-        f"{where}: {setting}: {message}.", hint="See docs/project-file.md for every setting."
-    )
+        return [Problem(setting, f"unknown setting {setting!r}", fix, line)]
+    if error["type"] == "missing":
+        fix = "Add it; see docs/project-file.md for what it means."
+        return [Problem(setting, f"the setting {setting!r} is missing", fix, line)]
+    message = str(error["msg"]).removeprefix("Value error, ").rstrip(".")
+    fix = "See docs/project-file.md for every setting."
+    return [Problem(setting, f"{setting}: {message}", fix, line)]
 
 
 @functools.cache

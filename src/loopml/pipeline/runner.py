@@ -15,8 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from loopml.errors import LoopmlError, NotFound
+from loopml.errors import LoopmlError
 from loopml.pipeline import executors
+from loopml.pipeline.declare import declare_gate, declare_monitors
 from loopml.pipeline.fingerprint import CACHE_TAG
 from loopml.pipeline.plan import OUTPUT, Plan, make_plan
 from loopml.pipeline.record import Recorder, SegmentEnd, StepRun
@@ -54,7 +55,9 @@ def run_pipeline(
     if plan.up_to_date:
         outcomes = _cached_outcomes(plan) + _too_small(plan)
         names = [*plan.step_keys, *(c.step.name for c in plan.custom), "train"]
+        monitors = declare_monitors(store, spec, actor=settings.actor)
         return PipelineResult(spec.name, None, outcomes, dict.fromkeys(names, "cached"),
+                              monitors=tuple(monitors), notes=plan.notes,
                               wall_seconds=time.perf_counter() - started)  # fmt: skip
     execution = _Execution(plan, store, artifacts, settings, executor, on_progress)
     result = execution.run()
@@ -79,9 +82,9 @@ class _Execution:
             self._load(pipeline.id)
             self._validate(pipeline.id)
             self._custom_steps(pipeline.id)
-            self._set_gate()
+            declare_gate(self.store, self.spec, actor=self.actor)
             outcomes = self._train_and_register(pipeline.id)
-            self._sync_monitors()
+            monitors = declare_monitors(self.store, self.spec, actor=self.actor)
         except BaseException as error:
             pipeline.finish(error=f"{type(error).__name__}: {error}")
             raise
@@ -93,9 +96,8 @@ class _Execution:
             "segment_cpu_seconds": sum(o.cpu_seconds for o in trained),
         }  # fmt: skip
         pipeline.finish(extra_cpu=pipeline.metrics["segment_cpu_seconds"])
-        return PipelineResult(
-            self.spec.name, pipeline.id, outcomes, self.steps, self.dataset_version_id
-        )
+        return PipelineResult(self.spec.name, pipeline.id, outcomes, self.steps,
+                              self.dataset_version_id, monitors=tuple(monitors), notes=self.plan.notes)  # fmt: skip
 
     # load, validate, custom steps
 
@@ -150,20 +152,6 @@ class _Execution:
     def _step(self, name: str, parent: str, key: str | None) -> StepRun:
         self.steps[name] = "ran"
         return self.recorder.start(name, parent=parent, tags={CACHE_TAG: key} if key else None)
-
-    def _set_gate(self) -> None:
-        """The project file's gate becomes the model family's gate (only when it has one)."""
-        from loopml.registry import service as registry
-
-        if "gate" not in self.spec.model_fields_set:
-            return
-        wanted = self.spec.gate.model_dump()
-        try:
-            current = registry.get_model(self.store, self.spec.name).gate
-        except NotFound:
-            current = None
-        if current != wanted:
-            registry.set_gate(self.store, self.spec.name, wanted, actor=self.actor)
 
     # segments
 
@@ -286,17 +274,6 @@ class _Execution:
                 outcome = replace(outcome, **self._promote(cached.version))
             out.append(outcome)
         return out
-
-    def _sync_monitors(self) -> None:
-        from loopml.monitoring import service as monitoring
-
-        for spec in self.spec.monitoring:
-            try:
-                current = monitoring.get_monitor(self.store, spec.name).spec
-            except NotFound:
-                current = None
-            if current != spec:
-                monitoring.create_monitor(self.store, spec, actor=self.actor, replace=True)
 
     def _progress(self, done: int, total: int) -> None:
         if self.on_progress is not None:

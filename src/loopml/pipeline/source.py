@@ -32,10 +32,10 @@ def read_source(spec: DataSpec, root: Path, store, artifacts) -> Source:
             f"The data file {spec.path!r} does not exist (looked at {path}).",
             hint="Fix data.path in the project file; relative paths start at the project file.",
         )
-    return Source(_read_file(path), file_digest(path), spec.path)
+    return Source(read_table(path), file_digest(path), spec.path)
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):

@@ -3,7 +3,8 @@
 A plain pydantic model, so the same settings come from ``loopml.yaml``, a dict
 in Python, or the REST API. Sections owned by other parts of loopml plug in as
 their own models: ``gate`` is the registry's ``GateSpec``, ``monitoring`` a
-list of ``MonitorSpec`` and ``policies`` a list of the closed loop's ``PolicySpec``.
+list of ``MonitorSpec`` and ``policies`` a list of the closed loop's ``PolicySpec``
+(defined beside this schema, in ``pipeline.policy``, so automation reads it from below).
 """
 
 from __future__ import annotations
@@ -14,14 +15,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from loopml.automation.spec import PolicySpec
 from loopml.metrics import DEFAULT_METRICS, METRICS_BY_TASK
 from loopml.monitoring.spec import MonitorSpec, parse_duration
+from loopml.pipeline.policy import PolicySpec
 from loopml.pipeline.presets import PRESETS, check_estimator_path
 from loopml.registry.gates import GateSpec
 
 Task = Literal["regression", "classification", "forecast"]
+Missing = Literal["auto", "median", "mean", "most_frequent", "keep", "refuse"]
 _NAME = r"^[A-Za-z0-9_.-]{1,100}$"
+
+
+class SettingProblems(ValueError):
+    """Problems found across settings, each with its place (loc), message and fix."""
+
+    def __init__(self, problems: list[tuple[tuple[Any, ...], str, str]]) -> None:
+        super().__init__("; ".join(message for _, message, _ in problems))
+        self.problems = problems
 
 
 class _Section(BaseModel):
@@ -72,6 +82,13 @@ class ModelSpec(_Section):
         default=None, description="Import path, e.g. sklearn.ensemble.ExtraTreesRegressor."
     )
     params: dict[str, Any] = Field(default_factory=dict, description="Constructor arguments.")
+    missing: Missing = Field(
+        default="auto",
+        description="Missing feature values: auto fills numbers with the median (and marks "
+        "where they were missing) when the estimator cannot take missing values; median, "
+        "mean or most_frequent fill with that; keep hands them to the estimator; refuse "
+        "stops the run before anything is written.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -255,18 +272,26 @@ class ProjectSpec(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProjectSpec:
+        """Checks across settings, all reported at once, each at the setting to change."""
+        problems: list[tuple[tuple[Any, ...], str, str]] = []
         known = METRICS_BY_TASK[self.task]
-        unknown = [m for m in self.metrics or () if m not in known]
-        if unknown:
-            raise ValueError(
-                f"metric {unknown[0]!r} is not one of the {self.task} metrics: {', '.join(known)}"
-            )
+        for index, metric in enumerate(self.metrics or ()):
+            if metric not in known:
+                problems.append((("metrics", index), f"{metric!r} is not a {self.task} metric",
+                                 f"Use some of {', '.join(known)}, or remove metrics for the default."))  # fmt: skip
         if self.task == "forecast" and not self.data.time:
-            raise ValueError("a forecast needs the time column: set data.time")
-        if self.split_method == "time" and not self.data.time:
-            raise ValueError("a time split needs the time column: set data.time")
+            problems.append((("task",), "a forecast needs a column of dates, and data.time is not set",
+                             "Name the column of dates under data.time; if the data has none, "
+                             "use task: regression or classification."))  # fmt: skip
+        elif self.split.method == "time" and not self.data.time:
+            problems.append((("split", "method"), "a time split needs a column of dates, and data.time is not set",
+                             "Name the column of dates under data.time; if the data has none, "
+                             "use split.method: random."))  # fmt: skip
         if self.target in self.segment_by:
-            raise ValueError(f"the target {self.target!r} cannot also be a segment column")
+            problems.append((("segment_by",), f"the target {self.target!r} cannot also be a segment column",
+                             "Remove it from segment_by, or predict another column."))  # fmt: skip
+        if problems:
+            raise SettingProblems(problems)
         return self
 
     @property

@@ -39,6 +39,8 @@ class TrainPlan:
     min_rows: int
     forecast: dict[str, Any] | None
     metrics: tuple[str, ...]
+    missing: str = "auto"  # model.missing
+    impute: bool = False  # some feature value of the table is missing
     deadline: float | None = None  # epoch seconds; later segments are skipped
 
     @property
@@ -143,20 +145,49 @@ def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
 
 
 def build_model(plan: TrainPlan, example: pd.DataFrame):
-    """The estimator, behind a one-hot encoder when some features are text."""
+    """The estimator, behind a one-hot encoder when some features are text, and an
+    imputer of numbers when the table has missing values the estimator cannot take."""
     estimator = presets.build(plan.preset, plan.estimator, plan.params, plan.task, plan.seed)
     text = [c for c in example.columns if not pd.api.types.is_numeric_dtype(example[c])]
-    if not text:
+    strategy = _imputation(plan, estimator)
+    if not text and strategy is None:
         return estimator
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    encode = ColumnTransformer(
-        [("text", OneHotEncoder(handle_unknown="ignore", sparse_output=False), text)],
-        remainder="passthrough",
+    parts = []
+    if text:  # a missing text value is a category of its own
+        parts.append(("text", OneHotEncoder(handle_unknown="ignore", sparse_output=False), text))
+    if strategy is not None:
+        from sklearn.impute import SimpleImputer
+
+        numbers = [c for c in example.columns if c not in text]
+        # a column with no value in this segment is kept (filled with 0), so every
+        # segment's model takes the same columns
+        imputer = SimpleImputer(strategy=strategy, add_indicator=True, keep_empty_features=True)
+        parts.append(("numbers", imputer, numbers))
+    return Pipeline(
+        [("encode", ColumnTransformer(parts, remainder="passthrough")), ("model", estimator)]
     )
-    return Pipeline([("encode", encode), ("model", estimator)])
+
+
+def _imputation(plan: TrainPlan, estimator) -> str | None:
+    """The SimpleImputer strategy for numbers, or None to leave missing values be."""
+    if not plan.impute or plan.missing in ("keep", "refuse"):
+        return None
+    if plan.missing != "auto":
+        return plan.missing
+    return None if _takes_missing_values(estimator) else "median"
+
+
+def _takes_missing_values(estimator) -> bool:
+    from sklearn.utils import get_tags
+
+    try:
+        return bool(get_tags(estimator).input_tags.allow_nan)
+    except (AttributeError, TypeError, ValueError):  # not a scikit-learn style estimator
+        return False
 
 
 def _describe(error: Exception) -> str:

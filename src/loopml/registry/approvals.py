@@ -107,7 +107,9 @@ def decide(
             hint="Another operator approves it (four eyes); you may reject it to withdraw.",
         )
     champion, result, why = _recheck(store, request)
-    if not result.passed:
+    # An override stands only against the champion it was forced past.
+    forced = bool((request.gate_report or {}).get("force")) and not why
+    if not result.passed and not forced:
         _close(store, request, "refused", actor, reason, gate=result.to_dict())
         raise ApprovalRefused(request, result, why)
     return _close(store, request, "approved", actor, reason, champion=champion)

@@ -28,6 +28,12 @@ class ModelVersion:
     rules: dict[str, Any] | None = None
     validation: dict[str, Any] | None = None
     description: str | None = None
+    archived_at: datetime | None = None  # retired for good: never serves or is promoted again
+    archived_by: str | None = None
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
 
 @dataclass(frozen=True)

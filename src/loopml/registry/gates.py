@@ -46,6 +46,33 @@ class GateSpec(BaseModel):
                 raise ValueError(f"threshold for {metric!r} must look like '<= 3.0', not {rule!r}")
         return value
 
+    @field_validator("extra")
+    @classmethod
+    def _known_checks(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = [name for name in value if name not in EXTRA_CHECKS]
+        if unknown:
+            known = ", ".join(EXTRA_CHECKS) or "none is installed"
+            raise ValueError(f"unknown gate check {unknown[0]!r} (extra checks: {known})")
+        return value
+
+
+def parse_gate(gate: GateSpec | Mapping[str, Any] | None) -> GateSpec:
+    """A gate from its stored or written form; a wrong one is refused with the setting."""
+    from pydantic import ValidationError
+
+    if isinstance(gate, GateSpec):
+        return gate
+    try:
+        return GateSpec.model_validate(dict(gate or {}))
+    except ValidationError as error:
+        first = error.errors()[0]
+        setting = ".".join(str(p) for p in first["loc"]) or "gate"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidInput(
+            f"The gate setting {setting!r} is wrong: {message}.",
+            hint="See docs/registry.md for the gate's settings.",
+        ) from None
+
 
 @dataclass(frozen=True)
 class Check:
@@ -100,7 +127,7 @@ def evaluate(
 ) -> GateResult:
     """Run every check. ``evaluation`` may give both models' metrics on the same data:
     ``{"candidate": {"mae": 2.1}, "champion": {"mae": 2.6}}``; else logged metrics are used."""
-    spec = spec if isinstance(spec, GateSpec) else GateSpec.model_validate(spec or {})
+    spec = parse_gate(spec)
     mine = dict(candidate.metrics) | dict((evaluation or {}).get("candidate", {}))
     theirs = dict(champion.metrics if champion else {}) | dict(
         (evaluation or {}).get("champion", {})
@@ -130,10 +157,6 @@ def evaluate(
             Check("signature", ok, detail + (" (override given)" if problems and ok else ""))
         )
     for name, settings in spec.extra.items():
-        if name not in EXTRA_CHECKS:
-            raise InvalidInput(
-                f"Unknown gate check {name!r}.", hint=f"Known: {', '.join(EXTRA_CHECKS) or 'none'}."
-            )
         checks.append(EXTRA_CHECKS[name](candidate, champion, settings))
     return GateResult(tuple(checks), spec.require_approval)
 

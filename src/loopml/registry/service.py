@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from loopml import audit
 from loopml.artifacts.paths import check_name
-from loopml.errors import InvalidInput, NotFound
+from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.models.signature import Signature
 from loopml.registry.entities import AliasMove, Model, ModelVersion
+from loopml.registry.gates import parse_gate
 from loopml.registry.segments import canonical_segment
 from loopml.store import Store, utcnow
 from loopml.store.tables import (
@@ -132,6 +133,12 @@ def set_alias(
     segment_key = canonical_segment(segment)
     model = _lock_model(session, name)
     target = _version_row(session, model, name, version=version)
+    if target.archived_at is not None:
+        raise Conflict(
+            f"Version {version} of {name!r} is archived: it may never serve again "
+            f"(archived by {target.archived_by} on {target.archived_at:%Y-%m-%d}).",
+            hint="Promote another version; `loopml models versions NAME` lists them.",
+        )
     if target.segment_key != segment_key:
         raise InvalidInput(
             f"Version {version} of {name!r} belongs to segment {target.segment_key or '(none)'!r}, "
@@ -345,6 +352,8 @@ def get_gate(store: Store, name: str) -> dict[str, Any] | None:
 
 
 def set_gate(store: Store, name: str, gate: Mapping[str, Any], *, actor: str) -> None:
+    """Store the model's gate; a gate that could not be evaluated is refused here."""
+    parse_gate(gate)
     with store.write() as session:
         model = _lock_model(session, name, create=True, actor=actor)
         before, model.gate = model.gate, dict(gate)
@@ -483,6 +492,7 @@ def _version(row: ModelVersionRow, name: str, datasets, aliases) -> ModelVersion
         signature=Signature.from_dict(row.signature), metrics=dict(row.metrics or {}),
         dataset_version_ids=tuple(datasets), created_at=row.created_at, created_by=row.created_by,
         aliases=tuple(aliases), rules=row.rules, validation=row.validation, description=row.description,
+        archived_at=row.archived_at, archived_by=row.archived_by,
     )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from loopml import audit
 from loopml.artifacts.paths import check_relative_path
-from loopml.errors import Conflict, NotFound
+from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.store import Store, utcnow
 from loopml.store.tables import (
     ArtifactRow,
@@ -49,6 +49,9 @@ _ROWS_PER_INSERT = 100  # 500 bound values: within the oldest SQLite limit of 99
 _experiment_ids: weakref.WeakKeyDictionary[Store, dict[tuple[str, str], int]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+_MIN_PREFIX = 6  # shorter prefixes of run ids would match by chance
 
 
 def get_or_create_experiment(store: Store, project: str, name: str, *, actor: str) -> int:
@@ -348,7 +351,26 @@ _END_RUN = (
 )
 
 
+def resolve_run_id(store: Store, run_id: str) -> str:
+    """The full id of a run from its id or a unique prefix of it (as lists print them)."""
+    run_id = run_id.strip().lower()
+    if len(run_id) == 32 or len(run_id) < _MIN_PREFIX:
+        return run_id
+    with store.read() as session:
+        found = session.scalars(
+            select(RunRow.id).where(RunRow.id.startswith(run_id, autoescape=True)).limit(5)
+        ).all()
+    if len(found) > 1:
+        raise InvalidInput(
+            f"The run id prefix {run_id!r} is ambiguous: {', '.join(found)}.",
+            hint="Give more characters of the id.",
+        )
+    return found[0] if found else run_id
+
+
 def get_run(store: Store, run_id: str) -> Run:
+    """A run by its id, or a unique prefix of at least six characters of it."""
+    run_id = resolve_run_id(store, run_id)
     with store.read() as session:
         row = session.execute(
             select(RunRow, ExperimentRow.name)
@@ -516,9 +538,10 @@ def _require_run(connection: Session | Connection, run_id: str) -> None:
 
 
 def _run_not_found(run_id: str) -> NotFound:
-    if not isinstance(run_id, str) or len(run_id) != 32:
+    if not isinstance(run_id, str) or len(run_id) > 32 or len(run_id) < _MIN_PREFIX:
         return NotFound(
             f"{run_id!r} is not a run id.",
-            hint="Run ids are 32 hex characters; `loopml runs list` shows them.",
+            hint=f"Give a run's id or at least {_MIN_PREFIX} of its first characters; "
+            "`loopml runs list` shows them.",
         )
     return NotFound(f"No run with id {run_id}.", hint="`loopml runs list` shows the runs.")

@@ -46,6 +46,8 @@ class ModelVersionRow(Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(200))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    archived_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class ModelVersionDatasetRow(Base):
