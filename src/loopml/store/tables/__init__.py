@@ -22,6 +22,7 @@ from loopml.store.tables.registry import (
     ModelRow,
     ModelVersionDatasetRow,
     ModelVersionRow,
+    VersionReportRow,
 )
 from loopml.store.tables.tracking import (
     ArtifactRow,
@@ -59,4 +60,5 @@ __all__ = [
     "RunInputRow",
     "RunRow",
     "TagRow",
+    "VersionReportRow",
 ]
