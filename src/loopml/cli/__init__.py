@@ -17,6 +17,7 @@ from loopml.cli import (
     datasets,
     db,
     experiments,
+    explain,
     loop,
     models,
     monitor,
@@ -52,6 +53,7 @@ app.command("export")(models.export)
 app.add_typer(loop.app, name="policies")
 app.command("timeline")(loop.timeline)
 app.command("predict")(predict.predict)
+app.command("explain")(explain.explain)
 app.command("init")(pipeline.init)
 app.command("run")(pipeline.run)
 

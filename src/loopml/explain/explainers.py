@@ -51,8 +51,9 @@ def explain_rows(
     """Per row of ``data``: the base value and each input's contribution to ``model``'s output.
 
     ``model`` is a LoadedModel (``loopml.load_model``). ``background`` (a table of
-    the model's inputs, at most BACKGROUND_ROWS rows are used) is needed by linear
-    and model-agnostic models; the explainer is built once per model and reused.
+    the model's inputs, at most BACKGROUND_ROWS rows are used, or a function that
+    returns one) is needed by linear and model-agnostic models; the explainer is
+    built on the first call for a model and reused after.
     """
     explain = _CACHE.get(model)
     if explain is None:
@@ -98,6 +99,8 @@ def _background(model: Any, background: Any):
     from loopml.models.signature import enforce
 
     shap()
+    if callable(background):
+        background = background()
     if background is None:
         raise InvalidInput(
             f"Model {model.name!r} v{model.version} ({type(model.native).__name__}) is explained "

@@ -36,7 +36,15 @@ def is_linear(native: Any) -> bool:
 
 
 def tree_explainer(native: Any) -> Any:
-    return shap().TreeExplainer(native)
+    shap_ = shap()
+    try:
+        return shap_.TreeExplainer(native)
+    except shap_.utils._exceptions.InvalidModelError as error:
+        raise InvalidInput(
+            f"shap cannot explain this {type(native).__name__}: {error}",
+            hint="Explain a binary or regression model, or use LightGBM or XGBoost, whose own "
+            "contributions cover multiclass models.",
+        ) from error
 
 
 def tree_output(native: Any) -> str:
