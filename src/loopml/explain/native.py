@@ -14,6 +14,8 @@ import numpy as np
 from loopml.explain.explanation import Explanation, pick_class
 from loopml.explain.inputs import with_categories
 
+FEW_ROWS = 1_000
+
 
 def lightgbm_booster(native: Any) -> Any | None:
     import lightgbm
@@ -39,7 +41,10 @@ def xgboost_booster(native: Any) -> Any | None:
 def explain_lightgbm(booster: Any, rows: Any, features: list[str], classes) -> Explanation:
     if not isinstance(rows, np.ndarray):
         rows = with_categories(rows)
-    raw = np.asarray(booster.predict(rows, pred_contrib=True))
+    # LightGBM splits rows among threads: a few rows gain nothing from a team of them,
+    # and on a busy machine waiting for one costs far more than the arithmetic.
+    threads = {"num_threads": 1} if len(rows) < FEW_ROWS else {}
+    raw = np.asarray(booster.predict(rows, pred_contrib=True, **threads))
     width = len(features) + 1
     per_class = raw.shape[1] // width
     return _explanation(raw.reshape(len(raw), per_class, width), features, classes, "lightgbm")
@@ -48,10 +53,11 @@ def explain_lightgbm(booster: Any, rows: Any, features: list[str], classes) -> E
 def explain_xgboost(booster: Any, rows: Any, features: list[str], classes) -> Explanation:
     import xgboost
 
+    threads = {"nthread": 1} if len(rows) < FEW_ROWS else {}
     if isinstance(rows, np.ndarray):
-        matrix = xgboost.DMatrix(rows, feature_names=booster.feature_names)
+        matrix = xgboost.DMatrix(rows, feature_names=booster.feature_names, **threads)
     else:
-        matrix = xgboost.DMatrix(with_categories(rows), enable_categorical=True)
+        matrix = xgboost.DMatrix(with_categories(rows), enable_categorical=True, **threads)
     # XGBoost computes in float32; summed in float64, the error is its own rounding alone.
     raw = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
     if raw.ndim == 2:
