@@ -38,7 +38,7 @@ def sexes(ctx):
 
 
 def test_each_row_is_explained_by_its_segments_champion(client, sexes):
-    frame, models = sexes
+    frame, _ = sexes
     rows = pd.concat([frame[frame["group"] == "a"].head(3), frame[frame["group"] == "b"].head(3)])
     body = {"records": rows.to_dict(orient="records")}
 
