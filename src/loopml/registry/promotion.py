@@ -47,6 +47,7 @@ def promote(
         champion,
         evaluation=evaluation,
         allow_breaking_signature=allow_breaking_signature,
+        store=store,
     )
     report = result.to_dict()
     with store.write() as session:
