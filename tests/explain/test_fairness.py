@@ -130,7 +130,7 @@ def test_without_enough_evidence_the_gate_waits_and_says_why(cancer):
 
 def test_bad_limits_and_missing_columns_are_refused_with_what_to_do(cancer):
     _, data = cancer
-    with pytest.raises(ValueError, match="'>= 0.8'"):
+    with pytest.raises(ValueError, match=r"'>= 0\.8'"):
         loopml.set_gate(
             "cancer", extra={"fairness": {"limits": {"demographic_parity_ratio": "big"}}}
         )
