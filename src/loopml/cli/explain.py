@@ -76,26 +76,19 @@ def _rows(name: str, frame, output: Path | None, top: int) -> None:
 
 def _global(name: str, version: int, frame, sample_rows: int) -> None:
     from loopml.explain.fluent import explain_version
+    from loopml.explain.importance import direction
 
     report = explain_version(name, version, frame, sample_rows=sample_rows)
     rows = [
-        (feature, value, _direction(report["summary"][feature]["direction"]))
+        (feature, value, direction(report["summary"][feature]["direction"]))
         for feature, value in report["importance"].items()
     ]
     title = (
         f"{name} v{version}: mean |contribution| on {report['rows']:,} rows ({report['method']})"
     )
-    console.print(table(title, ("feature", "mean |contribution|", "higher values"), rows))
+    console.print(table(title, ("feature", "mean |contribution|", "effect"), rows))
 
 
 def _largest(answer: dict, top: int) -> str:
     ranked = sorted(answer["contributions"].items(), key=lambda kv: -abs(kv[1]))[:top]
     return ", ".join(f"{feature} {value:+.4g}" for feature, value in ranked)
-
-
-def _direction(rho: float | None) -> str:
-    if rho is None:
-        return "—"
-    if abs(rho) < 0.1:
-        return f"mixed (ρ={rho:+.2f})"
-    return f"{'raise' if rho > 0 else 'lower'} the output (ρ={rho:+.2f})"

@@ -76,6 +76,15 @@ def family_importance(reports: Sequence[Mapping[str, Any]]) -> list[dict[str, An
     return sorted(rows, key=lambda r: (-r["top_in_segments"], -r["mean_importance"]))
 
 
+def direction(rho: float | None) -> str:
+    """A feature's rank correlation of value and contribution, in words."""
+    if rho is None:
+        return "direction n/a"
+    if abs(rho) < 0.1:
+        return f"mixed effect (ρ {rho:+.2f})"
+    return f"higher values {'raise' if rho > 0 else 'lower'} the output (ρ {rho:+.2f})"
+
+
 def _summary(explanation: Explanation, frame) -> dict[str, dict[str, float | None]]:
     """Per feature: the 5th and 95th percentile of its contributions, and the rank
     correlation of its value with its contribution (None for text or a constant)."""

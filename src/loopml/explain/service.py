@@ -7,6 +7,7 @@ the fairness gate and serving read back.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from loopml.explain.fairness import FairnessReport, group_fairness
@@ -15,6 +16,7 @@ from loopml.registry import reports, service
 from loopml.registry.entities import ModelVersion
 
 EXPLANATION, FAIRNESS = "explanation", "fairness"
+log = logging.getLogger("loopml.explain")
 
 
 def explain_version(
@@ -29,6 +31,16 @@ def explain_version(
     reports.save_report(store, version, EXPLANATION, report, actor=actor,
                         summary={"rows": report["rows"], "top_features": top})  # fmt: skip
     return report
+
+
+def explain_at_registration(store, artifacts, version: ModelVersion, data, *, actor: str) -> None:
+    """``explain_version`` when the libraries it needs are installed; else a note in the log."""
+    from loopml.errors import MissingExtra
+
+    try:
+        explain_version(store, artifacts, version, data, actor=actor)
+    except MissingExtra as missing:
+        log.info("no explanation for %s v%s: %s", version.name, version.version, missing)
 
 
 def assess_fairness(
