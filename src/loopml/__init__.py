@@ -85,6 +85,13 @@ _EXPORTS = {
     "load_project": "loopml.pipeline.fluent",
     "ProjectSpec": "loopml.pipeline.spec",
     "PipelineResult": "loopml.pipeline.result",
+    "explain_rows": "loopml.explain.explainers",
+    "Explanation": "loopml.explain.explanation",
+    "explain_version": "loopml.explain.fluent",
+    "explain_family": "loopml.explain.fluent",
+    "assess_fairness": "loopml.explain.fluent",
+    "get_fairness": "loopml.explain.fluent",
+    "FairnessReport": "loopml.explain.fairness",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -106,6 +113,10 @@ if TYPE_CHECKING:
     from loopml.data.rules import Rules, infer_rules
     from loopml.data.validation import ValidationReport, Violation, validate
     from loopml.errors import Conflict, InvalidInput, LoopmlError, NotFound, UntrustedModel
+    from loopml.explain.explainers import explain_rows
+    from loopml.explain.explanation import Explanation
+    from loopml.explain.fairness import FairnessReport
+    from loopml.explain.fluent import assess_fairness, explain_family, explain_version, get_fairness
     from loopml.monitoring.drift import DriftReport, drift_report
     from loopml.monitoring.fluent import (
         create_monitor,

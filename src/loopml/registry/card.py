@@ -98,8 +98,21 @@ def _lineage(store: Store, version: ModelVersion) -> Rows:
     return rows
 
 
+def _explanation(store: Store, version: ModelVersion) -> Rows:
+    from loopml.explain.card import explanation_rows
+
+    return explanation_rows(store, version)
+
+
+def _fairness(store: Store, version: ModelVersion) -> Rows:
+    from loopml.explain.card import fairness_rows
+
+    return fairness_rows(store, version)
+
+
 SECTIONS: list[tuple[str, Callable[[Store, ModelVersion], Rows]]] = [
-    ("Summary", _summary), ("Data", _data), ("Metrics", _metrics), ("Gate results", _gates), ("Lineage", _lineage),
+    ("Summary", _summary), ("Data", _data), ("Metrics", _metrics), ("Explanation", _explanation),
+    ("Fairness", _fairness), ("Gate results", _gates), ("Lineage", _lineage),
 ]  # fmt: skip
 
 

@@ -30,12 +30,16 @@ def log_model(
     rules: Any = None,
     validation: Any = None,
     description: str | None = None,
+    explain_data: Any = None,
 ) -> ModelVersion:
     """Save ``model`` (safely, by flavor) and register it as a new version of ``name``.
 
     Inside an active run the version points to it; otherwise a short run is
     recorded for it. ``datasets`` are the dataset versions (or their ids) that
     trained it; ``rules`` the validation rules serving checks inputs against.
+    ``explain_data`` (its training rows, say) gives the version its global
+    explanation at registration, when the explain extra is installed (LightGBM
+    and XGBoost need no extra).
     """
     from loopml.tracking import fluent
 
@@ -59,6 +63,11 @@ def log_model(
     finally:
         if active is None:
             run.end()
+    if explain_data is not None:
+        from loopml.explain.service import explain_at_registration
+
+        explain_at_registration(context.store, context.artifacts, version, explain_data,
+                                actor=context.settings.actor)  # fmt: skip
     return version
 
 

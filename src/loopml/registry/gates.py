@@ -48,11 +48,11 @@ class GateSpec(BaseModel):
 
     @field_validator("extra")
     @classmethod
-    def _known_checks(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = [name for name in value if name not in EXTRA_CHECKS]
-        if unknown:
-            known = ", ".join(EXTRA_CHECKS) or "none is installed"
-            raise ValueError(f"unknown gate check {unknown[0]!r} (extra checks: {known})")
+    def _extra(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, settings in value.items():
+            validate = getattr(extra_check(name), "validate_settings", None)
+            if validate is not None:
+                value[name] = validate(settings)
         return value
 
 
@@ -79,6 +79,7 @@ class Check:
     name: str
     passed: bool
     detail: str
+    values: dict[str, Any] | None = None  # the numbers behind the detail, kept in the audit
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,11 @@ class GateResult:
         }
 
 
-ExtraCheck = Callable[[ModelVersion, ModelVersion | None, Any], Check]
+# (candidate, champion, the check's settings, the store) -> Check
+ExtraCheck = Callable[[ModelVersion, ModelVersion | None, Any, Any], Check]
 EXTRA_CHECKS: dict[str, ExtraCheck] = {}
+# Built-in extra checks, imported when a gate first names them (they register themselves).
+BUILTIN_CHECKS = {"fairness": "loopml.explain.gate"}
 
 
 class GateFailed(LoopmlError, ValueError):
@@ -124,6 +128,7 @@ def evaluate(
     *,
     evaluation: Mapping[str, Mapping[str, float]] | None = None,
     allow_breaking_signature: bool = False,
+    store: Any = None,
 ) -> GateResult:
     """Run every check. ``evaluation`` may give both models' metrics on the same data:
     ``{"candidate": {"mae": 2.1}, "champion": {"mae": 2.6}}``; else logged metrics are used."""
@@ -157,8 +162,32 @@ def evaluate(
             Check("signature", ok, detail + (" (override given)" if problems and ok else ""))
         )
     for name, settings in spec.extra.items():
-        checks.append(EXTRA_CHECKS[name](candidate, champion, settings))
+        checks.append(extra_check(name)(candidate, champion, settings, store))
     return GateResult(tuple(checks), spec.require_approval)
+
+
+def extra_check(name: str) -> ExtraCheck:
+    if name not in EXTRA_CHECKS and name in BUILTIN_CHECKS:
+        import importlib
+
+        importlib.import_module(BUILTIN_CHECKS[name])
+    if name not in EXTRA_CHECKS:
+        known = sorted({*EXTRA_CHECKS, *BUILTIN_CHECKS})
+        raise InvalidInput(f"Unknown gate check {name!r}.", hint=f"Known: {', '.join(known)}.")
+    return EXTRA_CHECKS[name]
+
+
+def check_rule(rule: str) -> str:
+    """``rule`` if it reads like ``'>= 0.8'``; else a ValueError saying how it should."""
+    if not _THRESHOLD.match(str(rule)):
+        raise ValueError(f"a limit must look like '>= 0.8' or '<= 3.0', not {rule!r}")
+    return rule
+
+
+def holds(rule: str, value: float) -> bool:
+    """Does ``value`` meet ``rule`` (``'>= 0.8'``)? NaN meets none."""
+    op, bound = _THRESHOLD.match(rule).groups()
+    return bool(_OPS[op](value, float(bound)))
 
 
 def _threshold(metric: str, rule: str, metrics: Mapping[str, float]) -> Check:
@@ -166,7 +195,7 @@ def _threshold(metric: str, rule: str, metrics: Mapping[str, float]) -> Check:
     value = metrics.get(metric)
     if value is None:
         return Check(f"{metric} {op} {bound}", False, f"{metric} was not logged for this version")
-    ok = _OPS[op](value, float(bound))
+    ok = holds(rule, value)
     return Check(f"{metric} {op} {bound}", ok, f"{metric} = {value:.6g}")
 
 

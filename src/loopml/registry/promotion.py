@@ -51,8 +51,8 @@ def promote(
         champion = service.resolve(store, name, alias=alias, segment=candidate.segment_key)
     except NotFound:
         champion = None
-    result = gates.evaluate(service.get_gate(store, name), candidate, champion,
-                            evaluation=evaluation, allow_breaking_signature=allow_breaking_signature)  # fmt: skip
+    result = gates.evaluate(service.get_gate(store, name), candidate, champion, evaluation=evaluation,
+                            allow_breaking_signature=allow_breaking_signature, store=store)  # fmt: skip
     report = result.to_dict()
     after = {"version": version, "alias": alias, "segment": candidate.segment_key, "gate": report}
     with store.write() as session:

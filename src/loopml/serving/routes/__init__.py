@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from loopml._context import Context
-from loopml.serving.routes import feedback, oip, predict, schemas
+from loopml.serving.routes import explain, feedback, oip, predict, schemas
 from loopml.serving.traffic import ServingConfig
 
 
@@ -14,7 +14,7 @@ def install(app: FastAPI, context: Context, config: ServingConfig | None = None)
     from loopml.serving.metrics import ServingMetrics
 
     # First in line: every request is matched against the routes in order.
-    app.router.routes[:0] = [*predict.routes, *oip.routes]
+    app.router.routes[:0] = [*predict.routes, *explain.routes, *oip.routes]
     schemas.document(app)
     for router in (feedback.router, oip.router):
         app.include_router(router)

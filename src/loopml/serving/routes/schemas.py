@@ -108,6 +108,22 @@ class PredictResponse(BaseModel):
     predictions: list[RowPrediction]
 
 
+class RowExplanation(BaseModel):
+    version: int = Field(description="Model version whose output is explained.")
+    segment: str = Field(description='Segment key of that version, "" for an unsegmented model.')
+    base_value: float = Field(description="The output with no feature known (the average).")
+    contributions: dict[str, float] = Field(description="Each input's share of the output.")
+    output: float = Field(description="base_value plus the contributions: the model's output.")
+    explains: str = Field(description="Which output: prediction, log-odds of a class, ...")
+    method: str = Field(description="How it was computed, with sample sizes when sampled.")
+    class_: Any = Field(None, alias="class", description="The class explained (multiclass).")
+
+
+class ExplainResponse(BaseModel):
+    model: str
+    explanations: list[RowExplanation]
+
+
 class InvocationsResponse(BaseModel):
     predictions: list[Any]
     prediction_ids: list[str]
@@ -161,6 +177,10 @@ SCORING = {
     "/v1/models/{name}/predict": (
         "predictions", "predict", "Score rows with the model's champion (segments routed per row)",
         PREDICT_BODY, PredictResponse,
+    ),
+    "/v1/models/{name}/explain": (
+        "predictions", "explain", "Explain rows: base value and each input's contribution",
+        PREDICT_BODY, ExplainResponse,
     ),
     "/v1/models/{name}/invocations": (
         "predictions", "invocations", "Score rows sent in MLflow's scoring-server formats",

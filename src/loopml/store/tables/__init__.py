@@ -23,6 +23,7 @@ from loopml.store.tables.registry import (
     ModelRow,
     ModelVersionDatasetRow,
     ModelVersionRow,
+    VersionReportRow,
 )
 from loopml.store.tables.tracking import (
     ArtifactRow,
@@ -62,4 +63,5 @@ __all__ = [
     "TagRow",
     "TokenRow",
     "UserRow",
+    "VersionReportRow",
 ]

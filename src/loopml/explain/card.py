@@ -1,0 +1,50 @@
+"""The model card's explanation and fairness sections, from the version's reports."""
+
+from __future__ import annotations
+
+from loopml.explain.fairness import FairnessReport
+from loopml.explain.gate import DEFAULT_LIMITS, HEURISTIC
+from loopml.explain.importance import direction
+from loopml.registry import reports
+from loopml.registry.entities import ModelVersion
+
+Rows = list[tuple[str, str]]
+BAR = 24  # characters of the widest importance bar
+
+
+def explanation_rows(store, version: ModelVersion) -> Rows:
+    found = reports.latest_report(store, version, "explanation")
+    if found is None:
+        return [("explanation", "not computed (loopml explain NAME --version V --data rows.csv)")]
+    report = found.payload
+    rows = [("method", report["method"]), ("explains", report["output"]),
+            ("sample", f"{report['rows']:,} rows")]  # fmt: skip
+    importance = report["importance"]
+    widest = max(importance.values(), default=0) or 1
+    for feature, value in importance.items():
+        summary = report["summary"][feature]
+        bar = "█" * max(1, round(BAR * value / widest))
+        rows.append((feature, f"{value:.4g} {bar} · {direction(summary['direction'])} · "
+                              f"5–95%: {summary['p5']:+.3g} … {summary['p95']:+.3g}"))  # fmt: skip
+    return rows
+
+
+def fairness_rows(store, version: ModelVersion) -> Rows:
+    found = reports.latest_report(store, version, "fairness")
+    if found is None:
+        return [("fairness", "not assessed (loopml.assess_fairness)")]
+    report = FairnessReport.from_dict(found.payload)
+    rows = [("assessed", f"on {report.rows:,} rows, {found.created_at:%Y-%m-%d %H:%M} UTC by "
+                         f"{found.created_by}")]  # fmt: skip
+    for attribute in report.attributes:
+        summary = ", ".join(f"{k} {v:.3g}" for k, v in attribute.summary.items())
+        default = ", ".join(f"{k} {r}" for k, r in DEFAULT_LIMITS[attribute.task].items())
+        feature = "a model input" if attribute.used_as_feature else "not a model input"
+        rows.append((attribute.attribute, f"{summary} (default limit {default}: {HEURISTIC}; "
+                                          f"{feature})"))  # fmt: skip
+        for group, values in attribute.groups.items():
+            shown = ", ".join(f"{k} {v:.3g}" for k, v in values.items() if k != "rows")
+            rows.append(
+                (f"  {attribute.attribute} = {group}", f"{int(values['rows'])} rows: {shown}")
+            )
+    return rows

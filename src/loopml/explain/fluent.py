@@ -1,0 +1,45 @@
+"""The module-level explanation and fairness API: ``loopml.explain_version`` …"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from loopml._context import get_context
+from loopml.explain import service
+from loopml.explain.fairness import FairnessReport
+from loopml.explain.importance import SAMPLE_ROWS, family_importance
+from loopml.registry import service as registry
+
+
+def explain_version(
+    name: str, version: int, data: Any, sample_rows: int = SAMPLE_ROWS
+) -> dict[str, Any]:
+    """Compute and keep the global explanation of a version: mean |contribution| per
+    feature on at most ``sample_rows`` rows of ``data`` (its training rows, say)."""
+    context = get_context()
+    found = registry.resolve(context.store, name, version=version)
+    return service.explain_version(context.store, context.artifacts, found, data,
+                                   sample_rows=sample_rows, actor=context.settings.actor)  # fmt: skip
+
+
+def explain_family(name: str) -> list[dict[str, Any]]:
+    """Which features matter in most segments of ``name``, and which only in some."""
+    return family_importance(service.family_explanations(get_context().store, name))
+
+
+def assess_fairness(
+    name: str, version: int, data: Any, target: str | Sequence[Any], sensitive: Sequence[str]
+) -> FairnessReport:
+    """Group fairness of a version on ``data`` per ``sensitive`` column, kept with the
+    version for the ``fairness`` gate check and the model card."""
+    context = get_context()
+    found = registry.resolve(context.store, name, version=version)
+    return service.assess_fairness(context.store, context.artifacts, found, data, target=target,
+                                   sensitive=sensitive, actor=context.settings.actor)  # fmt: skip
+
+
+def get_fairness(name: str, version: int) -> FairnessReport | None:
+    """The version's newest fairness report, or None if none was computed."""
+    store = get_context().store
+    return service.fairness_of(store, registry.resolve(store, name, version=version))

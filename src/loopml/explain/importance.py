@@ -1,0 +1,103 @@
+"""Global explanations: which features a version relies on, and how.
+
+Mean |contribution| per feature over a sample of rows (at most ``sample_rows``,
+10,000 by default), with a beeswarm in words per feature: the spread of its
+contributions and whether higher values of it push the output up or down (the
+rank correlation of value and contribution). A segment family is summarised by
+how many of its segments rank each feature among their top few.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from loopml.explain.explainers import BACKGROUND_ROWS, explain_rows, needs_background
+from loopml.explain.explanation import Explanation
+
+SAMPLE_ROWS = 10_000
+TOP_FEATURES = 3  # a feature "matters in a segment" when it ranks among its top three
+
+
+def sample_of(frame, rows: int, seed: int = 0):
+    """At most ``rows`` rows of ``frame``, drawn without replacement (all when fewer)."""
+    return frame if len(frame) <= rows else frame.sample(rows, random_state=seed)
+
+
+def global_explanation(model: Any, data, *, sample_rows: int = SAMPLE_ROWS) -> dict[str, Any]:
+    """The version's explanation report: importance, summary, method, and (for models
+    explained against one) the background sample serving explains with."""
+    from loopml.models.signature import enforce
+
+    frame = enforce(model.signature, sample_of(data, sample_rows))
+    background = sample_of(frame, BACKGROUND_ROWS, seed=1) if needs_background(model) else None
+    explanation = explain_rows(model, frame, background=background)
+    report: dict[str, Any] = {
+        **explanation.describe(),
+        "rows": len(frame),
+        "importance": explanation.mean_abs(),
+        "summary": _summary(explanation, frame),
+    }
+    if background is not None:
+        report["background"] = {
+            "columns": list(background.columns),
+            "data": background.astype(object).where(background.notna(), None).values.tolist(),
+        }
+    return report
+
+
+def background_of(report: Mapping[str, Any] | None):
+    """The background sample kept in an explanation report, as a table; None if none."""
+    import pandas as pd
+
+    kept = (report or {}).get("background")
+    return None if kept is None else pd.DataFrame(kept["data"], columns=kept["columns"])
+
+
+def family_importance(reports: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Across the segments' reports: per feature, its mean importance, and in how many
+    segments it ranks among the top ``TOP_FEATURES`` (all: a family-wide driver; few:
+    it matters only there)."""
+    totals: dict[str, list[float]] = {}
+    top: dict[str, int] = {}
+    for report in reports:
+        importance = report["importance"]
+        for feature, value in importance.items():
+            totals.setdefault(feature, []).append(value)
+        for feature in list(importance)[:TOP_FEATURES]:
+            top[feature] = top.get(feature, 0) + 1
+    rows = [
+        {"feature": f, "mean_importance": float(np.mean(v)), "top_in_segments": top.get(f, 0),
+         "segments": len(reports)}
+        for f, v in totals.items()
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (-r["top_in_segments"], -r["mean_importance"]))
+
+
+def direction(rho: float | None) -> str:
+    """A feature's rank correlation of value and contribution, in words."""
+    if rho is None:
+        return "direction n/a"
+    if abs(rho) < 0.1:
+        return f"mixed effect (ρ {rho:+.2f})"
+    return f"higher values {'raise' if rho > 0 else 'lower'} the output (ρ {rho:+.2f})"
+
+
+def _summary(explanation: Explanation, frame) -> dict[str, dict[str, float | None]]:
+    """Per feature: the 5th and 95th percentile of its contributions, and the rank
+    correlation of its value with its contribution (None for text or a constant)."""
+    from scipy.stats import spearmanr
+
+    out: dict[str, dict[str, float | None]] = {}
+    for position, feature in enumerate(explanation.features):
+        contributions = explanation.values[:, position]
+        values = frame[feature]
+        direction = None
+        if values.dtype.kind in "biuf" and values.nunique() > 1 and np.ptp(contributions) > 0:
+            rho = spearmanr(values.to_numpy(dtype=np.float64), contributions, nan_policy="omit")
+            direction = float(rho.statistic)
+        low, high = np.percentile(contributions, [5, 95])
+        out[feature] = {"p5": float(low), "p95": float(high), "direction": direction}
+    return out

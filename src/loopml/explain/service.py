@@ -1,0 +1,82 @@
+"""Explanations and fairness of registered versions, computed and kept with them.
+
+Each function loads the version through the registry, computes its report and
+saves it as the version's report (``registry.reports``), which the model card,
+the fairness gate and serving read back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from loopml.explain.fairness import FairnessReport, group_fairness
+from loopml.explain.importance import SAMPLE_ROWS, background_of, global_explanation
+from loopml.registry import reports, service
+from loopml.registry.entities import ModelVersion
+
+EXPLANATION, FAIRNESS = "explanation", "fairness"
+log = logging.getLogger("loopml.explain")
+
+
+def explain_version(
+    store, artifacts, version: ModelVersion, data, *, sample_rows: int = SAMPLE_ROWS, actor: str
+) -> dict[str, Any]:
+    """Mean |contribution| per feature of ``version`` on a sample of ``data``, saved with it."""
+    from loopml.models import load_version
+
+    model = load_version(artifacts, version)
+    report = global_explanation(model, data, sample_rows=sample_rows)
+    top = list(report["importance"])[:3]
+    reports.save_report(store, version, EXPLANATION, report, actor=actor,
+                        summary={"rows": report["rows"], "top_features": top})  # fmt: skip
+    return report
+
+
+def explain_at_registration(store, artifacts, version: ModelVersion, data, *, actor: str) -> None:
+    """``explain_version`` when the libraries it needs are installed; else a note in the log."""
+    from loopml.errors import MissingExtra
+
+    try:
+        explain_version(store, artifacts, version, data, actor=actor)
+    except MissingExtra as missing:
+        log.info("no explanation for %s v%s: %s", version.name, version.version, missing)
+
+
+def assess_fairness(
+    store, artifacts, version: ModelVersion, data, *, target, sensitive, actor: str
+) -> FairnessReport:
+    """Group fairness of ``version`` on ``data`` (which holds the sensitive columns), saved with it."""
+    from loopml.models import load_version
+
+    model = load_version(artifacts, version)
+    result = group_fairness(model, data, target, sensitive)
+    summary = {a.attribute: a.summary for a in result.attributes}
+    reports.save_report(store, version, FAIRNESS, result.to_dict(), actor=actor, summary=summary)
+    return result
+
+
+def fairness_of(store, version: ModelVersion) -> FairnessReport | None:
+    found = reports.latest_report(store, version, FAIRNESS)
+    return None if found is None else FairnessReport.from_dict(found.payload)
+
+
+def explanation_of(store, version: ModelVersion) -> dict[str, Any] | None:
+    found = reports.latest_report(store, version, EXPLANATION)
+    return None if found is None else found.payload
+
+
+def background_for(store, version: ModelVersion):
+    """The background sample kept with the version's explanation, for serving."""
+    return background_of(explanation_of(store, version))
+
+
+def family_explanations(store, name: str) -> list[dict[str, Any]]:
+    """The explanation reports of the newest version of each segment of ``name``."""
+    newest: dict[str, ModelVersion] = {}
+    for version in service.list_versions(store, name):
+        known = newest.get(version.segment_key)
+        if known is None or version.version > known.version:
+            newest[version.segment_key] = version
+    found = reports.latest_reports(store, list(newest.values()), EXPLANATION)
+    return [found[v.id].payload for v in newest.values() if v.id in found]

@@ -1,0 +1,23 @@
+"""The Python examples in docs/explain.md and docs/fairness.md run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+@pytest.mark.parametrize("page", ["explain.md", "fairness.md"])
+def test_examples_run_in_order(sqlite_ctx, page):
+    namespace: dict = {}
+    blocks = re.findall(r"```python\n(.*?)```", (DOCS / page).read_text(), re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, str(DOCS / page), "exec"), namespace)
+    if page == "explain.md":
+        assert set(list(namespace["report"]["importance"])[:2]) == {"bmi", "s5"}
+    else:
+        assert namespace["sex"].summary["error_ratio"] >= 0.8

@@ -1,0 +1,78 @@
+"""Global explanations per version: importance on a sample, kept with the version, shown
+in its model card, and summed up across a segment family."""
+
+from __future__ import annotations
+
+import lightgbm
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from tests.explain.conftest import diabetes, scaled_breast_cancer
+
+import loopml
+
+
+def _lightgbm():
+    return lightgbm.LGBMRegressor(n_estimators=60, n_jobs=1, verbose=-1)
+
+
+def test_importance_is_mean_absolute_contribution_on_a_bounded_sample(ctx):
+    X, y = diabetes()
+    model = _lightgbm().fit(X, y)
+    loopml.log_model(model, "progress", input_example=X.head())
+
+    report = loopml.explain_version("progress", 1, X, sample_rows=200)
+
+    assert report["rows"] == 200
+    sample = X.sample(200, random_state=0)
+    by_hand = np.abs(model.predict(sample, pred_contrib=True)[:, :-1]).mean(axis=0)
+    assert list(report["importance"]) == list(X.columns[np.argsort(-by_hand, kind="stable")])
+    assert report["importance"]["bmi"] == pytest.approx(by_hand[list(X.columns).index("bmi")])
+    # What a reader of the diabetes study knows: body mass and s5 (serum triglycerides) lead.
+    assert set(list(report["importance"])[:2]) == {"bmi", "s5"}
+    assert report["summary"]["bmi"]["direction"] > 0.5  # heavier patients progress faster
+
+
+def test_registration_computes_it_and_the_card_shows_it(ctx):
+    X, y = diabetes()
+    loopml.log_model(_lightgbm().fit(X, y), "progress", input_example=X.head(), explain_data=X)
+
+    card = loopml.model_card("progress", 1)
+
+    assert "## Explanation" in card
+    assert "lightgbm pred_contrib" in card
+    bmi = next(line for line in card.splitlines() if line.startswith("| bmi |"))
+    assert "█" in bmi and "higher values raise the output" in bmi
+    html = loopml.model_card("progress", 1, format="html")
+    assert "<h2>Explanation</h2>" in html and "<h2>Fairness</h2>" in html
+    assert "not assessed" in html
+
+
+def test_the_card_shows_fairness_per_group(ctx):
+    X, y = scaled_breast_cancer()
+    loopml.log_model(LogisticRegression(max_iter=1000).fit(X, y), "cancer", input_example=X.head())
+    data = X.assign(diagnosis=y, size=np.where(X["mean radius"] > 0, "large", "small"))
+    loopml.assess_fairness("cancer", 1, data, target="diagnosis", sensitive=["size"])
+
+    card = loopml.model_card("cancer", 1)
+
+    assert "| size | demographic_parity_difference" in card
+    assert "a heuristic, not a legal standard" in card
+    assert "|   size = large |" in card and "selection_rate" in card
+
+
+def test_a_family_shows_which_features_matter_everywhere_and_which_only_somewhere(ctx):
+    X, y = diabetes()
+    features = [c for c in X.columns if c != "sex"]
+    for sex, part in X.groupby(X["sex"] > 0):
+        model = _lightgbm().fit(part[features], y[part.index])
+        loopml.log_model(model, "progress", input_example=part[features].head(),
+                         segment={"sex": int(sex)}, explain_data=part[features])  # fmt: skip
+
+    family = loopml.explain_family("progress")
+
+    assert {row["segments"] for row in family} == {2}
+    leaders = [row["feature"] for row in family if row["top_in_segments"] == 2]
+    assert "bmi" in leaders
+    assert family[0]["top_in_segments"] == 2
+    assert {row["feature"] for row in family} == set(features)
