@@ -149,7 +149,7 @@ def _recheck(store: Store, request: Approval) -> tuple[ModelVersion | None, gate
     result = gates.evaluate(
         service.get_gate(store, request.name), candidate, champion,
         evaluation=None if changed else report.get("evaluation"),
-        allow_breaking_signature=bool(report.get("allow_breaking_signature")),
+        allow_breaking_signature=bool(report.get("allow_breaking_signature")), store=store,
     )  # fmt: skip
     return champion, result, why
 
