@@ -17,6 +17,7 @@ from loopml.cli import (
     datasets,
     db,
     experiments,
+    federation,
     loop,
     models,
     monitor,
@@ -54,6 +55,7 @@ app.command("timeline")(loop.timeline)
 app.command("predict")(predict.predict)
 app.command("init")(pipeline.init)
 app.command("run")(pipeline.run)
+app.add_typer(federation.app, name="federation")
 
 
 def _show_version(value: bool) -> None:

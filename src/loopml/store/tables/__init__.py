@@ -14,6 +14,7 @@ from loopml.store.tables.datasets import (
     DatasetVersionRow,
     RunInputRow,
 )
+from loopml.store.tables.federated import FederationMemberRow, FederationRow
 from loopml.store.tables.monitoring import AlertRow, MonitorResultRow, MonitorRow
 from loopml.store.tables.registry import (
     AliasMoveRow,
@@ -46,6 +47,8 @@ __all__ = [
     "DatasetRulesRow",
     "DatasetVersionRow",
     "ExperimentRow",
+    "FederationMemberRow",
+    "FederationRow",
     "LatestMetricRow",
     "MetricRow",
     "ModelRow",
