@@ -79,6 +79,11 @@ def status(name: str = typer.Argument(None, help="A federation; all when omitted
              ((m.fingerprint or {}).get("digest") or "")[:12], m.reason or "")
             for m in found.members]  # fmt: skip
     console.print(table("Members", ["member", "state", "rows", "digest", "reason"], rows))
+    if found.role == "coordinator":
+        decisions = [(d["member"], d["alias"], d["local_version"], d["actor"])
+                     for d in fluent.federation_decisions(name)]  # fmt: skip
+        if decisions:
+            console.print(table("Approvals", ["member", "alias", "its version", "by"], decisions))
 
 
 @app.command("evaluate")

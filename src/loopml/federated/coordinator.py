@@ -133,3 +133,24 @@ def _fail(name: str, reason: str):
 
 def _folder(name: str) -> Path:
     return local.folder(get_context().settings.home_path, name)
+
+
+def record_decisions(name: str) -> list[dict]:
+    """The participants' decisions in the exchange folder, each audited here once."""
+    from loopml import audit
+
+    context = get_context()
+    seen = {
+        (event.after or {}).get("member"): (event.after or {}).get("local_version")
+        for event in audit.list_events(
+            context.store, entity_type="federation", entity_id=name, action="federation.approved"
+        )  # fmt: skip
+    }
+    decisions = [
+        participant.read(p, "decision") for p in sorted(_folder(name).glob("*.decision.json"))
+    ]
+    for decision in decisions:
+        if seen.get(decision["member"]) != decision["local_version"]:
+            service.record(context.store, name, "federation.approved", actor=decision["actor"],
+                           reason=f"{decision['member']} moved its {decision['alias']}", after=decision)  # fmt: skip
+    return decisions

@@ -86,6 +86,11 @@ def decide_federation_gate(
     return gate.decide(name, metric=metric, margin=margin)
 
 
+def federation_decisions(name: str) -> list[dict[str, Any]]:
+    """At the coordinator: each participant's approval, audited here as it arrives."""
+    return coordinator.record_decisions(name)
+
+
 def approve_federated_model(name: str, *, alias: str = "champion", reason: str | None = None):
     """At a participant: register the global model here and promote it under ``alias``."""
     return participant.approve(name, alias=alias, reason=reason)

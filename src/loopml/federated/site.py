@@ -79,7 +79,11 @@ def _status_writer(args):
     path = folder(args.home, args.federation) / f"{args.member}.status.json"
 
     def write(round_number: int) -> None:
-        path.write_text(json.dumps({"pid": os.getpid(), "round": round_number}), encoding="utf-8")
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(
+            json.dumps({"pid": os.getpid(), "round": round_number}), encoding="utf-8"
+        )
+        os.replace(temporary, path)
 
     return write
 
