@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 import loopml
 from loopml.config import Settings
 
@@ -44,7 +45,7 @@ def breast_cancer() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
 
 def shares(frame: pd.DataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
     parts = np.array_split(np.arange(len(frame)), len(names))
-    return {name: frame.iloc[part] for name, part in zip(names, parts)}
+    return {name: frame.iloc[part] for name, part in zip(names, parts, strict=True)}
 
 
 def federate(orgs: Organisations, name: str, data: dict[str, pd.DataFrame], features, target,

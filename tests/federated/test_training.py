@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from organisations import breast_cancer, federate, organisations, shares
 from sklearn.metrics import accuracy_score, log_loss
 
 import loopml
@@ -19,8 +20,6 @@ from loopml import audit
 from loopml._context import get_context
 from loopml.federated import linear, site
 from loopml.federated.local import split
-
-from organisations import breast_cancer, federate, organisations, shares
 
 CLINICS = ["clinic-a", "clinic-b", "clinic-c"]
 

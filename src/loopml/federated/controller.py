@@ -11,6 +11,7 @@ engine loads it by class path from an explicit allow-list.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import numpy as np
@@ -79,7 +80,7 @@ class JournaledFedAvg(FedAvg):
 
     def _write(self, **line: Any) -> None:
         with open(self.journal, "a", encoding="utf-8") as out:
-            out.write(json.dumps(line, default=str) + "\n")
+            out.write(json.dumps({**line, "time": time.time()}, default=str) + "\n")
 
 
 def _describe(params: dict | None) -> dict[str, dict[str, Any]]:

@@ -140,12 +140,10 @@ def record_decisions(name: str) -> list[dict]:
     from loopml import audit
 
     context = get_context()
-    seen = {
-        (event.after or {}).get("member"): (event.after or {}).get("local_version")
-        for event in audit.list_events(
-            context.store, entity_type="federation", entity_id=name, action="federation.approved"
-        )  # fmt: skip
-    }
+    events = audit.list_events(
+        context.store, entity_type="federation", entity_id=name, action="federation.approved"
+    )
+    seen = {(e.after or {}).get("member"): (e.after or {}).get("local_version") for e in events}
     decisions = [
         participant.read(p, "decision") for p in sorted(_folder(name).glob("*.decision.json"))
     ]

@@ -11,6 +11,8 @@ own client. What comes back is the controller's journal.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -42,9 +44,15 @@ def run(spec: dict[str, Any], workdir: Path, *, timeout: float = 600) -> EngineR
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     log = workdir / "engine.log"
     with log.open("w", encoding="utf-8") as out:
-        done = subprocess.run([sys.executable, "-m", "loopml.federated.engine", str(spec_path)],
-                              stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False)  # fmt: skip
-    return EngineRun(done.returncode, read_journal(Path(spec["journal"])), str(log))
+        process = subprocess.Popen([sys.executable, "-m", "loopml.federated.engine", str(spec_path)],
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # The engine and the participants' processes are one group of our own: end it.
+            os.killpg(process.pid, signal.SIGKILL)
+            returncode = process.wait()
+    return EngineRun(returncode, read_journal(Path(spec["journal"])), str(log))
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

@@ -46,6 +46,12 @@ def failure(journal: list[dict[str, Any]], returncode: int, *, members: list[str
         {line["site"] for line in journal if line["kind"] == "reply" and line["round"] == number}
     )
     missing = sorted(set(members) - set(answered))
+    if len(answered) >= min_participants:
+        return (
+            f"the engine stopped in round {number} although {len(answered)} update(s) arrived "
+            f"({', '.join(answered)}); {', '.join(missing) or 'no participant'} failed while "
+            "sending its update"
+        )
     return (
         f"round {number} received {len(answered)} update(s) ({', '.join(answered) or 'none'}); "
         f"{', '.join(missing) or 'no participant'} did not answer; the federation needs {min_participants}"

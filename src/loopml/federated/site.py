@@ -56,10 +56,11 @@ def main(argv: list[str] | None = None) -> None:
         received = flare.receive()
         if received is None:
             break
-        status(received.current_round)
+        status(received.current_round, "training")
         mu = float((received.meta or {}).get(AlgorithmConstants.FEDPROX_MU) or 0.0)
         params, metrics, rows = reply(received.params["theta"], data, received.current_round, mu)
         flare.send(FLModel(params=params, metrics=metrics, meta={"NUM_STEPS_CURRENT_ROUND": rows}))
+        status(received.current_round, "sent")
 
 
 def _local_data(args):
