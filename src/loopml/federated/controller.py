@@ -35,6 +35,7 @@ class JournaledFedAvg(FedAvg):
         self.min_participants = min_participants
         self.straggler_wait = straggler_wait
         self._sites: list[str] = []
+        self._asked: list[str] = []
 
     def send_model(self, task_name="train", data=None, targets=None, min_responses=None,
                    timeout=0, callback=None) -> None:  # fmt: skip
@@ -48,7 +49,8 @@ class JournaledFedAvg(FedAvg):
 
     def sample_clients(self, num_clients=None):
         self._sites = []
-        return super().sample_clients(num_clients)
+        self._asked = super().sample_clients(num_clients)
+        return self._asked
 
     def _aggregate_one_result(self, result: FLModel) -> bool:
         site = (result.meta or {}).get("client_name") or "?"
@@ -63,10 +65,8 @@ class JournaledFedAvg(FedAvg):
 
     def update_model(self, model: FLModel, aggr_result: FLModel) -> FLModel:
         if len(self._sites) < self.min_participants:
-            reason = (
-                f"round {self.current_round} received {len(self._sites)} update(s) "
-                f"({', '.join(sorted(self._sites)) or 'none'}); the federation needs "
-                f"{self.min_participants}"
+            reason = quorum_lost(
+                self.current_round, self._sites, self._asked, self.min_participants
             )
             self._write(kind=ROUND_FAILED, round=self.current_round, reason=reason)
             self.system_panic(reason, self.fl_ctx)
@@ -81,6 +81,16 @@ class JournaledFedAvg(FedAvg):
     def _write(self, **line: Any) -> None:
         with open(self.journal, "a", encoding="utf-8") as out:
             out.write(json.dumps({**line, "time": time.time()}, default=str) + "\n")
+
+
+def quorum_lost(round_number: int, answered, asked, needed: int) -> str:
+    """Why a round failed, in words: who answered, who did not, and what was needed."""
+    missing = sorted(set(asked) - set(answered))
+    return (
+        f"round {round_number} received {len(answered)} update(s) "
+        f"({', '.join(sorted(answered)) or 'none'}); {', '.join(missing) or 'no participant'} "
+        f"did not answer; the federation needs {needed}"
+    )
 
 
 def _describe(params: dict | None) -> dict[str, dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from loopml.federated.controller import ROUND_FAILED
+from loopml.federated.controller import ROUND_FAILED, quorum_lost
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,4 @@ def failure(journal: list[dict[str, Any]], returncode: int, *, members: list[str
             f"({', '.join(answered)}); {', '.join(missing) or 'no participant'} failed while "
             "sending its update"
         )
-    return (
-        f"round {number} received {len(answered)} update(s) ({', '.join(answered) or 'none'}); "
-        f"{', '.join(missing) or 'no participant'} did not answer; the federation needs {min_participants}"
-    )
+    return quorum_lost(number, answered, members, min_participants)

@@ -79,11 +79,10 @@ def _status_writer(args):
 
     path = folder(args.home, args.federation) / f"{args.member}.status.json"
 
-    def write(round_number: int) -> None:
+    def write(round_number: int, state: str) -> None:
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(
-            json.dumps({"pid": os.getpid(), "round": round_number}), encoding="utf-8"
-        )
+        found = {"pid": os.getpid(), "round": round_number, "state": state}
+        temporary.write_text(json.dumps(found), encoding="utf-8")
         os.replace(temporary, path)
 
     return write
