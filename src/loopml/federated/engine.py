@@ -44,8 +44,12 @@ def run(spec: dict[str, Any], workdir: Path, *, timeout: float = 600) -> EngineR
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     log = workdir / "engine.log"
     with log.open("w", encoding="utf-8") as out:
-        process = subprocess.Popen([sys.executable, "-m", "loopml.federated.engine", str(spec_path)],
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        # In its own folder (the engine copies scripts by their path relative to it) and
+        # its own session, so that a timeout can end the engine and all its processes.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "loopml.federated.engine", str(spec_path)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir,
+        )  # fmt: skip
         try:
             returncode = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

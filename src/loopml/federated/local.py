@@ -32,17 +32,16 @@ class LocalData:
 
 
 def folder(home: Path | str, federation: str) -> Path:
-    return Path(home).expanduser() / "federations" / federation
+    # Absolute: the engine's processes for the participants run in folders of their own.
+    return Path(home).expanduser().resolve() / "federations" / federation
 
 
 def save_site(settings: Settings, federation: str) -> None:
     """Where this participant's store lives, kept in its own home (owner-only) for the engine's process."""
     path = folder(settings.home_path, federation) / SITE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    fields = {
-        "store_url": settings.resolved_store_url,
-        "artifact_uri": settings.resolved_artifact_uri,
-    }
+    # Only what was set: the defaults follow the (absolute) home in the engine's process.
+    fields = {"store_url": settings.store_url, "artifact_uri": settings.artifact_uri}
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         json.dump({**fields, "actor": settings.actor}, out)
@@ -50,7 +49,7 @@ def save_site(settings: Settings, federation: str) -> None:
 
 def site_settings(home: Path | str, federation: str) -> Settings:
     path = folder(home, federation) / SITE_FILE
-    return Settings(home=Path(home), **json.loads(path.read_text(encoding="utf-8")))
+    return Settings(home=Path(home).resolve(), **json.loads(path.read_text(encoding="utf-8")))
 
 
 def load(store, artifacts, federation: Federation, member: Member) -> LocalData:

@@ -34,7 +34,7 @@ def join(invitation: str | Path, dataset: str):
     local.labels(
         frame[spec["target"]], spec.get("options", {}).get("classes", [0, 1]), spec["member"]
     )
-    home = str(context.settings.home_path)
+    home = str(context.settings.home_path.resolve())
     federation = service.join(context.store, spec, dataset=version.ref, fingerprint=fingerprint(version),
                               home=home, exchange=str(path.parent), actor=context.settings.actor)  # fmt: skip
     local.save_site(context.settings, federation.name)
