@@ -78,3 +78,27 @@ def test_the_commands_create_invite_and_show_a_federation(ctx):
     assert "0 member(s) can train, the federation needs 2" in str(done.exception)
     done = run_cli("federation", "evaluate", "cancer")
     assert "did not join federation 'cancer'" in str(done.exception)
+
+
+def test_the_engine_job_carries_the_quorum_and_fedprox_weight(tmp_path):
+    from loopml.federated import engine
+
+    spec = {"federation": "cancer", "num_rounds": 4, "initial": [0.0] * 7, "min_participants": 2,
+            "fedprox_mu": 0.5, "journal": str(tmp_path / "journal.jsonl"),
+            "workspace": str(tmp_path / "engine"),
+            "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}]}  # fmt: skip
+    engine._job(spec).export_job(str(tmp_path / "job"))
+    server = json.loads(
+        (tmp_path / "job/federation/app_server/config/config_fed_server.json").read_text()
+    )
+    (workflow,) = server["workflows"]
+    assert workflow["path"] == engine.CONTROLLER
+    assert workflow["args"]["fedprox_mu"] == 0.5 and workflow["args"]["min_participants"] == 2
+    assert workflow["args"]["num_rounds"] == 4
+    client = json.loads(
+        (tmp_path / "job/federation/app_clinic-b/config/config_fed_client.json").read_text()
+    )
+    (executor,) = client["executors"]
+    command = executor["executor"]["args"]["command"]
+    assert command[-6:] == ["--home", "/b", "--federation", "cancer", "--member", "clinic-b"]
+    assert executor["executor"]["args"]["execution_mode"] == "external_process"

@@ -8,7 +8,6 @@ Nothing is registered unless every round finished.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +68,7 @@ def admit_all(name: str) -> Federation:
     """Take in every acceptance waiting in the federation's exchange folder."""
     context = get_context()
     for path in sorted(_folder(name).glob("*.acceptance.json")):
-        acceptance = json.loads(path.read_text(encoding="utf-8"))
+        acceptance = participant.read(path, "acceptance")
         service.admit(context.store, name, acceptance, actor=context.settings.actor)
     return service.get(context.store, name)
 
