@@ -27,6 +27,16 @@ _EXPORTS = {
     "list_approvals": "loopml.registry.fluent",
     "approve": "loopml.registry.fluent",
     "reject": "loopml.registry.fluent",
+    "create_federation": "loopml.federated.fluent",
+    "invite_to_federation": "loopml.federated.fluent",
+    "join_federation": "loopml.federated.fluent",
+    "run_federation": "loopml.federated.fluent",
+    "get_federation": "loopml.federated.fluent",
+    "list_federations": "loopml.federated.fluent",
+    "evaluate_federated_model": "loopml.federated.fluent",
+    "decide_federation_gate": "loopml.federated.fluent",
+    "approve_federated_model": "loopml.federated.fluent",
+    "federation_decisions": "loopml.federated.fluent",
     "log_dataset": "loopml.data.fluent",
     "load_dataset": "loopml.data.fluent",
     "get_dataset": "loopml.data.fluent",
@@ -117,6 +127,18 @@ if TYPE_CHECKING:
     from loopml.explain.explanation import Explanation
     from loopml.explain.fairness import FairnessReport
     from loopml.explain.fluent import assess_fairness, explain_family, explain_version, get_fairness
+    from loopml.federated.fluent import (
+        approve_federated_model,
+        create_federation,
+        decide_federation_gate,
+        evaluate_federated_model,
+        federation_decisions,
+        get_federation,
+        invite_to_federation,
+        join_federation,
+        list_federations,
+        run_federation,
+    )
     from loopml.monitoring.drift import DriftReport, drift_report
     from loopml.monitoring.fluent import (
         create_monitor,

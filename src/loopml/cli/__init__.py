@@ -37,6 +37,7 @@ COMMANDS = {
     "db": Lazy("loopml.cli.db:app", "Manage the metadata store."),
     "users": Lazy("loopml.cli.users:app", "Add, list and disable users."),
     "tokens": Lazy("loopml.cli.tokens:app", "Create, list and revoke API tokens."),
+    "federation": Lazy("loopml.cli.federation:app", "Federations: train one model across organisations."),
     "explain": Lazy("loopml.cli.explain:explain", "Why a model answers rows as it does, or what a version relies on."),
 }  # fmt: skip
 

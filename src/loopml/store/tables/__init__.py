@@ -15,6 +15,7 @@ from loopml.store.tables.datasets import (
     DatasetVersionRow,
     RunInputRow,
 )
+from loopml.store.tables.federated import FederationMemberRow, FederationRow
 from loopml.store.tables.monitoring import AlertRow, MonitorResultRow, MonitorRow
 from loopml.store.tables.registry import (
     AliasMoveRow,
@@ -48,6 +49,8 @@ __all__ = [
     "DatasetRulesRow",
     "DatasetVersionRow",
     "ExperimentRow",
+    "FederationMemberRow",
+    "FederationRow",
     "LatestMetricRow",
     "MetricRow",
     "ModelRow",

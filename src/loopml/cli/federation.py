@@ -1,0 +1,121 @@
+"""``loopml federation``: organisations train one model together, each keeping its data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from loopml.cli.output import console, table
+from loopml.federated import fluent
+
+app = typer.Typer(help="Federations: train one model across organisations.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    name: str = typer.Argument(..., help="The federation's name."),
+    features: str = typer.Option(..., "--features", help="Feature columns, comma-separated."),
+    target: str = typer.Option(..., "--target", help="The binary target column."),
+    strategy: str = typer.Option("fedavg", "--strategy", help="fedavg or fedprox."),
+    min_participants: int = typer.Option(2, "--min-participants", help="Updates a round needs."),
+    rounds: int = typer.Option(10, "--rounds", help="Training rounds."),
+    mu: float = typer.Option(0.1, "--mu", help="FedProx's proximal weight."),
+    model: str = typer.Option(None, "--model", help="Registered model name (default: NAME)."),
+) -> None:
+    """Create a federation at its coordinator (this store)."""
+    columns = [column.strip() for column in features.split(",") if column.strip()]
+    found = fluent.create_federation(name, columns, target, strategy=strategy, mu=mu, model=model,
+                                     min_participants=min_participants, rounds=rounds)  # fmt: skip
+    console.print(f"Federation {found.name}: {found.strategy}, {len(found.features)} features, "
+                  f"target {found.target}, {found.min_participants} per round, {found.rounds} rounds")  # fmt: skip
+
+
+@app.command("invite")
+def invite(
+    name: str = typer.Argument(..., help="The federation."),
+    member: str = typer.Argument(..., help="The organisation invited."),
+) -> None:
+    """Invite an organisation; prints the invitation file to hand it."""
+    path = fluent.invite_to_federation(name, member)
+    console.print(f"Invited {member}; its invitation: {path}")
+
+
+@app.command("join")
+def join(
+    invitation: Path = typer.Argument(..., help="The invitation file."),
+    dataset: str = typer.Option(..., "--dataset", help="This store's dataset, NAME@VERSION."),
+) -> None:
+    """Join a federation with a dataset of this store (refused if it does not fit)."""
+    found = fluent.join_federation(invitation, dataset)
+    console.print(f"Joined {found.name} as {found.members[0].name} with {found.members[0].dataset}")
+
+
+@app.command("run")
+def run(name: str = typer.Argument(..., help="The federation.")) -> None:
+    """Run every round on the engine and register the global model."""
+    with console.status(f"Training federation {name} …"):
+        result = fluent.run_federation(name)
+    last = result.rounds[-1]
+    rows = [(m, f"{v.get('holdout_accuracy', float('nan')):.4f}", int(v.get("train_rows", 0)))
+            for m, v in sorted(last.metrics.items())]  # fmt: skip
+    console.print(table(f"Round {last.number}", ["participant", "holdout accuracy", "rows"], rows))
+    console.print(f"Registered {result.model} version {result.version} (run {result.run_id})")
+
+
+@app.command("status")
+def status(name: str = typer.Argument(None, help="A federation; all when omitted.")) -> None:
+    """A federation's state and its members (fingerprints, never data)."""
+    if name is None:
+        rows = [
+            (f.name, f.role, f.strategy, f.state, len(f.joined)) for f in fluent.list_federations()
+        ]
+        console.print(table("Federations", ["name", "role", "strategy", "state", "members"], rows))
+        return
+    found = fluent.get_federation(name)
+    console.print(f"[bold]{found.name}[/] ({found.role}) {found.strategy}: {found.state}"
+                  + (f" — {found.reason}" if found.reason else ""))  # fmt: skip
+    rows = [(m.name, m.state, (m.fingerprint or {}).get("num_rows"),
+             ((m.fingerprint or {}).get("digest") or "")[:12], m.reason or "")
+            for m in found.members]  # fmt: skip
+    console.print(table("Members", ["member", "state", "rows", "digest", "reason"], rows))
+    if found.role == "coordinator":
+        decisions = [(d["member"], d["alias"], d["local_version"], d["actor"])
+                     for d in fluent.federation_decisions(name)]  # fmt: skip
+        if decisions:
+            console.print(table("Approvals", ["member", "alias", "its version", "by"], decisions))
+
+
+@app.command("evaluate")
+def evaluate(name: str = typer.Argument(..., help="The federation.")) -> None:
+    """At a participant: the global model and the local champion on the local holdout."""
+    report = fluent.evaluate_federated_model(name)
+    champion = report["champion"] or {}
+    rows = [(key, f"{value:.4f}", f"{champion[key]:.4f}" if key in champion else "—")
+            for key, value in report["candidate"].items()]  # fmt: skip
+    console.print(table(f"{report['member']}: {report['holdout_rows']} holdout rows",
+                        ["metric", "global model", "champion"], rows))  # fmt: skip
+
+
+@app.command("gate")
+def gate(
+    name: str = typer.Argument(..., help="The federation."),
+    metric: str = typer.Option("accuracy", "--metric", help="The metric compared."),
+    margin: float = typer.Option(0.01, "--margin", help="Largest regression allowed."),
+) -> None:
+    """At the coordinator: pass only if no participant regresses beyond the margin."""
+    report = fluent.decide_federation_gate(name, metric=metric, margin=margin)
+    console.print(
+        "[green]passed[/]" if report["passed"] else f"[red]not passed[/]: {report['reason']}"
+    )
+
+
+@app.command("approve")
+def approve(
+    name: str = typer.Argument(..., help="The federation."),
+    alias: str = typer.Option("champion", "--alias", help="This registry's alias to move."),
+    reason: str = typer.Option(None, "--reason", help="Why, for the audit trail."),
+) -> None:
+    """At a participant: register the global model here and promote it under the alias."""
+    moved = fluent.approve_federated_model(name, alias=alias, reason=reason)
+    console.print(f"{moved.name}@{moved.alias} → version {getattr(moved, 'to_version', None)}")

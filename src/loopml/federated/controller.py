@@ -1,0 +1,111 @@
+"""The coordinator's side inside the engine: NVFLARE's FedAvg, plus a journal and a quorum.
+
+NVFLARE runs this class in its server process. It averages the participants'
+arrays exactly as FedAvg does (weighted by each reply's row count); on top it
+writes one journal line per reply and per round, which loopml reads after the
+run to record rounds, and it fails a round that fewer than ``min_participants``
+answered instead of averaging what is left. Imports nothing of loopml: the
+engine loads it by class path from an explicit allow-list.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+from nvflare.app_common.abstract.fl_model import FLModel
+from nvflare.app_common.workflows.fedavg import FedAvg
+
+ROUND_FAILED = "round_failed"
+
+
+class JournaledFedAvg(FedAvg):
+    def __init__(
+        self,
+        *args: Any,
+        journal: str,
+        min_participants: int,
+        straggler_wait: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.journal = journal
+        self.min_participants = min_participants
+        self.straggler_wait = straggler_wait
+        self._sites: list[str] = []
+        self._asked: list[str] = []
+
+    def send_model(self, task_name="train", data=None, targets=None, min_responses=None,
+                   timeout=0, callback=None) -> None:  # fmt: skip
+        # The engine's default waits for every participant and aborts the whole run when
+        # one fails; a federation only needs its quorum, and waits a while for the rest.
+        self.broadcast_model(
+            task_name=task_name, data=data, targets=targets, min_responses=self.min_participants,
+            wait_time_after_min_received=self.straggler_wait, timeout=timeout, blocking=False,
+            callback=callback,
+        )  # fmt: skip
+
+    def sample_clients(self, num_clients=None):
+        self._sites = []
+        self._asked = super().sample_clients(num_clients)
+        return self._asked
+
+    def _aggregate_one_result(self, result: FLModel) -> bool:
+        site = (result.meta or {}).get("client_name") or "?"
+        accepted = super()._aggregate_one_result(result)
+        if accepted:
+            self._sites.append(site)
+        self._write(
+            kind="reply", round=self.current_round, site=site, accepted=bool(accepted),
+            params=_describe(result.params), metrics=result.metrics, meta=_plain(result.meta),
+        )  # fmt: skip
+        return accepted
+
+    def update_model(self, model: FLModel, aggr_result: FLModel) -> FLModel:
+        if len(self._sites) < self.min_participants:
+            reason = quorum_lost(
+                self.current_round, self._sites, self._asked, self.min_participants
+            )
+            self._write(kind=ROUND_FAILED, round=self.current_round, reason=reason)
+            self.system_panic(reason, self.fl_ctx)
+            raise RuntimeError(reason)
+        updated = super().update_model(model, aggr_result)
+        self._write(
+            kind="round", round=self.current_round, sites=sorted(self._sites),
+            params={k: np.asarray(v).tolist() for k, v in updated.params.items()},
+        )  # fmt: skip
+        return updated
+
+    def _write(self, **line: Any) -> None:
+        with open(self.journal, "a", encoding="utf-8") as out:
+            out.write(json.dumps({**line, "time": time.time()}, default=str) + "\n")
+
+
+def quorum_lost(round_number: int, answered, asked, needed: int) -> str:
+    """Why a round failed, in words: who answered, who did not, and what was needed."""
+    missing = sorted(set(asked) - set(answered))
+    return (
+        f"round {round_number} received {len(answered)} update(s) "
+        f"({', '.join(sorted(answered)) or 'none'}); {', '.join(missing) or 'no participant'} "
+        f"did not answer; the federation needs {needed}"
+    )
+
+
+def _describe(params: dict | None) -> dict[str, dict[str, Any]]:
+    """What crossed: each value's type, dtype and shape (the arrays themselves stay here)."""
+    return {
+        key: {
+            "type": type(value).__name__,
+            "dtype": str(getattr(value, "dtype", "")),
+            "shape": list(getattr(value, "shape", ())),
+        }
+        for key, value in (params or {}).items()
+    }
+
+
+def _plain(meta: dict | None) -> dict[str, Any]:
+    return {
+        key: value for key, value in (meta or {}).items() if isinstance(value, (int, float, str))
+    }

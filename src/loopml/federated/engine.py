@@ -1,0 +1,119 @@
+"""NVIDIA FLARE runs the rounds: this module builds the job and runs it on loopback.
+
+``run`` starts the engine in a process of its own (so its logging and threads
+stay out of the caller) with NVFLARE's simulator: the coordinator's controller
+in the engine's server, and each participant's ``site`` script in a process of
+its own that opens that participant's store. The same job runs unchanged on
+NVFLARE's POC or production deployments, where each organisation starts its
+own client. What comes back is the controller's journal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loopml.errors import require
+
+CONTROLLER = "loopml.federated.controller.JournaledFedAvg"
+# The engine copies a job's scripts into the job; loopml itself is installed, so the
+# participants' script is this one line, and loopml is an app package it never copies.
+LAUNCHER = "from loopml.federated.site import main\n\nmain()\n"
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    returncode: int
+    journal: list[dict[str, Any]]
+    log: str  # where the engine's own logs are, for the error message
+
+
+def run(spec: dict[str, Any], workdir: Path, *, timeout: float = 600) -> EngineRun:
+    """Run the job ``spec`` (see ``_job``) and return the controller's journal."""
+    require("nvflare", what="Federated learning", extra="federated")
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec = {**spec, "journal": str(workdir / "journal.jsonl"), "workspace": str(workdir / "engine")}
+    Path(spec["journal"]).unlink(missing_ok=True)
+    spec_path = workdir / "job.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    log = workdir / "engine.log"
+    with log.open("w", encoding="utf-8") as out:
+        # In its own folder (the engine copies scripts by their path relative to it) and
+        # its own session, so that a timeout can end the engine and all its processes.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "loopml.federated.engine", str(spec_path)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir,
+        )  # fmt: skip
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # The engine and the participants' processes are one group of our own: end it.
+            os.killpg(process.pid, signal.SIGKILL)
+            returncode = process.wait()
+    return EngineRun(returncode, read_journal(Path(spec["journal"])), str(log))
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _job(spec: dict[str, Any]):
+    from nvflare.job_config.api import FedJob
+    from nvflare.job_config.script_runner import FrameworkType, ScriptRunner
+
+    from loopml.federated.controller import JournaledFedAvg
+
+    job = FedJob(name="federation", min_clients=spec["min_participants"], fail_fast=True)
+    job.set_app_packages(["loopml"])
+    launcher = Path(spec["workspace"]).with_name("participant.py")
+    launcher.write_text(LAUNCHER, encoding="utf-8")
+    controller = JournaledFedAvg(
+        num_clients=len(spec["members"]), num_rounds=spec["num_rounds"],
+        model={"theta": spec["initial"]}, journal=spec["journal"],
+        min_participants=spec["min_participants"], fedprox_mu=spec.get("fedprox_mu"),
+    )  # fmt: skip
+    job.to_server(controller, id="controller")
+    for member in spec["members"]:
+        args = [
+            "--home",
+            member["home"],
+            "--federation",
+            spec["federation"],
+            "--member",
+            member["name"],
+        ]
+        runner = ScriptRunner(script=str(launcher), script_args=args, launch_external_process=True,
+                              command=[sys.executable, "-u"], framework=FrameworkType.NUMPY)  # fmt: skip
+        job.to(runner, member["name"])
+    return job
+
+
+def _allow_controller(workspace: Path) -> None:
+    """NVFLARE builds only classes on its allow-list: the defaults plus our controller."""
+    from nvflare.app_common.default_component_policy import DEFAULT_CLASS_ALLOW_LIST
+
+    local = workspace / "local"
+    local.mkdir(parents=True, exist_ok=True)
+    resources = {"format_version": 2, "class_allow_list": [*DEFAULT_CLASS_ALLOW_LIST, CONTROLLER]}
+    (local / "resources.json.default").write_text(json.dumps(resources), encoding="utf-8")
+
+
+def main(spec_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    workspace = Path(spec["workspace"])
+    _allow_controller(workspace)
+    names = [member["name"] for member in spec["members"]]
+    status = _job(spec).simulator_run(str(workspace), clients=names, threads=len(names))
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

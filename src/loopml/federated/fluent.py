@@ -1,0 +1,96 @@
+"""The module-level federation API: ``loopml.create_federation``, ``loopml.join_federation`` …
+
+Each function acts on the store of the current context: the coordinator's for
+create, invite, run and the gate; a participant's for join, evaluate, approve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from loopml._context import get_context
+from loopml.federated import coordinator, gate, participant, service
+from loopml.federated.entities import Federation
+
+
+def create_federation(
+    name: str,
+    features: Sequence[str | dict[str, str]],
+    target: str,
+    *,
+    strategy: str = "fedavg",
+    min_participants: int = 2,
+    rounds: int = 10,
+    mu: float = 0.1,
+    classes: Sequence[Any] = (0, 1),
+    holdout: float = 0.25,
+    model: str | None = None,
+) -> Federation:
+    """A federation training logistic regression on ``features`` to predict ``target``.
+
+    ``features`` are column names (numbers) or ``{"name", "type"}`` dicts; ``mu`` is
+    FedProx's proximal weight (used with ``strategy="fedprox"``); ``model`` names the
+    registered model (the federation's name by default).
+    """
+    if not 0 < holdout < 1:
+        from loopml.errors import InvalidInput
+
+        raise InvalidInput(f"holdout must be a share between 0 and 1, not {holdout!r}.")
+    context = get_context()
+    columns = [f if isinstance(f, dict) else {"name": f, "type": "float"} for f in features]
+    options = {"mu": mu, "classes": list(classes), "holdout": holdout, "model": model or name}
+    return service.create(context.store, name, features=columns, target=target, strategy=strategy,
+                          min_participants=min_participants, rounds=rounds, options=options,
+                          actor=context.settings.actor)  # fmt: skip
+
+
+def invite_to_federation(name: str, member: str) -> Path:
+    """Invite ``member``; returns the invitation file to hand it (no data in it)."""
+    context = get_context()
+    invitation = service.invite(context.store, name, member, actor=context.settings.actor)
+    path = coordinator.exchange_folder(name) / f"{member}.invitation.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    participant.write(path, invitation)
+    return path
+
+
+def join_federation(invitation: str | Path, dataset: str) -> Federation:
+    """At a participant: join with dataset ``name@version`` of this store (refused if it does not fit)."""
+    return participant.join(invitation, dataset)
+
+
+def run_federation(name: str) -> coordinator.Result:
+    """Admit the acceptances, run every round on the engine, register the global model."""
+    return coordinator.run(name)
+
+
+def get_federation(name: str) -> Federation:
+    return service.get(get_context().store, name)
+
+
+def list_federations() -> list[Federation]:
+    return service.list_all(get_context().store)
+
+
+def evaluate_federated_model(name: str) -> dict[str, Any]:
+    """At a participant: the global model and the local champion on the local holdout."""
+    return participant.evaluate(name)
+
+
+def decide_federation_gate(
+    name: str, *, metric: str = "accuracy", margin: float = 0.01
+) -> dict[str, Any]:
+    """At the coordinator: pass only if no participant's metric regresses beyond ``margin``."""
+    return gate.decide(name, metric=metric, margin=margin)
+
+
+def federation_decisions(name: str) -> list[dict[str, Any]]:
+    """At the coordinator: each participant's approval, audited here as it arrives."""
+    return coordinator.record_decisions(name)
+
+
+def approve_federated_model(name: str, *, alias: str = "champion", reason: str | None = None):
+    """At a participant: register the global model here and promote it under ``alias``."""
+    return participant.approve(name, alias=alias, reason=reason)

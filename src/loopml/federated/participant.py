@@ -1,0 +1,154 @@
+"""A participant's side outside the rounds: join with its own data, evaluate, approve.
+
+Everything a participant sends the coordinator is a small JSON document in the
+federation's exchange folder: its acceptance (a fingerprint), its evaluation
+(numbers on its own holdout) and its decision. The global model comes back as
+coefficients, and each participant registers and promotes it in its own
+registry, through its own gate, under its own alias.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from loopml._context import get_context
+from loopml.data import service as data_service
+from loopml.errors import InvalidInput, NotFound
+from loopml.federated import linear, local, service
+from loopml.federated.fingerprint import check_signature, fingerprint
+
+GLOBAL_FILE = "global.json"
+GATE_FILE = "gate.json"
+
+
+def join(invitation: str | Path, dataset: str):
+    """Check ``dataset`` against the invitation's signature, record the membership, accept."""
+    context = get_context()
+    path = Path(invitation)
+    spec = read(path, "invitation")
+    version = data_service.resolve_version(context.store, dataset)
+    check_signature(version.schema, spec["features"], spec["target"], who=spec["member"])
+    frame = data_service.load_table(context.artifacts, version).to_pandas()
+    local.labels(
+        frame[spec["target"]], spec.get("options", {}).get("classes", [0, 1]), spec["member"]
+    )
+    home = str(context.settings.home_path.resolve())
+    federation = service.join(context.store, spec, dataset=version.ref, fingerprint=fingerprint(version),
+                              home=home, exchange=str(path.parent), actor=context.settings.actor)  # fmt: skip
+    local.save_site(context.settings, federation.name)
+    acceptance = {"federation": federation.name, "member": spec["member"],
+                  "fingerprint": fingerprint(version), "home": home}  # fmt: skip
+    write(path.parent / f"{spec['member']}.acceptance.json", acceptance)
+    return federation
+
+
+def evaluate(name: str) -> dict[str, Any]:
+    """The global model and this participant's champion, on its own holdout (numbers only)."""
+    context = get_context()
+    federation, me = _membership(name)
+    exchange = Path(exchange_of(federation))
+    model = read(exchange / GLOBAL_FILE, "global model")
+    data = local.load(context.store, context.artifacts, federation, me)
+    candidate = _metrics(linear.to_estimator(model["theta"], model["classes"]), data)
+    champion = _champion_metrics(federation, data)
+    report = {"member": me.name, "coordinator_version": model["version"], "candidate": candidate,
+              "champion": champion, "holdout_rows": len(data.y_holdout)}  # fmt: skip
+    write(exchange / f"{me.name}.evaluation.json", report)
+    return report
+
+
+def approve(name: str, *, alias: str = "champion", reason: str | None = None):
+    """Register the global model in this participant's registry and promote it under ``alias``.
+
+    Refused unless the coordinator's gate across all participants passed; the
+    promotion then goes through this registry's own gate and is audited here.
+    """
+    from loopml.registry import fluent as registry
+
+    context = get_context()
+    federation, me = _membership(name)
+    exchange = Path(exchange_of(federation))
+    gate = read(exchange / GATE_FILE, "gate report")
+    if not gate.get("passed"):
+        raise InvalidInput(f"The federation's gate did not pass: {gate.get('reason')}.",
+                           hint="Do not deploy this global model; train again or change the margin.")  # fmt: skip
+    model = read(exchange / GLOBAL_FILE, "global model")
+    evaluation = read(exchange / f"{me.name}.evaluation.json", "evaluation")
+    version = registry.log_model(
+        _estimator(model), _local_model(federation), signature=None, metrics=evaluation["candidate"],
+        description=f"federation {name}: global model v{model['version']} of its coordinator",
+    )  # fmt: skip
+    moved = registry.promote(
+        version.name, version.version, alias=alias, reason=reason or f"federation {name} approved",
+        evaluation={"candidate": evaluation["candidate"], "champion": evaluation["champion"] or {}},
+    )  # fmt: skip
+    decision = {"member": me.name, "approved": True, "alias": alias, "local_version": version.version,
+                "actor": context.settings.actor, "coordinator_version": model["version"]}  # fmt: skip
+    write(exchange / f"{me.name}.decision.json", decision)
+    return moved
+
+
+def read(path: Path, what: str) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NotFound(f"No {what} at {path}.", hint="Ask the coordinator for it.") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"The {what} at {path} is not valid JSON: {exc}.") from None
+
+
+def write(path: Path, document: dict[str, Any]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    temporary.replace(path)
+
+
+def exchange_of(federation) -> str:
+    """The folder both ends read and write: the coordinator's, or the one a participant joined from."""
+    if federation.role == "participant":
+        return federation.options["exchange"]
+    return str(local.folder(get_context().settings.home_path, federation.name))
+
+
+def _membership(name: str):
+    federation = service.get(get_context().store, name)
+    if federation.role != "participant" or not federation.members:
+        raise InvalidInput(f"This store did not join federation {name!r}.",
+                           hint="Run this at a participant, after loopml federation join.")  # fmt: skip
+    return federation, federation.members[0]
+
+
+def _estimator(model: dict[str, Any]):
+    return linear.to_estimator(model["theta"], model["classes"], model["features"])
+
+
+def _local_model(federation) -> str:
+    return federation.options.get("model") or federation.name
+
+
+def _champion_metrics(federation, data) -> dict[str, float] | None:
+    from loopml.registry import fluent as registry
+
+    try:
+        champion = registry.load_model(f"models:/{_local_model(federation)}@champion")
+    except NotFound:
+        return None
+    return _metrics(champion, data, frame_of=federation.feature_names)
+
+
+def _metrics(model, data, frame_of: list[str] | None = None) -> dict[str, float]:
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import accuracy_score, log_loss
+
+    x = pd.DataFrame(data.x_holdout, columns=frame_of) if frame_of else data.x_holdout
+    scores = np.asarray(model.predict_proba(x))
+    positive = scores[:, 1] if scores.ndim == 2 else scores
+    return {
+        "accuracy": float(accuracy_score(data.y_holdout, positive >= 0.5)),
+        "log_loss": float(
+            log_loss(data.y_holdout, np.clip(positive, 1e-12, 1 - 1e-12), labels=[0, 1])
+        ),
+    }

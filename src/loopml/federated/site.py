@@ -1,0 +1,92 @@
+"""A participant's side of the rounds: the script the engine runs in the participant's process.
+
+It opens the participant's own store, loads and checks its own data, and then
+answers each round with one array, a row count and a few metrics — the only
+things that leave the participant (``reply`` builds exactly that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from loopml.federated import linear
+
+MOMENTS_ROUND = 0
+
+
+def reply(vector: Any, data, round_number: int, mu: float) -> tuple[dict, dict, int]:
+    """(params, metrics, rows) for one round: arrays, numbers and a count, nothing else."""
+    vector = np.asarray(vector, dtype=float)
+    rows = len(data.y_train)
+    if round_number == MOMENTS_ROUND:
+        return {"theta": linear.with_moments(vector, data.x_train)}, {"train_rows": rows}, rows
+    received = linear.split(vector)
+    updated, local_loss = linear.train(vector, data.x_train, data.y_train, mu)
+    predicted = linear.predict_proba(received, data.x_holdout) >= 0.5
+    metrics = {
+        "local_loss": local_loss,
+        "holdout_log_loss": linear.log_loss(received, data.x_holdout, data.y_holdout),
+        "holdout_accuracy": float(np.mean(predicted == data.y_holdout)),
+        "train_rows": rows,
+        "holdout_rows": len(data.y_holdout),
+    }
+    return {"theta": updated}, metrics, rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--federation", required=True)
+    parser.add_argument("--member", required=True)
+    args = parser.parse_args(argv)
+
+    import nvflare.client as flare
+    from nvflare.app_common.abstract.fl_model import FLModel
+    from nvflare.app_common.app_constant import AlgorithmConstants
+
+    data = _local_data(args)
+    status = _status_writer(args)
+    flare.init()
+    while flare.is_running():
+        received = flare.receive()
+        if received is None:
+            break
+        status(received.current_round, "training")
+        mu = float((received.meta or {}).get(AlgorithmConstants.FEDPROX_MU) or 0.0)
+        params, metrics, rows = reply(received.params["theta"], data, received.current_round, mu)
+        flare.send(FLModel(params=params, metrics=metrics, meta={"NUM_STEPS_CURRENT_ROUND": rows}))
+        status(received.current_round, "sent")
+
+
+def _local_data(args):
+    from loopml._context import Context
+    from loopml.federated import local, service
+
+    context = Context(local.site_settings(args.home, args.federation))
+    federation = service.get(context.store, args.federation)
+    data = local.load(context.store, context.artifacts, federation, federation.member(args.member))
+    context.close()
+    return data
+
+
+def _status_writer(args):
+    from loopml.federated.local import folder
+
+    path = folder(args.home, args.federation) / f"{args.member}.status.json"
+
+    def write(round_number: int, state: str) -> None:
+        temporary = path.with_suffix(".tmp")
+        found = {"pid": os.getpid(), "round": round_number, "state": state}
+        temporary.write_text(json.dumps(found), encoding="utf-8")
+        os.replace(temporary, path)
+
+    return write
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Organisations for federation tests (a helper module, imported by name): each a loopml home of its own with its own store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import loopml
+from loopml.config import Settings
+
+
+@dataclass
+class Organisations:
+    root: Path
+    coordinator: Settings
+    participants: dict[str, Settings] = field(default_factory=dict)
+
+    def at(self, name: str | None = None):
+        """Point the fluent API at the coordinator (no name) or at participant ``name``."""
+        return loopml.configure(self.participants[name] if name else self.coordinator)
+
+
+def organisations(root: Path, names: list[str]) -> Organisations:
+    def settings(name: str) -> Settings:
+        home = root / name
+        return Settings(home=home, store_url=f"sqlite:///{home}/loopml.db", actor=f"{name}-admin")
+
+    return Organisations(root, settings("coordinator"), {n: settings(n) for n in names})
+
+
+def breast_cancer() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """scikit-learn's breast cancer data: a stratified pooled holdout, and the training rows
+    sorted by mean radius so that consecutive shares differ in feature range and label balance."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    frame = load_breast_cancer(as_frame=True).frame.rename(columns=lambda c: c.replace(" ", "_"))
+    train, test = train_test_split(frame, test_size=0.3, random_state=0, stratify=frame["target"])
+    features = [c for c in frame.columns if c != "target"]
+    return train.sort_values("mean_radius", kind="stable"), test, features
+
+
+def shares(frame: pd.DataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
+    parts = np.array_split(np.arange(len(frame)), len(names))
+    return {name: frame.iloc[part] for name, part in zip(names, parts, strict=True)}
+
+
+def federate(orgs: Organisations, name: str, data: dict[str, pd.DataFrame], features, target,
+             **options) -> None:  # fmt: skip
+    """Create ``name`` at the coordinator; every participant logs its share and joins."""
+    orgs.at()
+    loopml.create_federation(name, features, target, **options)
+    invitations = {member: loopml.invite_to_federation(name, member) for member in data}
+    for member, frame in data.items():
+        orgs.at(member)
+        version = loopml.log_dataset(frame, f"{member}-records")
+        loopml.join_federation(invitations[member], version.ref)
+    orgs.at()

@@ -1,0 +1,104 @@
+"""Federations as records in a store (SQLite and PostgreSQL), through the API and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from organisations import breast_cancer
+from typer.testing import CliRunner
+
+import loopml
+from loopml import audit
+from loopml._context import get_context
+from loopml.cli import app
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(app, list(args), terminal_width=200)
+
+
+def test_a_federation_and_its_invitations_are_recorded_and_audited(ctx):
+    federation = loopml.create_federation("cancer", ["a", "b"], "y", strategy="fedprox", mu=0.5,
+                                          min_participants=3, rounds=4)  # fmt: skip
+    assert (federation.role, federation.strategy, federation.state) == (
+        "coordinator",
+        "fedprox",
+        "open",
+    )
+    assert federation.features == [{"name": "a", "type": "float"}, {"name": "b", "type": "float"}]
+    path = loopml.invite_to_federation("cancer", "clinic-a")
+    loopml.invite_to_federation("cancer", "clinic-a")  # again: one member, one event
+    invitation = json.loads(path.read_text())
+    assert invitation["member"] == "clinic-a" and invitation["options"]["mu"] == 0.5
+    assert invitation["min_participants"] == 3 and invitation["target"] == "y"
+    assert [m.state for m in loopml.get_federation("cancer").members] == ["invited"]
+    actions = [e.action for e in audit.list_events(get_context().store, entity_id="cancer")]
+    assert sorted(actions) == ["federation.create", "federation.invite"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"strategy": "scaffold"}, "'scaffold' is not a strategy. Choose one of: fedavg, fedprox"),
+        ({"min_participants": 0}, "min_participants must be a positive integer"),
+        ({"rounds": -1}, "rounds must be a positive integer"),
+        ({"holdout": 1.5}, "holdout must be a share between 0 and 1"),
+    ],
+)
+def test_bad_settings_are_refused_with_what_to_do(ctx, options, message):
+    with pytest.raises(loopml.InvalidInput, match=message):
+        loopml.create_federation("cancer", ["a"], "y", **options)
+
+
+def test_names_are_unique_and_unknown_ones_are_listed(ctx):
+    loopml.create_federation("cancer", ["a"], "y")
+    with pytest.raises(loopml.Conflict, match="already exists"):
+        loopml.create_federation("cancer", ["a"], "y")
+    with pytest.raises(loopml.NotFound, match=r"No federation 'heart'\. Federations: cancer\."):
+        loopml.invite_to_federation("heart", "clinic-a")
+    with pytest.raises(loopml.InvalidInput, match="is not a participant name"):
+        loopml.invite_to_federation("cancer", "../clinic")
+
+
+def test_the_commands_create_invite_and_show_a_federation(ctx):
+    _, _, features = breast_cancer()
+    done = run_cli("federation", "create", "cancer", "--features", ",".join(features[:3]),
+                   "--target", "target", "--min-participants", "2", "--rounds", "3")  # fmt: skip
+    assert (
+        "Federation cancer: fedavg, 3 features, target target, 2 per round, 3 rounds" in done.output
+    )
+    done = run_cli("federation", "invite", "cancer", "clinic-a")
+    assert done.exit_code == 0 and "clinic-a.invitation.json" in done.output.replace("\n", "")
+    done = run_cli("federation", "status", "cancer")
+    assert done.exit_code == 0 and "clinic-a" in done.output and "invited" in done.output
+    done = run_cli("federation", "status")
+    assert "cancer" in done.output and "coordinator" in done.output
+    done = run_cli("federation", "run", "cancer")
+    assert "0 member(s) can train, the federation needs 2" in str(done.exception)
+    done = run_cli("federation", "evaluate", "cancer")
+    assert "did not join federation 'cancer'" in str(done.exception)
+
+
+def test_the_engine_job_carries_the_quorum_and_fedprox_weight(tmp_path):
+    from loopml.federated import engine
+
+    spec = {"federation": "cancer", "num_rounds": 4, "initial": [0.0] * 7, "min_participants": 2,
+            "fedprox_mu": 0.5, "journal": str(tmp_path / "journal.jsonl"),
+            "workspace": str(tmp_path / "engine"),
+            "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}]}  # fmt: skip
+    engine._job(spec).export_job(str(tmp_path / "job"))
+    server = json.loads(
+        (tmp_path / "job/federation/app_server/config/config_fed_server.json").read_text()
+    )
+    (workflow,) = server["workflows"]
+    assert workflow["path"] == engine.CONTROLLER
+    assert workflow["args"]["fedprox_mu"] == 0.5 and workflow["args"]["min_participants"] == 2
+    assert workflow["args"]["num_rounds"] == 4
+    client = json.loads(
+        (tmp_path / "job/federation/app_clinic-b/config/config_fed_client.json").read_text()
+    )
+    (executor,) = client["executors"]
+    command = executor["executor"]["args"]["command"]
+    assert command[-6:] == ["--home", "/b", "--federation", "cancer", "--member", "clinic-b"]
+    assert executor["executor"]["args"]["execution_mode"] == "external_process"
