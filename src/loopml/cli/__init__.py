@@ -17,6 +17,7 @@ from loopml.cli import (
     datasets,
     db,
     experiments,
+    importers,
     loop,
     models,
     monitor,
@@ -40,6 +41,7 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(db.app, name="db")
+app.add_typer(importers.app, name="import")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(report.app, name="report")

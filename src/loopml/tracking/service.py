@@ -203,32 +203,50 @@ def _by_run(points: Sequence[tuple[str, Point]]) -> dict[str, list[Point]]:
 
 def log_params(store: Store, run_id: str, params: Mapping[str, Any]) -> None:
     """Record parameters; the same value again is fine, a different one is refused."""
-    values = {check_key(key, "Parameter"): text_value(value) for key, value in params.items()}
-    params_table = ParamRow.__table__
+    log_batch(store, run_id, params=params)
+
+
+def log_batch(
+    store: Store,
+    run_id: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    points: Sequence[Point] = (),
+) -> None:
+    """Params, tags and metric points of one run in one transaction (all or nothing)."""
     with store.write_connection() as connection:
         _require_run(connection, run_id)
-        existing = dict(
-            connection.execute(
-                select(params_table.c.key, params_table.c.value).where(
-                    params_table.c.run_id == run_id, params_table.c.key.in_(list(values))
-                )
-            ).all()
-        )
-        changed = {
-            k: (existing[k], v) for k, v in values.items() if k in existing and existing[k] != v
-        }
-        if changed:
-            key, (old, new) = next(iter(changed.items()))
-            raise Conflict(
-                f"Parameter {key!r} of run {run_id} is already {old!r}; it cannot become {new!r}.",
-                hint="Parameters are fixed once logged: start a new run for other values, "
-                "or record changing values as metrics or tags.",
+        if params:
+            _insert_params(connection, run_id, params)
+        if tags:
+            _upsert_tags(connection, run_id, tags)
+        _insert_metrics(connection, run_id, points)
+
+
+def _insert_params(connection: Connection, run_id: str, params: Mapping[str, Any]) -> None:
+    values = {check_key(key, "Parameter"): text_value(value) for key, value in params.items()}
+    params_table = ParamRow.__table__
+    existing = dict(
+        connection.execute(
+            select(params_table.c.key, params_table.c.value).where(
+                params_table.c.run_id == run_id, params_table.c.key.in_(list(values))
             )
-        new_rows = [
-            {"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing
-        ]
-        if new_rows:
-            connection.execute(insert(params_table), new_rows)
+        ).all()
+    )
+    changed = {k: (existing[k], v) for k, v in values.items() if k in existing and existing[k] != v}
+    if changed:
+        key, (old, new) = next(iter(changed.items()))
+        raise Conflict(
+            f"Parameter {key!r} of run {run_id} is already {old!r}; it cannot become {new!r}.",
+            hint="Parameters are fixed once logged: start a new run for other values, "
+            "or record changing values as metrics or tags.",
+        )
+    new_rows = [
+        {"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing
+    ]
+    if new_rows:
+        connection.execute(insert(params_table), new_rows)
 
 
 def set_tags(store: Store, run_id: str, tags: Mapping[str, Any]) -> None:
@@ -245,16 +263,11 @@ def _upsert_tags(connection: Connection, run_id: str, tags: Mapping[str, Any]) -
     upsert(connection, TagRow.__table__, rows, keys=["run_id", "key"], update=["value"])
 
 
-def write_metrics(
-    store: Store, run_id: str, points: Sequence[Point], *, check_run: bool = False
-) -> None:
-    """Append ``(key, value, step, timestamp)`` points and move each key's latest value;
-    ``check_run`` refuses an unknown run (a buffer of the run's own process needs no check)."""
+def write_metrics(store: Store, run_id: str, points: Sequence[Point]) -> None:
+    """Append ``(key, value, step, timestamp)`` points and move each key's latest value."""
     if not points:
         return
     with store.write_connection() as connection:
-        if check_run:
-            _require_run(connection, run_id)
         _insert_metrics(connection, run_id, points)
 
 
@@ -503,15 +516,20 @@ def list_experiments(store: Store, project: str) -> list[Experiment]:
         ]
 
 
-def experiment_ids(store: Store, project: str, names: Iterable[str] | None) -> list[int]:
-    """Ids of the named experiments (all of the project's when ``names`` is None)."""
+def experiment_names(store: Store, project: str) -> dict[str, int]:
+    """Name -> id of the project's experiments: one indexed query, no run counts."""
     query = (
         select(ExperimentRow.id, ExperimentRow.name)
         .join(ProjectRow)
         .where(ProjectRow.name == project)
     )
     with store.read() as session:
-        found = dict((name, id_) for id_, name in session.execute(query))
+        return {name: id_ for id_, name in session.execute(query)}
+
+
+def experiment_ids(store: Store, project: str, names: Iterable[str] | None) -> list[int]:
+    """Ids of the named experiments (all of the project's when ``names`` is None)."""
+    found = experiment_names(store, project)
     if names is None:
         return list(found.values())
     missing = [name for name in names if name not in found]

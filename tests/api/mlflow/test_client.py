@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import loopml
@@ -11,7 +13,7 @@ pytestmark = pytest.mark.xdist_group("mlflow-client")
 
 
 def test_training_script_lands_in_loopml(run_client, loopml_server, ctx):
-    seen = run_client("client_script.py", loopml_server)
+    seen = run_client(Path(__file__).with_name("client_script.py"), loopml_server)
     assert seen["default_experiment"] == "Default"
 
     # runs, nesting, params, metrics and tags are loopml's own runs

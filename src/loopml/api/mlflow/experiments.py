@@ -8,6 +8,7 @@ MLflow by its loopml row id.
 
 from __future__ import annotations
 
+import weakref
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 from loopml.api.mlflow.context import ActorDep, Mlflow, MlflowDep
 from loopml.api.mlflow.wire import AlreadyExists, MlflowRoute, millis, not_implemented
 from loopml.errors import NotFound
+from loopml.store import Store
 from loopml.tracking import service
 from loopml.tracking.entities import Experiment
 from loopml.tracking.fluent import DEFAULT_EXPERIMENT
@@ -27,7 +29,46 @@ DEFAULT_NAME = "Default"
 
 
 def experiment_id(experiment: Experiment) -> str:
-    return DEFAULT_ID if experiment.name == DEFAULT_EXPERIMENT else str(experiment.id)
+    return mlflow_id(experiment.name, experiment.id)
+
+
+def mlflow_id(name: str, loopml_id: int) -> str:
+    return DEFAULT_ID if name == DEFAULT_EXPERIMENT else str(loopml_id)
+
+
+# Experiments are never renamed or deleted, so their ids are remembered per store;
+# a name or id not seen yet sends one query again.
+_known: weakref.WeakKeyDictionary[Store, dict[str, tuple[int, str]]] = weakref.WeakKeyDictionary()
+
+
+def ids_by_name(api: Mlflow, *, fresh: bool = False) -> dict[str, tuple[int, str]]:
+    """loopml experiment name -> (loopml id, MLflow id), the default experiment among them."""
+    known = _known.get(api.store)
+    if known is None or fresh:
+        service.get_or_create_experiment(
+            api.store, api.project, DEFAULT_EXPERIMENT, actor=api.settings.actor
+        )
+        names = service.experiment_names(api.store, api.project)
+        known = {name: (number, mlflow_id(name, number)) for name, number in names.items()}
+        _known[api.store] = known
+    return known
+
+
+def mlflow_id_of(api: Mlflow, name: str) -> str:
+    """The MLflow id of loopml experiment ``name``."""
+    known = ids_by_name(api)
+    return (known if name in known else ids_by_name(api, fresh=True))[name][1]
+
+
+def find_name(api: Mlflow, mlflow_experiment: str) -> str:
+    """The loopml name of MLflow experiment id ``mlflow_experiment``."""
+    for fresh in (False, True):
+        for name, (_number, known) in ids_by_name(api, fresh=fresh).items():
+            if known == mlflow_experiment:
+                return name
+    raise NotFound(
+        f"No experiment with id {mlflow_experiment}.", hint="`loopml experiments list` shows them."
+    )
 
 
 def mlflow_name(name: str) -> str:

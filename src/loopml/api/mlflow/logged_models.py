@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field
 
 from loopml.api.mlflow.context import Mlflow, MlflowDep
 from loopml.api.mlflow.entities import MODEL_TAG
-from loopml.api.mlflow.experiments import artifact_location
-from loopml.api.mlflow.runs import KeyValue, mlflow_ids
+from loopml.api.mlflow.experiments import artifact_location, mlflow_id_of
+from loopml.api.mlflow.runs import KeyValue
 from loopml.api.mlflow.wire import MlflowError, MlflowRoute, fast_json, key_values, not_implemented
 from loopml.errors import NotFound
 from loopml.registry.entities import ModelVersion
@@ -127,7 +127,7 @@ def create(body: CreateLoggedModel, api: MlflowDep):
             "mlflow.start_run() around log_model (or loopml.log_model)",
         )
     run = service.get_run(api.store, body.source_run_id)
-    if mlflow_ids(api)[run.experiment] != body.experiment_id:
+    if mlflow_id_of(api, run.experiment) != body.experiment_id:
         raise MlflowError(
             "INVALID_PARAMETER_VALUE",
             f"Run {run.id} belongs to another experiment than {body.experiment_id}.",

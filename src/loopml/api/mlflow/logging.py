@@ -68,7 +68,7 @@ def _points(metrics: list[Metric]) -> list[tuple[str, float, int, float]]:
 @router.post("/runs/log-metric")
 def log_metric(body: LogMetric, api: MlflowDep):
     run_id = _run_id(body.run_id, body.run_uuid)
-    service.write_metrics(api.store, run_id, _points([body]), check_run=True)
+    service.log_batch(api.store, run_id, points=_points([body]))
     return fast_json({})
 
 
@@ -91,15 +91,10 @@ def delete_tag() -> None:
 
 @router.post("/runs/log-batch")
 def log_batch(body: LogBatch, api: MlflowDep):
-    if body.params:
-        service.log_params(api.store, body.run_id, {p.key: p.value or "" for p in body.params})
-    if body.tags:
-        service.set_tags(api.store, body.run_id, {t.key: t.value or "" for t in body.tags})
-    points = _points(body.metrics)
-    if points:
-        service.write_metrics(api.store, body.run_id, points, check_run=True)
-    elif not (body.params or body.tags):
-        service.get_run(api.store, body.run_id)  # an empty batch still names a real run
+    service.log_batch(
+        api.store, body.run_id, params={p.key: p.value or "" for p in body.params},
+        tags={t.key: t.value or "" for t in body.tags}, points=_points(body.metrics),
+    )  # fmt: skip
     return fast_json({})
 
 

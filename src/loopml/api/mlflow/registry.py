@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from loopml.api.mlflow import convert
 from loopml.api.mlflow.context import ActorDep, Mlflow, MlflowDep
 from loopml.api.mlflow.logged_models import (
     LoggedModel,
@@ -30,6 +29,7 @@ from loopml.api.mlflow.wire import (
     not_implemented,
 )
 from loopml.errors import NotFound
+from loopml.importers import mlflow_model
 from loopml.registry import promotion, service
 from loopml.registry.entities import Approval, Model, ModelVersion
 from loopml.tracking import service as tracking
@@ -130,10 +130,10 @@ def create_version(body: CreateVersion, api: MlflowDep, actor: ActorDep):
     def read(name: str) -> bytes:
         digest = files.get(logged.artifact_prefix + name)
         if digest is None:
-            raise convert._refused(f"it has no file {name!r}", f"run {run.id}")
+            raise mlflow_model.NotConvertible(f"it has no file {name!r}", f"run {run.id}")
         return api.artifacts.get_bytes(digest)
 
-    package = convert.to_package(read, f"run {run.id} under {logged.artifact_prefix}")
+    package = mlflow_model.to_package(read, f"run {run.id} under {logged.artifact_prefix}")
     stored = api.artifacts.put_bytes(package.to_bytes())
     version = service.register(
         api.store, name=body.name, flavor=package.flavor, artifact_digest=stored.digest,

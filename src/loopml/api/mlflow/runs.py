@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -54,31 +56,38 @@ class SearchRuns(BaseModel):
     page_token: str | None = None
 
 
-def mlflow_ids(api: Mlflow) -> dict[str, str]:
-    """loopml experiment name -> MLflow experiment id, for answering about runs."""
-    return {e.name: experiments.experiment_id(e) for e in experiments.all_experiments(api)}
-
-
 def run_for_mlflow(api: Mlflow, run_id: str) -> tuple[Run, str]:
-    run = service.get_run(api.store, run_id)
-    return run, mlflow_ids(api)[run.experiment]
+    """The run (without its artifact list, which MLflow's run has not) and its MLflow
+    experiment id."""
+    found = service.get_runs(api.store, [run_id])
+    run = found[0] if found else service.get_run(api.store, run_id)  # the latter raises
+    return run, experiments.mlflow_id_of(api, run.experiment)
 
 
 @router.post("/create")
 def create(body: CreateRun, request: Request, api: MlflowDep, actor: ActorDep):
-    experiment = experiments.find(api, mlflow_id=body.experiment_id)
+    experiment = experiments.find_name(api, body.experiment_id)
     tags = {t.key: t.value or "" for t in body.tags}
     name = body.run_name or tags.get(RUN_NAME_TAG)
     if name:
         tags[RUN_NAME_TAG] = name
     client = request.client.host if request.client else "unknown"
-    run_id = service.create_run(
-        api.store, project=api.project, experiment=experiment.name, name=name, tags=tags,
-        parent_run_id=tags.get(PARENT_TAG), actor=actor,
-        environment=Environment(tags.get("mlflow.source.git.commit"), None, client, "", ""),
+    run_id, start = uuid.uuid4().hex, from_millis(body.start_time) or datetime.now(timezone.utc)
+    name = name or f"run-{run_id[:8]}"
+    environment = Environment(tags.get("mlflow.source.git.commit"), None, client, "", "")
+    service.create_run(
+        api.store, project=api.project, experiment=experiment, name=name, tags=tags,
+        parent_run_id=tags.get(PARENT_TAG), environment=environment, actor=actor,
+        run_id=run_id, start_time=start,
     )  # fmt: skip
-    run, mlflow_experiment = run_for_mlflow(api, run_id)
-    return fast_json({"run": run_json(run, mlflow_experiment)})
+    # Answered from what was written: reading the run back would double the request's cost.
+    run = Run(
+        id=run_id, experiment=experiment, name=name, status=RunStatus.RUNNING, start_time=start,
+        end_time=None, parent_run_id=tags.get(PARENT_TAG), user=actor, git_commit=environment.git_commit,
+        git_dirty=None, host=client, pid=0, environment={}, wall_seconds=None, cpu_seconds=None,
+        peak_rss_bytes=None, error=None, tags=tags,
+    )  # fmt: skip
+    return fast_json({"run": run_json(run, body.experiment_id)})
 
 
 @router.get("/get")
@@ -97,25 +106,25 @@ def update(body: UpdateRun, api: MlflowDep):
     run, mlflow_experiment = run_for_mlflow(api, run_id)
     if body.run_name:
         service.set_tags(api.store, run_id, {RUN_NAME_TAG: body.run_name})
+        run = dataclasses.replace(run, tags={**run.tags, RUN_NAME_TAG: body.run_name})
     status = _status(body.status) if body.status else run.status
     if status is not RunStatus.RUNNING:
         end = from_millis(body.end_time) or datetime.now(timezone.utc)
         wall = max((end - run.start_time).total_seconds(), 0.0)
         usage = ResourceUsage(wall, run.cpu_seconds, run.peak_rss_bytes)
         service.end_run(api.store, run_id, status, usage, end_time=end)
-    run, _ = run_for_mlflow(api, run_id)
+        run = dataclasses.replace(run, status=status, end_time=end)
     return fast_json({"run_info": run_info(run, mlflow_experiment)})
 
 
 @router.post("/search")
 def search(body: SearchRuns, api: MlflowDep):
-    ids_by_name = mlflow_ids(api)
     if body.run_view_type == "DELETED_ONLY":  # loopml deletes no runs
         return fast_json({"runs": []})
+    known = experiments.ids_by_name(api)
+    ids_by_name = {name: mlflow_id for name, (_, mlflow_id) in known.items()}
     wanted = set(body.experiment_ids)
-    experiment_ids = [
-        e.id for e in experiments.all_experiments(api) if experiments.experiment_id(e) in wanted
-    ]
+    experiment_ids = [number for number, mlflow_id in known.values() if mlflow_id in wanted]
     offset = _offset(body.page_token)
     ids = search_run_ids(
         api.store,

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from loopml.api.mlflow.wire import MlflowError
+from loopml.errors import InvalidInput
 from loopml.models import Package, unpack
 from loopml.models.flavors import get_flavor
 
@@ -28,22 +28,24 @@ def to_package(read: Callable[[str], bytes], where: str) -> Package:
     try:
         description = yaml.safe_load(read(MLMODEL)) or {}
     except yaml.YAMLError as error:
-        raise _refused(f"its MLmodel file is not YAML ({error})", where) from None
+        raise NotConvertible(f"its MLmodel file is not YAML ({error})", where) from None
     flavors = description.get("flavors") or {}
     sklearn = flavors.get("sklearn")
     if not isinstance(sklearn, dict):
         known = ", ".join(k for k in flavors if k != "python_function") or "none"
-        raise _refused(f"loopml converts scikit-learn models only; this one is {known}", where)
+        raise NotConvertible(
+            f"loopml converts scikit-learn models only; this one is {known}", where
+        )
     file_format = sklearn.get("serialization_format", "cloudpickle")
     if file_format in PICKLE_FORMATS:
-        raise _refused(
+        raise NotConvertible(
             f"it is a {file_format} file, which cannot be loaded without running its code",
             where,
             hint="Log it with mlflow.sklearn.log_model(..., serialization_format='skops'), "
             "or with loopml.log_model, to register it.",
         )
     if file_format != "skops":
-        raise _refused(f"its serialization format {file_format!r} is unknown", where)
+        raise NotConvertible(f"its serialization format {file_format!r} is unknown", where)
     flavor = get_flavor("sklearn")
     package = Package(
         "sklearn", None, flavor.requirements(), {"model.skops": read(sklearn["pickled_model"])}
@@ -58,13 +60,16 @@ def _check_loads(package: Package) -> Any:
     try:
         return unpack(package, trusted=False)
     except Exception as error:
-        raise _refused(f"it does not load safely: {error}", "its run") from None
+        raise NotConvertible(f"it does not load safely: {error}", "its run") from None
 
 
-def _refused(problem: str, where: str, *, hint: str | None = None) -> MlflowError:
-    return MlflowError(
-        "INVALID_PARAMETER_VALUE",
-        f"loopml cannot register this MLflow model: {problem}. Its files stay artifacts of "
-        f"{where}; no servable version was made.",
-        hint=hint,
-    )
+class NotConvertible(InvalidInput):
+    """An MLflow model loopml will not make servable; its files stay artifacts."""
+
+    def __init__(self, problem: str, where: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            f"loopml cannot register this MLflow model: {problem}. Its files stay artifacts of "
+            f"{where}; no servable version was made.",
+            hint=hint,
+        )
+        self.problem = problem
