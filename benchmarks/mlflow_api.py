@@ -13,14 +13,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.anchors import MLFLOW_REQUIREMENTS, anchor_python, run_anchor
+from benchmarks.anchors import MLFLOW_REQUIREMENTS, anchor_python, free_port, run_anchor
 from benchmarks.report import markdown_table, write_section
 
 HERE = Path(__file__).parent
@@ -46,7 +45,7 @@ def main() -> None:
 
 
 def _measure(start, python: Path) -> dict:
-    port = _free_port()
+    port = free_port()
     server = start(port)
     try:
         _wait_ready(port)
@@ -133,12 +132,6 @@ loopml {loopml["found"]:,} / {loopml["filtered_found"]:,}).
 """
     write_section("mlflow_api", body)
     print(body)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-"""The unmodified MLflow client in its own cached virtual environment, and a live server.
+"""The unmodified MLflow client in its own cached virtual environment.
 
 The environment is benchmarks/.venvs/mlflow, shared with the MLflow benchmarks:
 built once with pip from PyPI, then reused by every run. Tests that need it skip
 with the reason when PyPI cannot be reached to build it. MLflow is never
-installed into loopml's own environment. ``loopml_server`` is ``create_app``
-under uvicorn on a free loopback port, over the test's own store (SQLite or
-PostgreSQL).
+installed into loopml's own environment. Tests point it at ``live_server``
+(tests/conftest.py): the whole app under uvicorn on loopback, over the test's
+own store.
 """
 
 from __future__ import annotations
@@ -13,16 +13,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
 import subprocess
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from benchmarks.anchors import MLFLOW_REQUIREMENTS, VENVS, anchor_python
-
-from loopml._context import Context
 
 
 @pytest.fixture(scope="session")
@@ -34,38 +29,6 @@ def mlflow_python() -> Path:
             return anchor_python("mlflow", MLFLOW_REQUIREMENTS)
         except subprocess.CalledProcessError as error:
             pytest.skip(f"The MLflow client could not be installed from PyPI ({error}).")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def loopml_server(ctx):
-    """The URL of a running loopml server over the test's store."""
-    import uvicorn
-
-    from loopml.server import create_app
-
-    context = Context(ctx.settings)
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(context=context), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("The loopml server did not start.")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    context.close()
 
 
 @pytest.fixture

@@ -21,13 +21,15 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```", DOC.read_text(), re.S | re.M)
 
 
-def test_the_mlflow_script_logs_to_loopml(run_client, loopml_server, ctx, tmp_path):
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # a real MLflow client on a machine that may be busy
+def test_the_mlflow_script_logs_to_loopml(run_client, live_server, ctx, tmp_path):
     mlflow_code = [b for b in blocks("python") if b.startswith("import mlflow")]
     loopml_code = [b for b in blocks("python") if not b.startswith("import mlflow")]
     assert mlflow_code and loopml_code
     script = tmp_path / "train.py"
     script.write_text("\n".join(mlflow_code) + "\nprint('{}')\n")
-    run_client(script, loopml_server)
+    run_client(script, live_server)
     namespace: dict = {}
     for block in loopml_code:
         exec(compile(block, str(DOC), "exec"), namespace)

@@ -40,6 +40,8 @@ def _import(uri: str, python: Path):
     return result.output
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # a real MLflow client on a machine that may be busy
 def test_import_copies_every_value_once(mlflow_store, mlflow_python, ctx):
     uri, call = mlflow_store
     output = _import(uri, mlflow_python)

@@ -1,1 +1,1 @@
-from tests.mlflow_env import loopml_server, mlflow_python, run_client  # noqa: F401 (fixtures)
+from tests.mlflow_env import mlflow_python, run_client  # noqa: F401 (fixtures)

@@ -12,8 +12,10 @@ from loopml import audit
 pytestmark = pytest.mark.xdist_group("mlflow-client")
 
 
-def test_training_script_lands_in_loopml(run_client, loopml_server, ctx):
-    seen = run_client(Path(__file__).with_name("client_script.py"), loopml_server)
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # a real MLflow client on a machine that may be busy
+def test_training_script_lands_in_loopml(run_client, live_server, ctx):
+    seen = run_client(Path(__file__).with_name("client_script.py"), live_server)
     assert seen["default_experiment"] == "Default"
 
     # runs, nesting, params, metrics and tags are loopml's own runs

@@ -156,15 +156,17 @@ def finalize(model_id: str, body: Finalize, api: MlflowDep):
 
 @router.patch("/{model_id}/tags")
 def set_tags(model_id: str, body: Tags, api: MlflowDep):
-    model = get_logged_model(api, model_id)
-    tags = {**model.fields.get("tags", {}), **{t.key: t.value or "" for t in body.tags}}
-    _save(api, model, tags=tags)
+    _add(api, model_id, "tags", body.tags)
     return fast_json({})
 
 
 @router.post("/{model_id}/params")
 def log_params(model_id: str, body: Params, api: MlflowDep):
-    model = get_logged_model(api, model_id)
-    params = {**model.fields.get("params", {}), **{p.key: p.value or "" for p in body.params}}
-    _save(api, model, params=params)
+    _add(api, model_id, "params", body.params)
     return fast_json({})
+
+
+def _add(api: Mlflow, model_id: str, field: str, entries: list[KeyValue]) -> None:
+    model = get_logged_model(api, model_id)
+    merged = {**model.fields.get(field, {}), **{e.key: e.value or "" for e in entries}}
+    _save(api, model, **{field: merged})
