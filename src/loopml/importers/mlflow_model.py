@@ -9,6 +9,8 @@ an artifact of its run.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -17,9 +19,22 @@ import yaml
 from loopml.errors import InvalidInput
 from loopml.models import Package, unpack
 from loopml.models.flavors import get_flavor
+from loopml.models.signature import Column, Signature
 
 MLMODEL = "MLmodel"
 PICKLE_FORMATS = ("pickle", "cloudpickle")
+
+
+class NotConvertible(InvalidInput):
+    """An MLflow model loopml will not make servable; its files stay artifacts."""
+
+    def __init__(self, problem: str, where: str, *, hint: str | None = None) -> None:
+        super().__init__(
+            f"loopml cannot register this MLflow model: {problem}. Its files stay artifacts of "
+            f"{where}; no servable version was made.",
+            hint=hint,
+        )
+        self.problem = problem
 
 
 def to_package(read: Callable[[str], bytes], where: str) -> Package:
@@ -46,12 +61,30 @@ def to_package(read: Callable[[str], bytes], where: str) -> Package:
         )
     if file_format != "skops":
         raise NotConvertible(f"its serialization format {file_format!r} is unknown", where)
-    flavor = get_flavor("sklearn")
-    package = Package(
-        "sklearn", None, flavor.requirements(), {"model.skops": read(sklearn["pickled_model"])}
-    )
-    _check_loads(package)
-    return package
+    files = {"model.skops": read(sklearn["pickled_model"])}
+    package = Package("sklearn", None, get_flavor("sklearn").requirements(), files)
+    model = _check_loads(package)
+    return dataclasses.replace(package, signature=signature(description, model))
+
+
+# MLflow's column types -> loopml's signature kinds
+_KINDS = {"double": "float", "float": "float", "long": "integer", "integer": "integer",
+          "boolean": "boolean", "string": "string", "datetime": "datetime"}  # fmt: skip
+
+
+def signature(description: dict[str, Any], model: Any) -> Signature | None:
+    """The MLmodel's column signature in loopml's terms, else the columns the model saw."""
+    try:
+        inputs = json.loads((description.get("signature") or {}).get("inputs") or "[]")
+    except (TypeError, AttributeError, json.JSONDecodeError):
+        inputs = []
+    columns = [c for c in inputs if isinstance(c, dict) and c.get("name")]
+    if columns and all(c.get("type") in _KINDS for c in columns):
+        return Signature(tuple(Column(str(c["name"]), _KINDS[c["type"]]) for c in columns))
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return None
+    return Signature(tuple(Column(str(name), "float") for name in names))
 
 
 def _check_loads(package: Package) -> Any:
@@ -61,15 +94,3 @@ def _check_loads(package: Package) -> Any:
         return unpack(package, trusted=False)
     except Exception as error:
         raise NotConvertible(f"it does not load safely: {error}", "its run") from None
-
-
-class NotConvertible(InvalidInput):
-    """An MLflow model loopml will not make servable; its files stay artifacts."""
-
-    def __init__(self, problem: str, where: str, *, hint: str | None = None) -> None:
-        super().__init__(
-            f"loopml cannot register this MLflow model: {problem}. Its files stay artifacts of "
-            f"{where}; no servable version was made.",
-            hint=hint,
-        )
-        self.problem = problem

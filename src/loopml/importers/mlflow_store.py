@@ -205,7 +205,7 @@ class _Copier:
         stored = self.context.artifacts.put_bytes(package.to_bytes())
         version = registry.register(
             self.store, name=item["name"], flavor=package.flavor, artifact_digest=stored.digest,
-            artifact_size=stored.size, signature=None, segment=None, run_id=run_id,
+            artifact_size=stored.size, signature=package.signature, segment=None, run_id=run_id,
             metrics=run.metrics, description=item["description"] or None, actor=self.actor,
         )  # fmt: skip
         tracking.set_tags(self.store, run_id, {key: str(version.version)})

@@ -137,7 +137,7 @@ def create_version(body: CreateVersion, api: MlflowDep, actor: ActorDep):
     stored = api.artifacts.put_bytes(package.to_bytes())
     version = service.register(
         api.store, name=body.name, flavor=package.flavor, artifact_digest=stored.digest,
-        artifact_size=stored.size, signature=None, segment=None, run_id=run.id,
+        artifact_size=stored.size, signature=package.signature, segment=None, run_id=run.id,
         metrics=run.metrics, description=body.description, actor=actor,
     )  # fmt: skip
     record_registration(api, logged, version)
