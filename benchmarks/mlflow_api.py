@@ -25,6 +25,7 @@ from benchmarks.report import markdown_table, write_section
 HERE = Path(__file__).parent
 WORK = HERE / ".work" / "mlflow_api"
 CLIENT = HERE / "anchor_scripts" / "mlflow_api_client.py"
+POPULATE = HERE / "anchor_scripts" / "mlflow_api_populate.py"
 SIZES = {
     "metric_calls": int(os.environ.get("BENCH_MLFLOW_API_CALLS", "1000")),
     "batches": 20,
@@ -44,6 +45,32 @@ def main() -> None:
     _report(mlflow, loopml)
 
 
+def _fill_loopml(home: Path, count: int) -> None:
+    """The runs ``search_runs`` goes through, written in bulk before the server starts
+    (the same rows as the MLflow side: metric ``score``, tag ``group``); not timed."""
+    from loopml._context import Context
+    from loopml.config import Settings
+    from loopml.tracking import environment, service
+    from loopml.tracking.entities import RunStatus
+    from loopml.tracking.resources import ResourceUsage
+
+    context = Context(Settings(home=home, actor="bench"))
+    for start in range(0, count, 1000):
+        indexes = range(start, min(start + 1000, count))
+        ids = service.create_runs(
+            context.store, project="default", experiment="search",
+            runs=[(f"r{i}", {"group": str(i % 10)}) for i in indexes], parent_run_id=None,
+            environment=environment.capture(), actor="bench",
+        )  # fmt: skip
+        usage = ResourceUsage(0.0, 0.0, 0)
+        service.end_runs(
+            context.store,
+            [(run_id, RunStatus.FINISHED, usage, None, [("score", (i % 100) / 100, 0, 0.0)])
+             for run_id, i in zip(ids, indexes, strict=True)],
+        )  # fmt: skip
+    context.close()
+
+
 def _measure(start, python: Path) -> dict:
     port = free_port()
     server = start(port)
@@ -60,6 +87,7 @@ def _measure(start, python: Path) -> dict:
 def _mlflow_server(python: Path):
     folder = WORK / "mlflow"
     folder.mkdir()
+    run_anchor(python, POPULATE, str(folder / "mlflow.db"), str(SIZES["search_runs"]))
     command = [
         str(python.parent / "mlflow"), "server", "--host", "127.0.0.1",
         "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
@@ -71,6 +99,7 @@ def _mlflow_server(python: Path):
 
 
 def _loopml_server():
+    _fill_loopml(WORK / "loopml", SIZES["search_runs"])
     env = {"LOOPML_HOME": str(WORK / "loopml"), "LOOPML_ACTOR": "bench"}
     command = [sys.executable, "-c", "import sys; from loopml.cli import main; main(sys.argv[1:])"]
     return lambda port: _spawn(

@@ -36,7 +36,7 @@ def test_the_mlflow_script_logs_to_loopml(run_client, live_server, ctx, tmp_path
     assert len(namespace["runs"]) == 1
 
 
-def test_the_documented_variable_and_import_command(mlflow_python, ctx, tmp_path):
+def test_the_documented_variable_and_import_command(mlflow_python, sqlite_ctx, tmp_path):
     assert "export MLFLOW_TRACKING_URI=http://127.0.0.1:8000" in blocks("bash")[0]
     command = next(
         line for b in blocks("bash") for line in b.splitlines() if "import mlflow" in line

@@ -40,10 +40,12 @@ def pages(call, **kwargs):
 
 def download(uri: str, target: Path) -> list[list[str]]:
     """Every file under ``uri``, as (artifact path, local file) pairs."""
-    target.mkdir(parents=True, exist_ok=True)
     try:
+        if not mlflow.artifacts.list_artifacts(artifact_uri=uri):
+            return []  # a run that logged no files
+        target.mkdir(parents=True, exist_ok=True)
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target)))
-    except Exception as error:  # an empty or missing artifact folder
+    except Exception as error:  # a folder that was moved or deleted: say so, copy the rest
         emit("warning", message=f"artifacts of {uri} could not be read: {error}")
         return []
     if local.is_file():
@@ -74,7 +76,8 @@ def export_registry(client: MlflowClient, staging: Path) -> None:
     for model in pages(client.search_registered_models):
         emit("model", name=model.name, description=model.description or "",
              aliases=dict(model.aliases or {}))  # fmt: skip
-        for version in pages(client.search_model_versions, filter_string=f"name = '{model.name}'"):
+        versions = pages(client.search_model_versions, filter_string=f"name = '{model.name}'")
+        for version in sorted(versions, key=lambda v: int(v.version)):  # loopml numbers alike
             uri = client.get_model_version_download_uri(model.name, version.version)
             files = download(uri, staging / "versions" / model.name / str(version.version))
             emit(
