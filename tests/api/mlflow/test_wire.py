@@ -53,6 +53,10 @@ def test_client_mistakes_are_400_never_500(client):
         client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "filter": "metrics.m <"}),
         client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "page_token": "x"}),
         client.put("/api/2.0/mlflow-artifacts/artifacts/0/../etc/passwd", content=b"x"),
+        client.post(f"{API}/runs/create", json={"experiment_id": "0", "run_name": "n" * 300}),
+        client.post(f"{API}/experiments/create", json={"name": "e" * 240}),
+        client.post(f"{API}/runs/log-metric", json={"run_id": "f" * 32, "key": "m", "value": 1, "step": 2**70}),
+        client.post(f"{API}/runs/log-metric", json={"run_id": "f" * 32, "key": "k" * 300, "value": 1}),
     ):  # fmt: skip
         assert response.status_code == 400, response.text
         assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"

@@ -116,7 +116,7 @@ def to_mlflow(experiment: Experiment) -> dict[str, Any]:
 
 
 class CreateExperiment(BaseModel):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     artifact_location: str | None = None
     tags: list[dict[str, Any]] = []
 

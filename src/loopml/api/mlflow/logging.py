@@ -12,17 +12,21 @@ from loopml.api.mlflow.entities import INPUTS_TAG, OUTPUTS_TAG, merged, number
 from loopml.api.mlflow.runs import KeyValue, RunId, _run_id
 from loopml.api.mlflow.wire import MlflowError, MlflowRoute, fast_json, not_implemented
 from loopml.tracking import service
+from loopml.tracking.values import check_key
 
 router = APIRouter(prefix="/api/2.0/mlflow", route_class=MlflowRoute)
 
 MAX_BATCH = 1000  # MLflow's own limit on metrics per log-batch
 
 
+Int64 = Annotated[int, Field(ge=-(2**63), lt=2**63)]  # the store's BIGINT columns
+
+
 class Metric(BaseModel):
     key: str
     value: float
-    timestamp: int = 0
-    step: int = 0
+    timestamp: Int64 = 0
+    step: Int64 = 0
     model_id: str | None = None  # MLflow 3 copies a run's metrics onto its logged models
 
 
@@ -62,7 +66,11 @@ class LogOutputs(BaseModel):
 
 def _points(metrics: list[Metric]) -> list[tuple[str, float, int, float]]:
     """The run's own points; copies sent for a logged model are not new history."""
-    return [(m.key, m.value, m.step, m.timestamp / 1000) for m in metrics if not m.model_id]
+    return [
+        (check_key(m.key, "Metric"), m.value, m.step, m.timestamp / 1000)
+        for m in metrics
+        if not m.model_id
+    ]
 
 
 @router.post("/runs/log-metric")

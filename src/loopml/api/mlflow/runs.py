@@ -74,16 +74,20 @@ def create(body: CreateRun, request: Request, api: MlflowDep, actor: ActorDep):
     client = request.client.host if request.client else "unknown"
     run_id, start = uuid.uuid4().hex, from_millis(body.start_time) or datetime.now(timezone.utc)
     name = name or f"run-{run_id[:8]}"
+    if len(name) > 250:
+        raise MlflowError("INVALID_PARAMETER_VALUE", "A run name has at most 250 characters.")
+    parent = tags.get(PARENT_TAG)
+    parent = parent if parent and re.fullmatch(r"[0-9a-f]{32}", parent) else None
     environment = Environment(tags.get("mlflow.source.git.commit"), None, client, "", "")
     service.create_run(
         api.store, project=api.project, experiment=experiment, name=name, tags=tags,
-        parent_run_id=tags.get(PARENT_TAG), environment=environment, actor=actor,
+        parent_run_id=parent, environment=environment, actor=actor,
         run_id=run_id, start_time=start,
     )  # fmt: skip
     # Answered from what was written: reading the run back would double the request's cost.
     run = Run(
         id=run_id, experiment=experiment, name=name, status=RunStatus.RUNNING, start_time=start,
-        end_time=None, parent_run_id=tags.get(PARENT_TAG), user=actor, git_commit=environment.git_commit,
+        end_time=None, parent_run_id=parent, user=actor, git_commit=environment.git_commit,
         git_dirty=None, host=client, pid=0, environment={}, wall_seconds=None, cpu_seconds=None,
         peak_rss_bytes=None, error=None, tags=tags,
     )  # fmt: skip
