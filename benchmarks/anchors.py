@@ -10,6 +10,7 @@ object on its last line of output, which is what ``run_anchor`` returns.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import venv
@@ -50,3 +51,10 @@ def run_anchor(python: Path, script: Path, *args: str, timeout: float = 3600) ->
     if result.returncode != 0:
         raise RuntimeError(f"{script.name} failed:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server under benchmark."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

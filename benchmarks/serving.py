@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.anchors import MLFLOW_REQUIREMENTS, anchor_python, run_anchor
+from benchmarks.anchors import MLFLOW_REQUIREMENTS, anchor_python, free_port, run_anchor
 from benchmarks.report import markdown_table, write_section
 
 HERE = Path(__file__).parent
@@ -52,7 +51,7 @@ def main() -> None:
         anchor_python("mlflow", MLFLOW_REQUIREMENTS),
         HERE / "anchor_scripts" / "mlflow_serving.py",
         str(WORK), str(WORK / "train.parquet"), str(bodies["mlflow"]), str(LOADGEN),
-        str(_free_port()), str(THROUGHPUT_REQUESTS),
+        str(free_port()), str(THROUGHPUT_REQUESTS),
     )  # fmt: skip
     batch = _batch(model, settings)
     _report(raw, loopml_latency, loopml_records, loopml_throughput, mlflow, batch)
@@ -107,7 +106,7 @@ def _bodies(one: pd.DataFrame) -> dict[str, Path]:
 
 
 def _loopml_http(settings, bodies):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LOOPML_HOME": str(settings.home),
@@ -226,12 +225,6 @@ probabilities and adds the version and segment of every row.
 """
     write_section("serving", body)
     print(body)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

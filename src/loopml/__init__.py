@@ -15,6 +15,7 @@ _EXPORTS = {
     "model_card": "loopml.registry.fluent",
     "export_model": "loopml.registry.fluent",
     "log_model": "loopml.registry.fluent",
+    "autolog": "loopml.registry.autolog",
     "load_model": "loopml.registry.fluent",
     "get_model_version": "loopml.registry.fluent",
     "list_model_versions": "loopml.registry.fluent",
@@ -154,6 +155,7 @@ if TYPE_CHECKING:
     from loopml.pipeline.spec import ProjectSpec
     from loopml.predictions.reader import read_predictions
     from loopml.predictions.writer import FeedbackLog, PredictionLog
+    from loopml.registry.autolog import autolog
     from loopml.registry.fluent import (
         approve,
         champion_at,

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from loopml._context import Context
 from loopml._version import __version__
-from loopml.api import errors, health, models, runs
+from loopml.api import errors, health, mlflow, models, runs
 from loopml.api.auth import Authenticator, AuthMiddleware
 from loopml.api.middleware import RequestMiddleware
 from loopml.api.telemetry import Telemetry
@@ -71,7 +71,7 @@ def create_app(
     app.add_middleware(  # added last, so it runs first: request ids and logs for every answer
         RequestMiddleware, telemetry=app.state.telemetry, max_body_bytes=MAX_BODY_BYTES
     )
-    for router in (health.router, runs.router, models.router):
+    for router in (health.router, runs.router, models.router, mlflow.router):
         app.include_router(router)
     serving_routes.install(app, context, serving)
     _export_monitor_results(app, context)

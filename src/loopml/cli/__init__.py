@@ -38,6 +38,7 @@ COMMANDS = {
     "users": Lazy("loopml.cli.users:app", "Add, list and disable users."),
     "tokens": Lazy("loopml.cli.tokens:app", "Create, list and revoke API tokens."),
     "federation": Lazy("loopml.cli.federation:app", "Federations: train one model across organisations."),
+    "import": Lazy("loopml.cli.importers:app", "Copy another tool's store into loopml."),
     "explain": Lazy("loopml.cli.explain:explain", "Why a model answers rows as it does, or what a version relies on."),
 }  # fmt: skip
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from loopml.cli.output import console, duration, table
+from loopml.cli.output import ProgressBar, console, duration, table
 
 
 def init(
@@ -50,36 +50,10 @@ def run(
     from loopml.pipeline.fluent import Pipeline
 
     pipeline = Pipeline.from_file(file)
-    with _ProgressBar() as progress:
+    with ProgressBar("segments") as progress:
         result = pipeline.run(force=force, on_progress=progress.update)
     _print_result(result)
     result.raise_for_failures()  # exit 1 naming them: scripts and CI must notice
-
-
-class _ProgressBar:
-    """A Rich bar that counts segments; shown only once there is something to train."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        self._bar = Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, transient=False,
-        )  # fmt: skip
-        self._task = None
-
-    def __enter__(self) -> _ProgressBar:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._task is not None:
-            self._bar.stop()
-
-    def update(self, done: int, total: int) -> None:
-        if self._task is None:
-            self._bar.start()
-            self._task = self._bar.add_task("segments", total=total)
-        self._bar.update(self._task, completed=done)
 
 
 def _print_result(result) -> None:

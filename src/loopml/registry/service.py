@@ -91,6 +91,16 @@ def register(
     raise InvalidInput(f"Could not register a version of {name!r}.", hint="Try again.")
 
 
+def create_model(store: Store, name: str, *, description: str | None, actor: str) -> Model:
+    """An empty model family, for clients that name a model before its first version."""
+    check_model_name(name)
+    with store.write() as session:
+        row = _lock_model(session, name, create=True, actor=actor)
+        if description and not row.description:
+            row.description = description
+        return _model(session, row, 0, 0)
+
+
 def register_model(
     store: Store,
     artifacts,

@@ -109,6 +109,9 @@ class ActiveRun:
     def log_text(self, text: str, artifact_path: str) -> None:
         self._store_bytes(text.encode(), artifact_path)
 
+    def log_bytes(self, data: bytes, artifact_path: str) -> None:
+        self._store_bytes(data, artifact_path)
+
     def log_dict(self, data: Mapping[str, Any], artifact_path: str) -> None:
         """Store a dictionary as JSON, or as YAML when the path ends in .yaml/.yml."""
         if artifact_path.endswith((".yaml", ".yml")):

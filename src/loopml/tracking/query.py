@@ -280,18 +280,9 @@ def search_runs(
     attributes, ``params.*``, ``metrics.*`` (latest values) and ``tags.*``."""
     import pandas as pd
 
-    conditions = parse_filter(filter)
     experiment_ids = service.experiment_ids(store, project, experiments)
-    query = (
-        select(RunRow.id)
-        .where(RunRow.experiment_id.in_(experiment_ids))
-        .where(*[_where(c) for c in conditions])
-    )
-    query = _order(query, list(order_by or []) or ["start_time desc"])
-    if max_results is not None:
-        query = query.limit(max_results)
+    ids = search_run_ids(store, experiment_ids, filter, order_by, max_results)
     with store.read() as session:
-        ids = session.scalars(query).all()
         frame = pd.DataFrame({"run_id": pd.Series(ids, dtype="object")})
         if not ids:
             return frame
@@ -310,6 +301,31 @@ def search_runs(
             wide.columns = [f"{prefix}.{key}" for key in wide.columns]
             frame = frame.join(wide, on="run_id")
     return frame
+
+
+def search_run_ids(
+    store: Store,
+    experiment_ids: Sequence[int],
+    filter: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int | None = 1000,
+    offset: int = 0,
+) -> list[str]:
+    """Ids of the runs of these experiments matching ``filter``, in ``order_by`` order,
+    from ``offset`` on (how a caller pages through many runs)."""
+    conditions = parse_filter(filter)
+    query = (
+        select(RunRow.id)
+        .where(RunRow.experiment_id.in_(experiment_ids))
+        .where(*[_where(c) for c in conditions])
+    )
+    query = _order(query, list(order_by or []) or ["start_time desc"])
+    if max_results is not None:
+        query = query.limit(max_results)
+    if offset:
+        query = query.offset(offset)
+    with store.read() as session:
+        return list(session.scalars(query))
 
 
 _ATTRIBUTE_COLUMNS = [

@@ -6,12 +6,14 @@ tracking logic of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import os
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from itertools import chain
 from typing import Any
 
@@ -108,9 +110,13 @@ def create_run(
     parent_run_id: str | None,
     environment: Environment,
     actor: str,
+    run_id: str | None = None,
+    start_time: datetime | None = None,
 ) -> str:
+    """A new running run; ``run_id`` and ``start_time`` are given only by importers,
+    which keep the ids and times of the store they copy."""
     experiment_id = get_or_create_experiment(store, project, experiment, actor=actor)
-    run_id = uuid.uuid4().hex
+    run_id = run_id or uuid.uuid4().hex
     # Core, not the ORM: starting runs in a loop is a hot path.
     with store.write_connection() as connection:
         connection.execute(
@@ -120,7 +126,7 @@ def create_run(
                 "experiment_id": experiment_id,
                 "name": name or f"run-{run_id[:8]}",
                 "status": RunStatus.RUNNING.value,
-                "start_time": utcnow(),
+                "start_time": start_time or utcnow(),
                 "parent_run_id": parent_run_id,
                 "user": actor,
                 "git_commit": environment.git_commit,
@@ -201,35 +207,53 @@ def _by_run(points: Sequence[tuple[str, Point]]) -> dict[str, list[Point]]:
 
 def log_params(store: Store, run_id: str, params: Mapping[str, Any]) -> None:
     """Record parameters; the same value again is fine, a different one is refused."""
+    log_batch(store, run_id, params=params)
+
+
+def log_batch(
+    store: Store,
+    run_id: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    points: Sequence[Point] = (),
+) -> None:
+    """Params, tags and metric points of one run in one transaction (all or nothing)."""
+    with store.write_connection() as connection:
+        _require_run(connection, run_id)
+        if params:
+            _insert_params(connection, run_id, params)
+        if tags:
+            _upsert_tags(connection, run_id, tags)
+        _insert_metrics(connection, run_id, points)
+
+
+def _insert_params(connection: Connection, run_id: str, params: Mapping[str, Any]) -> None:
     values = {
         check_key(key, "Parameter"): check_text(key, text_value(value))
         for key, value in params.items()
     }
     params_table = ParamRow.__table__
-    with store.write_connection() as connection:
-        _require_run(connection, run_id)
-        existing = dict(
-            connection.execute(
-                select(params_table.c.key, params_table.c.value).where(
-                    params_table.c.run_id == run_id, params_table.c.key.in_(list(values))
-                )
-            ).all()
-        )
-        changed = {
-            k: (existing[k], v) for k, v in values.items() if k in existing and existing[k] != v
-        }
-        if changed:
-            key, (old, new) = next(iter(changed.items()))
-            raise Conflict(
-                f"Parameter {key!r} of run {run_id} is already {old!r}; it cannot become {new!r}.",
-                hint="Parameters are fixed once logged: start a new run for other values, "
-                "or record changing values as metrics or tags.",
+    existing = dict(
+        connection.execute(
+            select(params_table.c.key, params_table.c.value).where(
+                params_table.c.run_id == run_id, params_table.c.key.in_(list(values))
             )
-        new_rows = [
-            {"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing
-        ]
-        if new_rows:
-            connection.execute(insert(params_table), new_rows)
+        ).all()
+    )
+    changed = {k: (existing[k], v) for k, v in values.items() if k in existing and existing[k] != v}
+    if changed:
+        key, (old, new) = next(iter(changed.items()))
+        raise Conflict(
+            f"Parameter {key!r} of run {run_id} is already {old!r}; it cannot become {new!r}.",
+            hint="Parameters are fixed once logged: start a new run for other values, "
+            "or record changing values as metrics or tags.",
+        )
+    new_rows = [
+        {"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing
+    ]
+    if new_rows:
+        connection.execute(insert(params_table), new_rows)
 
 
 def set_tags(store: Store, run_id: str, tags: Mapping[str, Any]) -> None:
@@ -317,6 +341,7 @@ def end_run(
     usage: ResourceUsage,
     error: str | None = None,
     metrics: Sequence[Point] = (),
+    end_time: datetime | None = None,
 ) -> None:
     """Record the outcome, with the run's last metric points in the same transaction:
     a run is finished exactly when everything it logged is stored."""
@@ -327,7 +352,7 @@ def end_run(
             {
                 "run_id": run_id,
                 "status": status.value,
-                "end_time": utcnow(),
+                "end_time": end_time or utcnow(),
                 "wall_seconds": usage.wall_seconds,
                 "cpu_seconds": usage.cpu_seconds,
                 "peak_rss_bytes": usage.peak_rss_bytes,
@@ -372,39 +397,44 @@ def get_run(store: Store, run_id: str) -> Run:
     """A run by its id, or a unique prefix of at least six characters of it."""
     run_id = resolve_run_id(store, run_id)
     with store.read() as session:
-        row = session.execute(
-            select(RunRow, ExperimentRow.name)
-            .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
-            .where(RunRow.id == run_id)
-        ).first()
-        if row is None:
+        found = _runs_with_details(session, [run_id])
+        if not found:
             raise _run_not_found(run_id)
-        run, experiment = row
-        params = dict(
-            session.execute(
-                select(ParamRow.key, ParamRow.value).where(ParamRow.run_id == run_id)
-            ).all()
-        )
-        tags = dict(
-            session.execute(select(TagRow.key, TagRow.value).where(TagRow.run_id == run_id)).all()
-        )
-        metrics = {
-            key: nan_if_null(value)
-            for key, value in session.execute(
-                select(LatestMetricRow.key, LatestMetricRow.value).where(
-                    LatestMetricRow.run_id == run_id
-                )
-            )
-        }
         artifacts = tuple(
             ArtifactInfo(a.path, a.digest, a.size)
             for a in session.scalars(
                 select(ArtifactRow).where(ArtifactRow.run_id == run_id).order_by(ArtifactRow.path)
             )
         )
-    return run_to_domain(
-        run, experiment, params=params, metrics=metrics, tags=tags, artifacts=artifacts
-    )
+    return dataclasses.replace(found[0], artifacts=artifacts)
+
+
+def get_runs(store: Store, run_ids: Sequence[str]) -> list[Run]:
+    """The runs with these ids (unknown ids left out) in the order given, with their
+    params, latest metrics and tags; artifacts are left out (``get_run`` has them)."""
+    with store.read() as session:
+        found = {}
+        for start in range(0, len(run_ids), 500):  # within every database's bound-value limit
+            found.update(
+                (r.id, r) for r in _runs_with_details(session, run_ids[start : start + 500])
+            )
+    return [found[run_id] for run_id in run_ids if run_id in found]
+
+
+def _runs_with_details(session: Session, run_ids: Sequence[str]) -> list[Run]:
+    rows = session.execute(
+        select(RunRow, ExperimentRow.name)
+        .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
+        .where(RunRow.id.in_(run_ids))
+    ).all()
+    details: dict[str, dict[str, dict]] = {
+        row.id: {"params": {}, "metrics": {}, "tags": {}} for row, _ in rows
+    }
+    for kind, table in (("params", ParamRow), ("tags", TagRow), ("metrics", LatestMetricRow)):
+        query = select(table.run_id, table.key, table.value).where(table.run_id.in_(run_ids))
+        for run_id, key, value in session.execute(query):
+            details[run_id][kind][key] = nan_if_null(value) if kind == "metrics" else value
+    return [run_to_domain(run, experiment, **details[run.id]) for run, experiment in rows]
 
 
 def run_to_domain(row: RunRow, experiment: str, **details: Any) -> Run:
@@ -451,6 +481,15 @@ def runs_by_tag(
             )
             found.update(dict(rows.all()))
     return found
+
+
+def find_tag(store: Store, key: str) -> tuple[str, str] | None:
+    """The (run id, value) of the run carrying tag ``key``, for keys that name one thing."""
+    with store.read() as session:
+        row = session.execute(
+            select(TagRow.run_id, TagRow.value).where(TagRow.key == key).limit(1)
+        ).first()
+    return tuple(row) if row else None
 
 
 def get_metric_history(store: Store, run_id: str, key: str) -> list[MetricPoint]:
@@ -508,15 +547,20 @@ def list_experiments(store: Store, project: str) -> list[Experiment]:
         ]
 
 
-def experiment_ids(store: Store, project: str, names: Iterable[str] | None) -> list[int]:
-    """Ids of the named experiments (all of the project's when ``names`` is None)."""
+def experiment_names(store: Store, project: str) -> dict[str, int]:
+    """Name -> id of the project's experiments: one indexed query, no run counts."""
     query = (
         select(ExperimentRow.id, ExperimentRow.name)
         .join(ProjectRow)
         .where(ProjectRow.name == project)
     )
     with store.read() as session:
-        found = dict((name, id_) for id_, name in session.execute(query))
+        return {name: id_ for id_, name in session.execute(query)}
+
+
+def experiment_ids(store: Store, project: str, names: Iterable[str] | None) -> list[int]:
+    """Ids of the named experiments (all of the project's when ``names`` is None)."""
+    found = experiment_names(store, project)
     if names is None:
         return list(found.values())
     missing = [name for name in names if name not in found]

@@ -1,0 +1,167 @@
+"""MLflow's client against ``mlflow server`` and against ``loopml serve``, same script.
+
+One workload (``anchor_scripts/mlflow_api_client.py``, run with the MLflow
+environment's Python) goes to each server in turn: MLflow's own tracking server
+on a SQLite file (its defaults: 4 workers, artifacts served by the server) and
+``loopml serve`` on a SQLite file (one process). Targets: every figure >= 3x
+``mlflow server``, ``log_batch`` >= 10x.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from benchmarks.anchors import MLFLOW_REQUIREMENTS, anchor_python, free_port, run_anchor
+from benchmarks.report import markdown_table, write_section
+
+HERE = Path(__file__).parent
+WORK = HERE / ".work" / "mlflow_api"
+CLIENT = HERE / "anchor_scripts" / "mlflow_api_client.py"
+POPULATE = HERE / "anchor_scripts" / "mlflow_api_populate.py"
+SIZES = {
+    "metric_calls": int(os.environ.get("BENCH_MLFLOW_API_CALLS", "1000")),
+    "batches": 20,
+    "keys": 1000,
+    "runs": int(os.environ.get("BENCH_MLFLOW_API_RUNS", "200")),
+    "models": 5,
+    "search_runs": int(os.environ.get("BENCH_MLFLOW_API_SEARCH", "10000")),
+}
+
+
+def main() -> None:
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    python = anchor_python("mlflow", MLFLOW_REQUIREMENTS)
+    mlflow = _measure(_mlflow_server(python), python)
+    loopml = _measure(_loopml_server(), python)
+    _report(mlflow, loopml)
+
+
+def _fill_loopml(home: Path, count: int) -> None:
+    """The runs ``search_runs`` goes through, written in bulk before the server starts
+    (the same rows as the MLflow side: metric ``score``, tag ``group``); not timed."""
+    from loopml._context import Context
+    from loopml.config import Settings
+    from loopml.tracking import environment, service
+    from loopml.tracking.entities import RunStatus
+    from loopml.tracking.resources import ResourceUsage
+
+    context = Context(Settings(home=home, actor="bench"))
+    for start in range(0, count, 1000):
+        indexes = range(start, min(start + 1000, count))
+        ids = service.create_runs(
+            context.store, project="default", experiment="search",
+            runs=[(f"r{i}", {"group": str(i % 10)}) for i in indexes], parent_run_id=None,
+            environment=environment.capture(), actor="bench",
+        )  # fmt: skip
+        usage = ResourceUsage(0.0, 0.0, 0)
+        service.end_runs(
+            context.store,
+            [(run_id, RunStatus.FINISHED, usage, None, [("score", (i % 100) / 100, 0, 0.0)])
+             for run_id, i in zip(ids, indexes, strict=True)],
+        )  # fmt: skip
+    context.close()
+
+
+def _measure(start, python: Path) -> dict:
+    port = free_port()
+    server = start(port)
+    try:
+        _wait_ready(port)
+        os.environ["MLFLOW_TRACKING_URI"] = f"http://127.0.0.1:{port}"
+        return run_anchor(python, CLIENT, json.dumps(SIZES))
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def _mlflow_server(python: Path):
+    folder = WORK / "mlflow"
+    folder.mkdir()
+    run_anchor(python, POPULATE, str(folder / "mlflow.db"), str(SIZES["search_runs"]))
+    command = [
+        str(python.parent / "mlflow"), "server", "--host", "127.0.0.1",
+        "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+        "--artifacts-destination", str(folder / "artifacts"),
+    ]  # fmt: skip
+    # Its job runner serves GenAI scorers, not tracking: off, so it adds no processes.
+    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    return lambda port: _spawn([*command, "--port", str(port)], env)
+
+
+def _loopml_server():
+    _fill_loopml(WORK / "loopml", SIZES["search_runs"])
+    env = {"LOOPML_HOME": str(WORK / "loopml"), "LOOPML_ACTOR": "bench"}
+    command = [sys.executable, "-c", "import sys; from loopml.cli import main; main(sys.argv[1:])"]
+    return lambda port: _spawn(
+        [*command, "serve", "--port", str(port), "--log-level", "warning"], env
+    )
+
+
+def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LOOPML_", "MLFLOW_"))}
+    return subprocess.Popen(
+        command, env={**clean, **env, "MLFLOW_DISABLE_TELEMETRY": "true"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_ready(port: int, timeout: float = 180) -> None:
+    """Both servers answer MLflow's experiment lookup once they are up."""
+    url = f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get?experiment_id=0"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"no server answered on port {port}")
+
+
+def _report(mlflow: dict, loopml: dict) -> None:
+    def row(what, key, unit, target, higher=True):
+        ratio = loopml[key] / mlflow[key] if higher else mlflow[key] / loopml[key]
+        return [
+            what,
+            f"{mlflow[key]:,.{unit}f}",
+            f"{loopml[key]:,.{unit}f}",
+            f"**{ratio:.1f}×**",
+            target,
+        ]
+
+    rows = [
+        row("`log_metric` calls/s (synchronous)", "log_metric_per_s", 0, "≥ 3×"),
+        row(f"`log_batch` points/s ({SIZES['keys']:,} per call)", "log_batch_points_per_s", 0, "≥ 10×"),
+        row("runs/s (`start_run` + `end_run`)", "runs_per_s", 1, "≥ 3×"),
+        row(f"`search_runs` over {mlflow['found']:,} runs (s)", "search_seconds", 2, "≥ 3×", higher=False),
+        row("`search_runs` with a metric and param filter (s)", "filtered_seconds", 2, "≥ 3×", higher=False),
+        row("`sklearn.log_model` + register (s each)", "log_model_seconds", 2, "≥ 3×", higher=False),
+    ]  # fmt: skip
+    body = f"""## MLflow's client: `mlflow server` vs `loopml serve` (issue 19)
+
+The unmodified MLflow 3 client runs one script against each server on 127.0.0.1, both on
+SQLite: `mlflow server` with its defaults (4 workers, proxied artifacts) and `loopml serve`
+(one process). Ratio = how many times faster loopml is.
+
+{markdown_table(["what", "mlflow server", "loopml serve", "ratio", "target"], rows)}
+
+Both searches found the same runs (MLflow {mlflow["found"]:,} / {mlflow["filtered_found"]:,},
+loopml {loopml["found"]:,} / {loopml["filtered_found"]:,}).
+"""
+    write_section("mlflow_api", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

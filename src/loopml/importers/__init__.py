@@ -1,0 +1,1 @@
+"""Copies of other tools' stores into loopml: ``loopml import mlflow``."""

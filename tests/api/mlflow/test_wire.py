@@ -1,0 +1,134 @@
+"""MLflow's wire conventions, checked over HTTP without MLflow: what its client relies on.
+
+Runs on SQLite and PostgreSQL; the unmodified client's own test is test_client.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import loopml
+from loopml.api.mlflow.runs import translate_filter
+
+API = "/api/2.0/mlflow"
+
+
+def _run(client, experiment_id="0", **fields) -> str:
+    body = {"experiment_id": experiment_id, "start_time": 1_700_000_000_000, **fields}
+    response = client.post(f"{API}/runs/create", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["run"]["info"]["run_id"]
+
+
+def test_experiment_zero_exists_from_the_start(client):
+    answer = client.get(f"{API}/experiments/get", params={"experiment_id": "0"}).json()
+    assert answer["experiment"]["name"] == "Default"
+    assert answer["experiment"]["artifact_location"] == "mlflow-artifacts:/0"
+
+
+def test_error_codes_and_statuses_are_mlflows(client):
+    missing = client.get(f"{API}/experiments/get-by-name", params={"experiment_name": "nope"})
+    assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert client.post(f"{API}/experiments/create", json={"name": "e"}).status_code == 200
+    again = client.post(f"{API}/experiments/create", json={"name": "e"})
+    assert again.status_code == 400 and again.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    run_id = _run(client)
+    client.post(f"{API}/runs/log-parameter", json={"run_id": run_id, "key": "a", "value": "1"})
+    changed = client.post(
+        f"{API}/runs/log-parameter", json={"run_id": run_id, "key": "a", "value": "2"}
+    )
+    assert changed.status_code == 400 and changed.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    unknown_run = client.post(
+        f"{API}/runs/log-metric", json={"run_id": "f" * 32, "key": "m", "value": 1}
+    )
+    assert unknown_run.status_code == 404
+
+
+def test_client_mistakes_are_400_never_500(client):
+    for response in (
+        client.post(f"{API}/runs/log-batch", content=b"{not json", headers={"content-type": "application/json"}),
+        client.post(f"{API}/runs/log-batch", json={"run_id": "x", "metrics": [{"key": "m", "value": "high"}]}),
+        client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "filter": "metrics.m <"}),
+        client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "page_token": "x"}),
+        client.put("/api/2.0/mlflow-artifacts/artifacts/0/../etc/passwd", content=b"x"),
+        client.post(f"{API}/runs/create", json={"experiment_id": "0", "run_name": "n" * 300}),
+        client.post(f"{API}/experiments/create", json={"name": "e" * 240}),
+        client.post(f"{API}/runs/log-metric", json={"run_id": "f" * 32, "key": "m", "value": 1, "step": 2**70}),
+        client.post(f"{API}/runs/log-metric", json={"run_id": "f" * 32, "key": "k" * 300, "value": 1}),
+    ):  # fmt: skip
+        assert response.status_code == 400, response.text
+        assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_what_loopml_does_not_do_names_its_equivalent(client):
+    for method, path in (("post", "runs/delete"), ("post", "model-versions/transition-stage"),
+                         ("get", "traces/batchGet"), ("post", "experiments/delete")):  # fmt: skip
+        response = getattr(client, method)(f"{API}/{path}")
+        assert response.status_code == 501
+        body = response.json()
+        assert body["error_code"] == "NOT_IMPLEMENTED" and "Use " in body["message"]
+
+
+def test_metrics_round_trip_with_nan_steps_and_milliseconds(client):
+    run_id = _run(client, tags=[{"key": "mlflow.runName", "value": "wire"}])
+    metrics = [{"key": "loss", "value": v, "timestamp": 1_700_000_000_000 + i, "step": i}
+               for i, v in enumerate([0.5, "NaN", 0.25])]  # fmt: skip
+    assert (
+        client.post(
+            f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics}
+        ).status_code
+        == 200
+    )
+    history = client.get(
+        f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"}
+    )
+    points = history.json()["metrics"]
+    assert [(p["step"], p["timestamp"]) for p in points] == [(0, 1_700_000_000_000), (1, 1_700_000_000_001), (2, 1_700_000_000_002)]  # fmt: skip
+    assert points[1]["value"] == "NaN" and points[2]["value"] == 0.25
+    run = loopml.get_run(run_id)  # ordinary loopml data
+    assert run.name == "wire" and run.experiment == "default"
+    assert math.isnan(loopml.get_metric_history(run_id, "loss")[1].value)
+
+
+def test_search_pages_through_runs_in_order(client):
+    ids = [_run(client) for _ in range(5)]
+    for index, run_id in enumerate(ids):
+        client.post(f"{API}/runs/log-metric", json={"run_id": run_id, "key": "m", "value": index})
+    seen, token = [], None
+    while True:
+        body = {"experiment_ids": ["0"], "max_results": 2, "order_by": ["metrics.m DESC"],
+                "filter": "attributes.status = 'RUNNING'", **({"page_token": token} if token else {})}  # fmt: skip
+        answer = client.post(f"{API}/runs/search", json=body).json()
+        seen += [r["info"]["run_id"] for r in answer["runs"]]
+        token = answer.get("next_page_token")
+        if not token:
+            break
+    assert seen == ids[::-1]
+
+
+def test_artifacts_are_the_runs_own(client):
+    run_id = _run(client)
+    path = f"/api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts/reports/a.txt"
+    assert client.put(path, content=b"hello").status_code == 200
+    assert client.get(path).content == b"hello"
+    listing = client.get(
+        "/api/2.0/mlflow-artifacts/artifacts", params={"path": f"0/{run_id}/artifacts"}
+    )
+    assert listing.json()["files"] == [{"path": "reports", "is_dir": True}]
+    assert loopml.load_artifact(run_id, "reports/a.txt") == b"hello"
+
+
+@pytest.mark.parametrize(
+    ("mlflow", "loopml_filter"),
+    [
+        ("attributes.status = 'FINISHED'", "attributes.status = 'finished'"),
+        ("status IN ('FAILED', 'KILLED')", "status IN ('failed', 'killed')"),
+        ("tags.\"mlflow.runName\" = 'x'", "tags.`mlflow.runName` = 'x'"),
+        ("attributes.run_name LIKE 'a%' and metrics.MAE < 1", "name LIKE 'a%' and metrics.MAE < 1"),
+        ("attributes.start_time > 0", "attributes.start_time > '1970-01-01T00:00:00+00:00'"),
+    ],
+)
+def test_mlflow_filters_become_loopml_filters(mlflow, loopml_filter):
+    assert translate_filter(mlflow) == loopml_filter
