@@ -105,9 +105,13 @@ def create_run(
     parent_run_id: str | None,
     environment: Environment,
     actor: str,
+    heartbeat: bool = False,
 ) -> str:
+    """``heartbeat``: the calling process will beat for the run (tracking/liveness.py), so
+    the run may be marked killed once the beats stop; runs without one never are."""
     experiment_id = get_or_create_experiment(store, project, experiment, actor=actor)
     run_id = uuid.uuid4().hex
+    now = utcnow()
     # Core, not the ORM: starting runs in a loop is a hot path.
     with store.write_connection() as connection:
         connection.execute(
@@ -117,7 +121,8 @@ def create_run(
                 "experiment_id": experiment_id,
                 "name": name or f"run-{run_id[:8]}",
                 "status": RunStatus.RUNNING.value,
-                "start_time": utcnow(),
+                "start_time": now,
+                "heartbeat_at": now if heartbeat else None,
                 "parent_run_id": parent_run_id,
                 "user": actor,
                 "git_commit": environment.git_commit,
