@@ -65,6 +65,7 @@ def start_run(
         parent_run_id=parent.id if parent else None,
         environment=environment.capture(),
         actor=context.settings.actor,
+        heartbeat=True,
     )
     run = ActiveRun(context, run_id, experiment, name)
     stack.append(run)

@@ -5,14 +5,16 @@ A SIGKILLed or crashed process cannot end its run, which would otherwise say
 ``run_heartbeat_interval`` seconds (from the metric thread, so a busy training
 loop keeps beating); a run silent for ``run_heartbeat_timeout`` seconds is
 marked ``killed`` by the next process that starts a run or reads runs. Its end
-time is its last heartbeat, the last moment it is known to have lived.
+time is its last heartbeat, the last moment it is known to have lived. Only
+runs started with ``start_run`` beat; runs that pipelines and policies create
+and end themselves have no heartbeat and are never marked.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, select, update
 
 from loopml import audit
 from loopml.store import Store, utcnow
@@ -34,7 +36,7 @@ def beat(store: Store, run_id: str) -> None:
 
 def reap_dead_runs(store: Store, timeout: float, run_id: str | None = None) -> list[str]:
     """Mark ``killed`` the running runs (or only ``run_id``) silent for ``timeout`` seconds."""
-    last_seen = func.coalesce(_runs.c.heartbeat_at, _runs.c.start_time)
+    last_seen = _runs.c.heartbeat_at  # NULL for runs that never beat: never marked
     silent = and_(_runs.c.status == _RUNNING, last_seen < utcnow() - timedelta(seconds=timeout))
     if run_id is not None:
         silent = and_(silent, _runs.c.id == run_id)

@@ -112,11 +112,15 @@ def create_run(
     actor: str,
     run_id: str | None = None,
     start_time: datetime | None = None,
+    heartbeat: bool = False,
 ) -> str:
-    """A new running run; ``run_id`` and ``start_time`` are given only by importers,
-    which keep the ids and times of the store they copy."""
+    """A new running run. ``run_id`` and ``start_time`` are given only by importers,
+    which keep the ids and times of the store they copy. ``heartbeat``: the calling
+    process will beat for the run (tracking/liveness.py), so the run may be marked
+    killed once the beats stop; runs without one never are."""
     experiment_id = get_or_create_experiment(store, project, experiment, actor=actor)
     run_id = run_id or uuid.uuid4().hex
+    now = utcnow()
     # Core, not the ORM: starting runs in a loop is a hot path.
     with store.write_connection() as connection:
         connection.execute(
@@ -126,7 +130,8 @@ def create_run(
                 "experiment_id": experiment_id,
                 "name": name or f"run-{run_id[:8]}",
                 "status": RunStatus.RUNNING.value,
-                "start_time": start_time or utcnow(),
+                "start_time": start_time or now,
+                "heartbeat_at": now if heartbeat else None,
                 "parent_run_id": parent_run_id,
                 "user": actor,
                 "git_commit": environment.git_commit,
