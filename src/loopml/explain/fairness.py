@@ -142,7 +142,7 @@ def _error_rate(actual, predicted) -> float:
 
 
 def _mae(actual, predicted) -> float:
-    from loopml.pipeline.metrics import mae
+    from loopml.metrics import mae
 
     return mae(np.asarray(actual), np.asarray(predicted))
 

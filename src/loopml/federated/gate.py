@@ -14,7 +14,7 @@ from typing import Any
 
 from loopml._context import get_context
 from loopml.federated import participant, service
-from loopml.registry.gates import LOWER_IS_BETTER
+from loopml.metrics import lower_is_better
 
 
 def decide(name: str, *, metric: str = "accuracy", margin: float = 0.01) -> dict[str, Any]:
@@ -50,7 +50,6 @@ def _check(evaluation: dict[str, Any] | None, metric: str, margin: float) -> dic
     champion = (evaluation.get("champion") or {}).get(metric)
     if champion is None:
         return {"passed": True, "candidate": candidate, "champion": None, "regression": None}
-    lower_is_better = bool(LOWER_IS_BETTER.search(metric))
-    regression = candidate - champion if lower_is_better else champion - candidate
+    regression = candidate - champion if lower_is_better(metric) else champion - candidate
     return {"passed": regression <= margin, "candidate": candidate, "champion": champion,
             "regression": regression}  # fmt: skip

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from loopml.errors import Conflict, InvalidInput
-from loopml.pipeline.metrics import DEFAULT_METRICS
+from loopml.metrics import DEFAULT_METRICS
 
 _TARGET_NAMES = ("target", "label", "y", "class", "outcome")
 _MIN_SEGMENT_ROWS = 20  # split.min_rows' default
