@@ -39,7 +39,7 @@ COMMANDS = {
     "tokens": Lazy("loopml.cli.tokens:app", "Create, list and revoke API tokens."),
     "federation": Lazy("loopml.cli.federation:app", "Federations: train one model across organisations."),
     "import": Lazy("loopml.cli.importers:app", "Copy another tool's store into loopml."),
-    "explain": Lazy("loopml.cli.explain:explain", "Why a model answers rows as it does, or what a version relies on."),
+    "explain": Lazy("loopml.cli.explain:explain", "Explain rows with the champion (--input), or a version on a sample (--version, --data)."),
 }  # fmt: skip
 
 app = typer.Typer(
