@@ -93,3 +93,4 @@ def test_a_classifier_with_text_classes_is_logged_with_its_inputs(app):
     log = read_predictions(uri, "churn-text").to_pylist()
     assert [r["input.tenure"] for r in log] == [r["tenure"] for r in records]
     assert [r["proba"] for r in log] == [p["proba"] for p in answer["predictions"]]
+    assert [r["prediction"] for r in log] == [p["prediction"] for p in answer["predictions"]]

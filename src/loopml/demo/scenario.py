@@ -70,6 +70,8 @@ class Story:
         part = frame[
             frame["segment"].isin(segments) & (frame["day"] >= first) & (frame["day"] < last)
         ]
+        if part.empty:  # no day of the window was served: nothing went wrong in it
+            return 0.0
         return metrics.wape(part["demand"].to_numpy(float), part["prediction"].to_numpy(float))
 
 
