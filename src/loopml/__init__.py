@@ -22,6 +22,7 @@ _EXPORTS = {
     "list_segments": "loopml.registry.fluent",
     "set_alias": "loopml.registry.fluent",
     "promote": "loopml.registry.fluent",
+    "archive_version": "loopml.registry.fluent",
     "rollback": "loopml.registry.fluent",
     "set_gate": "loopml.registry.fluent",
     "champion_at": "loopml.registry.fluent",

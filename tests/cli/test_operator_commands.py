@@ -5,22 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge
+from tests.cli.test_commands import run_cli as cli
 
 import loopml
 from loopml import audit
-from loopml.cli import main
 from loopml.monitoring import service as monitoring
 from loopml.registry import service as registry
-
-
-def cli(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def log_versions(maes=(0.1, 2.0)):

@@ -5,16 +5,15 @@ predictions and feedback over HTTP."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from tests.servers import serving
 
 from loopml.registry import service as registry
 
@@ -42,38 +41,10 @@ def loopml(*args: str, env, cwd) -> subprocess.CompletedProcess:
     return result
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def server(process_env, tmp_path):
-    """``loopml serve`` as its own process, once it answers /readyz."""
-    port = free_port()
-    process = subprocess.Popen([LOOPML, "serve", "--port", str(port), "--log-level", "warning"],
-                               env=process_env, cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"loopml serve exited: {process.stdout.read()}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("loopml serve did not become ready in 180 s")
+    with serving(process_env, tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-        process.stdout.close()
 
 
 def test_own_table_to_served_predictions_and_feedback(

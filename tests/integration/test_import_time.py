@@ -53,13 +53,13 @@ def test_public_names_load_on_first_use():
 
 def cpu_seconds(*args: str) -> float:
     """CPU time (user + system) of the installed ``loopml`` command: unlike wall time it
-    does not grow when other processes share the machine. The least of three runs."""
+    does not grow when other processes share the machine. The least of five runs."""
     import resource
     from pathlib import Path
 
     command = [str(Path(sys.executable).parent / "loopml"), *args]
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(command, capture_output=True, check=True, timeout=60)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)

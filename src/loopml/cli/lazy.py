@@ -40,6 +40,14 @@ class LazyGroup(TyperGroup):
         lazy = self.commands_by_name[cmd_name]  # listed in help: no import needed for that
         return TyperCommand(cmd_name, help=lazy.help, short_help=lazy.help)
 
+    def get_help_option(self, ctx: Context):
+        """``--help`` defaults to False, not None: Typer then has nothing to coerce when
+        a subcommand's help is asked for, and does not import pydantic to do it."""
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.default = False
+        return option
+
     def resolve_command(self, ctx: Context, args: list[str]):
         if args and args[0] in self.commands_by_name:
             self.load(args[0])

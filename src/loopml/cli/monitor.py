@@ -106,14 +106,7 @@ def disable(
     name: str, reason: str = typer.Option(None, help="Why; kept in the audit trail.")
 ) -> None:
     """Stop running a monitor; its results and alerts stay (`enable` resumes it)."""
-    from loopml._context import get_context
-    from loopml.monitoring import service
-
-    context = get_context()
-    service.set_monitor_enabled(
-        context.store, name, False, actor=context.settings.actor, reason=reason
-    )
-    console.print(f"Monitor [bold]{name}[/] disabled.")
+    _set_enabled(name, False, reason)
 
 
 @app.command("enable")
@@ -121,14 +114,18 @@ def enable(
     name: str, reason: str = typer.Option(None, help="Why; kept in the audit trail.")
 ) -> None:
     """Run a disabled monitor on its schedule again."""
+    _set_enabled(name, True, reason)
+
+
+def _set_enabled(name: str, enabled: bool, reason: str | None) -> None:
     from loopml._context import get_context
     from loopml.monitoring import service
 
     context = get_context()
     service.set_monitor_enabled(
-        context.store, name, True, actor=context.settings.actor, reason=reason
+        context.store, name, enabled, actor=context.settings.actor, reason=reason
     )
-    console.print(f"Monitor [bold]{name}[/] enabled.")
+    console.print(f"Monitor [bold]{name}[/] {'enabled' if enabled else 'disabled'}.")
 
 
 @app.command("delete")

@@ -115,12 +115,22 @@ def promote(
     reason: str | None = None,
     evaluation: Mapping[str, Mapping[str, float]] | None = None,
     allow_breaking_signature: bool = False,
+    force: bool = False,
 ) -> AliasMove | Approval:
+    """Through the gate; ``force`` overrides failed checks (needs a reason, audited)."""
     context = get_context()
     return promotion.promote(
         context.store, name, version, alias=alias, actor=context.settings.actor, reason=reason,
-        evaluation=evaluation, allow_breaking_signature=allow_breaking_signature,
+        evaluation=evaluation, allow_breaking_signature=allow_breaking_signature, force=force,
     )  # fmt: skip
+
+
+def archive_version(name: str, version: int, *, reason: str) -> ModelVersion:
+    """Retire a version for good: its aliases go; it never serves or is promoted again."""
+    from loopml.registry.archive import archive_version as archive
+
+    context = get_context()
+    return archive(context.store, name, version, actor=context.settings.actor, reason=reason)[0]
 
 
 def rollback(
@@ -133,10 +143,10 @@ def rollback(
 
 def set_gate(name: str, **gate: Any) -> None:
     """e.g. ``set_gate("demand", thresholds={"mae": "<= 3"}, beat_champion="mae", margin=0.02)``."""
-    from loopml.registry.gates import GateSpec
+    from loopml.registry.gates import parse_gate
 
     context = get_context()
-    spec = GateSpec.model_validate(gate)
+    spec = parse_gate(gate)
     service.set_gate(context.store, name, spec.model_dump(), actor=context.settings.actor)
 
 
