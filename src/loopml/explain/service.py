@@ -15,7 +15,7 @@ from loopml.explain.importance import SAMPLE_ROWS, background_of, global_explana
 from loopml.registry import reports, service
 from loopml.registry.entities import ModelVersion
 
-EXPLANATION, FAIRNESS = "explanation", "fairness"
+EXPLANATION, FAIRNESS, EVALUATION = "explanation", "fairness", "evaluation"
 log = logging.getLogger("loopml.explain")
 
 
@@ -54,6 +54,18 @@ def assess_fairness(
     summary = {a.attribute: a.summary for a in result.attributes}
     reports.save_report(store, version, FAIRNESS, result.to_dict(), actor=actor, summary=summary)
     return result
+
+
+def save_evaluation(store, version: ModelVersion, result, *, actor: str) -> None:
+    """Keep an evaluation with the version, its explanation and fairness as their own reports."""
+    reports.save_report(store, version, EVALUATION, result.to_dict(), actor=actor,
+                        summary={"rows": result.rows, "metrics": result.metrics})  # fmt: skip
+    if result.explanation is not None:
+        reports.save_report(store, version, EXPLANATION, result.explanation, actor=actor,
+                            summary={"rows": result.explanation["rows"]})  # fmt: skip
+    if result.fairness is not None:
+        reports.save_report(store, version, FAIRNESS, result.fairness, actor=actor,
+                            summary={a["attribute"]: a["summary"] for a in result.fairness["attributes"]})  # fmt: skip
 
 
 def fairness_of(store, version: ModelVersion) -> FairnessReport | None:
