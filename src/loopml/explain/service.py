@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from loopml.explain.fairness import FairnessReport, group_fairness
-from loopml.explain.importance import SAMPLE_ROWS, background_of, global_explanation
+from loopml.explain.importance import SAMPLE_ROWS, background_of, global_explanation, ranked
 from loopml.registry import reports, service
 from loopml.registry.entities import ModelVersion
 
@@ -75,7 +75,9 @@ def fairness_of(store, version: ModelVersion) -> FairnessReport | None:
 
 def explanation_of(store, version: ModelVersion) -> dict[str, Any] | None:
     found = reports.latest_report(store, version, EXPLANATION)
-    return None if found is None else found.payload
+    if found is None:
+        return None
+    return {**found.payload, "importance": ranked(found.payload["importance"])}
 
 
 def background_for(store, version: ModelVersion):
