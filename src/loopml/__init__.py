@@ -103,6 +103,8 @@ _EXPORTS = {
     "explain_family": "loopml.explain.fluent",
     "assess_fairness": "loopml.explain.fluent",
     "get_fairness": "loopml.explain.fluent",
+    "evaluate": "loopml.explain.fluent",
+    "Evaluation": "loopml.explain.evaluation",
     "FairnessReport": "loopml.explain.fairness",
 }
 
@@ -125,10 +127,17 @@ if TYPE_CHECKING:
     from loopml.data.rules import Rules, infer_rules
     from loopml.data.validation import ValidationReport, Violation, validate
     from loopml.errors import Conflict, InvalidInput, LoopmlError, NotFound, UntrustedModel
+    from loopml.explain.evaluation import Evaluation
     from loopml.explain.explainers import explain_rows
     from loopml.explain.explanation import Explanation
     from loopml.explain.fairness import FairnessReport
-    from loopml.explain.fluent import assess_fairness, explain_family, explain_version, get_fairness
+    from loopml.explain.fluent import (
+        assess_fairness,
+        evaluate,
+        explain_family,
+        explain_version,
+        get_fairness,
+    )
     from loopml.federated.fluent import (
         approve_federated_model,
         create_federation,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loopml.explain.fairness import FairnessReport
 from loopml.explain.gate import DEFAULT_LIMITS, HEURISTIC
-from loopml.explain.importance import direction
+from loopml.explain.importance import direction, ranked
 from loopml.registry import reports
 from loopml.registry.entities import ModelVersion
 
@@ -19,7 +19,7 @@ def explanation_rows(store, version: ModelVersion) -> Rows:
     report = found.payload
     rows = [("method", report["method"]), ("explains", report["output"]),
             ("sample", f"{report['rows']:,} rows")]  # fmt: skip
-    importance = report["importance"]
+    importance = ranked(report["importance"])
     widest = max(importance.values(), default=0) or 1
     for feature, value in importance.items():
         summary = report["summary"][feature]

@@ -100,41 +100,34 @@ def group_fairness(
 
 def _classification(actual, predicted, groups) -> tuple[str, dict, dict]:
     fm = fairlearn_metrics()
-    frame = fm.MetricFrame(
-        metrics={
-            "rows": fm.count,
-            "selection_rate": fm.selection_rate,
-            "true_positive_rate": fm.true_positive_rate,
-            "false_positive_rate": fm.false_positive_rate,
-            "error_rate": _error_rate,
-        },
-        y_true=actual,
-        y_pred=predicted,
-        sensitive_features=groups,
-    )
+    metrics = {"selection_rate": fm.selection_rate, "true_positive_rate": fm.true_positive_rate,
+               "false_positive_rate": fm.false_positive_rate, "error_rate": _error_rate}  # fmt: skip
+    frame = _metric_frame(metrics, actual, predicted, groups)
+    gaps, ratios = frame.difference(), frame.ratio()
     summary = {
-        "demographic_parity_difference": float(frame.difference()["selection_rate"]),
-        "demographic_parity_ratio": float(frame.ratio()["selection_rate"]),
+        "demographic_parity_difference": float(gaps["selection_rate"]),
+        "demographic_parity_ratio": float(ratios["selection_rate"]),
         "equalized_odds_difference": float(
-            max(frame.difference()["true_positive_rate"], frame.difference()["false_positive_rate"])
+            max(gaps["true_positive_rate"], gaps["false_positive_rate"])
         ),
     }
     return "classification", _by_group(frame), summary
 
 
 def _regression(actual, predicted, groups) -> tuple[str, dict, dict]:
-    fm = fairlearn_metrics()
-    frame = fm.MetricFrame(
-        metrics={"rows": fm.count, "mean_absolute_error": _mae},
-        y_true=actual,
-        y_pred=predicted,
-        sensitive_features=groups,
-    )
+    frame = _metric_frame({"mean_absolute_error": _mae}, actual, predicted, groups)
     summary = {
         "error_difference": float(frame.difference()["mean_absolute_error"]),
         "error_ratio": float(frame.ratio()["mean_absolute_error"]),
     }
     return "regression", _by_group(frame), summary
+
+
+def _metric_frame(metrics: dict, actual, predicted, groups):
+    """fairlearn's MetricFrame of ``metrics`` per group, with each group's row count."""
+    fm = fairlearn_metrics()
+    return fm.MetricFrame(metrics={"rows": fm.count, **metrics}, y_true=actual, y_pred=predicted,
+                          sensitive_features=groups)  # fmt: skip
 
 
 def _error_rate(actual, predicted) -> float:

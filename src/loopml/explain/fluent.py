@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from loopml._context import get_context
+from loopml.errors import InvalidInput
 from loopml.explain import service
+from loopml.explain.evaluation import Evaluation
+from loopml.explain.evaluation import evaluate as run_evaluation
 from loopml.explain.fairness import FairnessReport
 from loopml.explain.importance import SAMPLE_ROWS, family_importance
 from loopml.registry import service as registry
@@ -37,6 +40,40 @@ def assess_fairness(
     found = registry.resolve(context.store, name, version=version)
     return service.assess_fairness(context.store, context.artifacts, found, data, target=target,
                                    sensitive=sensitive, actor=context.settings.actor)  # fmt: skip
+
+
+def evaluate(
+    model_or_version: Any,
+    data: Any,
+    target: str,
+    sensitive: Sequence[str] | None = None,
+    sample_rows: int = SAMPLE_ROWS,
+) -> Evaluation:
+    """Metrics, confusion matrix and calibration (or residuals), explanation and fairness
+    of a model on labelled ``data``. Given a version (``"models:/NAME/3"``, an alias URI or
+    a ModelVersion) the result is kept with it; a loaded model is only evaluated."""
+    from loopml.models import LoadedModel, load_version
+    from loopml.registry.entities import ModelVersion
+    from loopml.registry.fluent import load_model
+
+    context = get_context()
+    version = None
+    if isinstance(model_or_version, str):
+        loaded = load_model(model_or_version)
+        version = registry.resolve(context.store, loaded.name, version=loaded.version)
+    elif isinstance(model_or_version, ModelVersion):
+        version = model_or_version
+    elif not isinstance(model_or_version, LoadedModel):
+        raise InvalidInput(
+            f"evaluate takes a model URI, a ModelVersion or a loaded model, not a "
+            f"{type(model_or_version).__name__}.",
+            hint="Log the model first (loopml.log_model), then evaluate 'models:/NAME/VERSION'.",
+        )
+    model = model_or_version if version is None else load_version(context.artifacts, version)
+    result = run_evaluation(model, data, target, sensitive=sensitive, sample_rows=sample_rows)
+    if version is not None:
+        service.save_evaluation(context.store, version, result, actor=context.settings.actor)
+    return result
 
 
 def get_fairness(name: str, version: int) -> FairnessReport | None:

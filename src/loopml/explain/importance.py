@@ -63,7 +63,7 @@ def family_importance(reports: Sequence[Mapping[str, Any]]) -> list[dict[str, An
     totals: dict[str, list[float]] = {}
     top: dict[str, int] = {}
     for report in reports:
-        importance = report["importance"]
+        importance = ranked(report["importance"])
         for feature, value in importance.items():
             totals.setdefault(feature, []).append(value)
         for feature in list(importance)[:TOP_FEATURES]:
@@ -74,6 +74,12 @@ def family_importance(reports: Sequence[Mapping[str, Any]]) -> list[dict[str, An
         for f, v in totals.items()
     ]  # fmt: skip
     return sorted(rows, key=lambda r: (-r["top_in_segments"], -r["mean_importance"]))
+
+
+def ranked(importance: Mapping[str, float]) -> dict[str, float]:
+    """Largest first. Stored reports may come back with their keys reordered (PostgreSQL's
+    JSONB keeps no order), so readers rank again rather than trust the order."""
+    return dict(sorted(importance.items(), key=lambda item: -item[1]))
 
 
 def direction(rho: float | None) -> str:

@@ -11,11 +11,11 @@ import logging
 from typing import Any
 
 from loopml.explain.fairness import FairnessReport, group_fairness
-from loopml.explain.importance import SAMPLE_ROWS, background_of, global_explanation
+from loopml.explain.importance import SAMPLE_ROWS, background_of, global_explanation, ranked
 from loopml.registry import reports, service
 from loopml.registry.entities import ModelVersion
 
-EXPLANATION, FAIRNESS = "explanation", "fairness"
+EXPLANATION, FAIRNESS, EVALUATION = "explanation", "fairness", "evaluation"
 log = logging.getLogger("loopml.explain")
 
 
@@ -56,6 +56,18 @@ def assess_fairness(
     return result
 
 
+def save_evaluation(store, version: ModelVersion, result, *, actor: str) -> None:
+    """Keep an evaluation with the version, its explanation and fairness as their own reports."""
+    reports.save_report(store, version, EVALUATION, result.to_dict(), actor=actor,
+                        summary={"rows": result.rows, "metrics": result.metrics})  # fmt: skip
+    if result.explanation is not None:
+        reports.save_report(store, version, EXPLANATION, result.explanation, actor=actor,
+                            summary={"rows": result.explanation["rows"]})  # fmt: skip
+    if result.fairness is not None:
+        reports.save_report(store, version, FAIRNESS, result.fairness, actor=actor,
+                            summary={a["attribute"]: a["summary"] for a in result.fairness["attributes"]})  # fmt: skip
+
+
 def fairness_of(store, version: ModelVersion) -> FairnessReport | None:
     found = reports.latest_report(store, version, FAIRNESS)
     return None if found is None else FairnessReport.from_dict(found.payload)
@@ -63,7 +75,9 @@ def fairness_of(store, version: ModelVersion) -> FairnessReport | None:
 
 def explanation_of(store, version: ModelVersion) -> dict[str, Any] | None:
     found = reports.latest_report(store, version, EXPLANATION)
-    return None if found is None else found.payload
+    if found is None:
+        return None
+    return {**found.payload, "importance": ranked(found.payload["importance"])}
 
 
 def background_for(store, version: ModelVersion):

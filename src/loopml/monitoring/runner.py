@@ -132,13 +132,39 @@ def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:
                 "no column could be compared",
             )
         else:
-            status = "alert" if report.drifted else "ok"
-            message = (f"{len(report.drifted_columns)} of {len(report.columns)} features drifted "
-                       f"({', '.join(report.drifted_columns[:5]) or 'none'})")  # fmt: skip
+            status, message = _weighed(spec, store, segment, report, details)
         outcomes.append(Outcome(segment, status, report.share_drifted, part.num_rows,
                                 f"{spec.name} on {_where(spec.model, segment)}: {message}", details,
                                 spec.drift_share))  # fmt: skip
     return outcomes
+
+
+def _weighed(spec, store, segment: str, report, details: dict) -> tuple[str, str]:
+    """Alert on drift; with ``importance_share``, only if the drifted columns carry that much
+    of the champion's importance (unknown importance alerts, and says so)."""
+    from loopml.monitoring.importance import champion_importance, shares
+
+    drifted = report.drifted_columns
+    importance = champion_importance(store, spec.model, segment)
+    if importance is None:
+        named = ", ".join(drifted[:5]) or "none"
+        note = (
+            "; importance unknown (no explanation of the champion)" if spec.importance_share else ""
+        )
+        return ("alert" if report.drifted else "ok"), (
+            f"{len(drifted)} of {len(report.columns)} features drifted ({named}){note}"
+        )
+    share = shares(importance, [c.name for c in report.columns])
+    details["importance_share"] = share
+    carried = sum(share[c] for c in drifted)
+    named = ", ".join(f"{c} {share[c]:.0%} of importance" for c in drifted[:5]) or "none"
+    message = (f"{len(drifted)} of {len(report.columns)} features drifted ({named}), "
+               f"carrying {carried:.0%} of the importance")  # fmt: skip
+    if spec.importance_share is None:
+        return ("alert" if report.drifted else "ok"), message
+    quiet = report.drifted and carried < spec.importance_share
+    suffix = f"; alerts from {spec.importance_share:.0%}" if quiet else ""
+    return ("alert" if report.drifted and not quiet else "ok"), message + suffix
 
 
 def _metric_outcome(monitor: Monitor, window: perf.WindowPerformance, counted: int) -> Outcome:

@@ -70,6 +70,10 @@ class MonitorSpec(BaseModel):
     drift_share: float = Field(
         default=0.5, gt=0, le=1, description="Share of drifted columns that alerts."
     )
+    importance_share: float | None = Field(
+        default=None, gt=0, le=1,
+        description="Alert only if the drifted columns carry this share of the champion's importance.",
+    )  # fmt: skip
     # performance, estimated_performance, error_drift
     task: Literal["regression", "classification"] = "regression"
     metric: str | None = Field(default=None, description="e.g. mae, rmse, accuracy, roc_auc.")

@@ -1,0 +1,78 @@
+"""Drift alerts weighed by the champion's importance: quiet when only an unimportant
+feature drifts, naming each drifted feature's share when an important one does."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import lightgbm
+import numpy as np
+import pandas as pd
+
+import loopml
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+
+
+def _training(n=3000, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"price": rng.normal(0, 1, n), "qty": rng.normal(5, 2, n)})
+
+
+def _log(ctx, *, price_shift=0.0, qty_shift=0.0, seed=1, rows=600):
+    rng = np.random.default_rng(seed)
+    start = NOW - timedelta(hours=1)
+    records = [
+        {"prediction_id": f"p-{seed}-{i}", "time": start + timedelta(seconds=i * 3000 / rows),
+         "model": "demand", "segment": "",
+         "inputs": {"price": float(rng.normal(price_shift, 1)), "qty": float(rng.normal(5 + qty_shift, 2))},
+         "prediction": 1.0}
+        for i in range(rows)
+    ]  # fmt: skip
+    with loopml.PredictionLog(ctx.settings.resolved_artifact_uri) as log:
+        log.append(records)
+
+
+def _monitor(ctx, training: pd.DataFrame, **settings):
+    """Demand rests on price alone; qty is noise the model barely uses."""
+    target = 10 - 3 * training["price"] + np.random.default_rng(2).normal(0, 0.1, len(training))
+    model = lightgbm.LGBMRegressor(n_estimators=40, n_jobs=1, verbose=-1).fit(training, target)
+    loopml.log_model(model, "demand", input_example=training.head(), explain_data=training)
+    loopml.set_alias("demand", "champion", 1)
+    digest = loopml.save_reference(loopml.make_reference(training))
+    loopml.create_monitor(name="demand-drift", model="demand", kind="drift", window="1h",
+                          reference=digest, **settings)  # fmt: skip
+
+
+def test_drift_of_an_unimportant_feature_stays_quiet(ctx):
+    _monitor(ctx, _training(), importance_share=0.3)
+    _log(ctx, qty_shift=4.0)
+
+    [outcome] = loopml.run_monitors(now=NOW).outcomes["demand-drift"]
+
+    assert outcome.status == "ok"
+    assert "1 of 2 features drifted (qty " in outcome.message
+    assert "alerts from 30%" in outcome.message
+    assert outcome.details["importance_share"]["qty"] < 0.3
+    assert loopml.list_alerts(state="active") == []
+
+
+def test_drift_of_the_feature_the_model_rests_on_alerts_with_its_share(ctx):
+    _monitor(ctx, _training(), importance_share=0.3)
+    _log(ctx, price_shift=2.0, seed=3)
+
+    [outcome] = loopml.run_monitors(now=NOW).outcomes["demand-drift"]
+
+    assert outcome.status == "alert"
+    assert "(price 100% of importance)" in outcome.message
+    assert outcome.details["importance_share"]["price"] > 0.9
+    [alert] = loopml.list_alerts(state="active")
+    assert alert.monitor == "demand-drift"
+
+
+def test_every_drift_alert_names_importance_when_it_is_known(ctx):
+    _monitor(ctx, _training())  # no importance_share: alerts as before, with the shares named
+    _log(ctx, qty_shift=4.0, seed=4)
+    [outcome] = loopml.run_monitors(now=NOW).outcomes["demand-drift"]
+    assert outcome.status == "alert"
+    assert "carrying" in outcome.message and "qty" in outcome.message
