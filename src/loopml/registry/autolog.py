@@ -26,7 +26,10 @@ MODEL_ARTIFACT = "model/loopml-model.zip"
 
 _originals: dict[tuple[type, str], Callable] = {}
 _options: dict[str, Any] = {}
-_inside = threading.local()  # set while an outer fit runs: inner fits are its own work
+# While an outer fit runs, other fits are its own work (a forest's trees, a pipeline's
+# steps), even in the worker threads it starts; so the mark is the process's, not a thread's.
+_inside = {"fit": False}
+_lock = threading.Lock()
 
 
 def autolog(
@@ -46,33 +49,36 @@ def autolog(
 
 
 def _estimator_classes() -> Iterator[type]:
-    """Classes that define ``fit`` themselves, in every library that is installed."""
+    """The classes that define the ``fit`` of every estimator of the installed libraries
+    (a RandomForestClassifier's is its base class's)."""
     try:
         from sklearn.utils import all_estimators
 
-        yield from (cls for _name, cls in all_estimators() if "fit" in cls.__dict__)
+        estimators = [cls for _name, cls in all_estimators()]
     except ImportError:
-        pass
+        estimators = []
     for module, names in (
-        ("lightgbm", ("LGBMModel", "LGBMRegressor", "LGBMClassifier", "LGBMRanker")),
-        ("xgboost", ("XGBModel", "XGBRegressor", "XGBClassifier", "XGBRanker", "XGBRFRegressor")),
+        ("lightgbm", ("LGBMRegressor", "LGBMClassifier", "LGBMRanker")),
+        ("xgboost", ("XGBRegressor", "XGBClassifier", "XGBRanker", "XGBRFRegressor")),
     ):
         try:
             library = importlib.import_module(module)
         except ImportError:
             continue
-        classes = (getattr(library, name, None) for name in names)
-        yield from (cls for cls in classes if cls is not None and "fit" in cls.__dict__)
+        estimators += [getattr(library, name) for name in names if hasattr(library, name)]
+    for cls in estimators:
+        yield from (owner for owner in cls.__mro__ if "fit" in owner.__dict__)
 
 
 def _tracked(fit: Callable) -> Callable:
     @functools.wraps(fit)
     def tracked_fit(self, *args, **kwargs):
-        if getattr(_inside, "fit", False):
+        with _lock:
+            nested, _inside["fit"] = _inside["fit"], True
+        if nested:
             return fit(self, *args, **kwargs)
         from loopml.tracking import fluent
 
-        _inside.fit = True
         own = fluent.active_run() is None
         run = fluent.active_run() or fluent.start_run(name=f"{type(self).__name__}.fit")
         try:
@@ -83,7 +89,7 @@ def _tracked(fit: Callable) -> Callable:
                 run.end("failed", error=f"{type(self).__name__}.fit raised")
             raise
         finally:
-            _inside.fit = False
+            _inside["fit"] = False
         if own:
             run.end()
         return result
