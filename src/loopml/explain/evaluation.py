@@ -69,11 +69,11 @@ def evaluate(
     """``model`` is a LoadedModel; ``data`` holds its inputs, ``target`` and any ``sensitive``."""
     from loopml.explain.fairness import group_fairness
     from loopml.explain.importance import global_explanation
-    from loopml.pipeline.metrics import METRICS_BY_TASK, score
+    from loopml import metrics as scoring
 
     actual = np.asarray(data[target])
     task = "regression" if model.classes_ is None else "classification"
-    metrics = score(task, list(METRICS_BY_TASK[task]), model, data, actual)
+    metrics = scoring.evaluate(task, scoring.METRICS_BY_TASK[task], model, data, actual)
     details = _classifier_details(model, data, actual) if task == "classification" else _residuals(model, data, actual)  # fmt: skip
     notes: list[str] = []
     try:
