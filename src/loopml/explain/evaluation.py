@@ -67,9 +67,9 @@ def evaluate(
     model: Any, data, target: str, *, sensitive: Sequence[str] | None = None, sample_rows: int
 ) -> Evaluation:
     """``model`` is a LoadedModel; ``data`` holds its inputs, ``target`` and any ``sensitive``."""
+    from loopml import metrics as scoring
     from loopml.explain.fairness import group_fairness
     from loopml.explain.importance import global_explanation
-    from loopml import metrics as scoring
 
     actual = np.asarray(data[target])
     task = "regression" if model.classes_ is None else "classification"
