@@ -13,11 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from loopml.auth.permissions import Permission, requires
 from loopml.serving import payloads
 from loopml.serving.explaining import explain_routed
 from loopml.serving.routes.deps import engine_of, json_response
 
 
+@requires(Permission.SCORE)  # an explanation is a kind of answer to a scoring client
 async def explain(request: Request) -> Response:
     engine, name = engine_of(request), request.path_params["name"]
     rows = payloads.parse_loopml(payloads.read_json(await request.body()))
