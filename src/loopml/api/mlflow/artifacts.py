@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from loopml.api.mlflow.context import Mlflow, MlflowDep
 from loopml.api.mlflow.logged_models import MODELS_FOLDER, get_logged_model
 from loopml.api.mlflow.wire import MlflowError, MlflowRoute, fast_json, not_implemented
+from loopml.auth.permissions import Permission, requires
 from loopml.tracking import service
 
 router = APIRouter(prefix="/api/2.0/mlflow-artifacts", route_class=MlflowRoute)
@@ -57,6 +58,7 @@ def list_files(api: Mlflow, run_id: str, folder: str) -> list[dict[str, Any]]:
 
 
 @router.put("/artifacts/{path:path}")
+@requires(Permission.OPERATE)
 async def upload(path: str, request: Request, api: MlflowDep):
     data = await request.body()
     await run_in_threadpool(_store, api, path, data)  # the store's calls block
@@ -87,6 +89,7 @@ def list_artifacts(api: MlflowDep, path: Annotated[str, Query()] = ""):
 
 
 @router.delete("/artifacts/{path:path}")
+@requires(Permission.OPERATE)
 def delete(path: str) -> None:
     raise not_implemented("artifact deletion", "new artifact paths (loopml keeps every artifact)")
 

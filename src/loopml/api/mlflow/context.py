@@ -1,4 +1,5 @@
-"""What every MLflow route needs: the store, the artifacts, the project and the actor."""
+"""What every MLflow route needs: the store, the artifacts, the project and the actor
+(``ActorDep``, the authenticated caller as everywhere else: never MLflow's ``user_id``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from loopml.api.deps import ActorDep
 from loopml.artifacts import ArtifactStore
 from loopml.config import Settings
 from loopml.store import Store
@@ -28,13 +30,6 @@ def get_mlflow(request: Request) -> Mlflow:
     return Mlflow(context.store, context.artifacts, context.settings)
 
 
-def get_actor(request: Request) -> str:
-    """Who the server authenticated, else the server's own actor (an open loopback server).
-    Never what the client claims: MLflow's ``user_id`` field is not a credential."""
-    user = getattr(request.state, "user", None)
-    name = getattr(user, "name", None) or (user if isinstance(user, str) else None)
-    return name or request.app.state.context.settings.actor
-
-
 MlflowDep = Annotated[Mlflow, Depends(get_mlflow)]
-ActorDep = Annotated[str, Depends(get_actor)]
+
+__all__ = ["ActorDep", "Mlflow", "MlflowDep", "get_mlflow"]

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from loopml.api.mlflow.context import ActorDep, Mlflow, MlflowDep
 from loopml.api.mlflow.wire import AlreadyExists, MlflowRoute, millis, not_implemented
+from loopml.auth.permissions import Permission, requires
 from loopml.errors import NotFound
 from loopml.store import Store
 from loopml.tracking import service
@@ -130,6 +131,7 @@ class SearchExperiments(BaseModel):
 
 
 @router.post("/create")
+@requires(Permission.OPERATE)
 def create(body: CreateExperiment, api: MlflowDep, actor: ActorDep) -> dict[str, Any]:
     try:
         find(api, name=body.name)
@@ -154,6 +156,7 @@ def get_by_name(
 
 
 @router.post("/search")
+@requires(Permission.READ)
 def search(body: SearchExperiments, api: MlflowDep) -> dict[str, Any]:
     if body.filter:
         raise not_implemented(

@@ -23,6 +23,7 @@ from loopml.api.mlflow.entities import MODEL_TAG
 from loopml.api.mlflow.experiments import artifact_location, mlflow_id_of
 from loopml.api.mlflow.runs import KeyValue
 from loopml.api.mlflow.wire import MlflowError, MlflowRoute, fast_json, key_values, not_implemented
+from loopml.auth.permissions import Permission, requires
 from loopml.errors import NotFound
 from loopml.registry.entities import ModelVersion
 from loopml.tracking import service
@@ -120,6 +121,7 @@ class Params(BaseModel):
 
 
 @router.post("")
+@requires(Permission.OPERATE)
 def create(body: CreateLoggedModel, api: MlflowDep):
     if not body.source_run_id:
         raise not_implemented(
@@ -149,18 +151,21 @@ def get(model_id: str, api: MlflowDep):
 
 
 @router.patch("/{model_id}")
+@requires(Permission.OPERATE)
 def finalize(model_id: str, body: Finalize, api: MlflowDep):
     model = _save(api, get_logged_model(api, model_id), status=body.status)
     return fast_json({"model": model.to_mlflow()})
 
 
 @router.patch("/{model_id}/tags")
+@requires(Permission.OPERATE)
 def set_tags(model_id: str, body: Tags, api: MlflowDep):
     _add(api, model_id, "tags", body.tags)
     return fast_json({})
 
 
 @router.post("/{model_id}/params")
+@requires(Permission.OPERATE)
 def log_params(model_id: str, body: Params, api: MlflowDep):
     _add(api, model_id, "params", body.params)
     return fast_json({})

@@ -11,6 +11,7 @@ from loopml.api.mlflow.context import MlflowDep
 from loopml.api.mlflow.entities import INPUTS_TAG, OUTPUTS_TAG, merged, number
 from loopml.api.mlflow.runs import KeyValue, RunId, _run_id
 from loopml.api.mlflow.wire import MlflowError, MlflowRoute, fast_json, not_implemented
+from loopml.auth.permissions import Permission, requires
 from loopml.tracking import service
 from loopml.tracking.values import check_key
 
@@ -74,6 +75,7 @@ def _points(metrics: list[Metric]) -> list[tuple[str, float, int, float]]:
 
 
 @router.post("/runs/log-metric")
+@requires(Permission.OPERATE)
 def log_metric(body: LogMetric, api: MlflowDep):
     run_id = _run_id(body.run_id, body.run_uuid)
     service.log_batch(api.store, run_id, points=_points([body]))
@@ -81,23 +83,27 @@ def log_metric(body: LogMetric, api: MlflowDep):
 
 
 @router.post("/runs/log-parameter")
+@requires(Permission.OPERATE)
 def log_param(body: LogParam, api: MlflowDep):
     service.log_params(api.store, _run_id(body.run_id, body.run_uuid), {body.key: body.value})
     return fast_json({})
 
 
 @router.post("/runs/set-tag")
+@requires(Permission.OPERATE)
 def set_tag(body: SetTag, api: MlflowDep):
     service.set_tags(api.store, _run_id(body.run_id, body.run_uuid), {body.key: body.value})
     return fast_json({})
 
 
 @router.post("/runs/delete-tag")
+@requires(Permission.OPERATE)
 def delete_tag() -> None:
     raise not_implemented("tag deletion", "set_tag with a new value (loopml keeps tags)")
 
 
 @router.post("/runs/log-batch")
+@requires(Permission.OPERATE)
 def log_batch(body: LogBatch, api: MlflowDep):
     service.log_batch(
         api.store, body.run_id, params={p.key: p.value or "" for p in body.params},
@@ -107,6 +113,7 @@ def log_batch(body: LogBatch, api: MlflowDep):
 
 
 @router.post("/runs/log-inputs")
+@requires(Permission.OPERATE)
 def log_inputs(body: LogInputs, api: MlflowDep):
     """Datasets arrive as descriptions (name, digest, source, schema), not as data, so
     they are kept as the run's description of its inputs rather than dataset versions."""
@@ -118,6 +125,7 @@ def log_inputs(body: LogInputs, api: MlflowDep):
 
 
 @router.post("/runs/outputs")
+@requires(Permission.OPERATE)
 def log_outputs(body: LogOutputs, api: MlflowDep):
     run = service.get_run(api.store, body.run_id)
     outputs = merged(run.tags.get(OUTPUTS_TAG), body.models, lambda m: m.get("model_id"))

@@ -28,6 +28,7 @@ from loopml.api.mlflow.wire import (
     millis,
     not_implemented,
 )
+from loopml.auth.permissions import Permission, requires
 from loopml.errors import NotFound
 from loopml.importers import mlflow_model
 from loopml.registry import promotion, service
@@ -98,6 +99,7 @@ class DeleteAlias(BaseModel):
 
 
 @router.post("/registered-models/create")
+@requires(Permission.OPERATE)
 def create_model(body: CreateModel, api: MlflowDep, actor: ActorDep):
     try:
         service.get_model(api.store, body.name)
@@ -122,6 +124,7 @@ def search_models(api: MlflowDep, filter: str | None = None, max_results: int = 
 
 
 @router.post("/model-versions/create")
+@requires(Permission.OPERATE)
 def create_version(body: CreateVersion, api: MlflowDep, actor: ActorDep):
     logged = _logged_model(api, body)
     run = tracking.get_run(api.store, logged.run_id)
@@ -177,6 +180,7 @@ def download_uri(api: MlflowDep, name: Name, version: Annotated[int, Query(ge=1)
 
 
 @router.post("/registered-models/alias")
+@requires(Permission.OPERATE)
 def set_alias(body: SetAlias, api: MlflowDep, actor: ActorDep):
     outcome = promotion.promote(
         api.store, body.name, int(body.version), alias=body.alias, actor=actor,
@@ -193,6 +197,7 @@ def set_alias(body: SetAlias, api: MlflowDep, actor: ActorDep):
 
 
 @router.delete("/registered-models/alias")
+@requires(Permission.OPERATE)
 def delete_alias(body: DeleteAlias, api: MlflowDep, actor: ActorDep):
     service.delete_alias(
         api.store, body.name, body.alias, actor=actor, reason="deleted through MLflow's API"

@@ -15,6 +15,7 @@ from loopml.api.mlflow import experiments
 from loopml.api.mlflow.context import ActorDep, Mlflow, MlflowDep
 from loopml.api.mlflow.entities import PARENT_TAG, RUN_NAME_TAG, STATUSES, run_info, run_json
 from loopml.api.mlflow.wire import MlflowError, MlflowRoute, fast_json, from_millis
+from loopml.auth.permissions import Permission, requires
 from loopml.tracking import service
 from loopml.tracking.entities import Run, RunStatus
 from loopml.tracking.environment import Environment
@@ -65,6 +66,7 @@ def run_for_mlflow(api: Mlflow, run_id: str) -> tuple[Run, str]:
 
 
 @router.post("/create")
+@requires(Permission.OPERATE)
 def create(body: CreateRun, request: Request, api: MlflowDep, actor: ActorDep):
     experiment = experiments.find_name(api, body.experiment_id)
     tags = {t.key: t.value or "" for t in body.tags}
@@ -105,6 +107,7 @@ def get(
 
 
 @router.post("/update")
+@requires(Permission.OPERATE)
 def update(body: UpdateRun, api: MlflowDep):
     run_id = _run_id(body.run_id, body.run_uuid)
     run, mlflow_experiment = run_for_mlflow(api, run_id)
@@ -122,6 +125,7 @@ def update(body: UpdateRun, api: MlflowDep):
 
 
 @router.post("/search")
+@requires(Permission.READ)
 def search(body: SearchRuns, api: MlflowDep):
     if body.run_view_type == "DELETED_ONLY":  # loopml deletes no runs
         return fast_json({"runs": []})

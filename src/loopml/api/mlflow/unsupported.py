@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from loopml.api.mlflow.wire import MlflowRoute, not_implemented
+from loopml.auth.permissions import Permission, requires
 
 router = APIRouter(route_class=MlflowRoute)
 
@@ -33,6 +34,11 @@ def _instead(path: str) -> str:
     return "the loopml API described in docs/migrating-from-mlflow.md"
 
 
-@router.api_route("/api/2.0/mlflow/{path:path}", methods=["GET", "POST", "PATCH", "DELETE", "PUT"])
+@router.api_route(
+    "/api/2.0/mlflow/{path:path}",
+    methods=["GET", "POST", "PATCH", "DELETE", "PUT"],
+    include_in_schema=False,  # one catch-all, not an operation of the API
+)
+@requires(Permission.READ)
 def unsupported(path: str, request: Request) -> None:
     raise not_implemented(f"{request.method} {path}", _instead(path))
