@@ -16,12 +16,10 @@ from fastapi import FastAPI
 from loopml._context import Context
 from loopml._version import __version__
 from loopml.api import errors, health, models, runs
-from loopml.api.middleware import RequestMiddleware
+from loopml.api.middleware import BodyLimits, RequestMiddleware
 from loopml.api.telemetry import Telemetry
 from loopml.config import Settings
 from loopml.serving.traffic import ServingConfig
-
-MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 @asynccontextmanager
@@ -66,7 +64,7 @@ def create_app(
     app.state.shutdown: list[Callable] = []
     errors.install(app)
     app.add_middleware(
-        RequestMiddleware, telemetry=app.state.telemetry, max_body_bytes=MAX_BODY_BYTES
+        RequestMiddleware, telemetry=app.state.telemetry, limits=_body_limits(context.settings)
     )
     for router in (health.router, runs.router, models.router):
         app.include_router(router)
@@ -75,6 +73,14 @@ def create_app(
     if context.settings.scheduler:
         _install_scheduler(app, context)
     return app
+
+
+def _body_limits(settings: Settings) -> BodyLimits:
+    return BodyLimits(
+        max_bytes=settings.server_max_body_bytes,
+        max_values=settings.serving_max_values,
+        timeout=settings.server_body_timeout,
+    )
 
 
 def _export_monitor_results(app: FastAPI, context: Context) -> None:

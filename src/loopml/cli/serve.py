@@ -18,9 +18,14 @@ def serve(
     """Serve the REST API, every model with a champion, and the UI."""
     import uvicorn
 
+    from loopml.api.listener import server_config
     from loopml.server import create_app
 
     logging.basicConfig(level=log_level.upper(), format="%(message)s")
-    app = create_app(Settings())
+    settings = Settings()
+    app = create_app(settings)
     console.print(f"loopml serving on http://{host}:{port}  (API docs: /docs, metrics: /metrics)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    config = server_config(
+        app, settings, host=host, port=port, log_level=log_level, access_log=False
+    )
+    uvicorn.Server(config).run()

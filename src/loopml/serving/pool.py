@@ -9,6 +9,7 @@ hold the old ``Served`` finish on it, later ones get the new one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -22,6 +23,11 @@ from loopml.serving.source import AliasKey, RegistrySource
 log = logging.getLogger("loopml.serving")
 
 MISS = object()  # not looked up yet: the caller must ``get`` (which may load)
+
+# Keys come from clients (any model name, any segment), so what is remembered
+# about absent ones is bounded, and loads lock one of a fixed set of locks.
+MAX_ABSENT = 10_000
+LOCK_STRIPES = 64
 
 
 class ModelPool:
@@ -46,8 +52,8 @@ class ModelPool:
         self._served: dict[AliasKey, Served] = {}
         self._absent: dict[AliasKey, float] = {}
         self._fields: dict[str, tuple[str, ...]] = {}
-        self._locks: dict[AliasKey, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._names: frozenset[str] | None = None
+        self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def cached(self, key: AliasKey) -> Served | object | None:
         """What is known without I/O: a Served, None (no such alias) or MISS."""
@@ -70,9 +76,21 @@ class ModelPool:
                 return found  # type: ignore[return-value]
             version = self.source.resolve(key)
             if version is None:
-                self._absent[key] = time.monotonic()
+                self._remember_absent(key)
                 return None
             return self._install(key, version)
+
+    def surely_unknown(self, name: str) -> bool:
+        """``name`` is no registered model, by the list last read (no I/O). The watcher
+        reads it every poll, so a stream of invented names costs no store query."""
+        return self._names is not None and name not in self._names
+
+    def read_model_names(self) -> None:
+        """Read the registered models again, for ``surely_unknown``."""
+        self._names = frozenset(self.source.model_names())
+
+    def model_names(self) -> list[str]:
+        return sorted(self._names or ())
 
     def known_fields(self, name: str) -> tuple[str, ...] | None:
         """The segment fields of ``name`` if already known (no I/O), else None."""
@@ -90,7 +108,7 @@ class ModelPool:
             current = self._served.get(key)
             if version is None:
                 self._served.pop(key, None)
-                self._absent[key] = time.monotonic()
+                self._remember_absent(key)
             elif current is None or current.version.id != version.id:
                 self._install(key, version)
         self._fields.pop(key[0], None)
@@ -100,6 +118,9 @@ class ModelPool:
         for key in [k for k in self._absent if k[0] == name]:
             self._absent.pop(key, None)
         self._fields.pop(name, None)
+
+    def serves(self, name: str) -> bool:
+        return any(key[0] == name for key in list(self._served))
 
     def items(self) -> list[tuple[AliasKey, Served]]:
         return list(self._served.items())
@@ -143,9 +164,12 @@ class ModelPool:
             return None
         return lambda rows: on_batch(name, rows)
 
+    def _remember_absent(self, key: AliasKey) -> None:
+        self._absent.pop(key, None)  # re-inserted last: the dict's order is its age
+        self._absent[key] = time.monotonic()
+        while len(self._absent) > MAX_ABSENT:
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # other threads
+                self._absent.pop(next(iter(self._absent)))
+
     def _lock(self, key: AliasKey) -> threading.Lock:
-        with self._guard:
-            lock = self._locks.get(key)
-            if lock is None:
-                lock = self._locks[key] = threading.Lock()
-            return lock
+        return self._stripes[hash(key) % LOCK_STRIPES]
