@@ -35,7 +35,8 @@ def test_metrics_stay_small_after_10000_unknown_model_names(live_server, diabete
     body = json.dumps(one_row(diabetes)).encode()
     requests = [
         f"POST /v1/models/nosuch-{i}/predict HTTP/1.1\r\nHost: x\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
         for i in range(NAMES)
     ]
     answers: list[bytes] = [b""] * CONNECTIONS

@@ -10,7 +10,6 @@ import asyncio
 import logging
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from loopml.errors import LoopmlError, NotFound
 from loopml.serving.logsink import Answered, PredictionSink
 from loopml.serving.metrics import ServingMetrics
 from loopml.serving.pool import MISS, ModelPool
+from loopml.serving.prediction_ids import new_ids
 from loopml.serving.router import Route, no_version, plan
 from loopml.serving.rows import Rows
 from loopml.serving.scoring import Scores, Served
@@ -154,6 +154,12 @@ class ServingEngine:
             self._shadow(route, rows, answer, seconds)
         return answer
 
+    def flush_log(self) -> None:
+        """Write the predictions answered so far to the prediction log now."""
+        if self.sink is not None:
+            self.sink.drain()
+            self.sink.log.flush()
+
     def reference(self, name: str) -> Served:
         """A served version of ``name`` that tells its signature and flavor (may load)."""
         deployment = self.config.for_model(name)
@@ -235,7 +241,7 @@ class ServingEngine:
                 segments[index] = served.segment
                 roles[index] = route.role
                 flags[index] = route_flags[position]
-        ids = [uuid.uuid4().hex for _ in range(n)]
+        ids = new_ids(n)
         return Answer(
             name, ids, predictions, proba if has_proba else None, versions, segments, roles, flags
         )
