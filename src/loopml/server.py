@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from loopml._context import Context
 from loopml._version import __version__
-from loopml.api import errors, health, models, runs
+from loopml.api import alerts, audit, datasets, errors, gates, health, models, monitors, runs
 from loopml.api.middleware import BodyLimits, RequestMiddleware
 from loopml.api.telemetry import Telemetry
 from loopml.config import Settings
@@ -66,7 +66,13 @@ def create_app(
     app.add_middleware(
         RequestMiddleware, telemetry=app.state.telemetry, limits=_body_limits(context.settings)
     )
-    for router in (health.router, runs.router, models.router):
+    operator_routers = (datasets, monitors, alerts, audit, gates)
+    for router in (
+        health.router,
+        runs.router,
+        models.router,
+        *(m.router for m in operator_routers),
+    ):
         app.include_router(router)
     serving_routes.install(app, context, serving)
     _export_monitor_results(app, context)

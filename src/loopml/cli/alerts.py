@@ -19,9 +19,7 @@ def list_(
     model: str = typer.Option(None, "--model", "-m", help="Only this model's alerts."),
 ) -> None:
     """Alerts, newest first (by default the open and acknowledged ones)."""
-    alerts = service.list_alerts(
-        get_context().store, state=None if state == "all" else state, model=model
-    )
+    alerts = service.list_alerts(get_context().store, state=state, model=model)
     if not alerts:
         console.print("No alerts.")
         return
