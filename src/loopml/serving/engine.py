@@ -7,6 +7,7 @@ calls ``plan_sync`` and ``Served.score`` directly, so both route the same way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Any
 from loopml.errors import LoopmlError, NotFound
 from loopml.serving.logsink import Answered, PredictionSink
 from loopml.serving.metrics import ServingMetrics
-from loopml.serving.pool import MISS, ModelPool
+from loopml.serving.pool import MISS, ModelPool, ModelUnavailable
 from loopml.serving.prediction_ids import new_ids
 from loopml.serving.router import Route, no_version, plan
 from loopml.serving.rows import Rows
@@ -114,7 +115,8 @@ class ServingEngine:
             for name in self.pool.source.served_models(alias):
                 for key in self.pool.source.alias_state([name]):
                     if key[2] in {self.config.for_model(name).alias, self._challenger(name)}:
-                        self.pool.get(key)
+                        with contextlib.suppress(ModelUnavailable):  # the others still load
+                            self.pool.get(key)
         except Exception:
             log.exception("could not preload models; they load on their first request")
         finally:

@@ -17,12 +17,21 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from loopml.errors import LoopmlError
 from loopml.serving.scoring import Served
 from loopml.serving.source import AliasKey, RegistrySource
 
 log = logging.getLogger("loopml.serving")
 
 MISS = object()  # not looked up yet: the caller must ``get`` (which may load)
+RETRY_BROKEN = 30.0  # seconds before a version that failed to load is tried again
+
+
+class ModelUnavailable(LoopmlError):
+    """The version an alias names cannot be loaded (corrupt artifact, untrusted file …)."""
+
+    status_code = 503
+
 
 # Keys come from clients (any model name, any segment), so what is remembered
 # about absent ones is bounded, and loads lock one of a fixed set of locks.
@@ -51,6 +60,7 @@ class ModelPool:
         self.on_batch = on_batch
         self._served: dict[AliasKey, Served] = {}
         self._absent: dict[AliasKey, float] = {}
+        self._broken: dict[AliasKey, tuple[float, ModelUnavailable]] = {}
         self._fields: dict[str, tuple[str, ...]] = {}
         self._names: frozenset[str] | None = None
         self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
@@ -60,6 +70,9 @@ class ModelPool:
         served = self._served.get(key)
         if served is not None:
             return served
+        broken = self._broken.get(key)
+        if broken is not None and time.monotonic() - broken[0] < RETRY_BROKEN:
+            raise broken[1]
         since = self._absent.get(key)
         if since is not None and time.monotonic() - since < self.miss_ttl:
             return None
@@ -128,15 +141,43 @@ class ModelPool:
     def models(self) -> set[str]:
         return {key[0] for key in self._served} | {key[0] for key in self._absent}
 
+    def unavailable(self) -> dict[str, str]:
+        """What cannot be served and why: ``{"churn@champion version 3": reason}``."""
+        return {
+            _label(key, error.version): error.reason
+            for key, (_, error) in list(self._broken.items())
+        }
+
+    def _load(self, key: AliasKey, version: Any) -> tuple[Any, Any]:
+        try:
+            return self.source.load(version), self.source.checker(version)
+        except Exception as error:
+            reason = (
+                error.message
+                if isinstance(error, LoopmlError)
+                else f"{type(error).__name__}: {error}"
+            )
+            unavailable = ModelUnavailable(
+                f"Model {_label(key, version.version)} cannot be loaded: {reason}",
+                hint="Fix the version's artifact or point the alias at another version "
+                "(loopml.set_alias); GET /readyz lists what cannot be served.",
+            )
+            unavailable.reason, unavailable.version = reason, version.version
+            self._broken[key] = (time.monotonic(), unavailable)
+            log.error("%s", unavailable.message)
+            raise unavailable from error
+
     def _install(self, key: AliasKey, version: Any) -> Served:
         started = time.perf_counter()
+        model, checker = self._load(key, version)
+        self._broken.pop(key, None)
         served = Served(
             name=key[0],
             segment=key[1],
             alias=key[2],
             version=version,
-            model=self.source.load(version),
-            checker=self.source.checker(version),
+            model=model,
+            checker=checker,
         ).attach_batcher(
             self.executor,
             max_rows=self.max_rows,
@@ -165,6 +206,7 @@ class ModelPool:
         return lambda rows: on_batch(name, rows)
 
     def _remember_absent(self, key: AliasKey) -> None:
+        self._broken.pop(key, None)
         self._absent.pop(key, None)  # re-inserted last: the dict's order is its age
         self._absent[key] = time.monotonic()
         while len(self._absent) > MAX_ABSENT:
@@ -173,3 +215,8 @@ class ModelPool:
 
     def _lock(self, key: AliasKey) -> threading.Lock:
         return self._stripes[hash(key) % LOCK_STRIPES]
+
+
+def _label(key: AliasKey, number: Any) -> str:
+    segment = f"[{key[1]}]" if key[1] else ""
+    return f"{key[0]!r}{segment}@{key[2]} version {number}"
