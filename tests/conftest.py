@@ -149,8 +149,13 @@ def live_server(app):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    from loopml.api.listener import server_config
+
+    settings = app.state.context.settings
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        server_config(
+            app, settings, host="127.0.0.1", port=port, log_level="warning", access_log=False
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

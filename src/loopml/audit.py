@@ -61,21 +61,31 @@ def list_events(
     entity_type: str | None = None,
     entity_id: str | None = None,
     action: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
     until: datetime | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> list[AuditEvent]:
-    """Events, newest first, optionally narrowed to one entity, action or time."""
+    """Events, newest first, optionally narrowed to one entity, action, actor or time
+    span (``since <= time <= until``); ``limit`` and ``offset`` page through them."""
     query = select(AuditEventRow).order_by(AuditEventRow.time.desc(), AuditEventRow.id.desc())
-    if entity_type is not None:
-        query = query.where(AuditEventRow.entity_type == entity_type)
-    if entity_id is not None:
-        query = query.where(AuditEventRow.entity_id == entity_id)
-    if action is not None:
-        query = query.where(AuditEventRow.action == action)
+    for column, value in (
+        (AuditEventRow.entity_type, entity_type),
+        (AuditEventRow.entity_id, entity_id),
+        (AuditEventRow.action, action),
+        (AuditEventRow.actor, actor),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(AuditEventRow.time >= since)
     if until is not None:
         query = query.where(AuditEventRow.time <= until)
     if limit is not None:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     with store.read() as session:
         return [_to_domain(row) for row in session.scalars(query)]
 

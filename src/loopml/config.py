@@ -121,6 +121,43 @@ class Settings(BaseSettings):
         default=True, description="Append every answered prediction to the prediction log."
     )
 
+    serving_max_rows: int = Field(
+        default=100_000, ge=1, description="Most rows one scoring request may send."
+    )
+    serving_max_values: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most JSON values (numbers, strings, lists, objects) one request body may "
+        "hold; counted while the body arrives, so a body of millions of tiny rows is refused "
+        "before it is parsed.",
+    )
+
+    server_max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1, description="Largest request body the server reads."
+    )
+    server_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a connection may take to send a request's headers (counted from "
+        "its opening or its previous answer); then it is closed.",
+    )
+    server_keep_alive_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds an idle keep-alive connection stays open."
+    )
+    server_body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a client may take to send a request body; then it gets a 408.",
+    )
+    server_limit_concurrency: int = Field(
+        default=1000,
+        ge=1,
+        description="Most connections and requests at once; beyond it the server answers 503.",
+    )
+    server_max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Largest request line plus headers, in bytes."
+    )
+
     project_file: Path = Field(
         default=Path("loopml.yaml"),
         description="The project file whose policies the server's scheduler runs.",

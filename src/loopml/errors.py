@@ -54,6 +54,12 @@ class StoreUnavailable(LoopmlError, ConnectionError):
     status_code = 503
 
 
+class StoreCorrupt(LoopmlError):
+    """The store's database file is damaged or is no database at all."""
+
+    status_code = 503
+
+
 class SchemaMismatch(LoopmlError):
     """The store's schema is older or newer than this version of loopml."""
 

@@ -15,15 +15,24 @@ from fastapi import FastAPI
 
 from loopml._context import Context
 from loopml._version import __version__
-from loopml.api import errors, health, mlflow, models, runs
+from loopml.api import (
+    alerts,
+    audit,
+    datasets,
+    errors,
+    gates,
+    health,
+    mlflow,
+    models,
+    monitors,
+    runs,
+)
 from loopml.api.auth import Authenticator, AuthMiddleware
-from loopml.api.middleware import RequestMiddleware
+from loopml.api.middleware import BodyLimits, RequestMiddleware
 from loopml.api.telemetry import Telemetry
 from loopml.config import Settings
 from loopml.redaction import redact_logs
 from loopml.serving.traffic import ServingConfig
-
-MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 @asynccontextmanager
@@ -69,9 +78,16 @@ def create_app(
     errors.install(app)
     _install_auth(app, context)
     app.add_middleware(  # added last, so it runs first: request ids and logs for every answer
-        RequestMiddleware, telemetry=app.state.telemetry, max_body_bytes=MAX_BODY_BYTES
+        RequestMiddleware, telemetry=app.state.telemetry, limits=_body_limits(context.settings)
     )
-    for router in (health.router, runs.router, models.router, mlflow.router):
+    operator_routers = (datasets, monitors, alerts, audit, gates)
+    for router in (
+        health.router,
+        runs.router,
+        models.router,
+        *(m.router for m in operator_routers),
+        mlflow.router,  # last: its catch-all answers every /api/2.0/mlflow path the others do not
+    ):
         app.include_router(router)
     serving_routes.install(app, context, serving)
     _export_monitor_results(app, context)
@@ -104,6 +120,14 @@ def _declare_docs_public(app: FastAPI) -> None:
     for route in app.routes:
         if getattr(route, "path", None) in docs:
             declare(route, Permission.PUBLIC)
+
+
+def _body_limits(settings: Settings) -> BodyLimits:
+    return BodyLimits(
+        max_bytes=settings.server_max_body_bytes,
+        max_values=settings.serving_max_values,
+        timeout=settings.server_body_timeout,
+    )
 
 
 def _export_monitor_results(app: FastAPI, context: Context) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from tests.serving.models import FEATURES, churn_rows
 
 import loopml
@@ -39,6 +43,27 @@ def demand(ctx):
         loopml.set_alias("demand", "champion", version.version, segment={"store": store})
         versions[store] = version
     return versions
+
+
+@pytest.fixture
+def diabetes(ctx):
+    """A regression on scikit-learn's diabetes data, champion of model "diabetes"."""
+    data = load_diabetes(as_frame=True)
+    model = Ridge().fit(data.data, data.target)
+    version = loopml.log_model(model, "diabetes", input_example=data.data.head(5))
+    loopml.set_alias("diabetes", "champion", version.version)
+    return data.data
+
+
+def one_row(frame) -> dict:
+    return {"records": [frame.iloc[0].to_dict()]}
+
+
+def wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{url}/readyz").status_code != 200:
+        assert time.monotonic() < deadline, "the server did not get ready"
+        time.sleep(0.05)
 
 
 def serving_context(ctx, **settings) -> Context:

@@ -29,6 +29,7 @@ _HTTP_TYPES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -116,8 +117,15 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> JSONRe
         message = f"{request.method} is not allowed on {request.url.path}."
         hint = "See /docs for the methods each endpoint takes."
     else:
-        hint = None
-    return error_response(request, error.status_code, message, hint=hint, headers=error.headers)
+        hint = getattr(error, "hint", None)  # the body limits of api.middleware carry one
+    return error_response(
+        request,
+        error.status_code,
+        message,
+        hint=hint,
+        headers=error.headers,
+        error_type=getattr(error, "error_type", None),
+    )
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -22,9 +22,7 @@ def list_(
     from loopml._context import get_context
     from loopml.monitoring import service
 
-    alerts = service.list_alerts(
-        get_context().store, state=None if state == "all" else state, model=model
-    )
+    alerts = service.list_alerts(get_context().store, state=state, model=model)
     rows = [
         {"id": a.id, "state": a.state, "monitor": a.monitor, "model": a.model,
          "segment": a.segment or None, "opened": a.opened_at, "value": a.value, "message": a.message}

@@ -25,6 +25,7 @@ def serve(
     import uvicorn
 
     from loopml.api.auth import auth_required
+    from loopml.api.listener import server_config
     from loopml.server import create_app
 
     settings = Settings()
@@ -40,4 +41,7 @@ def serve(
             f"[yellow]Authentication is off[/]: anyone who can reach {host}:{port} can read and "
             "change everything. Fine for one person on this machine; use --auth otherwise."
         )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    config = server_config(
+        app, settings, host=host, port=port, log_level=log_level, access_log=False
+    )
+    uvicorn.Server(config).run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from loopml._context import get_context
+from loopml._context import Context, get_context
 from loopml.monitoring import runner, service
 from loopml.monitoring.reference import Reference, get_reference, put_reference
 from loopml.monitoring.spec import MonitorSpec
@@ -23,10 +23,15 @@ def create_monitor(
 
 
 def run_monitors(
-    *, now: datetime | None = None, names: list[str] | None = None, force: bool = False
+    *,
+    now: datetime | None = None,
+    names: list[str] | None = None,
+    force: bool = False,
+    context: Context | None = None,
 ) -> runner.RunReport:
-    """Run the due monitors once over the prediction log under the artifact store."""
-    context = get_context()
+    """Run the due monitors once over the prediction log under the artifact store
+    (of the current context, or of ``context``: the server passes its own)."""
+    context = context or get_context()
     return runner.run_monitors(
         context.store,
         context.artifacts,

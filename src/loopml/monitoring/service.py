@@ -197,8 +197,11 @@ def record_outcomes(
 def list_alerts(
     store: Store, *, state: str | None = None, model: str | None = None, monitor: str | None = None
 ) -> list[Alert]:
-    """Alerts, newest first; ``state="active"`` means open or acknowledged."""
+    """Alerts, newest first; ``state="active"`` means open or acknowledged, ``"all"``
+    (or None) every state."""
     query = select(AlertRow, MonitorRow).join(MonitorRow, AlertRow.monitor_id == MonitorRow.id)
+    if state == "all":
+        state = None
     if state == "active":
         query = query.where(AlertRow.state != "resolved")
     elif state is not None:
@@ -295,7 +298,7 @@ def _check_state(state: str) -> None:
     if state not in ALERT_STATES:
         raise InvalidInput(
             f"Unknown alert state {state!r}.",
-            hint=f"Use one of: {', '.join(ALERT_STATES)}, active.",
+            hint=f"Use one of: {', '.join(ALERT_STATES)}, active or all.",
         )
 
 

@@ -7,7 +7,7 @@ so two processes promoting at once leave one consistent winner.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -259,6 +259,12 @@ def list_models(store: Store) -> list[Model]:
         ]
 
 
+def model_names(store: Store) -> list[str]:
+    """The names of all registered models, sorted (one cheap query)."""
+    with store.read() as session:
+        return list(session.scalars(select(ModelRow.name).order_by(ModelRow.name)))
+
+
 def get_model(store: Store, name: str) -> Model:
     with store.read() as session:
         row = _model_row(session, name)
@@ -414,9 +420,15 @@ def _model_row(session: Session, name: str) -> ModelRow:
 
 def _no_model(session: Session, name: str) -> NotFound:
     names = session.scalars(select(ModelRow.name).order_by(ModelRow.name).limit(20)).all()
+    return unknown_model(name, names)
+
+
+def unknown_model(name: str, names: Sequence[str]) -> NotFound:
+    """The error for a model name that is not registered; ``names`` are the known ones."""
+    shown = ", ".join(names[:20])
     return NotFound(
         f"No model named {name!r}.",
-        hint=f"Models: {', '.join(names)}." if names else "Log one with loopml.log_model(...).",
+        hint=f"Models: {shown}." if shown else "Log one with loopml.log_model(...).",
     )
 
 

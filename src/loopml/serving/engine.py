@@ -10,16 +10,16 @@ import asyncio
 import logging
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from loopml.errors import LoopmlError
+from loopml.errors import LoopmlError, NotFound
 from loopml.serving.logsink import Answered, PredictionSink
 from loopml.serving.metrics import ServingMetrics
 from loopml.serving.pool import MISS, ModelPool
+from loopml.serving.prediction_ids import new_ids
 from loopml.serving.router import Route, no_version, plan
 from loopml.serving.rows import Rows
 from loopml.serving.scoring import Scores, Served
@@ -28,6 +28,10 @@ from loopml.serving.traffic import ServingConfig, request_draw
 from loopml.serving.watcher import AliasWatcher
 
 log = logging.getLogger("loopml.serving")
+
+# Requests for models this server does not serve are counted under one label:
+# a label per name a client invents would grow /metrics without bound.
+UNKNOWN_MODEL = "(unknown)"
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,8 @@ class ServingEngine:
                 *(route.served.batcher.submit(sub) for route, (sub, _) in checked)
             )
         except LoopmlError as error:
-            self.metrics.errors.labels(name, "", type(error).__name__).inc()
+            label = name if self.pool.serves(name) else UNKNOWN_MODEL
+            self.metrics.errors.labels(label, "", type(error).__name__).inc()
             raise
         answer = self._assemble(name, rows, checked, scores)
         seconds = time.perf_counter() - started
@@ -155,6 +160,12 @@ class ServingEngine:
         for route in shadows:
             self._shadow(route, rows, answer, seconds)
         return answer
+
+    def flush_log(self) -> None:
+        """Write the predictions answered so far to the prediction log now."""
+        if self.sink is not None:
+            self.sink.drain()
+            self.sink.log.flush()
 
     def reference(self, name: str) -> Served:
         """A served version of ``name`` that tells its signature and flavor (may load)."""
@@ -179,10 +190,18 @@ class ServingEngine:
         return await loop.run_in_executor(self.loader, self.reference, name)
 
     def plan_sync(self, name: str, rows: Rows) -> tuple[list[Route], list[Route]]:
-        fields = self.pool.segment_fields(name)
+        try:
+            fields = self.pool.segment_fields(name)
+        except NotFound:
+            self.pool.read_model_names()  # later requests for invented names need no query
+            raise
         return plan(name, rows, fields, self.config.for_model(name), self.pool.get, request_draw())
 
     async def _plan(self, name: str, rows: Rows):
+        if self.pool.surely_unknown(name):
+            from loopml.registry.service import unknown_model
+
+            raise unknown_model(name, self.pool.model_names())
         fields = self.pool.known_fields(name)
         if fields is not None:
             try:
@@ -229,7 +248,7 @@ class ServingEngine:
                 segments[index] = served.segment
                 roles[index] = route.role
                 flags[index] = route_flags[position]
-        ids = [uuid.uuid4().hex for _ in range(n)]
+        ids = new_ids(n)
         return Answer(
             name, ids, predictions, proba if has_proba else None, versions, segments, roles, flags
         )

@@ -50,6 +50,7 @@ class PredictionSink:
         self.interval = interval or prediction_log.flush_interval / 4
         self.dropped = 0
         self._pending: deque[Answered] = deque()
+        self._draining = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._loop, name="loopml-prediction-sink", daemon=True
@@ -60,6 +61,11 @@ class PredictionSink:
         self._pending.append(answered)
 
     def drain(self) -> None:
+        """Hand what is pending to the log; returns once earlier drains have, too."""
+        with self._draining:
+            self._drain()
+
+    def _drain(self) -> None:
         answers: list[Answered] = []
         while self._pending:
             answers.append(self._pending.popleft())

@@ -6,6 +6,9 @@
 
 Tensors without column names (``[[1, 2], [3, 4]]``) take the model's signature
 order, so those parsers receive ``feature_names``.
+
+The row limit is checked on the parsed list before any row is converted (the
+server's middleware has bounded the number of JSON values before the parse).
 """
 
 from __future__ import annotations
@@ -44,17 +47,19 @@ def read_json(body: bytes) -> dict[str, Any]:
     return document
 
 
-def parse_loopml(document: dict[str, Any]) -> Rows:
+def parse_loopml(document: dict[str, Any], max_rows: int = MAX_ROWS) -> Rows:
     if "records" in document:
-        rows = Rows.from_records(document["records"])
+        rows = Rows.from_records(_at_most(document["records"], max_rows))
     elif "columns" in document or "data" in document:
-        rows = Rows.from_split(document.get("columns"), document.get("data"))
+        rows = Rows.from_split(document.get("columns"), _at_most(document.get("data"), max_rows))
     else:
         raise _invalid("", 'needs "records": [{...}] or "columns": [...] with "data": [[...]]')
-    return _bounded(rows)
+    return _bounded(rows, max_rows)
 
 
-def parse_mlflow(document: dict[str, Any], feature_names: Sequence[str]) -> Rows:
+def parse_mlflow(
+    document: dict[str, Any], feature_names: Sequence[str], max_rows: int = MAX_ROWS
+) -> Rows:
     keys = [
         k for k in ("dataframe_split", "dataframe_records", "inputs", "instances") if k in document
     ]
@@ -68,10 +73,11 @@ def parse_mlflow(document: dict[str, Any], feature_names: Sequence[str]) -> Rows
     if key == "dataframe_split":
         if not isinstance(value, dict):
             raise _invalid(key, 'must be {"columns": [...], "data": [[...]]}')
-        return _bounded(Rows.from_split(value.get("columns"), value.get("data"), key))
+        data = _at_most(value.get("data"), max_rows)
+        return _bounded(Rows.from_split(value.get("columns"), data, key), max_rows)
     if key == "dataframe_records":
-        return _bounded(Rows.from_records(value, key))
-    return _bounded(_tensor_rows(value, key, feature_names))
+        return _bounded(Rows.from_records(_at_most(value, max_rows), key), max_rows)
+    return _bounded(_tensor_rows(_at_most(value, max_rows), key, feature_names), max_rows)
 
 
 def _tensor_rows(value: Any, where: str, feature_names: Sequence[str]) -> Rows:
@@ -86,7 +92,9 @@ def _tensor_rows(value: Any, where: str, feature_names: Sequence[str]) -> Rows:
     )
 
 
-def parse_v2(document: dict[str, Any], feature_names: Sequence[str]) -> Rows:
+def parse_v2(
+    document: dict[str, Any], feature_names: Sequence[str], max_rows: int = MAX_ROWS
+) -> Rows:
     """Open Inference Protocol v2: each named input tensor is one column."""
     inputs = document.get("inputs")
     if not isinstance(inputs, list) or not inputs:
@@ -103,16 +111,18 @@ def parse_v2(document: dict[str, Any], feature_names: Sequence[str]) -> Rows:
             raise _invalid(f"{where}.datatype", f"must be one of {', '.join(sorted(V2_DATATYPES))}")
         if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
             raise _invalid(f"{where}.shape", "must be a list of non-negative integers")
+        if shape:
+            _check_rows(shape[0], max_rows)
         flat = _flatten(data, f"{where}.data")
         if len(shape) == 2 and shape[1] > 1 and len(inputs) == 1:
-            return _bounded(_matrix(flat, shape, feature_names, where))
+            return _bounded(_matrix(flat, shape, feature_names, where), max_rows)
         rows = shape[0] if shape else 1
         if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1) or len(flat) != rows:
             raise _invalid(
                 f"{where}.shape", f"{shape} does not match {len(flat)} values of one column"
             )
         columns[name] = flat
-    return _bounded(Rows.from_columns(columns, "inputs"))
+    return _bounded(Rows.from_columns(columns, "inputs"), max_rows)
 
 
 def _matrix(flat: list[Any], shape: list[int], feature_names: Sequence[str], where: str) -> Rows:
@@ -150,13 +160,27 @@ def _fail(where: str):
     raise _invalid(where, "must be a list of values (nested lists allowed)")
 
 
-def _bounded(rows: Rows) -> Rows:
-    if rows.length == 0:
-        raise _invalid("", "has no rows to score")
-    if rows.length > MAX_ROWS:
+def _at_most(value: Any, max_rows: int) -> Any:
+    """``value`` unchanged; refused before its rows are converted if it holds too many."""
+    if isinstance(value, list):
+        _check_rows(len(value), max_rows)
+    elif isinstance(value, dict):  # columns of values
+        longest = max((len(v) for v in value.values() if isinstance(v, list)), default=0)
+        _check_rows(longest, max_rows)
+    return value
+
+
+def _check_rows(count: int, max_rows: int) -> None:
+    if count > max_rows:
         raise _invalid(
             "",
-            f"has {rows.length} rows; one request takes at most {MAX_ROWS}. "
+            f"has {count} rows; one request takes at most {max_rows}. "
             "Score large tables with `loopml predict`",
         )
+
+
+def _bounded(rows: Rows, max_rows: int) -> Rows:
+    if rows.length == 0:
+        raise _invalid("", "has no rows to score")
+    _check_rows(rows.length, max_rows)
     return rows

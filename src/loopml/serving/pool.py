@@ -9,6 +9,7 @@ hold the old ``Served`` finish on it, later ones get the new one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -16,12 +17,26 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
+from loopml.errors import LoopmlError
 from loopml.serving.scoring import Served
 from loopml.serving.source import AliasKey, RegistrySource
 
 log = logging.getLogger("loopml.serving")
 
 MISS = object()  # not looked up yet: the caller must ``get`` (which may load)
+RETRY_BROKEN = 30.0  # seconds before a version that failed to load is tried again
+
+
+class ModelUnavailable(LoopmlError):
+    """The version an alias names cannot be loaded (corrupt artifact, untrusted file …)."""
+
+    status_code = 503
+
+
+# Keys come from clients (any model name, any segment), so what is remembered
+# about absent ones is bounded, and loads lock one of a fixed set of locks.
+MAX_ABSENT = 10_000
+LOCK_STRIPES = 64
 
 
 class ModelPool:
@@ -45,15 +60,19 @@ class ModelPool:
         self.on_batch = on_batch
         self._served: dict[AliasKey, Served] = {}
         self._absent: dict[AliasKey, float] = {}
+        self._broken: dict[AliasKey, tuple[float, ModelUnavailable]] = {}
         self._fields: dict[str, tuple[str, ...]] = {}
-        self._locks: dict[AliasKey, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._names: frozenset[str] | None = None
+        self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def cached(self, key: AliasKey) -> Served | object | None:
         """What is known without I/O: a Served, None (no such alias) or MISS."""
         served = self._served.get(key)
         if served is not None:
             return served
+        broken = self._broken.get(key)
+        if broken is not None and time.monotonic() - broken[0] < RETRY_BROKEN:
+            raise broken[1]
         since = self._absent.get(key)
         if since is not None and time.monotonic() - since < self.miss_ttl:
             return None
@@ -70,9 +89,21 @@ class ModelPool:
                 return found  # type: ignore[return-value]
             version = self.source.resolve(key)
             if version is None:
-                self._absent[key] = time.monotonic()
+                self._remember_absent(key)
                 return None
             return self._install(key, version)
+
+    def surely_unknown(self, name: str) -> bool:
+        """``name`` is no registered model, by the list last read (no I/O). The watcher
+        reads it every poll, so a stream of invented names costs no store query."""
+        return self._names is not None and name not in self._names
+
+    def read_model_names(self) -> None:
+        """Read the registered models again, for ``surely_unknown``."""
+        self._names = frozenset(self.source.model_names())
+
+    def model_names(self) -> list[str]:
+        return sorted(self._names or ())
 
     def known_fields(self, name: str) -> tuple[str, ...] | None:
         """The segment fields of ``name`` if already known (no I/O), else None."""
@@ -90,7 +121,7 @@ class ModelPool:
             current = self._served.get(key)
             if version is None:
                 self._served.pop(key, None)
-                self._absent[key] = time.monotonic()
+                self._remember_absent(key)
             elif current is None or current.version.id != version.id:
                 self._install(key, version)
         self._fields.pop(key[0], None)
@@ -101,21 +132,52 @@ class ModelPool:
             self._absent.pop(key, None)
         self._fields.pop(name, None)
 
+    def serves(self, name: str) -> bool:
+        return any(key[0] == name for key in list(self._served))
+
     def items(self) -> list[tuple[AliasKey, Served]]:
         return list(self._served.items())
 
     def models(self) -> set[str]:
         return {key[0] for key in self._served} | {key[0] for key in self._absent}
 
+    def unavailable(self) -> dict[str, str]:
+        """What cannot be served and why: ``{"churn@champion version 3": reason}``."""
+        return {
+            _label(key, error.version): error.reason
+            for key, (_, error) in list(self._broken.items())
+        }
+
+    def _load(self, key: AliasKey, version: Any) -> tuple[Any, Any]:
+        try:
+            return self.source.load(version), self.source.checker(version)
+        except Exception as error:
+            reason = (
+                error.message
+                if isinstance(error, LoopmlError)
+                else f"{type(error).__name__}: {error}"
+            )
+            unavailable = ModelUnavailable(
+                f"Model {_label(key, version.version)} cannot be loaded: {reason}",
+                hint="Fix the version's artifact or point the alias at another version "
+                "(loopml.set_alias); GET /readyz lists what cannot be served.",
+            )
+            unavailable.reason, unavailable.version = reason, version.version
+            self._broken[key] = (time.monotonic(), unavailable)
+            log.error("%s", unavailable.message)
+            raise unavailable from error
+
     def _install(self, key: AliasKey, version: Any) -> Served:
         started = time.perf_counter()
+        model, checker = self._load(key, version)
+        self._broken.pop(key, None)
         served = Served(
             name=key[0],
             segment=key[1],
             alias=key[2],
             version=version,
-            model=self.source.load(version),
-            checker=self.source.checker(version),
+            model=model,
+            checker=checker,
         ).attach_batcher(
             self.executor,
             max_rows=self.max_rows,
@@ -143,9 +205,18 @@ class ModelPool:
             return None
         return lambda rows: on_batch(name, rows)
 
+    def _remember_absent(self, key: AliasKey) -> None:
+        self._broken.pop(key, None)
+        self._absent.pop(key, None)  # re-inserted last: the dict's order is its age
+        self._absent[key] = time.monotonic()
+        while len(self._absent) > MAX_ABSENT:
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # other threads
+                self._absent.pop(next(iter(self._absent)))
+
     def _lock(self, key: AliasKey) -> threading.Lock:
-        with self._guard:
-            lock = self._locks.get(key)
-            if lock is None:
-                lock = self._locks[key] = threading.Lock()
-            return lock
+        return self._stripes[hash(key) % LOCK_STRIPES]
+
+
+def _label(key: AliasKey, number: Any) -> str:
+    segment = f"[{key[1]}]" if key[1] else ""
+    return f"{key[0]!r}{segment}@{key[2]} version {number}"

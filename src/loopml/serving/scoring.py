@@ -68,7 +68,7 @@ def score_frame(model: Any, frame) -> Scores:
 
 def score_arrays(model: Any, frame) -> tuple[np.ndarray, np.ndarray | None]:
     """Predictions as an array; a binary classifier is called once, through predict_proba."""
-    classes = _classes(model)
+    classes = model_classes(model)
     try:
         if classes is None or len(classes) != 2 or not hasattr(model, "predict_proba"):
             return np.asarray(model.predict(frame)), None
@@ -84,7 +84,7 @@ def score_arrays(model: Any, frame) -> tuple[np.ndarray, np.ndarray | None]:
     return np.asarray(classes)[picks], positive
 
 
-def _classes(model: Any) -> Sequence[Any] | None:
+def model_classes(model: Any) -> Sequence[Any] | None:
     for holder in (model, getattr(model, "model", None), getattr(model, "estimator", None)):
         classes = getattr(holder, "classes_", None)
         if classes is not None:

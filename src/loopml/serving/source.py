@@ -54,6 +54,11 @@ class RegistrySource:
             return False
         return True
 
+    def model_names(self) -> list[str]:
+        from loopml.registry import service
+
+        return service.model_names(self.store)
+
     def segment_fields(self, name: str) -> tuple[str, ...]:
         """The key fields of the model family's segments: ``("sku", "store")``; () if none."""
         from loopml.registry import service

@@ -35,6 +35,7 @@ class AliasWatcher:
 
     def poll(self) -> int:
         """Apply every alias move since the last poll; return how many keys changed."""
+        self.pool.read_model_names()
         names = self.pool.models()
         if not names:
             return 0

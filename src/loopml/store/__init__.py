@@ -16,7 +16,7 @@ from sqlalchemy import Connection, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from loopml.errors import LoopmlError, StoreUnavailable
+from loopml.errors import LoopmlError, StoreCorrupt, StoreUnavailable
 from loopml.store.engine import WRITE_OPTION, build_engine
 from loopml.store.migrate import ensure_current
 from loopml.store.types import utcnow
@@ -86,10 +86,28 @@ class Store:
             yield
         except LoopmlError:
             raise
-        except (exc.OperationalError, exc.InterfaceError) as error:
-            raise StoreUnavailable(
-                f"The store at {self.display_url} did not answer: "
-                f"{' '.join(str(error.orig).split()) or type(error.orig).__name__}.",
-                hint="Check that the database is running and LOOPML_STORE_URL is right; "
-                "nothing from this call was written.",
-            ) from error
+        except exc.DatabaseError as error:
+            if _is_corrupt(error):
+                raise StoreCorrupt(
+                    f"The store at {self.display_url} is damaged: {error.orig}.",
+                    hint="Restore the file from a backup (sqlite3's .recover can save what "
+                    "is left); nothing from this call was written.",
+                ) from error
+            if not isinstance(error, exc.OperationalError):
+                raise
+            raise self._unavailable(error) from error
+        except exc.InterfaceError as error:
+            raise self._unavailable(error) from error
+
+    def _unavailable(self, error: exc.DBAPIError) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"The store at {self.display_url} did not answer: "
+            f"{' '.join(str(error.orig).split()) or type(error.orig).__name__}.",
+            hint="Check that the database is running and LOOPML_STORE_URL is right; "
+            "nothing from this call was written.",
+        )
+
+
+def _is_corrupt(error: exc.DatabaseError) -> bool:
+    text = str(error.orig).lower()
+    return "malformed" in text or "not a database" in text

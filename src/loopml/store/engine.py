@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from loopml.errors import InvalidInput, StoreUnavailable, require
+from loopml.errors import InvalidInput, StoreCorrupt, StoreUnavailable, require
 
 BUSY_TIMEOUT_MS = 60_000
 WRITE_OPTION = "loopml_write"
@@ -34,11 +34,43 @@ def build_engine(url: str, *, private: bool = True) -> Engine:
     )
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is no SQLite database, or an empty one: SQLite would turn it
+    into a new empty store and every model, run and alert would seem gone."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise StoreUnavailable(
+            f"The store file {str(path)!r} cannot be read ({error.strerror or error}).",
+            hint="Check its permissions, or point LOOPML_STORE_URL at another file.",
+        ) from error
+    wal = path.with_name(path.name + "-wal")
+    if size == 0 and not (wal.exists() and wal.stat().st_size > 0):
+        raise StoreCorrupt(
+            f"The store file {str(path)!r} is empty (0 bytes): it is no loopml store.",
+            hint="Restore it from a backup; to start a new, empty store delete the file "
+            "(loopml creates it again).",
+        )
+    if size and header != SQLITE_HEADER:
+        raise StoreCorrupt(
+            f"The store file {str(path)!r} is not a SQLite database.",
+            hint="Restore it from a backup, or point LOOPML_STORE_URL at the right file.",
+        )
+
+
 def _sqlite_engine(url: str, database: str | None, private: bool) -> Engine:
     """``private``: a folder loopml creates is 0700 and the database file 0600 (SQLite gives
     its -wal and -shm files the database's permissions)."""
     file = Path(database).expanduser() if database and database != ":memory:" else None
     if file is not None:
+        check_sqlite_file(file)
         folder = file.parent
         try:
             folder.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)

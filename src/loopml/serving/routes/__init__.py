@@ -18,7 +18,7 @@ def install(app: FastAPI, context: Context, config: ServingConfig | None = None)
     schemas.document(app)
     for router in (feedback.router, oip.router):
         app.include_router(router)
-    app.state.serving = None
+    app.state.serving = app.state.feedback = None
     app.state.serving_metrics = ServingMetrics(app.state.telemetry.registry)
     app.state.startup.append(lambda: start(app, context, config))
     app.state.shutdown.append(lambda: stop(app))
@@ -27,13 +27,14 @@ def install(app: FastAPI, context: Context, config: ServingConfig | None = None)
 
 def start(app: FastAPI, context: Context, config: ServingConfig | None) -> None:
     from loopml.serving.engine import ServingEngine
+    from loopml.serving.feedback import FeedbackReceiver
     from loopml.serving.source import RegistrySource
 
     settings = context.settings
     config = config or ServingConfig.load(settings.serving_config)
     prediction_log, feedback_log = _open_logs(settings)
     app.state.feedback_log = feedback_log
-    app.state.serving = ServingEngine(
+    engine = app.state.serving = ServingEngine(
         RegistrySource(context.store, context.artifacts, context.settings.trusted_model_types),
         config,
         max_batch_rows=settings.serving_max_batch_rows,
@@ -42,6 +43,12 @@ def start(app: FastAPI, context: Context, config: ServingConfig | None) -> None:
         prediction_log=prediction_log,
         metrics=app.state.serving_metrics,
     ).start()
+    app.state.feedback = FeedbackReceiver(
+        engine,
+        feedback_log,
+        settings.resolved_artifact_uri,
+        flush_interval=settings.serving_log_flush_interval,
+    )
 
 
 async def stop(app: FastAPI) -> None:
@@ -52,7 +59,7 @@ async def stop(app: FastAPI) -> None:
     feedback_log = getattr(app.state, "feedback_log", None)
     if feedback_log is not None:
         feedback_log.close()
-        app.state.feedback_log = None
+        app.state.feedback_log = app.state.feedback = None
 
 
 def _open_logs(settings):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from loopml.errors import LoopmlError
 from loopml.serving.engine import ServingEngine
@@ -31,6 +33,23 @@ async def get_engine(request: Request) -> ServingEngine:
 
 
 EngineDep = Annotated[ServingEngine, Depends(get_engine)]
+
+T = TypeVar("T")
+
+# Parsing a body of this size takes about a millisecond; a larger one is parsed
+# on a worker thread so the event loop keeps answering other requests.
+OFF_LOOP_BYTES = 256 * 1024
+
+
+async def parse(body: bytes, work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)``, on a worker thread when ``body`` is large."""
+    if len(body) < OFF_LOOP_BYTES:
+        return work(*args)
+    return await run_in_threadpool(work, *args)
+
+
+def max_rows(request: Request) -> int:
+    return request.app.state.context.settings.serving_max_rows
 
 
 def json_response(content, status_code: int = 200) -> Response:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from loopml._version import __version__
 from loopml.auth.permissions import Permission, requires
 from loopml.serving import payloads
-from loopml.serving.routes.deps import EngineDep, engine_of, json_response
+from loopml.serving.routes.deps import EngineDep, engine_of, json_response, max_rows, parse
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 
@@ -70,14 +70,16 @@ async def model_ready(engine: EngineDep, name: str = ModelName) -> dict[str, Any
 async def infer(request: Request) -> Response:
     """Score input tensors (a plain Starlette route, as the other scoring routes)."""
     engine, name = engine_of(request), request.path_params["name"]
-    document = payloads.read_json(await request.body())
+    body = await request.body()
+    document = await parse(body, payloads.read_json, body)
     names = ()
     inputs = document.get("inputs")
     if isinstance(inputs, list) and len(inputs) == 1 and isinstance(inputs[0], dict):
         shape = inputs[0].get("shape")
         if isinstance(shape, list) and len(shape) == 2 and shape[1] != 1:
             names = (await engine.areference(name)).checker.feature_names
-    answer = await engine.predict(name, payloads.parse_v2(document, names))
+    rows = await parse(body, payloads.parse_v2, document, names, max_rows(request))
+    answer = await engine.predict(name, rows)
     n = len(answer.predictions)
     outputs = [
         _tensor("predict", answer.predictions),

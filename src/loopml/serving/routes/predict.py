@@ -14,25 +14,32 @@ from starlette.routing import Route
 from loopml.auth.permissions import Permission, requires
 from loopml.serving import payloads
 from loopml.serving.engine import Answer
-from loopml.serving.routes.deps import engine_of, json_response
+from loopml.serving.routes.deps import engine_of, json_response, max_rows, parse
 
 
 @requires(Permission.SCORE)
 async def predict(request: Request) -> Response:
     engine, name = engine_of(request), request.path_params["name"]
-    rows = payloads.parse_loopml(payloads.read_json(await request.body()))
+    body = await request.body()
+    rows = await parse(body, _loopml_rows, body, max_rows(request))
     answer = await engine.predict(name, rows)
     return json_response({"model": name, "predictions": _rows(answer)})
+
+
+def _loopml_rows(body: bytes, limit: int):
+    return payloads.parse_loopml(payloads.read_json(body), limit)
 
 
 @requires(Permission.SCORE)
 async def invocations(request: Request) -> Response:
     engine, name = engine_of(request), request.path_params["name"]
-    document = payloads.read_json(await request.body())
+    body = await request.body()
+    document = await parse(body, payloads.read_json, body)
     names = ()
     if _needs_feature_names(document):
         names = (await engine.areference(name)).checker.feature_names
-    answer = await engine.predict(name, payloads.parse_mlflow(document, names))
+    rows = await parse(body, payloads.parse_mlflow, document, names, max_rows(request))
+    answer = await engine.predict(name, rows)
     return json_response(
         {
             "predictions": answer.predictions,

@@ -133,7 +133,8 @@ class InvocationsResponse(BaseModel):
 class FeedbackItem(BaseModel):
     prediction_id: str = Field(min_length=1, max_length=200)
     label: float | bool | str = Field(
-        description='The ground truth: a number, or the class as the model names it ("Yes").'
+        description="The ground truth: a number for a regression, one of the model's classes "
+        'for a classifier, as the model names it ("Yes").'
     )
     time: str | None = Field(None, description="When the truth was known (ISO 8601); default now.")
 
@@ -142,8 +143,25 @@ class FeedbackRequest(BaseModel):
     feedback: list[FeedbackItem] = Field(min_length=1, max_length=100_000)
 
 
-class FeedbackAccepted(BaseModel):
-    accepted: int
+class FeedbackReceipt(BaseModel):
+    accepted: int = Field(description="Labels matched to a logged prediction and kept.")
+    unknown: int = Field(
+        description="Prediction ids in no prediction log; their labels are not kept."
+    )
+    unknown_ids: list[str] = Field(description="Up to ten of the unknown ids.")
+
+
+FEEDBACK_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/FeedbackRequest"},
+            "example": {
+                "feedback": [{"prediction_id": "0192f3a7c1d24e0b9a7f5c3e8d6b4a21", "label": 1}]
+            },
+        }
+    },
+}
 
 
 class Tensor(BaseModel):
@@ -203,15 +221,20 @@ def document(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for path, operation in SCORING.items():
                 schema["paths"][path] = {"post": _operation(*operation, components)}
+            _add_component(FeedbackRequest, components)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _operation(tag, operation_id, summary, body, response: type[BaseModel], components) -> dict:
-    answer = response.model_json_schema(ref_template="#/components/schemas/{model}")
+def _add_component(model: type[BaseModel], components: dict) -> None:
+    answer = model.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(answer.pop("$defs", {}))
-    components[response.__name__] = answer
+    components[model.__name__] = answer
+
+
+def _operation(tag, operation_id, summary, body, response: type[BaseModel], components) -> dict:
+    _add_component(response, components)
     return {
         "tags": [tag],
         "summary": summary,

@@ -1,0 +1,71 @@
+"""Alerts over REST: list them, acknowledge one, resolve one with a note."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from loopml.api.deps import SettingsDep, StoreDep
+from loopml.monitoring import service
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The alert's id.")]
+
+
+class AlertRead(BaseModel):
+    id: int
+    monitor: str
+    model: str
+    segment: str
+    state: str = Field(description="open, acknowledged or resolved.")
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    value: float | None
+    threshold: float | None
+    message: str
+    acknowledged_by: str | None
+    resolved_by: str | None
+
+
+class AlertNote(BaseModel):
+    """What a person says when acknowledging or resolving an alert (kept in the audit log)."""
+
+    reason: str | None = Field(None, max_length=2000)
+
+
+@router.get("", summary="Alerts, newest first", response_model=list[AlertRead])
+def list_alerts(
+    store: StoreDep,
+    state: str = "active",
+    model: str | None = None,
+    monitor: str | None = None,
+):
+    """``state``: open, acknowledged, resolved, active (open or acknowledged) or all."""
+    return [vars(a) for a in service.list_alerts(store, state=state, model=model, monitor=monitor)]
+
+
+@router.post(
+    "/{alert_id}/acknowledge",
+    summary="Acknowledge an alert: someone is on it",
+    response_model=AlertRead,
+)
+def acknowledge(
+    alert_id: AlertId, store: StoreDep, settings: SettingsDep, body: AlertNote | None = None
+):
+    reason = body.reason if body else None
+    return vars(service.acknowledge_alert(store, alert_id, actor=settings.actor, reason=reason))
+
+
+@router.post(
+    "/{alert_id}/resolve", summary="Resolve an alert with a note", response_model=AlertRead
+)
+def resolve(
+    alert_id: AlertId, store: StoreDep, settings: SettingsDep, body: AlertNote | None = None
+):
+    reason = body.reason if body else None
+    return vars(service.resolve_alert(store, alert_id, actor=settings.actor, reason=reason))
