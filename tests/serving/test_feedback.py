@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from loopml.predictions.reader import read_feedback
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import loopml
+from loopml.predictions.reader import read_feedback
 from loopml.serving.prediction_ids import issued_at, new_ids
 
 
