@@ -8,7 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from loopml.api.deps import SettingsDep, StoreDep
+from loopml.api.deps import PrincipalDep, StoreDep
+from loopml.auth.permissions import Permission, requires
+from loopml.auth.principal import Principal
+from loopml.errors import Forbidden
 from loopml.monitoring import service
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -54,18 +57,32 @@ def list_alerts(
     summary="Acknowledge an alert: someone is on it",
     response_model=AlertRead,
 )
+@requires(Permission.OPERATE)
 def acknowledge(
-    alert_id: AlertId, store: StoreDep, settings: SettingsDep, body: AlertNote | None = None
+    alert_id: AlertId, store: StoreDep, principal: PrincipalDep, body: AlertNote | None = None
 ):
+    _check_scope(store, alert_id, principal)
     reason = body.reason if body else None
-    return vars(service.acknowledge_alert(store, alert_id, actor=settings.actor, reason=reason))
+    return vars(service.acknowledge_alert(store, alert_id, actor=principal.name, reason=reason))
 
 
 @router.post(
     "/{alert_id}/resolve", summary="Resolve an alert with a note", response_model=AlertRead
 )
+@requires(Permission.OPERATE)
 def resolve(
-    alert_id: AlertId, store: StoreDep, settings: SettingsDep, body: AlertNote | None = None
+    alert_id: AlertId, store: StoreDep, principal: PrincipalDep, body: AlertNote | None = None
 ):
+    _check_scope(store, alert_id, principal)
     reason = body.reason if body else None
-    return vars(service.resolve_alert(store, alert_id, actor=settings.actor, reason=reason))
+    return vars(service.resolve_alert(store, alert_id, actor=principal.name, reason=reason))
+
+
+def _check_scope(store, alert_id: int, principal: Principal) -> None:
+    """An operator limited to some model families acts only on their alerts."""
+    model = service.get_alert(store, alert_id).model
+    if not principal.may_touch(model):
+        raise Forbidden(
+            f"{principal.name} may not act on alerts of model {model!r}.",
+            hint="Ask an operator of that model family.",
+        )

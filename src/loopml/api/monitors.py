@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from loopml.api.alerts import AlertRead
 from loopml.api.deps import ContextDep, StoreDep
+from loopml.auth.permissions import Permission, requires
 from loopml.monitoring import fluent, service
 
 router = APIRouter(prefix="/api/v1/monitors", tags=["monitors"])
@@ -79,6 +80,7 @@ def results(
 
 
 @router.post("/{name}/run", summary="Run a monitor now, due or not", response_model=RunRead)
+@requires(Permission.OPERATE)
 def run_now(name: str, context: ContextDep):
     service.get_monitor(context.store, name)  # a 404 naming the monitors
     report = fluent.run_monitors(names=[name], force=True, context=context)

@@ -257,11 +257,22 @@ def latest_results(store: Store) -> list[tuple[MonitorRow, MonitorResultRow]]:
         return [(monitor, result) for monitor, result in session.execute(query)]
 
 
+def get_alert(store: Store, alert_id: int) -> Alert:
+    with store.read() as session:
+        row = _alert_row(session, alert_id)
+        return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
+
+
+def _alert_row(session, alert_id: int) -> AlertRow:
+    row = session.get(AlertRow, alert_id)
+    if row is None:
+        raise NotFound(f"No alert with id {alert_id}.", hint="See `loopml alerts list`.")
+    return row
+
+
 def _transition(store: Store, alert_id: int, state: str, actor: str, reason: str | None) -> Alert:
     with store.write() as session:
-        row = session.get(AlertRow, alert_id)
-        if row is None:
-            raise NotFound(f"No alert with id {alert_id}.", hint="See `loopml alerts list`.")
+        row = _alert_row(session, alert_id)
         if row.state == "resolved":
             raise InvalidInput(f"Alert {alert_id} is resolved already.", hint="Nothing to do.")
         if row.state == state:
