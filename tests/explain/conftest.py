@@ -64,7 +64,7 @@ FLAVORS = {
     "sklearn boosting classifier": (lambda: GradientBoostingClassifier(n_estimators=40), breast_cancer, "TreeExplainer"),
     "sklearn ridge": (lambda: Ridge(), diabetes, "LinearExplainer"),
     "sklearn logistic": (lambda: LogisticRegression(max_iter=1000), scaled_breast_cancer, "LinearExplainer"),
-    "sklearn k-neighbours": (lambda: KNeighborsRegressor(), diabetes, "permutation explainer, sampled"),
+    "sklearn k-neighbours": (lambda: KNeighborsRegressor(algorithm="brute"), diabetes, "permutation explainer, sampled"),
     "sklearn pipeline": (lambda: make_pipeline(StandardScaler(), LogisticRegression()), breast_cancer, "permutation explainer, sampled"),
 }  # fmt: skip
 

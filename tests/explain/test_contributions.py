@@ -55,7 +55,9 @@ def test_the_sampled_explainer_states_its_sample_sizes(sqlite_ctx):
     from tests.explain.conftest import diabetes
 
     X, y = diabetes()
-    version = loopml.log_model(KNeighborsRegressor().fit(X, y), "knn", input_example=X.head())
+    version = loopml.log_model(
+        KNeighborsRegressor(algorithm="brute").fit(X, y), "knn", input_example=X.head()
+    )
     loaded = loopml.load_model("models:/knn/1")
     explanation = loopml.explain_rows(loaded, X.head(2), background=X)
     assert "100 background rows" in explanation.method

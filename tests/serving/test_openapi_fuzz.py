@@ -39,6 +39,12 @@ def test_no_server_errors(fuzzed_app):
             @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
             def check(case):
                 response = case.call()
-                assert response.status_code < 500, f"{case.method} {case.path}: {response.text}"
+                # 501 is MLflow's NOT_IMPLEMENTED answer for a feature loopml does not have.
+                ok = response.status_code < 500 or _not_implemented(response)
+                assert ok, f"{case.method} {case.path}: {response.text}"
 
             check()
+
+
+def _not_implemented(response) -> bool:
+    return response.status_code == 501 and '"NOT_IMPLEMENTED"' in response.text

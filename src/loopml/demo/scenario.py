@@ -90,7 +90,7 @@ def run(
     table = demand_table(total_days, segment_count=plan.segment_count,
                          shock=Shock(plan.shock_day, shocked), seed=plan.seed)  # fmt: skip
     story = Story(shocked=[_key(s, p) for s, p in shocked])
-    settings = _demo_settings(settings, plan)
+    settings = _demo_settings(settings, plan, table)
     context = loopml.configure(settings)
     say(
         f"1. Training {plan.segment_count} per-segment models on {plan.history_days} days of ERP demand …"
@@ -121,14 +121,21 @@ def _key(store: str, product: str) -> str:
     return f"product={product},store={store}"
 
 
-def _demo_settings(settings: Settings, plan: Plan) -> Settings:
+def _demo_settings(settings: Settings, plan: Plan, table: pd.DataFrame) -> Settings:
     home = settings.home_path
     home.mkdir(parents=True, exist_ok=True)
+    history = home / "demo-history.csv"
+    table[table["date"] < table["date"].min() + pd.Timedelta(days=plan.history_days)].to_csv(
+        history, index=False
+    )
     project = home / "demo-loopml.yaml"
     day = plan.day_seconds
     project.write_text(
-        "# The policy of the demand-shock demo; durations are compressed days "
-        f"(1 day = {day:g} s).\n"
+        "# The demand-shock demo's project: its history and its policy; durations are\n"
+        f"# compressed days (1 day = {day:g} s).\n"
+        f"name: {MODEL}\n"
+        f"data: {history.name}\n"
+        "target: demand\n"
         "policies:\n"
         "  - name: demand-recovery\n"
         f"    model: {MODEL}\n"

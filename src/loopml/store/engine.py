@@ -44,7 +44,7 @@ def check_sqlite_file(path: Path) -> None:
         size = path.stat().st_size
         with path.open("rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a new store; its folder is made next
         return
     except OSError as error:
         raise StoreUnavailable(
