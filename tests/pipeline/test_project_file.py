@@ -134,9 +134,9 @@ def test_a_gate_with_an_unknown_check_is_refused_by_the_file_check_and_the_regis
     import loopml
     from loopml.registry import service
 
-    with pytest.raises(InvalidInput, match="(?i)unknown gate check 'nope'"):
+    with pytest.raises(InvalidInput, match=r"(?i)unknown gate check 'nope'"):
         parse_project("name: d\ndata: s.csv\ntarget: y\ngate: {extra: {nope: {}}}\n")
-    with pytest.raises(InvalidInput, match="(?i)unknown gate check 'nope'"):
+    with pytest.raises(InvalidInput, match=r"(?i)unknown gate check 'nope'"):
         service.set_gate(ctx.store, "d", {"extra": {"nope": {}}}, actor="me")
     with pytest.raises(loopml.NotFound):  # nothing was written
         service.get_model(ctx.store, "d")
