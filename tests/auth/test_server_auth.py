@@ -163,6 +163,7 @@ def test_serve_off_loopback_refuses_to_start_without_an_admin(settings):
     process = _serve(settings, "--host", "0.0.0.0", "--port", str(_free_port()), "--no-auth")
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 1
+    output = " ".join(output.split())  # the terminal's width wraps lines anywhere
     assert "no enabled admin" in output and "loopml users add NAME --role admin" in output
 
 
