@@ -158,3 +158,14 @@ def test_every_operator_route_declares_a_typed_response(app):
     for path, method, op in operations:
         schema = op["responses"]["200"]["content"]["application/json"]["schema"]
         assert "$ref" in schema or "$ref" in schema.get("items", {}), (method, path, schema)
+
+
+def test_a_monitors_webhook_secret_is_not_in_the_answer(app, diabetes_loop):
+    hook = "https://hooks.slack.com/services/T000/B000/s3cretp4th"
+    loopml.create_monitor(name="diabetes-drift", model="diabetes", kind="drift", webhook=hook)
+    with TestClient(app) as client:
+        answer = client.get("/api/v1/monitors")
+    assert answer.status_code == 200
+    assert "s3cretp4th" not in answer.text
+    (drift,) = [m for m in answer.json() if m["name"] == "diabetes-drift"]
+    assert drift["spec"]["webhook"].startswith("https://hooks.slack.com/services/")

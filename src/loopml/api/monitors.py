@@ -12,6 +12,7 @@ from loopml.api.alerts import AlertRead
 from loopml.api.deps import ContextDep, StoreDep
 from loopml.auth.permissions import Permission, requires
 from loopml.monitoring import fluent, service
+from loopml.redaction import redact_mapping
 
 router = APIRouter(prefix="/api/v1/monitors", tags=["monitors"])
 
@@ -102,5 +103,5 @@ def _monitor(monitor) -> dict[str, Any]:
         "per_segment": spec.per_segment,
         "created_at": monitor.created_at,
         "last_run_at": monitor.last_run_at,
-        "spec": spec.model_dump(mode="json"),
+        "spec": redact_mapping(spec.model_dump(mode="json")),  # a webhook URL holds its secret
     }
