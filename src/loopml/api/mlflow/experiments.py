@@ -168,5 +168,7 @@ def search(body: SearchExperiments, api: MlflowDep) -> dict[str, Any]:
 
 
 @router.get("/search")
-def search_get(api: MlflowDep, max_results: int | None = None) -> dict[str, Any]:
+def search_get(
+    api: MlflowDep, max_results: Annotated[int | None, Query(ge=1, le=50_000)] = None
+) -> dict[str, Any]:
     return search(SearchExperiments(max_results=max_results), api)
