@@ -61,9 +61,7 @@ def list_alerts(
 def acknowledge(
     alert_id: AlertId, store: StoreDep, principal: PrincipalDep, body: AlertNote | None = None
 ):
-    _check_scope(store, alert_id, principal)
-    reason = body.reason if body else None
-    return vars(service.acknowledge_alert(store, alert_id, actor=principal.name, reason=reason))
+    return _act(service.acknowledge_alert, store, alert_id, principal, body)
 
 
 @router.post(
@@ -73,16 +71,16 @@ def acknowledge(
 def resolve(
     alert_id: AlertId, store: StoreDep, principal: PrincipalDep, body: AlertNote | None = None
 ):
-    _check_scope(store, alert_id, principal)
-    reason = body.reason if body else None
-    return vars(service.resolve_alert(store, alert_id, actor=principal.name, reason=reason))
+    return _act(service.resolve_alert, store, alert_id, principal, body)
 
 
-def _check_scope(store, alert_id: int, principal: Principal) -> None:
-    """An operator limited to some model families acts only on their alerts."""
+def _act(change, store, alert_id: int, principal: Principal, body: AlertNote | None) -> dict:
+    """Acknowledge or resolve as the signed-in person, within their model families."""
     model = service.get_alert(store, alert_id).model
     if not principal.may_touch(model):
         raise Forbidden(
             f"{principal.name} may not act on alerts of model {model!r}.",
             hint="Ask an operator of that model family.",
         )
+    reason = body.reason if body else None
+    return vars(change(store, alert_id, actor=principal.name, reason=reason))
