@@ -27,6 +27,10 @@ router = APIRouter(prefix="/api/2.0/mlflow/runs", route_class=MlflowRoute)
 RunId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
+# Milliseconds since 1970 up to the end of year 9999: what a datetime can hold.
+EpochMillis = Annotated[int, Field(ge=0, le=253_402_300_799_999)]
+
+
 class KeyValue(BaseModel):
     key: str
     value: str | None = None
@@ -35,7 +39,7 @@ class KeyValue(BaseModel):
 class CreateRun(BaseModel):
     experiment_id: str = experiments.DEFAULT_ID
     user_id: str | None = None  # the client's claim; the run's user is the authenticated actor
-    start_time: int | None = None
+    start_time: EpochMillis | None = None
     run_name: str | None = None
     tags: list[KeyValue] = []
 
@@ -44,7 +48,7 @@ class UpdateRun(BaseModel):
     run_id: RunId | None = None
     run_uuid: RunId | None = None
     status: str | None = None
-    end_time: int | None = None
+    end_time: EpochMillis | None = None
     run_name: str | None = None
 
 
