@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from tests.cli.test_registry_commands import run
@@ -22,6 +23,8 @@ def test_users_add_list_disable(sqlite_ctx, capsys, monkeypatch):
     assert "alice" in listed and "demand" in listed and "active" in listed
     run(capsys, "users", "disable", "alice", "--reason", "left")
     assert "disabled" in run(capsys, "users", "list")
+    as_json = json.loads(run(capsys, "users", "list", "--json"))
+    assert {u["name"]: u["state"] for u in as_json} == {"alice": "disabled", "bob": "active"}
     assert user_service.check_password(sqlite_ctx.store, "alice", "a long passphrase") is None
 
 

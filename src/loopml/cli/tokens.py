@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from loopml._context import get_context
-from loopml.cli.output import console, table
+from loopml.cli.output import COLUMNS, JSON, console, print_list
 
 app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 
@@ -36,21 +36,22 @@ def create(
 
 
 @app.command("list")
-def list_(user: str = typer.Option(None, "--user", "-u", help="Only this user's tokens.")) -> None:
+def list_(
+    user: str = typer.Option(None, "--user", "-u", help="Only this user's tokens."),
+    columns: str = COLUMNS,
+    as_json: bool = JSON,
+) -> None:
     """Tokens with their owner, scope and expiry (never their secrets)."""
     from loopml.auth import tokens
 
     found = tokens.list_tokens(get_context().store, user=user)
-    if not found:
-        console.print("No tokens.")
-        return
     rows = [
-        (t.name, t.kind, t.user or "—", ", ".join(t.models) if t.models else "all",
-         t.created_at, t.expires_at or "never", t.state)
+        {"name": t.name, "kind": t.kind, "user": t.user, "models": ", ".join(t.models) if t.models else "all",
+         "created": t.created_at, "expires": t.expires_at or "never", "state": t.state}
         for t in found
     ]  # fmt: skip
-    columns = ["name", "kind", "user", "models", "created", "expires", "state"]
-    console.print(table(None, columns, rows))
+    default = ["name", "kind", "user", "models", "created", "expires", "state"]
+    print_list(rows, default=default, columns=columns, as_json=as_json, empty="No tokens.")
 
 
 @app.command("revoke")

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from loopml._context import get_context
-from loopml.cli.output import console, table
+from loopml.cli.output import COLUMNS, JSON, console, print_list
 
 app = typer.Typer(help="Add, list and disable users.", no_args_is_help=True)
 
@@ -43,22 +43,20 @@ def add(
 
 
 @app.command("list")
-def list_() -> None:
+def list_(columns: str = COLUMNS, as_json: bool = JSON) -> None:
     """Users with their role, models and whether they may sign in."""
     from loopml.auth import users
 
     found = users.list_users(get_context().store)
-    if not found:
-        console.print("No users: the server is open on loopback only (see docs/security.md).")
-        return
     rows = [
-        (u.name, u.role.value, ", ".join(u.models) if u.models else "all",
-         "yes" if u.has_password else "no", "disabled" if u.disabled else "active",
-         u.created_at, u.created_by)
+        {"name": u.name, "role": u.role.value, "models": ", ".join(u.models) if u.models else "all",
+         "password": "yes" if u.has_password else "no", "state": "disabled" if u.disabled else "active",
+         "created": u.created_at, "by": u.created_by}
         for u in found
     ]  # fmt: skip
-    columns = ["name", "role", "models", "password", "state", "created", "by"]
-    console.print(table(None, columns, rows))
+    default = ["name", "role", "models", "password", "state", "created", "by"]
+    print_list(rows, default=default, columns=columns, as_json=as_json,
+               empty="No users: the server is open on loopback only (see docs/security.md).")  # fmt: skip
 
 
 @app.command("disable")
