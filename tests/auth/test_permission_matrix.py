@@ -9,9 +9,11 @@ import re
 from fastapi import APIRouter
 from tests.auth.people import bearer
 
+from loopml import monitoring
 from loopml.api.routes import Endpoint, endpoints
 from loopml.auth import tokens, users
 from loopml.auth.permissions import Permission, Role, allows
+from loopml.monitoring.spec import MonitorSpec
 
 # Values for the path parameters of every route (unknown ones get "x").
 PATH_VALUES = {"name": "demand", "approval_id": "1", "run_id": "0" * 32, "key": "mae"}
@@ -103,6 +105,11 @@ def test_a_scoped_operator_acts_only_on_its_model_families(ctx, auth_client, dia
     assert promoting.status_code == 403
     reading = auth_client.get("/api/v1/models/demand/versions", headers=bearer(secret))
     assert reading.status_code == 200
+    spec = MonitorSpec(name="demand-drift", model="demand", kind="drift")
+    monitoring.service.create_monitor(ctx.store, spec, actor="root")
+    running = auth_client.post("/api/v1/monitors/demand-drift/run", headers=bearer(secret))
+    assert running.status_code == 403
+    assert "monitors of model 'demand'" in running.json()["error"]["message"]
 
 
 def test_an_undeclared_write_is_for_admins_only_and_caught_by_the_matrix(ctx, people):

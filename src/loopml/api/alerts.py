@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from loopml.api.deps import PrincipalDep, StoreDep
 from loopml.auth.permissions import Permission, requires
 from loopml.auth.principal import Principal
-from loopml.errors import Forbidden
 from loopml.monitoring import service
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -76,11 +75,6 @@ def resolve(
 
 def _act(change, store, alert_id: int, principal: Principal, body: AlertNote | None) -> dict:
     """Acknowledge or resolve as the signed-in person, within their model families."""
-    model = service.get_alert(store, alert_id).model
-    if not principal.may_touch(model):
-        raise Forbidden(
-            f"{principal.name} may not act on alerts of model {model!r}.",
-            hint="Ask an operator of that model family.",
-        )
+    principal.ensure_may_touch(service.get_alert(store, alert_id).model, "alerts")
     reason = body.reason if body else None
     return vars(change(store, alert_id, actor=principal.name, reason=reason))

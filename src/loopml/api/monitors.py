@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from loopml.api.alerts import AlertRead
-from loopml.api.deps import ContextDep, StoreDep
+from loopml.api.deps import ContextDep, PrincipalDep, StoreDep
 from loopml.auth.permissions import Permission, requires
 from loopml.monitoring import fluent, service
 from loopml.redaction import redact_mapping
@@ -82,8 +82,9 @@ def results(
 
 @router.post("/{name}/run", summary="Run a monitor now, due or not", response_model=RunRead)
 @requires(Permission.OPERATE)
-def run_now(name: str, context: ContextDep):
-    service.get_monitor(context.store, name)  # a 404 naming the monitors
+def run_now(name: str, context: ContextDep, principal: PrincipalDep):
+    monitor = service.get_monitor(context.store, name)  # a 404 naming the monitors
+    principal.ensure_may_touch(monitor.spec.model, "monitors")
     report = fluent.run_monitors(names=[name], force=True, context=context)
     return {
         "monitor": name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loopml.auth.permissions import Permission, Role, allows
+from loopml.errors import Forbidden
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,14 @@ class Principal:
 
     def may_touch(self, model: str | None) -> bool:
         return model is None or self.models is None or model in self.models
+
+    def ensure_may_touch(self, model: str, what: str) -> None:
+        """Refuse an action on `what` of a model family outside this principal's families."""
+        if not self.may_touch(model):
+            raise Forbidden(
+                f"{self.name} may not act on {what} of model {model!r}.",
+                hint="Ask an operator of that model family.",
+            )
 
 
 # Who acts when the server runs without authentication (loopback, no --auth).
