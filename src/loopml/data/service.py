@@ -22,6 +22,7 @@ from loopml import audit
 from loopml.data.entities import Dataset, DatasetVersion
 from loopml.errors import InvalidInput, NotFound
 from loopml.store import Store, utcnow
+from loopml.store.lookup import row_named
 from loopml.store.tables import (
     DatasetRow,
     DatasetRulesRow,
@@ -361,16 +362,13 @@ def _lock_dataset(session: Session, name: str, actor: str) -> DatasetRow:
 
 
 def _dataset_row(session: Session, name: str) -> DatasetRow:
-    row = session.scalar(select(DatasetRow).where(DatasetRow.name == name))
-    if row is None:
-        names = session.scalars(select(DatasetRow.name).order_by(DatasetRow.name).limit(20)).all()
-        raise NotFound(
-            f"No dataset named {name!r}.",
-            hint=f"Datasets: {', '.join(names)}."
-            if names
-            else "Log one with loopml.log_dataset(data, 'name').",
-        )
-    return row
+    return row_named(
+        session,
+        DatasetRow,
+        name,
+        noun="dataset",
+        otherwise="Log one with loopml.log_dataset(data, 'name').",
+    )
 
 
 def _no_version(session: Session, dataset: DatasetRow, version: int | None) -> NotFound:

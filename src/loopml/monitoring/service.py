@@ -18,6 +18,7 @@ from loopml import audit
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.monitoring.spec import MonitorSpec
 from loopml.store import Store, utcnow
+from loopml.store.lookup import row_named
 from loopml.store.tables import AlertRow, MonitorResultRow, MonitorRow
 
 ALERT_STATES = ("open", "acknowledged", "resolved")
@@ -142,16 +143,13 @@ def get_monitor(store: Store, name: str) -> Monitor:
 
 
 def _monitor_row(session: Session, name: str) -> MonitorRow:
-    row = session.scalar(select(MonitorRow).where(MonitorRow.name == name))
-    if row is None:
-        names = session.scalars(select(MonitorRow.name).order_by(MonitorRow.name).limit(20)).all()
-        raise NotFound(
-            f"No monitor named {name!r}.",
-            hint=f"Monitors: {', '.join(names)}."
-            if names
-            else "Create one with loopml.create_monitor(...).",
-        )
-    return row
+    return row_named(
+        session,
+        MonitorRow,
+        name,
+        noun="monitor",
+        otherwise="Create one with loopml.create_monitor(...).",
+    )
 
 
 def record_outcomes(

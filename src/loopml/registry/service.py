@@ -23,6 +23,7 @@ from loopml.registry.entities import AliasMove, Model, ModelVersion
 from loopml.registry.gates import parse_gate
 from loopml.registry.segments import canonical_segment
 from loopml.store import Store, utcnow
+from loopml.store.lookup import known_names, unknown_name
 from loopml.store.tables import (
     AliasMoveRow,
     AliasRow,
@@ -419,17 +420,12 @@ def _model_row(session: Session, name: str) -> ModelRow:
 
 
 def _no_model(session: Session, name: str) -> NotFound:
-    names = session.scalars(select(ModelRow.name).order_by(ModelRow.name).limit(20)).all()
-    return unknown_model(name, names)
+    return unknown_model(name, known_names(session, ModelRow))
 
 
 def unknown_model(name: str, names: Sequence[str]) -> NotFound:
     """The error for a model name that is not registered; ``names`` are the known ones."""
-    shown = ", ".join(names[:20])
-    return NotFound(
-        f"No model named {name!r}.",
-        hint=f"Models: {shown}." if shown else "Log one with loopml.log_model(...).",
-    )
+    return unknown_name("model", name, names, otherwise="Log one with loopml.log_model(...).")
 
 
 def _version_row(
