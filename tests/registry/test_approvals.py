@@ -13,6 +13,7 @@ from sklearn.model_selection import train_test_split
 
 import loopml
 from loopml import audit
+from loopml.automation.scheduler import Scheduler
 from loopml.errors import Conflict, Forbidden, InvalidInput
 from loopml.registry import approvals, promotion, service
 from loopml.registry.approvals import ApprovalRefused
@@ -112,6 +113,18 @@ def test_expire_stale_closes_every_old_request(ctx, ridges):
     closed = approvals.expire_stale(ctx.store, actor="loopml", max_age=timedelta(0))
     assert [a.state for a in closed] == ["expired", "expired"]
     assert approvals.list_approvals(ctx.store) == []
+
+
+def test_the_scheduler_expires_requests_older_than_the_configured_age(ctx, ridges):
+    old = promotion.promote(ctx.store, "demand", 1, actor="alice")
+    fresh = promotion.promote(ctx.store, "demand", 2, actor="alice")
+    with ctx.store.write() as session:  # requested eight days ago; the default age is 7 days
+        session.get(ApprovalRow, old.id).requested_at = utcnow() - timedelta(days=8)
+    Scheduler(ctx).tick()
+    assert approvals.get_approval(ctx.store, old.id).state == "expired"
+    assert approvals.get_approval(ctx.store, fresh.id).state == "pending"
+    (event,) = audit.list_events(ctx.store, action="approval.expire")
+    assert event.actor == "scheduler" and "pending for more than 168 hours" in event.reason
 
 
 def test_an_unchanged_champion_is_judged_on_the_requests_own_evaluation(ctx, ridges):

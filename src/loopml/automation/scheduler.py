@@ -21,6 +21,7 @@ from loopml.automation.loop import run_policies
 from loopml.errors import LoopmlError
 from loopml.monitoring.runner import run_monitors
 from loopml.pipeline.project import load_project
+from loopml.registry import approvals
 
 log = logging.getLogger("loopml.scheduler")
 _LOCK_KEY = 7426617
@@ -81,8 +82,10 @@ class Scheduler:
         self.leadership.release()
 
     def tick(self) -> None:
-        """Run due monitors, then every policy of the project file, once."""
+        """Expire stale approval requests, run due monitors, then every policy of the
+        project file, once."""
         context, settings = self.context, self.context.settings
+        approvals.expire_stale(context.store, actor="scheduler", max_age=settings.approval_max_age)
         run_monitors(context.store, context.artifacts, settings.resolved_artifact_uri,
                      actor="scheduler", webhook=settings.alert_webhook)  # fmt: skip
         if settings.project_file.is_file():
