@@ -83,7 +83,8 @@ def test_the_commands_create_invite_and_show_a_federation(ctx):
 def test_the_engine_job_carries_the_quorum_and_fedprox_weight(tmp_path):
     from loopml.federated import engine
 
-    spec = {"federation": "cancer", "num_rounds": 4, "initial": [0.0] * 7, "min_participants": 2,
+    spec = {"federation": "cancer", "num_rounds": 4, "initial": {"theta": [0.0] * 7},
+            "min_participants": 2,
             "fedprox_mu": 0.5, "journal": str(tmp_path / "journal.jsonl"),
             "workspace": str(tmp_path / "engine"),
             "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}]}  # fmt: skip
@@ -100,5 +101,26 @@ def test_the_engine_job_carries_the_quorum_and_fedprox_weight(tmp_path):
     )
     (executor,) = client["executors"]
     command = executor["executor"]["args"]["command"]
-    assert command[-6:] == ["--home", "/b", "--federation", "cancer", "--member", "clinic-b"]
+    assert command[-8:] == ["--home", "/b", "--federation", "cancer", "--member", "clinic-b",
+                            "--participants", "2"]  # fmt: skip
     assert executor["executor"]["args"]["execution_mode"] == "external_process"
+    assert workflow["args"].get("aggregator") is None
+
+
+def test_a_bagging_job_aggregates_with_the_tree_bagging_of_the_engine(tmp_path):
+    from loopml.federated import engine
+
+    spec = {"federation": "cancer", "strategy": "bagging", "num_rounds": 8, "initial": {},
+            "min_participants": 2, "journal": str(tmp_path / "journal.jsonl"),
+            "workspace": str(tmp_path / "engine"),
+            "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}]}  # fmt: skip
+    engine._job(spec).export_job(str(tmp_path / "job"))
+    server = json.loads(
+        (tmp_path / "job/federation/app_server/config/config_fed_server.json").read_text()
+    )
+    (workflow,) = server["workflows"]
+    aggregator = workflow["args"]["aggregator"]
+    aggregator = aggregator if "path" in aggregator else next(
+        c for c in server["components"] if c["id"] == aggregator
+    )  # fmt: skip
+    assert aggregator["path"] == engine.BAGGING and workflow["args"]["model"] == {}

@@ -17,16 +17,21 @@ def create(
     name: str = typer.Argument(..., help="The federation's name."),
     features: str = typer.Option(..., "--features", help="Feature columns, comma-separated."),
     target: str = typer.Option(..., "--target", help="The binary target column."),
-    strategy: str = typer.Option("fedavg", "--strategy", help="fedavg or fedprox."),
+    strategy: str = typer.Option(
+        "fedavg", "--strategy", help="fedavg, fedprox (logistic regression) or bagging (XGBoost)."
+    ),
     min_participants: int = typer.Option(2, "--min-participants", help="Updates a round needs."),
     rounds: int = typer.Option(10, "--rounds", help="Training rounds."),
     mu: float = typer.Option(0.1, "--mu", help="FedProx's proximal weight."),
     model: str = typer.Option(None, "--model", help="Registered model name (default: NAME)."),
+    learning_rate: float = typer.Option(None, "--learning-rate", help="Bagging: trees' rate."),
+    max_depth: int = typer.Option(None, "--max-depth", help="Bagging: trees' depth."),
 ) -> None:
     """Create a federation at its coordinator (this store)."""
     columns = [column.strip() for column in features.split(",") if column.strip()]
     found = fluent.create_federation(name, columns, target, strategy=strategy, mu=mu, model=model,
-                                     min_participants=min_participants, rounds=rounds)  # fmt: skip
+                                     min_participants=min_participants, rounds=rounds,
+                                     learning_rate=learning_rate, max_depth=max_depth)  # fmt: skip
     console.print(f"Federation {found.name}: {found.strategy}, {len(found.features)} features, "
                   f"target {found.target}, {found.min_participants} per round, {found.rounds} rounds")  # fmt: skip
 

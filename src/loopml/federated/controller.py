@@ -4,8 +4,10 @@ NVFLARE runs this class in its server process. It averages the participants'
 arrays exactly as FedAvg does (weighted by each reply's row count); on top it
 writes one journal line per reply and per round, which loopml reads after the
 run to record rounds, and it fails a round that fewer than ``min_participants``
-answered instead of averaging what is left. Imports nothing of loopml: the
-engine loads it by class path from an explicit allow-list.
+answered instead of averaging what is left. For boosted trees the average is
+replaced by ``TreeBagging``, which appends every participant's new trees to the
+global forest with the engine's own tree-merging code. Imports nothing of
+loopml: the engine loads these classes by class path from an explicit allow-list.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from nvflare.app_common.abstract.fl_model import FLModel
+from nvflare.app_common.aggregators.model_aggregator import ModelAggregator
 from nvflare.app_common.workflows.fedavg import FedAvg
 
 ROUND_FAILED = "round_failed"
@@ -74,7 +77,7 @@ class JournaledFedAvg(FedAvg):
         updated = super().update_model(model, aggr_result)
         self._write(
             kind="round", round=self.current_round, sites=sorted(self._sites),
-            params={k: np.asarray(v).tolist() for k, v in updated.params.items()},
+            params={k: _plain_value(v) for k, v in updated.params.items()},
         )  # fmt: skip
         return updated
 
@@ -93,16 +96,57 @@ def quorum_lost(round_number: int, answered, asked, needed: int) -> str:
     )
 
 
+class TreeBagging(ModelAggregator):
+    """Bagging of boosted trees: each round every participant adds trees grown on its own rows
+    from the global forest (its learning rate shared out among the participants), and the
+    global forest takes all of them, as NVFLARE's ``XGBBaggingAggregator`` does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._forest: dict | None = None
+        self._added: list[dict] = []
+
+    def accept_model(self, model: FLModel) -> None:
+        self._added.append(json.loads(bytes(model.params["model_data"])))
+
+    def aggregate_model(self) -> FLModel:
+        from nvflare.app_opt.xgboost.tree_based.utils import update_model
+
+        # In the order the participants answered: the sum of their trees does not depend on it.
+        for trees in self._added:
+            self._forest = update_model(self._forest, trees)
+        self._added = []
+        return FLModel(params={"model_data": json.dumps(self._forest).encode()})
+
+    def reset_stats(self) -> None:
+        self._added = []
+
+
 def _describe(params: dict | None) -> dict[str, dict[str, Any]]:
     """What crossed: each value's type, dtype and shape (the arrays themselves stay here)."""
-    return {
-        key: {
-            "type": type(value).__name__,
-            "dtype": str(getattr(value, "dtype", "")),
-            "shape": list(getattr(value, "shape", ())),
-        }
-        for key, value in (params or {}).items()
-    }
+    return {key: _shape_of(value) for key, value in (params or {}).items()}
+
+
+def _shape_of(value: Any) -> dict[str, Any]:
+    if isinstance(value, bytes | bytearray):  # a forest in XGBoost's JSON: which arrays, how long
+        return {"type": "xgboost", "trees": trees_described(json.loads(bytes(value)))}
+    return {"type": type(value).__name__, "dtype": str(getattr(value, "dtype", "")),
+            "shape": list(getattr(value, "shape", ()))}  # fmt: skip
+
+
+def trees_described(forest: dict) -> list[dict[str, Any]]:
+    """Each tree of an XGBoost JSON model as its fields: arrays by length, numbers by value."""
+    trees = forest["learner"]["gradient_booster"]["model"]["trees"]
+    return [
+        {key: len(value) if isinstance(value, list) else value for key, value in tree.items()}
+        for tree in trees
+    ]
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8")
+    return np.asarray(value).tolist()
 
 
 def _plain(meta: dict | None) -> dict[str, Any]:

@@ -44,10 +44,13 @@ def run(name: str) -> Result:
                    for m in federation.members if m.state != "joined"]  # fmt: skip
         _fail(name, f"{len(members)} member(s) can train, the federation needs "
                     f"{federation.min_participants}; not taking part: {', '.join(refused) or 'none'}")  # fmt: skip
+    bagging = federation.strategy == "bagging"
     spec = {
-        "federation": name, "num_rounds": 1 + federation.rounds,
+        "federation": name, "strategy": federation.strategy,
+        # Linear models spend a first round on the pooled feature moments; trees need none.
+        "num_rounds": federation.rounds if bagging else 1 + federation.rounds,
         "members": [{"name": m.name, "home": m.home} for m in members],
-        "initial": linear.initial_vector(len(federation.features)),
+        "initial": {} if bagging else {"theta": linear.initial_vector(len(federation.features))},
         "min_participants": federation.min_participants,
         "fedprox_mu": federation.options.get("mu") if federation.strategy == "fedprox" else None,
     }  # fmt: skip
@@ -96,9 +99,9 @@ def _record(federation: Federation, rounds: list[journal.Round]) -> tuple[str, i
         parent.set_tags(
             {"loopml.federation": federation.name, "loopml.federation.rounds": len(round_runs)}
         )
-        final = rounds[-1].params["theta"]
         classes = federation.options.get("classes", [0, 1])
-        estimator = linear.to_estimator(final, classes, federation.feature_names)
+        shared = {**global_model(federation, rounds[-1].params), "classes": classes}
+        estimator = participant.estimator_of(shared, federation.feature_names)
         signature = Signature(tuple(Column(f["name"], f["type"]) for f in federation.features))
         version = registry.log_model(estimator, model_name, signature=signature,
                                      description=f"federation {federation.name}: "
@@ -107,9 +110,16 @@ def _record(federation: Federation, rounds: list[journal.Round]) -> tuple[str, i
     # What goes back to the participants: coefficients, never an artifact to unpickle.
     participant.write(_folder(federation.name) / participant.GLOBAL_FILE, {
         "federation": federation.name, "model": model_name, "version": version.version,
-        "theta": np.asarray(final).tolist(), "classes": classes, "features": federation.feature_names,
+        **shared, "features": federation.feature_names,
     })  # fmt: skip
     return model_name, version.version, parent.id
+
+
+def global_model(federation: Federation, params: dict) -> dict:
+    """The global model as plain data: a forest's XGBoost JSON, or a linear model's vector."""
+    if federation.strategy == "bagging":
+        return {"trees": params["model_data"]}
+    return {"theta": np.asarray(params["theta"]).tolist()}
 
 
 def _record_round(federation: Federation, done: journal.Round) -> str:

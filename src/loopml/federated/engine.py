@@ -22,6 +22,7 @@ from typing import Any
 from loopml.errors import require
 
 CONTROLLER = "loopml.federated.controller.JournaledFedAvg"
+BAGGING = "loopml.federated.controller.TreeBagging"
 # The engine copies a job's scripts into the job; loopml itself is installed, so the
 # participants' script is this one line, and loopml is an app package it never copies.
 LAUNCHER = "from loopml.federated.site import main\n\nmain()\n"
@@ -69,7 +70,7 @@ def _job(spec: dict[str, Any]):
     from nvflare.job_config.api import FedJob
     from nvflare.job_config.script_runner import FrameworkType, ScriptRunner
 
-    from loopml.federated.controller import JournaledFedAvg
+    from loopml.federated.controller import JournaledFedAvg, TreeBagging
 
     job = FedJob(name="federation", min_clients=spec["min_participants"], fail_fast=True)
     job.set_app_packages(["loopml"])
@@ -77,8 +78,9 @@ def _job(spec: dict[str, Any]):
     launcher.write_text(LAUNCHER, encoding="utf-8")
     controller = JournaledFedAvg(
         num_clients=len(spec["members"]), num_rounds=spec["num_rounds"],
-        model={"theta": spec["initial"]}, journal=spec["journal"],
-        min_participants=spec["min_participants"], fedprox_mu=spec.get("fedprox_mu"),
+        model=spec["initial"], journal=spec["journal"], min_participants=spec["min_participants"],
+        fedprox_mu=spec.get("fedprox_mu"),
+        aggregator=TreeBagging() if spec.get("strategy") == "bagging" else None,
     )  # fmt: skip
     job.to_server(controller, id="controller")
     for member in spec["members"]:
@@ -89,6 +91,8 @@ def _job(spec: dict[str, Any]):
             spec["federation"],
             "--member",
             member["name"],
+            "--participants",
+            str(len(spec["members"])),
         ]
         runner = ScriptRunner(script=str(launcher), script_args=args, launch_external_process=True,
                               command=[sys.executable, "-u"], framework=FrameworkType.NUMPY)  # fmt: skip
@@ -102,7 +106,10 @@ def _allow_controller(workspace: Path) -> None:
 
     local = workspace / "local"
     local.mkdir(parents=True, exist_ok=True)
-    resources = {"format_version": 2, "class_allow_list": [*DEFAULT_CLASS_ALLOW_LIST, CONTROLLER]}
+    resources = {
+        "format_version": 2,
+        "class_allow_list": [*DEFAULT_CLASS_ALLOW_LIST, CONTROLLER, BAGGING],
+    }
     (local / "resources.json.default").write_text(json.dumps(resources), encoding="utf-8")
 
 

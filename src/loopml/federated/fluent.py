@@ -27,9 +27,14 @@ def create_federation(
     classes: Sequence[Any] = (0, 1),
     holdout: float = 0.25,
     model: str | None = None,
+    learning_rate: float | None = None,
+    max_depth: int | None = None,
 ) -> Federation:
-    """A federation training logistic regression on ``features`` to predict ``target``.
+    """A federation training one model on ``features`` to predict ``target``.
 
+    ``strategy`` is ``"fedavg"`` or ``"fedprox"`` (logistic regression through its
+    coefficients) or ``"bagging"`` (XGBoost trees: every round each participant adds
+    trees grown on its own rows; ``learning_rate`` and ``max_depth`` are theirs).
     ``features`` are column names (numbers) or ``{"name", "type"}`` dicts; ``mu`` is
     FedProx's proximal weight (used with ``strategy="fedprox"``); ``model`` names the
     registered model (the federation's name by default).
@@ -40,7 +45,8 @@ def create_federation(
         raise InvalidInput(f"holdout must be a share between 0 and 1, not {holdout!r}.")
     context = get_context()
     columns = [f if isinstance(f, dict) else {"name": f, "type": "float"} for f in features]
-    options = {"mu": mu, "classes": list(classes), "holdout": holdout, "model": model or name}
+    options = {"mu": mu, "classes": list(classes), "holdout": holdout, "model": model or name,
+               "learning_rate": learning_rate, "max_depth": max_depth}  # fmt: skip
     return service.create(context.store, name, features=columns, target=target, strategy=strategy,
                           min_participants=min_participants, rounds=rounds, options=options,
                           actor=context.settings.actor)  # fmt: skip

@@ -15,7 +15,7 @@ class Round:
     number: int
     sites: tuple[str, ...]  # whose updates the average holds
     metrics: dict[str, dict[str, float]]  # participant -> its metrics for this round
-    params: dict[str, np.ndarray] = field(repr=False)
+    params: dict[str, np.ndarray | str] = field(repr=False)  # arrays, or a forest's JSON
 
 
 def rounds(journal: list[dict[str, Any]]) -> list[Round]:
@@ -25,7 +25,8 @@ def rounds(journal: list[dict[str, Any]]) -> list[Round]:
         if line["kind"] == "reply" and line["accepted"]:
             replies.setdefault(line["round"], {})[line["site"]] = dict(line["metrics"] or {})
         elif line["kind"] == "round":
-            params = {key: np.asarray(value) for key, value in line["params"].items()}
+            params = {key: value if isinstance(value, str) else np.asarray(value)
+                      for key, value in line["params"].items()}  # fmt: skip
             found.append(
                 Round(line["round"], tuple(line["sites"]), replies.get(line["round"], {}), params)
             )

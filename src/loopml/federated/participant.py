@@ -16,7 +16,7 @@ from typing import Any
 from loopml._context import get_context
 from loopml.data import service as data_service
 from loopml.errors import InvalidInput, NotFound
-from loopml.federated import linear, local, service
+from loopml.federated import linear, local, service, trees
 from loopml.federated.fingerprint import check_signature, fingerprint
 
 GLOBAL_FILE = "global.json"
@@ -51,7 +51,8 @@ def evaluate(name: str) -> dict[str, Any]:
     exchange = Path(exchange_of(federation))
     model = read(exchange / GLOBAL_FILE, "global model")
     data = local.load(context.store, context.artifacts, federation, me)
-    candidate = _metrics(linear.to_estimator(model["theta"], model["classes"]), data)
+    candidate = _metrics(estimator_of(model, federation.feature_names), data,
+                         frame_of=federation.feature_names)  # fmt: skip
     champion = _champion_metrics(federation, data)
     report = {"member": me.name, "coordinator_version": model["version"], "candidate": candidate,
               "champion": champion, "holdout_rows": len(data.y_holdout)}  # fmt: skip
@@ -77,7 +78,7 @@ def approve(name: str, *, alias: str = "champion", reason: str | None = None):
     model = read(exchange / GLOBAL_FILE, "global model")
     evaluation = read(exchange / f"{me.name}.evaluation.json", "evaluation")
     version = registry.log_model(
-        _estimator(model), _local_model(federation), signature=None, metrics=evaluation["candidate"],
+        estimator_of(model, model["features"]), _local_model(federation), signature=None, metrics=evaluation["candidate"],
         description=f"federation {name}: global model v{model['version']} of its coordinator",
     )  # fmt: skip
     moved = registry.promote(
@@ -120,8 +121,11 @@ def _membership(name: str):
     return federation, federation.members[0]
 
 
-def _estimator(model: dict[str, Any]):
-    return linear.to_estimator(model["theta"], model["classes"], model["features"])
+def estimator_of(model: dict[str, Any], feature_names: list[str]):
+    """The global model's document (``global_model``) as a fitted estimator."""
+    if "trees" in model:
+        return trees.to_estimator(model["trees"], feature_names)
+    return linear.to_estimator(model["theta"], model.get("classes", [0, 1]), feature_names)
 
 
 def _local_model(federation) -> str:
@@ -141,14 +145,17 @@ def _champion_metrics(federation, data) -> dict[str, float] | None:
 def _metrics(model, data, frame_of: list[str] | None = None) -> dict[str, float]:
     import numpy as np
     import pandas as pd
-    from sklearn.metrics import accuracy_score, log_loss
+    from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
     x = pd.DataFrame(data.x_holdout, columns=frame_of) if frame_of else data.x_holdout
     scores = np.asarray(model.predict_proba(x))
     positive = scores[:, 1] if scores.ndim == 2 else scores
-    return {
+    found = {
         "accuracy": float(accuracy_score(data.y_holdout, positive >= 0.5)),
         "log_loss": float(
             log_loss(data.y_holdout, np.clip(positive, 1e-12, 1 - 1e-12), labels=[0, 1])
         ),
     }
+    if len(np.unique(data.y_holdout)) == 2:  # AUC needs both classes in the holdout
+        found["roc_auc"] = float(roc_auc_score(data.y_holdout, positive))
+    return found

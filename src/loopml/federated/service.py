@@ -20,20 +20,24 @@ from loopml.federated.fingerprint import signature_problems
 from loopml.store import Store, utcnow
 from loopml.store.tables import FederationMemberRow, FederationRow
 
-FAMILIES = ("logistic_regression",)
-STRATEGIES = ("fedavg", "fedprox")
+# Each strategy trains one model family: averaging for linear models, bagging for trees.
+FAMILY_OF = {"fedavg": "logistic_regression", "fedprox": "logistic_regression",
+             "bagging": "boosted_trees"}  # fmt: skip
+FAMILIES = tuple(dict.fromkeys(FAMILY_OF.values()))
+STRATEGIES = tuple(FAMILY_OF)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 def create(
     store: Store, name: str, *, features: list[dict[str, str]], target: str,
-    model_family: str = "logistic_regression", strategy: str = "fedavg",
+    model_family: str | None = None, strategy: str = "fedavg",
     min_participants: int = 2, rounds: int = 10, options: dict[str, Any] | None = None,
     actor: str,
 ) -> Federation:  # fmt: skip
     _check(name, "federation")
-    _check_choice(model_family, FAMILIES, "model family")
     _check_choice(strategy, STRATEGIES, "strategy")
+    model_family = model_family or FAMILY_OF[strategy]
+    _check_choice(model_family, (FAMILY_OF[strategy],), f"model family for {strategy}")
     if not features:
         raise InvalidInput(
             "A federation needs at least one feature column.", hint="Pass features=[...]."

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from loopml.federated import linear
+from loopml.federated import linear, trees
 
 MOMENTS_ROUND = 0
 
@@ -38,18 +38,39 @@ def reply(vector: Any, data, round_number: int, mu: float) -> tuple[dict, dict, 
     return {"theta": updated}, metrics, rows
 
 
+def reply_trees(
+    forest: bytes | None, data, participants: int, options: dict
+) -> tuple[dict, dict, int]:
+    """(params, metrics, rows) for one round of bagged trees: this participant's new trees."""
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    rows = len(data.y_train)
+    added = trees.grow(forest, data.x_train, data.y_train, trees.params(options, participants))
+    received = trees.predict_proba(forest, data.x_holdout)
+    metrics = {
+        "holdout_log_loss": float(log_loss(data.y_holdout, received, labels=[0, 1])),
+        "holdout_accuracy": float(np.mean((received >= 0.5) == data.y_holdout)),
+        "train_rows": rows,
+        "holdout_rows": len(data.y_holdout),
+    }
+    if len(set(data.y_holdout.tolist())) == 2:  # AUC needs both classes in the holdout
+        metrics["holdout_auc"] = float(roc_auc_score(data.y_holdout, received))
+    return {"model_data": added}, metrics, rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--home", required=True)
     parser.add_argument("--federation", required=True)
     parser.add_argument("--member", required=True)
+    parser.add_argument("--participants", type=int, default=1)
     args = parser.parse_args(argv)
 
     import nvflare.client as flare
     from nvflare.app_common.abstract.fl_model import FLModel
     from nvflare.app_common.app_constant import AlgorithmConstants
 
-    data = _local_data(args)
+    federation, data = _local_data(args)
     status = _status_writer(args)
     flare.init()
     while flare.is_running():
@@ -57,8 +78,14 @@ def main(argv: list[str] | None = None) -> None:
         if received is None:
             break
         status(received.current_round, "training")
-        mu = float((received.meta or {}).get(AlgorithmConstants.FEDPROX_MU) or 0.0)
-        params, metrics, rows = reply(received.params["theta"], data, received.current_round, mu)
+        if federation.strategy == "bagging":
+            forest = (received.params or {}).get("model_data")
+            params, metrics, rows = reply_trees(forest, data, args.participants, federation.options)
+        else:
+            mu = float((received.meta or {}).get(AlgorithmConstants.FEDPROX_MU) or 0.0)
+            params, metrics, rows = reply(
+                received.params["theta"], data, received.current_round, mu
+            )
         flare.send(FLModel(params=params, metrics=metrics, meta={"NUM_STEPS_CURRENT_ROUND": rows}))
         status(received.current_round, "sent")
 
@@ -71,7 +98,7 @@ def _local_data(args):
     federation = service.get(context.store, args.federation)
     data = local.load(context.store, context.artifacts, federation, federation.member(args.member))
     context.close()
-    return data
+    return federation, data
 
 
 def _status_writer(args):
