@@ -150,6 +150,11 @@ def _plain_value(value: Any) -> Any:
 
 
 def _plain(meta: dict | None) -> dict[str, Any]:
-    return {
-        key: value for key, value in (meta or {}).items() if isinstance(value, (int, float, str))
-    }
+    """The reply's bookkeeping that is numbers or words (a privacy filter's accounts among it)."""
+    return {key: value for key, value in (meta or {}).items() if _is_plain(value)}
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return value is None or isinstance(value, (int, float, str))

@@ -15,7 +15,7 @@ import numpy as np
 
 from loopml._context import get_context
 from loopml.errors import LoopmlError
-from loopml.federated import engine, journal, linear, local, participant, service
+from loopml.federated import engine, journal, linear, local, participant, privacy, service
 from loopml.federated.entities import Federation
 
 
@@ -53,6 +53,7 @@ def run(name: str) -> Result:
         "initial": {} if bagging else {"theta": linear.initial_vector(len(federation.features))},
         "min_participants": federation.min_participants,
         "fedprox_mu": federation.options.get("mu") if federation.strategy == "fedprox" else None,
+        "privacy": federation.options.get("privacy"),
     }  # fmt: skip
     outcome = engine.run(spec, _folder(name) / "engine")
     reason = journal.failure(
@@ -62,7 +63,8 @@ def run(name: str) -> Result:
     if reason:
         _fail(name, f"{reason} (engine log: {outcome.log})")
     rounds = journal.rounds(outcome.journal)
-    model, version, run_id = _record(federation, rounds)
+    spent = privacy.budget(outcome.journal, spec["privacy"]) if spec["privacy"] else None
+    model, version, run_id = _record(federation, rounds, spent)
     service.finish(context.store, name, state="trained", reason=None, actor=actor)
     return Result(service.get(context.store, name), model, version, run_id, rounds)
 
@@ -80,7 +82,9 @@ def exchange_folder(name: str) -> Path:
     return _folder(name)
 
 
-def _record(federation: Federation, rounds: list[journal.Round]) -> tuple[str, int, str]:
+def _record(
+    federation: Federation, rounds: list[journal.Round], spent: dict | None
+) -> tuple[str, int, str]:
     from loopml.models.signature import Column, Signature
     from loopml.registry import fluent as registry
     from loopml.tracking import fluent as tracking
@@ -94,13 +98,17 @@ def _record(federation: Federation, rounds: list[journal.Round]) -> tuple[str, i
                            "rounds": federation.rounds, "participants": ",".join(fingerprints)})  # fmt: skip
         round_runs = [_record_round(federation, done) for done in rounds]
         lineage = {"federation": federation.name, "strategy": federation.strategy,
-                   "rounds": round_runs, "participants": fingerprints}  # fmt: skip
+                   "rounds": round_runs, "participants": fingerprints, "privacy": spent}  # fmt: skip
         parent.log_dict(lineage, "federation/lineage.json")
         parent.set_tags(
             {"loopml.federation": federation.name, "loopml.federation.rounds": len(round_runs)}
         )
+        if spent:  # the privacy budget spent, with the version it bought
+            parent.log_dict(spent, "federation/privacy.json")
+            parent.set_tags({"loopml.privacy.epsilon": spent["epsilon"],
+                             "loopml.privacy.delta": spent["delta"]})  # fmt: skip
         classes = federation.options.get("classes", [0, 1])
-        shared = {**global_model(federation, rounds[-1].params), "classes": classes}
+        shared = {**global_model(federation, rounds), "classes": classes}
         estimator = participant.estimator_of(shared, federation.feature_names)
         signature = Signature(tuple(Column(f["name"], f["type"]) for f in federation.features))
         version = registry.log_model(estimator, model_name, signature=signature,
@@ -115,11 +123,15 @@ def _record(federation: Federation, rounds: list[journal.Round]) -> tuple[str, i
     return model_name, version.version, parent.id
 
 
-def global_model(federation: Federation, params: dict) -> dict:
+def global_model(federation: Federation, rounds: list[journal.Round]) -> dict:
     """The global model as plain data: a forest's XGBoost JSON, or a linear model's vector."""
+    params = rounds[-1].params
     if federation.strategy == "bagging":
         return {"trees": params["model_data"]}
-    return {"theta": np.asarray(params["theta"]).tolist()}
+    vector = np.asarray(params["theta"], dtype=float)
+    if federation.options.get("privacy"):  # the first pooled moments, as every participant kept
+        vector = linear.with_moments_of(vector, rounds[0].params["theta"])
+    return {"theta": vector.tolist()}
 
 
 def _record_round(federation: Federation, done: journal.Round) -> str:

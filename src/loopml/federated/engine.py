@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from loopml.errors import require
+from loopml.federated import privacy
 
 CONTROLLER = "loopml.federated.controller.JournaledFedAvg"
 BAGGING = "loopml.federated.controller.TreeBagging"
@@ -68,6 +69,7 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
 
 def _job(spec: dict[str, Any]):
     from nvflare.job_config.api import FedJob
+    from nvflare.job_config.defs import FilterType
     from nvflare.job_config.script_runner import FrameworkType, ScriptRunner
 
     from loopml.federated.controller import JournaledFedAvg, TreeBagging
@@ -97,6 +99,9 @@ def _job(spec: dict[str, Any]):
         runner = ScriptRunner(script=str(launcher), script_args=args, launch_external_process=True,
                               command=[sys.executable, "-u"], framework=FrameworkType.NUMPY)  # fmt: skip
         job.to(runner, member["name"])
+        if spec.get("privacy"):
+            job.to(privacy.engine_filter(spec["privacy"]), member["name"],
+                   filter_type=FilterType.TASK_RESULT, tasks=["train"])  # fmt: skip
     return job
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from loopml._context import get_context
 from loopml.federated import coordinator, gate, participant, service
+from loopml.federated import privacy as dp
 from loopml.federated.entities import Federation
 
 
@@ -29,6 +30,7 @@ def create_federation(
     model: str | None = None,
     learning_rate: float | None = None,
     max_depth: int | None = None,
+    privacy: dict[str, float] | None = None,
 ) -> Federation:
     """A federation training one model on ``features`` to predict ``target``.
 
@@ -37,7 +39,9 @@ def create_federation(
     trees grown on its own rows; ``learning_rate`` and ``max_depth`` are theirs).
     ``features`` are column names (numbers) or ``{"name", "type"}`` dicts; ``mu`` is
     FedProx's proximal weight (used with ``strategy="fedprox"``); ``model`` names the
-    registered model (the federation's name by default).
+    registered model (the federation's name by default). ``privacy`` turns on the
+    engine's differential privacy for linear models: ``{"epsilon", "release_epsilon",
+    "clip", "fraction"}``, each optional (see ``loopml.federated.privacy``).
     """
     if not 0 < holdout < 1:
         from loopml.errors import InvalidInput
@@ -46,7 +50,8 @@ def create_federation(
     context = get_context()
     columns = [f if isinstance(f, dict) else {"name": f, "type": "float"} for f in features]
     options = {"mu": mu, "classes": list(classes), "holdout": holdout, "model": model or name,
-               "learning_rate": learning_rate, "max_depth": max_depth}  # fmt: skip
+               "learning_rate": learning_rate, "max_depth": max_depth,
+               "privacy": dp.settings(privacy, strategy)}  # fmt: skip
     return service.create(context.store, name, features=columns, target=target, strategy=strategy,
                           min_participants=min_participants, rounds=rounds, options=options,
                           actor=context.settings.actor)  # fmt: skip

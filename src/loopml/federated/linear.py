@@ -53,6 +53,12 @@ def with_moments(vector: np.ndarray, x: np.ndarray) -> np.ndarray:
     return join(Parts(x.mean(axis=0), (x**2).mean(axis=0), parts.coef, parts.intercept))
 
 
+def with_moments_of(vector: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """``vector``'s coefficients with ``source``'s feature moments."""
+    parts, moments = split(vector), split(source)
+    return join(Parts(moments.mean, moments.mean_sq, parts.coef, parts.intercept))
+
+
 def train(
     vector: np.ndarray, x: np.ndarray, y: np.ndarray, mu: float = 0.0
 ) -> tuple[np.ndarray, float]:

@@ -67,27 +67,42 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     import nvflare.client as flare
-    from nvflare.app_common.abstract.fl_model import FLModel
-    from nvflare.app_common.app_constant import AlgorithmConstants
 
     federation, data = _local_data(args)
     status = _status_writer(args)
+    state: dict[str, Any] = {}
     flare.init()
     while flare.is_running():
         received = flare.receive()
         if received is None:
             break
         status(received.current_round, "training")
-        if federation.strategy == "bagging":
-            forest = (received.params or {}).get("model_data")
-            params, metrics, rows = reply_trees(forest, data, args.participants, federation.options)
-        else:
-            mu = float((received.meta or {}).get(AlgorithmConstants.FEDPROX_MU) or 0.0)
-            params, metrics, rows = reply(
-                received.params["theta"], data, received.current_round, mu
-            )
-        flare.send(FLModel(params=params, metrics=metrics, meta={"NUM_STEPS_CURRENT_ROUND": rows}))
+        flare.send(answer(federation, data, received, args.participants, state))
         status(received.current_round, "sent")
+
+
+def answer(federation, data, received, participants: int, state: dict[str, Any]):
+    """The reply to one round, as the engine's model: params, their kind, metrics, row count."""
+    from nvflare.app_common.abstract.fl_model import FLModel, ParamsType
+    from nvflare.app_common.app_constant import AlgorithmConstants
+
+    kind = ParamsType.FULL
+    if federation.strategy == "bagging":
+        forest = (received.params or {}).get("model_data")
+        params, metrics, rows = reply_trees(forest, data, participants, federation.options)
+    else:
+        mu = float((received.meta or {}).get(AlgorithmConstants.FEDPROX_MU) or 0.0)
+        vector = np.asarray(received.params["theta"], dtype=float)
+        private = bool(federation.options.get("privacy")) and received.current_round > MOMENTS_ROUND
+        if private:
+            # The privacy filter's noise may land on the moments' entries too: everyone keeps
+            # the first pooled ones (the coordinator does the same with the global model).
+            vector = linear.with_moments_of(vector, state.setdefault("moments", vector))
+        params, metrics, rows = reply(vector, data, received.current_round, mu)
+        if private:  # the engine's filter noises changes, not whole coefficients
+            params, kind = {"theta": params["theta"] - vector}, ParamsType.DIFF
+    return FLModel(params=params, params_type=kind, metrics=metrics,
+                   meta={"NUM_STEPS_CURRENT_ROUND": rows})  # fmt: skip
 
 
 def _local_data(args):
