@@ -26,12 +26,18 @@ def create(
     model: str = typer.Option(None, "--model", help="Registered model name (default: NAME)."),
     learning_rate: float = typer.Option(None, "--learning-rate", help="Bagging: trees' rate."),
     max_depth: int = typer.Option(None, "--max-depth", help="Bagging: trees' depth."),
+    privacy: str = typer.Option(
+        None, "--privacy", help="Differential privacy: epsilon=1,release_epsilon=1,clip=,fraction="
+    ),
+    segment_by: str = typer.Option(None, "--segment-by", help="One model per segment of these."),
 ) -> None:
     """Create a federation at its coordinator (this store)."""
-    columns = [column.strip() for column in features.split(",") if column.strip()]
-    found = fluent.create_federation(name, columns, target, strategy=strategy, mu=mu, model=model,
-                                     min_participants=min_participants, rounds=rounds,
-                                     learning_rate=learning_rate, max_depth=max_depth)  # fmt: skip
+    found = fluent.create_federation(
+        name, _names(features), target, strategy=strategy, mu=mu, model=model,
+        min_participants=min_participants, rounds=rounds, learning_rate=learning_rate,
+        max_depth=max_depth, privacy=_privacy(privacy) if privacy is not None else None,
+        segment_by=_names(segment_by) if segment_by is not None else None,
+    )  # fmt: skip
     console.print(f"Federation {found.name}: {found.strategy}, {len(found.features)} features, "
                   f"target {found.target}, {found.min_participants} per round, {found.rounds} rounds")  # fmt: skip
 
@@ -124,3 +130,20 @@ def approve(
     """At a participant: register the global model here and promote it under the alias."""
     moved = fluent.approve_federated_model(name, alias=alias, reason=reason)
     console.print(f"{moved.name}@{moved.alias} → version {getattr(moved, 'to_version', None)}")
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _privacy(text: str) -> dict[str, float]:
+    from loopml.errors import InvalidInput
+    from loopml.registry.segments import parse_segment
+
+    try:  # the same key=value,key=value form as a segment
+        return {key: float(value) for key, value in parse_segment(text).items()}
+    except ValueError:
+        raise InvalidInput(
+            f"--privacy {text!r} is not key=number pairs.",
+            hint="Write it like epsilon=1,clip=0.0001.",
+        ) from None

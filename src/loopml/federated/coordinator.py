@@ -8,15 +8,16 @@ Nothing is registered unless every round finished.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from loopml._context import get_context
 from loopml.errors import LoopmlError
-from loopml.federated import engine, journal, linear, local, participant, privacy, service
+from loopml.federated import engine, journal, linear, local, participant, privacy, segments, service
 from loopml.federated.entities import Federation
+from loopml.registry.segments import parse_segment
 
 
 class FederationFailed(LoopmlError):
@@ -29,9 +30,19 @@ class FederationFailed(LoopmlError):
 class Result:
     federation: Federation
     model: str
-    version: int
+    version: int  # the last registered (the only one without segments)
     run_id: str
+    rounds: list[journal.Round]  # of the last segment trained (the only one without segments)
+    versions: dict[str, int] = field(default_factory=dict)  # segment key -> version
+
+
+@dataclass(frozen=True)
+class Trained:
+    """One engine run that finished: its rounds, and the privacy budget it spent."""
+
+    segment: str
     rounds: list[journal.Round]
+    spent: dict | None
 
 
 def run(name: str) -> Result:
@@ -44,9 +55,25 @@ def run(name: str) -> Result:
                    for m in federation.members if m.state != "joined"]  # fmt: skip
         _fail(name, f"{len(members)} member(s) can train, the federation needs "
                     f"{federation.min_participants}; not taking part: {', '.join(refused) or 'none'}")  # fmt: skip
+    keys = [segments.NONE]
+    if federation.options.get("segment_by"):
+        keys, differ = segments.agreed({m.name: m.fingerprint or {} for m in members})
+        if differ:
+            _fail(name, differ)
+    # Every segment trains before anything is registered: nothing half-registered.
+    trained = [_train(federation, key) for key in keys]
+    model, versions, run_id = _record(federation, trained)
+    service.finish(context.store, name, state="trained", reason=None, actor=actor)
+    last = trained[-1]
+    return Result(service.get(context.store, name), model, versions[last.segment], run_id,
+                  last.rounds, versions)  # fmt: skip
+
+
+def _train(federation: Federation, segment: str) -> Trained:
     bagging = federation.strategy == "bagging"
+    members = federation.joined
     spec = {
-        "federation": name, "strategy": federation.strategy,
+        "federation": federation.name, "strategy": federation.strategy, "segment": segment,
         # Linear models spend a first round on the pooled feature moments; trees need none.
         "num_rounds": federation.rounds if bagging else 1 + federation.rounds,
         "members": [{"name": m.name, "home": m.home} for m in members],
@@ -55,18 +82,17 @@ def run(name: str) -> Result:
         "fedprox_mu": federation.options.get("mu") if federation.strategy == "fedprox" else None,
         "privacy": federation.options.get("privacy"),
     }  # fmt: skip
-    outcome = engine.run(spec, _folder(name) / "engine")
+    workdir = _folder(federation.name) / "engine"
+    outcome = engine.run(spec, workdir / segments.folder_name(segment) if segment else workdir)
     reason = journal.failure(
         outcome.journal, outcome.returncode, members=[m.name for m in members],
         num_rounds=spec["num_rounds"], min_participants=federation.min_participants,
     )  # fmt: skip
     if reason:
-        _fail(name, f"{reason} (engine log: {outcome.log})")
-    rounds = journal.rounds(outcome.journal)
+        where = f"segment {segment}: " if segment else ""
+        _fail(federation.name, f"{where}{reason} (engine log: {outcome.log})")
     spent = privacy.budget(outcome.journal, spec["privacy"]) if spec["privacy"] else None
-    model, version, run_id = _record(federation, rounds, spent)
-    service.finish(context.store, name, state="trained", reason=None, actor=actor)
-    return Result(service.get(context.store, name), model, version, run_id, rounds)
+    return Trained(segment, journal.rounds(outcome.journal), spent)
 
 
 def admit_all(name: str) -> Federation:
@@ -82,45 +108,67 @@ def exchange_folder(name: str) -> Path:
     return _folder(name)
 
 
-def _record(
-    federation: Federation, rounds: list[journal.Round], spent: dict | None
-) -> tuple[str, int, str]:
-    from loopml.models.signature import Column, Signature
-    from loopml.registry import fluent as registry
+def _record(federation: Federation, trained: list[Trained]) -> tuple[str, dict[str, int], str]:
     from loopml.tracking import fluent as tracking
 
     fingerprints = {m.name: m.fingerprint for m in federation.joined}
-    model_name = federation.options.get("model") or federation.name
     with tracking.start_run(
         experiment=f"federation:{federation.name}", name="federation"
     ) as parent:
         parent.log_params({"federation": federation.name, "strategy": federation.strategy,
                            "rounds": federation.rounds, "participants": ",".join(fingerprints)})  # fmt: skip
-        round_runs = [_record_round(federation, done) for done in rounds]
+        parent.set_tags({"loopml.federation": federation.name,
+                         "loopml.federation.rounds": len(trained[0].rounds)})  # fmt: skip
+        registered = {done.segment: _register(parent, federation, done) for done in trained}
+        shared = {key: entry.pop("global") for key, entry in registered.items()}
         lineage = {"federation": federation.name, "strategy": federation.strategy,
-                   "rounds": round_runs, "participants": fingerprints, "privacy": spent}  # fmt: skip
+                   "participants": fingerprints}  # fmt: skip
+        if segments.NONE in registered:
+            lineage.update(registered[segments.NONE])
+        else:
+            lineage["segments"] = registered
         parent.log_dict(lineage, "federation/lineage.json")
-        parent.set_tags(
-            {"loopml.federation": federation.name, "loopml.federation.rounds": len(round_runs)}
-        )
-        if spent:  # the privacy budget spent, with the version it bought
-            parent.log_dict(spent, "federation/privacy.json")
-            parent.set_tags({"loopml.privacy.epsilon": spent["epsilon"],
-                             "loopml.privacy.delta": spent["delta"]})  # fmt: skip
-        classes = federation.options.get("classes", [0, 1])
-        shared = {**global_model(federation, rounds), "classes": classes}
-        estimator = participant.estimator_of(shared, federation.feature_names)
-        signature = Signature(tuple(Column(f["name"], f["type"]) for f in federation.features))
-        version = registry.log_model(estimator, model_name, signature=signature,
-                                     description=f"federation {federation.name}: "
-                                     f"{len(round_runs)} rounds of {federation.strategy} over "
-                                     f"{', '.join(fingerprints)}")  # fmt: skip
-    # What goes back to the participants: coefficients, never an artifact to unpickle.
-    participant.write(_folder(federation.name) / participant.GLOBAL_FILE, {
-        "federation": federation.name, "model": model_name, "version": version.version,
-        **shared, "features": federation.feature_names,
-    })  # fmt: skip
-    return model_name, version.version, parent.id
+    versions = {key: entry["version"] for key, entry in registered.items()}
+    # What goes back to the participants: coefficients or trees, never an artifact to unpickle.
+    document = {"federation": federation.name, "model": _model_name(federation),
+                "features": federation.feature_names}  # fmt: skip
+    if segments.NONE in shared:
+        document.update(shared[segments.NONE], version=versions[segments.NONE])
+    else:
+        document["segments"] = {key: {**shared[key], "version": versions[key]} for key in shared}
+    participant.write(_folder(federation.name) / participant.GLOBAL_FILE, document)
+    return _model_name(federation), versions, parent.id
+
+
+def _register(parent, federation: Federation, done: Trained) -> dict:
+    """One segment's rounds as runs and its global model as a (segment) version."""
+    from loopml.models.signature import Column, Signature
+    from loopml.registry import fluent as registry
+
+    round_runs = [_record_round(federation, step, done.segment) for step in done.rounds]
+    if done.spent:  # the privacy budget spent, with the version it bought
+        name = segments.folder_name(done.segment) if done.segment else "privacy"
+        parent.log_dict(done.spent, f"federation/{name}.json")
+        prefix = f"loopml.privacy.{done.segment}." if done.segment else "loopml.privacy."
+        parent.set_tags({prefix + "epsilon": done.spent["epsilon"],
+                         prefix + "delta": done.spent["delta"]})  # fmt: skip
+    classes = federation.options.get("classes", [0, 1])
+    shared = {**global_model(federation, done.rounds), "classes": classes}
+    estimator = participant.estimator_of(shared, federation.feature_names)
+    signature = Signature(tuple(Column(f["name"], f["type"]) for f in federation.features))
+    members = ", ".join(m.name for m in federation.joined)
+    version = registry.log_model(
+        estimator, _model_name(federation), signature=signature,
+        segment=parse_segment(done.segment) if done.segment else None,
+        description=f"federation {federation.name}: {len(round_runs)} rounds of "
+        f"{federation.strategy} over {members}",
+    )  # fmt: skip
+    return {"rounds": round_runs, "privacy": done.spent, "version": version.version,
+            "global": shared}  # fmt: skip
+
+
+def _model_name(federation: Federation) -> str:
+    return federation.options.get("model") or federation.name
 
 
 def global_model(federation: Federation, rounds: list[journal.Round]) -> dict:
@@ -134,12 +182,14 @@ def global_model(federation: Federation, rounds: list[journal.Round]) -> dict:
     return {"theta": vector.tolist()}
 
 
-def _record_round(federation: Federation, done: journal.Round) -> str:
+def _record_round(federation: Federation, done: journal.Round, segment: str) -> str:
     from loopml.tracking import fluent as tracking
 
-    with tracking.start_run(name=f"round {done.number}") as child:
+    title = f"{segment} round {done.number}" if segment else f"round {done.number}"
+    with tracking.start_run(name=title) as child:
         child.log_params({"round": done.number, "participants": ",".join(done.sites)})
-        child.set_tags({"loopml.federation": federation.name})
+        child.set_tags({"loopml.federation": federation.name,
+                        **({"loopml.segment": segment} if segment else {})})  # fmt: skip
         for member, metrics in done.metrics.items():
             child.log_metrics({f"{member}.{key}": float(value) for key, value in metrics.items()})
         return child.id

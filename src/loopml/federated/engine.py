@@ -95,6 +95,7 @@ def _job(spec: dict[str, Any]):
             member["name"],
             "--participants",
             str(len(spec["members"])),
+            *(["--segment", spec["segment"]] if spec.get("segment") else []),
         ]
         runner = ScriptRunner(script=str(launcher), script_args=args, launch_external_process=True,
                               command=[sys.executable, "-u"], framework=FrameworkType.NUMPY)  # fmt: skip

@@ -31,6 +31,7 @@ def create_federation(
     learning_rate: float | None = None,
     max_depth: int | None = None,
     privacy: dict[str, float] | None = None,
+    segment_by: Sequence[str] | None = None,
 ) -> Federation:
     """A federation training one model on ``features`` to predict ``target``.
 
@@ -42,6 +43,8 @@ def create_federation(
     registered model (the federation's name by default). ``privacy`` turns on the
     engine's differential privacy for linear models: ``{"epsilon", "release_epsilon",
     "clip", "fraction"}``, each optional (see ``loopml.federated.privacy``).
+    ``segment_by`` names columns every participant has: one global model is trained
+    and registered for each of their segments (all participants must hold the same).
     """
     if not 0 < holdout < 1:
         from loopml.errors import InvalidInput
@@ -51,7 +54,7 @@ def create_federation(
     columns = [f if isinstance(f, dict) else {"name": f, "type": "float"} for f in features]
     options = {"mu": mu, "classes": list(classes), "holdout": holdout, "model": model or name,
                "learning_rate": learning_rate, "max_depth": max_depth,
-               "privacy": dp.settings(privacy, strategy)}  # fmt: skip
+               "privacy": dp.settings(privacy, strategy), "segment_by": _columns(segment_by)}  # fmt: skip
     return service.create(context.store, name, features=columns, target=target, strategy=strategy,
                           min_participants=min_participants, rounds=rounds, options=options,
                           actor=context.settings.actor)  # fmt: skip
@@ -105,3 +108,14 @@ def federation_decisions(name: str) -> list[dict[str, Any]]:
 def approve_federated_model(name: str, *, alias: str = "champion", reason: str | None = None):
     """At a participant: register the global model here and promote it under ``alias``."""
     return participant.approve(name, alias=alias, reason=reason)
+
+
+def _columns(names: Sequence[str] | None) -> list[str] | None:
+    if names is None:
+        return None
+    if isinstance(names, str) or not names or not all(isinstance(n, str) and n for n in names):
+        from loopml.errors import InvalidInput
+
+        raise InvalidInput(f"segment_by is a list of column names, not {names!r}.",
+                           hint='Pass segment_by=["region"].')  # fmt: skip
+    return list(names)

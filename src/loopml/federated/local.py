@@ -17,6 +17,7 @@ import numpy as np
 from loopml.config import Settings
 from loopml.data import service as data_service
 from loopml.errors import InvalidInput
+from loopml.federated import segments
 from loopml.federated.entities import Federation, Member
 from loopml.federated.fingerprint import check_signature, fingerprint
 
@@ -52,7 +53,7 @@ def site_settings(home: Path | str, federation: str) -> Settings:
     return Settings(home=Path(home).resolve(), **json.loads(path.read_text(encoding="utf-8")))
 
 
-def load(store, artifacts, federation: Federation, member: Member) -> LocalData:
+def load(store, artifacts, federation: Federation, member: Member, segment: str = "") -> LocalData:
     version = data_service.resolve_version(store, member.dataset)
     if fingerprint(version)["digest"] != (member.fingerprint or {}).get("digest"):
         raise InvalidInput(
@@ -60,7 +61,7 @@ def load(store, artifacts, federation: Federation, member: Member) -> LocalData:
             hint="Join again with the data you mean to train on.",
         )
     check_signature(version.schema, federation.features, federation.target, who=member.name)
-    frame = data_service.load_table(artifacts, version).to_pandas()
+    frame = segments.rows_of(data_service.load_table(artifacts, version).to_pandas(), segment)
     x = frame[federation.feature_names].to_numpy(dtype=float)
     y = labels(frame[federation.target], federation.options.get("classes", [0, 1]), member.name)
     return split(x, y, float(federation.options.get("holdout", 0.25)))

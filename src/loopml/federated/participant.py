@@ -16,7 +16,7 @@ from typing import Any
 from loopml._context import get_context
 from loopml.data import service as data_service
 from loopml.errors import InvalidInput, NotFound
-from loopml.federated import linear, local, service, trees
+from loopml.federated import linear, local, segments, service, trees
 from loopml.federated.fingerprint import check_signature, fingerprint
 
 GLOBAL_FILE = "global.json"
@@ -31,15 +31,17 @@ def join(invitation: str | Path, dataset: str):
     version = data_service.resolve_version(context.store, dataset)
     check_signature(version.schema, spec["features"], spec["target"], who=spec["member"])
     frame = data_service.load_table(context.artifacts, version).to_pandas()
-    local.labels(
-        frame[spec["target"]], spec.get("options", {}).get("classes", [0, 1]), spec["member"]
-    )
+    options = spec.get("options", {})
+    local.labels(frame[spec["target"]], options.get("classes", [0, 1]), spec["member"])
+    found = fingerprint(version)
+    if options.get("segment_by"):  # the segments' keys, never their rows or counts
+        found["segments"] = segments.of(frame, options["segment_by"], spec["member"])
     home = str(context.settings.home_path.resolve())
-    federation = service.join(context.store, spec, dataset=version.ref, fingerprint=fingerprint(version),
+    federation = service.join(context.store, spec, dataset=version.ref, fingerprint=found,
                               home=home, exchange=str(path.parent), actor=context.settings.actor)  # fmt: skip
     local.save_site(context.settings, federation.name)
-    acceptance = {"federation": federation.name, "member": spec["member"],
-                  "fingerprint": fingerprint(version), "home": home}  # fmt: skip
+    acceptance = {"federation": federation.name, "member": spec["member"], "fingerprint": found,
+                  "home": home}  # fmt: skip
     write(path.parent / f"{spec['member']}.acceptance.json", acceptance)
     return federation
 
@@ -49,7 +51,7 @@ def evaluate(name: str) -> dict[str, Any]:
     context = get_context()
     federation, me = _membership(name)
     exchange = Path(exchange_of(federation))
-    model = read(exchange / GLOBAL_FILE, "global model")
+    model = _unsegmented(read(exchange / GLOBAL_FILE, "global model"), name)
     data = local.load(context.store, context.artifacts, federation, me)
     candidate = _metrics(estimator_of(model, federation.feature_names), data,
                          frame_of=federation.feature_names)  # fmt: skip
@@ -75,7 +77,7 @@ def approve(name: str, *, alias: str = "champion", reason: str | None = None):
     if not gate.get("passed"):
         raise InvalidInput(f"The federation's gate did not pass: {gate.get('reason')}.",
                            hint="Do not deploy this global model; train again or change the margin.")  # fmt: skip
-    model = read(exchange / GLOBAL_FILE, "global model")
+    model = _unsegmented(read(exchange / GLOBAL_FILE, "global model"), name)
     evaluation = read(exchange / f"{me.name}.evaluation.json", "evaluation")
     version = registry.log_model(
         estimator_of(model, model["features"]), _local_model(federation), signature=None, metrics=evaluation["candidate"],
@@ -111,6 +113,16 @@ def exchange_of(federation) -> str:
     if federation.role == "participant":
         return federation.options["exchange"]
     return str(local.folder(get_context().settings.home_path, federation.name))
+
+
+def _unsegmented(model: dict[str, Any], name: str) -> dict[str, Any]:
+    if "segments" in model:
+        raise InvalidInput(
+            f"Federation {name!r} trained one model per segment; evaluating and approving "
+            "them here goes segment by segment, which loopml does not do yet.",
+            hint="Promote the coordinator's segment versions with loopml's registry.",
+        )
+    return model
 
 
 def _membership(name: str):

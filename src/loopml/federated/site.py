@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--federation", required=True)
     parser.add_argument("--member", required=True)
     parser.add_argument("--participants", type=int, default=1)
+    parser.add_argument("--segment", default="", help="Train on this segment's rows only.")
     args = parser.parse_args(argv)
 
     import nvflare.client as flare
@@ -111,7 +112,8 @@ def _local_data(args):
 
     context = Context(local.site_settings(args.home, args.federation))
     federation = service.get(context.store, args.federation)
-    data = local.load(context.store, context.artifacts, federation, federation.member(args.member))
+    member = federation.member(args.member)
+    data = local.load(context.store, context.artifacts, federation, member, segment=args.segment)
     context.close()
     return federation, data
 
