@@ -1,8 +1,10 @@
 """A participant's side of the rounds: the script the engine runs in the participant's process.
 
-It opens the participant's own store, loads and checks its own data, and then
-answers each round with one array, a row count and a few metrics — the only
-things that leave the participant (``reply`` builds exactly that).
+It opens the participant's own store, loads and checks its own data (one
+segment's rows in a per-segment federation), and then answers each round with
+one array (or, for trees, the round's new trees), a row count and a few metrics —
+the only things that leave the participant (``reply`` and ``reply_trees`` build
+exactly that; with privacy on, the engine's filter noises the array on its way).
 """
 
 from __future__ import annotations
