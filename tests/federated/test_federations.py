@@ -124,3 +124,24 @@ def test_a_bagging_job_aggregates_with_the_tree_bagging_of_the_engine(tmp_path):
         c for c in server["components"] if c["id"] == aggregator
     )  # fmt: skip
     assert aggregator["path"] == engine.BAGGING and workflow["args"]["model"] == {}
+
+
+def test_the_create_command_takes_trees_privacy_and_segments(ctx):
+    done = run_cli("federation", "create", "trees", "--features", "a,b", "--target", "y",
+                   "--strategy", "bagging", "--max-depth", "2", "--segment-by", "region")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    trees = loopml.get_federation("trees")
+    assert (trees.model_family, trees.options["max_depth"]) == ("boosted_trees", 2)
+    assert trees.options["segment_by"] == ["region"]
+    done = run_cli("federation", "create", "private", "--features", "a", "--target", "y",
+                   "--privacy", "epsilon=2,clip=0.001")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert loopml.get_federation("private").options["privacy"] == {
+        "epsilon": 2.0,
+        "release_epsilon": 1.0,
+        "clip": 0.001,
+        "fraction": 0.2,
+    }
+    done = run_cli("federation", "create", "bad", "--features", "a", "--target", "y",
+                   "--privacy", "epsilon=lots")  # fmt: skip
+    assert "is not key=number pairs" in str(done.exception)
