@@ -115,3 +115,20 @@ def test_bagging_by_hand_is_what_the_engine_computes(trained):
     np.testing.assert_allclose(
         trees.predict_proba(forest, x), trees.predict_proba(engine, x), atol=1e-6
     )
+
+
+def test_each_clinic_evaluates_the_forest_and_approves_it_into_its_own_registry(trained):
+    orgs = trained["orgs"]
+    for member in CLINICS:
+        orgs.at(member)
+        report = loopml.evaluate_federated_model("forest")
+        assert report["candidate"]["roc_auc"] > 0.9, member
+    orgs.at()
+    assert loopml.decide_federation_gate("forest", metric="roc_auc", margin=0.01)["passed"]
+    orgs.at("clinic-b")
+    loopml.approve_federated_model("forest", alias="champion", reason="our holdout agrees")
+    local = loopml.get_model_version("forest", alias="champion")
+    assert local.flavor == "xgboost" and "federation forest" in local.description
+    here = loopml.load_model("models:/forest@champion")
+    test = trained["test"]
+    assert roc_auc_score(test["target"], here.predict_proba(test[trained["features"]])[:, 1]) > 0.95
