@@ -110,6 +110,37 @@ def advance(
         return _domain(row)
 
 
+def wait(
+    store: Store,
+    spec: PolicySpec,
+    segment: str,
+    why: str,
+    *,
+    rows: int,
+    needed: int,
+    actor: str,
+    action_id: int | None = None,
+) -> bool:
+    """Say on the timeline that a decision waits for evidence (``rows`` of ``needed``).
+
+    Written once per change of ``why``: a pass that finds the same count says nothing new.
+    Returns whether an entry was written."""
+    newest = next(
+        (e for e in audit.list_events(store, entity_type="model", entity_id=spec.model,
+                                      action="policy.wait", limit=500)
+         if (e.after or {}).get("segment") == segment),
+        None,
+    )  # fmt: skip
+    if newest is not None and newest.reason == why:
+        return False
+    with store.write() as session:
+        audit.record(session, actor=actor, action="policy.wait", entity_type="model",
+                     entity_id=spec.model, reason=why,
+                     after={"policy": spec.name, "segment": segment, "action": action_id,
+                            "rows": rows, "needed": needed})  # fmt: skip
+    return True
+
+
 def list_actions(
     store: Store, *, model: str | None = None, segment: str | None = None, states=None
 ) -> list[PolicyAction]:
