@@ -6,7 +6,6 @@ from pathlib import Path
 import yaml
 
 import loopml
-
 from loopml.pipeline.policy import PolicySpec
 
 DOC = Path(__file__).parents[2] / "docs" / "closed-loop.md"

@@ -76,6 +76,14 @@ def begin(
         return Refusal(segment, "another retrain of this segment is in flight")
 
 
+def refusal(store: Store, spec: PolicySpec, segment: str, now: datetime) -> Refusal | None:
+    """What a guard rail would say to a retrain of ``segment`` now (``begin`` asks again,
+    in its own transaction): checked before any data is read."""
+    with store.read() as session:
+        reason = _guard(session, spec, segment, now)
+    return Refusal(segment, reason) if reason else None
+
+
 def advance(
     store: Store,
     action_id: int,

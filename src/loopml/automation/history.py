@@ -88,7 +88,10 @@ def gather(training: Training | None, traffic: pd.DataFrame, features: list[str]
         if pd.notna(end):
             traffic = traffic[_utc(traffic[TIME]) > end]
     else:
-        notes.append("the champion's training data is not known: it learns from traffic alone")
+        notes.append(
+            "the champion's training rows are not known, or lack some of its features (a "
+            "forecast's lags, say): it learns from the labelled traffic alone"
+        )
     fresh = pd.DataFrame({**{f: traffic[f] for f in features},
                           LABEL: traffic[LABEL].astype(float), TIME: _utc(traffic[TIME])})  # fmt: skip
     parts.append(fresh)
@@ -102,7 +105,7 @@ def gather(training: Training | None, traffic: pd.DataFrame, features: list[str]
                    (training.time if training else None) or TIME, notes)  # fmt: skip
 
 
-def window(frame: pd.DataFrame, origin: int, spec, since: datetime | None) -> pd.DataFrame:
+def window(frame: pd.DataFrame, origin: int, spec, since: datetime | None = None) -> pd.DataFrame:
     """The rows before period ``origin`` the policy's ``history`` lets a model learn from."""
     rows = frame[frame[PERIOD] < origin]
     if spec.history == "since_change" and since is not None:

@@ -157,6 +157,10 @@ def _traffic(ctx: _Pass, segment: str | None = None) -> pd.DataFrame:
 
 def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) -> None:
     spec = ctx.spec
+    refused = actions.refusal(ctx.store, spec, segment, ctx.now)
+    if refused is not None:
+        report.refused.append(refused)
+        return
     current = registry.resolve(ctx.store, spec.model, alias="champion", segment=segment)
     champion = load_version(ctx.artifacts, current)
     traffic = _traffic(ctx, segment)
