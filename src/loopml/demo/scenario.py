@@ -72,7 +72,6 @@ class Story:
     retrained: dict[str, str] = field(default_factory=dict)  # segment -> why
     promoted: dict[str, int] = field(default_factory=dict)  # segment -> version the loop promoted
     detected_day: dict[str, float] = field(default_factory=dict)
-    recovered_day: dict[str, float] = field(default_factory=dict)
     url: str = ""
     started: float = 0.0  # wall-clock time of simulated day 0
     stop: Callable[[], None] | None = None  # stops the server when it was kept serving
@@ -319,7 +318,6 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
                if "live" in action.details else "")
         )  # fmt: skip
         if action.state == "promoted" and action.finished_at is not None:
-            story.recovered_day[action.segment] = day_of(action.finished_at)
             story.promoted[action.segment] = action.challenger_version
     for entry in timeline(context.store, MODEL):
         if entry.kind == "wait":
