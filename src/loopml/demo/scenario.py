@@ -74,6 +74,7 @@ class Story:
     detected_day: dict[str, float] = field(default_factory=dict)
     url: str = ""
     started: float = 0.0  # wall-clock time of simulated day 0
+    day_times: list[float] = field(default_factory=list)  # wall-clock time each day was served
     stop: Callable[[], None] | None = None  # stops the server when it was kept serving
 
     decisions: dict[str, list[str]] = field(default_factory=dict)  # segment -> what was decided
@@ -256,6 +257,7 @@ def _stream(table: pd.DataFrame, plan: Plan, story: Story, say) -> None:
     with httpx.Client(base_url=story.url, timeout=30) as http:
         for n in range(days):
             _sleep_until(start + n * plan.day_seconds)
+            story.day_times.append(time.time())
             today = table[table["date"] == first + pd.Timedelta(days=n)]
             if pending:
                 _post(http, story, "/v1/feedback",
@@ -300,7 +302,12 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
     """Detection and recovery days from the store's own records."""
 
     def day_of(moment) -> float:
-        return (moment.timestamp() - story.started) / plan.day_seconds
+        """The simulated day of a wall-clock moment: a loaded machine serves days late, so
+        the days are read from when each was served, not from the start."""
+        when, served = moment.timestamp(), story.day_times
+        day = max(0, int(np.searchsorted(served, when, side="right")) - 1)
+        length = served[day + 1] - served[day] if day + 1 < len(served) else plan.day_seconds
+        return day + min(1.0, max(0.0, (when - served[day]) / length))
 
     for alert in loopml.list_alerts(monitor="demand-wape"):
         opened = day_of(alert.opened_at)
@@ -311,7 +318,7 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
         story.retrained[action.segment] = f"{action.state}: {action.trigger}"
         evidence = action.details.get("evidence") or {}
         story.decisions.setdefault(action.segment, []).append(
-            f"day {day_of(action.started_at):.0f}: {action.state}"
+            f"day {day_of(action.updated_at):4.1f}: {action.state}"
             + (f" (compared on {evidence['rows']} rows, p = {evidence['p_value']:.2g})"
                if evidence.get("p_value") is not None else "")
             + (f"; live check on {action.details['live']['rows']} rows"
@@ -322,8 +329,10 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
     for entry in timeline(context.store, MODEL):
         if entry.kind == "wait":
             story.decisions.setdefault(entry.segment, []).append(
-                f"day {day_of(entry.time):.0f}: waited, {entry.reason}"
+                f"day {day_of(entry.time):4.1f}: waited, {entry.reason}"
             )
+    for decided in story.decisions.values():
+        decided.sort()
 
 
 def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
