@@ -189,6 +189,21 @@ def errors(task: str, y, p) -> np.ndarray:
     return np.abs(np.asarray(p, dtype=float) - np.asarray(y, dtype=float))
 
 
+def losses(name: str, y, p) -> np.ndarray:
+    """One loss per row whose mean is the metric (``mae``, ``mape``) or its square (``rmse``):
+    the numbers a paired comparison of two models on the same rows works with. For ``mape``,
+    rows whose actual is zero have no loss (NaN), as they count in no MAPE."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    if name == "mae":
+        return np.abs(y - p)
+    if name == "rmse":
+        return (y - p) ** 2
+    if name == "mape":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(y != 0, np.abs((y - p) / y), np.nan)
+    raise ValueError(f"{name!r} has no loss per row; use mae, rmse or mape")
+
+
 def evaluate(task: str, names: Iterable[str], model: Any, X, y) -> dict[str, float]:
     """The named metrics of a fitted ``model`` on ``X``, ``y`` (training's holdout score)."""
     names = list(names)

@@ -16,7 +16,7 @@ from loopml.registry import service as registry
 
 def policy(**overrides) -> PolicySpec:
     fields = dict(name="recover", model="demand", triggers=[{"when": "alert", "monitor": "demand-mae"}],
-                  retrain_window="4d", min_labels=30, holdout=0.3, watch="1d", cooldown="2d")  # fmt: skip
+                  history="since_change", min_labels=30, watch="1d", cooldown="2d")  # fmt: skip
     return PolicySpec(**(fields | overrides))
 
 

@@ -3,23 +3,48 @@
 import pytest
 
 from loopml.config import Settings
-from loopml.demo.scenario import Plan, run
-
-pytestmark = pytest.mark.slow
+from loopml.demo.scenario import MIN_RECOVERY_DAYS, Plan, Story, run, tell
 
 
+@pytest.mark.slow
 def test_the_loop_recovers_the_shocked_segments_and_leaves_the_others(tmp_path):
     plan = Plan(segment_count=12, shocked_count=3, calm_days=8, shocked_days=26, day_seconds=0.6)
     story = run(plan, Settings(home=tmp_path, actor="demo"), say=lambda _: None)
     assert story.requests > 0 and story.failed == 0
     assert set(story.retrained) == set(story.shocked)  # calm segments are not retrained
-    assert set(story.recovered_day) == set(story.shocked)
-    before = story.error(story.shocked, 0, plan.calm_days)
-    after = story.error(
-        story.shocked, max(story.recovered_day.values()), plan.calm_days + plan.shocked_days
-    )
-    assert after <= 1.2 * before
+    assert set(story.promoted) == set(story.shocked)
+    end = plan.calm_days + plan.shocked_days
+    for segment in story.shocked:
+        recovery = story.recovery(segment, end)  # from this segment's own promotion
+        assert recovery.days >= MIN_RECOVERY_DAYS and recovery.error is not None
+        shocked = story.error([segment], plan.calm_days, recovery.promoted_day)
+        assert recovery.error < 0.5 * shocked  # the old model's error in the shock, halved
+        decided = " ".join(story.decisions[segment])
+        assert "compared on" in decided and "p = " in decided  # the evidence is shown
     assert all(plan.calm_days <= day <= plan.calm_days + 8 for day in story.detected_day.values())
+    said = []
+    tell(story, plan, said.append)
+    assert any("WAPE over the" in line and "days since" in line for line in said)
+
+
+def _story(days: int, promoted_on: int) -> Story:
+    story = Story(shocked=["s"], promoted={"s": 2})
+    story.rows = [{"day": d, "segment": "s", "prediction": 10.0, "demand": 11.0,
+                   "version": 2 if d >= promoted_on else 1} for d in range(days)]  # fmt: skip
+    return story
+
+
+def test_an_empty_window_has_no_error_rather_than_zero():
+    story = _story(10, promoted_on=9)
+    with pytest.raises(ValueError, match="no served day"):
+        story.error(["s"], 10, 10)
+
+
+def test_a_promotion_too_near_the_end_is_not_measured():
+    late = _story(10, promoted_on=9).recovery("s", 10)
+    assert late.promoted_day == 9 and late.days == 1 and late.error is None
+    early = _story(10, promoted_on=5).recovery("s", 10)
+    assert early.days == 5 and early.error == pytest.approx(1 / 11)
 
 
 def test_each_demo_run_starts_from_an_empty_store_of_its_own(tmp_path):

@@ -76,6 +76,14 @@ def begin(
         return Refusal(segment, "another retrain of this segment is in flight")
 
 
+def refusal(store: Store, spec: PolicySpec, segment: str, now: datetime) -> Refusal | None:
+    """What a guard rail would say to a retrain of ``segment`` now (``begin`` asks again,
+    in its own transaction): checked before any data is read."""
+    with store.read() as session:
+        reason = _guard(session, spec, segment, now)
+    return Refusal(segment, reason) if reason else None
+
+
 def advance(
     store: Store,
     action_id: int,
@@ -108,6 +116,37 @@ def advance(
             row.finished_at = now
         _audit(session, row, actor, reason, before=before)
         return _domain(row)
+
+
+def wait(
+    store: Store,
+    spec: PolicySpec,
+    segment: str,
+    why: str,
+    *,
+    rows: int,
+    needed: int,
+    actor: str,
+    action_id: int | None = None,
+) -> bool:
+    """Say on the timeline that a decision waits for evidence (``rows`` of ``needed``).
+
+    Written once per change of ``why``: a pass that finds the same count says nothing new.
+    Returns whether an entry was written."""
+    newest = next(
+        (e for e in audit.list_events(store, entity_type="model", entity_id=spec.model,
+                                      action="policy.wait", limit=500)
+         if (e.after or {}).get("segment") == segment),
+        None,
+    )  # fmt: skip
+    if newest is not None and newest.reason == why:
+        return False
+    with store.write() as session:
+        audit.record(session, actor=actor, action="policy.wait", entity_type="model",
+                     entity_id=spec.model, reason=why,
+                     after={"policy": spec.name, "segment": segment, "action": action_id,
+                            "rows": rows, "needed": needed})  # fmt: skip
+    return True
 
 
 def list_actions(

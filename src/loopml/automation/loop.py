@@ -18,12 +18,13 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from loopml.automation import actions, fresh
+from loopml.automation import actions, evidence, fresh, history
 from loopml.automation.actions import PolicyAction, Refusal
 from loopml.automation.retrain import retrain
 from loopml.automation.states import ActionState as S
+from loopml.data import service as data
 from loopml.errors import LoopmlError, NotFound
-from loopml.metrics import regression
+from loopml.metrics import losses
 from loopml.models import load_version
 from loopml.monitoring import service as monitors
 from loopml.monitoring.spec import MonitorSpec
@@ -58,6 +59,7 @@ class _Pass:
     now: datetime
     actor: str
     project: str
+    read: dict = field(default_factory=dict)  # the model's labelled traffic, read once a pass
 
 
 def run_policies(
@@ -86,9 +88,9 @@ def run_policies(
 # triggers ---------------------------------------------------------------
 
 
-def _triggered(ctx: _Pass) -> list[tuple[str, str, datetime]]:
-    """(segment, why, since when fresh data counts) for every trigger that fired."""
-    fired: dict[str, tuple[str, datetime]] = {}
+def _triggered(ctx: _Pass) -> list[tuple[str, str, datetime | None]]:
+    """(segment, why, since when rows count as evidence) for every trigger that fired."""
+    fired: dict[str, tuple[str, datetime | None]] = {}
     for trigger in ctx.spec.triggers:
         for segment, why, since in _fired(ctx, trigger):
             fired.setdefault(segment, (why, since))
@@ -100,18 +102,23 @@ def _fired(ctx: _Pass, trigger: Trigger):
     last = _last_action_times(ctx)
     if trigger.when == "alert":
         for alert in monitors.list_alerts(ctx.store, state="active", monitor=trigger.monitor):
-            since = max(alert.opened_at, last.get(alert.segment, alert.opened_at))
+            done = last.get(alert.segment)
+            if done is not None and alert.updated_at <= done:
+                continue  # not confirmed since the last action: no new evidence yet
+            since = max(alert.opened_at, done or alert.opened_at)
             yield alert.segment, f"alert {alert.id} of {alert.monitor}: {alert.message}", since
     elif trigger.when == "schedule":
         for segment in _served_segments(ctx):
             previous = last.get(segment)
             if previous is None or previous + trigger.every <= ctx.now:
-                yield segment, f"schedule: every {trigger.every}", ctx.now - ctx.spec.retrain_window
+                yield segment, f"schedule: every {trigger.every}", previous or _lookback(ctx)
     else:  # new_labels
-        frame = _traffic(ctx, ctx.now - ctx.spec.retrain_window)
+        frame = _traffic(ctx)
         for segment, part in frame.groupby("segment"):
-            since = last.get(segment, ctx.now - ctx.spec.retrain_window)
-            if (part["time"] >= since).sum() >= trigger.labels:
+            since = last.get(segment, _lookback(ctx))
+            if (since is None and len(part) >= trigger.labels) or (
+                since is not None and (part["time"] >= since).sum() >= trigger.labels
+            ):
                 yield segment, f"{trigger.labels} new labelled rows", since
 
 
@@ -130,30 +137,51 @@ def _served_segments(ctx: _Pass) -> list[str]:
     ]
 
 
-def _traffic(ctx: _Pass, since: datetime, segment: str | None = None) -> pd.DataFrame:
-    frame = fresh.labelled_traffic(
-        ctx.log_root, ctx.spec.model, since, ctx.now + timedelta(seconds=1)
-    )
+def _lookback(ctx: _Pass) -> datetime | None:
+    window = ctx.spec.retrain_window
+    return None if window is None else ctx.now - window
+
+
+def _traffic(ctx: _Pass, segment: str | None = None) -> pd.DataFrame:
+    """The model's labelled traffic within the policy's lookback, read once a pass."""
+    if "traffic" not in ctx.read:
+        ctx.read["traffic"] = fresh.labelled_traffic(
+            ctx.log_root, ctx.spec.model, _lookback(ctx), ctx.now + timedelta(seconds=1)
+        )
+    frame = ctx.read["traffic"]
     return frame if segment is None else frame[frame["segment"] == segment]
 
 
 # starting an action ------------------------------------------------------
 
 
-def _start(ctx: _Pass, segment: str, trigger: str, since: datetime, report: LoopReport) -> None:
+def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) -> None:
     spec = ctx.spec
-    frame = _traffic(ctx, max(since, ctx.now - spec.retrain_window), segment)
-    if len(frame) < spec.min_labels:
-        report.waiting.append(
-            f"{spec.model} {segment or '(all)'}: {len(frame)} of {spec.min_labels} labelled rows"
-        )
+    refused = actions.refusal(ctx.store, spec, segment, ctx.now)
+    if refused is not None:
+        report.refused.append(refused)
+        return
+    current = registry.resolve(ctx.store, spec.model, alias="champion", segment=segment)
+    champion = load_version(ctx.artifacts, current)
+    traffic = _traffic(ctx, segment)
+    features = champion.signature.names if champion.signature else fresh.features_of(traffic)
+    training = history.training_of(ctx.store, ctx.artifacts, current, features)
+    past = history.gather(training, traffic, features)
+    judged = _judged(past, since)
+    if judged.sum() < spec.min_labels:
+        why = (f"{int(judged.sum())} of {spec.min_labels} labelled rows since the trigger "
+               f"to compare a challenger with champion v{current.version}")  # fmt: skip
+        actions.wait(ctx.store, spec, segment, why, rows=int(judged.sum()),
+                     needed=spec.min_labels, actor=ctx.actor)  # fmt: skip
+        report.waiting.append(f"{spec.model} {segment or '(all)'}: {why}")
         return
     begun = actions.begin(ctx.store, spec, segment, trigger, actor=ctx.actor, now=ctx.now)
     if isinstance(begun, Refusal):
         report.refused.append(begun)
         return
     try:
-        report.started.append(_retrain_and_promote(ctx, begun, frame))
+        result = retrain(champion, past, judged, features, spec, since=since)
+        report.started.append(_decide(ctx, begun, current, past, result))
     except Exception as error:  # a broken retrain must leave the champion serving
         detail = (
             error.message if isinstance(error, LoopmlError) else f"{type(error).__name__}: {error}"
@@ -169,37 +197,43 @@ def _start(ctx: _Pass, segment: str, trigger: str, since: datetime, report: Loop
         report.started.append(failed)
 
 
-def _retrain_and_promote(ctx: _Pass, action: PolicyAction, frame: pd.DataFrame) -> PolicyAction:
-    spec, segment = ctx.spec, action.segment
-    current = registry.resolve(ctx.store, spec.model, alias="champion", segment=segment)
-    champion = load_version(ctx.artifacts, current)
-    features = champion.signature.names if champion.signature else fresh.features_of(frame)
-    result = retrain(
-        champion,
-        frame,
-        features,
-        holdout=spec.holdout,
-        metric=spec.metric,
-        estimator=spec.estimator,
-    )
+def _judged(past: history.History, since: datetime | None) -> np.ndarray:
+    """The rows challenger and champion are compared on: labelled traffic since ``since``."""
+    traffic = np.arange(len(past.frame)) >= past.training_rows
+    if since is None:
+        return traffic
+    return traffic & (past.frame[history.TIME] >= pd.Timestamp(since)).to_numpy()
+
+
+def _decide(ctx: _Pass, action: PolicyAction, current, past, result) -> PolicyAction:
+    spec, comparison = ctx.spec, result.comparison
     metrics = {
-        spec.metric: result.challenger_error,
-        f"champion_{spec.metric}": result.champion_error,
+        spec.metric: _metric(spec.metric, comparison.better_loss),
+        f"champion_{spec.metric}": _metric(spec.metric, comparison.worse_loss),
     }
-    version = _register(ctx, current, result.challenger, metrics, action, len(frame))
-    numbers = (f"{spec.metric} {result.challenger_error:.4g} vs champion v{current.version} "
-               f"{result.champion_error:.4g} on the newest {result.holdout_rows} rows")  # fmt: skip
+    version = _register(ctx, current, result, past, metrics, action)
+    numbers = comparison.describe(f"champion v{current.version}", f"challenger v{version.version}")
     fields = {"champion_version": current.version, "challenger_version": version.version,
-              "details": {"expected_error": result.challenger_error, "champion_error": result.champion_error,
-                          "train_rows": result.train_rows, "holdout_rows": result.holdout_rows}}  # fmt: skip
-    if result.improvement < spec.min_improvement:
+              "details": {"expected_error": metrics[spec.metric],
+                          "champion_error": metrics[f"champion_{spec.metric}"],
+                          "evidence": comparison.to_dict(), "train_rows": result.train_rows,
+                          "history": {"training_rows": past.training_rows,
+                                      "traffic_rows": past.traffic_rows, "window": spec.history,
+                                      "half_life": spec.half_life, "notes": past.notes}}}  # fmt: skip
+    if comparison.verdict != "yes":
         return actions.advance(ctx.store, action.id, S.KEPT_CHAMPION, actor=ctx.actor, now=ctx.now,
                                reason=f"challenger not better by {spec.min_improvement:.0%}: {numbers}", **fields)  # fmt: skip
-    return _promote(ctx, action, version.version, numbers, fields, result)
+    return _promote(ctx, action, version.version, numbers, fields, metrics)
 
 
-def _register(ctx: _Pass, champion, model, metrics, action: PolicyAction, rows: int):
-    """The challenger as a new version, trained in a tracked run of its own."""
+def _metric(name: str, mean_loss: float) -> float:
+    """The metric from the mean of its per-row losses (``loopml.metrics.losses``)."""
+    return float(np.sqrt(mean_loss)) if name == "rmse" else float(mean_loss)
+
+
+def _register(ctx: _Pass, champion, result, past, metrics, action: PolicyAction):
+    """The challenger as a new version, trained in a tracked run of its own on a new
+    dataset version (its history), whose lineage goes back to the champion's data."""
     spec = ctx.spec
     meter = ResourceMeter()
     run_id = tracking.create_run(
@@ -207,12 +241,18 @@ def _register(ctx: _Pass, champion, model, metrics, action: PolicyAction, rows: 
         name=f"retrain {action.segment or spec.model}", tags={"policy": spec.name, "trigger": action.trigger[:500]},
         parent_run_id=None, environment=environment.capture(), actor=ctx.actor,
     )  # fmt: skip
-    tracking.log_params(
-        ctx.store, run_id, {"segment": action.segment, "rows": rows, "champion": champion.version}
-    )
+    tracking.log_params(ctx.store, run_id, {
+        "segment": action.segment, "rows": result.train_rows, "champion": champion.version,
+        "target": past.target, "history": spec.history, "half_life": spec.half_life,
+    })  # fmt: skip
+    if past.dataset_version_id is not None:
+        data.record_run_input(ctx.store, run_id, past.dataset_version_id)
+    dataset = data.log_version(ctx.store, ctx.artifacts, past.as_dataset(champion.segment),
+                               f"{spec.model}.history", run_id=run_id, actor=ctx.actor)  # fmt: skip
     version = registry.register_model(
-        ctx.store, ctx.artifacts, model, spec.model, signature=champion.signature, segment=champion.segment,
-        run_id=run_id, metrics=metrics, rules=champion.rules, actor=ctx.actor,
+        ctx.store, ctx.artifacts, result.challenger, spec.model, signature=champion.signature,
+        segment=champion.segment, run_id=run_id, metrics=metrics, rules=champion.rules,
+        dataset_version_ids=[dataset.id], actor=ctx.actor,
         description=f"retrained by policy {spec.name}: {action.trigger[:200]}",
     )  # fmt: skip
     now = ctx.now.timestamp()
@@ -221,11 +261,11 @@ def _register(ctx: _Pass, champion, model, metrics, action: PolicyAction, rows: 
     return version
 
 
-def _promote(ctx: _Pass, action, version: int, numbers: str, fields: dict, result) -> PolicyAction:
+def _promote(ctx: _Pass, action, version: int, numbers: str, fields: dict, metrics) -> PolicyAction:
     spec = ctx.spec
     evaluation = {
-        "candidate": {spec.metric: result.challenger_error},
-        "champion": {spec.metric: result.champion_error},
+        "candidate": {spec.metric: metrics[spec.metric]},
+        "champion": {spec.metric: metrics[f"champion_{spec.metric}"]},
     }
     reason = f"policy {spec.name}: {numbers}"
     try:
@@ -289,35 +329,54 @@ def _check_approval(ctx: _Pass, action: PolicyAction) -> PolicyAction | None:
                            reason=f"rejected by {decision.decided_by}: {decision.decision_reason or ''}")  # fmt: skip
 
 
-def _end_watch(ctx: _Pass, action: PolicyAction) -> PolicyAction:
+def _end_watch(ctx: _Pass, action: PolicyAction) -> PolicyAction | None:
+    """Promote or roll back once the rollout's own labelled rows are enough to judge it.
+
+    The rows are those the new version answered since the rollout; the old champion
+    predicts the same rows, and a paired test asks whether the new one is worse by more
+    than ``rollback_if_worse``."""
     spec = ctx.spec
-    frame = _traffic(ctx, action.updated_at, action.segment)
-    live = _live(frame, action.challenger_version, spec.metric)
-    if action.details.get("mode") == "canary":
-        baseline = _live(frame, action.champion_version, spec.metric)["error"]
-    else:
-        baseline = action.details.get("expected_error")
-    if live["rows"] == 0 or baseline is None or not np.isfinite(baseline):
-        if action.updated_at + 3 * spec.watch > ctx.now:
-            return None  # no labels yet: keep watching a while longer
-        return _finish(ctx, action, live, baseline, note="no labelled traffic to judge; kept")
-    limit = baseline * (1 + spec.rollback_if_worse)
+    frame = _traffic(ctx, action.segment)
+    rows = frame[(frame["version"] == action.challenger_version)
+                 & (frame["time"] >= pd.Timestamp(action.updated_at))]  # fmt: skip
+    new = f"v{action.challenger_version}"
+    if len(rows) < spec.min_labels:
+        why = (f"{len(rows)} of {spec.min_labels} labelled rows answered by {new} since the "
+               "rollout to decide between promotion and rollback")  # fmt: skip
+        actions.wait(ctx.store, spec, action.segment, why, rows=len(rows), needed=spec.min_labels,
+                     actor=ctx.actor, action_id=action.id)  # fmt: skip
+        return None
+    old = load_version(ctx.artifacts, registry.resolve(
+        ctx.store, spec.model, version=action.champion_version, segment=action.segment))  # fmt: skip
+    features = old.signature.names if old.signature else fresh.features_of(rows)
+    y = rows["label"].to_numpy(float)
+    worse = evidence.beats(
+        losses(spec.metric, y, rows["prediction"].to_numpy(float)),
+        losses(spec.metric, y, old.predict(rows[features])),
+        margin=spec.rollback_if_worse / (1 + spec.rollback_if_worse),
+        confidence=spec.confidence, min_rows=spec.min_labels,
+    )  # fmt: skip
+    live = {"rows": len(rows), "error": _metric(spec.metric, worse.worse_loss),
+            "champion_error": _metric(spec.metric, worse.better_loss),
+            "p95_ms": float(np.nanpercentile(rows["latency_ms"], 95)),
+            "evidence": worse.to_dict()}  # fmt: skip
+    numbers = (f"live {spec.metric} of {new} {live['error']:.4g} vs v{action.champion_version} "
+               f"{live['champion_error']:.4g} on the same {len(rows)} rows; paired t-test of {new} "
+               f"worse by more than {spec.rollback_if_worse:.0%}: p = {worse.p_value:.3g}")  # fmt: skip
     slow = spec.max_latency_ms is not None and live["p95_ms"] > spec.max_latency_ms
-    if live["error"] > limit or slow:
-        why = (f"p95 latency {live['p95_ms']:.1f} ms above {spec.max_latency_ms} ms" if slow else
-               f"live {spec.metric} {live['error']:.4g} above {limit:.4g} ({baseline:.4g} + {spec.rollback_if_worse:.0%})")  # fmt: skip
-        return _roll_back(ctx, action, why)
-    return _finish(ctx, action, live, baseline)
+    if worse.verdict == "yes" or slow:
+        why = (f"p95 latency {live['p95_ms']:.1f} ms above {spec.max_latency_ms} ms" if slow
+               else numbers)  # fmt: skip
+        return _roll_back(ctx, action, why, live)
+    return _finish(ctx, action, live, numbers)
 
 
-def _finish(ctx: _Pass, action, live, baseline, note: str = "") -> PolicyAction:
+def _finish(ctx: _Pass, action, live: dict, reason: str) -> PolicyAction:
     spec = ctx.spec
-    reason = note or (f"live {spec.metric} {live['error']:.4g} on {live['rows']} rows "
-                      f"(baseline {baseline:.4g}) over the watch")  # fmt: skip
     if action.details.get("mode") == "canary":
         promotion.promote(ctx.store, spec.model, action.challenger_version, actor=ctx.actor, reason=reason,
-                          evaluation={"candidate": {spec.metric: live["error"]}, "champion": {spec.metric: baseline}}
-                          if live["rows"] else None)  # fmt: skip
+                          evaluation={"candidate": {spec.metric: live["error"]},
+                                      "champion": {spec.metric: live["champion_error"]}})  # fmt: skip
         registry.delete_alias(
             ctx.store,
             spec.model,
@@ -331,7 +390,7 @@ def _finish(ctx: _Pass, action, live, baseline, note: str = "") -> PolicyAction:
                            details={"live": live})  # fmt: skip
 
 
-def _roll_back(ctx: _Pass, action: PolicyAction, why: str) -> PolicyAction:
+def _roll_back(ctx: _Pass, action: PolicyAction, why: str, live: dict) -> PolicyAction:
     spec = ctx.spec
     if action.details.get("mode") == "canary":
         registry.delete_alias(
@@ -345,21 +404,8 @@ def _roll_back(ctx: _Pass, action: PolicyAction, why: str) -> PolicyAction:
         action.segment,
         f"Rolled back {spec.model} {action.segment} to v{action.champion_version}: {why}.",
     )
-    return actions.advance(
-        ctx.store, action.id, S.ROLLED_BACK, actor=ctx.actor, now=ctx.now, reason=why
-    )
-
-
-def _live(frame: pd.DataFrame, version: int | None, metric: str) -> dict:
-    part = frame[frame["version"] == version] if version is not None else frame.iloc[0:0]
-    if part.empty:
-        return {"rows": 0, "error": float("nan"), "p95_ms": 0.0}
-    scores = regression(part["label"].to_numpy(float), part["prediction"].to_numpy(float))
-    return {
-        "rows": len(part),
-        "error": scores[metric],
-        "p95_ms": float(np.nanpercentile(part["latency_ms"], 95)),
-    }
+    return actions.advance(ctx.store, action.id, S.ROLLED_BACK, actor=ctx.actor, now=ctx.now,
+                           reason=why, details={"live": live})  # fmt: skip
 
 
 # alerts of the policy ----------------------------------------------------------

@@ -1,68 +1,79 @@
-"""Train a challenger on fresh labelled traffic and compare it with the champion
-on the same recent holdout."""
+"""Train a challenger on the segment's history and compare it with the champion on the
+same rows: the labelled traffic since the trigger.
+
+The comparison is a rolling-origin backtest: the rows to judge are cut into at
+most ``ORIGINS`` blocks in time order, and each block is predicted by a
+challenger fitted only on the history before it (within the policy's window),
+so no row is judged by a model that learned it. The champion predicts the same
+rows. The registered challenger is then fitted on the whole window.
+"""
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from loopml.automation import evidence
+from loopml.automation.history import LABEL, PERIOD, History, weights, window
 from loopml.errors import InvalidInput
-from loopml.metrics import regression
+from loopml.metrics import losses
 from loopml.models import LoadedModel
+
+ORIGINS = 8  # fits per comparison: enough origins to follow a change, few enough to be quick
 
 
 @dataclass(frozen=True)
 class Retrained:
     challenger: Any
-    challenger_error: float
-    champion_error: float
-    train_rows: int
-    holdout_rows: int
-    metric: str
-
-    @property
-    def improvement(self) -> float:
-        """Share by which the challenger's error is below the champion's (negative: worse)."""
-        if not np.isfinite(self.champion_error) or self.champion_error == 0:
-            return 0.0
-        return 1 - self.challenger_error / self.champion_error
+    comparison: evidence.Comparison
+    train_rows: int  # rows the registered challenger learned from
 
 
 def retrain(
     champion: LoadedModel,
-    frame: pd.DataFrame,
+    history: History,
+    judged: np.ndarray,
     features: list[str],
+    spec,
     *,
-    holdout: float,
-    metric: str,
-    estimator: str | None = None,
+    since: datetime | None = None,
 ) -> Retrained:
-    """Fit on the oldest rows, score champion and challenger on the newest ``holdout`` share."""
-    frame = frame.sort_values("time", kind="stable")
-    cut = min(len(frame) - 1, max(1, round(len(frame) * (1 - holdout))))
-    train, test = frame.iloc[:cut], frame.iloc[cut:]
-    challenger = _fresh_estimator(champion, estimator)
-    challenger.fit(train[features], train["label"].to_numpy())
-    # Refit on every row once judged: the newest rows matter most after a change.
-    scored = {
-        "challenger": regression(
-            test["label"].to_numpy(), np.asarray(challenger.predict(test[features]))
-        ),
-        "champion": regression(test["label"].to_numpy(), champion.predict(test[features])),
-    }
-    final = _fresh_estimator(champion, estimator).fit(frame[features], frame["label"].to_numpy())
-    return Retrained(
-        final,
-        scored["challenger"][metric],
-        scored["champion"][metric],
-        len(train),
-        len(test),
-        metric,
-    )
+    """Compare on the ``judged`` rows of the history (a mask), then fit on the whole window."""
+    frame = history.frame
+    rows = frame[judged]
+    predicted = np.full(len(rows), np.nan)
+    for block in np.array_split(np.arange(len(rows)), min(ORIGINS, len(rows))):
+        origin = int(rows[PERIOD].iloc[block[0]])
+        learn = window(frame, origin, spec, since)
+        if len(learn) < 2:
+            continue  # nothing to learn from before this block: its rows are not judged
+        model = _fit(_fresh_estimator(champion, spec.estimator), learn, features, origin, spec)
+        predicted[block] = np.asarray(model.predict(rows[features].iloc[block]), dtype=float)
+    y = rows[LABEL].to_numpy(float)
+    comparison = evidence.beats(
+        losses(spec.metric, y, champion.predict(rows[features])),
+        losses(spec.metric, y, predicted),
+        margin=spec.min_improvement, confidence=spec.confidence, min_rows=spec.min_labels,
+    )  # fmt: skip
+    end = int(frame[PERIOD].max()) + 1
+    learn = window(frame, end, spec, since)
+    final = _fit(_fresh_estimator(champion, spec.estimator), learn, features, end, spec)
+    return Retrained(final, comparison, len(learn))
+
+
+def _fit(estimator, rows: pd.DataFrame, features: list[str], origin: int, spec):
+    weight = weights(rows, origin, spec.half_life)
+    if weight is None:
+        return estimator.fit(rows[features], rows[LABEL].to_numpy())
+    # a scikit-learn pipeline passes sample weights to its last step by name
+    steps = getattr(estimator, "steps", None)
+    key = f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"
+    return estimator.fit(rows[features], rows[LABEL].to_numpy(), **{key: weight})
 
 
 def _fresh_estimator(champion: LoadedModel, path: str | None) -> Any:

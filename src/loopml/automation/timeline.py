@@ -31,7 +31,7 @@ _KINDS = {
 @dataclass(frozen=True)
 class TimelineEntry:
     time: datetime
-    kind: str  # alert, retrain, gate, promotion, rollback, approval, registration, alias
+    kind: str  # alert, retrain, wait, gate, promotion, rollback, approval, registration, alias
     segment: str
     summary: str
     actor: str
@@ -61,6 +61,10 @@ def timeline(store: Store, model: str, *, segment=None, limit: int = 500) -> lis
 def _from_event(event: audit.AuditEvent) -> TimelineEntry | None:
     after, before = event.after or {}, event.before or {}
     segment = after.get("segment", before.get("segment", ""))
+    if event.action == "policy.wait":
+        return TimelineEntry(event.time, "wait", segment,
+                             f"policy {after.get('policy')}: waiting for evidence, "
+                             f"{after.get('rows')} of {after.get('needed')} rows", event.actor, event.reason)  # fmt: skip
     if event.action.startswith("policy."):
         state = event.action.split(".", 1)[1]
         kind = {"retraining": "retrain", "rolled_back": "rollback", "promoted": "promotion"}.get(

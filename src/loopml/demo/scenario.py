@@ -25,6 +25,7 @@ import loopml
 from loopml import metrics
 from loopml._context import Context
 from loopml.automation import actions
+from loopml.automation.timeline import timeline
 from loopml.config import Settings
 from loopml.demo.erp import Shock, demand_table, segments
 from loopml.monitoring.spec import MonitorSpec
@@ -49,6 +50,17 @@ class Plan:
         return self.history_days + self.calm_days
 
 
+MIN_RECOVERY_DAYS = 3  # recovery is measured over at least this many served days
+
+
+@dataclass(frozen=True)
+class Recovery:
+    segment: str
+    promoted_day: float | None  # None: never promoted
+    days: float  # from the promotion to the end of the run
+    error: float | None  # WAPE over those days; None when fewer than MIN_RECOVERY_DAYS
+
+
 @dataclass
 class Story:
     """What happened, in numbers: the demo prints it and the test checks it."""
@@ -58,21 +70,44 @@ class Story:
     rows: list[dict] = field(default_factory=list)  # one per answered row
     shocked: list[str] = field(default_factory=list)
     retrained: dict[str, str] = field(default_factory=dict)  # segment -> why
+    promoted: dict[str, int] = field(default_factory=dict)  # segment -> version the loop promoted
     detected_day: dict[str, float] = field(default_factory=dict)
-    recovered_day: dict[str, float] = field(default_factory=dict)
     url: str = ""
     started: float = 0.0  # wall-clock time of simulated day 0
+    day_times: list[float] = field(default_factory=list)  # wall-clock time each day was served
     stop: Callable[[], None] | None = None  # stops the server when it was kept serving
 
+    decisions: dict[str, list[str]] = field(default_factory=dict)  # segment -> what was decided
+
     def error(self, segments: list[str], first: float, last: float) -> float:
-        """WAPE (sum of absolute errors over sum of demand) of these segments' days in [first, last)."""
+        """WAPE (sum of absolute errors over sum of demand) of these segments' days in [first, last).
+
+        A window with no served day has no error to tell: it raises rather than say 0%."""
         frame = pd.DataFrame(self.rows)
         part = frame[
             frame["segment"].isin(segments) & (frame["day"] >= first) & (frame["day"] < last)
         ]
-        if part.empty:  # no day of the window was served: nothing went wrong in it
-            return 0.0
+        if part.empty:
+            raise ValueError(
+                f"no served day of {len(segments)} segment(s) in days [{first}, {last})"
+            )
         return metrics.wape(part["demand"].to_numpy(float), part["prediction"].to_numpy(float))
+
+    def promoted_day(self, segment: str) -> float | None:
+        """The first day the segment was answered by the version the loop promoted."""
+        frame = pd.DataFrame(self.rows)
+        version = self.promoted.get(segment)
+        served = frame[(frame["segment"] == segment) & (frame["version"] == version)]
+        return None if version is None or served.empty else float(served["day"].min())
+
+    def recovery(self, segment: str, end: float) -> Recovery:
+        """The segment's error from its own promotion to ``end``, if that window is long enough."""
+        start = self.promoted_day(segment)
+        if start is None:
+            return Recovery(segment, None, 0.0, None)
+        days = end - start
+        error = self.error([segment], start, end) if days >= MIN_RECOVERY_DAYS else None
+        return Recovery(segment, start, days, error)
 
 
 def run(
@@ -140,9 +175,10 @@ def _demo_settings(settings: Settings, plan: Plan, table: pd.DataFrame) -> Setti
         "  - name: demand-recovery\n"
         f"    model: {MODEL}\n"
         "    triggers: [{when: alert, monitor: demand-wape}]\n"
-        f"    retrain_window: {10 * day}s\n"
-        "    min_labels: 6\n"
-        "    holdout: 0.3\n"
+        "    history: all           # the 120 days of training data and every labelled day since\n"
+        "    half_life: 3           # a day 3 days older counts half as much\n"
+        "    min_labels: 6          # every decision waits for 6 labelled days of its own\n"
+        "    confidence: 0.9\n"
         "    metric: mae\n"
         "    min_improvement: 0.1\n"
         "    rollout: direct\n"
@@ -165,9 +201,9 @@ def _train(table: pd.DataFrame, plan: Plan) -> None:
     history = table[table["date"] < table["date"].min() + pd.Timedelta(days=plan.history_days)]
     loopml.set_gate(MODEL, beat_champion="mae", margin=0.1)
     with loopml.start_run(experiment="demo-demand", name="per-segment ridge"):
-        loopml.log_params(
-            {"segments": plan.segment_count, "history_days": plan.history_days, "model": "ridge"}
-        )
+        loopml.log_params({"segments": plan.segment_count, "history_days": plan.history_days,
+                           "model": "ridge", "target": "demand"})  # fmt: skip
+        trained_on = loopml.log_dataset(history, "demand-history")  # what a retrain extends
         for (store, product), part in history.groupby(["store", "product"], sort=False):
             train, test = part.iloc[:-30], part.iloc[-30:]
             model = make_pipeline(
@@ -180,7 +216,8 @@ def _train(table: pd.DataFrame, plan: Plan) -> None:
             )
             version = loopml.log_model(model.fit(part[FEATURES], part["demand"]), MODEL,
                                        input_example=part[FEATURES].head(3),
-                                       segment={"store": store, "product": product}, metrics=scores)  # fmt: skip
+                                       segment={"store": store, "product": product}, metrics=scores,
+                                       datasets=[trained_on])  # fmt: skip
             loopml.promote(MODEL, version.version, reason="initial training")
 
 
@@ -220,6 +257,7 @@ def _stream(table: pd.DataFrame, plan: Plan, story: Story, say) -> None:
     with httpx.Client(base_url=story.url, timeout=30) as http:
         for n in range(days):
             _sleep_until(start + n * plan.day_seconds)
+            story.day_times.append(time.time())
             today = table[table["date"] == first + pd.Timedelta(days=n)]
             if pending:
                 _post(http, story, "/v1/feedback",
@@ -264,7 +302,12 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
     """Detection and recovery days from the store's own records."""
 
     def day_of(moment) -> float:
-        return (moment.timestamp() - story.started) / plan.day_seconds
+        """The simulated day of a wall-clock moment: a loaded machine serves days late, so
+        the days are read from when each was served, not from the start."""
+        when, served = moment.timestamp(), story.day_times
+        day = max(0, int(np.searchsorted(served, when, side="right")) - 1)
+        length = served[day + 1] - served[day] if day + 1 < len(served) else plan.day_seconds
+        return day + min(1.0, max(0.0, (when - served[day]) / length))
 
     for alert in loopml.list_alerts(monitor="demand-wape"):
         opened = day_of(alert.opened_at)
@@ -273,30 +316,58 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
         )
     for action in actions.list_actions(context.store, model=MODEL):
         story.retrained[action.segment] = f"{action.state}: {action.trigger}"
+        evidence = action.details.get("evidence") or {}
+        story.decisions.setdefault(action.segment, []).append(
+            f"day {day_of(action.updated_at):4.1f}: {action.state}"
+            + (f" (compared on {evidence['rows']} rows, p = {evidence['p_value']:.2g})"
+               if evidence.get("p_value") is not None else "")
+            + (f"; live check on {action.details['live']['rows']} rows"
+               if "live" in action.details else "")
+        )  # fmt: skip
         if action.state == "promoted" and action.finished_at is not None:
-            story.recovered_day[action.segment] = day_of(action.finished_at)
+            story.promoted[action.segment] = action.challenger_version
+    for entry in timeline(context.store, MODEL):
+        if entry.kind == "wait":
+            story.decisions.setdefault(entry.segment, []).append(
+                f"day {day_of(entry.time):4.1f}: waited, {entry.reason}"
+            )
+    for decided in story.decisions.values():
+        decided.sort()
 
 
 def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
-    """Print the story with its numbers."""
+    """Print the story with its numbers: per shocked segment, its error before the
+    shock and from its own promotion on, and the decisions with their evidence."""
     shock = plan.calm_days
     end = plan.calm_days + plan.shocked_days
-    calm = [s for s in {r["segment"] for r in story.rows} if s not in story.shocked]
-    recovered_from = max(story.recovered_day.values(), default=end)
+    calm = sorted({r["segment"] for r in story.rows} - set(story.shocked))
     say("")
     say("3. What happened")
     say(f"   requests served: {story.requests - story.failed}, failed: {story.failed}")
-    say(f"   shocked segments ({len(story.shocked)}): WAPE before the shock "
-        f"{story.error(story.shocked, 0, shock):.1%}, during it {story.error(story.shocked, shock, recovered_from):.1%}, "
-        f"after recovery {story.error(story.shocked, recovered_from, end):.1%}")  # fmt: skip
+    if story.shocked:
+        say(f"   shocked segments ({len(story.shocked)}): WAPE before the shock "
+            f"{story.error(story.shocked, 0, shock):.1%}, in the 5 days after it "
+            f"{story.error(story.shocked, shock, shock + 5):.1%}")  # fmt: skip
+    for segment in story.shocked:
+        recovery = story.recovery(segment, end)
+        before = story.error([segment], 0, shock)
+        if recovery.promoted_day is None:
+            said = "not promoted"
+        elif recovery.error is None:
+            said = (f"promoted on day {recovery.promoted_day:.0f}, only {recovery.days:.0f} days "
+                    f"before the end: fewer than {MIN_RECOVERY_DAYS} to measure")  # fmt: skip
+        else:
+            said = (f"promoted on day {recovery.promoted_day:.0f}; WAPE over the {recovery.days:.0f} "
+                    f"days since {recovery.error:.1%}")  # fmt: skip
+        say(f"   {segment}: WAPE before the shock {before:.1%}; {said}")
+        for decision in story.decisions.get(segment, []):
+            say(f"      {decision[:160]}")
     say(f"   calm segments ({len(calm)}): WAPE over the whole run {story.error(calm, 0, end):.1%}")
     if story.detected_day:
         delays = [story.detected_day[s] - shock for s in story.shocked if s in story.detected_day]
         if delays:
             say(f"   detection: {len(delays)} of {len(story.shocked)} shocked segments alerted, "
                 f"{np.mean(delays):.1f} days after the shock on average")  # fmt: skip
-    for segment, why in sorted(story.retrained.items()):
-        say(f"   retrained {segment}: {why[:140]}")
     wrongly = [s for s in story.retrained if s not in story.shocked]
     say(f"   calm segments retrained: {len(wrongly)}")
 

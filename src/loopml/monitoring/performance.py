@@ -7,6 +7,14 @@ estimated from the scores alone (the idea behind NannyML's CBPE: a calibrated
 score p is right with probability max(p, 1-p)).
 Once labels flow, river's ADWIN or Page–Hinkley watches the error stream for a
 change in the concept.
+
+A window judges one version: the rows the version now serving the segment
+answered (``judged_rows``), so a window that spans a promotion does not blame the
+new version for the old one's errors. Its threshold fits the segment
+(``threshold_for``): a number for all (``absolute``), a multiple of the serving
+version's own backtest error (``backtest``), or the spread of the segment's own
+recent windows of that version (``windows``: mean ± ``sigmas`` standard deviations,
+as NannyML's chunk thresholds), taken ``season`` windows apart for seasonal data.
 """
 
 from __future__ import annotations
@@ -28,10 +36,69 @@ class WindowPerformance:
     rows: int
     labelled: int
     metrics: dict[str, float] = field(default_factory=dict)
+    version: int | None = None  # the one version that answered the rows, if one did
 
     @property
     def label_coverage(self) -> float:
         return self.labelled / self.rows if self.rows else 0.0
+
+
+@dataclass(frozen=True)
+class Threshold:
+    value: float | None  # None: not known yet (no verdict)
+    basis: str  # how it was found, for the alert's message
+
+
+MIN_REFERENCE_WINDOWS = 4  # fewer of a segment's own windows give no spread to trust
+
+
+def serving_versions(store, model: str) -> dict[str, int]:
+    """Segment key -> the version the champion alias points at (what serving answers with)."""
+    from loopml.registry import service as registry
+
+    return {key: version for name, key, version in registry.models_with_alias(store, "champion")
+            if name == model}  # fmt: skip
+
+
+def judged_rows(table: pa.Table, serving: dict[str, int]) -> pa.Table:
+    """The rows answered by the version that serves their segment now (all rows of a
+    segment without a champion)."""
+    if not serving or table.num_rows == 0 or "version" not in table.column_names:
+        return table
+    segments = (
+        table["segment"] if "segment" in table.column_names else pa.repeat("", table.num_rows)
+    )
+    codes = pa.chunked_array(segments).combine_chunks().dictionary_encode()
+    wanted = np.array([serving.get(s, -1) for s in codes.dictionary.to_pylist()], dtype=np.int64)
+    expected = wanted[codes.indices.to_numpy(zero_copy_only=False)]
+    answered = pc.fill_null(table["version"], -2).to_numpy(zero_copy_only=False)
+    return table.filter(pa.array((expected == -1) | (answered == expected)))
+
+
+def threshold_for(spec, version, past: list[float]) -> Threshold:
+    """The threshold of one segment's window. ``version`` is the serving version (or None);
+    ``past`` the metric values of the segment's earlier windows of that version, newest first."""
+    lower = metrics.lower_is_better(spec.metric)
+    if spec.threshold_from == "absolute":
+        return Threshold(spec.threshold, f"{spec.threshold:g} for every segment")
+    expected = (version.metrics or {}).get(spec.metric) if version is not None else None
+    if spec.threshold_from == "windows":
+        season = spec.season or 1
+        usual = [v for v in past[season - 1 :: season] if v is not None and math.isfinite(v)]
+        usual = usual[: spec.reference_windows]
+        if len(usual) >= MIN_REFERENCE_WINDOWS:
+            mean, spread = float(np.mean(usual)), float(np.std(usual, ddof=1))
+            value = mean + spec.sigmas * spread if lower else mean - spec.sigmas * spread
+            apart = f", {season} windows apart" if season > 1 else ""
+            return Threshold(value, f"mean {mean:.4g} {'+' if lower else '-'} {spec.sigmas:g} × "
+                                    f"sd {spread:.4g} of its last {len(usual)} windows{apart}")  # fmt: skip
+        if expected is None:
+            return Threshold(None, f"{len(usual)} of {MIN_REFERENCE_WINDOWS} windows of its own "
+                                   "to learn its usual error, and no backtest error")  # fmt: skip
+    if expected is None or not math.isfinite(expected):
+        return Threshold(None, f"the serving version logged no backtest {spec.metric}")
+    value = expected * spec.factor if lower else expected / spec.factor
+    return Threshold(value, f"{spec.factor:g} × its backtest {spec.metric} {expected:.4g}")
 
 
 def estimate_performance(proba: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
@@ -67,7 +134,9 @@ def window_performance(table: pa.Table, task: str, *, by_segment: bool) -> list[
             else:
                 proba = _floats(labelled, "proba") if "proba" in labelled.column_names else None
                 scores = metrics.classification(y, predicted, proba)
-        result.append(WindowPerformance(segment, rows.num_rows, labelled.num_rows, scores))
+        result.append(
+            WindowPerformance(segment, rows.num_rows, labelled.num_rows, scores, _version(rows))
+        )
     return result
 
 
@@ -120,6 +189,13 @@ def _segments(table: pa.Table, by_segment: bool):
         start, stop = bounds[code], bounds[code + 1]
         if stop > start:
             yield name, ordered.slice(start, stop - start)
+
+
+def _version(rows: pa.Table) -> int | None:
+    if "version" not in rows.column_names or rows.num_rows == 0:
+        return None
+    versions = pc.unique(rows["version"].drop_null()).to_pylist()
+    return int(versions[0]) if len(versions) == 1 else None
 
 
 def _floats(table: pa.Table, name: str) -> np.ndarray:

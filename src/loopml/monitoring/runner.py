@@ -27,6 +27,7 @@ from loopml.monitoring.service import (
     Monitor,
     Outcome,
     list_monitors,
+    monitor_results,
     record_outcomes,
 )
 from loopml.monitoring.spec import SCHEDULED_KINDS
@@ -107,8 +108,33 @@ def evaluate(monitor: Monitor, rows: pa.Table, artifacts, store=None) -> list[Ou
     if spec.kind == "estimated_performance":
         windows = perf.estimated_window_performance(rows, by_segment=spec.per_segment)
         return [_metric_outcome(monitor, w, w.rows) for w in windows] or [_no_data()]
+    serving = perf.serving_versions(store, spec.model) if store is not None else {}
+    rows = perf.judged_rows(rows, serving)
     windows = perf.window_performance(rows, spec.task, by_segment=spec.per_segment)
-    return [_metric_outcome(monitor, w, w.labelled) for w in windows] or [_no_data()]
+    return [
+        _metric_outcome(monitor, w, w.labelled, _threshold(monitor, w.segment, serving, store))
+        for w in windows
+    ] or [_no_data()]
+
+
+def _threshold(monitor: Monitor, segment: str, serving: dict[str, int], store) -> perf.Threshold:
+    """The segment's own threshold (the monitor's number when it is absolute)."""
+    spec = monitor.spec
+    if spec.threshold_from == "absolute" or store is None:
+        return perf.threshold_for(spec, None, [])
+    from loopml.registry import service as registry
+
+    number = serving.get(segment)
+    version = (
+        None if number is None
+        else registry.resolve(store, spec.model, version=number, segment=segment or None)
+    )  # fmt: skip
+    past = [
+        r.value
+        for r in monitor_results(store, spec.name, segment=segment, limit=4 * spec.reference_windows * (spec.season or 1))
+        if r.status in ("ok", "alert") and (r.details or {}).get("version") == number
+    ]  # fmt: skip
+    return perf.threshold_for(spec, version, past)
 
 
 def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:
@@ -167,29 +193,35 @@ def _weighed(spec, store, segment: str, report, details: dict) -> tuple[str, str
     return ("alert" if report.drifted and not quiet else "ok"), message + suffix
 
 
-def _metric_outcome(monitor: Monitor, window: perf.WindowPerformance, counted: int) -> Outcome:
+def _metric_outcome(
+    monitor: Monitor,
+    window: perf.WindowPerformance,
+    counted: int,
+    limit: perf.Threshold | None = None,
+) -> Outcome:
     spec = monitor.spec
+    limit = limit or perf.threshold_for(spec, None, [])
     value = window.metrics.get(spec.metric)
     details = {"metrics": _finite(window.metrics), "rows": window.rows, "labelled": window.labelled,
-               "label_coverage": window.label_coverage}  # fmt: skip
+               "label_coverage": window.label_coverage, "threshold_basis": limit.basis,
+               "version": window.version}  # fmt: skip
     where = _where(spec.model, window.segment)
     if counted < spec.min_rows or value is None or math.isnan(value):
         message = f"{spec.name} on {where}: {counted} usable rows, fewer than {spec.min_rows}"
-        return Outcome(
-            window.segment, "no_data", None, window.rows, message, details, spec.threshold
+        return Outcome(window.segment, "no_data", None, window.rows, message, details, limit.value)
+    if limit.value is None:
+        message = (
+            f"{spec.name} on {where}: {spec.metric} {value:.4g}; no threshold yet: {limit.basis}"
         )
-    bad = spec.worse_than_threshold(value)
+        return Outcome(window.segment, "no_data", value, window.rows, message, details, None)
+    bad = spec.worse_than_threshold(value, limit.value)
     relation = "worse than" if bad else "within"
-    message = f"{spec.name} on {where}: {spec.metric} {value:.4g} is {relation} {spec.threshold:g}"
-    return Outcome(
-        window.segment,
-        "alert" if bad else "ok",
-        value,
-        window.rows,
-        message,
-        details,
-        spec.threshold,
+    basis = "" if spec.threshold_from == "absolute" else f" ({limit.basis})"
+    message = (
+        f"{spec.name} on {where}: {spec.metric} {value:.4g} is {relation} {limit.value:.4g}{basis}"
     )
+    return Outcome(window.segment, "alert" if bad else "ok", value, window.rows, message, details,
+                   limit.value)  # fmt: skip
 
 
 def _error_drift(monitor: Monitor, segment: str, rows: pa.Table) -> Outcome:

@@ -186,6 +186,7 @@ def record_outcomes(
                 else:  # the same incident still going on: update, don't duplicate
                     row.value, row.message, row.updated_at = outcome.value, outcome.message, now
             elif outcome.status == "ok" and row is not None:
+                row.value, row.message = outcome.value, outcome.message  # what healthy looks like
                 _set_state(session, row, "resolved", actor, "healthy again", now)
                 changes.append(AlertChange(_alert(row, monitor.spec), "resolved"))
         session.get(MonitorRow, monitor.id).last_run_at = now

@@ -78,6 +78,23 @@ class MonitorSpec(BaseModel):
     task: Literal["regression", "classification"] = "regression"
     metric: str | None = Field(default=None, description="e.g. mae, rmse, accuracy, roc_auc.")
     threshold: float | None = Field(default=None, description="Alert when the metric is worse.")
+    threshold_from: Literal["absolute", "backtest", "windows"] = Field(
+        default="absolute",
+        description="absolute: `threshold` for every segment; backtest: `factor` times the "
+        "serving version's own test (backtest) error; windows: the segment's own recent "
+        "windows of that version, mean + `sigmas` standard deviations (backtest until there "
+        "are enough).",
+    )
+    factor: float = Field(default=1.5, gt=1, description="For backtest: how many times worse.")
+    sigmas: float = Field(default=3.0, gt=0, description="For windows: the spread allowed.")
+    reference_windows: int = Field(
+        default=12, ge=4, description="For windows: how many earlier windows set the spread."
+    )
+    season: int | None = Field(
+        default=None, ge=2,
+        description="For windows of seasonal data: compare with the windows this many runs "
+        "apart (12 for monthly runs of a yearly season).",
+    )  # fmt: skip
     min_rows: int = Field(
         default=30, ge=1, description="Fewer labelled (or scored) rows: no verdict."
     )
@@ -94,10 +111,14 @@ class MonitorSpec(BaseModel):
         if self.window <= timedelta(0) or self.schedule <= timedelta(0):
             raise ValueError("window and schedule must be positive durations")
         if self.kind in METRICS and (
-            self.metric not in METRICS[self.kind] or self.threshold is None
+            self.metric not in METRICS[self.kind]
+            or (self.threshold is None and self.threshold_from == "absolute")
         ):
             choices = ", ".join(sorted(METRICS[self.kind]))
-            raise ValueError(f"a {self.kind} monitor needs metric (one of {choices}) and threshold")
+            raise ValueError(
+                f"a {self.kind} monitor needs metric (one of {choices}) and threshold "
+                "(or threshold_from: backtest or windows)"
+            )
         if self.kind == "performance" and metrics.METRICS[self.metric].task != self.task:
             raise ValueError(f"{self.metric} is not a {self.task} metric; set task or metric")
         return self
@@ -106,6 +127,9 @@ class MonitorSpec(BaseModel):
     def lower_is_better(self) -> bool:
         return self.metric is not None and metrics.lower_is_better(self.metric)
 
-    def worse_than_threshold(self, value: float) -> bool:
-        assert self.threshold is not None
-        return value > self.threshold if self.lower_is_better else value < self.threshold
+    def worse_than_threshold(self, value: float, threshold: float | None = None) -> bool:
+        """Is ``value`` worse than ``threshold`` (default: the monitor's own)?"""
+        limit = self.threshold if threshold is None else threshold
+        if limit is None:
+            raise ValueError(f"monitor {self.name!r} has no threshold to compare with")
+        return value > limit if self.lower_is_better else value < limit

@@ -127,7 +127,7 @@ def train_plan(spec: ProjectSpec, data: pd.DataFrame) -> tuple[TrainPlan, tuple[
         task=spec.task, target=spec.target, features=tuple(features), time=spec.data.time,
         preset=spec.model.preset, estimator=spec.model.estimator, params=dict(spec.model.params),
         split_method=spec.split_method, test_size=spec.split.test_size, seed=spec.split.seed,
-        min_rows=spec.split.min_rows,
+        min_rows=spec.split.min_rows, refit=spec.split.refit,
         forecast=spec.forecast.model_dump() if spec.task == "forecast" else None,
         metrics=tuple(spec.metric_names), missing=spec.model.missing,
         impute=spec.model.missing != "refuse" and bool(data[features].isna().to_numpy().any()),

@@ -6,8 +6,8 @@ A plain pydantic model, embedded in the project file under ``policies:``::
       - name: demand-recovery
         model: demand
         triggers: [{when: alert, monitor: demand-mape}]
-        retrain_window: 7d
-        min_labels: 6
+        history: all
+        min_labels: 10
         promotion: auto
         rollout: canary
         watch: 2d
@@ -57,26 +57,36 @@ class PolicySpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     model: str = Field(min_length=1, description="The model family this policy keeps right.")
     triggers: list[Trigger] = Field(min_length=1)
-    retrain_window: timedelta = Field(
-        default=timedelta(days=14),
-        description="Labelled traffic of at most this period, and only since the trigger fired, "
-        "trains a challenger: data from before a change would teach the old world again.",
+    history: Literal["all", "since_change"] | int = Field(
+        default="all",
+        description="What a retrain learns from: all (the champion's training rows of the "
+        "segment plus every labelled row since), since_change (only the labelled rows since "
+        "the trigger fired), or a number N (the last N periods of that history).",
     )
-    holdout: float = Field(
-        default=0.3,
-        gt=0,
-        lt=1,
-        description="Newest share of that window kept to compare challenger and champion.",
+    half_life: float | None = Field(
+        default=None, gt=0,
+        description="Recency weights: a row this many periods older counts half as much.",
+    )  # fmt: skip
+    retrain_window: timedelta | None = Field(
+        default=None,
+        description="Labelled traffic older than this is never read; default: all of it since "
+        "the champion's training data ends.",
     )
     metric: Literal["mae", "rmse", "mape"] = Field(default="mae", description="Lower is better.")
     min_improvement: float = Field(
-        default=0.05, ge=0, description="The challenger must beat the champion by this share."
-    )
+        default=0.05, ge=0, lt=1,
+        description="The challenger's loss must be below the champion's by this share.",
+    )  # fmt: skip
     min_labels: int = Field(
-        default=30,
-        ge=1,
-        description="Wait for this many labelled rows per segment before retraining.",
+        default=10,
+        ge=2,
+        description="Evidence every decision needs: labelled rows per segment since the trigger "
+        "(to retrain and compare), or since the rollout (to promote or roll back). Fewer: wait.",
     )
+    confidence: float = Field(
+        default=0.9, gt=0.5, lt=1,
+        description="A paired one-sided t-test decides at this confidence (p < 1 - confidence).",
+    )  # fmt: skip
     estimator: str | None = Field(
         default=None,
         description="Import path of the estimator to retrain (e.g. sklearn.linear_model.Ridge); "
@@ -96,7 +106,8 @@ class PolicySpec(BaseModel):
     rollback_if_worse: float = Field(
         default=0.2,
         ge=0,
-        description="Roll back when live error exceeds the champion's by this share.",
+        description="Roll back when the rollout's live loss is above the champion's on the same "
+        "rows by more than this share (the same paired test).",
     )
     max_latency_ms: float | None = Field(
         default=None, gt=0, description="Roll back above this p95 latency."
@@ -109,4 +120,11 @@ class PolicySpec(BaseModel):
     @field_validator("retrain_window", "watch", "cooldown", mode="before")
     @classmethod
     def _duration(cls, value):
-        return parse_duration(value)
+        return None if value is None else parse_duration(value)
+
+    @field_validator("history")
+    @classmethod
+    def _periods(cls, value):
+        if isinstance(value, int) and value < 1:
+            raise ValueError("history as a number is the last N periods: at least 1")
+        return value

@@ -136,6 +136,12 @@ class SplitSpec(_Section):
     min_rows: int = Field(
         default=20, ge=2, description="Segments with fewer rows are skipped, with the reason."
     )
+    refit: bool = Field(
+        default=True,
+        description="Once scored on the test rows (the backtest of a forecast), the registered "
+        "model is fitted again on all the segment's rows, so a model of data up to December "
+        "has learned December; false registers the model scored, fitted on the training rows.",
+    )
 
 
 class ForecastSpec(_Section):

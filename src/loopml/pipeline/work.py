@@ -42,6 +42,7 @@ class TrainPlan:
     missing: str = "auto"  # model.missing
     impute: bool = False  # some feature value of the table is missing
     deadline: float | None = None  # epoch seconds; later segments are skipped
+    refit: bool = True  # split.refit: the registered model learns the test rows too
 
     @property
     def model_features(self) -> list[str]:
@@ -139,6 +140,9 @@ def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
         plan.task, list(plan.metrics), model, test[columns], test[plan.target]
     )
     result.train_rows, result.test_rows = len(train), len(test)
+    if plan.refit:  # scored as trained on `train`; registered knowing every row
+        model = build_model(plan, rows[columns])
+        model.fit(rows[columns], rows[plan.target])
     result.signature = signatures.infer(train[columns].head(5))
     package = pack(model, result.signature, trusted=False)
     result.package, result.flavor = package.to_bytes(), package.flavor

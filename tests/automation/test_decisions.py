@@ -1,0 +1,111 @@
+"""What a retrain learns from, and decisions that wait for evidence and say so."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+from tests.automation.conftest import SEGMENTS, Traffic, day
+from tests.automation.test_loop import champion, policy, tick
+
+import loopml
+from loopml.automation import actions
+from loopml.automation.timeline import timeline
+from loopml.data import service as data
+from loopml.registry import service as registry
+
+
+@pytest.fixture
+def trained_on_data(ctx):
+    """The family of conftest, but each version logged with its training dataset."""
+    rng = np.random.default_rng(0)
+    parts = []
+    for segment in SEGMENTS:
+        x = rng.uniform(0, 10, 200)
+        parts.append(pd.DataFrame({"store": segment, "x": x, "y": 2 * x + rng.normal(0, 0.5, 200)}))
+    table = pd.concat(parts, ignore_index=True)
+    dataset = loopml.log_dataset(table, "demand-training")
+    for segment, part in table.groupby("store"):
+        model = LinearRegression().fit(part[["x"]], part["y"])
+        version = loopml.log_model(model, "demand", input_example=part[["x"]].head(3),
+                                   segment={"store": segment}, datasets=[dataset])  # fmt: skip
+        loopml.set_alias("demand", "champion", version.version, segment={"store": segment})
+    loopml.create_monitor(
+        loopml.MonitorSpec(name="demand-mae", model="demand", kind="performance", metric="mae",
+                           threshold=5.0, window="2d", schedule="1d", per_segment=True, min_rows=10)
+    )  # fmt: skip
+    return ctx, dataset
+
+
+def test_a_retrain_learns_the_training_rows_and_the_traffic_since_as_a_new_dataset_version(
+    trained_on_data,
+):
+    ctx, training = trained_on_data
+    traffic = Traffic(ctx, shock={"a": 3})
+    traffic.replay(0, 4)
+    tick(ctx, day(4), policy(history="all"))
+    traffic.replay(4, 6)
+    [action] = tick(ctx, day(6), policy(history="all")).started
+    learned = action.details["history"]
+    assert (learned["training_rows"], learned["traffic_rows"]) == (200, 6 * 20)
+    assert action.details["train_rows"] == 320
+    version = registry.resolve(ctx.store, "demand", version=action.challenger_version,
+                               segment={"store": "a"})  # fmt: skip
+    [made] = version.dataset_version_ids
+    history = data.get_version_by_id(ctx.store, made)
+    assert history.num_rows == 320 and history.run_id == version.run_id
+    assert [d.id for d in data.datasets_of_run(ctx.store, version.run_id)] == [training.id, made]
+    rows = data.load_table(ctx.artifacts, history).to_pandas()
+    assert list(rows.columns) == ["store", "x", "y", "time"] and set(rows["store"]) == {"a"}
+
+
+def test_a_decision_with_too_few_rows_waits_and_the_timeline_says_for_what(family):
+    ctx, spec = family, policy()
+    traffic = Traffic(ctx, shock={"a": 3})
+    traffic.replay(0, 4)
+    report = tick(ctx, day(4), spec)
+    assert not report.started
+    tick(ctx, day(4.1), spec)  # the same count again: said once
+    [waiting] = [e for e in timeline(ctx.store, "demand", segment="store=a") if e.kind == "wait"]
+    assert "0 of 30 rows" in waiting.summary
+    assert "0 of 30 labelled rows since the trigger" in waiting.reason
+
+
+def test_a_rollout_is_not_rolled_back_on_a_handful_of_rows(family):
+    """Two live rows of a worse version are no evidence: the decision waits for 30."""
+    ctx, spec = family, policy()
+    traffic = Traffic(ctx, shock={"a": 3})
+    traffic.replay(0, 4)
+    tick(ctx, day(4), spec)
+    traffic.replay(4, 6)
+    [started] = tick(ctx, day(6), spec).started
+    assert started.state == "watching"
+    traffic.replay(6, 7, broken={"a"})  # one day: 20 rows of the new version, fewer than 30
+    report = tick(ctx, day(7), spec)
+    assert report.advanced == [] and champion(ctx, "a") == started.challenger_version
+    waits = [e for e in timeline(ctx.store, "demand", segment="store=a") if e.kind == "wait"]
+    assert "20 of 30 labelled rows answered by" in waits[-1].reason
+    traffic.replay(7, 8, broken={"a"})
+    [rolled] = tick(ctx, day(8), spec).advanced
+    assert rolled.state == "rolled_back" and "on the same 40 rows" in rolled.reason
+    assert "p = " in rolled.reason
+
+
+def test_a_recovered_segment_is_not_retrained_again_without_new_evidence(family):
+    ctx, spec = family, policy(cooldown="1h", watch="12h", min_labels=20)
+    traffic = Traffic(ctx, shock={"a": 3})
+    traffic.replay(0, 4)
+    tick(ctx, day(4), spec)
+    traffic.replay(4, 6)
+    [started] = tick(ctx, day(6), spec).started
+    traffic.replay(6, 7)
+    [done] = tick(ctx, day(6.9), spec).advanced  # 20 rows of the new version: enough
+    assert done.state == "promoted"
+    # The monitor's 2-day window holds day 5 (the old version, wrong by 30) and day 6
+    # (the new one, right): only the new version's rows count, so the alert closes ...
+    report = loopml.run_monitors(now=day(6.95), names=["demand-mae"])
+    [outcome] = [o for o in report.outcomes["demand-mae"] if o.segment == "store=a"]
+    assert outcome.status == "ok" and outcome.details["version"] == started.challenger_version
+    assert not loopml.list_alerts(state="active", monitor="demand-mae")
+    # ... and no second retrain starts
+    assert not tick(ctx, day(7), spec).started
+    assert len(actions.list_actions(ctx.store, model="demand")) == 1
