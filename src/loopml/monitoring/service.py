@@ -21,6 +21,8 @@ from loopml.store import Store, utcnow
 from loopml.store.tables import AlertRow, MonitorResultRow, MonitorRow
 
 ALERT_STATES = ("open", "acknowledged", "resolved")
+# How a person resolves an alert: the label of its episode (None: resolved by the monitor).
+RESOLUTIONS = ("real_change", "false_alarm")
 _ACTIONS = {"acknowledged": "alert.acknowledge", "resolved": "alert.resolve"}
 
 
@@ -69,10 +71,15 @@ class Alert:
     message: str
     acknowledged_by: str | None
     resolved_by: str | None
+    resolution: str | None = None  # real_change or false_alarm, when a person said so
+    snoozed_until: datetime | None = None
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > now
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
-        for key in ("opened_at", "updated_at", "resolved_at"):
+        for key in ("opened_at", "updated_at", "resolved_at", "snoozed_until"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
 
@@ -222,8 +229,37 @@ def acknowledge_alert(
     return _transition(store, alert_id, "acknowledged", actor, reason)
 
 
-def resolve_alert(store: Store, alert_id: int, *, actor: str, reason: str | None = None) -> Alert:
-    return _transition(store, alert_id, "resolved", actor, reason)
+def resolve_alert(
+    store: Store,
+    alert_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    resolution: str | None = None,
+) -> Alert:
+    """Resolve; ``resolution`` (real_change or false_alarm) keeps the alert as a labelled
+    episode, which measures its monitor's precision (loopml.monitoring.episodes)."""
+    if resolution is not None and resolution not in RESOLUTIONS:
+        raise InvalidInput(
+            f"Unknown resolution {resolution!r}.", hint=f"Use one of: {', '.join(RESOLUTIONS)}."
+        )
+    return _transition(store, alert_id, "resolved", actor, reason, resolution)
+
+
+def snooze_alert(
+    store: Store, alert_id: int, *, until: datetime, actor: str, reason: str | None = None
+) -> Alert:
+    """Keep an active alert out of the "needs you" queue until ``until``."""
+    with store.write() as session:
+        row = _alert_row(session, alert_id)
+        if row.state == "resolved":
+            raise InvalidInput(f"Alert {alert_id} is resolved already.", hint="Nothing to snooze.")
+        before = {"snoozed_until": row.snoozed_until.isoformat() if row.snoozed_until else None}
+        row.snoozed_until = until
+        audit.record(session, actor=actor, action="alert.snooze", entity_type="alert",
+                     entity_id=str(alert_id), reason=reason, before=before,
+                     after={"snoozed_until": until.isoformat()})  # fmt: skip
+        return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
 
 
 def monitor_results(store: Store, name: str, *, segment: str | None = None, limit: int = 100):
@@ -270,14 +306,16 @@ def _alert_row(session, alert_id: int) -> AlertRow:
     return row
 
 
-def _transition(store: Store, alert_id: int, state: str, actor: str, reason: str | None) -> Alert:
+def _transition(
+    store: Store, alert_id: int, state: str, actor: str, reason: str | None, resolution=None
+) -> Alert:
     with store.write() as session:
         row = _alert_row(session, alert_id)
         if row.state == "resolved":
             raise InvalidInput(f"Alert {alert_id} is resolved already.", hint="Nothing to do.")
         if row.state == state:
             return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
-        _set_state(session, row, state, actor, reason, utcnow())
+        _set_state(session, row, state, actor, reason, utcnow(), resolution)
         return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
 
 
@@ -293,16 +331,19 @@ def _open(
     return row
 
 
-def _set_state(session: Session, row: AlertRow, state: str, actor: str, reason, now) -> None:
+def _set_state(
+    session: Session, row: AlertRow, state: str, actor: str, reason, now, resolution=None
+) -> None:
     before = {"state": row.state}
     row.state, row.updated_at = state, now
     if state == "acknowledged":
         row.acknowledged_by = actor
     if state == "resolved":
-        row.resolved_by, row.resolved_at = actor, now
+        row.resolved_by, row.resolved_at, row.resolution = actor, now, resolution
+    after = {"state": state, **({"resolution": resolution} if resolution else {})}
     audit.record(session, actor=actor, action=_ACTIONS[state],
                  entity_type="alert", entity_id=str(row.id), reason=reason, before=before,
-                 after={"state": state})  # fmt: skip
+                 after=after)  # fmt: skip
 
 
 def _check_state(state: str) -> None:
@@ -320,4 +361,4 @@ def _monitor(row: MonitorRow) -> Monitor:
 def _alert(row: AlertRow, spec: MonitorSpec) -> Alert:
     return Alert(row.id, spec.name, spec.model, row.segment, row.state, row.opened_at, row.updated_at,
                  row.resolved_at, row.value, row.threshold, row.message, row.acknowledged_by,
-                 row.resolved_by)  # fmt: skip
+                 row.resolved_by, row.resolution, row.snoozed_until)  # fmt: skip
