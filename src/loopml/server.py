@@ -107,10 +107,11 @@ def _install_auth(app: FastAPI, context: Context) -> None:
         from loopml.auth.users import require_an_admin
 
         require_an_admin(context.store)
+    app.state.authenticator = Authenticator(context.store)
     app.add_middleware(
         AuthMiddleware,
         router=app.router,
-        authenticator=Authenticator(context.store),
+        authenticator=app.state.authenticator,
         required=required,
     )
 

@@ -96,6 +96,10 @@ class Authenticator:
             return users.check_password(self.store, name, password)
         return None
 
+    def forget(self, authorization: str) -> None:
+        """Drop a credential from the cache at once (a session signed out)."""
+        self._cache.pop(hashlib.sha256(authorization.encode()).hexdigest(), None)
+
     def _remember(self, key: str, principal: Principal) -> None:
         self._cache[key] = (time.monotonic() + self.ttl, principal)
         self._cache.move_to_end(key)

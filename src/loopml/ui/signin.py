@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
+from loopml.api.auth import SESSION_COOKIE
 from loopml.api.deps import PrincipalDep, StoreDep
 from loopml.auth.permissions import Permission, requires
 from loopml.errors import Forbidden, Unauthorized
@@ -43,6 +44,9 @@ async def login(request: Request, store: StoreDep):
 async def logout(request: Request, store: StoreDep, principal: PrincipalDep):
     await fields(request)
     sessions.sign_out(store, principal)
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:  # this replica stops accepting it now; others when their cache expires
+        request.app.state.authenticator.forget(f"Bearer {secret}")
     response = RedirectResponse("/ui/login", status_code=303)
     sessions.clear_session(response)
     return response
