@@ -46,7 +46,7 @@ def test_resolving_a_false_alarm_keeps_an_episode_and_changes_the_monitors_preci
     assert event.actor == "olive" and event.after["resolution"] == "false_alarm"
     listing = browser.get("/ui/alerts?state=resolved").text
     assert (
-        "false alarm" in listing
+        "False alarm" in listing
         and "Waiting for evidence: 0 real changes and 1 false alarms" in listing
     )
 

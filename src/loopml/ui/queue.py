@@ -46,14 +46,14 @@ def _alert_item(alert: monitoring.Alert) -> Item:
 
 
 def alert_reason(alert: monitoring.Alert) -> str:
-    """``demand at store=north: mae 41.2 is worse than 30 since 12 Nov``."""
+    """``demand at store=north: mae 41.2 is worse than 30 (37% above the threshold) since 12 Nov``."""
     where = f"{alert.model} at {alert.segment}" if alert.segment else alert.model
     what = alert.message.split(": ", 1)[-1]
     if alert.value is not None and alert.threshold:
         excess = (alert.value - alert.threshold) / abs(alert.threshold)
         if abs(excess) >= 0.05:
             what += f" ({abs(excess):.0%} {'above' if excess > 0 else 'below'} the threshold)"
-    return f"{where}: {what} since {alert.opened_at:%d %b %H:%M} UTC"
+    return f"{where}: {what} since {alert.opened_at:%d %b}"
 
 
 def _approval_item(approval) -> Item:

@@ -33,6 +33,8 @@ STATUS = {
     "expired": ("✕", "Expired"),
     "passed": ("✓", "Passed"),
     "failed": ("✕", "Failed"),
+    "real_change": ("!", "Real change"),
+    "false_alarm": ("✕", "False alarm"),
 }
 
 
@@ -44,7 +46,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(time=time_tag, age=age, status=status_badge, number=number)
+    env.filters.update(time=time_tag, age=age, status=status_badge, number=number, gate=gate_words)
     return env
 
 
@@ -103,3 +105,19 @@ def number(value: float | None, digits: int = 4) -> str:
     if value is None:
         return "—"
     return f"{value:.{digits}g}"
+
+
+def gate_words(gate: dict[str, Any] | None) -> str:
+    """A gate in plain words: what a version must do before it may be promoted."""
+    if not gate:
+        return "no gate: any version may be promoted"
+    words = [f"{metric} {rule}" for metric, rule in (gate.get("thresholds") or {}).items()]
+    if gate.get("beat_champion"):
+        margin = gate.get("margin") or 0
+        words.append(f"beat the champion on {gate['beat_champion']}"
+                     + (f" by {margin:.0%}" if margin else ""))  # fmt: skip
+    if gate.get("require_validation"):
+        words.append("pass data validation")
+    words += [f"pass the {name} check" for name in gate.get("extra") or {}]
+    then = "; then a person approves" if gate.get("require_approval") else ""
+    return "gate: " + (", ".join(words) or "no checks") + then
