@@ -239,11 +239,35 @@ def resolve_alert(
 ) -> Alert:
     """Resolve; ``resolution`` (real_change or false_alarm) keeps the alert as a labelled
     episode, which measures its monitor's precision (loopml.monitoring.episodes)."""
-    if resolution is not None and resolution not in RESOLUTIONS:
+    if resolution is not None:
+        _check_resolution(resolution)
+    return _transition(store, alert_id, "resolved", actor, reason, resolution)
+
+
+def label_alert(
+    store: Store, alert_id: int, *, resolution: str, actor: str, reason: str | None = None
+) -> Alert:
+    """Say afterwards what an alert the monitor resolved on its own was: the episode counts
+    for its monitor's precision as if a person had resolved it so."""
+    _check_resolution(resolution)
+    with store.write() as session:
+        row = _alert_row(session, alert_id)
+        if row.state != "resolved" or row.resolution is not None:
+            raise InvalidInput(
+                f"Alert {alert_id} is {row.resolution or row.state}, not an unlabelled resolved alert.",
+                hint="Resolve an active alert with its resolution instead.",
+            )
+        row.resolution = resolution
+        audit.record(session, actor=actor, action="alert.label", entity_type="alert",
+                     entity_id=str(alert_id), reason=reason, after={"resolution": resolution})  # fmt: skip
+        return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
+
+
+def _check_resolution(resolution: str) -> None:
+    if resolution not in RESOLUTIONS:
         raise InvalidInput(
             f"Unknown resolution {resolution!r}.", hint=f"Use one of: {', '.join(RESOLUTIONS)}."
         )
-    return _transition(store, alert_id, "resolved", actor, reason, resolution)
 
 
 def snooze_alert(

@@ -104,8 +104,10 @@ async def resolve(request: Request, alert_id: AlertId, store: StoreDep, principa
         if resolution not in RESOLUTION_WORDS:
             raise InvalidInput("Say whether this was a real change or a false alarm.",
                                hint="Press one of the two buttons.")  # fmt: skip
-        monitoring.resolve_alert(store, alert_id, actor=principal.name, reason=one(values, "reason"),
-                                 resolution=resolution)  # fmt: skip
+        # An alert the monitor resolved on its own may still be labelled afterwards.
+        change = monitoring.label_alert if alert.state == "resolved" else monitoring.resolve_alert
+        change(store, alert_id, actor=principal.name, reason=one(values, "reason"),
+               resolution=resolution)  # fmt: skip
         report = episodes.monitor_precision(store, alert.monitor)
         share = f"{report.precision:.0%}" if report.precision is not None else "—"
         return (f"Alert {alert_id} resolved as {RESOLUTION_WORDS[resolution]}. Monitor "

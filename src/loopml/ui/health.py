@@ -95,11 +95,16 @@ def _status(row: Row, now: datetime) -> tuple[str, str]:
 
 
 def _live_errors(store: Store) -> dict[tuple[str, str], tuple[str, float]]:
-    """The newest value of each performance monitor, per (model, segment)."""
+    """The newest value of each monitor of a metric (performance, or one a policy keeps),
+    per (model, segment)."""
     found = {}
     for monitor, result in monitoring.latest_results(store):
         spec = monitor.spec
-        if spec.get("kind") == "performance" and result.value is not None:
+        if (
+            spec.get("metric")
+            and spec.get("kind") != "estimated_performance"
+            and result.value is not None
+        ):
             found[(monitor.model, result.segment)] = (spec.get("metric"), result.value)
     return found
 
