@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from loopml.api.deps import PrincipalDep, StoreDep
 from loopml.ui import health
 from loopml.ui.queue import needs_you
-from loopml.ui.render import page
+from loopml.ui.render import page as render_page
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 PAGE_SIZE = 50
@@ -18,7 +18,7 @@ PAGE_SIZE = 50
 @router.get("/")
 def home(request: Request, store: StoreDep, principal: PrincipalDep):
     items = needs_you(store)
-    return page(request, "home.html", items=items, mine=[i for i in items
+    return render_page(request, "home.html", items=items, mine=[i for i in items
                 if principal.may_touch(i.model)])  # fmt: skip
 
 
@@ -30,16 +30,16 @@ def health_table(
     status: Annotated[str, Query(max_length=20)] = "",
     sort: Annotated[str, Query(max_length=20)] = "status",
     desc: bool = False,
-    page_number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ):
     rows = health.health_rows(store)
     counts = {s: sum(r.status == s for r in rows) for s in health.STATUSES}
     chosen = health.select_rows(rows, q=q, status=status, sort=sort, descending=desc)
     pages = max(1, -(-len(chosen) // PAGE_SIZE))
-    start = (min(page_number, pages) - 1) * PAGE_SIZE
-    return page(
+    start = (min(page, pages) - 1) * PAGE_SIZE
+    return render_page(
         request, "health.html", rows=chosen[start : start + PAGE_SIZE], total=len(chosen),
-        counts=counts, q=q, status=status, sort=sort, desc=desc, page_number=min(page_number, pages),
+        counts=counts, q=q, status=status, sort=sort, desc=desc, page=min(page, pages),
         pages=pages, incidents=[i for i in health.incidents(store) if len(i.alerts) > 1],
         statuses=health.STATUSES, sorts=health.SORTS,
     )  # fmt: skip

@@ -14,7 +14,7 @@ from loopml.errors import InvalidInput
 from loopml.registry import card, promotion
 from loopml.registry import service as registry
 from loopml.ui.forms import act, fields, one
-from loopml.ui.render import page
+from loopml.ui.render import page as render_page
 
 router = APIRouter(prefix="/ui/models", include_in_schema=False)
 Name = Annotated[str, Path(max_length=200)]
@@ -23,7 +23,7 @@ SEGMENTS_PER_PAGE = 100
 
 @router.get("")
 def model_list(request: Request, store: StoreDep):
-    return page(request, "models.html", models=registry.list_models(store))
+    return render_page(request, "models.html", models=registry.list_models(store))
 
 
 @router.get("/{name}")
@@ -32,12 +32,12 @@ def model_page(
     name: Name,
     store: StoreDep,
     segment: Annotated[str | None, Query(max_length=500)] = None,
-    page_number: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ):
     model = registry.get_model(store, name)
     segments = registry.list_segments(store, name)
     pages = max(1, -(-len(segments) // SEGMENTS_PER_PAGE))
-    start = (min(page_number, pages) - 1) * SEGMENTS_PER_PAGE
+    start = (min(page, pages) - 1) * SEGMENTS_PER_PAGE
     focus = (
         segment if segment is not None else (segments[0]["segment"] if len(segments) == 1 else None)
     )
@@ -45,9 +45,9 @@ def model_page(
         registry.list_versions(store, name, segment=focus, limit=50) if focus is not None else []
     )
     moves = registry.alias_history(store, name, segment=focus) if focus is not None else []
-    return page(
+    return render_page(
         request, "model.html", model=model, segments=segments[start : start + SEGMENTS_PER_PAGE],
-        segment_total=len(segments), page_number=min(page_number, pages), pages=pages,
+        segment_total=len(segments), page=min(page, pages), pages=pages,
         focus=focus, versions=versions, moves=moves[:30],
         events=list(reversed(timeline(store, name, segment=focus, limit=100))),
     )  # fmt: skip
@@ -58,7 +58,7 @@ def version_page(request: Request, name: Name, version: Annotated[int, Path(ge=1
                  store: StoreDep):  # fmt: skip
     title, sections = card.card_sections(store, name, version)
     registered = registry.resolve(store, name, version=version)
-    return page(request, "version.html", title=title, sections=sections, version=registered)
+    return render_page(request, "version.html", title=title, sections=sections, version=registered)
 
 
 @router.post("/{name}/rollback")
