@@ -317,6 +317,22 @@ def latest_results(store: Store) -> list[tuple[MonitorRow, MonitorResultRow]]:
         return [(monitor, result) for monitor, result in session.execute(query)]
 
 
+def latest_values(store: Store) -> list[tuple[Monitor, str, float | None]]:
+    """(monitor, segment, value) of the newest result of every monitor and segment, without
+    the results' details: the cheap read behind tables of many segments."""
+    newest = (
+        select(func.max(MonitorResultRow.id).label("id"))
+        .group_by(MonitorResultRow.monitor_id, MonitorResultRow.segment)
+        .subquery()
+    )
+    query = select(
+        MonitorResultRow.monitor_id, MonitorResultRow.segment, MonitorResultRow.value
+    ).join(newest, newest.c.id == MonitorResultRow.id)
+    with store.read() as session:
+        monitors = {row.id: _monitor(row) for row in session.scalars(select(MonitorRow))}
+        return [(monitors[m], segment, value) for m, segment, value in session.execute(query)]
+
+
 def get_alert(store: Store, alert_id: int) -> Alert:
     with store.read() as session:
         row = _alert_row(session, alert_id)

@@ -53,24 +53,28 @@ class Incident:
 
 
 def health_rows(store: Store) -> list[Row]:
+    """Every segment's row, from a handful of queries grouped once (not one per segment)."""
     now = utcnow()
-    alerts = monitoring.list_alerts(store, state="active")
-    pending = approvals_service.list_approvals(store)
+    alerts, pending = defaultdict(list), defaultdict(list)
+    for alert in monitoring.list_alerts(store, state="active"):
+        alerts[(alert.model, alert.segment)].append(alert)
+    for approval in approvals_service.list_approvals(store):
+        pending[(approval.name, approval.segment_key)].append(approval)
     live = _live_errors(store)
     rows = []
     for model in registry.list_models(store):
-        versions = {v.version: v for v in registry.list_versions(store, model.name)}
+        versions, trained = {}, {}
+        for v in registry.list_versions(store, model.name):
+            versions[v.version] = v
+            trained[v.segment_key] = max(trained.get(v.segment_key, v.created_at), v.created_at)
         for segment in registry.list_segments(store, model.name):
-            row = Row(model.name, segment["segment"], segment["aliases"].get("champion"))
-            mine = [v for v in versions.values() if v.segment_key == row.segment]
-            row.retrained = max((v.created_at for v in mine), default=None)
-            row.metric, row.live = live.get((model.name, row.segment), (None, None))
+            key = (model.name, segment["segment"])
+            row = Row(*key, segment["aliases"].get("champion"), trained.get(key[1]))
+            row.metric, row.live = live.get(key, (None, None))
             champion = versions.get(row.champion)
             if champion is not None and row.metric:
                 row.training = champion.metrics.get(row.metric)
-            row.alerts = [a for a in alerts if a.model == model.name and a.segment == row.segment]
-            row.approvals = [a for a in pending if a.name == model.name
-                             and a.segment_key == row.segment]  # fmt: skip
+            row.alerts, row.approvals = alerts.get(key, []), pending.get(key, [])
             row.status, row.reason = _status(row, now)
             rows.append(row)
     return rows
@@ -98,14 +102,10 @@ def _live_errors(store: Store) -> dict[tuple[str, str], tuple[str, float]]:
     """The newest value of each monitor of a metric (performance, or one a policy keeps),
     per (model, segment)."""
     found = {}
-    for monitor, result in monitoring.latest_results(store):
+    for monitor, segment, value in monitoring.latest_values(store):
         spec = monitor.spec
-        if (
-            spec.get("metric")
-            and spec.get("kind") != "estimated_performance"
-            and result.value is not None
-        ):
-            found[(monitor.model, result.segment)] = (spec.get("metric"), result.value)
+        if spec.metric and spec.kind != "estimated_performance" and value is not None:
+            found[(spec.model, segment)] = (spec.metric, value)
     return found
 
 
