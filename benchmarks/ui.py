@@ -67,9 +67,9 @@ def timed(client, path: str) -> float:
 
 
 def main() -> None:
-    import loopml
     from fastapi.testclient import TestClient
 
+    import loopml
     from loopml.server import create_app
 
     with tempfile.TemporaryDirectory() as folder:

@@ -34,7 +34,9 @@ def test_sign_in_and_walk_the_home_queue(site, page, camera):
     expect(page.locator("time").first).not_to_contain_text("UTC")  # shown in the viewer's zone
     camera.shot("home")
     items.first.get_by_role("link", name="Look and resolve").click()
-    expect(page.get_by_role("heading", name=re.compile("Open progression at region=north"))).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile("Open progression at region=north"))
+    ).to_be_visible()
     page.locator(".js-plotly-plot").first.wait_for()
     camera.shot("alert")
     page.get_by_role("link", name="Health").click()

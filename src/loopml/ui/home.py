@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from loopml.api.deps import PrincipalDep, StoreDep
+from loopml.api.deps import StoreDep
 from loopml.ui import health
 from loopml.ui.queue import needs_you
 from loopml.ui.render import page as render_page
@@ -16,10 +16,8 @@ PAGE_SIZE = 50
 
 
 @router.get("/")
-def home(request: Request, store: StoreDep, principal: PrincipalDep):
-    items = needs_you(store)
-    return render_page(request, "home.html", items=items, mine=[i for i in items
-                if principal.may_touch(i.model)])  # fmt: skip
+def home(request: Request, store: StoreDep):
+    return render_page(request, "home.html", items=needs_you(store))
 
 
 @router.get("/health")

@@ -28,14 +28,11 @@ class Item:
     severity: float  # how far past its threshold (alerts), for the order within a rank
 
 
-def needs_you(store: Store, *, now: datetime | None = None, models=None) -> list[Item]:
-    """``models``: the families the viewer may act on (None: all)."""
+def needs_you(store: Store, *, now: datetime | None = None) -> list[Item]:
     now = now or utcnow()
     items = [_alert_item(a) for a in monitoring.list_alerts(store, state="active")
              if not a.snoozed(now)]  # fmt: skip
     items += [_approval_item(a) for a in approvals_service.list_approvals(store)]
-    if models is not None:
-        items = [i for i in items if i.model in models]
     return sorted(items, key=lambda i: (i.rank, -i.severity, i.since))
 
 
