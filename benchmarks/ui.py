@@ -9,6 +9,7 @@ rows. Target (issue): every page under 300 ms.
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -89,6 +90,7 @@ def main() -> None:
             "model": "/ui/models/demand",
             "model, one segment": "/ui/models/demand?segment=store%3D7",
         }
+        load = os.getloadavg()[0]
         with TestClient(create_app(context=context)) as client:
             reference = timed(client, "/api/v1/alerts?state=all")
             measured = {name: timed(client, path) for name, path in pages.items()}
@@ -100,7 +102,9 @@ def main() -> None:
         "Median server time of each page (in-process, no network), beside the REST API's JSON "
         "list of the same alerts in the same run.\n\n"
         + markdown_table(["page", "loopml UI", "REST /api/v1/alerts", "ratio", "target", ""], rows)
-        + f"\n\nBuilding the store took {built:.0f} s."
+        + f"\n\nBuilding the store took {built:.0f} s. The machine's 1-minute load was "
+        f"{load:.1f} on {os.cpu_count()} cores when the pages were timed (a load far above the "
+        "core count slows every figure by about the same factor)."
     )
     write_section("ui", body)
     print(body)

@@ -105,3 +105,18 @@ def test_a_version_page_shows_its_card(browser, world):
     page = browser.get("/ui/models/progression/versions/1").text
     assert "Model card: progression v1" in page and "Gate results" in page and "Lineage" in page
     assert browser.get("/ui/models/nope").status_code == 404
+
+
+def test_acknowledged_alerts_move_down_the_queue_and_snoozed_ones_leave_it(ctx, browser, world):
+    page = sign_in(browser, "olive").text
+    north, south = world.alerts["region=north"], world.alerts["region=south"]
+    browser.post(f"/ui/alerts/{north}/acknowledge", data={"csrf": csrf(page)})
+    snoozed = browser.post(f"/ui/alerts/{south}/snooze", data={"csrf": csrf(page), "for": "1d"})
+    assert "snoozed for 1d" in snoozed.text
+    home = browser.get("/ui/").text
+    assert "region=south: mae" not in home
+    assert home.index("region=north: mae") > home.index("challenger v8")  # after the approvals
+    assert monitoring.get_alert(ctx.store, north).acknowledged_by == "olive"
+    assert audit.list_events(ctx.store, action="alert.snooze")[0].actor == "olive"
+    wrong = browser.post(f"/ui/alerts/{south}/snooze", data={"csrf": csrf(page), "for": "1y"})
+    assert wrong.status_code == 422 and "Choose how long" in wrong.text
