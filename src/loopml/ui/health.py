@@ -62,18 +62,14 @@ def health_rows(store: Store) -> list[Row]:
         pending[(approval.name, approval.segment_key)].append(approval)
     live = _live_errors(store)
     rows = []
-    for model in registry.list_models(store):
-        versions, trained = {}, {}
-        for v in registry.list_versions(store, model.name):
-            versions[v.version] = v
-            trained[v.segment_key] = max(trained.get(v.segment_key, v.created_at), v.created_at)
-        for segment in registry.list_segments(store, model.name):
-            key = (model.name, segment["segment"])
-            row = Row(*key, segment["aliases"].get("champion"), trained.get(key[1]))
+    for name in registry.model_names(store):
+        trained = registry.alias_metrics(store, name)  # the champions' training metrics
+        for segment in registry.list_segments(store, name):
+            key = (name, segment["segment"])
+            row = Row(*key, segment["aliases"].get("champion"), segment["trained_at"])
             row.metric, row.live = live.get(key, (None, None))
-            champion = versions.get(row.champion)
-            if champion is not None and row.metric:
-                row.training = champion.metrics.get(row.metric)
+            if row.metric:
+                row.training = trained.get(key[1], {}).get(row.metric)
             row.alerts, row.approvals = alerts.get(key, []), pending.get(key, [])
             row.status, row.reason = _status(row, now)
             rows.append(row)
