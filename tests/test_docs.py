@@ -58,7 +58,7 @@ def python_blocks(page: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", (DOCS / page).read_text(), re.S | re.M)
 
 
-@pytest.mark.parametrize("page", ["tracking.md", "metrics.md"])
+@pytest.mark.parametrize("page", ["tracking.md", "metrics.md", "ui.md"])
 def test_the_examples_of_a_page_run_in_order(sqlite_ctx, page):
     namespace: dict = {}
     blocks = python_blocks(page)

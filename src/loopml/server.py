@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from loopml import ui
 from loopml._context import Context
 from loopml._version import __version__
 from loopml.api import (
@@ -90,6 +91,7 @@ def create_app(
     ):
         app.include_router(router)
     serving_routes.install(app, context, serving)
+    ui.install(app)
     _export_monitor_results(app, context)
     if context.settings.scheduler:
         _install_scheduler(app, context)
@@ -105,10 +107,11 @@ def _install_auth(app: FastAPI, context: Context) -> None:
         from loopml.auth.users import require_an_admin
 
         require_an_admin(context.store)
+    app.state.authenticator = Authenticator(context.store)
     app.add_middleware(
         AuthMiddleware,
         router=app.router,
-        authenticator=Authenticator(context.store),
+        authenticator=app.state.authenticator,
         required=required,
     )
 

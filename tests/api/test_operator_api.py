@@ -92,9 +92,10 @@ def test_a_monitor_run_now_opens_an_alert_that_is_acknowledged_resolved_and_audi
         acked = client.post(f"/api/v1/alerts/{alert_id}/acknowledge").json()
         assert acked["state"] == "acknowledged" and acked["acknowledged_by"] == "anonymous"
         resolved = client.post(
-            f"/api/v1/alerts/{alert_id}/resolve", json={"reason": "threshold was too tight"}
+            f"/api/v1/alerts/{alert_id}/resolve",
+            json={"reason": "threshold was too tight", "resolution": "false_alarm"},
         ).json()
-        assert resolved["state"] == "resolved"
+        assert resolved["state"] == "resolved" and resolved["resolution"] == "false_alarm"
         assert client.get("/api/v1/alerts").json() == []
         assert [a["id"] for a in client.get("/api/v1/alerts?state=all").json()] == [alert_id]
         assert client.post(f"/api/v1/alerts/{alert_id}/resolve").status_code == 422

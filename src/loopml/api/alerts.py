@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
@@ -32,12 +33,19 @@ class AlertRead(BaseModel):
     message: str
     acknowledged_by: str | None
     resolved_by: str | None
+    resolution: str | None = Field(
+        None, description="real_change or false_alarm: the episode a person made of it."
+    )
+    snoozed_until: datetime | None = None
 
 
 class AlertNote(BaseModel):
     """What a person says when acknowledging or resolving an alert (kept in the audit log)."""
 
     reason: str | None = Field(None, max_length=2000)
+    resolution: Literal["real_change", "false_alarm"] | None = Field(
+        None, description="When resolving: was it a real change or a false alarm? (an episode)"
+    )
 
 
 @router.get("", summary="Alerts, newest first", response_model=list[AlertRead])
@@ -70,7 +78,10 @@ def acknowledge(
 def resolve(
     alert_id: AlertId, store: StoreDep, principal: PrincipalDep, body: AlertNote | None = None
 ):
-    return _act(service.resolve_alert, store, alert_id, principal, body)
+    resolution = body.resolution if body else None
+    return _act(
+        partial(service.resolve_alert, resolution=resolution), store, alert_id, principal, body
+    )
 
 
 def _act(change, store, alert_id: int, principal: Principal, body: AlertNote | None) -> dict:

@@ -20,24 +20,31 @@ import ipaddress
 import logging
 import time
 from collections import OrderedDict
+from urllib.parse import urlencode
 
 import anyio.to_thread
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
+from starlette.responses import RedirectResponse
 from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from loopml import audit
 from loopml.api.errors import error_response, snake
 from loopml.api.routes import Endpoint, endpoints
 from loopml.auth import tokens, users
 from loopml.auth.hashing import TOKEN_PREFIX
-from loopml.auth.permissions import Permission
+from loopml.auth.permissions import SAFE_METHODS, Permission
 from loopml.auth.principal import ANONYMOUS, Principal
 from loopml.errors import Forbidden, LoopmlError, Unauthorized
 from loopml.store import Store
 
 log = logging.getLogger("loopml.server")
 CHALLENGE = 'Bearer realm="loopml", Basic realm="loopml"'
+# The web UI's sign-in: the cookie holds a short-lived personal token (loopml.ui.sessions),
+# honoured only under UI_PREFIX, whose forms all carry a CSRF token.
+SESSION_COOKIE = "loopml_session"
+UI_PREFIX = "/ui"
 
 
 class Authenticator:
@@ -89,6 +96,10 @@ class Authenticator:
             return users.check_password(self.store, name, password)
         return None
 
+    def forget(self, authorization: str) -> None:
+        """Drop a credential from the cache at once (a session signed out)."""
+        self._cache.pop(hashlib.sha256(authorization.encode()).hexdigest(), None)
+
     def _remember(self, key: str, principal: Principal) -> None:
         self._cache[key] = (time.monotonic() + self.ttl, principal)
         self._cache.move_to_end(key)
@@ -112,8 +123,12 @@ class AuthMiddleware:
         try:
             principal = await self._identify(scope, permission)
             if self.required and not principal.can(permission, model):
+                await self._audit_refusal(scope, principal, permission)
                 raise _forbidden(principal, permission, model)
         except LoopmlError as error:  # 401, 403, or 503 when the store is down
+            if isinstance(error, Unauthorized) and _in_ui(scope) and _wants_html(scope):
+                await _to_sign_in(scope, receive, send)
+                return
             await _refuse(scope, receive, send, error)
             return
         scope.setdefault("state", {})["principal"] = principal
@@ -143,10 +158,32 @@ class AuthMiddleware:
                                     endpoint.path)  # fmt: skip
         return self._table[1]
 
+    async def _audit_refusal(self, scope: Scope, principal: Principal, permission) -> None:
+        """A refused write is kept in the audit log with who tried it (reads are not)."""
+        method = scope.get("method", "GET")
+        if method in SAFE_METHODS:
+            return
+
+        def record() -> None:
+            with self.authenticator.store.write() as session:
+                audit.record(session, actor=principal.name, action="access.refuse",
+                             entity_type="route", entity_id=f"{method} {_route_path(scope)}",
+                             reason=f"{principal.role.value} lacks the {permission.value!r} "
+                             "permission")  # fmt: skip
+
+        await anyio.to_thread.run_sync(record)
+
     async def _identify(self, scope: Scope, permission: Permission) -> Principal:
-        authorization = Headers(scope=scope).get("authorization")
+        headers = Headers(scope=scope)
+        authorization = headers.get("authorization")
         if authorization:
             return await self.authenticator.principal(authorization)
+        session = _session(scope, headers)
+        if session:
+            try:
+                return await self.authenticator.principal(session)
+            except Unauthorized:  # an ended session counts as none: sign in again
+                pass
         if self.required and permission is not Permission.PUBLIC:
             raise Unauthorized(
                 "This server requires authentication.",
@@ -182,6 +219,38 @@ def _forbidden(principal: Principal, permission: Permission, model: str | None) 
         f"{permission.value!r} permission.",
         hint="Ask an admin for a role that has it (see docs/security.md).",
     )
+
+
+def _in_ui(scope: Scope) -> bool:
+    path = _route_path(scope)
+    return scope["type"] == "http" and (
+        path in ("/", UI_PREFIX) or path.startswith(UI_PREFIX + "/")
+    )
+
+
+def _wants_html(scope: Scope) -> bool:
+    """A browser, which gets the sign-in page instead of a 401 (scripts get the 401)."""
+    return "text/html" in Headers(scope=scope).get("accept", "")
+
+
+def _session(scope: Scope, headers: Headers) -> str | None:
+    """The UI's session cookie as a Bearer credential, on UI paths only."""
+    if not _in_ui(scope):
+        return None
+    secret = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
+    return f"Bearer {secret}" if secret else None
+
+
+async def _to_sign_in(scope: Scope, receive: Receive, send: Send) -> None:
+    """A person without a (live) session is sent to the sign-in page, then back."""
+    request = Request(scope, receive)
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method not in SAFE_METHODS:
+        back = UI_PREFIX + "/"
+    target = f"{request.scope.get('root_path', '')}{UI_PREFIX}/login?{urlencode({'next': back})}"
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=UI_PREFIX)
+    await response(scope, receive, send)
 
 
 def _route_path(scope: Scope) -> str:

@@ -33,7 +33,9 @@ def serve(
     settings = settings.model_copy(update={"auth": auth_required(host, asked)})
     logging.basicConfig(level=log_level.upper(), format="%(message)s")
     app = create_app(settings)  # refuses to build without an admin when sign-in is required
-    console.print(f"loopml serving on http://{host}:{port}  (API docs: /docs, metrics: /metrics)")
+    console.print(
+        f"loopml serving on http://{host}:{port}  (UI: /ui/, API docs: /docs, metrics: /metrics)"
+    )
     if settings.auth:
         console.print("Sign-in required on every route (see docs/security.md).")
     else:

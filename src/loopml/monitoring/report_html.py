@@ -63,17 +63,25 @@ def _scores(report: DriftReport) -> str:
 def _card(report: DriftReport, column: ColumnDrift) -> str:
     ref = report.reference.columns.get(column.name) if report.reference else None
     cur = report.current.columns.get(column.name) if report.current else None
-    if isinstance(ref, NumericSummary) and isinstance(cur, NumericSummary):
-        labels, expected, actual = _numeric_bins(ref, cur)
-    elif isinstance(ref, CategoricalSummary) and isinstance(cur, CategoricalSummary):
-        labels, expected, actual = _categories(ref, cur)
-    else:
+    shares = distribution(ref, cur)
+    if shares is None:
         return ""
+    labels, expected, actual = shares
     return (
         f"<div class='card'><b>{_e(column.name)}</b> "
         f"<span class='{'drift' if column.drifted else 'ok'}'>{column.method} {_n(column.statistic)}</span>"
         f"<br>{_bars(labels, expected, actual)}</div>"
     )
+
+
+def distribution(ref, cur) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    """A column's reference and current shares per bin (numbers) or category, or None
+    when the two summaries are not of one kind."""
+    if isinstance(ref, NumericSummary) and isinstance(cur, NumericSummary):
+        return _numeric_bins(ref, cur)
+    if isinstance(ref, CategoricalSummary) and isinstance(cur, CategoricalSummary):
+        return _categories(ref, cur)
+    return None
 
 
 def _numeric_bins(ref: NumericSummary, cur: NumericSummary):

@@ -22,6 +22,8 @@ from loopml.store.lookup import row_named
 from loopml.store.tables import AlertRow, MonitorResultRow, MonitorRow
 
 ALERT_STATES = ("open", "acknowledged", "resolved")
+# How a person resolves an alert: the label of its episode (None: resolved by the monitor).
+RESOLUTIONS = ("real_change", "false_alarm")
 _ACTIONS = {"acknowledged": "alert.acknowledge", "resolved": "alert.resolve"}
 
 
@@ -70,10 +72,15 @@ class Alert:
     message: str
     acknowledged_by: str | None
     resolved_by: str | None
+    resolution: str | None = None  # real_change or false_alarm, when a person said so
+    snoozed_until: datetime | None = None
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > now
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
-        for key in ("opened_at", "updated_at", "resolved_at"):
+        for key in ("opened_at", "updated_at", "resolved_at", "snoozed_until"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
 
@@ -221,8 +228,61 @@ def acknowledge_alert(
     return _transition(store, alert_id, "acknowledged", actor, reason)
 
 
-def resolve_alert(store: Store, alert_id: int, *, actor: str, reason: str | None = None) -> Alert:
-    return _transition(store, alert_id, "resolved", actor, reason)
+def resolve_alert(
+    store: Store,
+    alert_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    resolution: str | None = None,
+) -> Alert:
+    """Resolve; ``resolution`` (real_change or false_alarm) keeps the alert as a labelled
+    episode, which measures its monitor's precision (loopml.monitoring.episodes)."""
+    if resolution is not None:
+        _check_resolution(resolution)
+    return _transition(store, alert_id, "resolved", actor, reason, resolution)
+
+
+def label_alert(
+    store: Store, alert_id: int, *, resolution: str, actor: str, reason: str | None = None
+) -> Alert:
+    """Say afterwards what an alert the monitor resolved on its own was: the episode counts
+    for its monitor's precision as if a person had resolved it so."""
+    _check_resolution(resolution)
+    with store.write() as session:
+        row = _alert_row(session, alert_id)
+        if row.state != "resolved" or row.resolution is not None:
+            raise InvalidInput(
+                f"Alert {alert_id} is {row.resolution or row.state}, not an unlabelled resolved alert.",
+                hint="Resolve an active alert with its resolution instead.",
+            )
+        row.resolution = resolution
+        audit.record(session, actor=actor, action="alert.label", entity_type="alert",
+                     entity_id=str(alert_id), reason=reason, after={"resolution": resolution})  # fmt: skip
+        return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
+
+
+def _check_resolution(resolution: str) -> None:
+    if resolution not in RESOLUTIONS:
+        raise InvalidInput(
+            f"Unknown resolution {resolution!r}.", hint=f"Use one of: {', '.join(RESOLUTIONS)}."
+        )
+
+
+def snooze_alert(
+    store: Store, alert_id: int, *, until: datetime, actor: str, reason: str | None = None
+) -> Alert:
+    """Keep an active alert out of the "needs you" queue until ``until``."""
+    with store.write() as session:
+        row = _alert_row(session, alert_id)
+        if row.state == "resolved":
+            raise InvalidInput(f"Alert {alert_id} is resolved already.", hint="Nothing to snooze.")
+        before = {"snoozed_until": row.snoozed_until.isoformat() if row.snoozed_until else None}
+        row.snoozed_until = until
+        audit.record(session, actor=actor, action="alert.snooze", entity_type="alert",
+                     entity_id=str(alert_id), reason=reason, before=before,
+                     after={"snoozed_until": until.isoformat()})  # fmt: skip
+        return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
 
 
 def monitor_results(store: Store, name: str, *, segment: str | None = None, limit: int = 100):
@@ -256,6 +316,22 @@ def latest_results(store: Store) -> list[tuple[MonitorRow, MonitorResultRow]]:
         return [(monitor, result) for monitor, result in session.execute(query)]
 
 
+def latest_values(store: Store) -> list[tuple[Monitor, str, float | None]]:
+    """(monitor, segment, value) of the newest result of every monitor and segment, without
+    the results' details: the cheap read behind tables of many segments."""
+    newest = (
+        select(func.max(MonitorResultRow.id).label("id"))
+        .group_by(MonitorResultRow.monitor_id, MonitorResultRow.segment)
+        .subquery()
+    )
+    query = select(
+        MonitorResultRow.monitor_id, MonitorResultRow.segment, MonitorResultRow.value
+    ).join(newest, newest.c.id == MonitorResultRow.id)
+    with store.read() as session:
+        monitors = {row.id: _monitor(row) for row in session.scalars(select(MonitorRow))}
+        return [(monitors[m], segment, value) for m, segment, value in session.execute(query)]
+
+
 def get_alert(store: Store, alert_id: int) -> Alert:
     with store.read() as session:
         row = _alert_row(session, alert_id)
@@ -269,14 +345,16 @@ def _alert_row(session, alert_id: int) -> AlertRow:
     return row
 
 
-def _transition(store: Store, alert_id: int, state: str, actor: str, reason: str | None) -> Alert:
+def _transition(
+    store: Store, alert_id: int, state: str, actor: str, reason: str | None, resolution=None
+) -> Alert:
     with store.write() as session:
         row = _alert_row(session, alert_id)
         if row.state == "resolved":
             raise InvalidInput(f"Alert {alert_id} is resolved already.", hint="Nothing to do.")
         if row.state == state:
             return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
-        _set_state(session, row, state, actor, reason, utcnow())
+        _set_state(session, row, state, actor, reason, utcnow(), resolution)
         return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
 
 
@@ -292,16 +370,19 @@ def _open(
     return row
 
 
-def _set_state(session: Session, row: AlertRow, state: str, actor: str, reason, now) -> None:
+def _set_state(
+    session: Session, row: AlertRow, state: str, actor: str, reason, now, resolution=None
+) -> None:
     before = {"state": row.state}
     row.state, row.updated_at = state, now
     if state == "acknowledged":
         row.acknowledged_by = actor
     if state == "resolved":
-        row.resolved_by, row.resolved_at = actor, now
+        row.resolved_by, row.resolved_at, row.resolution = actor, now, resolution
+    after = {"state": state, **({"resolution": resolution} if resolution else {})}
     audit.record(session, actor=actor, action=_ACTIONS[state],
                  entity_type="alert", entity_id=str(row.id), reason=reason, before=before,
-                 after={"state": state})  # fmt: skip
+                 after=after)  # fmt: skip
 
 
 def _check_state(state: str) -> None:
@@ -319,4 +400,4 @@ def _monitor(row: MonitorRow) -> Monitor:
 def _alert(row: AlertRow, spec: MonitorSpec) -> Alert:
     return Alert(row.id, spec.name, spec.model, row.segment, row.state, row.opened_at, row.updated_at,
                  row.resolved_at, row.value, row.threshold, row.message, row.acknowledged_by,
-                 row.resolved_by)  # fmt: skip
+                 row.resolved_by, row.resolution, row.snoozed_until)  # fmt: skip

@@ -9,7 +9,9 @@ longer than the configured age expires. Each outcome is an audit event.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -87,8 +89,10 @@ def decide(
     actor: str,
     reason: str | None = None,
     max_age: timedelta = DEFAULT_MAX_AGE,
+    cohort: str | None = None,
 ) -> Approval:
-    """Approve (the gate passes now: the alias moves) or reject (with a reason)."""
+    """Approve (the gate passes now: the alias moves) or reject (with a reason);
+    ``cohort`` names the cohort decision this one belongs to (see ``decide_cohort``)."""
     request = get_approval(store, approval_id)
     _check_pending(request)
     if request.requested_at < utcnow() - max_age:
@@ -100,7 +104,7 @@ def decide(
     if not approve:
         if not (reason or "").strip():
             raise InvalidInput("A rejection needs a reason.", hint="Say why, e.g. --reason '...'.")
-        return _close(store, request, "rejected", actor, reason)
+        return _close(store, request, "rejected", actor, reason, cohort=cohort)
     if actor == request.requested_by:
         raise Forbidden(
             f"{actor} asked for approval request {approval_id} and cannot approve it too.",
@@ -110,9 +114,42 @@ def decide(
     # An override stands only against the champion it was forced past.
     forced = bool((request.gate_report or {}).get("force")) and not why
     if not result.passed and not forced:
-        _close(store, request, "refused", actor, reason, gate=result.to_dict())
+        _close(store, request, "refused", actor, reason, gate=result.to_dict(), cohort=cohort)
         raise ApprovalRefused(request, result, why)
-    return _close(store, request, "approved", actor, reason, champion=champion)
+    return _close(store, request, "approved", actor, reason, champion=champion, cohort=cohort)
+
+
+@dataclass(frozen=True)
+class CohortDecision:
+    cohort: str  # the entity id of the parent audit event
+    decided: list[Approval]
+    refused: dict[int, str]  # request id -> why it was not decided
+
+
+def decide_cohort(
+    store: Store, approval_ids: list[int], *, approve: bool, actor: str, reason: str | None = None
+) -> CohortDecision:
+    """Decide many segments' requests at once after one review: one parent audit event
+    (``approval.cohort``) and each request's own event naming it. A request that cannot
+    be decided (four eyes, a gate that fails now, already decided) is reported, not fatal."""
+    ids = sorted(set(approval_ids))
+    if not ids:
+        raise InvalidInput("No approval requests were chosen.", hint="Tick at least one.")
+    if not approve and not (reason or "").strip():
+        raise InvalidInput("A rejection needs a reason.", hint="Say why, e.g. --reason '...'.")
+    cohort = f"cohort-{uuid.uuid4().hex[:12]}"
+    with store.write() as session:
+        audit.record(session, actor=actor, action="approval.cohort", entity_type="cohort",
+                     entity_id=cohort, reason=reason,
+                     after={"approvals": ids, "decision": "approve" if approve else "reject"})  # fmt: skip
+    decided, refused = [], {}
+    for approval_id in ids:
+        try:
+            decided.append(decide(store, approval_id, approve=approve, actor=actor,
+                                  reason=reason, cohort=cohort))  # fmt: skip
+        except (Conflict, Forbidden, NotFound, InvalidInput) as error:
+            refused[approval_id] = error.message
+    return CohortDecision(cohort, decided, refused)
 
 
 def expire(store: Store, request: Approval, *, actor: str, max_age: timedelta) -> Approval:
@@ -155,7 +192,8 @@ def _recheck(store: Store, request: Approval) -> tuple[ModelVersion | None, gate
 
 
 def _close(store, request: Approval, state: str, actor: str, reason: str | None, *,
-           champion: ModelVersion | None = None, gate: dict | None = None) -> Approval:  # fmt: skip
+           champion: ModelVersion | None = None, gate: dict | None = None,
+           cohort: str | None = None) -> Approval:  # fmt: skip
     with store.write() as session:
         row = session.get(ApprovalRow, request.id, with_for_update=True)
         _check_pending(_approval(row, request.name, request.version))
@@ -170,7 +208,8 @@ def _close(store, request: Approval, state: str, actor: str, reason: str | None,
         audit.record(session, actor=actor, action=f"approval.{_ACTIONS[state]}",
                      entity_type="model", entity_id=request.name, reason=reason,
                      after={"approval": request.id, "version": request.version, "alias": row.alias,
-                            "segment": row.segment_key, **({"gate": gate} if gate else {})})  # fmt: skip
+                            "segment": row.segment_key, **({"gate": gate} if gate else {}),
+                        **({"cohort": cohort} if cohort else {})})  # fmt: skip
         if state == "approved":
             service.set_alias(store, request.name, row.alias, request.version,
                               segment=row.segment_key, actor=actor, reason=reason,

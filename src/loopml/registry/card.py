@@ -116,12 +116,18 @@ SECTIONS: list[tuple[str, Callable[[Store, ModelVersion], Rows]]] = [
 ]  # fmt: skip
 
 
-def model_card(store: Store, name: str, version: int, *, format: str = "markdown") -> str:
+def card_sections(store: Store, name: str, version: int) -> tuple[str, list[Section]]:
+    """The card's title and sections (the web UI shows them as they are)."""
     registered = service.resolve(store, name, version=version)
     sections = [Section(title, build(store, registered)) for title, build in SECTIONS]
     title = f"{name} v{version}" + (
         f" — {registered.segment_key}" if registered.segment_key else ""
     )
+    return title, sections
+
+
+def model_card(store: Store, name: str, version: int, *, format: str = "markdown") -> str:
+    title, sections = card_sections(store, name, version)
     if format == "markdown":
         return _markdown(title, sections)
     if format == "html":

@@ -282,7 +282,12 @@ def list_segments(store: Store, name: str) -> list[dict[str, Any]]:
     with store.read() as session:
         model = _model_row(session, name)
         rows = session.execute(
-            select(ModelVersionRow.segment_key, func.count(), func.max(ModelVersionRow.version))
+            select(
+                ModelVersionRow.segment_key,
+                func.count(),
+                func.max(ModelVersionRow.version),
+                func.max(ModelVersionRow.created_at),
+            )
             .where(ModelVersionRow.model_id == model.id)
             .group_by(ModelVersionRow.segment_key)
             .order_by(ModelVersionRow.segment_key)
@@ -295,9 +300,22 @@ def list_segments(store: Store, name: str) -> list[dict[str, Any]]:
         ):
             aliases.setdefault(segment_key, {})[alias] = number
         return [
-            {"segment": key, "versions": count, "latest": latest, "aliases": aliases.get(key, {})}
-            for key, count, latest in rows
-        ]
+            {"segment": key, "versions": count, "latest": latest, "aliases": aliases.get(key, {}),
+             "trained_at": trained}
+            for key, count, latest, trained in rows
+        ]  # fmt: skip
+
+
+def alias_metrics(store: Store, name: str, alias: str = "champion") -> dict[str, dict[str, Any]]:
+    """The logged metrics of the version ``alias`` points to, per segment key (one query)."""
+    with store.read() as session:
+        model = _model_row(session, name)
+        rows = session.execute(
+            select(AliasRow.segment_key, ModelVersionRow.metrics)
+            .join(ModelVersionRow, ModelVersionRow.id == AliasRow.version_id)
+            .where(AliasRow.model_id == model.id, AliasRow.alias == alias)
+        )
+        return {segment: dict(found or {}) for segment, found in rows}
 
 
 def models_with_alias(store: Store, alias: str) -> list[tuple[str, str, int]]:

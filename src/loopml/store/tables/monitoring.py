@@ -69,3 +69,6 @@ class AlertRow(Base):
     message: Mapped[str] = mapped_column(Text)
     acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # An episode: a person's verdict on a resolved alert, "real_change" or "false_alarm".
+    resolution: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

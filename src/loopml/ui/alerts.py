@@ -1,0 +1,122 @@
+"""Alerts: the list with each monitor's precision, one alert with its evidence, and
+what a person does with it — acknowledge, snooze, resolve as real change or false alarm."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from loopml.api.deps import PrincipalDep, StoreDep
+from loopml.auth.permissions import Permission, requires
+from loopml.errors import InvalidInput, LoopmlError
+from loopml.monitoring import episodes
+from loopml.monitoring import service as monitoring
+from loopml.registry import service as registry
+from loopml.store import utcnow
+from loopml.ui import charts
+from loopml.ui.forms import act, fields, may_touch, one
+from loopml.ui.queue import alert_reason
+from loopml.ui.render import page
+
+router = APIRouter(prefix="/ui/alerts", include_in_schema=False)
+AlertId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+SNOOZES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+RESOLUTION_WORDS = {"real_change": "a real change", "false_alarm": "a false alarm"}
+
+
+@router.get("")
+def alert_list(
+    request: Request,
+    store: StoreDep,
+    state: Annotated[str, Query(max_length=20)] = "active",
+    model: Annotated[str | None, Query(max_length=200)] = None,
+):
+    try:
+        alerts = monitoring.list_alerts(store, state=state, model=model or None)
+    except LoopmlError as error:
+        return page(request, "error.html", status_code=error.status_code, error=error,
+                    back="/ui/alerts")  # fmt: skip
+    return page(request, "alerts.html", alerts=alerts[:500], state=state, model=model or "",
+                precision=episodes.precision_report(store), reason=alert_reason)  # fmt: skip
+
+
+@router.get("/{alert_id}")
+def alert_page(request: Request, alert_id: AlertId, store: StoreDep):
+    alert = monitoring.get_alert(store, alert_id)
+    results = monitoring.monitor_results(store, alert.monitor, segment=alert.segment, limit=200)
+    moves = registry.alias_history(store, alert.model, alias="champion", segment=alert.segment)
+    latest = results[0].details if results else {}
+    drifted = [c for c in (latest or {}).get("columns", []) if c.get("drifted")]
+    return page(
+        request, "alert.html", alert=alert, reason=alert_reason(alert), drifted=drifted,
+        columns=(latest or {}).get("columns", []), results=results[:20],
+        precision=episodes.monitor_precision(store, alert.monitor),
+        series=charts.error_over_time(alert, results, moves),
+        distributions=charts.distributions(request, alert, [c["name"] for c in drifted]),
+        snoozes=SNOOZES, now=utcnow(),
+    )  # fmt: skip
+
+
+@router.post("/{alert_id}/acknowledge")
+@requires(Permission.OPERATE)
+async def acknowledge(
+    request: Request, alert_id: AlertId, store: StoreDep, principal: PrincipalDep
+):
+    values = await fields(request)
+
+    def change() -> str:
+        _mine(store, alert_id, principal)
+        monitoring.acknowledge_alert(
+            store, alert_id, actor=principal.name, reason=one(values, "reason")
+        )
+        return f"Alert {alert_id} acknowledged: it shows as being handled by you."
+
+    return act(request, change, f"/ui/alerts/{alert_id}")
+
+
+@router.post("/{alert_id}/snooze")
+@requires(Permission.OPERATE)
+async def snooze(request: Request, alert_id: AlertId, store: StoreDep, principal: PrincipalDep):
+    values = await fields(request)
+
+    def change() -> str:
+        _mine(store, alert_id, principal)
+        span = SNOOZES.get(one(values, "for") or "")
+        if span is None:
+            raise InvalidInput("Choose how long to snooze.", hint=f"One of: {', '.join(SNOOZES)}.")
+        monitoring.snooze_alert(store, alert_id, until=utcnow() + span, actor=principal.name,
+                                reason=one(values, "reason"))  # fmt: skip
+        return f"Alert {alert_id} snoozed for {one(values, 'for')}: it leaves the queue until then."
+
+    return act(request, change, f"/ui/alerts/{alert_id}")
+
+
+@router.post("/{alert_id}/resolve")
+@requires(Permission.OPERATE)
+async def resolve(request: Request, alert_id: AlertId, store: StoreDep, principal: PrincipalDep):
+    values = await fields(request)
+
+    def change() -> str:
+        alert = _mine(store, alert_id, principal)
+        resolution = one(values, "resolution")
+        if resolution not in RESOLUTION_WORDS:
+            raise InvalidInput("Say whether this was a real change or a false alarm.",
+                               hint="Press one of the two buttons.")  # fmt: skip
+        # An alert the monitor resolved on its own may still be labelled afterwards.
+        change = monitoring.label_alert if alert.state == "resolved" else monitoring.resolve_alert
+        change(store, alert_id, actor=principal.name, reason=one(values, "reason"),
+               resolution=resolution)  # fmt: skip
+        report = episodes.monitor_precision(store, alert.monitor)
+        share = f"{report.precision:.0%}" if report.precision is not None else "—"
+        return (f"Alert {alert_id} resolved as {RESOLUTION_WORDS[resolution]}. Monitor "
+                f"{alert.monitor} is now right {share} of the time ({report.labelled} answered).")  # fmt: skip
+
+    return act(request, change, f"/ui/alerts/{alert_id}")
+
+
+def _mine(store, alert_id: int, principal) -> monitoring.Alert:
+    alert = monitoring.get_alert(store, alert_id)
+    may_touch(principal, alert.model)
+    return alert

@@ -1,0 +1,153 @@
+"""The health of every model family and segment, and alerts grouped by cause.
+
+A row's status is the most urgent thing about it: **action needed** when an alert
+nobody has taken is open or a challenger waits for approval; **watch** when an
+alert is being handled, or the live error is more than ``WATCH_RATIO`` of the
+training error; else **healthy**. Every status comes with its reason.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from loopml.monitoring import service as monitoring
+from loopml.registry import approvals as approvals_service
+from loopml.registry import service as registry
+from loopml.store import Store, utcnow
+
+WATCH_RATIO = 1.25  # live error this much above the training error: watch
+STATUSES = ("action", "watch", "healthy")
+SORTS = ("status", "model", "segment", "alerts", "retrained", "live")
+
+
+@dataclass
+class Row:
+    model: str
+    segment: str
+    champion: int | None = None
+    retrained: datetime | None = None
+    metric: str | None = None
+    live: float | None = None
+    training: float | None = None
+    alerts: list = field(default_factory=list)
+    approvals: list = field(default_factory=list)
+    status: str = "healthy"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Alerts of one monitor that share a cause: the same drifted features, the same day."""
+
+    monitor: str
+    model: str
+    cause: str
+    day: str
+    alerts: list
+
+    @property
+    def segments(self) -> list[str]:
+        return sorted(a.segment for a in self.alerts)
+
+
+def health_rows(store: Store) -> list[Row]:
+    """Every segment's row, from a handful of queries grouped once (not one per segment)."""
+    now = utcnow()
+    alerts, pending = defaultdict(list), defaultdict(list)
+    for alert in monitoring.list_alerts(store, state="active"):
+        alerts[(alert.model, alert.segment)].append(alert)
+    for approval in approvals_service.list_approvals(store):
+        pending[(approval.name, approval.segment_key)].append(approval)
+    live = _live_errors(store)
+    rows = []
+    for name in registry.model_names(store):
+        trained = registry.alias_metrics(store, name)  # the champions' training metrics
+        for segment in registry.list_segments(store, name):
+            key = (name, segment["segment"])
+            row = Row(*key, segment["aliases"].get("champion"), segment["trained_at"])
+            row.metric, row.live = live.get(key, (None, None))
+            if row.metric:
+                row.training = trained.get(key[1], {}).get(row.metric)
+            row.alerts, row.approvals = alerts.get(key, []), pending.get(key, [])
+            row.status, row.reason = _status(row, now)
+            rows.append(row)
+    return rows
+
+
+def _status(row: Row, now: datetime) -> tuple[str, str]:
+    untaken = [a for a in row.alerts if a.state == "open" and not a.snoozed(now)]
+    if untaken:
+        return "action", untaken[0].message.split(": ", 1)[-1]
+    if row.approvals:
+        return "action", f"challenger v{row.approvals[0].version} waits for approval"
+    if row.alerts:
+        alert = row.alerts[0]
+        who = alert.acknowledged_by or "someone"
+        return "watch", f"{who} is on it: {alert.message.split(': ', 1)[-1]}"
+    if row.live is not None and row.training and row.live > WATCH_RATIO * row.training:
+        return "watch", (f"live {row.metric} {row.live:.3g} is {row.live / row.training - 1:.0%} "
+                         f"above its training {row.training:.3g}")  # fmt: skip
+    return "healthy", "no open alert" + (
+        f"; live {row.metric} {row.live:.3g} near training" if row.live is not None else ""
+    )
+
+
+def _live_errors(store: Store) -> dict[tuple[str, str], tuple[str, float]]:
+    """The newest value of each monitor of a metric (performance, or one a policy keeps),
+    per (model, segment)."""
+    found = {}
+    for monitor, segment, value in monitoring.latest_values(store):
+        spec = monitor.spec
+        if spec.metric and spec.kind != "estimated_performance" and value is not None:
+            found[(spec.model, segment)] = (spec.metric, value)
+    return found
+
+
+def select_rows(rows: list[Row], *, q: str = "", status: str = "", sort: str = "status",
+                descending: bool = False) -> list[Row]:  # fmt: skip
+    """Search (model or segment contains ``q``), filter by status, sort."""
+    q = q.strip().lower()
+    if q:
+        rows = [r for r in rows if q in r.model.lower() or q in r.segment.lower()]
+    if status in STATUSES:
+        rows = [r for r in rows if r.status == status]
+    keys = {
+        "status": lambda r: (STATUSES.index(r.status), r.model, r.segment),
+        "model": lambda r: (r.model, r.segment),
+        "segment": lambda r: (r.segment, r.model),
+        "alerts": lambda r: (len(r.alerts), r.model, r.segment),
+        "retrained": lambda r: (r.retrained is None, r.retrained or utcnow()),
+        "live": lambda r: (r.live is None, r.live or 0.0),
+    }
+    return sorted(rows, key=keys.get(sort, keys["status"]), reverse=descending)
+
+
+def incidents(store: Store) -> list[Incident]:
+    """Active alerts grouped by monitor, cause and day: forty segments hit by one upstream
+    change read as one incident. A drift alert's cause is its drifted features."""
+    causes = _drift_causes(store)
+    groups: dict[tuple, list] = defaultdict(list)
+    for alert in monitoring.list_alerts(store, state="active"):
+        cause = causes.get((alert.monitor, alert.segment)) or _metric_cause(alert)
+        groups[(alert.monitor, alert.model, cause, f"{alert.opened_at:%Y-%m-%d}")].append(alert)
+    found = [Incident(*key, alerts) for key, alerts in groups.items()]
+    return sorted(found, key=lambda i: (-len(i.alerts), i.day, i.monitor))
+
+
+def _drift_causes(store: Store) -> dict[tuple[str, str], str]:
+    causes = {}
+    for monitor, result in monitoring.latest_results(store):
+        columns = (result.details or {}).get("columns") or []
+        drifted = sorted(c["name"] for c in columns if c.get("drifted"))
+        if drifted:
+            causes[(monitor.name, result.segment)] = "drift in " + ", ".join(drifted)
+    return causes
+
+
+def _metric_cause(alert) -> str:
+    what = alert.message.split(": ", 1)[-1]
+    return (
+        what.split(" ", 1)[0] + " worse than its threshold" if alert.threshold is not None else what
+    )

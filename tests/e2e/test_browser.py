@@ -1,0 +1,132 @@
+"""An operator and a viewer in a real browser: sign in, walk the queue, open a model,
+call an alert a false alarm and watch the monitor's precision change, approve a cohort,
+roll back, and a viewer who cannot approve."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from tests.ui.conftest import PASSWORD
+
+pytestmark = pytest.mark.slow
+
+
+def sign_in(page, base: str, name: str) -> None:
+    page.goto(f"{base}/ui/")
+    expect(page).to_have_url(re.compile(r"/ui/login"))
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")  # the keyboard alone signs in
+    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+
+
+def test_sign_in_and_walk_the_home_queue(site, page, camera):
+    base, _ = site
+    page.goto(f"{base}/ui/login")
+    camera.shot("sign-in")
+    sign_in(page, base, "olive")
+    expect(page.get_by_role("heading", name="Needs you")).to_be_visible()
+    items = page.locator("ol.queue > li")
+    expect(items).to_have_count(8)  # 4 alerts (mae and drift at two clinics) and 4 approvals
+    expect(items.first).to_contain_text("progression at region=north: mae")
+    expect(page.locator("time").first).not_to_contain_text("UTC")  # shown in the viewer's zone
+    camera.shot("home")
+    items.first.get_by_role("link", name="Look and resolve").click()
+    expect(
+        page.get_by_role("heading", name=re.compile("Open progression at region=north"))
+    ).to_be_visible()
+    page.locator(".js-plotly-plot").first.wait_for()
+    camera.shot("alert")
+    page.get_by_role("link", name="Health").click()
+    expect(page.get_by_text("drift in bmi")).to_be_visible()
+    camera.shot("health")
+    page.locator("select[name=status]").select_option("action")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"status=action"))
+    camera.shot("health-filtered")
+
+
+def test_open_a_model_and_roll_back(site, page, camera):
+    base, world = site
+    sign_in(page, base, "olive")
+    page.goto(f"{base}/ui/approvals/{world.approvals[1]}")
+    camera.shot("approval")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("is now champion")
+    page.get_by_role("link", name="Models").click()
+    page.get_by_role("link", name="progression").click()
+    camera.shot("model")
+    page.get_by_role("link", name="region=north").click()
+    expect(page.get_by_role("heading", name="Versions of region=north")).to_be_visible()
+    camera.shot("model-segment")
+    page.get_by_role("button", name="Roll back the champion").click()  # no reason: the browser asks
+    expect(page).to_have_url(re.compile(r"segment=region%3Dnorth$"))
+    page.get_by_label(re.compile("Why roll back")).fill("worse than v2 on live data")
+    page.get_by_role("button", name="Roll back the champion").click()
+    expect(page.get_by_role("status")).to_contain_text("champion v6 → v2")
+    expect(page.locator("table").last).to_contain_text("worse than v2 on live data")
+    camera.shot("rolled-back")
+
+
+def test_resolve_a_false_alarm_and_see_precision_change(site, page, camera):
+    base, world = site
+    sign_in(page, base, "olive")
+    page.goto(f"{base}/ui/alerts")
+    row = page.locator("#precision ~ table tr", has_text="progression-mae")
+    expect(row).to_contain_text("—")
+    camera.shot("alerts")
+    page.goto(f"{base}/ui/alerts/{world.alerts['region=south']}")
+    page.get_by_label("Note (optional)").fill("a lab recalibration, not patients")
+    page.get_by_role("button", name="False alarm").click()
+    expect(page.get_by_role("status")).to_contain_text("right 0% of the time (1 answered)")
+    camera.shot("false-alarm")
+    page.goto(f"{base}/ui/alerts/{world.alerts['region=north']}")
+    page.get_by_role("button", name="Real change").click()
+    expect(page.get_by_role("status")).to_contain_text("right 50% of the time (2 answered)")
+    page.goto(f"{base}/ui/alerts?state=resolved")
+    expect(page.locator("#precision ~ table tr", has_text="progression-mae")).to_contain_text("50%")
+    camera.shot("precision")
+
+
+def test_approve_a_cohort(site, page, camera):
+    base, _ = site
+    sign_in(page, base, "otto")
+    page.get_by_role("link", name="Approvals").click()
+    page.get_by_label("Select all of progression").check()
+    page.get_by_label("Choose region=west").uncheck()
+    camera.shot("cohort")
+    page.get_by_label("Reason (needed to reject)").fill("recovers from the shock")
+    page.get_by_role("button", name="Approve the ticked segments").click()
+    expect(page.get_by_role("status")).to_contain_text("3 of 3 segments approved together")
+    expect(page.locator("table").last).to_contain_text("recovers from the shock")
+    camera.shot("cohort-approved")
+
+
+def test_a_viewer_cannot_approve(site, page, camera):
+    base, world = site
+    sign_in(page, base, "vera")
+    page.goto(f"{base}/ui/approvals")
+    expect(page.get_by_role("button", name=re.compile("Approve"))).to_have_count(0)
+    camera.shot("viewer-approvals")
+    page.goto(f"{base}/ui/approvals/{world.approvals[0]}")
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    answer = page.request.post(f"{base}/ui/approvals/{world.approvals[0]}/decide",
+                               form={"csrf": csrf, "decision": "approve"})  # fmt: skip
+    assert answer.status == 403
+    page.goto(f"{base}/ui/")
+    expect(page.get_by_role("link", name="Look").first).to_be_visible()
+    camera.shot("viewer-home")
+
+
+@pytest.mark.parametrize("page", ["dark"], indirect=True)
+def test_the_dark_theme_follows_the_system(site, page, camera):
+    base, _ = site
+    sign_in(page, base, "olive")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)"
+    camera.shot("home-dark")
+    page.goto(f"{base}/ui/health")
+    camera.shot("health-dark")

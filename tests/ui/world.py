@@ -1,0 +1,112 @@
+"""A small world for the UI: scikit-learn's diabetes data split into four clinics, a
+ridge model per clinic, a disease-progression shock at two of them seen by a
+performance monitor and a drift monitor, and challengers waiting for approval."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import train_test_split
+
+import loopml
+from loopml import metrics
+from loopml.monitoring import service as monitoring
+from loopml.monitoring.drift import drift_report
+from loopml.monitoring.spec import MonitorSpec
+from loopml.registry import promotion
+from loopml.registry.segments import parse_segment
+from loopml.store import utcnow
+
+MODEL = "progression"
+SHOCKED = ("region=north", "region=south")
+SHOCK = 100.0  # disease progression this much above what the data had
+
+
+@dataclass(frozen=True)
+class World:
+    segments: list[str]
+    threshold: float
+    alerts: dict[str, int]  # segment -> id of its performance alert
+    approvals: list[int]
+
+
+def clinics():
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    region = np.where(X["sex"] > 0, "north", "south")
+    region = np.where(X["age"] > X["age"].median(), region, np.where(X["sex"] > 0, "east", "west"))
+    for name in ("east", "north", "south", "west"):
+        mask = region == name
+        yield f"region={name}", X[mask], y[mask]
+
+
+def build(store) -> World:
+    """Champions, then a gate that asks a person, then a better challenger per clinic."""
+    segments, holdouts, champions = [], {}, {}
+    for key, X, y in clinics():
+        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
+        model = Ridge(alpha=1.0).fit(X_train, y_train)
+        mae = metrics.regression(y_test, model.predict(X_test), ["mae"])["mae"]
+        version = loopml.log_model(model, MODEL, input_example=X.head(3), segment=parse_segment(key),
+                                   metrics={"mae": mae})  # fmt: skip
+        loopml.promote(MODEL, version.version, reason="first training")
+        segments.append(key)
+        holdouts[key], champions[key] = (X_test, y_test), model
+    loopml.set_gate(MODEL, beat_champion="mae", margin=0.0, require_approval=True)
+    approvals = []
+    for key, X, y in clinics():
+        better = Ridge(alpha=0.1).fit(X, y)  # all of the clinic's data: lower error on its holdout
+        X_test, y_test = holdouts[key]
+        mae = metrics.regression(y_test, better.predict(X_test), ["mae"])["mae"]
+        version = loopml.log_model(better, MODEL, input_example=X.head(3), segment=parse_segment(key),
+                                   metrics={"mae": mae})  # fmt: skip
+        request = promotion.promote(store, MODEL, version.version, actor="retrainer",
+                                    reason="retrained after the shock")  # fmt: skip
+        approvals.append(request.id)
+    threshold, alerts = _monitor(store, holdouts, champions)
+    return World(segments, threshold, alerts, approvals)
+
+
+def _monitor(store, holdouts, champions) -> tuple[float, dict[str, int]]:
+    """Three daily windows: the shocked clinics' live error jumps, and their bmi drifts."""
+    calm = [metrics.regression(y, champions[k].predict(X), ["mae"])["mae"]
+            for k, (X, y) in holdouts.items()]  # fmt: skip
+    threshold = round(1.25 * max(calm), 1)
+    perf = monitoring.create_monitor(
+        store, MonitorSpec(name="progression-mae", model=MODEL, kind="performance", metric="mae",
+                           threshold=threshold, per_segment=True), actor="setup")  # fmt: skip
+    drift = monitoring.create_monitor(
+        store, MonitorSpec(name="progression-drift", model=MODEL, kind="drift", per_segment=True,
+                           drift_share=0.1),
+        actor="setup")  # fmt: skip
+    start = utcnow() - timedelta(days=3)
+    for day in range(3):
+        now = start + timedelta(days=day + 1)
+        window = (now - timedelta(days=1), now)
+        perf_outcomes, drift_outcomes = [], []
+        for key, (X, y) in holdouts.items():
+            shocked = key in SHOCKED and day >= 1
+            live = X.assign(bmi=X["bmi"] + 0.05) if shocked else X
+            mae = metrics.regression(y + (SHOCK if shocked else 0), champions[key].predict(live),
+                                     ["mae"])["mae"]  # fmt: skip
+            bad = mae > threshold
+            perf_outcomes.append(monitoring.Outcome(
+                key, "alert" if bad else "ok", mae, len(y),
+                f"progression-mae on {MODEL} [{key}]: mae {mae:.4g} is "
+                f"{'worse than' if bad else 'within'} {threshold:g}", {}, threshold))  # fmt: skip
+            report = drift_report(X, live, drift_share=0.1)
+            drift_outcomes.append(monitoring.Outcome(
+                key, "alert" if report.drifted else "ok", report.share_drifted, len(X),
+                f"progression-drift on {MODEL} [{key}]: {len(report.drifted_columns)} of "
+                f"{len(report.columns)} features drifted ({', '.join(report.drifted_columns) or 'none'})",
+                report.to_dict(), 0.1))  # fmt: skip
+        monitoring.record_outcomes(
+            store, perf, perf_outcomes, window=window, now=now, actor="monitor"
+        )
+        monitoring.record_outcomes(store, drift, drift_outcomes, window=window, now=now,
+                                   actor="monitor")  # fmt: skip
+    alerts = {a.segment: a.id for a in monitoring.list_alerts(store, monitor="progression-mae")}
+    return threshold, alerts
