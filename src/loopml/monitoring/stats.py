@@ -4,7 +4,9 @@ Each method returns ``(statistic, p_value)``; p-value tests flag drift when
 ``p_value < threshold``, distances when ``statistic >= threshold`` (the rules
 and default thresholds practitioners know from Evidently). Where scipy has the
 statistic, scipy computes it, on the exact values whenever the summaries hold
-them (up to ``SKETCH_SIZE`` rows) and on the weighted sketch beyond.
+them (up to ``SKETCH_SIZE`` rows), else as scipy would on the weighted sketch:
+exact while a column has at most ``SKETCH_SIZE`` distinct values, within one
+sketch slice in rank beyond (``loopml.data.sketch``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from loopml.data.summary import (
-    CategoricalSummary,
-    ColumnSummary,
-    NumericSummary,
-    sketch_weights,
-)
+from loopml.data import sketch
+from loopml.data.summary import CategoricalSummary, ColumnSummary, NumericSummary
 
 PSI_FLOOR = 1e-4  # empty bins count as this share, so PSI stays finite
 STD_FLOOR = 1e-3  # normed Wasserstein of a constant reference column
@@ -41,13 +39,20 @@ class Method:
 
 
 def ks(ref: NumericSummary, cur: NumericSummary) -> tuple[float, float]:
-    """Two-sample Kolmogorov–Smirnov: scipy's ``ks_2samp`` on exact values, else its asymptotic p."""
+    """Two-sample Kolmogorov–Smirnov, as scipy's ``ks_2samp`` computes it.
+
+    On raw values (samples up to ``SKETCH_SIZE`` rows) scipy itself runs. Beyond,
+    the distance is the largest gap between the two CDFs at every point either
+    sketch holds (exact when both sketches are: ties are counts, not
+    approximations) and the p-value is scipy's rule for samples that large,
+    ``kstwo.sf(D, round(n·m / (n + m)))``.
+    """
     from scipy import stats
 
-    if ref.exact and cur.exact:
+    if ref.weights is None and cur.weights is None:
         result = stats.ks_2samp(ref.values, cur.values)
         return float(result.statistic), float(result.pvalue)
-    points = np.concatenate([ref.values, cur.values])
+    points = np.union1d(ref.values, cur.values)
     distance = float(np.max(np.abs(_cdf(ref, points) - _cdf(cur, points))))
     effective = round(ref.count * cur.count / (ref.count + cur.count))
     return distance, float(stats.kstwo.sf(distance, effective))
@@ -57,12 +62,7 @@ def wasserstein(ref: NumericSummary, cur: NumericSummary) -> tuple[float, None]:
     """Wasserstein-1 distance divided by the reference's standard deviation."""
     from scipy import stats
 
-    distance = stats.wasserstein_distance(
-        ref.values,
-        cur.values,
-        None if ref.exact else ref.weights,
-        None if cur.exact else cur.weights,
-    )
+    distance = stats.wasserstein_distance(ref.values, cur.values, ref.weights, cur.weights)
     return float(distance / max(ref.std, STD_FLOOR)), None
 
 
@@ -132,8 +132,7 @@ def default_method(ref: ColumnSummary, reference_rows: int) -> str:
 
 
 def _cdf(summary: NumericSummary, points: np.ndarray) -> np.ndarray:
-    cumulative = np.concatenate([[0.0], np.cumsum(sketch_weights(summary))])
-    return cumulative[np.searchsorted(summary.values, points, side="right")] / cumulative[-1]
+    return sketch.cdf(summary.values, summary.weights, points)
 
 
 def _shares(ref: ColumnSummary, cur: ColumnSummary) -> tuple[np.ndarray, np.ndarray]:
