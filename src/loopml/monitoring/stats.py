@@ -22,6 +22,7 @@ from loopml.data.summary import CategoricalSummary, ColumnSummary, NumericSummar
 
 PSI_FLOOR = 1e-4  # empty bins count as this share, so PSI stays finite
 STD_FLOOR = 1e-3  # normed Wasserstein of a constant reference column
+JEFFREYS = 0.5  # pseudo-count of each category in goodness-of-fit expected shares
 
 
 @dataclass(frozen=True)
@@ -83,18 +84,40 @@ def jensenshannon(ref: ColumnSummary, cur: ColumnSummary) -> tuple[float, None]:
 
 
 def chi2(ref: CategoricalSummary, cur: CategoricalSummary) -> tuple[float, float]:
-    """Chi-square goodness of fit of the current counts to the reference shares."""
+    """Chi-square test of homogeneity: do the two samples come from one distribution?
+
+    scipy's ``chi2_contingency`` on the 2 x k table of counts (reference, current)
+    over the k categories either side has, Yates' correction included when k = 2
+    as scipy applies it. A category absent from one side is a zero cell of a
+    column whose total is positive, so the statistic stays finite.
+    """
     from scipy import stats
 
     keys = _keys(ref, cur)
+    if len(keys) < 2:  # one category on both sides: nothing can differ
+        return 0.0, 1.0
+    table = np.array([[side.counts.get(k, 0) for k in keys] for side in (ref, cur)])
+    result = stats.chi2_contingency(table)
+    return float(result.statistic), float(result.pvalue)
+
+
+def chi2_gof(ref: CategoricalSummary, cur: CategoricalSummary) -> tuple[float, float]:
+    """Chi-square goodness of fit of the current counts to the reference's shares.
+
+    scipy's ``chisquare`` with expected shares ``(reference count + 1/2) / (reference
+    rows + k/2)`` over the k categories either side has: the reference is a sample,
+    so a category it never saw gets the half count of Jeffreys' estimate instead of
+    a share of 0 (which would make the statistic infinite and p = 0 on one row).
+    """
+    from scipy import stats
+
+    keys = _keys(ref, cur)
+    if len(keys) < 2:
+        return 0.0, 1.0
     observed = np.array([cur.counts.get(k, 0) for k in keys], dtype=np.float64)
-    expected = np.array([ref.counts.get(k, 0) for k in keys], dtype=np.float64)
-    expected *= cur.count / ref.count
-    if np.any((expected == 0) & (observed > 0)):  # a category the reference never had
-        return math.inf, 0.0
-    seen = expected > 0
-    statistic = float(np.sum((observed[seen] - expected[seen]) ** 2 / expected[seen]))
-    return statistic, float(stats.chi2.sf(statistic, max(len(keys) - 1, 1)))
+    shares = np.array([ref.counts.get(k, 0) for k in keys], dtype=np.float64) + JEFFREYS
+    result = stats.chisquare(observed, shares / shares.sum() * observed.sum())
+    return float(result.statistic), float(result.pvalue)
 
 
 def ztest(ref: CategoricalSummary, cur: CategoricalSummary) -> tuple[float, float]:
@@ -116,6 +139,7 @@ METHODS: dict[str, Method] = {
     "wasserstein": Method("wasserstein", ("numeric",), False, 0.1, wasserstein),
     "psi": Method("psi", ("numeric", "categorical"), False, 0.1, psi),
     "chi2": Method("chi2", ("categorical",), True, 0.05, chi2),
+    "chi2_gof": Method("chi2_gof", ("categorical",), True, 0.05, chi2_gof),
     "ztest": Method("ztest", ("categorical",), True, 0.05, ztest),
     "jensenshannon": Method("jensenshannon", ("numeric", "categorical"), False, 0.1, jensenshannon),
 }
