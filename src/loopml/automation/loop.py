@@ -26,6 +26,7 @@ from loopml.errors import LoopmlError, NotFound
 from loopml.metrics import regression
 from loopml.models import load_version
 from loopml.monitoring import service as monitors
+from loopml.monitoring.reference import make_reference, put_reference
 from loopml.monitoring.spec import MonitorSpec
 from loopml.pipeline.policy import PolicySpec, Trigger
 from loopml.registry import approvals, promotion
@@ -186,7 +187,9 @@ def _retrain_and_promote(ctx: _Pass, action: PolicyAction, frame: pd.DataFrame) 
         spec.metric: result.challenger_error,
         f"champion_{spec.metric}": result.champion_error,
     }
-    version = _register(ctx, current, result.challenger, metrics, action, len(frame))
+    # The new version's own drift reference: the rows it was trained on.
+    reference = put_reference(ctx.artifacts, make_reference(frame[features]))
+    version = _register(ctx, current, result.challenger, metrics, action, len(frame), reference)
     numbers = (f"{spec.metric} {result.challenger_error:.4g} vs champion v{current.version} "
                f"{result.champion_error:.4g} on the newest {result.holdout_rows} rows")  # fmt: skip
     fields = {"champion_version": current.version, "challenger_version": version.version,
@@ -198,7 +201,9 @@ def _retrain_and_promote(ctx: _Pass, action: PolicyAction, frame: pd.DataFrame) 
     return _promote(ctx, action, version.version, numbers, fields, result)
 
 
-def _register(ctx: _Pass, champion, model, metrics, action: PolicyAction, rows: int):
+def _register(
+    ctx: _Pass, champion, model, metrics, action: PolicyAction, rows: int, reference: str
+):
     """The challenger as a new version, trained in a tracked run of its own."""
     spec = ctx.spec
     meter = ResourceMeter()
@@ -212,7 +217,7 @@ def _register(ctx: _Pass, champion, model, metrics, action: PolicyAction, rows: 
     )
     version = registry.register_model(
         ctx.store, ctx.artifacts, model, spec.model, signature=champion.signature, segment=champion.segment,
-        run_id=run_id, metrics=metrics, rules=champion.rules, actor=ctx.actor,
+        run_id=run_id, metrics=metrics, rules=champion.rules, reference_digest=reference, actor=ctx.actor,
         description=f"retrained by policy {spec.name}: {action.trigger[:200]}",
     )  # fmt: skip
     now = ctx.now.timestamp()
