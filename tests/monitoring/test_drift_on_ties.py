@@ -74,3 +74,17 @@ def test_tied_columns_merge_exactly_and_quantiles_are_numpys():
         got = quantiles(summary)
         for q, value in got.items():
             assert value == pytest.approx(np.quantile(pixels, float(q)), abs=TOL)
+
+
+def test_wasserstein_on_tied_columns_is_scipys_beyond_the_sketch():
+    frame = load_digits(as_frame=True).frame
+    reference, current = _halves(frame, 25 * SKETCH_SIZE + 1, 3)
+    columns = ["pixel_2_3", "pixel_4_5", "pixel_5_2"]
+    report = loopml.drift_report(reference, current, columns=columns)
+    for name in columns:
+        expected = stats.wasserstein_distance(reference[name], current[name])
+        assert report.column(name).method == "wasserstein"
+        assert report.column(name).statistic == pytest.approx(
+            expected / np.std(reference[name]), abs=TOL
+        )
+        assert not report.column(name).drifted
