@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 from sklearn.datasets import load_wine
+from sklearn.linear_model import Ridge
 
 import loopml
 from loopml import PredictionLog
@@ -110,3 +111,16 @@ def test_a_retrained_segment_is_compared_with_its_new_rows(ctx, wine):
     assert after.version != before.version and after.reference_digest != before.reference_digest
     drifted = _drift(ctx, moved_traffic, features, now - timedelta(minutes=5))
     assert not moved & set(drifted[f"{KEY}=c1"]), drifted
+
+
+def test_an_explicit_reference_never_compares_the_segment_key(ctx, wine):
+    _, train, traffic, features = wine
+    digest = loopml.save_reference(loopml.make_reference(train))  # the key is a column of it
+    for cultivar, rows in train.groupby(KEY):
+        model = Ridge().fit(rows[features], rows[TARGET])
+        version = loopml.log_model(model, "wine", input_example=rows[features].head(),
+                                   segment={KEY: cultivar})  # fmt: skip
+        loopml.set_alias("wine", "champion", version.version, segment={KEY: cultivar})
+    loopml.create_monitor(name="wine-drift", model="wine", kind="drift", per_segment=True,
+                          window="1h", reference=digest, columns=[*features, KEY])  # fmt: skip
+    _drift(ctx, traffic, features, datetime.now(timezone.utc) - timedelta(minutes=5))
