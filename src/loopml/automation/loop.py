@@ -27,6 +27,7 @@ from loopml.errors import LoopmlError, NotFound
 from loopml.metrics import losses
 from loopml.models import load_version
 from loopml.monitoring import service as monitors
+from loopml.monitoring.reference import make_reference, put_reference
 from loopml.monitoring.spec import MonitorSpec
 from loopml.pipeline.policy import PolicySpec, Trigger
 from loopml.registry import approvals, promotion
@@ -252,13 +253,20 @@ def _register(ctx: _Pass, champion, result, past, metrics, action: PolicyAction)
     version = registry.register_model(
         ctx.store, ctx.artifacts, result.challenger, spec.model, signature=champion.signature,
         segment=champion.segment, run_id=run_id, metrics=metrics, rules=champion.rules,
-        dataset_version_ids=[dataset.id], actor=ctx.actor,
+        dataset_version_ids=[dataset.id], reference_digest=_reference(ctx, past), actor=ctx.actor,
         description=f"retrained by policy {spec.name}: {action.trigger[:200]}",
     )  # fmt: skip
     now = ctx.now.timestamp()
     tracking.end_run(ctx.store, run_id, RunStatus.FINISHED, meter.read(),
                      metrics=[(k, v, 0, now) for k, v in metrics.items()])  # fmt: skip
     return version
+
+
+def _reference(ctx: _Pass, past: history.History) -> str:
+    """The new version's own drift reference: the feature rows it was trained on."""
+    extra = (history.LABEL, history.TIME, history.PERIOD)
+    features = [column for column in past.frame.columns if column not in extra]
+    return put_reference(ctx.artifacts, make_reference(past.frame[features]))
 
 
 def _promote(ctx: _Pass, action, version: int, numbers: str, fields: dict, metrics) -> PolicyAction:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loopml.data import sketch
 from loopml.data.frames import logical_type
 from loopml.data.summary import (
     OTHER,
@@ -73,13 +73,8 @@ def numeric_profile(summary: NumericSummary, rows: int) -> dict[str, Any]:
 
 
 def quantiles(summary: NumericSummary, points: tuple[float, ...] = QUANTILES) -> dict[str, float]:
-    """Quantiles from the summary's sketch (exact up to its size, else within 1/size in rank)."""
-    if summary.weights is None:
-        values = np.quantile(summary.values, points)
-    else:
-        cumulative = np.cumsum(summary.weights)
-        middles = cumulative - summary.weights / 2
-        values = np.interp(np.asarray(points) * cumulative[-1], middles, summary.values)
+    """Quantiles from the summary's sketch (exact when it is, else within one slice in rank)."""
+    values = sketch.quantiles(summary.values, summary.weights, summary.exact, points)
     return {str(q): float(v) for q, v in zip(points, values, strict=True)}
 
 

@@ -1,10 +1,9 @@
 """Per-column summaries: computed once, stored as JSON, merged across windows.
 
 A numeric column keeps counts, nulls, moments, a histogram on bins fixed by the
-reference, and a sorted sketch: the values themselves up to ``SKETCH_SIZE``
-rows (so statistics are exact on small data), beyond that ``SKETCH_SIZE``
-weighted points, each the mean of one equal-rank slice of the sorted column
-(rank error at most 1/``SKETCH_SIZE``; the mean is kept exactly). A categorical
+reference, and a sorted sketch (``loopml.data.sketch``): exact up to
+``SKETCH_SIZE`` rows or ``SKETCH_SIZE`` distinct values, within one equal-rank
+slice beyond. A categorical
 column keeps the counts of its ``TOP_K`` most frequent values and one count for
 the rest. Summaries of the same column add up: hourly summaries merge into a
 day, so a monitor never re-reads raw data it has already seen.
@@ -21,7 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-SKETCH_SIZE = 10_000
+from loopml.data.sketch import SKETCH_SIZE as SKETCH_SIZE  # re-exported for callers
+from loopml.data.sketch import merge_sketches, sketch_sorted
+
 HIST_BINS = 20
 TOP_K = 100
 OTHER = "__other__"
@@ -39,17 +40,14 @@ class NumericSummary:
     cuts: np.ndarray  # inner bin edges, fixed by the reference
     hist: np.ndarray  # len(cuts) + 1 counts: (-inf, c0), [c0, c1), ..., [c_last, inf)
     values: np.ndarray  # sorted sketch points
-    weights: np.ndarray | None  # None: each point is one row (the sketch is exact)
+    weights: np.ndarray | None  # None: each point is one row
+    exact: bool = True  # the points and weights are the column's values and their counts
     kind: Kind = "numeric"
 
     @property
     def std(self) -> float:
         """Population standard deviation (ddof=0), as ``np.std``."""
         return math.sqrt(self.m2 / self.count) if self.count else math.nan
-
-    @property
-    def exact(self) -> bool:
-        return self.weights is None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +62,7 @@ class NumericSummary:
             "hist": self.hist.tolist(),
             "values": _encode(self.values),
             "weights": None if self.weights is None else _encode(self.weights),
+            "exact": self.exact,
         }
 
     @classmethod
@@ -80,6 +79,7 @@ class NumericSummary:
             hist=np.asarray(data["hist"], dtype=np.int64),
             values=_decode(data["values"]),
             weights=None if weights is None else _decode(weights),
+            exact=bool(data.get("exact", weights is None)),
         )
 
 
@@ -187,7 +187,7 @@ def summarize_numeric(values: np.ndarray, cuts: np.ndarray | None = None) -> Num
         cuts = _quantile_cuts(finite)
     positions = np.searchsorted(finite, cuts, side="left")
     hist = np.diff(np.concatenate(([0], positions, [count]))).astype(np.int64)
-    points, weights = compress(finite, None)
+    points, weights, exact = sketch_sorted(finite)
     mean = float(finite.mean()) if count else math.nan
     m2 = float(np.square(finite - mean).sum()) if count else 0.0
     return NumericSummary(
@@ -201,6 +201,7 @@ def summarize_numeric(values: np.ndarray, cuts: np.ndarray | None = None) -> Num
         hist=hist,
         values=points,
         weights=weights,
+        exact=exact,
     )
 
 
@@ -240,11 +241,9 @@ def merge_columns(first: ColumnSummary, second: ColumnSummary) -> ColumnSummary:
         raise ValueError("cannot merge a numeric summary with a categorical one")
     if not np.array_equal(first.cuts, second.cuts):
         raise ValueError("cannot merge numeric summaries with different bins")
-    values = np.concatenate([first.values, second.values])
-    weights = np.concatenate([_weights(first), _weights(second)])
-    order = np.argsort(values, kind="stable")
-    exact = first.exact and second.exact and values.size <= SKETCH_SIZE
-    points, point_weights = compress(values[order], None if exact else weights[order])
+    points, point_weights, exact = merge_sketches(
+        (first.values, first.weights, first.exact), (second.values, second.weights, second.exact)
+    )
     count = first.count + second.count
     if not first.count or not second.count:
         mean, m2 = (first.mean, first.m2) if first.count else (second.mean, second.m2)
@@ -263,36 +262,8 @@ def merge_columns(first: ColumnSummary, second: ColumnSummary) -> ColumnSummary:
         hist=first.hist + second.hist,
         values=points,
         weights=point_weights,
+        exact=exact,
     )
-
-
-def compress(
-    values: np.ndarray, weights: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """At most ``SKETCH_SIZE`` weighted points: the means of equal-weight slices of sorted values."""
-    if weights is None and values.size <= SKETCH_SIZE:
-        return values, None
-    if weights is None:
-        bounds = np.linspace(0, values.size, SKETCH_SIZE + 1).astype(np.int64)
-        starts = bounds[:-1]
-        sizes = np.diff(bounds).astype(np.float64)
-        return np.add.reduceat(values, starts) / sizes, sizes
-    if values.size <= SKETCH_SIZE:
-        return values, weights
-    cumulative = np.cumsum(weights)
-    middle = cumulative - weights / 2
-    slot = np.minimum((middle / cumulative[-1] * SKETCH_SIZE).astype(np.int64), SKETCH_SIZE - 1)
-    starts = np.flatnonzero(np.diff(slot, prepend=-1))
-    sizes = np.add.reduceat(weights, starts)
-    return np.add.reduceat(values * weights, starts) / sizes, sizes
-
-
-def sketch_weights(summary: NumericSummary) -> np.ndarray:
-    return _weights(summary)
-
-
-def _weights(summary: NumericSummary) -> np.ndarray:
-    return np.ones(summary.values.size) if summary.weights is None else summary.weights
 
 
 def _quantile_cuts(sorted_values: np.ndarray) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 A monitor compares each window with a ``Reference`` (column summaries plus the
 optional time-aware bounds) and never reads the raw training data again: a
-monitor without an explicit reference uses the summaries stored with the
-training dataset of the version that serves the segment (``reference_for``).
+monitor without an explicit reference uses the reference stored with the
+version that serves the segment, made from the rows that version was trained
+on (``reference_for``).
 """
 
 from __future__ import annotations
@@ -71,24 +72,26 @@ def get_reference(artifacts, digest: str) -> Reference:
 def reference_for(
     artifacts, *, model: str, segment: str, digest: str | None, store=None
 ) -> Reference:
-    """The reference a monitor of ``model`` (and ``segment``) compares with: the one
-    the monitor names, else the summaries stored with the training data of the
-    version that serves the segment (computed once, when the data was logged)."""
+    """The reference a monitor of ``model`` (and ``segment``) compares with: the one the
+    monitor names, else the one stored with the version that serves the segment (the
+    summaries of the rows it was trained on: a segment's own rows, a retrained version's
+    own), else, for a version registered without one, its training dataset's summaries."""
     if digest is not None:
         return get_reference(artifacts, digest)
     if store is not None:
-        found = _training_summary(store, artifacts, model, segment)
+        found = _champion_reference(store, artifacts, model, segment)
         if found is not None:
-            return Reference(found)
+            return found
     raise InvalidInput(
         f"The drift monitor of model {model!r} has no reference, and the champion of "
-        f"segment {segment or '(none)'!r} was not logged with its training data.",
+        f"segment {segment or '(none)'!r} was registered with neither a reference nor "
+        "its training data.",
         hint="Log the model with datasets=[...], or set `reference` in the monitor to "
         "loopml.save_reference(loopml.make_reference(training_data)).",
     )
 
 
-def _training_summary(store, artifacts, model: str, segment: str) -> TableSummary | None:
+def _champion_reference(store, artifacts, model: str, segment: str) -> Reference | None:
     from loopml.data import service as data
     from loopml.errors import NotFound
     from loopml.registry import service as registry
@@ -97,9 +100,11 @@ def _training_summary(store, artifacts, model: str, segment: str) -> TableSummar
         version = registry.resolve(store, model, alias="champion", segment=segment)
     except NotFound:
         return None
+    if version.reference_digest is not None:
+        return get_reference(artifacts, version.reference_digest)
     for dataset_id in version.dataset_version_ids:
         try:
-            return data.load_summary(artifacts, data.resolve_version(store, dataset_id))
+            return Reference(data.load_summary(artifacts, data.resolve_version(store, dataset_id)))
         except NotFound:
             continue
     return None

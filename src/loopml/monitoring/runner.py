@@ -34,6 +34,7 @@ from loopml.monitoring.spec import SCHEDULED_KINDS
 from loopml.predictions.labels import read_labelled
 from loopml.predictions.reader import read_predictions
 from loopml.predictions.schema import TIME_TYPE, inputs
+from loopml.registry.segments import parse_segment
 from loopml.store import Store, utcnow
 
 log = logging.getLogger("loopml.monitoring")
@@ -144,10 +145,16 @@ def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:
     for segment, part in (
         perf._segments(features, spec.per_segment) if rows.num_rows else [("", features)]
     ):
-        reference = reference_for(
-            artifacts, model=spec.model, segment=segment, digest=spec.reference, store=store
-        )
-        names = spec.columns or list(reference.summary.columns)
+        try:
+            reference = reference_for(
+                artifacts, model=spec.model, segment=segment, digest=spec.reference, store=store
+            )
+        except LoopmlError as error:  # one segment without a reference: the others still run
+            where = _where(spec.model, segment)
+            message = f"{spec.name} on {where}: {error.message} {error.hint or ''}".strip()
+            outcomes.append(Outcome(segment, "error", None, part.num_rows, message, {}))
+            continue
+        names = _drift_columns(spec.columns or list(reference.summary.columns), segment)
         current = summarize(part, reference.summary, names)
         report = compare(reference.summary, current, names, spec.methods, spec.thresholds,
                          reference.bounds, spec.drift_share)  # fmt: skip
@@ -163,6 +170,12 @@ def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:
                                 f"{spec.name} on {_where(spec.model, segment)}: {message}", details,
                                 spec.drift_share))  # fmt: skip
     return outcomes
+
+
+def _drift_columns(names: list[str], segment: str) -> list[str]:
+    """A segment's key columns are constant within it: never a drift feature of its monitor."""
+    keys = set(parse_segment(segment)) if segment else set()
+    return [name for name in names if name not in keys]
 
 
 def _weighed(spec, store, segment: str, report, details: dict) -> tuple[str, str]:

@@ -4,7 +4,9 @@ Each method returns ``(statistic, p_value)``; p-value tests flag drift when
 ``p_value < threshold``, distances when ``statistic >= threshold`` (the rules
 and default thresholds practitioners know from Evidently). Where scipy has the
 statistic, scipy computes it, on the exact values whenever the summaries hold
-them (up to ``SKETCH_SIZE`` rows) and on the weighted sketch beyond.
+them (up to ``SKETCH_SIZE`` rows), else as scipy would on the weighted sketch:
+exact while a column has at most ``SKETCH_SIZE`` distinct values, within one
+sketch slice in rank beyond (``loopml.data.sketch``).
 """
 
 from __future__ import annotations
@@ -15,15 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from loopml.data.summary import (
-    CategoricalSummary,
-    ColumnSummary,
-    NumericSummary,
-    sketch_weights,
-)
+from loopml.data import sketch
+from loopml.data.summary import CategoricalSummary, ColumnSummary, NumericSummary
 
 PSI_FLOOR = 1e-4  # empty bins count as this share, so PSI stays finite
 STD_FLOOR = 1e-3  # normed Wasserstein of a constant reference column
+JEFFREYS = 0.5  # pseudo-count of each category in goodness-of-fit expected shares
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,20 @@ class Method:
 
 
 def ks(ref: NumericSummary, cur: NumericSummary) -> tuple[float, float]:
-    """Two-sample Kolmogorov–Smirnov: scipy's ``ks_2samp`` on exact values, else its asymptotic p."""
+    """Two-sample Kolmogorov–Smirnov, as scipy's ``ks_2samp`` computes it.
+
+    On raw values (samples up to ``SKETCH_SIZE`` rows) scipy itself runs. Beyond,
+    the distance is the largest gap between the two CDFs at every point either
+    sketch holds (exact when both sketches are: ties are counts, not
+    approximations) and the p-value is scipy's rule for samples that large,
+    ``kstwo.sf(D, round(n·m / (n + m)))``.
+    """
     from scipy import stats
 
-    if ref.exact and cur.exact:
+    if ref.weights is None and cur.weights is None:
         result = stats.ks_2samp(ref.values, cur.values)
         return float(result.statistic), float(result.pvalue)
-    points = np.concatenate([ref.values, cur.values])
+    points = np.union1d(ref.values, cur.values)
     distance = float(np.max(np.abs(_cdf(ref, points) - _cdf(cur, points))))
     effective = round(ref.count * cur.count / (ref.count + cur.count))
     return distance, float(stats.kstwo.sf(distance, effective))
@@ -57,12 +63,7 @@ def wasserstein(ref: NumericSummary, cur: NumericSummary) -> tuple[float, None]:
     """Wasserstein-1 distance divided by the reference's standard deviation."""
     from scipy import stats
 
-    distance = stats.wasserstein_distance(
-        ref.values,
-        cur.values,
-        None if ref.exact else ref.weights,
-        None if cur.exact else cur.weights,
-    )
+    distance = stats.wasserstein_distance(ref.values, cur.values, ref.weights, cur.weights)
     return float(distance / max(ref.std, STD_FLOOR)), None
 
 
@@ -83,18 +84,40 @@ def jensenshannon(ref: ColumnSummary, cur: ColumnSummary) -> tuple[float, None]:
 
 
 def chi2(ref: CategoricalSummary, cur: CategoricalSummary) -> tuple[float, float]:
-    """Chi-square goodness of fit of the current counts to the reference shares."""
+    """Chi-square test of homogeneity: do the two samples come from one distribution?
+
+    scipy's ``chi2_contingency`` on the 2 x k table of counts (reference, current)
+    over the k categories either side has, Yates' correction included when k = 2
+    as scipy applies it. A category absent from one side is a zero cell of a
+    column whose total is positive, so the statistic stays finite.
+    """
     from scipy import stats
 
     keys = _keys(ref, cur)
+    if len(keys) < 2:  # one category on both sides: nothing can differ
+        return 0.0, 1.0
+    table = np.array([[side.counts.get(k, 0) for k in keys] for side in (ref, cur)])
+    result = stats.chi2_contingency(table)
+    return float(result.statistic), float(result.pvalue)
+
+
+def chi2_gof(ref: CategoricalSummary, cur: CategoricalSummary) -> tuple[float, float]:
+    """Chi-square goodness of fit of the current counts to the reference's shares.
+
+    scipy's ``chisquare`` with expected shares ``(reference count + 1/2) / (reference
+    rows + k/2)`` over the k categories either side has: the reference is a sample,
+    so a category it never saw gets the half count of Jeffreys' estimate instead of
+    a share of 0 (which would make the statistic infinite and p = 0 on one row).
+    """
+    from scipy import stats
+
+    keys = _keys(ref, cur)
+    if len(keys) < 2:
+        return 0.0, 1.0
     observed = np.array([cur.counts.get(k, 0) for k in keys], dtype=np.float64)
-    expected = np.array([ref.counts.get(k, 0) for k in keys], dtype=np.float64)
-    expected *= cur.count / ref.count
-    if np.any((expected == 0) & (observed > 0)):  # a category the reference never had
-        return math.inf, 0.0
-    seen = expected > 0
-    statistic = float(np.sum((observed[seen] - expected[seen]) ** 2 / expected[seen]))
-    return statistic, float(stats.chi2.sf(statistic, max(len(keys) - 1, 1)))
+    shares = np.array([ref.counts.get(k, 0) for k in keys], dtype=np.float64) + JEFFREYS
+    result = stats.chisquare(observed, shares / shares.sum() * observed.sum())
+    return float(result.statistic), float(result.pvalue)
 
 
 def ztest(ref: CategoricalSummary, cur: CategoricalSummary) -> tuple[float, float]:
@@ -116,6 +139,7 @@ METHODS: dict[str, Method] = {
     "wasserstein": Method("wasserstein", ("numeric",), False, 0.1, wasserstein),
     "psi": Method("psi", ("numeric", "categorical"), False, 0.1, psi),
     "chi2": Method("chi2", ("categorical",), True, 0.05, chi2),
+    "chi2_gof": Method("chi2_gof", ("categorical",), True, 0.05, chi2_gof),
     "ztest": Method("ztest", ("categorical",), True, 0.05, ztest),
     "jensenshannon": Method("jensenshannon", ("numeric", "categorical"), False, 0.1, jensenshannon),
 }
@@ -132,8 +156,7 @@ def default_method(ref: ColumnSummary, reference_rows: int) -> str:
 
 
 def _cdf(summary: NumericSummary, points: np.ndarray) -> np.ndarray:
-    cumulative = np.concatenate([[0.0], np.cumsum(sketch_weights(summary))])
-    return cumulative[np.searchsorted(summary.values, points, side="right")] / cumulative[-1]
+    return sketch.cdf(summary.values, summary.weights, points)
 
 
 def _shares(ref: ColumnSummary, cur: ColumnSummary) -> tuple[np.ndarray, np.ndarray]:

@@ -226,16 +226,22 @@ class _Execution:
         return outcomes
 
     def _register(self, result: SegmentResult, run_id: str) -> int:
+        from loopml.monitoring.reference import put_reference
         from loopml.registry import service as registry
 
         stored = self.artifacts.put_bytes(result.package)
+        reference = (
+            put_reference(self.artifacts, result.reference)
+            if result.reference is not None
+            else None
+        )
         version = registry.register(
             self.store, name=self.spec.name, flavor=result.flavor, artifact_digest=stored.digest,
             artifact_size=stored.size, signature=result.signature, segment=result.segment or None,
             run_id=run_id, metrics=result.metrics,
             dataset_version_ids=[self.dataset_version_id] if self.dataset_version_id else [],
             rules=self.plan.validation.rules_dict, validation=self.plan.validation.report.to_dict(),
-            actor=self.actor,
+            reference_digest=reference, actor=self.actor,
         )  # fmt: skip
         return version.version
 

@@ -65,6 +65,7 @@ class SegmentResult:
     test_rows: int = 0
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
+    reference: Any = None  # the drift reference of the segment's rows (a monitoring Reference)
 
 
 Item = tuple[dict[str, Any], str, str, pd.DataFrame]  # segment, segment key, cache key, rows
@@ -118,6 +119,7 @@ class TooFewRows(ValueError):
 def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
     from loopml.models import pack
     from loopml.models import signature as signatures
+    from loopml.monitoring.reference import make_reference
 
     if plan.forecast:
         rows = feats.add_forecast_features(rows, plan.target, plan.time, plan.forecast)
@@ -144,6 +146,8 @@ def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
         model = build_model(plan, rows[columns])
         model.fit(rows[columns], rows[plan.target])
     result.signature = signatures.infer(train[columns].head(5))
+    # Each segment's monitor compares its traffic with the segment's own rows, not the table.
+    result.reference = make_reference(rows[columns])
     package = pack(model, result.signature, trusted=False)
     result.package, result.flavor = package.to_bytes(), package.flavor
 

@@ -30,6 +30,7 @@ class ModelVersion:
     description: str | None = None
     archived_at: datetime | None = None  # retired for good: never serves or is promoted again
     archived_by: str | None = None
+    reference_digest: str | None = None  # drift reference of the rows it was trained on
 
     @property
     def archived(self) -> bool:

@@ -48,9 +48,11 @@ def register(
     rules: Mapping[str, Any] | None = None,
     validation: Mapping[str, Any] | None = None,
     description: str | None = None,
+    reference_digest: str | None = None,
     actor: str,
 ) -> ModelVersion:
-    """A new version of model ``name`` (created on first use), numbered across the family."""
+    """A new version of model ``name`` (created on first use), numbered across the family.
+    ``reference_digest`` names the stored drift reference of the rows it was trained on."""
     check_model_name(name)
     segment_key = canonical_segment(segment)
     segment = {k: segment[k] for k in sorted(segment)} if segment else None
@@ -74,7 +76,7 @@ def register(
                     artifact_size=artifact_size, signature=signature.to_dict() if signature else None,
                     metrics=_json_metrics(metrics), rules=dict(rules) if rules else None,
                     validation=dict(validation) if validation else None, description=description,
-                    created_at=now, created_by=actor,
+                    reference_digest=reference_digest, created_at=now, created_by=actor,
                 )  # fmt: skip
                 session.add(row)
                 session.flush()
@@ -529,6 +531,7 @@ def _version(row: ModelVersionRow, name: str, datasets, aliases) -> ModelVersion
         dataset_version_ids=tuple(datasets), created_at=row.created_at, created_by=row.created_by,
         aliases=tuple(aliases), rules=row.rules, validation=row.validation, description=row.description,
         archived_at=row.archived_at, archived_by=row.archived_by,
+        reference_digest=row.reference_digest,
     )  # fmt: skip
 
 

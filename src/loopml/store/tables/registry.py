@@ -48,6 +48,8 @@ class ModelVersionRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     archived_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # the drift reference (summaries) of the rows this version was trained on, an artifact
+    reference_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ModelVersionDatasetRow(Base):
