@@ -6,7 +6,8 @@ a chunk is written on a second thread while the next one is read and scored.
 Each chunk's rows are routed by ``router.plan`` exactly as the server routes
 them: segment champions, the family's fallback, a 404-style error naming an
 unknown segment. Canary and shadow are real-time traffic policies and do not
-apply here.
+apply here. An ``event_time`` column (the time each row is about) is checked
+for a time zone and kept in the output as UTC; it is never a feature.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class BatchScorer:
         """``frame`` with prediction, proba (binary classifiers), version and segment added."""
         import pandas as pd
 
+        from loopml.serving.event_time import EVENT_TIME, event_time_column
+
+        if EVENT_TIME in frame.columns:  # the time each row is about: checked, then kept
+            frame = frame.assign(**{EVENT_TIME: event_time_column(frame)})
         fields = self.pool.segment_fields(self.name)
         keys = Rows({f: frame[f].tolist() for f in fields if f in frame.columns}, len(frame))
         routes, _ = plan(self.name, keys, fields, self.deployment, self.pool.get, 0.0)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from loopml.errors import InvalidInput, LoopmlError
-from loopml.serving.prediction_ids import issued_at
+from loopml.serving.prediction_ids import stamped_at
 
 SHOWN_UNKNOWN = 10
 MAX_HOURS = 31 * 24  # the hours of the log one request may make the server read
@@ -27,7 +27,7 @@ MAX_HOURS = 31 * 24  # the hours of the log one request may make the server read
 class Label:
     prediction_id: str
     label: Any
-    time: str | None = None
+    event_time: str | None = None  # when the truth was known; default now
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,10 @@ class Receipt:
 class FeedbackReceiver:
     """``receive`` labels for the predictions of ``engine``, logged to ``log``."""
 
-    def __init__(self, engine, log, root: str, *, flush_interval: float) -> None:
+    def __init__(self, engine, log, root: str) -> None:
         self.engine = engine
         self.log = log
         self.root = root
-        self.recent = timedelta(seconds=flush_interval + 2)
 
     def receive(self, labels: Sequence[Label]) -> Receipt:
         for index, item in enumerate(labels):
@@ -57,7 +56,8 @@ class FeedbackReceiver:
                 _check_task(index, item, name, classes[name])
         known = [item for item in labels if item.prediction_id in models]
         self.log.append(
-            {"prediction_id": i.prediction_id, "label": i.label, "time": i.time} for i in known
+            {"prediction_id": i.prediction_id, "label": i.label, "time": i.event_time}
+            for i in known
         )
         unknown = list(
             dict.fromkeys(i.prediction_id for i in labels if i.prediction_id not in models)
@@ -69,21 +69,20 @@ class FeedbackReceiver:
         from loopml.predictions.reader import read_predictions
 
         hours: dict[datetime, set[str]] = {}
-        newest = None
         for prediction_id in ids:
-            issued = issued_at(prediction_id)
-            if issued is not None:
-                hour = issued.replace(minute=0, second=0, microsecond=0)
+            stamp = stamped_at(prediction_id)
+            if stamp is not None:
+                hour = stamp.replace(minute=0, second=0, microsecond=0)
                 hours.setdefault(hour, set()).add(prediction_id)
-                newest = max(newest or issued, issued)
         if len(hours) > MAX_HOURS:
             raise InvalidInput(
                 f"These labels are for predictions of {len(hours)} different hours; one request "
                 f"may cover at most {MAX_HOURS} (31 days).",
                 hint="Send the labels in batches by the time of their predictions.",
             )
-        if newest is not None and newest >= datetime.now(timezone.utc) - self.recent:
-            self.engine.flush_log()  # the newest predictions may still be in memory
+        # The predictions may still be in memory, whatever time they are about (a replay's
+        # labels follow their predictions by a moment); a flush with nothing pending is free.
+        self.engine.flush_log()
         found: dict[str, str] = {}
         for name in self.engine.pool.source.model_names():
             for hour, wanted in hours.items():

@@ -43,12 +43,7 @@ def start(app: FastAPI, context: Context, config: ServingConfig | None) -> None:
         prediction_log=prediction_log,
         metrics=app.state.serving_metrics,
     ).start()
-    app.state.feedback = FeedbackReceiver(
-        engine,
-        feedback_log,
-        settings.resolved_artifact_uri,
-        flush_interval=settings.serving_log_flush_interval,
-    )
+    app.state.feedback = FeedbackReceiver(engine, feedback_log, settings.resolved_artifact_uri)
 
 
 async def stop(app: FastAPI) -> None:
