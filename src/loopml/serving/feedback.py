@@ -40,10 +40,11 @@ class Receipt:
 class FeedbackReceiver:
     """``receive`` labels for the predictions of ``engine``, logged to ``log``."""
 
-    def __init__(self, engine, log, root: str) -> None:
+    def __init__(self, engine, log, root: str, *, histories=None) -> None:
         self.engine = engine
         self.log = log
         self.root = root
+        self.histories = histories  # forecasts' labels extend their segments' history
 
     def receive(self, labels: Sequence[Label]) -> Receipt:
         for index, item in enumerate(labels):
@@ -59,6 +60,7 @@ class FeedbackReceiver:
             {"prediction_id": i.prediction_id, "label": i.label, "time": i.event_time}
             for i in known
         )
+        self._extend_history(known, models)
         unknown = list(
             dict.fromkeys(i.prediction_id for i in labels if i.prediction_id not in models)
         )
@@ -92,6 +94,24 @@ class FeedbackReceiver:
                 for prediction_id in set(table["prediction_id"].to_pylist()) & wanted:
                     found[prediction_id] = name
         return found
+
+    def _extend_history(self, known: Sequence[Label], models: dict[str, str]) -> None:
+        from loopml.predictions.reader import read_predictions
+
+        histories = [self.histories.known(name) for name in set(models.values())]
+        history = next((h for h in histories if h is not None), None) if self.histories else None
+        if history is None:
+            return
+        model = history.recipe.model
+        labels = {i.prediction_id: i.label for i in known if models[i.prediction_id] == model}
+        stamps = [stamped_at(i) for i in labels]
+        start, end = min(stamps), max(stamps) + timedelta(hours=1)
+        rows = read_predictions(self.root, history.recipe.model, start, end,
+                                columns=["prediction_id", "segment", "event_time"]).to_pandas()  # fmt: skip
+        rows = rows[rows["prediction_id"].isin(labels)].drop_duplicates("prediction_id")
+        for segment, part in rows.groupby("segment"):
+            values = [float(labels[i]) for i in part["prediction_id"]]
+            history.add_labels(segment, part["event_time"].tolist(), values)
 
     def _classes(self, name: str) -> list[Any] | None:
         """The classes of the model's served version; None for a regression (or not loaded)."""
