@@ -104,7 +104,7 @@ async def forecast(name: str, body: ForecastRequest, request: Request) -> Foreca
             prediction=value,
             prediction_id=ids[i],
             version=versions[i],
-        )  # fmt: skip
+        )
         for i, (segment, time, value) in enumerate(
             zip(frame["segment"], frame[history.recipe.time], frame["prediction"], strict=True)
         )
