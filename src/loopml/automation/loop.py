@@ -28,6 +28,7 @@ from loopml.models import load_version
 from loopml.monitoring import service as monitors
 from loopml.monitoring.spec import MonitorSpec
 from loopml.pipeline.policy import PolicySpec, Trigger
+from loopml.predictions.reader import event_clock
 from loopml.registry import approvals, promotion
 from loopml.registry import service as registry
 from loopml.registry.entities import Approval
@@ -72,7 +73,9 @@ def run_policies(
 ) -> LoopReport:
     report = LoopReport()
     for spec in policies:
-        ctx = _Pass(store, artifacts, log_root, spec, now or utcnow(), actor, project)
+        # in event time, as monitors run: a replay's policy acts at the replay's dates
+        at = now or event_clock(log_root, spec.model) or utcnow()
+        ctx = _Pass(store, artifacts, log_root, spec, at, actor, project)
         for action in actions.in_flight(store, spec.model):
             if action.policy == spec.name:
                 advanced = _advance(ctx, action)
@@ -111,7 +114,7 @@ def _fired(ctx: _Pass, trigger: Trigger):
         frame = _traffic(ctx, ctx.now - ctx.spec.retrain_window)
         for segment, part in frame.groupby("segment"):
             since = last.get(segment, ctx.now - ctx.spec.retrain_window)
-            if (part["time"] >= since).sum() >= trigger.labels:
+            if (part["event_time"] >= since).sum() >= trigger.labels:
                 yield segment, f"{trigger.labels} new labelled rows", since
 
 

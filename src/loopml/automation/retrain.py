@@ -42,7 +42,7 @@ def retrain(
     estimator: str | None = None,
 ) -> Retrained:
     """Fit on the oldest rows, score champion and challenger on the newest ``holdout`` share."""
-    frame = frame.sort_values("time", kind="stable")
+    frame = frame.sort_values("event_time", kind="stable")  # the newest in event time
     cut = min(len(frame) - 1, max(1, round(len(frame) * (1 - holdout))))
     train, test = frame.iloc[:cut], frame.iloc[cut:]
     challenger = _fresh_estimator(champion, estimator)
