@@ -296,6 +296,9 @@ def main() -> None:
         f"Loop settings: monitor {_shown(MONITOR)}, threshold twice the pooled training MAE; "
         f"policy {_shown(SETTINGS)}; the rest as in docs/closed-loop.md. Error is WAPE of "
         "one-month-ahead forecasts.",
+        "",
+        f"Run: {'quick (BENCH_ADAPTATION_QUICK=1)' if QUICK else 'full'}; "
+        "`PYTHONPATH=src:. python -m benchmarks adaptation`.",
     ]
     for panel in panels:
         result = evaluate(panel)
