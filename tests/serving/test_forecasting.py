@@ -133,3 +133,17 @@ def test_the_server_forecasts_from_history_it_is_given_and_from_feedback(stocks,
     logged = loopml.read_predictions(settings.resolved_artifact_uri, "stocks")
     assert "2006-03-01" in {t.strftime("%Y-%m-%d") for t in logged["event_time"].to_pylist()}
     assert np.isfinite(logged["prediction"].to_numpy()).all()
+
+
+def test_the_command_line_forecasts_a_file_of_history(stocks, capsys):
+    from loopml.cli import main
+
+    _, train, folder = stocks
+    history, output = folder / "recent.csv", folder / "forecast.csv"
+    train[train["date"] >= "2003-01-01"].to_csv(history, index=False)
+    main(["forecast", "stocks", "--history", str(history), "--periods", "2", "--segment",
+          "ticker=IBM", "--output", str(output), "--project", str(folder / "loopml.yaml")])  # fmt: skip
+    written = pd.read_csv(output)
+    assert list(written["segment"]) == ["ticker=IBM", "ticker=IBM"]
+    assert list(written["date"].str[:10]) == ["2006-01-01", "2006-02-01"]
+    assert "2 period(s) of 1 segment(s)" in capsys.readouterr().out
