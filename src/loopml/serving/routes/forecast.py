@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from loopml.auth.permissions import Permission, requires
-from loopml.serving.forecasting import MAX_PERIODS, forecast_segments
+from loopml.errors import InvalidInput
+from loopml.serving.forecasting import MAX_PERIODS, forecast_segments, model_inputs
 from loopml.serving.routes.deps import engine_of
 from loopml.serving.rows import Rows
 
@@ -89,6 +90,13 @@ async def forecast(name: str, body: ForecastRequest, request: Request) -> Foreca
         answers.append(answer)
         return np.asarray(answer.predictions, dtype=float)
 
+    champion = await engine.areference(name)
+    others = model_inputs(history.recipe, list(champion.checker.feature_names))
+    if others and not body.future:
+        raise InvalidInput(
+            f"The champion of {name!r} also takes {', '.join(others)}, which history cannot give.",
+            hint="Send their known future values as future: [{time, ...}].",
+        )
     future = pd.DataFrame(body.future) if body.future else None
     segments = None if body.segment is None else [body.segment]
     frame = await run_in_threadpool(
