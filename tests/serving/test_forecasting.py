@@ -147,3 +147,29 @@ def test_the_command_line_forecasts_a_file_of_history(stocks, capsys):
     assert list(written["segment"]) == ["ticker=IBM", "ticker=IBM"]
     assert list(written["date"].str[:10]) == ["2006-01-01", "2006-02-01"]
     assert "2 period(s) of 1 segment(s)" in capsys.readouterr().out
+
+
+def test_bad_history_and_periods_are_refused_with_what_to_send(stocks):
+    from loopml.errors import InvalidInput
+    from loopml.serving.forecasting import History, forecast
+
+    _, train, folder = stocks
+    recipe = Recipe.from_project(load_project(folder / "loopml.yaml"))
+    history = History(recipe)
+    with pytest.raises(InvalidInput, match="ISO 8601 times in date"):
+        history.add(pd.DataFrame({"date": ["soon"], "ticker": ["IBM"], "price": [1.0]}))
+    with pytest.raises(InvalidInput, match="lack price"):
+        history.add(pd.DataFrame({"date": ["2006-01-01T00:00:00Z"], "ticker": ["IBM"]}))
+    history.add(train[train["ticker"] == "IBM"].tail(14))
+    keys, known = history.segment("ticker=IBM")
+
+    def score(rows):
+        return np.zeros(len(rows))
+
+    with pytest.raises(InvalidInput, match="not a period"):
+        forecast(recipe, known, 2, score, keys=keys, freq="fortnightly-ish")
+    with pytest.raises(InvalidInput, match="too short"):
+        forecast(recipe, known.tail(5), 2, score, keys=keys, freq="MS")
+    uneven = known.drop(index=[3, 7])
+    with pytest.raises(InvalidInput, match="not evenly spaced"):
+        forecast(recipe, uneven, 2, score, keys=keys)

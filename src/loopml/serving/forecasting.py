@@ -75,8 +75,13 @@ def forecast(
             hint="Ask for the periods you plan for.",
         )
     known = _ordered(recipe, history)
-    times = pd.date_range(known[recipe.time].iloc[-1], periods=periods + 1,
-                          freq=freq or _step(recipe, known))[1:]  # fmt: skip
+    step = freq or _step(recipe, known)
+    try:
+        times = pd.date_range(known[recipe.time].iloc[-1], periods=periods + 1, freq=step)[1:]
+    except ValueError:
+        raise InvalidInput(
+            f"freq {freq!r} is not a period pandas knows.", hint="Use MS, W-MON, D or H."
+        ) from None
     keys = dict(keys or {})
     out = []
     horizon = recipe.forecast["horizon"]
@@ -183,9 +188,19 @@ class History:
 
 def _ordered(recipe: Recipe, rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.copy()
-    times = pd.to_datetime(rows[recipe.time], utc=True, format="ISO8601")
-    rows[recipe.time] = times
-    rows[recipe.target] = pd.to_numeric(rows[recipe.target], errors="raise").astype(float)
+    try:
+        rows[recipe.time] = pd.to_datetime(rows[recipe.time], utc=True, format="ISO8601")
+        rows[recipe.target] = pd.to_numeric(rows[recipe.target], errors="raise").astype(float)
+    except (ValueError, TypeError) as error:
+        raise InvalidInput(
+            f"History rows need ISO 8601 times in {recipe.time} and numbers in "
+            f"{recipe.target}: {error}.",
+            hint='Send rows like {"'
+            + recipe.time
+            + '": "2024-03-01T00:00:00Z", "'
+            + recipe.target
+            + '": 12.5}.',
+        ) from None
     keep = [recipe.time, recipe.target, *(k for k in recipe.segment_by if k in rows)]
     return rows[keep].sort_values(recipe.time, kind="stable").reset_index(drop=True)
 
