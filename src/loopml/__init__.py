@@ -93,6 +93,7 @@ _EXPORTS = {
     "FeedbackLog": "loopml.predictions.writer",
     "read_predictions": "loopml.predictions.reader",
     "predict_batch": "loopml.serving.batch",
+    "forecast_batch": "loopml.serving.batch",
     "Pipeline": "loopml.pipeline.fluent",
     "load_project": "loopml.pipeline.fluent",
     "ProjectSpec": "loopml.pipeline.spec",
@@ -183,7 +184,7 @@ if TYPE_CHECKING:
         set_alias,
         set_gate,
     )
-    from loopml.serving.batch import predict_batch
+    from loopml.serving.batch import forecast_batch, predict_batch
     from loopml.tracking.fluent import (
         active_run,
         download_artifact,

@@ -174,3 +174,27 @@ def test_inputs_are_given_back_under_their_own_names(tmp_path):
 def test_an_object_that_is_no_prediction_is_refused_with_what_to_send(tmp_path):
     with PredictionLog(str(tmp_path)) as log, pytest.raises(InvalidInput, match="class name"):
         log.append([_record(0, T0, prediction=[1, 2])])
+
+
+def test_a_backfill_lands_at_its_event_time_and_older_files_read_as_their_time(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from loopml.predictions.reader import event_clock
+
+    last_year = T0 - timedelta(days=365)
+    with PredictionLog(str(tmp_path)) as log:
+        log.append([{**_record(0, T0), "event_time": last_year}])
+    row = read_predictions(str(tmp_path), "demand", last_year, last_year + timedelta(hours=1))
+    assert row["event_time"].to_pylist() == [last_year] and row["time"].to_pylist() == [T0]
+    assert read_predictions(str(tmp_path), "demand", T0).num_rows == 0  # not where it was sent
+    # A file written before predictions had an event time: its time is its event time.
+    old = tmp_path / "predictions/model=demand/date=2026-03-01/hour=10"
+    old.mkdir(parents=True)
+    pq.write_table(pa.table({"prediction_id": ["old"], "model": ["demand"], "prediction": [1.0],
+                             "time": pa.array([T0], pa.timestamp("us", tz="UTC"))}),
+                   old / "before.parquet")  # fmt: skip
+    found = read_predictions(str(tmp_path), "demand", T0, T0 + timedelta(hours=1))
+    assert found["prediction_id"].to_pylist() == ["old"]
+    assert found["event_time"].to_pylist() == [T0]
+    assert event_clock(str(tmp_path), "demand") == T0 + timedelta(microseconds=1)

@@ -65,3 +65,26 @@ def test_a_chunk_the_model_refuses_stops_the_file_and_leaves_no_output(churn, tm
     with pytest.raises(loopml.InvalidInput, match="cannot score these rows"):
         loopml.predict_batch("churn", source, output, chunk_rows=1000)
     assert [p.name for p in folder.iterdir()] == ["rows.parquet"]
+
+
+def test_a_scored_table_keeps_its_event_times_in_utc_and_refuses_times_without_a_zone(churn):
+    from loopml.errors import InvalidInput
+
+    model, _ = churn[0]
+    rows = churn_rows(3, seed=2)[FEATURES]
+    rows["event_time"] = ["2015-03-01T00:00:00+01:00", "2015-03-02T00:00:00Z", None]
+    with pytest.raises(InvalidInput, match="time zone"):
+        loopml.predict_batch("churn", rows)
+    rows["event_time"] = [
+        "2015-03-01T00:00:00+01:00",
+        "2015-03-02T00:00:00Z",
+        "2015-03-03T00:00:00Z",
+    ]
+    scored = loopml.predict_batch("churn", rows)
+    assert scored["prediction"].tolist() == model.predict(rows[FEATURES]).tolist()
+    assert [t.isoformat() for t in scored["event_time"]] == [
+        "2015-02-28T23:00:00+00:00", "2015-03-02T00:00:00+00:00", "2015-03-03T00:00:00+00:00",
+    ]  # fmt: skip
+    rows["event_time"] = ["2015-03-01", "2015-03-02", "2015-03-03"]
+    with pytest.raises(InvalidInput, match="without a time zone"):
+        loopml.predict_batch("churn", rows)

@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 import loopml
 from loopml.predictions.reader import read_feedback
-from loopml.serving.prediction_ids import issued_at, new_ids
+from loopml.serving.prediction_ids import new_ids, stamped_at
 
 
 @pytest.fixture
@@ -127,11 +127,13 @@ def test_a_regression_label_is_kept(app, diabetes):
     assert labels_of(app) == {prediction_id: data_target}
 
 
-def test_prediction_ids_tell_when_they_were_issued():
+def test_prediction_ids_tell_the_time_they_are_about():
     from datetime import datetime, timedelta, timezone
 
     first, second = new_ids(2)
     assert len(first) == 32 and first != second
-    assert abs(issued_at(first) - datetime.now(timezone.utc)) < timedelta(seconds=5)
-    assert issued_at("not-an-id") is None
-    assert issued_at("f" * 32) is None  # the year 10889
+    assert abs(stamped_at(first) - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    assert stamped_at("not-an-id") is None
+    assert stamped_at("z" * 32) is None
+    times = [datetime(1959, 3, 1, tzinfo=timezone.utc), datetime(2031, 7, 1, tzinfo=timezone.utc)]
+    assert [stamped_at(i) for i in new_ids(2, times)] == times  # before 1970 and ahead

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from loopml.predictions.labels import read_labelled
 from loopml.predictions.schema import inputs
 
-COLUMNS = ["label", "prediction", "time", "version", "segment", "latency_ms"]
+COLUMNS = ["label", "prediction", "time", "event_time", "version", "segment", "latency_ms"]
 
 
 def labelled_traffic(log_root: str, model: str, start: datetime, end: datetime) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from loopml.monitoring import service as monitors
 from loopml.monitoring.reference import make_reference, put_reference
 from loopml.monitoring.spec import MonitorSpec
 from loopml.pipeline.policy import PolicySpec, Trigger
+from loopml.predictions.reader import event_clock
 from loopml.registry import approvals, promotion
 from loopml.registry import service as registry
 from loopml.registry.entities import Approval
@@ -75,7 +76,9 @@ def run_policies(
 ) -> LoopReport:
     report = LoopReport()
     for spec in policies:
-        ctx = _Pass(store, artifacts, log_root, spec, now or utcnow(), actor, project)
+        # in event time, as monitors run: a replay's policy acts at the replay's dates
+        at = now or event_clock(log_root, spec.model) or utcnow()
+        ctx = _Pass(store, artifacts, log_root, spec, at, actor, project)
         for action in actions.in_flight(store, spec.model):
             if action.policy == spec.name:
                 advanced = _advance(ctx, action)
@@ -146,9 +149,12 @@ def _lookback(ctx: _Pass) -> datetime | None:
 def _traffic(ctx: _Pass, segment: str | None = None) -> pd.DataFrame:
     """The model's labelled traffic within the policy's lookback, read once a pass."""
     if "traffic" not in ctx.read:
-        ctx.read["traffic"] = fresh.labelled_traffic(
+        traffic = fresh.labelled_traffic(
             ctx.log_root, ctx.spec.model, _lookback(ctx), ctx.now + timedelta(seconds=1)
         )
+        # Rows are judged by the time they are about (event time), as monitors judge them.
+        traffic["time"] = traffic["event_time"]
+        ctx.read["traffic"] = traffic
     frame = ctx.read["traffic"]
     return frame if segment is None else frame[frame["segment"] == segment]
 

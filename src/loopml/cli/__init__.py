@@ -20,6 +20,7 @@ COMMANDS = {
     "run": Lazy("loopml.cli.pipeline:run", "Train, evaluate, register, gate and promote one model per segment."),
     "serve": Lazy("loopml.cli.serve:serve", "Serve the REST API, every model with a champion, and the UI."),
     "predict": Lazy("loopml.cli.predict:predict", "Score a table with a model's champion; segments are routed as in real-time serving."),
+    "forecast": Lazy("loopml.cli.predict:forecast", "Forecast the next periods of each segment with its champion, features built as in training."),
     "experiments": Lazy("loopml.cli.experiments:app", "List experiments."),
     "runs": Lazy("loopml.cli.runs:app", "List, show and compare runs."),
     "datasets": Lazy("loopml.cli.datasets:app", "Dataset versions, profiles, diffs and validation."),

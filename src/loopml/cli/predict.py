@@ -49,3 +49,32 @@ def predict(
         f"Scored {result.rows:,} rows in {duration(time.perf_counter() - started)} "
         f"→ {result.output}  ({versions}{' …' if len(result.versions) > 10 else ''})"
     )
+
+
+def forecast(
+    name: str = typer.Argument(..., help="Forecast model of the project file."),
+    history: Path = typer.Option(
+        ..., "--history", help="Recent rows (.csv or .parquet): time, target, segment keys."
+    ),
+    periods: int = typer.Option(..., "--periods", min=1, help="Periods ahead to forecast."),
+    output: Path = typer.Option(..., "--output", "-o", help="CSV or Parquet file to write."),
+    segment: str = typer.Option(None, help='One segment, e.g. "store=12"; default all.'),
+    freq: str = typer.Option(None, help="The period (MS, W-MON, D); default inferred."),
+    project: Path = typer.Option(None, help="Project file (default LOOPML_PROJECT_FILE)."),
+) -> None:
+    """Forecast the next periods of each segment with its champion, features built as in training."""
+    import pandas as pd
+
+    from loopml.serving.batch import forecast_batch
+
+    read = pd.read_parquet if history.suffix in {".parquet", ".pq"} else pd.read_csv
+    frame = forecast_batch(name, read(history), periods, segment=segment, freq=freq,
+                           project=project)  # fmt: skip
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix in {".parquet", ".pq"}:
+        frame.to_parquet(output, index=False)
+    else:
+        frame.to_csv(output, index=False)
+    console.print(
+        f"Forecast {periods} period(s) of {frame['segment'].nunique()} segment(s) → {output}"
+    )

@@ -4,6 +4,11 @@ The log of a model is read once, for the longest window among its monitors,
 with labels joined once if any monitor needs them; each monitor then takes its
 window and splits it by segment in one grouping, so 1,000 segments cost one
 read and one sort, not 1,000 reports.
+
+Monitors run in event time: a model's window ends where its log ends in event
+time (``event_clock``), and a monitor is due when that clock has moved on by
+its schedule, so a replay of years of old data is judged period by period at
+its own dates, as fast as it is sent.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from loopml.monitoring.service import (
 )
 from loopml.monitoring.spec import SCHEDULED_KINDS
 from loopml.predictions.labels import read_labelled
-from loopml.predictions.reader import read_predictions
+from loopml.predictions.reader import event_clock, read_predictions
 from loopml.predictions.schema import TIME_TYPE, inputs
 from loopml.registry.segments import parse_segment
 from loopml.store import Store, utcnow
@@ -59,26 +64,31 @@ def run_monitors(
     actor: str = "monitor",
     webhook: str | None = None,
 ) -> RunReport:
-    """Run the due monitors (or ``names``, or all with ``force``) once; store results and alerts."""
+    """Run the due monitors (or ``names``, or all with ``force``) once; store results and alerts.
+
+    ``now`` fixes the time windows end at; by default each model's event clock."""
     from loopml.monitoring.webhook import deliver
 
-    now = now or utcnow()
+    clock = _EventClocks(log_root, now)
     monitors = [
         m for m in list_monitors(store)
         if m.spec.kind in SCHEDULED_KINDS
         and (names is None or m.name in names)
-        and (names is not None or m.due(now) or (force and m.spec.enabled))
+        and (names is not None or m.due(clock(m.spec.model)) or (force and m.spec.enabled))
     ]  # fmt: skip
     report = RunReport()
     by_model: dict[str, list[Monitor]] = {}
     for monitor in monitors:
         by_model.setdefault(monitor.spec.model, []).append(monitor)
     for model, group in by_model.items():
+        now = clock(model)
         longest = max(m.spec.window for m in group)
         window = _read(log_root, model, now - longest, now, group)
         for monitor in group:
             start = now - monitor.spec.window
-            rows = window.filter(pc.greater_equal(window["time"], pa.scalar(start, TIME_TYPE)))
+            rows = window.filter(
+                pc.greater_equal(window["event_time"], pa.scalar(start, TIME_TYPE))
+            )
             try:
                 outcomes = evaluate(monitor, rows, artifacts, store)
             except LoopmlError as error:  # one broken monitor must not stop the others
@@ -95,6 +105,22 @@ def run_monitors(
                 if url and deliver(url, change):
                     report.delivered += 1
     return report
+
+
+class _EventClocks:
+    """Each model's event clock, read once per pass (or the fixed ``now``)."""
+
+    def __init__(self, log_root: str, now: datetime | None) -> None:
+        self.log_root, self.now, self.wall = log_root, now, utcnow()
+        self.clocks: dict[str, datetime] = {}
+
+    def __call__(self, model: str) -> datetime:
+        if self.now is not None:
+            return self.now
+        if model not in self.clocks:
+            found = event_clock(self.log_root, model, now=self.wall)
+            self.clocks[model] = found or self.wall
+        return self.clocks[model]
 
 
 def evaluate(monitor: Monitor, rows: pa.Table, artifacts, store=None) -> list[Outcome]:
@@ -244,7 +270,7 @@ def _error_drift(monitor: Monitor, segment: str, rows: pa.Table) -> Outcome:
     if joined.num_rows < spec.min_rows:
         return Outcome(segment, "no_data", None, rows.num_rows,
                        f"{spec.name} on {where}: {joined.num_rows} labelled rows", {}, None)  # fmt: skip
-    joined = joined.sort_by("time")
+    joined = joined.sort_by("event_time")
     errors = metrics.errors(spec.task, joined["label"].to_numpy(), joined["prediction"].to_numpy())
     changes = perf.detect_error_drift(errors, spec.detector)
     status = "alert" if changes else "ok"

@@ -1,4 +1,8 @@
-"""Reading the prediction log and the feedback log by time window, one hour folder at a time."""
+"""Reading the prediction log and the feedback log by time window, one hour folder at a time.
+
+Predictions are selected by ``event_time``, the time they are about (see
+``loopml.predictions.schema``); labels by their own ``time``.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,29 @@ def read_predictions(
     end: datetime | None = None,
     columns: Sequence[str] | None = None,
 ) -> pa.Table:
-    """Predictions of ``model`` with ``start <= time < end``, reading only that window's hours."""
+    """Predictions of ``model`` with ``start <= event_time < end``, reading only that window's
+    hours."""
     fs, base = _fs(root)
-    table = _read_window(fs, f"{base}/predictions/model={model}", start, end, columns)
+    folder = f"{base}/predictions/model={model}"
+    table = _read_window(fs, folder, start, end, columns, key="event_time")
     return _empty_predictions(columns) if table is None else table
+
+
+def event_clock(root: str, model: str, *, now: datetime | None = None) -> datetime | None:
+    """Where ``model``'s log ends in event time: just after its newest event that is not
+    after ``now`` (the wall clock); None for an empty log.
+
+    Monitors run at this time, so a replay of old data is judged at its own dates,
+    and rows about the future (forecasts) do not move the clock ahead.
+    """
+    fs, base = _fs(root)
+    now = utc(now)
+    folder = f"{base}/predictions/model={model}"
+    for hour in reversed(_hours(fs, folder, None, now)):
+        table = _read_window(fs, hour, None, now, ["event_time"], key="event_time", flat=True)
+        if table is not None and table.num_rows:
+            return pc.max(table["event_time"]).as_py() + timedelta(microseconds=1)
+    return None
 
 
 def read_feedback(
@@ -31,36 +54,48 @@ def read_feedback(
 ) -> pa.Table:
     """Labels received with ``start <= time < end``."""
     fs, base = _fs(root)
-    table = _read_window(fs, f"{base}/feedback", start, end, None)
+    table = _read_window(fs, f"{base}/feedback", start, end, None, key="time")
     return FEEDBACK_SCHEMA.empty_table() if table is None else table
 
 
-def _read_window(fs, folder: str, start, end, columns) -> pa.Table | None:
+def _read_window(fs, folder: str, start, end, columns, *, key: str, flat=False) -> pa.Table | None:
+    """Rows of the hour folders under ``folder`` (or of ``folder`` itself, ``flat``) with
+    ``start <= key < end``."""
     start = utc(start) if start is not None else None
     end = utc(end) if end is not None else None
-    files = [f for hour in _hours(fs, folder, start, end) for f in _parquet_files(fs, hour)]
+    hours = [folder] if flat else _hours(fs, folder, start, end)
+    files = [f for hour in hours for f in _parquet_files(fs, hour)]
     tables = []
     for path in files:
         with fs.open(path, "rb") as handle:
             parquet = pq.ParquetFile(handle)
             names = parquet.schema_arrow.names
-            wanted = None if columns is None else [c for c in (*columns, "time") if c in names]
-            tables.append(parquet.read(columns=list(dict.fromkeys(wanted)) if wanted else None))
+            wanted = None if columns is None else [c for c in (*columns, "time", key) if c in names]
+            tables.append(_with_event_time(
+                parquet.read(columns=list(dict.fromkeys(wanted)) if wanted else None), key
+            ))  # fmt: skip
     if not tables:
         return None
     # Files of one folder may disagree on a column's type (a model's classes became text).
     table = unified(tables)
     mask = None
     if start is not None:
-        mask = pc.greater_equal(table["time"], pa.scalar(start, TIME_TYPE))
+        mask = pc.greater_equal(table[key], pa.scalar(start, TIME_TYPE))
     if end is not None:
-        upper = pc.less(table["time"], pa.scalar(end, TIME_TYPE))
+        upper = pc.less(table[key], pa.scalar(end, TIME_TYPE))
         mask = upper if mask is None else pc.and_(mask, upper)
     if mask is not None:
         table = table.filter(mask)
     if columns is not None:
         table = table.select([c for c in columns if c in table.column_names])
     return table
+
+
+def _with_event_time(table: pa.Table, key: str) -> pa.Table:
+    """Files written before predictions carried an event time: it is their ``time``."""
+    if key != "event_time" or "event_time" in table.column_names:
+        return table
+    return table.append_column("event_time", table["time"])
 
 
 def _hours(fs, folder: str, start: datetime | None, end: datetime | None) -> list[str]:

@@ -1,7 +1,10 @@
 """The columns of the prediction log and the feedback log, and how values become columns.
 
 A prediction row holds the fixed ``FIELDS`` and one ``input.<feature>`` column
-per feature the request sent. ``prediction`` is a number for regressors and
+per feature the request sent. ``time`` is when the server answered and
+``event_time`` the time the row is about (the request's ``event_time``, else
+``time``): windows, monitors and the log's hour folders go by ``event_time``, so
+a backfill or a replay of old data lands where its own time says. ``prediction`` is a number for regressors and
 for classifiers with numeric or boolean classes (``True`` is 1.0), and the
 class as text for classifiers with text classes; ``label`` in the feedback log
 follows the same rule, so a label compares with its prediction as sent.
@@ -24,6 +27,7 @@ TIME_TYPE = pa.timestamp("us", tz="UTC")
 FIELDS = {
     "prediction_id": pa.string(),
     "time": TIME_TYPE,
+    "event_time": TIME_TYPE,
     "model": pa.string(),
     "version": pa.int64(),
     "segment": pa.string(),

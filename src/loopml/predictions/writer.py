@@ -11,8 +11,10 @@ sees whole files only::
     <root>/predictions/model=<name>/date=YYYY-MM-DD/hour=HH/<uuid>.parquet
     <root>/feedback/date=YYYY-MM-DD/hour=HH/<uuid>.parquet
 
-A record's hour is the hour of its own ``time``, not of the write, so a late
-batch still lands where a window reader looks for it.
+A prediction's hour is the hour of its ``event_time`` (the time it is about,
+``time`` when the request gave none) and a label's the hour of its own
+``time``, not of the write, so a late batch, a backfill or a replay lands where
+a window reader looks for it.
 """
 
 from __future__ import annotations
@@ -161,9 +163,12 @@ class PredictionLog(_BatchWriter):
                 f"A prediction record lacks {', '.join(missing)}: {dict(record)!r:.200}.",
                 hint="Every record needs prediction_id, model and prediction.",
             )
+        time = schema.utc(record.get("time"))
+        event_time = record.get("event_time")
         row = {
             "prediction_id": str(record["prediction_id"]),
-            "time": schema.utc(record.get("time")),
+            "time": time,
+            "event_time": time if event_time is None else schema.utc(event_time),
             "model": str(record["model"]),
             "version": int(record.get("version") or 0),
             "segment": canonical_segment(record.get("segment")),
@@ -186,7 +191,9 @@ class PredictionLog(_BatchWriter):
                 f"A table of predictions lacks {', '.join(missing)}.",
                 hint="Give it the columns of the log: prediction_id, time, model, prediction.",
             )
-        hours = pc.floor_temporal(table["time"], unit="hour")
+        if "event_time" not in table.column_names:  # the time it is about is its answer's
+            table = table.append_column("event_time", table["time"])
+        hours = pc.floor_temporal(table["event_time"], unit="hour")
         keys = pa.table({"model": table["model"], "hour": hours}).group_by(["model", "hour"])
         groups = keys.aggregate([]).to_pylist()
         for key in groups:
@@ -194,10 +201,11 @@ class PredictionLog(_BatchWriter):
             if len(groups) > 1:
                 mask = pc.and_(pc.equal(table["model"], key["model"]), pc.equal(hours, key["hour"]))
                 part = table.filter(mask)
-            self._buffer(self._folder({"model": key["model"], "time": key["hour"]}), part)
+            self._buffer(self._folder({"model": key["model"], "event_time": key["hour"]}), part)
 
     def _folder(self, record: dict[str, Any]) -> str:
-        return f"{self.root}/predictions/model={record['model']}/{self._partition(record['time'])}"
+        hour = self._partition(record["event_time"])
+        return f"{self.root}/predictions/model={record['model']}/{hour}"
 
     def _table(self, records: list[dict[str, Any]]) -> pa.Table:
         names = list(dict.fromkeys(key for record in records for key in record))

@@ -6,7 +6,8 @@ a chunk is written on a second thread while the next one is read and scored.
 Each chunk's rows are routed by ``router.plan`` exactly as the server routes
 them: segment champions, the family's fallback, a 404-style error naming an
 unknown segment. Canary and shadow are real-time traffic policies and do not
-apply here.
+apply here. An ``event_time`` column (the time each row is about) is checked
+for a time zone and kept in the output as UTC; it is never a feature.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class BatchScorer:
         """``frame`` with prediction, proba (binary classifiers), version and segment added."""
         import pandas as pd
 
+        from loopml.serving.event_time import EVENT_TIME, event_time_column
+
+        if EVENT_TIME in frame.columns:  # the time each row is about: checked, then kept
+            frame = frame.assign(**{EVENT_TIME: event_time_column(frame)})
         fields = self.pool.segment_fields(self.name)
         keys = Rows({f: frame[f].tolist() for f in fields if f in frame.columns}, len(frame))
         routes, _ = plan(self.name, keys, fields, self.deployment, self.pool.get, 0.0)
@@ -198,3 +203,45 @@ def _read_chunks(source: Path, chunk_rows: int) -> tuple[Iterator, int | None]:
         f"Cannot read {source.name}: loopml predict reads .parquet and .csv files.",
         hint="Convert the table to Parquet or CSV.",
     )
+
+
+def forecast_batch(
+    name: str,
+    history,
+    periods: int,
+    *,
+    segment=None,
+    freq: str | None = None,
+    future=None,
+    project: str | Path | None = None,
+    context=None,
+):
+    """Forecast the next ``periods`` of each segment of ``history`` (rows with the project
+    file's time, target and segment columns) with the champions of ``name``: a frame of
+    segment, time, the features built as training builds them, and ``prediction``.
+
+    >>> loopml.forecast_batch("demand", recent_rows, periods=6)  # doctest: +SKIP
+    """
+    from loopml._context import get_context
+    from loopml.pipeline.project import load_project
+    from loopml.serving.forecasting import History, Recipe, forecast_segments
+
+    context = context or get_context()
+    spec = load_project(project or context.settings.project_file)
+    if spec.name != name:
+        raise InvalidInput(
+            f"The project file describes {spec.name!r}, not {name!r}.",
+            hint="Pass project= the project file that trains this model.",
+        )
+    recipe = Recipe.from_project(spec)
+    memory = History(recipe)
+    memory.add(history)
+    config = ServingConfig.load(context.settings.serving_config)
+    scorer = BatchScorer(
+        RegistrySource(context.store, context.artifacts, context.settings.trusted_model_types),
+        name,
+        config.for_model(name),
+    )
+    segments = None if segment is None else [segment]
+    return forecast_segments(memory, periods, lambda rows: scorer.score(rows)["prediction"],
+                             segments=segments, freq=freq, future=future)  # fmt: skip

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from loopml.errors import LoopmlError, NotFound
+from loopml.serving.event_time import take_event_times
 from loopml.serving.logsink import Answered, PredictionSink
 from loopml.serving.metrics import ServingMetrics
 from loopml.serving.pool import MISS, ModelPool
@@ -141,7 +142,9 @@ class ServingEngine:
 
     async def predict(self, name: str, rows: Rows) -> Answer:
         started = time.perf_counter()
+        answered_at = datetime.now(timezone.utc)
         try:
+            rows, event_times = take_event_times(rows, answered_at)
             routes, shadows = await self._plan(name, rows)
             checked = [(route, self._check(name, route, rows)) for route in routes]
             scores = await asyncio.gather(
@@ -151,14 +154,14 @@ class ServingEngine:
             label = name if self.pool.serves(name) else UNKNOWN_MODEL
             self.metrics.errors.labels(label, "", type(error).__name__).inc()
             raise
-        answer = self._assemble(name, rows, checked, scores)
+        answer = self._assemble(name, rows, checked, scores, event_times)
         seconds = time.perf_counter() - started
         first = str(answer.versions[0])
         self.metrics.requests.labels(name, first).inc()
         self.metrics.latency.labels(name, first).observe(seconds)
-        self._log(answer, rows, checked, scores, seconds)
+        self._log(answer, checked, scores, seconds, answered_at, event_times)
         for route in shadows:
-            self._shadow(route, rows, answer, seconds)
+            self._shadow(route, rows, answer, seconds, event_times)
         return answer
 
     def flush_log(self) -> None:
@@ -227,7 +230,7 @@ class ServingEngine:
                 self.metrics.flagged.labels(name, flag).inc()
         return sub, flags
 
-    def _assemble(self, name, rows: Rows, checked, scores: list[Scores]) -> Answer:
+    def _assemble(self, name, rows: Rows, checked, scores: list[Scores], event_times) -> Answer:
         n = rows.length
         predictions: list[Any] = [None] * n
         proba: list[float | None] = [None] * n
@@ -248,20 +251,20 @@ class ServingEngine:
                 segments[index] = served.segment
                 roles[index] = route.role
                 flags[index] = route_flags[position]
-        ids = new_ids(n)
+        ids = new_ids(n, event_times)
         return Answer(
             name, ids, predictions, proba if has_proba else None, versions, segments, roles, flags
         )
 
-    def _log(self, answer: Answer, rows: Rows, checked, scores, seconds: float) -> None:
+    def _log(self, answer: Answer, checked, scores, seconds: float, now, event_times) -> None:
         if self.sink is None:
             return
-        now = datetime.now(timezone.utc)
         for (route, (sub, flags)), score in zip(checked, scores, strict=True):
             pick = route.indices
             self.sink.put(
                 Answered(
                     time=now,
+                    event_times=_picked(event_times, pick),
                     model=answer.model,
                     version=route.served.number,
                     segments=[answer.segments[i] for i in pick],
@@ -274,7 +277,9 @@ class ServingEngine:
                 )
             )
 
-    def _shadow(self, route: Route, rows: Rows, answer: Answer, seconds: float) -> None:
+    def _shadow(
+        self, route: Route, rows: Rows, answer: Answer, seconds: float, event_times
+    ) -> None:
         """Score the challenger off the answer's path; log it under the same prediction ids."""
 
         async def run() -> None:
@@ -294,6 +299,7 @@ class ServingEngine:
                 self.sink.put(
                     Answered(
                         time=datetime.now(timezone.utc),
+                        event_times=_picked(event_times, route.indices),
                         model=answer.model,
                         version=route.served.number,
                         segments=[route.served.segment] * sub.length,
@@ -310,3 +316,7 @@ class ServingEngine:
         task = asyncio.get_running_loop().create_task(run())
         self._shadow_tasks.add(task)
         task.add_done_callback(self._shadow_tasks.discard)
+
+
+def _picked(values: list | None, indices: list[int]) -> list | None:
+    return None if values is None else [values[i] for i in indices]

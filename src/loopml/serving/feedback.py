@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from loopml.errors import InvalidInput, LoopmlError
-from loopml.serving.prediction_ids import issued_at
+from loopml.serving.prediction_ids import stamped_at
 
 SHOWN_UNKNOWN = 10
 MAX_HOURS = 31 * 24  # the hours of the log one request may make the server read
@@ -27,7 +27,7 @@ MAX_HOURS = 31 * 24  # the hours of the log one request may make the server read
 class Label:
     prediction_id: str
     label: Any
-    time: str | None = None
+    event_time: str | None = None  # when the truth was known; default now
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,11 @@ class Receipt:
 class FeedbackReceiver:
     """``receive`` labels for the predictions of ``engine``, logged to ``log``."""
 
-    def __init__(self, engine, log, root: str, *, flush_interval: float) -> None:
+    def __init__(self, engine, log, root: str, *, histories=None) -> None:
         self.engine = engine
         self.log = log
         self.root = root
-        self.recent = timedelta(seconds=flush_interval + 2)
+        self.histories = histories  # forecasts' labels extend their segments' history
 
     def receive(self, labels: Sequence[Label]) -> Receipt:
         for index, item in enumerate(labels):
@@ -57,8 +57,10 @@ class FeedbackReceiver:
                 _check_task(index, item, name, classes[name])
         known = [item for item in labels if item.prediction_id in models]
         self.log.append(
-            {"prediction_id": i.prediction_id, "label": i.label, "time": i.time} for i in known
+            {"prediction_id": i.prediction_id, "label": i.label, "time": i.event_time}
+            for i in known
         )
+        self._extend_history(known, models)
         unknown = list(
             dict.fromkeys(i.prediction_id for i in labels if i.prediction_id not in models)
         )
@@ -69,21 +71,20 @@ class FeedbackReceiver:
         from loopml.predictions.reader import read_predictions
 
         hours: dict[datetime, set[str]] = {}
-        newest = None
         for prediction_id in ids:
-            issued = issued_at(prediction_id)
-            if issued is not None:
-                hour = issued.replace(minute=0, second=0, microsecond=0)
+            stamp = stamped_at(prediction_id)
+            if stamp is not None:
+                hour = stamp.replace(minute=0, second=0, microsecond=0)
                 hours.setdefault(hour, set()).add(prediction_id)
-                newest = max(newest or issued, issued)
         if len(hours) > MAX_HOURS:
             raise InvalidInput(
                 f"These labels are for predictions of {len(hours)} different hours; one request "
                 f"may cover at most {MAX_HOURS} (31 days).",
                 hint="Send the labels in batches by the time of their predictions.",
             )
-        if newest is not None and newest >= datetime.now(timezone.utc) - self.recent:
-            self.engine.flush_log()  # the newest predictions may still be in memory
+        # The predictions may still be in memory, whatever time they are about (a replay's
+        # labels follow their predictions by a moment); a flush with nothing pending is free.
+        self.engine.flush_log()
         found: dict[str, str] = {}
         for name in self.engine.pool.source.model_names():
             for hour, wanted in hours.items():
@@ -93,6 +94,24 @@ class FeedbackReceiver:
                 for prediction_id in set(table["prediction_id"].to_pylist()) & wanted:
                     found[prediction_id] = name
         return found
+
+    def _extend_history(self, known: Sequence[Label], models: dict[str, str]) -> None:
+        from loopml.predictions.reader import read_predictions
+
+        histories = [self.histories.known(name) for name in set(models.values())]
+        history = next((h for h in histories if h is not None), None) if self.histories else None
+        if history is None:
+            return
+        model = history.recipe.model
+        labels = {i.prediction_id: i.label for i in known if models[i.prediction_id] == model}
+        stamps = [stamped_at(i) for i in labels]
+        start, end = min(stamps), max(stamps) + timedelta(hours=1)
+        rows = read_predictions(self.root, history.recipe.model, start, end,
+                                columns=["prediction_id", "segment", "event_time"]).to_pandas()  # fmt: skip
+        rows = rows[rows["prediction_id"].isin(labels)].drop_duplicates("prediction_id")
+        for segment, part in rows.groupby("segment"):
+            values = [float(labels[i]) for i in part["prediction_id"]]
+            history.add_labels(segment, part["event_time"].tolist(), values)
 
     def _classes(self, name: str) -> list[Any] | None:
         """The classes of the model's served version; None for a regression (or not loaded)."""

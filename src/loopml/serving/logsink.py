@@ -42,6 +42,7 @@ class Answered:
     flags: list[list[str]]
     latency_ms: float
     shadow: bool = False
+    event_times: list[datetime] | None = None  # per row; None: each is ``time``
 
 
 class PredictionSink:
@@ -100,6 +101,7 @@ def answers_table(answers: list[Answered]) -> pa.Table:
         columns["prediction"] += answer.predictions
         columns["proba"] += answer.proba or [None] * n
         columns["flags"] += answer.flags
+        columns["event_time"] += answer.event_times or [answer.time] * n
         for name, value in (
             ("time", answer.time), ("model", answer.model), ("version", answer.version),
             ("latency_ms", answer.latency_ms), ("shadow", answer.shadow),

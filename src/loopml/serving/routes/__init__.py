@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from loopml._context import Context
-from loopml.serving.routes import explain, feedback, oip, predict, schemas
+from loopml.serving.routes import explain, feedback, forecast, oip, predict, schemas
 from loopml.serving.traffic import ServingConfig
 
 
@@ -16,7 +16,7 @@ def install(app: FastAPI, context: Context, config: ServingConfig | None = None)
     # First in line: every request is matched against the routes in order.
     app.router.routes[:0] = [*predict.routes, *explain.routes, *oip.routes]
     schemas.document(app)
-    for router in (feedback.router, oip.router):
+    for router in (feedback.router, forecast.router, oip.router):
         app.include_router(router)
     app.state.serving = app.state.feedback = None
     app.state.serving_metrics = ServingMetrics(app.state.telemetry.registry)
@@ -28,6 +28,7 @@ def install(app: FastAPI, context: Context, config: ServingConfig | None = None)
 def start(app: FastAPI, context: Context, config: ServingConfig | None) -> None:
     from loopml.serving.engine import ServingEngine
     from loopml.serving.feedback import FeedbackReceiver
+    from loopml.serving.forecasting import Histories
     from loopml.serving.source import RegistrySource
 
     settings = context.settings
@@ -43,11 +44,9 @@ def start(app: FastAPI, context: Context, config: ServingConfig | None) -> None:
         prediction_log=prediction_log,
         metrics=app.state.serving_metrics,
     ).start()
+    app.state.histories = Histories(settings.project_file)
     app.state.feedback = FeedbackReceiver(
-        engine,
-        feedback_log,
-        settings.resolved_artifact_uri,
-        flush_interval=settings.serving_log_flush_interval,
+        engine, feedback_log, settings.resolved_artifact_uri, histories=app.state.histories
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -136,7 +136,12 @@ class FeedbackItem(BaseModel):
         description="The ground truth: a number for a regression, one of the model's classes "
         'for a classifier, as the model names it ("Yes").'
     )
-    time: str | None = Field(None, description="When the truth was known (ISO 8601); default now.")
+    event_time: str | None = Field(
+        None,
+        validation_alias=AliasChoices("event_time", "time"),
+        description="When the truth was known (ISO 8601 with a time zone; `time` is its older "
+        "name); default the server's clock. Windows and monitors go by it.",
+    )
 
 
 class FeedbackRequest(BaseModel):
