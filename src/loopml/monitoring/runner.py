@@ -36,7 +36,11 @@ from loopml.predictions.schema import TIME_TYPE, inputs
 from loopml.store import Store, utcnow
 
 log = logging.getLogger("loopml.monitoring")
-LABELLED_KINDS = {"performance", "error_drift"}
+LABELLED_KINDS = {
+    "performance",
+    "error_drift",
+    "fairness",
+}  # fairness: attributes may come with labels
 
 
 @dataclass
@@ -102,6 +106,13 @@ def evaluate(monitor: Monitor, rows: pa.Table, artifacts, store=None) -> list[Ou
     if spec.kind == "error_drift":
         return [
             _error_drift(monitor, segment, part)
+            for segment, part in perf._segments(rows, spec.per_segment)
+        ]
+    if spec.kind == "fairness":
+        from loopml.monitoring.fairness import fairness_outcome
+
+        return [
+            fairness_outcome(monitor, segment, part, _where(spec.model, segment))
             for segment, part in perf._segments(rows, spec.per_segment)
         ]
     if spec.kind == "estimated_performance":

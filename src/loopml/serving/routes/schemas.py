@@ -137,6 +137,12 @@ class FeedbackItem(BaseModel):
         'for a classifier, as the model names it ("Yes").'
     )
     time: str | None = Field(None, description="When the truth was known (ISO 8601); default now.")
+    attributes: dict[str, str | float | bool | None] | None = Field(
+        None,
+        max_length=50,
+        description="Attributes known only with the label (a sensitive attribute such as "
+        '{"sex": "f"}), for fairness monitors.',
+    )
 
 
 class FeedbackRequest(BaseModel):
