@@ -51,9 +51,14 @@ def assess_fairness(
 
     model = load_version(artifacts, version)
     result = group_fairness(model, data, target, sensitive)
-    summary = {a.attribute: a.summary for a in result.attributes}
-    reports.save_report(store, version, FAIRNESS, result.to_dict(), actor=actor, summary=summary)
+    save_fairness(store, version, result.to_dict(), actor=actor)
     return result
+
+
+def save_fairness(store, version: ModelVersion, report: dict[str, Any], *, actor: str) -> None:
+    """Keep a fairness report (``FairnessReport.to_dict()``) with the version."""
+    summary = {a["attribute"]: a["summary"] for a in report["attributes"]}
+    reports.save_report(store, version, FAIRNESS, report, actor=actor, summary=summary)
 
 
 def save_evaluation(store, version: ModelVersion, result, *, actor: str) -> None:
@@ -64,8 +69,7 @@ def save_evaluation(store, version: ModelVersion, result, *, actor: str) -> None
         reports.save_report(store, version, EXPLANATION, result.explanation, actor=actor,
                             summary={"rows": result.explanation["rows"]})  # fmt: skip
     if result.fairness is not None:
-        reports.save_report(store, version, FAIRNESS, result.fairness, actor=actor,
-                            summary={a["attribute"]: a["summary"] for a in result.fairness["attributes"]})  # fmt: skip
+        save_fairness(store, version, result.fairness, actor=actor)
 
 
 def fairness_of(store, version: ModelVersion) -> FairnessReport | None:
