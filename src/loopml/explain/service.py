@@ -27,20 +27,32 @@ def explain_version(
 
     model = load_version(artifacts, version)
     report = global_explanation(model, data, sample_rows=sample_rows)
-    top = list(report["importance"])[:3]
     reports.save_report(store, version, EXPLANATION, report, actor=actor,
-                        summary={"rows": report["rows"], "top_features": top})  # fmt: skip
+                        summary=_explanation_summary(report))  # fmt: skip
     return report
 
 
-def explain_at_registration(store, artifacts, version: ModelVersion, data, *, actor: str) -> None:
-    """``explain_version`` when the libraries it needs are installed; else a note in the log."""
+def reports_at_registration(model: Any, name: str, signature, data):
+    """For ``register_model(reports_of=...)``: the explanation of ``model`` on ``data``, kept
+    with the version in its registration's transaction; none (a note in the log) without
+    the libraries it needs."""
     from loopml.errors import MissingExtra
+    from loopml.models import LoadedModel
 
-    try:
-        explain_version(store, artifacts, version, data, actor=actor)
-    except MissingExtra as missing:
-        log.info("no explanation for %s v%s: %s", version.name, version.version, missing)
+    def reports_of(flavor: str) -> dict[str, tuple[dict, dict]]:
+        loaded = LoadedModel(model, flavor=flavor, signature=signature, name=name)
+        try:
+            report = global_explanation(loaded, data)
+        except MissingExtra as missing:
+            log.info("no explanation for a new version of %s: %s", name, missing)
+            return {}
+        return {EXPLANATION: (report, _explanation_summary(report))}
+
+    return reports_of
+
+
+def _explanation_summary(report: dict[str, Any]) -> dict[str, Any]:
+    return {"rows": report["rows"], "top_features": list(report["importance"])[:3]}
 
 
 def assess_fairness(
