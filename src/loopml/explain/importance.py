@@ -96,12 +96,16 @@ def _summary(explanation: Explanation, frame) -> dict[str, dict[str, float | Non
     correlation of its value with its contribution (None for text or a constant)."""
     values = explanation.values
     low, high = np.percentile(values, [5, 95], axis=0)
+    numeric = [
+        f for f, kind in zip(frame.columns, frame.dtypes, strict=True) if kind.kind in "biuf"
+    ]
+    matrix = frame[numeric].to_numpy(dtype=np.float64) if numeric else None
     out: dict[str, dict[str, float | None]] = {}
     for position, feature in enumerate(explanation.features):
-        column = frame[feature]
         direction = None
-        if column.dtype.kind in "biuf":
-            direction = _rank_correlation(column.to_numpy(dtype=np.float64), values[:, position])
+        if feature in numeric:
+            inputs = matrix[:, numeric.index(feature)]
+            direction = _rank_correlation(inputs, values[:, position])
         out[feature] = {"p5": float(low[position]), "p95": float(high[position]),
                         "direction": direction}  # fmt: skip
     return out
@@ -115,9 +119,10 @@ def _rank_correlation(x: np.ndarray, y: np.ndarray) -> float | None:
     if known.sum() < 2:
         return None
     ranks_x, ranks_y = _ranks(x[known]), _ranks(y[known])
-    if np.ptp(ranks_x) == 0 or np.ptp(ranks_y) == 0:
-        return None
-    return float(np.corrcoef(ranks_x, ranks_y)[0, 1])
+    ranks_x -= ranks_x.mean()
+    ranks_y -= ranks_y.mean()
+    scale = np.sqrt((ranks_x @ ranks_x) * (ranks_y @ ranks_y))
+    return float(ranks_x @ ranks_y / scale) if scale > 0 else None
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -126,7 +131,7 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     inverse = np.empty(len(values), dtype=np.intp)
     inverse[order] = np.arange(len(values))
     ordered = values[order]
-    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
     dense = starts.cumsum()[inverse]
-    bounds = np.r_[np.nonzero(starts)[0], len(starts)]
+    bounds = np.concatenate((np.flatnonzero(starts), [len(starts)]))
     return 0.5 * (bounds[dense] + bounds[dense - 1] + 1)
