@@ -120,6 +120,19 @@ class Settings(BaseSettings):
     serving_log_predictions: bool = Field(
         default=True, description="Append every answered prediction to the prediction log."
     )
+    serving_attribution_rate: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Share of answered rows explained for the prediction log (0: none), off "
+        "the request path; at most serving_attribution_rows per model and hour.",
+    )
+    serving_attribution_rows: int = Field(
+        default=100, ge=0, description="Most rows per model and hour explained for the log."
+    )
+    serving_attribution_top: int = Field(
+        default=5, ge=1, description="Contributions kept per explained row, largest first."
+    )
 
     serving_max_rows: int = Field(
         default=100_000, ge=1, description="Most rows one scoring request may send."

@@ -21,3 +21,5 @@ def test_examples_run_in_order(sqlite_ctx, page):
         assert set(list(namespace["report"]["importance"])[:2]) == {"bmi", "s5"}
     else:
         assert namespace["sex"].summary["error_ratio"] >= 0.8
+        assert namespace["outcome"].status == "alert"
+        assert "demographic_parity_ratio by sex = 0.666" in namespace["outcome"].message

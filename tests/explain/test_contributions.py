@@ -116,6 +116,39 @@ def test_lightgbm_text_columns_become_its_categories(sqlite_ctx):
     assert plant[1] - plant[0] > 3  # north adds about five more than south
 
 
+def test_xgboost_text_columns_become_its_categories_whatever_the_rows_hold(sqlite_ctx):
+    """Rows holding only some of the trained categories code them differently; XGBoost
+    must still read each by its value."""
+    import xgboost
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"plant": rng.choice(["north", "south", "east"], 600),
+                          "load": rng.uniform(0, 1, 600)})  # fmt: skip
+    target = frame["load"] * 3 + frame["plant"].map({"north": 5.0, "south": 0.0, "east": -2.0})
+    train = frame.astype({"plant": "category"})
+    model = xgboost.XGBRegressor(n_estimators=40, n_jobs=1, enable_categorical=True)
+    loopml.log_model(model.fit(train, target), "plants", input_example=frame.head())
+
+    rows = pd.DataFrame({"plant": ["south", "north"], "load": [0.5, 0.5]})
+    explanation = loopml.explain_rows(loopml.load_model("models:/plants/1"), rows)
+
+    expected = model.predict(rows.astype({"plant": train["plant"].dtype}))
+    assert np.allclose(explanation.outputs, expected, atol=1e-5)
+    assert explanation.values[1, 0] - explanation.values[0, 0] > 3
+
+
+def test_a_fairness_assessment_without_the_extra_names_the_install(sqlite_ctx, monkeypatch):
+    from sklearn.linear_model import Ridge
+    from tests.explain.conftest import diabetes
+
+    X, y = diabetes()
+    loopml.log_model(Ridge().fit(X, y), "ridge", input_example=X.head())
+    monkeypatch.setitem(sys.modules, "fairlearn.metrics", None)  # as if fairlearn were absent
+    with pytest.raises(MissingExtra) as caught:
+        loopml.assess_fairness("ridge", 1, X.assign(y=y), target="y", sensitive=["sex"])
+    assert "pip install 'loopml[explain]'" in str(caught.value)
+
+
 def test_a_tree_explainer_refuses_text_with_what_to_do(sqlite_ctx):
     frame = pd.DataFrame({"plant": ["a", "b"] * 10, "load": np.arange(20.0)})
     model = DecisionTreeRegressor().fit(frame[["load"]], frame["load"])

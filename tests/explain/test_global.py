@@ -6,6 +6,7 @@ from __future__ import annotations
 import lightgbm
 import numpy as np
 import pytest
+from scipy.stats import spearmanr
 from sklearn.linear_model import LogisticRegression
 from tests.explain.conftest import diabetes, scaled_breast_cancer
 
@@ -31,6 +32,10 @@ def test_importance_is_mean_absolute_contribution_on_a_bounded_sample(ctx):
     # What a reader of the diabetes study knows: body mass and s5 (serum triglycerides) lead.
     assert set(list(report["importance"])[:2]) == {"bmi", "s5"}
     assert report["summary"]["bmi"]["direction"] > 0.5  # heavier patients progress faster
+    contributions = model.predict(sample, pred_contrib=True)[:, :-1]
+    for position, feature in enumerate(X.columns):  # the direction is Spearman's rho
+        rho = spearmanr(sample[feature], contributions[:, position]).statistic
+        assert report["summary"][feature]["direction"] == pytest.approx(rho, abs=1e-12)
 
 
 def test_registration_computes_it_and_the_card_shows_it(ctx):

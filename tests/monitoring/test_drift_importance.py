@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import lightgbm
 import numpy as np
 import pandas as pd
+import pytest
 
 import loopml
 
@@ -76,3 +77,45 @@ def test_every_drift_alert_names_importance_when_it_is_known(ctx):
     [outcome] = loopml.run_monitors(now=NOW).outcomes["demand-drift"]
     assert outcome.status == "alert"
     assert "carrying" in outcome.message and "qty" in outcome.message
+
+
+def test_the_html_report_shows_each_features_share_of_the_importance(ctx, tmp_path, capsys):
+    """load_diabetes: a LightGBM model resting on bmi and s5; a current table whose bmi moved."""
+    import re
+
+    from sklearn.datasets import load_diabetes
+
+    from loopml.cli import main
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    model = lightgbm.LGBMRegressor(n_estimators=60, n_jobs=1, verbose=-1).fit(X, y)
+    loopml.log_model(model, "progress", input_example=X.head(), explain_data=X)
+    loopml.set_alias("progress", "champion", 1)
+    X.iloc[:300].to_parquet(tmp_path / "ref.parquet")
+    X.iloc[300:].assign(bmi=X["bmi"].iloc[300:] + 0.05).to_csv(tmp_path / "cur.csv", index=False)
+    out = tmp_path / "report.html"
+
+    main(["report", "drift", "--reference", str(tmp_path / "ref.parquet"),
+          "--current", str(tmp_path / "cur.csv"), "--out", str(out), "--model", "progress"])  # fmt: skip
+
+    page = out.read_text()
+    report = loopml.explain_version("progress", 1, X)["importance"]  # as computed at logging
+    total = sum(report.values())
+    cells = dict(re.findall(r"<tr><td>(\w+)</td><td class='importance'>(\d+)%</td>", page))
+    assert set(cells) == set(X.columns)
+    for feature, value in report.items():
+        assert int(cells[feature]) == round(100 * value / total)
+    assert f"bmi</b> · {round(100 * report['bmi'] / total)}% of importance" in page
+    assert "The drifted columns carry" in page
+
+
+def test_a_report_for_a_model_without_an_explanation_says_how_to_get_one(ctx, tmp_path, capsys):
+    from loopml.cli import main
+
+    frame = _training()
+    frame.to_parquet(tmp_path / "ref.parquet")
+    frame.to_parquet(tmp_path / "cur.parquet")
+    with pytest.raises(SystemExit):
+        main(["report", "drift", "--reference", str(tmp_path / "ref.parquet"),
+              "--current", str(tmp_path / "cur.parquet"), "--model", "nope"])  # fmt: skip
+    assert "loopml explain nope --version V" in " ".join(capsys.readouterr().err.split())

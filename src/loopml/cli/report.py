@@ -25,16 +25,22 @@ def drift(
     json_out: Path = typer.Option(None, "--json", help="Also write the JSON here."),
     column: list[str] = typer.Option(None, "--column", "-c", help="Only these columns."),
     method: list[str] = typer.Option(None, "--method", help="column=method, e.g. price=psi."),
+    model: str = typer.Option(
+        None, "--model", help="Show each column's share of this model's champion's importance."
+    ),
+    segment: str = typer.Option(None, "--segment", help="The champion of this segment (k=v,…)."),
 ) -> None:
     """Compare two tables column by column; write the report."""
     from loopml.monitoring.drift import drift_report
 
     methods = dict(_pair(item) for item in method or [])
     report = drift_report(_load(reference), _load(current), column or None, methods)
+    importance = _importance(model, segment) if model else None
     if out.suffix == ".json":
         out.write_text(json.dumps(report.to_dict(), indent=2))
     else:
-        out.write_text(report.to_html(title=f"Drift: {current.name} vs {reference.name}"))
+        title = f"Drift: {current.name} vs {reference.name}"
+        out.write_text(report.to_html(title=title, importance=importance))
     if json_out is not None:
         json_out.write_text(json.dumps(report.to_dict(), indent=2))
     verdict = "[bold red]drift[/]" if report.drifted else "[green]no dataset drift[/]"
@@ -46,6 +52,21 @@ def drift(
         console.print(
             f"[yellow]data problem[/] {problem.column or '(window)'}: {problem.problem}: {problem.detail}"
         )
+
+
+def _importance(model: str, segment: str | None) -> dict[str, float]:
+    from loopml._context import get_context
+    from loopml.errors import NotFound
+    from loopml.monitoring.importance import champion_importance
+
+    importance = champion_importance(get_context().store, model, segment or "")
+    if importance is None:
+        raise NotFound(
+            f"Model {model!r} has no champion with an explanation"
+            + (f" for segment {segment!r}." if segment else "."),
+            hint=f"Compute one: loopml explain {model} --version V --data rows.csv.",
+        )
+    return importance
 
 
 def _load(path: Path):

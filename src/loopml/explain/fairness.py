@@ -78,7 +78,17 @@ def group_fairness(
     actual = np.asarray(data[target] if isinstance(target, str) else target)
     predicted = np.asarray(model.predict(data))
     inputs = set(model.signature.names) if model.signature else set()
-    classes = model.classes_
+    groups = {name: data[name] for name in sensitive}
+    return fairness_of_predictions(actual, predicted, groups, model.classes_, inputs)
+
+
+def fairness_of_predictions(
+    actual, predicted, groups: Mapping[str, Any], classes, inputs=frozenset()
+) -> FairnessReport:
+    """Fairness of ``predicted`` against ``actual`` per attribute of ``groups`` (name ->
+    each row's value); ``classes`` are a classifier's (None for a regressor), ``inputs``
+    the model's input names (to say whether an attribute is one)."""
+    actual, predicted = np.asarray(actual), np.asarray(predicted)
     if classes is None:
         measure, positive = _regression, None
         actual, predicted = actual.astype(np.float64), predicted.astype(np.float64)
@@ -92,8 +102,8 @@ def group_fairness(
         actual, predicted = (actual == positive).astype(int), (predicted == positive).astype(int)
         measure = _classification
     attributes = tuple(
-        AttributeFairness(name, *measure(actual, predicted, _groups(data[name])), name in inputs)
-        for name in sensitive
+        AttributeFairness(name, *measure(actual, predicted, _groups(values)), name in inputs)
+        for name, values in groups.items()
     )
     return FairnessReport(len(actual), positive, attributes)
 
@@ -150,7 +160,8 @@ def _by_group(frame) -> dict[str, dict[str, float]]:
 
 def _groups(column) -> np.ndarray:
     """Group labels as text; a missing value is a group of its own, not dropped."""
-    return np.asarray(["(missing)" if v is None or v != v else str(v) for v in column.tolist()])
+    values = column.tolist() if hasattr(column, "tolist") else list(column)
+    return np.asarray(["(missing)" if v is None or v != v else str(v) for v in values])
 
 
 def _sensitive_columns(data, sensitive: Sequence[str]) -> list[str]:

@@ -94,16 +94,44 @@ def direction(rho: float | None) -> str:
 def _summary(explanation: Explanation, frame) -> dict[str, dict[str, float | None]]:
     """Per feature: the 5th and 95th percentile of its contributions, and the rank
     correlation of its value with its contribution (None for text or a constant)."""
-    from scipy.stats import spearmanr
-
+    values = explanation.values
+    low, high = np.percentile(values, [5, 95], axis=0)
+    numeric = [
+        f for f, kind in zip(frame.columns, frame.dtypes, strict=True) if kind.kind in "biuf"
+    ]
+    matrix = frame[numeric].to_numpy(dtype=np.float64) if numeric else None
     out: dict[str, dict[str, float | None]] = {}
     for position, feature in enumerate(explanation.features):
-        contributions = explanation.values[:, position]
-        values = frame[feature]
         direction = None
-        if values.dtype.kind in "biuf" and values.nunique() > 1 and np.ptp(contributions) > 0:
-            rho = spearmanr(values.to_numpy(dtype=np.float64), contributions, nan_policy="omit")
-            direction = float(rho.statistic)
-        low, high = np.percentile(contributions, [5, 95])
-        out[feature] = {"p5": float(low), "p95": float(high), "direction": direction}
+        if feature in numeric:
+            inputs = matrix[:, numeric.index(feature)]
+            direction = _rank_correlation(inputs, values[:, position])
+        out[feature] = {"p5": float(low[position]), "p95": float(high[position]),
+                        "direction": direction}  # fmt: skip
     return out
+
+
+def _rank_correlation(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Spearman's rho (scipy's ``spearmanr`` with ``nan_policy="omit"``): the Pearson
+    correlation of the ranks, ties given their average rank. Computed directly, as
+    ``spearmanr``'s checks cost more than the arithmetic, once per feature per version."""
+    known = ~(np.isnan(x) | np.isnan(y))
+    if known.sum() < 2:
+        return None
+    ranks_x, ranks_y = _ranks(x[known]), _ranks(y[known])
+    ranks_x -= ranks_x.mean()
+    ranks_y -= ranks_y.mean()
+    scale = np.sqrt((ranks_x @ ranks_x) * (ranks_y @ ranks_y))
+    return float(ranks_x @ ranks_y / scale) if scale > 0 else None
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties given their average rank (scipy's ``rankdata``, method average)."""
+    order = np.argsort(values, kind="mergesort")
+    inverse = np.empty(len(values), dtype=np.intp)
+    inverse[order] = np.arange(len(values))
+    ordered = values[order]
+    starts = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    dense = starts.cumsum()[inverse]
+    bounds = np.concatenate((np.flatnonzero(starts), [len(starts)]))
+    return 0.5 * (bounds[dense] + bounds[dense - 1] + 1)

@@ -27,20 +27,32 @@ def explain_version(
 
     model = load_version(artifacts, version)
     report = global_explanation(model, data, sample_rows=sample_rows)
-    top = list(report["importance"])[:3]
     reports.save_report(store, version, EXPLANATION, report, actor=actor,
-                        summary={"rows": report["rows"], "top_features": top})  # fmt: skip
+                        summary=_explanation_summary(report))  # fmt: skip
     return report
 
 
-def explain_at_registration(store, artifacts, version: ModelVersion, data, *, actor: str) -> None:
-    """``explain_version`` when the libraries it needs are installed; else a note in the log."""
+def reports_at_registration(model: Any, name: str, signature, data):
+    """For ``register_model(reports_of=...)``: the explanation of ``model`` on ``data``, kept
+    with the version in its registration's transaction; none (a note in the log) without
+    the libraries it needs."""
     from loopml.errors import MissingExtra
+    from loopml.models import LoadedModel
 
-    try:
-        explain_version(store, artifacts, version, data, actor=actor)
-    except MissingExtra as missing:
-        log.info("no explanation for %s v%s: %s", version.name, version.version, missing)
+    def reports_of(flavor: str) -> dict[str, tuple[dict, dict]]:
+        loaded = LoadedModel(model, flavor=flavor, signature=signature, name=name)
+        try:
+            report = global_explanation(loaded, data)
+        except MissingExtra as missing:
+            log.info("no explanation for a new version of %s: %s", name, missing)
+            return {}
+        return {EXPLANATION: (report, _explanation_summary(report))}
+
+    return reports_of
+
+
+def _explanation_summary(report: dict[str, Any]) -> dict[str, Any]:
+    return {"rows": report["rows"], "top_features": list(report["importance"])[:3]}
 
 
 def assess_fairness(
@@ -51,9 +63,14 @@ def assess_fairness(
 
     model = load_version(artifacts, version)
     result = group_fairness(model, data, target, sensitive)
-    summary = {a.attribute: a.summary for a in result.attributes}
-    reports.save_report(store, version, FAIRNESS, result.to_dict(), actor=actor, summary=summary)
+    save_fairness(store, version, result.to_dict(), actor=actor)
     return result
+
+
+def save_fairness(store, version: ModelVersion, report: dict[str, Any], *, actor: str) -> None:
+    """Keep a fairness report (``FairnessReport.to_dict()``) with the version."""
+    summary = {a["attribute"]: a["summary"] for a in report["attributes"]}
+    reports.save_report(store, version, FAIRNESS, report, actor=actor, summary=summary)
 
 
 def save_evaluation(store, version: ModelVersion, result, *, actor: str) -> None:
@@ -64,8 +81,7 @@ def save_evaluation(store, version: ModelVersion, result, *, actor: str) -> None
         reports.save_report(store, version, EXPLANATION, result.explanation, actor=actor,
                             summary={"rows": result.explanation["rows"]})  # fmt: skip
     if result.fairness is not None:
-        reports.save_report(store, version, FAIRNESS, result.fairness, actor=actor,
-                            summary={a["attribute"]: a["summary"] for a in result.fairness["attributes"]})  # fmt: skip
+        save_fairness(store, version, result.fairness, actor=actor)
 
 
 def fairness_of(store, version: ModelVersion) -> FairnessReport | None:

@@ -117,10 +117,14 @@ class DriftReport:
             "problems": [p.to_dict() for p in self.problems],
         }
 
-    def to_html(self, title: str = "Drift report") -> str:
+    def to_html(
+        self, title: str = "Drift report", importance: Mapping[str, float] | None = None
+    ) -> str:
+        """The report as one HTML page; with a model's ``importance`` (mean |contribution|
+        per feature), each column shows its share of it."""
         from loopml.monitoring.report_html import render
 
-        return render(self, title)
+        return render(self, title, importance)
 
 
 def drift_report(

@@ -1,15 +1,22 @@
-"""A drift report as one self-contained HTML file: inline SVG charts, no scripts, works offline."""
+"""A drift report as one self-contained HTML file: inline SVG charts, no scripts, works offline.
+
+Given the model's importance (its global explanation), each column shows its share
+of the importance of the compared columns, and the verdict says how much of it the
+drifted columns carry: a drift of features the model barely uses matters less.
+"""
 
 from __future__ import annotations
 
 import html
 import itertools
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
 from loopml.data.summary import OTHER, CategoricalSummary, NumericSummary
 from loopml.monitoring.drift import ColumnDrift, DriftReport
+from loopml.monitoring.importance import shares
 
 WIDTH, HEIGHT, TOP_CATEGORIES = 360, 120, 12
 REFERENCE_COLOR, CURRENT_COLOR = "#7a869a", "#d9480f"
@@ -21,17 +28,22 @@ table{border-collapse:collapse;margin:1rem 0}td,th{padding:.3rem .7rem;border-bo
 """
 
 
-def render(report: DriftReport, title: str) -> str:
+def render(report: DriftReport, title: str, importance: Mapping[str, float] | None = None) -> str:
     verdict = "Drift detected" if report.drifted else "No dataset drift"
+    share = shares(importance, [c.name for c in report.columns]) if importance else None
+    carried = ""
+    if share is not None:
+        weight = sum(share[c] for c in report.drifted_columns)
+        carried = f" The drifted columns carry {weight:.0%} of the model's importance."
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>",
         f"<style>{STYLE}</style></head><body><h1>{_e(title)}</h1>",
         f"<p class='{'drift' if report.drifted else 'ok'}'>{verdict}: "
         f"{sum(c.drifted for c in report.columns)} of {len(report.columns)} columns drifted "
-        f"({report.share_drifted:.0%}; the dataset drifts at {report.drift_share:.0%}).</p>",
+        f"({report.share_drifted:.0%}; the dataset drifts at {report.drift_share:.0%}).{carried}</p>",
         "<p class='legend'>Distributions:<span style='background:"
         f"{REFERENCE_COLOR}'></span>reference<span style='background:{CURRENT_COLOR}'></span>current</p>",
-        _scores(report),
+        _scores(report, share),
     ]
     if report.problems:
         rows = "".join(
@@ -42,33 +54,40 @@ def render(report: DriftReport, title: str) -> str:
             f"<h2>Data problems</h2><table><tr><th>column</th><th>problem</th><th>detail</th></tr>{rows}</table>"
         )
     parts.append("<h2>Distributions</h2>")
-    parts += [_card(report, column) for column in report.columns]
+    parts += [_card(report, column, share) for column in report.columns]
     parts.append("</body></html>")
     return "".join(parts)
 
 
-def _scores(report: DriftReport) -> str:
+def _scores(report: DriftReport, share: Mapping[str, float] | None) -> str:
     rows = "".join(
-        f"<tr><td>{_e(c.name)}</td><td>{c.kind}</td><td>{c.method}</td><td>{_n(c.statistic)}</td>"
+        f"<tr><td>{_e(c.name)}</td>{_importance_cell(share, c.name)}<td>{c.kind}</td>"
+        f"<td>{c.method}</td><td>{_n(c.statistic)}</td>"
         f"<td>{_n(c.p_value)}</td><td>{_n(c.threshold)}</td>"
         f"<td class='{'drift' if c.drifted else 'ok'}'>{'drift' if c.drifted else 'ok'}</td></tr>"
         for c in report.columns
     )
+    heading = "<th>importance</th>" if share is not None else ""
     return (
-        "<table><tr><th>column</th><th>kind</th><th>method</th><th>statistic</th>"
+        f"<table><tr><th>column</th>{heading}<th>kind</th><th>method</th><th>statistic</th>"
         f"<th>p-value</th><th>threshold</th><th>verdict</th></tr>{rows}</table>"
     )
 
 
-def _card(report: DriftReport, column: ColumnDrift) -> str:
+def _importance_cell(share: Mapping[str, float] | None, name: str) -> str:
+    return "" if share is None else f"<td class='importance'>{share[name]:.0%}</td>"
+
+
+def _card(report: DriftReport, column: ColumnDrift, share: Mapping[str, float] | None) -> str:
     ref = report.reference.columns.get(column.name) if report.reference else None
     cur = report.current.columns.get(column.name) if report.current else None
     shares = distribution(ref, cur)
     if shares is None:
         return ""
     labels, expected, actual = shares
+    weight = "" if share is None else f" · {share[column.name]:.0%} of importance"
     return (
-        f"<div class='card'><b>{_e(column.name)}</b> "
+        f"<div class='card'><b>{_e(column.name)}</b>{weight} "
         f"<span class='{'drift' if column.drifted else 'ok'}'>{column.method} {_n(column.statistic)}</span>"
         f"<br>{_bars(labels, expected, actual)}</div>"
     )

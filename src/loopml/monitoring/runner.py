@@ -43,7 +43,11 @@ from loopml.registry.segments import parse_segment
 from loopml.store import Store, utcnow
 
 log = logging.getLogger("loopml.monitoring")
-LABELLED_KINDS = {"performance", "error_drift"}
+LABELLED_KINDS = {
+    "performance",
+    "error_drift",
+    "fairness",
+}  # fairness: attributes may come with labels
 
 
 @dataclass
@@ -132,6 +136,13 @@ def evaluate(monitor: Monitor, rows: pa.Table, artifacts, store=None) -> list[Ou
             _error_drift(monitor, segment, part)
             for segment, part in perf._segments(rows, spec.per_segment)
         ]
+    if spec.kind == "fairness":
+        from loopml.monitoring.fairness import fairness_outcome
+
+        return [
+            fairness_outcome(monitor, segment, part, _where(spec.model, segment))
+            for segment, part in perf._segments(rows, spec.per_segment)
+        ]
     if spec.kind == "estimated_performance":
         windows = perf.estimated_window_performance(rows, by_segment=spec.per_segment)
         return [_metric_outcome(monitor, w, w.rows) for w in windows] or [_no_data()]
@@ -212,17 +223,17 @@ def _weighed(spec, store, segment: str, report, details: dict) -> tuple[str, str
     drifted = report.drifted_columns
     importance = champion_importance(store, spec.model, segment)
     if importance is None:
-        named = ", ".join(drifted[:5]) or "none"
-        note = (
-            "; importance unknown (no explanation of the champion)" if spec.importance_share else ""
-        )
+        named = _named(drifted, lambda c: c)
+        note = "; importance unknown (no explanation of the champion)" if drifted else ""
         return ("alert" if report.drifted else "ok"), (
             f"{len(drifted)} of {len(report.columns)} features drifted ({named}){note}"
         )
     share = shares(importance, [c.name for c in report.columns])
     details["importance_share"] = share
     carried = sum(share[c] for c in drifted)
-    named = ", ".join(f"{c} {share[c]:.0%} of importance" for c in drifted[:5]) or "none"
+    # the drifted features that matter most first: the ones an operator should look at
+    ordered = sorted(drifted, key=lambda c: -share[c])
+    named = _named(ordered, lambda c: f"{c} {share[c]:.0%} of importance")
     message = (f"{len(drifted)} of {len(report.columns)} features drifted ({named}), "
                f"carrying {carried:.0%} of the importance")  # fmt: skip
     if spec.importance_share is None:
@@ -230,6 +241,14 @@ def _weighed(spec, store, segment: str, report, details: dict) -> tuple[str, str
     quiet = report.drifted and carried < spec.importance_share
     suffix = f"; alerts from {spec.importance_share:.0%}" if quiet else ""
     return ("alert" if report.drifted and not quiet else "ok"), message + suffix
+
+
+def _named(columns: list[str], show, shown: int = 5) -> str:
+    """The first ``shown`` columns, and how many more there are."""
+    if not columns:
+        return "none"
+    more = f" and {len(columns) - shown} more" if len(columns) > shown else ""
+    return ", ".join(show(c) for c in columns[:shown]) + more
 
 
 def _metric_outcome(

@@ -9,15 +9,20 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from loopml import metrics
+from loopml.explain.live import METRICS as FAIRNESS_METRICS
+from loopml.explain.live import higher_is_fairer
 
 # An "external" monitor is kept by another part of loopml (a policy of the closed loop,
 # say): that part records its outcomes and so opens and resolves its alerts; the
 # scheduler never runs it.
-MonitorKind = Literal["drift", "performance", "estimated_performance", "error_drift", "external"]
-SCHEDULED_KINDS = ("drift", "performance", "estimated_performance", "error_drift")
+MonitorKind = Literal[
+    "drift", "performance", "estimated_performance", "error_drift", "fairness", "external"
+]
+SCHEDULED_KINDS = ("drift", "performance", "estimated_performance", "error_drift", "fairness")
 METRICS = {
     "performance": set(metrics.METRICS),
     "estimated_performance": {"accuracy", "roc_auc"},  # what CBPE estimates
+    "fairness": set(FAIRNESS_METRICS),
 }
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -47,8 +52,8 @@ class MonitorSpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$", description="Unique name of the monitor.")
     model: str = Field(min_length=1, description="The model whose prediction log is checked.")
     kind: MonitorKind = Field(
-        description="drift, performance, estimated_performance, error_drift (or external: "
-        "kept by another part, such as a policy, which records its outcomes)."
+        description="drift, performance, estimated_performance, error_drift, fairness (or "
+        "external: kept by another part, such as a policy, which records its outcomes)."
     )
     window: timedelta = Field(
         default=timedelta(hours=1), description="How far back each run looks."
@@ -99,6 +104,14 @@ class MonitorSpec(BaseModel):
         default=30, ge=1, description="Fewer labelled (or scored) rows: no verdict."
     )
     detector: Literal["adwin", "page_hinkley"] = "adwin"
+    # fairness (metric, threshold and min_rows as above; min_rows counts per group)
+    sensitive: str | None = Field(
+        default=None,
+        description="fairness: the attribute, sent with the predictions or with their feedback.",
+    )
+    positive: float | str | None = Field(
+        default=None, description="fairness of a classifier: the class it selects (default 1)."
+    )
     webhook: str | None = Field(default=None, description="URL that receives alert events.")
 
     @field_validator("window", "schedule", mode="before")
@@ -121,10 +134,14 @@ class MonitorSpec(BaseModel):
             )
         if self.kind == "performance" and metrics.METRICS[self.metric].task != self.task:
             raise ValueError(f"{self.metric} is not a {self.task} metric; set task or metric")
+        if self.kind == "fairness" and not self.sensitive:
+            raise ValueError("a fairness monitor needs sensitive: the attribute to watch")
         return self
 
     @property
     def lower_is_better(self) -> bool:
+        if self.kind == "fairness":
+            return not higher_is_fairer(self.metric or "")
         return self.metric is not None and metrics.lower_is_better(self.metric)
 
     def worse_than_threshold(self, value: float, threshold: float | None = None) -> bool:

@@ -16,6 +16,9 @@ def declare_gate(store, spec: ProjectSpec, *, actor: str) -> bool:
     if "gate" not in spec.model_fields_set:
         return False
     wanted = spec.gate.model_dump()
+    fairness = wanted["extra"].get("fairness")
+    if fairness is not None and not fairness.get("sensitive"):  # the project's attributes
+        fairness["sensitive"] = list(spec.sensitive)
     try:
         current = registry.get_model(store, spec.name).gate
     except NotFound:

@@ -16,10 +16,15 @@ CALENDAR = ("day_of_week", "day_of_month", "month", "week_of_year")
 
 
 def base_features(
-    columns: Iterable[str], target: str, time: str | None, segment_by: Sequence[str]
+    columns: Iterable[str],
+    target: str,
+    time: str | None,
+    segment_by: Sequence[str],
+    sensitive: Sequence[str] = (),
 ) -> list[str]:
-    """``features: all``: every column but the target, the time column and the segment keys."""
-    skip = {target, *segment_by} | ({time} if time else set())
+    """``features: all``: every column but the target, the time column, the segment keys and
+    the sensitive attributes."""
+    skip = {target, *segment_by, *sensitive} | ({time} if time else set())
     return [column for column in columns if column not in skip]
 
 

@@ -90,7 +90,8 @@ def make_plan(
     custom = _run_custom_steps(frame, steps, store, artifacts, force=force)
     data = custom[-1].output if custom else frame
     train, notes = train_plan(spec, data)
-    used = [*train.features, spec.target, *([spec.data.time] if spec.data.time else [])]
+    used = [*train.features, spec.target, *([spec.data.time] if spec.data.time else []),
+            *spec.sensitive]  # fmt: skip
     hashes = fp.row_hashes(data[used])
     segments = split_segments(data, spec.segment_by, hashes, keep=list(dict.fromkeys(used)))
     enough = [s for s in segments if len(s.rows) >= spec.split.min_rows]
@@ -116,6 +117,10 @@ def train_plan(spec: ProjectSpec, data: pd.DataFrame) -> tuple[TrainPlan, tuple[
             f"features: the column {missing[0]!r} is not in the data after the custom steps.",
             hint="Keep it in the steps' output, or remove it from features.",
         )
+    if spec.sensitive:  # fairness is measured in the workers: its library must be here first
+        from loopml.explain.inputs import fairlearn_metrics
+
+        fairlearn_metrics()
     # the estimator must import here, before any write, not in every worker
     presets.import_estimator(presets.resolve(spec.model.preset, spec.model.estimator, spec.task)[0])
     if not features and spec.task != "forecast":
@@ -130,6 +135,7 @@ def train_plan(spec: ProjectSpec, data: pd.DataFrame) -> tuple[TrainPlan, tuple[
         min_rows=spec.split.min_rows, refit=spec.split.refit,
         forecast=spec.forecast.model_dump() if spec.task == "forecast" else None,
         metrics=tuple(spec.metric_names), missing=spec.model.missing,
+        sensitive=tuple(spec.sensitive),
         impute=spec.model.missing != "refuse" and bool(data[features].isna().to_numpy().any()),
     )  # fmt: skip
     if spec.model.missing == "refuse":
@@ -154,7 +160,9 @@ def _all_features(spec: ProjectSpec, data: pd.DataFrame) -> tuple[list[str], tup
     """Every column but the target, time and segments, and but those that only name rows."""
     from loopml.data.identifiers import identifier_columns
 
-    features = base_features(data.columns, spec.target, spec.data.time, spec.segment_by)
+    features = base_features(
+        data.columns, spec.target, spec.data.time, spec.segment_by, spec.sensitive
+    )
     skipped = {c: why for c, why in identifier_columns(data[features]).items()}
     notes = tuple(
         f"features: all left out {column!r}: {why}. List it under features to use it anyway."

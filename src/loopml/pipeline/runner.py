@@ -183,7 +183,9 @@ class _Execution:
         deadline = time.time() + budget.total_seconds() if budget is not None else None
         work = replace(plan.train, deadline=deadline)
         columns = list(
-            dict.fromkeys([*work.features, work.target, *([work.time] if work.time else [])])
+            dict.fromkeys(
+                [*work.features, work.target, *([work.time] if work.time else []), *work.sensitive]
+            )
         )
         items = [(s.values, s.key, plan.keys[s.key], s.rows[columns]) for s in todo]
         outcomes: list[SegmentOutcome] = []
@@ -243,6 +245,10 @@ class _Execution:
             rules=self.plan.validation.rules_dict, validation=self.plan.validation.report.to_dict(),
             reference_digest=reference, actor=self.actor,
         )  # fmt: skip
+        if result.fairness is not None:  # before the gate, whose fairness check reads it
+            from loopml.explain.service import save_fairness
+
+            save_fairness(self.store, version, result.fairness, actor=self.actor)
         return version.version
 
     def _promote(self, version: int) -> dict[str, Any]:

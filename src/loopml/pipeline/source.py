@@ -67,6 +67,7 @@ def check_columns(frame: pd.DataFrame, spec: ProjectSpec, source: str) -> None:
         named.append(("data.time", spec.data.time))
     if spec.features != "all":
         named += [("features", c) for c in spec.features]
+    named += [("data.sensitive", c) for c in spec.sensitive]
     columns = [str(c) for c in frame.columns]
     for setting, column in named:
         if column not in frame.columns:

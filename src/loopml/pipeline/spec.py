@@ -56,6 +56,11 @@ class DataSpec(_Section):
     time_format: str | None = Field(
         default=None, description='strftime format of the time column, e.g. "%d/%m/%Y".'
     )
+    sensitive: list[str] = Field(
+        default_factory=list,
+        description="Protected attributes (sex, age band): not features unless listed under "
+        "features, yet kept with the test rows, where each version's group fairness is measured.",
+    )
     rules: str | None = Field(
         default=None,
         description="YAML file of validation rules. Default: the dataset's stored rules, "
@@ -66,6 +71,11 @@ class DataSpec(_Section):
     @classmethod
     def _short_form(cls, value: Any) -> Any:
         return {"path": value} if isinstance(value, str) else value
+
+    @field_validator("sensitive", mode="before")
+    @classmethod
+    def _one_column(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
@@ -265,7 +275,18 @@ class ProjectSpec(_Section):
     @model_validator(mode="before")
     @classmethod
     def _model_defaults(cls, data: Any) -> Any:
-        """Monitors and policies name this project's model unless they say otherwise."""
+        """Monitors and policies name this project's model unless they say otherwise; a
+        fairness monitor watches the project's one sensitive attribute unless it names one."""
+        source = data.get("data") if isinstance(data, dict) else None
+        if isinstance(source, dict) and isinstance(data.get("monitoring"), list):
+            sensitive = source.get("sensitive")
+            sensitive = [sensitive] if isinstance(sensitive, str) else sensitive
+            if isinstance(sensitive, list) and len(sensitive) == 1:
+                data["monitoring"] = [
+                    {"sensitive": sensitive[0], **item}
+                    if isinstance(item, dict) and item.get("kind") == "fairness" else item
+                    for item in data["monitoring"]
+                ]  # fmt: skip
         if isinstance(data, dict) and data.get("name"):
             for section in ("monitoring", "policies"):
                 items = data.get(section)
@@ -296,9 +317,31 @@ class ProjectSpec(_Section):
         if self.target in self.segment_by:
             problems.append((("segment_by",), f"the target {self.target!r} cannot also be a segment column",
                              "Remove it from segment_by, or predict another column."))  # fmt: skip
+        problems += self._sensitive_problems()
         if problems:
             raise SettingProblems(problems)
         return self
+
+    def _sensitive_problems(self) -> list[tuple[tuple[Any, ...], str, str]]:
+        """A sensitive attribute is measured across the rows of a model: it cannot be what the
+        model predicts, nor a segment key (each segment's rows would be one group)."""
+        problems = []
+        for index, column in enumerate(self.sensitive):
+            if column == self.target:
+                problems.append((("data", "sensitive", index), f"the target {column!r} cannot be a sensitive attribute",
+                                 "Name the protected attribute (a column such as sex), not the target."))  # fmt: skip
+            elif column in self.segment_by:
+                problems.append((("data", "sensitive", index), f"the segment column {column!r} cannot be a sensitive attribute: "
+                                 "each segment's model sees one group of it",
+                                 "Remove it from segment_by to compare its groups, or from sensitive."))  # fmt: skip
+            elif column == self.data.time:
+                problems.append((("data", "sensitive", index), f"the time column {column!r} cannot be a sensitive attribute",
+                                 "Name a column of groups (sex, age band)."))  # fmt: skip
+        return problems
+
+    @property
+    def sensitive(self) -> list[str]:
+        return self.data.sensitive
 
     @property
     def split_method(self) -> str:

@@ -41,6 +41,9 @@ class TrainPlan:
     metrics: tuple[str, ...]
     missing: str = "auto"  # model.missing
     impute: bool = False  # some feature value of the table is missing
+    sensitive: tuple[
+        str, ...
+    ] = ()  # attributes whose groups' fairness is measured on the test rows
     deadline: float | None = None  # epoch seconds; later segments are skipped
     refit: bool = True  # split.refit: the registered model learns the test rows too
 
@@ -63,6 +66,7 @@ class SegmentResult:
     signature: Any = None
     train_rows: int = 0
     test_rows: int = 0
+    fairness: dict[str, Any] | None = None  # group fairness on the test rows (a FairnessReport)
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
     reference: Any = None  # the drift reference of the segment's rows (a monitoring Reference)
@@ -142,6 +146,8 @@ def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
         plan.task, list(plan.metrics), model, test[columns], test[plan.target]
     )
     result.train_rows, result.test_rows = len(train), len(test)
+    if plan.sensitive:  # measured as scored: the fit on `train`, on the test rows
+        result.fairness = _fairness(plan, model, test, columns)
     if plan.refit:  # scored as trained on `train`; registered knowing every row
         model = build_model(plan, rows[columns])
         model.fit(rows[columns], rows[plan.target])
@@ -150,6 +156,18 @@ def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
     result.reference = make_reference(rows[columns])
     package = pack(model, result.signature, trusted=False)
     result.package, result.flavor = package.to_bytes(), package.flavor
+
+
+def _fairness(plan: TrainPlan, model, test: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
+    """Group fairness on the test rows, which keep the sensitive columns the model never saw."""
+    from loopml.explain.fairness import fairness_of_predictions
+
+    classes = getattr(model, "classes_", None) if plan.task == "classification" else None
+    groups = {name: test[name] for name in plan.sensitive}
+    report = fairness_of_predictions(
+        test[plan.target], model.predict(test[columns]), groups, classes, set(columns)
+    )
+    return report.to_dict()
 
 
 def build_model(plan: TrainPlan, example: pd.DataFrame):

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loopml.predictions.reader import read_feedback, read_predictions
-from loopml.predictions.schema import TIME_TYPE
+from loopml.predictions.schema import TIME_TYPE, attribute_column_name
+from loopml.predictions.schema import attributes as schema_attributes
 
 
 def read_labelled(
@@ -31,9 +32,11 @@ def read_labelled(
 
 
 def join_feedback(predictions: pa.Table, feedback: pa.Table) -> pa.Table:
-    """Predictions with ``label`` and ``label_time`` (null where no label came yet).
+    """Predictions with ``label`` and ``label_time`` (null where no label came yet), and
+    the attributes sent with the feedback (``attribute.<name>``).
 
-    A prediction labelled twice keeps its newest label; labels of predictions
+    A prediction labelled twice keeps its newest label (and newest value of each
+    attribute); labels of predictions
     outside ``predictions`` are ignored.
     """
     if feedback.num_rows == 0:
@@ -41,11 +44,12 @@ def join_feedback(predictions: pa.Table, feedback: pa.Table) -> pa.Table:
         return predictions.append_column("label", pa.nulls(rows, pa.float64())).append_column(
             "label_time", pa.nulls(rows, TIME_TYPE)
         )
+    attributes = [attribute_column_name(a) for a in schema_attributes(feedback)]
     newest = (
         feedback.sort_by([("prediction_id", "ascending"), ("time", "ascending")])
         .group_by("prediction_id", use_threads=False)
-        .aggregate([("label", "last"), ("time", "last")])
-        .rename_columns(["prediction_id", "label", "label_time"])
+        .aggregate([("label", "last"), ("time", "last"), *((a, "last") for a in attributes)])
+        .rename_columns(["prediction_id", "label", "label_time", *attributes])
     )
     # Join the ids only (list columns cannot ride through an Arrow join), then attach.
     ids = pa.table(
@@ -56,6 +60,6 @@ def join_feedback(predictions: pa.Table, feedback: pa.Table) -> pa.Table:
     )
     joined = ids.join(newest, keys="prediction_id", join_type="left outer", use_threads=False)
     joined = joined.sort_by("__row")
-    return predictions.append_column("label", joined["label"]).append_column(
-        "label_time", joined["label_time"]
-    )
+    for name in ("label", "label_time", *attributes):
+        predictions = predictions.append_column(name, joined[name])
+    return predictions

@@ -1,10 +1,15 @@
 """The columns of the prediction log and the feedback log, and how values become columns.
 
 A prediction row holds the fixed ``FIELDS`` and one ``input.<feature>`` column
-per feature the request sent. ``time`` is when the server answered and
+per column the request sent (a sensitive attribute sent beside the model's
+inputs is logged too). ``time`` is when the server answered and
 ``event_time`` the time the row is about (the request's ``event_time``, else
 ``time``): windows, monitors and the log's hour folders go by ``event_time``, so
-a backfill or a replay of old data lands where its own time says. ``prediction`` is a number for regressors and
+a backfill or a replay of old data lands where its own time says. A feedback row
+may carry attributes known only with the label (``attribute.<name>``);
+``attribute`` reads one from either log. ``attributions`` holds, for the sample
+of rows serving explained, the largest contributions to the prediction, largest
+first. ``prediction`` is a number for regressors and
 for classifiers with numeric or boolean classes (``True`` is 1.0), and the
 class as text for classifiers with text classes; ``label`` in the feedback log
 follows the same rule, so a label compares with its prediction as sent.
@@ -23,6 +28,8 @@ import pyarrow.compute as pc
 from loopml.errors import InvalidInput
 
 INPUT_PREFIX = "input."
+ATTRIBUTE_PREFIX = "attribute."  # attributes sent with feedback
+ATTRIBUTIONS_TYPE = pa.list_(pa.struct([("feature", pa.string()), ("contribution", pa.float64())]))
 TIME_TYPE = pa.timestamp("us", tz="UTC")
 FIELDS = {
     "prediction_id": pa.string(),
@@ -36,6 +43,7 @@ FIELDS = {
     "latency_ms": pa.float64(),
     "flags": pa.list_(pa.string()),
     "shadow": pa.bool_(),
+    "attributions": ATTRIBUTIONS_TYPE,  # null for rows not in the explained sample
 }
 PREDICTION_COLUMNS = tuple(FIELDS)
 REQUIRED = ("prediction_id", "model", "prediction")  # a record's time defaults to now
@@ -55,6 +63,33 @@ def inputs(table: pa.Table) -> dict[str, pa.ChunkedArray]:
         for name in table.column_names
         if name.startswith(INPUT_PREFIX)
     }
+
+
+def attribute_column_name(name: str) -> str:
+    return f"{ATTRIBUTE_PREFIX}{name}"
+
+
+def attributes(table: pa.Table) -> list[str]:
+    """The names of the feedback attributes in ``table``."""
+    return [
+        n[len(ATTRIBUTE_PREFIX) :] for n in table.column_names if n.startswith(ATTRIBUTE_PREFIX)
+    ]
+
+
+def attribute(table: pa.Table, name: str) -> pa.ChunkedArray | None:
+    """Each row's value of attribute ``name``: as logged with the prediction, else as sent
+    with its feedback (as text where the two disagree in type); None if in neither."""
+    found = [
+        c for c in (input_column_name(name), attribute_column_name(name)) if c in table.column_names
+    ]
+    if not found:
+        return None
+    if len(found) == 1:
+        return table[found[0]]
+    logged, sent = table[found[0]], table[found[1]]
+    if logged.type != sent.type:
+        logged, sent = pc.cast(logged, pa.string()), pc.cast(sent, pa.string())
+    return pc.coalesce(logged, sent)
 
 
 def predictions_table(

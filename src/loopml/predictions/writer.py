@@ -231,23 +231,36 @@ class FeedbackLog(_BatchWriter):
                 f"A feedback record needs prediction_id and label: {record!r:.200}.",
                 hint="Send (prediction_id, label) or (prediction_id, label, time).",
             )
-        return {
+        row = {
             "prediction_id": str(record["prediction_id"]),
             "label": schema.outcome(record["label"], "label"),
             "time": schema.utc(record.get("time")),
         }
+        attributes = record.get("attributes") or {}
+        if not isinstance(attributes, Mapping):
+            raise InvalidInput(
+                f"Feedback attributes must map names to values: {attributes!r:.100}.",
+                hint='Send e.g. "attributes": {"sex": "f"}.',
+            )
+        for name, value in attributes.items():
+            row[schema.attribute_column_name(str(name))] = value
+        return row
 
     def _folder(self, record: dict[str, Any]) -> str:
         return f"{self.root}/feedback/{self._partition(record['time'])}"
 
     def _table(self, records: list[dict[str, Any]]) -> pa.Table:
-        return pa.table(
-            {
-                "prediction_id": pa.array([r["prediction_id"] for r in records], pa.string()),
-                "label": schema.outcome_column(r["label"] for r in records),
-                "time": pa.array([r["time"] for r in records], schema.TIME_TYPE),
-            }
+        columns = {
+            "prediction_id": pa.array([r["prediction_id"] for r in records], pa.string()),
+            "label": schema.outcome_column(r["label"] for r in records),
+            "time": pa.array([r["time"] for r in records], schema.TIME_TYPE),
+        }
+        names = dict.fromkeys(
+            k for r in records for k in r if k.startswith(schema.ATTRIBUTE_PREFIX)
         )
+        for name in names:
+            columns[name] = schema.input_column([r.get(name) for r in records])
+        return pa.table(columns)
 
 
 def _write_parquet(fs, folder: str, table: pa.Table) -> None:

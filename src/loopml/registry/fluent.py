@@ -53,9 +53,15 @@ def log_model(
         )
     active = fluent.active_run()
     run = active or fluent.start_run(experiment=f"model:{name}", name=f"log {name}")
+    reports_of = None
+    if explain_data is not None:
+        from loopml.explain.service import reports_at_registration
+
+        reports_of = reports_at_registration(model, name, signature, explain_data)
     try:
         version = service.register_model(
             context.store, context.artifacts, model, name, signature=signature, trusted=trusted,
+            reports_of=reports_of,
             segment=segment, run_id=run.id, metrics=metrics,
             dataset_version_ids=[_dataset_id(d) for d in datasets or ()], rules=_as_dict(rules),
             validation=_as_dict(validation), description=description, actor=context.settings.actor,
@@ -63,11 +69,6 @@ def log_model(
     finally:
         if active is None:
             run.end()
-    if explain_data is not None:
-        from loopml.explain.service import explain_at_registration
-
-        explain_at_registration(context.store, context.artifacts, version, explain_data,
-                                actor=context.settings.actor)  # fmt: skip
     return version
 
 

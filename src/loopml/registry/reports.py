@@ -41,12 +41,20 @@ def save_report(
     """Keep ``payload`` as the version's newest report of ``kind``; ``summary`` goes to the audit."""
     now = utcnow()
     with store.write() as session:
-        session.add(VersionReportRow(version_id=version.id, kind=kind, payload=dict(payload),
-                                     created_at=now, created_by=actor))  # fmt: skip
-        audit.record(session, actor=actor, action=f"report.{kind}", entity_type="model",
-                     entity_id=version.name, after={"version": version.version,
-                     "segment": version.segment_key, **dict(summary or {})})  # fmt: skip
+        add_report(session, version, kind, payload, actor=actor, summary=summary, now=now)
     return Report(kind, dict(payload), now, actor)
+
+
+def add_report(
+    session, version: ModelVersion, kind: str, payload: Mapping[str, Any], *, actor: str,
+    summary: Mapping[str, Any] | None, now: datetime,
+) -> None:  # fmt: skip
+    """The report and its audit event, in the caller's transaction (registration's, say)."""
+    session.add(VersionReportRow(version_id=version.id, kind=kind, payload=dict(payload),
+                                 created_at=now, created_by=actor))  # fmt: skip
+    audit.record(session, actor=actor, action=f"report.{kind}", entity_type="model",
+                 entity_id=version.name, after={"version": version.version,
+                 "segment": version.segment_key, **dict(summary or {})})  # fmt: skip
 
 
 def latest_report(store: Store, version: ModelVersion, kind: str) -> Report | None:

@@ -50,9 +50,15 @@ def register(
     description: str | None = None,
     reference_digest: str | None = None,
     actor: str,
+    reports: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]] | None = None,
 ) -> ModelVersion:
     """A new version of model ``name`` (created on first use), numbered across the family.
-    ``reference_digest`` names the stored drift reference of the rows it was trained on."""
+    ``reference_digest`` names the stored drift reference of the rows it was trained on.
+
+    ``reports`` (kind -> (payload, audit summary)) are kept with it in the same
+    transaction: an explanation computed at registration costs no second commit."""
+    from loopml.registry.reports import add_report
+
     check_model_name(name)
     segment_key = canonical_segment(segment)
     segment = {k: segment[k] for k in sorted(segment)} if segment else None
@@ -88,7 +94,11 @@ def register(
                     session, actor=actor, action="model.register", entity_type="model",
                     entity_id=name, after={"version": number, "segment": segment_key, "run_id": run_id},
                 )  # fmt: skip
-                return _version(row, name, datasets, ())
+                version = _version(row, name, datasets, ())
+                for kind, (payload, summary) in (reports or {}).items():
+                    add_report(session, version, kind, payload, actor=actor, summary=summary,
+                               now=now)  # fmt: skip
+                return version
         except IntegrityError:  # a concurrent first registration of the same model
             continue
     raise InvalidInput(f"Could not register a version of {name!r}.", hint="Try again.")
@@ -112,16 +122,19 @@ def register_model(
     *,
     signature: Signature | None,
     trusted: bool = False,
+    reports_of: Any = None,
     **details: Any,
 ) -> ModelVersion:
     """Save ``model`` by its flavor, store the artifact by hash, register the version.
-    ``details`` are ``register``'s keywords (segment, run_id, metrics, actor …)."""
+    ``details`` are ``register``'s keywords (segment, run_id, metrics, actor …);
+    ``reports_of(flavor)`` gives the reports to keep with it (``register``'s ``reports``)."""
     from loopml.models import pack
 
     package = pack(model, signature, trusted=trusted)
     stored = artifacts.put_bytes(package.to_bytes())
+    reports = reports_of(package.flavor) if reports_of is not None else None
     return register(store, name=name, flavor=package.flavor, artifact_digest=stored.digest,
-                    artifact_size=stored.size, signature=signature, **details)  # fmt: skip
+                    artifact_size=stored.size, signature=signature, reports=reports, **details)  # fmt: skip
 
 
 def set_alias(

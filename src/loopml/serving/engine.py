@@ -65,6 +65,7 @@ class ServingEngine:
         workers: int = 2,
         prediction_log=None,
         metrics: ServingMetrics | None = None,
+        attributions=None,
     ) -> None:
         self.config = config or ServingConfig()
         self.metrics = metrics or ServingMetrics()
@@ -80,7 +81,11 @@ class ServingEngine:
             on_batch=lambda name, rows: self.metrics.batch_rows.labels(name).observe(rows),
         )
         self.watcher = AliasWatcher(self.pool, interval=poll_interval)
-        self.sink = PredictionSink(prediction_log) if prediction_log is not None else None
+        self.sink = (
+            PredictionSink(prediction_log, attributions=attributions)
+            if prediction_log is not None
+            else None
+        )
         self._ready = threading.Event()
         self._shadow_tasks: set[asyncio.Task] = set()
 
@@ -274,6 +279,7 @@ class ServingEngine:
                     proba=score.proba,
                     flags=flags,
                     latency_ms=seconds * 1000,
+                    served=route.served,
                 )
             )
 

@@ -28,6 +28,7 @@ class Label:
     prediction_id: str
     label: Any
     event_time: str | None = None  # when the truth was known; default now
+    attributes: dict[str, Any] | None = None  # sensitive attributes known with the label
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ class FeedbackReceiver:
                 _check_task(index, item, name, classes[name])
         known = [item for item in labels if item.prediction_id in models]
         self.log.append(
-            {"prediction_id": i.prediction_id, "label": i.label, "time": i.event_time}
-            for i in known
-        )
+            {"prediction_id": i.prediction_id, "label": i.label, "time": i.event_time,
+             "attributes": i.attributes} for i in known
+        )  # fmt: skip
         self._extend_history(known, models)
         unknown = list(
             dict.fromkeys(i.prediction_id for i in labels if i.prediction_id not in models)

@@ -43,11 +43,13 @@ class Answered:
     latency_ms: float
     shadow: bool = False
     event_times: list[datetime] | None = None  # per row; None: each is ``time``
+    served: Any = None  # the version that answered, to explain a sample of the rows with
 
 
 class PredictionSink:
-    def __init__(self, prediction_log, *, interval: float | None = None) -> None:
+    def __init__(self, prediction_log, *, interval: float | None = None, attributions=None) -> None:
         self.log = prediction_log
+        self.attributions = attributions  # an AttributionSample, or None: nothing explained
         self.interval = interval or prediction_log.flush_interval / 4
         self.dropped = 0
         self._pending: deque[Answered] = deque()
@@ -72,11 +74,20 @@ class PredictionSink:
             answers.append(self._pending.popleft())
         if answers:
             try:
-                self.log.append_table(answers_table(answers))
+                self.log.append_table(answers_table(answers, self._attributions(answers)))
             except Exception:
                 rows = sum(answer.rows.length for answer in answers)
                 self.dropped += rows
                 log.exception("prediction log: %d predictions could not be logged", rows)
+
+    def _attributions(self, answers: list[Answered]) -> list[Any] | None:
+        """Explained here, on the sink's thread: never on a request's path."""
+        if self.attributions is None:
+            return None
+        return [
+            None if a.shadow else self.attributions.attributions(a.served, a.time, a.rows)
+            for a in answers
+        ]
 
     def close(self) -> None:
         self._stop.set()
@@ -89,13 +100,16 @@ class PredictionSink:
             self.drain()
 
 
-def answers_table(answers: list[Answered]) -> pa.Table:
-    """The answers as rows of the prediction log, built a column at a time."""
+def answers_table(answers: list[Answered], attributions: list[Any] | None = None) -> pa.Table:
+    """The answers as rows of the prediction log, built a column at a time; ``attributions``
+    holds, per answer, each row's top contributions (or None)."""
     columns: dict[str, list[Any]] = {name: [] for name in PREDICTION_COLUMNS}
     inputs: dict[str, list[Any]] = {}
     rows = 0
-    for answer in answers:
+    for position, answer in enumerate(answers):
         n = answer.rows.length
+        explained = attributions[position] if attributions else None
+        columns["attributions"] += explained or [None] * n
         columns["prediction_id"] += answer.prediction_ids
         columns["segment"] += answer.segments
         columns["prediction"] += answer.predictions

@@ -27,6 +27,7 @@ def install(app: FastAPI, context: Context, config: ServingConfig | None = None)
 
 def start(app: FastAPI, context: Context, config: ServingConfig | None) -> None:
     from loopml.serving.engine import ServingEngine
+    from loopml.serving.explaining import AttributionSample
     from loopml.serving.feedback import FeedbackReceiver
     from loopml.serving.forecasting import Histories
     from loopml.serving.source import RegistrySource
@@ -43,6 +44,12 @@ def start(app: FastAPI, context: Context, config: ServingConfig | None) -> None:
         poll_interval=settings.serving_poll_interval,
         prediction_log=prediction_log,
         metrics=app.state.serving_metrics,
+        attributions=AttributionSample(
+            context.store,
+            rate=settings.serving_attribution_rate,
+            rows=settings.serving_attribution_rows,
+            top=settings.serving_attribution_top,
+        ),
     ).start()
     app.state.histories = Histories(settings.project_file)
     app.state.feedback = FeedbackReceiver(

@@ -36,7 +36,7 @@ async def feedback(request: Request) -> FeedbackReceipt:
             hint="Start the app with its lifespan (loopml serve, or `with TestClient(app)`).",
         )
     body = _validated(payloads.read_json(await request.body()))
-    labels = [Label(i.prediction_id, i.label, i.event_time) for i in body.feedback]
+    labels = [Label(i.prediction_id, i.label, i.event_time, i.attributes) for i in body.feedback]
     receipt = await run_in_threadpool(receiver.receive, labels)
     return FeedbackReceipt(**vars(receipt))
 

@@ -142,6 +142,12 @@ class FeedbackItem(BaseModel):
         description="When the truth was known (ISO 8601 with a time zone; `time` is its older "
         "name); default the server's clock. Windows and monitors go by it.",
     )
+    attributes: dict[str, str | float | bool | None] | None = Field(
+        None,
+        max_length=50,
+        description="Attributes known only with the label (a sensitive attribute such as "
+        '{"sex": "f"}), for fairness monitors.',
+    )
 
 
 class FeedbackRequest(BaseModel):
