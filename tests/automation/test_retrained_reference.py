@@ -14,7 +14,7 @@ from loopml.registry import service as registry
 def test_a_per_segment_drift_monitor_runs_against_the_retrained_versions_reference(family):
     ctx = family
     spec = PolicySpec(name="recover", model="demand", triggers=[{"when": "alert", "monitor": "demand-mae"}],
-                      retrain_window="4d", min_labels=30, holdout=0.3, watch="1d", cooldown="2d")  # fmt: skip
+                      history="since_change", min_labels=30, watch="1d", cooldown="2d")  # fmt: skip
     loopml.create_monitor(
         name="demand-drift", model="demand", kind="drift", per_segment=True, window="1d"
     )
@@ -30,7 +30,7 @@ def test_a_per_segment_drift_monitor_runs_against_the_retrained_versions_referen
     assert version.version == started.challenger_version and version.reference_digest
     reference = get_reference(ctx.artifacts, version.reference_digest)
     assert list(reference.summary.columns) == ["x"]
-    assert reference.summary.rows == started.details["train_rows"] + started.details["holdout_rows"]
+    assert reference.summary.rows == started.details["train_rows"]
 
     traffic.replay(6, 7)  # a day of traffic like the rows it learned from
     outcomes = {

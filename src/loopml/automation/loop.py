@@ -259,7 +259,7 @@ def _register(ctx: _Pass, champion, result, past, metrics, action: PolicyAction)
     version = registry.register_model(
         ctx.store, ctx.artifacts, result.challenger, spec.model, signature=champion.signature,
         segment=champion.segment, run_id=run_id, metrics=metrics, rules=champion.rules,
-        dataset_version_ids=[dataset.id], reference_digest=_reference(ctx, past), actor=ctx.actor,
+        dataset_version_ids=[dataset.id], reference_digest=_reference(ctx, result.learned), actor=ctx.actor,
         description=f"retrained by policy {spec.name}: {action.trigger[:200]}",
     )  # fmt: skip
     now = ctx.now.timestamp()
@@ -268,11 +268,11 @@ def _register(ctx: _Pass, champion, result, past, metrics, action: PolicyAction)
     return version
 
 
-def _reference(ctx: _Pass, past: history.History) -> str:
+def _reference(ctx: _Pass, learned: pd.DataFrame) -> str:
     """The new version's own drift reference: the feature rows it was trained on."""
     extra = (history.LABEL, history.TIME, history.PERIOD)
-    features = [column for column in past.frame.columns if column not in extra]
-    return put_reference(ctx.artifacts, make_reference(past.frame[features]))
+    features = [column for column in learned.columns if column not in extra]
+    return put_reference(ctx.artifacts, make_reference(learned[features]))
 
 
 def _promote(ctx: _Pass, action, version: int, numbers: str, fields: dict, metrics) -> PolicyAction:

@@ -31,7 +31,11 @@ ORIGINS = 8  # fits per comparison: enough origins to follow a change, few enoug
 class Retrained:
     challenger: Any
     comparison: evidence.Comparison
-    train_rows: int  # rows the registered challenger learned from
+    learned: pd.DataFrame  # the history rows the registered challenger learned from
+
+    @property
+    def train_rows(self) -> int:
+        return len(self.learned)
 
 
 def retrain(
@@ -63,7 +67,7 @@ def retrain(
     end = int(frame[PERIOD].max()) + 1
     learn = window(frame, end, spec, since)
     final = _fit(_fresh_estimator(champion, spec.estimator), learn, features, end, spec)
-    return Retrained(final, comparison, len(learn))
+    return Retrained(final, comparison, learn)
 
 
 def _fit(estimator, rows: pd.DataFrame, features: list[str], origin: int, spec):
