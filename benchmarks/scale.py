@@ -57,11 +57,9 @@ def main() -> None:
         loopml.configure(settings)
         loopml.list_experiments()  # the store exists before any clock starts
         figures = {"load": load}
-        figures |= training(work)
-        figures |= registry()
-        figures |= serving(settings)
-        figures |= datasets(work)
-        figures |= monitoring(settings)
+        for part in (training, registry, serving, datasets, monitoring):
+            figures |= part(work, settings)
+            _say(f"{part.__name__}: {figures}")
     body = report(figures)
     write_section("scale", body)
     print(body)
@@ -70,7 +68,7 @@ def main() -> None:
 # training -------------------------------------------------------------------
 
 
-def training(work: Path) -> dict:
+def training(work: Path, settings: Settings) -> dict:
     frame = make_table(SEGMENTS, ROWS)
     data = work / "sales.parquet"
     frame.to_parquet(data, index=False)
@@ -143,7 +141,7 @@ def dask_run(data: Path) -> dict:
 # registry -------------------------------------------------------------------
 
 
-def registry() -> dict:
+def registry(work: Path, settings: Settings) -> dict:
     listing, versions = timed(lambda: loopml.list_model_versions(NAME))
     keys = [v.segment_key for v in versions][:: max(1, len(versions) // 200)]
     started = time.perf_counter()
@@ -156,10 +154,13 @@ def registry() -> dict:
 # serving --------------------------------------------------------------------
 
 
-def serving(settings: Settings) -> dict:
+def serving(work: Path, settings: Settings) -> dict:
     import psutil
 
     row = make_table(1, 1)[FEATURES].iloc[0]
+    champions = [  # segments whose model passed its gate
+        s["segment"].removeprefix("sku=") for s in loopml.list_segments(NAME) if s["aliases"]
+    ]
     model = loopml.load_model(f"models:/{NAME}@champion", segment="sku=sku0000").native
     raw = _model_call(model, row)
     port = free_port()
@@ -176,9 +177,9 @@ def serving(settings: Settings) -> dict:
         ready = time.perf_counter() - started
         rss_ready = psutil.Process(server.pid).memory_info().rss
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        warm = [_predict(connection, 0, row) for _ in range(500)]
-        order = np.random.default_rng(1).permutation(SEGMENTS)[: min(500, SEGMENTS)]
-        cold = [_predict(connection, int(s), row) for s in order]
+        warm = [_predict(connection, champions[0], row) for _ in range(500)]
+        order = np.random.default_rng(1).permutation(len(champions))[:500]
+        cold = [_predict(connection, champions[i], row) for i in order]
         rss_after = psutil.Process(server.pid).memory_info().rss
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -197,8 +198,8 @@ def _model_call(model, row: pd.Series) -> float:
     return (time.perf_counter() - started) / 200
 
 
-def _predict(connection: http.client.HTTPConnection, segment: int, row: pd.Series) -> float:
-    body = json.dumps({"records": [{"sku": f"sku{segment:04d}", **row.to_dict()}]})
+def _predict(connection: http.client.HTTPConnection, sku: str, row: pd.Series) -> float:
+    body = json.dumps({"records": [{"sku": sku, **row.to_dict()}]})
     started = time.perf_counter()
     connection.request("POST", f"/v1/models/{NAME}/predict", body,
                        {"Content-Type": "application/json"})  # fmt: skip
@@ -232,7 +233,7 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
 # datasets -------------------------------------------------------------------
 
 
-def datasets(work: Path) -> dict:
+def datasets(work: Path, settings: Settings) -> dict:
     rng = np.random.default_rng(2)
     frame = pd.DataFrame(rng.normal(size=(DATASET_ROWS, 50)), columns=[f"c{i}" for i in range(50)])
     bare, _ = timed(lambda: frame.to_parquet(work / "bare.parquet", index=False))
@@ -243,7 +244,7 @@ def datasets(work: Path) -> dict:
 # monitoring -----------------------------------------------------------------
 
 
-def monitoring(settings: Settings) -> dict:
+def monitoring(work: Path, settings: Settings) -> dict:
     import pyarrow.dataset as ds
 
     root = settings.resolved_artifact_uri

@@ -16,7 +16,7 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -62,6 +62,21 @@ class ArtifactStore:
         if not self._intact(digest):
             self._publish([data])
         return StoredObject(digest, len(data))
+
+    def put_many(self, blobs: Sequence[bytes]) -> list[StoredObject]:
+        """Store many blobs at once (a pipeline's models, a chunk at a time). Locally each is
+        written to a temporary name and renamed; elsewhere the filesystem uploads them
+        together (s3fs concurrently), each object appearing whole."""
+        stored = [StoredObject(hashlib.sha256(b).hexdigest(), len(b)) for b in blobs]
+        missing = {
+            s.digest: b for s, b in zip(stored, blobs, strict=True) if not self._intact(s.digest)
+        }
+        if self._local:
+            for data in missing.values():
+                self._publish([data])
+        elif missing:
+            self.fs.pipe({self._path(digest): data for digest, data in missing.items()})
+        return stored
 
     def put_file(self, path: str | os.PathLike[str]) -> StoredObject:
         path = Path(path)

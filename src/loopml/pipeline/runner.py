@@ -197,82 +197,102 @@ class _Execution:
         return outcomes
 
     def _record(self, results: list[SegmentResult], train_run: str) -> list[SegmentOutcome]:
-        """A chunk's segment runs, their registered versions and promotions."""
+        """A chunk's segment runs, their registered versions and promotions, each kind
+        written in one transaction for the whole chunk."""
         outcomes = [_outcome(r) for r in results]
         kept = [i for i, r in enumerate(results) if r.reason != _BUDGET]  # retried next run
         run_ids = self.recorder.begin_segments(
             train_run, [(results[i].segment_key, _segment_tags(results[i])) for i in kept]
         )
-        ends = []
         for i, run_id in zip(kept, run_ids, strict=True):
-            result = results[i]
-            outcome = replace(outcomes[i], run_id=run_id)
-            error = result.reason if result.status == "failed" else None
-            if result.status == "trained":
-                try:
-                    version = self._register(result, run_id)
-                    outcome = replace(outcome, version=version, **self._promote(version))
-                except LoopmlError as failure:
-                    error = f"registration failed: {failure}"
-                    outcome = replace(outcome, status="failed", reason=error)
-            outcomes[i] = outcome
+            outcomes[i] = replace(outcomes[i], run_id=run_id)
+        trained = [i for i in kept if results[i].status == "trained"]
+        try:
+            versions = self._register(
+                [results[i] for i in trained], [outcomes[i].run_id for i in trained]
+            )
+            promoted = self._promote(versions)
+            for i, version, promotion in zip(trained, versions, promoted, strict=True):
+                outcomes[i] = replace(outcomes[i], version=version.version, **promotion)
+        except LoopmlError as failure:
+            for i in trained:
+                reason = f"registration failed: {failure}"
+                outcomes[i] = replace(outcomes[i], status="failed", reason=reason)
+        ends = []
+        for i in kept:
+            result, outcome = results[i], outcomes[i]
+            error = outcome.reason if outcome.status == "failed" else None
             metrics = {
                 **result.metrics,
                 "train_rows": result.train_rows,
                 "test_rows": result.test_rows,
             }
-            ends.append(SegmentEnd(run_id, metrics, result.wall_seconds, result.cpu_seconds, error))
+            ends.append(
+                SegmentEnd(outcome.run_id, metrics, result.wall_seconds, result.cpu_seconds, error)
+            )
         self.recorder.end_segments(ends)
         return outcomes
 
-    def _register(self, result: SegmentResult, run_id: str) -> int:
+    def _register(self, results: list[SegmentResult], run_ids: list[str]) -> list:
         from loopml.registry import service as registry
 
-        stored = self.artifacts.put_bytes(result.package)
-        version = registry.register(
-            self.store, name=self.spec.name, flavor=result.flavor, artifact_digest=stored.digest,
-            artifact_size=stored.size, signature=result.signature, segment=result.segment or None,
-            run_id=run_id, metrics=result.metrics,
-            dataset_version_ids=[self.dataset_version_id] if self.dataset_version_id else [],
-            rules=self.plan.validation.rules_dict, validation=self.plan.validation.report.to_dict(),
-            actor=self.actor,
-        )  # fmt: skip
-        return version.version
+        stored = self.artifacts.put_many([r.package for r in results])
+        datasets = [self.dataset_version_id] if self.dataset_version_id else []
+        validation = self.plan.validation
+        new = [
+            registry.NewVersion(
+                flavor=r.flavor, artifact_digest=s.digest, artifact_size=s.size,
+                signature=r.signature, segment=r.segment or None, run_id=run_id,
+                metrics=r.metrics, dataset_version_ids=datasets, rules=validation.rules_dict,
+                validation=validation.report.to_dict(),
+            )
+            for r, s, run_id in zip(results, stored, run_ids, strict=True)
+        ]  # fmt: skip
+        return registry.register_many(self.store, self.spec.name, new, actor=self.actor)
 
-    def _promote(self, version: int) -> dict[str, Any]:
+    def _promote(self, versions: list) -> list[dict[str, Any]]:
+        """Each version's promotion (versions of distinct segments), in one transaction."""
         from loopml.registry import promotion
         from loopml.registry.entities import Approval
         from loopml.registry.gates import GateFailed
 
         serving = self.spec.serving
-        if serving.promote == "never":
-            return {"promotion": "not promoted"}
-        try:
-            move = promotion.promote(
-                self.store, self.spec.name, version, alias=serving.alias, actor=self.actor,
-                reason=f"loopml run of {self.spec.name!r}", require_approval=serving.promote == "approval",
-            )  # fmt: skip
-        except GateFailed as failed:
-            checks = "; ".join(f"{c.name}: {c.detail}" for c in failed.result.failures())
-            return {"promotion": "gate failed", "gate": checks}
-        return {"promotion": "approval requested" if isinstance(move, Approval) else "promoted"}
+        if serving.promote == "never" or not versions:
+            return [{"promotion": "not promoted"} for _ in versions]
+        decided = promotion.promote_many(
+            self.store, self.spec.name, versions, alias=serving.alias, actor=self.actor,
+            reason=f"loopml run of {self.spec.name!r}", require_approval=serving.promote == "approval",
+        )  # fmt: skip
+        out = []
+        for move in decided:
+            if isinstance(move, GateFailed):
+                checks = "; ".join(f"{c.name}: {c.detail}" for c in move.result.failures())
+                out.append({"promotion": "gate failed", "gate": checks})
+            else:
+                kind = "approval requested" if isinstance(move, Approval) else "promoted"
+                out.append({"promotion": kind})
+        return out
 
     def _promote_cached(self, outcomes: list[SegmentOutcome]) -> list[SegmentOutcome]:
         """With a changed gate or promotion setting, cached versions face the gate again."""
+        from loopml.registry import service as registry
+
         if "register" in self.plan.cached_steps:
             return outcomes
         alias = self.spec.serving.alias
-        out = []
-        for outcome in outcomes:
-            cached = self.plan.cached.get(outcome.segment_key)
-            if (
-                outcome.status == "cached"
-                and cached
-                and cached.version
-                and alias not in cached.aliases
-            ):
-                outcome = replace(outcome, **self._promote(cached.version))
-            out.append(outcome)
+        again = [
+            i
+            for i, o in enumerate(outcomes)
+            if o.status == "cached"
+            and (cached := self.plan.cached.get(o.segment_key))
+            and cached.version
+            and alias not in cached.aliases
+        ]
+        numbers = [outcomes[i].version for i in again]
+        versions = registry.get_versions(self.store, self.spec.name, numbers) if again else []
+        out = list(outcomes)
+        for i, promotion in zip(again, self._promote(versions), strict=True):
+            out[i] = replace(out[i], **promotion)
         return out
 
     def _progress(self, done: int, total: int) -> None:
