@@ -185,7 +185,7 @@ class _Execution:
         columns = list(
             dict.fromkeys([*work.features, work.target, *([work.time] if work.time else [])])
         )
-        items = [(s.values, s.key, plan.keys[s.key], s.rows[columns]) for s in todo]
+        items = [(s.values, s.key, plan.keys[s.key], _columns(s.rows, columns)) for s in todo]
         outcomes: list[SegmentOutcome] = []
         with executors.engine(self.executor, execution.max_workers) as workers:
             size = chunk_size(execution.chunk_size, todo, workers)
@@ -304,6 +304,11 @@ def _outcome(result: SegmentResult) -> SegmentOutcome:
     return SegmentOutcome(result.segment_key, result.segment, result.status, result.reason,
                           metrics=result.metrics, cpu_seconds=result.cpu_seconds,
                           wall_seconds=result.wall_seconds)  # fmt: skip
+
+
+def _columns(rows, columns: list[str]):
+    """The rows with these columns, in this order (without a copy when they are so)."""
+    return rows if list(rows.columns) == columns else rows[columns]
 
 
 def _segment_tags(result: SegmentResult) -> dict[str, str]:
