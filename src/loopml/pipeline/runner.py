@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from loopml.errors import LoopmlError
-from loopml.pipeline import executors
+from loopml.pipeline import executors, unchanged
 from loopml.pipeline.declare import declare_gate, declare_monitors
 from loopml.pipeline.fingerprint import CACHE_TAG
 from loopml.pipeline.plan import OUTPUT, Plan, make_plan
@@ -48,20 +48,33 @@ def run_pipeline(
     started = time.perf_counter()
     executor = executor or spec.execution.executor
     executors.check(executor)
+    steps = [as_step(s) for s in steps]
+    run_key = None if force else unchanged.key(spec, root, steps, store)
+    recalled = unchanged.recall(store, artifacts, run_key)
+    if recalled is not None:
+        names = ["load", "validate", "register", *(s.name for s in steps), "train"]
+        return _up_to_date(spec, store, settings, *recalled, names, started)
     warming = executors.warm_up(executor, spec.execution.max_workers)
-    plan = make_plan(spec, root, [as_step(s) for s in steps], store, artifacts, force=force)
+    plan = make_plan(spec, root, steps, store, artifacts, force=force)
     if warming is not None:
         warming.join()
     if plan.up_to_date:
         outcomes = _cached_outcomes(plan) + _too_small(plan)
+        unchanged.remember(store, artifacts, plan.cached_steps["register"], run_key, outcomes,
+                           plan.notes)  # fmt: skip
         names = [*plan.step_keys, *(c.step.name for c in plan.custom), "train"]
-        monitors = declare_monitors(store, spec, actor=settings.actor)
-        return PipelineResult(spec.name, None, outcomes, dict.fromkeys(names, "cached"),
-                              monitors=tuple(monitors), notes=plan.notes,
-                              wall_seconds=time.perf_counter() - started)  # fmt: skip
+        return _up_to_date(spec, store, settings, outcomes, plan.notes, names, started)
     execution = _Execution(plan, store, artifacts, settings, executor, on_progress)
     result = execution.run()
+    unchanged.remember(store, artifacts, result.run_id, run_key, result.segments, result.notes)
     return replace(result, wall_seconds=time.perf_counter() - started)
+
+
+def _up_to_date(spec, store, settings, outcomes, notes, names, started) -> PipelineResult:
+    monitors = declare_monitors(store, spec, actor=settings.actor)
+    return PipelineResult(spec.name, None, outcomes, dict.fromkeys(names, "cached"),
+                          monitors=tuple(monitors), notes=notes,
+                          wall_seconds=time.perf_counter() - started)  # fmt: skip
 
 
 class _Execution:
