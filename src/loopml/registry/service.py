@@ -458,6 +458,28 @@ def alias_targets(store: Store, names: Iterable[str]) -> dict[tuple[str, str, st
         return {(name, segment, alias): version for name, segment, alias, version in rows}
 
 
+def alias_changes(
+    store: Store, since: int, names: Iterable[str]
+) -> tuple[int, dict[tuple[str, str, str], int | None]]:
+    """The aliases of these models moved after move ``since``, each with the version id
+    it points at now (None: removed), and the newest move's id: what a serving replica
+    reads each poll, its cost in the moves since, not in the segments."""
+    with store.read() as session:
+        newest = session.scalar(select(func.max(AliasMoveRow.id))) or 0
+        rows = session.execute(
+            select(AliasMoveRow.id, ModelRow.name, AliasMoveRow.segment_key, AliasMoveRow.alias,
+                   AliasRow.version_id)
+            .join(ModelRow, ModelRow.id == AliasMoveRow.model_id)
+            .outerjoin(AliasRow, (AliasRow.model_id == AliasMoveRow.model_id)
+                       & (AliasRow.segment_key == AliasMoveRow.segment_key)
+                       & (AliasRow.alias == AliasMoveRow.alias))
+            .where(AliasMoveRow.id > since, AliasMoveRow.id <= newest,
+                   ModelRow.name.in_(list(names)))
+            .order_by(AliasMoveRow.id)
+        ).all()  # fmt: skip
+    return max(newest, since), {(n, seg, alias): vid for _id, n, seg, alias, vid in rows}
+
+
 def alias_history(
     store: Store,
     name: str,
