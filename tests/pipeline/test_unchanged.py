@@ -9,19 +9,27 @@ from tests.pipeline.conftest import write_project
 import loopml
 
 
-def test_an_unchanged_rerun_does_not_read_the_data(sqlite_ctx, project):
-    first = loopml.Pipeline.from_file(project).run()
-    sales = project.parent / "sales.csv"
-    sales.chmod(0)  # the rerun could not read the rows if it tried
-    try:
-        again = loopml.Pipeline.from_file(project).run()
-    finally:
-        sales.chmod(0o600)
+def _same_metadata_other_rows(sales) -> None:
+    """Change a value in place, keeping the file's size and modification time: only a
+    run that reads the rows can tell."""
+    stat = sales.stat()
+    text = sales.read_text()
+    last = text.rstrip("\n")[-1]
+    sales.write_text(text.rstrip("\n")[:-1] + ("1" if last != "1" else "2") + "\n")
+    os.utime(sales, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert sales.stat().st_size == stat.st_size
+
+
+def test_an_unchanged_rerun_answers_from_metadata_without_reading_the_data(sqlite_ctx, project):
+    first = loopml.Pipeline.from_file(project).run()  # infers and stores the data's rules
+    _same_metadata_other_rows(project.parent / "sales.csv")
+    again = loopml.Pipeline.from_file(project).run()
     assert again.up_to_date and again.count("cached") == 4
     assert {(o.segment_key, o.version) for o in again.segments} == {
         (o.segment_key, o.version) for o in first.segments
     }
     assert set(again.steps.values()) == {"cached"}
+    assert loopml.Pipeline.from_file(project).run(force=True).count("trained") == 4
 
 
 def test_new_metadata_with_the_same_rows_hashes_them_and_trains_nothing(sqlite_ctx, project):
@@ -31,11 +39,8 @@ def test_new_metadata_with_the_same_rows_hashes_them_and_trains_nothing(sqlite_c
     os.utime(sales, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     again = loopml.Pipeline.from_file(project).run()
     assert again.up_to_date and again.count("cached") == 4
-    sales.chmod(0)  # and the new metadata is remembered
-    try:
-        assert loopml.Pipeline.from_file(project).run().up_to_date
-    finally:
-        sales.chmod(0o600)
+    _same_metadata_other_rows(sales)  # and the new metadata is remembered
+    assert loopml.Pipeline.from_file(project).run().up_to_date
 
 
 def test_changed_rows_train_only_their_segments_after_a_shortcut(sqlite_ctx, project):

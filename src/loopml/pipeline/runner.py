@@ -49,8 +49,8 @@ def run_pipeline(
     executor = executor or spec.execution.executor
     executors.check(executor)
     steps = [as_step(s) for s in steps]
-    run_key = None if force else unchanged.key(spec, root, steps, store)
-    recalled = unchanged.recall(store, artifacts, run_key)
+    source = None if force else unchanged.source_metadata(spec, root, store)
+    recalled = unchanged.recall(store, artifacts, unchanged.key(spec, root, steps, store, source))
     if recalled is not None:
         names = ["load", "validate", "register", *(s.name for s in steps), "train"]
         return _up_to_date(spec, store, settings, *recalled, names, started)
@@ -60,12 +60,14 @@ def run_pipeline(
         warming.join()
     if plan.up_to_date:
         outcomes = _cached_outcomes(plan) + _too_small(plan)
+        run_key = unchanged.key(spec, root, steps, store, source)
         unchanged.remember(store, artifacts, plan.cached_steps["register"], run_key, outcomes,
                            plan.notes)  # fmt: skip
         names = [*plan.step_keys, *(c.step.name for c in plan.custom), "train"]
         return _up_to_date(spec, store, settings, outcomes, plan.notes, names, started)
     execution = _Execution(plan, store, artifacts, settings, executor, on_progress)
     result = execution.run()
+    run_key = unchanged.key(spec, root, steps, store, source)
     unchanged.remember(store, artifacts, result.run_id, run_key, result.segments, result.notes)
     return replace(result, wall_seconds=time.perf_counter() - started)
 

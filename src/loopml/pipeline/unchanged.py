@@ -31,10 +31,31 @@ OUTCOMES_TAG = "loopml.unchanged_outcomes"  # digest of the stored outcomes
 _KEPT = ("segment_key", "segment", "status", "reason", "version", "run_id")
 
 
-def key(spec: ProjectSpec, root: Path, steps: Sequence[Step], store) -> str | None:
-    """The metadata key of this run's inputs; None when the source cannot be described
-    without reading it (then the run plans in full)."""
-    source = _source_metadata(spec, root, store)
+def source_metadata(spec: ProjectSpec, root: Path, store) -> Any:
+    """What describes the source without reading it; None when nothing does (then the
+    run plans in full). Read before planning, so the outcomes are stored under the
+    metadata of the data they were computed from."""
+    if spec.data.dataset is not None:
+        from loopml.data import service
+
+        try:
+            return service.resolve_version(store, spec.data.dataset).digest
+        except NotFound:
+            return None  # planning says so properly
+    path = (root / spec.data.path).resolve()
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    described: list[Any] = [str(path), stat.st_size, stat.st_mtime_ns]
+    if path.suffix.lower() in (".parquet", ".pq"):
+        described.append(_parquet_footer(path))
+    return described
+
+
+def key(spec: ProjectSpec, root: Path, steps: Sequence[Step], store, source: Any) -> str | None:
+    """The key of a run over ``source`` (its metadata), with the rules as they are now:
+    a first run stores the rules it inferred, which its rerun then reads."""
     if source is None:
         return None
     return fp.digest(
@@ -91,25 +112,6 @@ def _unfinished(outcome: SegmentOutcome) -> bool:
         and outcome.run_id is None
         and "budget" in (outcome.reason or "")
     )
-
-
-def _source_metadata(spec: ProjectSpec, root: Path, store) -> Any:
-    if spec.data.dataset is not None:
-        from loopml.data import service
-
-        try:
-            return service.resolve_version(store, spec.data.dataset).digest
-        except NotFound:
-            return None  # planning says so properly
-    path = (root / spec.data.path).resolve()
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    described: list[Any] = [str(path), stat.st_size, stat.st_mtime_ns]
-    if path.suffix.lower() in (".parquet", ".pq"):
-        described.append(_parquet_footer(path))
-    return described
 
 
 def _parquet_footer(path: Path) -> Any:
