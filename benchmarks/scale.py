@@ -43,6 +43,7 @@ DATASET_ROWS = int(os.environ.get("BENCH_SCALE_DATASET_ROWS", "1000000"))
 LOG_ROWS = int(os.environ.get("BENCH_SCALE_LOG_ROWS", "1000000"))
 LOG_SEGMENTS = int(os.environ.get("BENCH_SCALE_LOG_SEGMENTS", "10000"))
 DASK = os.environ.get("BENCH_SCALE_DASK", "1") == "1"
+MAX_MODELS = max(1, SEGMENTS // 4)  # the server's budget: most segments start cold
 CHANGED = 0.01  # share of segments whose rows change before the partial rerun
 NAME = "scale"
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
@@ -165,7 +166,8 @@ def serving(work: Path, settings: Settings) -> dict:
     raw = _model_call(model, row)
     port = free_port()
     env = {**os.environ, "LOOPML_HOME": str(settings.home), "LOOPML_ACTOR": "bench",
-           "LOOPML_STORE_URL": settings.store_url}  # fmt: skip
+           "LOOPML_STORE_URL": settings.store_url,
+           "LOOPML_SERVING_MAX_MODELS": str(MAX_MODELS)}  # fmt: skip
     command = [sys.executable, "-c", "import sys; from loopml.cli import main; main(sys.argv[1:])"]
     started = time.perf_counter()
     server = subprocess.Popen(
@@ -317,7 +319,8 @@ def report(f: dict) -> str:
         ["monitor pass: drift and MAE per segment", _s(f["monitor"]),
          f"{f['monitor_outcomes']} (target < 10 s: {_met(f['monitor'] < 10)})"],
         [f"server start with {SEGMENTS:,} champions, until ready", _s(f["ready"]),
-         f"target ≤ 30 s: {_met(f['ready'] <= 30)}"],
+         f"{MAX_MODELS:,} preloaded (LOOPML_SERVING_MAX_MODELS); target ≤ 30 s: "
+         f"{_met(f['ready'] <= 30)}"],
         ["server RSS when ready / after the cold requests",
          f"{f['rss_ready'] / 2**20:.0f} / {f['rss_after'] / 2**20:.0f} MiB", ""],
         ["raw `Ridge.predict` of one row", f"{f['raw_call'] * 1000:.2f} ms", ""],
