@@ -337,7 +337,24 @@ def report(f: dict) -> str:
         f"`python -m benchmarks scale` (sizes from `BENCH_SCALE_*`, see the module); "
         f"1-minute load {f['load']:.1f} when it started. {f['trained']:,} segments trained.\n\n"
         + markdown_table(["what", "time", "against the target"], rows)
+        + "\n\n"
+        + NOTES
     )
+
+
+NOTES = """What profiling (pyinstrument) found in the per-segment path, and what became of it:
+
+- Registration, gate and alias move were a transaction each per segment, with a model-row
+  lock, a version lookup and an alias lookup each; they are one transaction per chunk now
+  (`register_many`, `promote_many`, `set_aliases`), the champions of a chunk read in one query.
+- A monitor pass read and decoded its reference once per segment and resolved each segment's
+  champion for its importance; both are read once per pass now.
+- A serving poll read every alias of every model after any move; it reads the moves since its
+  last poll now, and preloading stops at the server's model budget.
+- A rerun read, hashed and validated the whole source; it answers from file metadata now.
+- Still per segment in the workers: scikit-learn's input checks on fit and predict, the
+  pandas column selections of the split, and the skops file of each model; that is what keeps
+  the training target unmet on two cores."""
 
 
 def timed(function):
