@@ -352,6 +352,9 @@ NOTES = """What profiling (pyinstrument) found in the per-segment path, and what
 - A serving poll read every alias of every model after any move; it reads the moves since its
   last poll now, and preloading stops at the server's model budget.
 - A rerun read, hashed and validated the whole source; it answers from file metadata now.
+- The prediction log drifts in every segment (its price is shifted by 0.2 standard
+  deviations), so the monitor pass opens an alert for each of them: the worst case for its
+  writes to the store.
 - Still per segment in the workers: scikit-learn's input checks on fit and predict, the
   pandas column selections of the split, and the skops file of each model; that is what keeps
   the training target unmet on two cores."""
