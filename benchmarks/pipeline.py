@@ -78,11 +78,11 @@ def run_loopml(data: Path, name: str, executor: str = "local"):
     return result, time.perf_counter() - started
 
 
-def identical(a: str, b: str) -> bool:
+def identical(a: str, b: str, segments: int = SEGMENTS) -> bool:
     """Same metrics for every segment, same coefficients for a sample of them."""
     left = {v.segment_key: v.metrics for v in loopml.list_model_versions(a)}
     right = {v.segment_key: v.metrics for v in loopml.list_model_versions(b)}
-    if left != right or len(left) != SEGMENTS:
+    if left != right or len(left) != segments:
         return False
     for key in sorted(left)[:COMPARE_SAMPLE]:
         one = loopml.load_model(f"models:/{a}@champion", segment=key).native

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     serving_poll_interval: float = Field(
         default=1.0, gt=0, description="Seconds between a server's checks for alias moves."
     )
+    serving_max_models: int = Field(
+        default=2000,
+        ge=1,
+        description="Most model versions a server keeps loaded; past it the least recently "
+        "used are dropped and load again on their next request (a segment family of 10,000 "
+        "serves within this memory budget).",
+    )
     serving_max_batch_rows: int = Field(
         default=1024, ge=1, description="Most rows one model call takes when requests are batched."
     )

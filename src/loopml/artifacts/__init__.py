@@ -16,7 +16,7 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -57,11 +57,29 @@ class ArtifactStore:
     def __repr__(self) -> str:
         return f"ArtifactStore({self.uri!r})"
 
-    def put_bytes(self, data: bytes) -> StoredObject:
-        digest = hashlib.sha256(data).hexdigest()
+    def put_bytes(self, data: bytes | memoryview, *, digest: str | None = None) -> StoredObject:
+        """Store ``data``; ``digest`` is its sha256 when the caller has just computed it
+        from these very bytes (a large table is then hashed once, not twice)."""
+        digest = digest or hashlib.sha256(data).hexdigest()
+        size = memoryview(data).nbytes
         if not self._intact(digest):
-            self._publish([data])
-        return StoredObject(digest, len(data))
+            self._write(digest, data)
+        return StoredObject(digest, size)
+
+    def put_many(self, blobs: Sequence[bytes]) -> list[StoredObject]:
+        """Store many blobs at once (a pipeline's models, a chunk at a time). Locally each is
+        written to a temporary name and renamed; elsewhere the filesystem uploads them
+        together (s3fs concurrently), each object appearing whole."""
+        stored = [StoredObject(hashlib.sha256(b).hexdigest(), len(b)) for b in blobs]
+        missing = {
+            s.digest: b for s, b in zip(stored, blobs, strict=True) if not self._intact(s.digest)
+        }
+        if self._local:
+            for digest, data in missing.items():
+                self._write(digest, data)
+        elif missing:
+            self.fs.pipe({self._path(digest): data for digest, data in missing.items()})
+        return stored
 
     def put_file(self, path: str | os.PathLike[str]) -> StoredObject:
         path = Path(path)
@@ -125,6 +143,26 @@ class ArtifactStore:
             if self.fs.exists(temporary):
                 self.fs.rm(temporary)
         return StoredObject(digest, size)
+
+    def _write(self, digest: str, data: bytes | memoryview) -> None:
+        """Bytes whose hash is known: written to a temporary name, then renamed into
+        place (over a stored copy that failed its hash)."""
+        if not self._local:  # an object store's upload appears whole, or not at all
+            self.fs.pipe_file(self._path(digest), bytes(data))
+            return
+        self._makedirs(f"{self.root}/tmp")
+        temporary = f"{self.root}/tmp/{uuid.uuid4().hex}"
+        final = self._path(digest)
+        try:
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+            if self._private:
+                os.chmod(temporary, 0o600)
+            self._makedirs(final.rsplit("/", 1)[0])
+            os.replace(temporary, final)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
 
     def _intact(self, digest: str) -> bool:
         """Is the object stored with content that still matches its hash?"""

@@ -139,12 +139,13 @@ def _check_mixed(frame: Any, names: list[str]) -> None:
             )
 
 
-def to_parquet(table: pa.Table) -> bytes:
+def parquet_buffer(table: pa.Table) -> pa.Buffer:
+    """The table as Parquet in Arrow's memory (hashed and written without a copy)."""
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, **PARQUET_OPTIONS)
-    return sink.getvalue().to_pybytes()
+    return sink.getvalue()
 
 
 def read_parquet(data: bytes) -> pa.Table:

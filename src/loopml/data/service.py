@@ -55,12 +55,12 @@ def log_version(
     actor: str,
 ) -> DatasetVersion:
     """Store ``data`` as a version of ``name``; the same content again is the same version."""
-    from loopml.data.frames import as_table, to_parquet
+    from loopml.data.frames import as_table, parquet_buffer
     from loopml.data.profile import profile_table
 
     check_name(name)
     table = as_table(data, f"data for dataset {name!r}")
-    payload = to_parquet(table)
+    payload = memoryview(parquet_buffer(table))
     digest = hashlib.sha256(payload).hexdigest()
     existing = _find_by_digest(store, name, digest)
     if existing is not None:
@@ -69,7 +69,7 @@ def log_version(
         return existing
     profile, summary = profile_table(table)
     summary_digest = artifacts.put_bytes(_summary_bytes(summary)).digest
-    stored = artifacts.put_bytes(payload)
+    stored = artifacts.put_bytes(payload, digest=digest)
     fields = {
         "digest": stored.digest, "size": stored.size, "num_rows": table.num_rows,
         "num_columns": table.num_columns, "schema": _schema(table), "profile": profile,

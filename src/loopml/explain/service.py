@@ -69,8 +69,14 @@ def assess_fairness(
 
 def save_fairness(store, version: ModelVersion, report: dict[str, Any], *, actor: str) -> None:
     """Keep a fairness report (``FairnessReport.to_dict()``) with the version."""
-    summary = {a["attribute"]: a["summary"] for a in report["attributes"]}
-    reports.save_report(store, version, FAIRNESS, report, actor=actor, summary=summary)
+    reports.save_report(
+        store, version, FAIRNESS, report, actor=actor, summary=fairness_summary(report)
+    )
+
+
+def fairness_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """What the audit trail keeps of a fairness report: each attribute's summary."""
+    return {a["attribute"]: a["summary"] for a in report["attributes"]}
 
 
 def save_evaluation(store, version: ModelVersion, result, *, actor: str) -> None:

@@ -9,7 +9,7 @@ bool → int, whole floats → int; numeric text is *not* numeric).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -77,10 +77,12 @@ def infer(example: Any, predictions: Any = None) -> Signature:
 
         values = np.asarray(predictions)
         outputs = (Column("prediction", _kind_of_dtype(values.dtype)),)
-    return Signature(
-        tuple(Column(str(name), _kind_of_dtype(frame[name].dtype)) for name in frame.columns),
-        outputs,
-    )
+    return Signature(of_dtypes(frame.dtypes.items()).inputs, outputs)
+
+
+def of_dtypes(columns: Iterable[tuple[Any, Any]]) -> Signature:
+    """The input signature of (column name, dtype) pairs."""
+    return Signature(tuple(Column(str(name), _kind_of_dtype(dtype)) for name, dtype in columns))
 
 
 def as_frame(data: Any, names: Sequence[str] | None = None) -> pd.DataFrame:

@@ -10,19 +10,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def champion_importance(store, model: str, segment: str) -> dict[str, float] | None:
-    """The importance per feature of the champion answering ``segment``; None if unknown."""
+def champion_importances(
+    store, model: str, segments: Sequence[str]
+) -> dict[str, dict[str, float] | None]:
+    """The importance per feature of the champion answering each segment (None where
+    unknown), read in a few queries for all the segments of a monitor's pass."""
     from loopml.errors import NotFound
     from loopml.registry import reports, service
 
     if store is None:
-        return None
+        return dict.fromkeys(segments)
     try:
-        version = service.resolve(store, model, alias="champion", segment=segment or None)
+        champions = service.resolve_aliases(store, model, "champion", segments)
     except NotFound:
-        return None
-    found = reports.latest_report(store, version, "explanation")
-    return None if found is None else found.payload.get("importance")
+        return dict.fromkeys(segments)
+    found = reports.latest_reports(store, list(champions.values()), "explanation")
+    out: dict[str, dict[str, float] | None] = dict.fromkeys(segments)
+    for segment, version in champions.items():
+        report = found.get(version.id)
+        out[segment] = None if report is None else report.payload.get("importance")
+    return out
 
 
 def shares(importance: dict[str, float], columns: Sequence[str]) -> dict[str, float]:

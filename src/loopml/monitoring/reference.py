@@ -61,8 +61,12 @@ def make_reference(
 
 def put_reference(artifacts, reference: Reference) -> str:
     """Store the reference in the artifact store; returns its digest."""
-    payload = json.dumps(reference.to_dict(), separators=(",", ":")).encode()
-    return artifacts.put_bytes(payload).digest
+    return artifacts.put_bytes(encode_reference(reference)).digest
+
+
+def encode_reference(reference: Reference) -> bytes:
+    """The stored form of a reference (``put_reference``; a pipeline stores many at once)."""
+    return json.dumps(reference.to_dict(), separators=(",", ":")).encode()
 
 
 def get_reference(artifacts, digest: str) -> Reference:

@@ -177,14 +177,19 @@ def _threshold(monitor: Monitor, segment: str, serving: dict[str, int], store) -
 
 def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:
     spec = monitor.spec
+    from loopml.monitoring.importance import champion_importances
+
     features = _features(rows)
     outcomes = []
-    for segment, part in (
-        perf._segments(features, spec.per_segment) if rows.num_rows else [("", features)]
-    ):
+    parts = list(perf._segments(features, spec.per_segment) if rows.num_rows else [("", features)])
+    importances = champion_importances(store, spec.model, [segment for segment, _ in parts])
+    named = None  # the monitor's own reference, read once for every segment
+    if spec.reference is not None:
+        named = reference_for(artifacts, model=spec.model, segment="", digest=spec.reference)
+    for segment, part in parts:
         try:
-            reference = reference_for(
-                artifacts, model=spec.model, segment=segment, digest=spec.reference, store=store
+            reference = named or reference_for(
+                artifacts, model=spec.model, segment=segment, digest=None, store=store
             )
         except LoopmlError as error:  # one segment without a reference: the others still run
             where = _where(spec.model, segment)
@@ -202,7 +207,7 @@ def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:
                 "no column could be compared",
             )
         else:
-            status, message = _weighed(spec, store, segment, report, details)
+            status, message = _weighed(spec, importances[segment], report, details)
         outcomes.append(Outcome(segment, status, report.share_drifted, part.num_rows,
                                 f"{spec.name} on {_where(spec.model, segment)}: {message}", details,
                                 spec.drift_share))  # fmt: skip
@@ -215,13 +220,12 @@ def _drift_columns(names: list[str], segment: str) -> list[str]:
     return [name for name in names if name not in keys]
 
 
-def _weighed(spec, store, segment: str, report, details: dict) -> tuple[str, str]:
+def _weighed(spec, importance, report, details: dict) -> tuple[str, str]:
     """Alert on drift; with ``importance_share``, only if the drifted columns carry that much
     of the champion's importance (unknown importance alerts, and says so)."""
-    from loopml.monitoring.importance import champion_importance, shares
+    from loopml.monitoring.importance import shares
 
     drifted = report.drifted_columns
-    importance = champion_importance(store, spec.model, segment)
     if importance is None:
         named = _named(drifted, lambda c: c)
         note = "; importance unknown (no explanation of the champion)" if drifted else ""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from loopml.errors import LoopmlError
-from loopml.pipeline import executors
+from loopml.pipeline import executors, unchanged
 from loopml.pipeline.declare import declare_gate, declare_monitors
 from loopml.pipeline.fingerprint import CACHE_TAG
 from loopml.pipeline.plan import OUTPUT, Plan, make_plan
@@ -48,20 +48,35 @@ def run_pipeline(
     started = time.perf_counter()
     executor = executor or spec.execution.executor
     executors.check(executor)
+    steps = [as_step(s) for s in steps]
+    source = None if force else unchanged.source_metadata(spec, root, store)
+    recalled = unchanged.recall(store, artifacts, unchanged.key(spec, root, steps, store, source))
+    if recalled is not None:
+        names = ["load", "validate", "register", *(s.name for s in steps), "train"]
+        return _up_to_date(spec, store, settings, *recalled, names, started)
     warming = executors.warm_up(executor, spec.execution.max_workers)
-    plan = make_plan(spec, root, [as_step(s) for s in steps], store, artifacts, force=force)
+    plan = make_plan(spec, root, steps, store, artifacts, force=force)
     if warming is not None:
         warming.join()
     if plan.up_to_date:
         outcomes = _cached_outcomes(plan) + _too_small(plan)
+        run_key = unchanged.key(spec, root, steps, store, source)
+        unchanged.remember(store, artifacts, plan.cached_steps["register"], run_key, outcomes,
+                           plan.notes)  # fmt: skip
         names = [*plan.step_keys, *(c.step.name for c in plan.custom), "train"]
-        monitors = declare_monitors(store, spec, actor=settings.actor)
-        return PipelineResult(spec.name, None, outcomes, dict.fromkeys(names, "cached"),
-                              monitors=tuple(monitors), notes=plan.notes,
-                              wall_seconds=time.perf_counter() - started)  # fmt: skip
+        return _up_to_date(spec, store, settings, outcomes, plan.notes, names, started)
     execution = _Execution(plan, store, artifacts, settings, executor, on_progress)
     result = execution.run()
+    run_key = unchanged.key(spec, root, steps, store, source)
+    unchanged.remember(store, artifacts, result.run_id, run_key, result.segments, result.notes)
     return replace(result, wall_seconds=time.perf_counter() - started)
+
+
+def _up_to_date(spec, store, settings, outcomes, notes, names, started) -> PipelineResult:
+    monitors = declare_monitors(store, spec, actor=settings.actor)
+    return PipelineResult(spec.name, None, outcomes, dict.fromkeys(names, "cached"),
+                          monitors=tuple(monitors), notes=notes,
+                          wall_seconds=time.perf_counter() - started)  # fmt: skip
 
 
 class _Execution:
@@ -187,7 +202,7 @@ class _Execution:
                 [*work.features, work.target, *([work.time] if work.time else []), *work.sensitive]
             )
         )
-        items = [(s.values, s.key, plan.keys[s.key], s.rows[columns]) for s in todo]
+        items = [(s.values, s.key, plan.keys[s.key], _columns(s.rows, columns)) for s in todo]
         outcomes: list[SegmentOutcome] = []
         with executors.engine(self.executor, execution.max_workers) as workers:
             size = chunk_size(execution.chunk_size, todo, workers)
@@ -199,92 +214,110 @@ class _Execution:
         return outcomes
 
     def _record(self, results: list[SegmentResult], train_run: str) -> list[SegmentOutcome]:
-        """A chunk's segment runs, their registered versions and promotions."""
+        """A chunk's segment runs, their registered versions and promotions, each kind
+        written in one transaction for the whole chunk."""
         outcomes = [_outcome(r) for r in results]
         kept = [i for i, r in enumerate(results) if r.reason != _BUDGET]  # retried next run
         run_ids = self.recorder.begin_segments(
             train_run, [(results[i].segment_key, _segment_tags(results[i])) for i in kept]
         )
-        ends = []
         for i, run_id in zip(kept, run_ids, strict=True):
-            result = results[i]
-            outcome = replace(outcomes[i], run_id=run_id)
-            error = result.reason if result.status == "failed" else None
-            if result.status == "trained":
-                try:
-                    version = self._register(result, run_id)
-                    outcome = replace(outcome, version=version, **self._promote(version))
-                except LoopmlError as failure:
-                    error = f"registration failed: {failure}"
-                    outcome = replace(outcome, status="failed", reason=error)
-            outcomes[i] = outcome
+            outcomes[i] = replace(outcomes[i], run_id=run_id)
+        trained = [i for i in kept if results[i].status == "trained"]
+        try:
+            versions = self._register(
+                [results[i] for i in trained], [outcomes[i].run_id for i in trained]
+            )
+            promoted = self._promote(versions)
+            for i, version, promotion in zip(trained, versions, promoted, strict=True):
+                outcomes[i] = replace(outcomes[i], version=version.version, **promotion)
+        except LoopmlError as failure:
+            for i in trained:
+                reason = f"registration failed: {failure}"
+                outcomes[i] = replace(outcomes[i], status="failed", reason=reason)
+        ends = []
+        for i in kept:
+            result, outcome = results[i], outcomes[i]
+            error = outcome.reason if outcome.status == "failed" else None
             metrics = {
                 **result.metrics,
                 "train_rows": result.train_rows,
                 "test_rows": result.test_rows,
             }
-            ends.append(SegmentEnd(run_id, metrics, result.wall_seconds, result.cpu_seconds, error))
+            ends.append(
+                SegmentEnd(outcome.run_id, metrics, result.wall_seconds, result.cpu_seconds, error)
+            )
         self.recorder.end_segments(ends)
         return outcomes
 
-    def _register(self, result: SegmentResult, run_id: str) -> int:
-        from loopml.monitoring.reference import put_reference
+    def _register(self, results: list[SegmentResult], run_ids: list[str]) -> list:
+        from loopml.explain.service import FAIRNESS, fairness_summary
+        from loopml.monitoring.reference import encode_reference
         from loopml.registry import service as registry
 
-        stored = self.artifacts.put_bytes(result.package)
-        reference = (
-            put_reference(self.artifacts, result.reference)
-            if result.reference is not None
-            else None
-        )
-        version = registry.register(
-            self.store, name=self.spec.name, flavor=result.flavor, artifact_digest=stored.digest,
-            artifact_size=stored.size, signature=result.signature, segment=result.segment or None,
-            run_id=run_id, metrics=result.metrics,
-            dataset_version_ids=[self.dataset_version_id] if self.dataset_version_id else [],
-            rules=self.plan.validation.rules_dict, validation=self.plan.validation.report.to_dict(),
-            reference_digest=reference, actor=self.actor,
-        )  # fmt: skip
-        if result.fairness is not None:  # before the gate, whose fairness check reads it
-            from loopml.explain.service import save_fairness
+        stored = self.artifacts.put_many([r.package for r in results])
+        # Each segment's drift reference: the summaries of its own training rows.
+        references = [r for r in results if r.reference is not None]
+        digests = self.artifacts.put_many([encode_reference(r.reference) for r in references])
+        reference_of = {id(r): d.digest for r, d in zip(references, digests, strict=True)}
+        datasets = [self.dataset_version_id] if self.dataset_version_id else []
+        validation = self.plan.validation
+        new = [
+            registry.NewVersion(
+                flavor=r.flavor, artifact_digest=s.digest, artifact_size=s.size,
+                signature=r.signature, segment=r.segment or None, run_id=run_id,
+                metrics=r.metrics, dataset_version_ids=datasets, rules=validation.rules_dict,
+                validation=validation.report.to_dict(), reference_digest=reference_of.get(id(r)),
+                # before the gate, whose fairness check reads it
+                reports={FAIRNESS: (r.fairness, fairness_summary(r.fairness))} if r.fairness else None,
+            )
+            for r, s, run_id in zip(results, stored, run_ids, strict=True)
+        ]  # fmt: skip
+        return registry.register_many(self.store, self.spec.name, new, actor=self.actor)
 
-            save_fairness(self.store, version, result.fairness, actor=self.actor)
-        return version.version
-
-    def _promote(self, version: int) -> dict[str, Any]:
+    def _promote(self, versions: list) -> list[dict[str, Any]]:
+        """Each version's promotion (versions of distinct segments), in one transaction."""
         from loopml.registry import promotion
         from loopml.registry.entities import Approval
         from loopml.registry.gates import GateFailed
 
         serving = self.spec.serving
-        if serving.promote == "never":
-            return {"promotion": "not promoted"}
-        try:
-            move = promotion.promote(
-                self.store, self.spec.name, version, alias=serving.alias, actor=self.actor,
-                reason=f"loopml run of {self.spec.name!r}", require_approval=serving.promote == "approval",
-            )  # fmt: skip
-        except GateFailed as failed:
-            checks = "; ".join(f"{c.name}: {c.detail}" for c in failed.result.failures())
-            return {"promotion": "gate failed", "gate": checks}
-        return {"promotion": "approval requested" if isinstance(move, Approval) else "promoted"}
+        if serving.promote == "never" or not versions:
+            return [{"promotion": "not promoted"} for _ in versions]
+        decided = promotion.promote_many(
+            self.store, self.spec.name, versions, alias=serving.alias, actor=self.actor,
+            reason=f"loopml run of {self.spec.name!r}", require_approval=serving.promote == "approval",
+        )  # fmt: skip
+        out = []
+        for move in decided:
+            if isinstance(move, GateFailed):
+                checks = "; ".join(f"{c.name}: {c.detail}" for c in move.result.failures())
+                out.append({"promotion": "gate failed", "gate": checks})
+            else:
+                kind = "approval requested" if isinstance(move, Approval) else "promoted"
+                out.append({"promotion": kind})
+        return out
 
     def _promote_cached(self, outcomes: list[SegmentOutcome]) -> list[SegmentOutcome]:
         """With a changed gate or promotion setting, cached versions face the gate again."""
+        from loopml.registry import service as registry
+
         if "register" in self.plan.cached_steps:
             return outcomes
         alias = self.spec.serving.alias
-        out = []
-        for outcome in outcomes:
-            cached = self.plan.cached.get(outcome.segment_key)
-            if (
-                outcome.status == "cached"
-                and cached
-                and cached.version
-                and alias not in cached.aliases
-            ):
-                outcome = replace(outcome, **self._promote(cached.version))
-            out.append(outcome)
+        again = [
+            i
+            for i, o in enumerate(outcomes)
+            if o.status == "cached"
+            and (cached := self.plan.cached.get(o.segment_key))
+            and cached.version
+            and alias not in cached.aliases
+        ]
+        numbers = [outcomes[i].version for i in again]
+        versions = registry.get_versions(self.store, self.spec.name, numbers) if again else []
+        out = list(outcomes)
+        for i, promotion in zip(again, self._promote(versions), strict=True):
+            out[i] = replace(out[i], **promotion)
         return out
 
     def _progress(self, done: int, total: int) -> None:
@@ -296,6 +329,11 @@ def _outcome(result: SegmentResult) -> SegmentOutcome:
     return SegmentOutcome(result.segment_key, result.segment, result.status, result.reason,
                           metrics=result.metrics, cpu_seconds=result.cpu_seconds,
                           wall_seconds=result.wall_seconds)  # fmt: skip
+
+
+def _columns(rows, columns: list[str]):
+    """The rows with these columns, in this order (without a copy when they are so)."""
+    return rows if list(rows.columns) == columns else rows[columns]
 
 
 def _segment_tags(result: SegmentResult) -> dict[str, str]:

@@ -6,12 +6,12 @@ The CLI, the REST API, the pipelines and the closed loop all promote through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from loopml import audit
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.registry import approvals, gates, service
-from loopml.registry.entities import AliasMove, Approval
+from loopml.registry.entities import AliasMove, Approval, ModelVersion
 from loopml.store import Store
 
 
@@ -53,27 +53,74 @@ def promote(
         champion = None
     result = gates.evaluate(service.get_gate(store, name), candidate, champion, evaluation=evaluation,
                             allow_breaking_signature=allow_breaking_signature, store=store)  # fmt: skip
-    report = result.to_dict()
-    after = {"version": version, "alias": alias, "segment": candidate.segment_key, "gate": report}
+    extra = {"evaluation": _plain(evaluation), "allow_breaking_signature": allow_breaking_signature,
+             "force": force}  # fmt: skip
     with store.write() as session:
-        if result.passed or force:
-            if result.require_approval or require_approval:
-                report |= {
-                    "evaluation": _plain(evaluation),
-                    "allow_breaking_signature": allow_breaking_signature,
-                    "force": force,
-                }
-                return approvals.open_request(session, candidate, champion, alias=alias, actor=actor,
-                                              reason=reason, report=report)  # fmt: skip
-            action = "gate.pass" if result.passed else "gate.override"
-            audit.record(session, actor=actor, action=action, entity_type="model", entity_id=name,
-                         reason=reason, after=after)  # fmt: skip
+        decided = _decide(session, candidate, champion, result, alias=alias, actor=actor,
+                          reason=reason, extra=extra, require_approval=require_approval, force=force)  # fmt: skip
+        if decided is _MOVE:
             kind = "promote" if result.passed else "force"
             return service.set_alias(store, name, alias, version, segment=candidate.segment_key,
                                      actor=actor, reason=reason, kind=kind, session=session)  # fmt: skip
+    if isinstance(decided, gates.GateFailed):
+        raise decided
+    return decided
+
+
+def promote_many(
+    store: Store,
+    name: str,
+    versions: Sequence[ModelVersion],
+    *,
+    alias: str = "champion",
+    actor: str,
+    reason: str | None = None,
+    require_approval: bool = False,
+) -> list[AliasMove | Approval | gates.GateFailed]:
+    """``promote`` for new versions of distinct segments in one transaction, with the
+    model's gate read once and the champions read in one query. A failed gate is
+    returned in its version's place (and audited), not raised."""
+    gate = service.get_gate(store, name)
+    champions = service.resolve_aliases(store, name, alias, [v.segment_key for v in versions])
+    extra = {"evaluation": None, "allow_breaking_signature": False, "force": False}
+    with store.write() as session:
+        decided = [
+            _decide(session, version, champions.get(version.segment_key),
+                    gates.evaluate(gate, version, champions.get(version.segment_key), store=store),
+                    alias=alias, actor=actor, reason=reason, extra=extra,
+                    require_approval=require_approval, force=False)
+            for version in versions
+        ]  # fmt: skip
+        targets = [
+            (v.version, v.segment_key) for v, d in zip(versions, decided, strict=True) if d is _MOVE
+        ]
+        moves = iter(service.set_aliases(session, name, alias, targets, actor=actor,
+                                         reason=reason, kind="promote"))  # fmt: skip
+        return [next(moves) if d is _MOVE else d for d in decided]
+
+
+_MOVE = object()  # the gate let the version through: its alias is to move
+
+
+def _decide(session, candidate: ModelVersion, champion: ModelVersion | None, result, *,
+            alias: str, actor: str, reason: str | None, extra: dict, require_approval: bool,
+            force: bool):  # fmt: skip
+    """Audit the gate's verdict; open an approval request when one is needed. Returns
+    the request, the failure, or ``_MOVE``."""
+    name, report = candidate.name, result.to_dict()
+    after = {"version": candidate.version, "alias": alias, "segment": candidate.segment_key,
+             "gate": report}  # fmt: skip
+    if not (result.passed or force):
         audit.record(session, actor=actor, action="gate.fail", entity_type="model", entity_id=name,
                      reason=reason, after=after)  # fmt: skip
-    raise gates.GateFailed(name, version, result)
+        return gates.GateFailed(name, candidate.version, result)
+    if result.require_approval or require_approval:
+        return approvals.open_request(session, candidate, champion, alias=alias, actor=actor,
+                                      reason=reason, report=report | extra)  # fmt: skip
+    action = "gate.pass" if result.passed else "gate.override"
+    audit.record(session, actor=actor, action=action, entity_type="model", entity_id=name,
+                 reason=reason, after=after)  # fmt: skip
+    return _MOVE
 
 
 def rollback(

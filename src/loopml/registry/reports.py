@@ -75,13 +75,17 @@ def latest_report(store: Store, version: ModelVersion, kind: str) -> Report | No
 def latest_reports(store: Store, versions: list[ModelVersion], kind: str) -> dict[int, Report]:
     """The newest report of ``kind`` of each version that has one, by version id."""
     ids = [v.id for v in versions]
-    query = (
-        select(VersionReportRow)
-        .where(VersionReportRow.version_id.in_(ids), VersionReportRow.kind == kind)
-        .order_by(VersionReportRow.id)
-    )
     found: dict[int, Report] = {}
     with store.read() as session:
-        for row in session.scalars(query):
-            found[row.version_id] = Report(row.kind, row.payload, row.created_at, row.created_by)
+        for start in range(0, len(ids), 500):  # within every database's bound-value limit
+            query = (
+                select(VersionReportRow)
+                .where(VersionReportRow.version_id.in_(ids[start : start + 500]),
+                       VersionReportRow.kind == kind)
+                .order_by(VersionReportRow.id)
+            )  # fmt: skip
+            for row in session.scalars(query):
+                found[row.version_id] = Report(
+                    row.kind, row.payload, row.created_at, row.created_by
+                )
     return found

@@ -8,6 +8,7 @@ so two processes promoting at once leave one consistent winner.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,75 +34,91 @@ from loopml.store.tables import (
 )
 
 
-def register(
-    store: Store,
-    *,
-    name: str,
-    flavor: str,
-    artifact_digest: str,
-    artifact_size: int,
-    signature: Signature | None,
-    segment: Mapping[str, Any] | None,
-    run_id: str | None,
-    metrics: Mapping[str, float] | None,
-    dataset_version_ids: Iterable[str] = (),
-    rules: Mapping[str, Any] | None = None,
-    validation: Mapping[str, Any] | None = None,
-    description: str | None = None,
-    reference_digest: str | None = None,
-    actor: str,
-    reports: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]] | None = None,
-) -> ModelVersion:
-    """A new version of model ``name`` (created on first use), numbered across the family.
-    ``reference_digest`` names the stored drift reference of the rows it was trained on.
+@dataclass(frozen=True)
+class NewVersion:
+    """What ``register_many`` needs to know of one version (``register``'s keywords).
 
+    ``reference_digest`` names the stored drift reference of the rows it was trained on;
     ``reports`` (kind -> (payload, audit summary)) are kept with it in the same
     transaction: an explanation computed at registration costs no second commit."""
-    from loopml.registry.reports import add_report
 
+    flavor: str
+    artifact_digest: str
+    artifact_size: int
+    signature: Signature | None = None
+    segment: Mapping[str, Any] | None = None
+    run_id: str | None = None
+    metrics: Mapping[str, float] | None = None
+    dataset_version_ids: Iterable[str] = ()
+    rules: Mapping[str, Any] | None = None
+    validation: Mapping[str, Any] | None = None
+    description: str | None = None
+    reference_digest: str | None = None
+    reports: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]] | None = None
+
+
+def register(store: Store, *, name: str, actor: str, **version: Any) -> ModelVersion:
+    """A new version of model ``name`` (created on first use), numbered across the family.
+    ``version`` holds the fields of ``NewVersion`` (flavor, artifact_digest, segment …)."""
+    return register_many(store, name, [NewVersion(**version)], actor=actor)[0]
+
+
+def register_many(
+    store: Store, name: str, versions: Sequence[NewVersion], *, actor: str
+) -> list[ModelVersion]:
+    """New versions of model ``name``, numbered in order, in one transaction: a pipeline's
+    segments arrive by the hundred, and a transaction each would cost more than the work."""
     check_model_name(name)
-    segment_key = canonical_segment(segment)
-    segment = {k: segment[k] for k in sorted(segment)} if segment else None
-    datasets = tuple(dict.fromkeys(dataset_version_ids))
+    if not versions:
+        return []
     for _attempt in range(3):
         try:
             with store.write() as session:
                 model = _lock_model(session, name, create=True, actor=actor)
-                number = (
-                    session.scalar(
-                        select(func.max(ModelVersionRow.version)).where(
-                            ModelVersionRow.model_id == model.id
-                        )
-                    )
-                    or 0
-                ) + 1
-                now = utcnow()
-                row = ModelVersionRow(
-                    model_id=model.id, version=number, segment_key=segment_key, segment=segment,
-                    run_id=run_id, flavor=flavor, artifact_digest=artifact_digest,
-                    artifact_size=artifact_size, signature=signature.to_dict() if signature else None,
-                    metrics=_json_metrics(metrics), rules=dict(rules) if rules else None,
-                    validation=dict(validation) if validation else None, description=description,
-                    reference_digest=reference_digest, created_at=now, created_by=actor,
-                )  # fmt: skip
-                session.add(row)
-                session.flush()
-                session.add_all(
-                    ModelVersionDatasetRow(model_version_id=row.id, dataset_version_id=d)
-                    for d in datasets
-                )
-                audit.record(
-                    session, actor=actor, action="model.register", entity_type="model",
-                    entity_id=name, after={"version": number, "segment": segment_key, "run_id": run_id},
-                )  # fmt: skip
-                version = _version(row, name, datasets, ())
-                for kind, (payload, summary) in (reports or {}).items():
-                    add_report(session, version, kind, payload, actor=actor, summary=summary,
-                               now=now)  # fmt: skip
-                return version
+                return _insert_versions(session, model, name, versions, actor)
         except IntegrityError:  # a concurrent first registration of the same model
             continue
     raise InvalidInput(f"Could not register a version of {name!r}.", hint="Try again.")
+
+
+def _insert_versions(
+    session: Session, model: ModelRow, name: str, versions: Sequence[NewVersion], actor: str
+) -> list[ModelVersion]:
+    from loopml.registry.reports import add_report  # reports build on versions
+
+    latest = session.scalar(
+        select(func.max(ModelVersionRow.version)).where(ModelVersionRow.model_id == model.id)
+    )
+    now, rows = utcnow(), []
+    for number, new in enumerate(versions, start=(latest or 0) + 1):
+        segment = {k: new.segment[k] for k in sorted(new.segment)} if new.segment else None
+        rows.append(ModelVersionRow(
+            model_id=model.id, version=number, segment_key=canonical_segment(segment),
+            segment=segment, run_id=new.run_id, flavor=new.flavor,
+            artifact_digest=new.artifact_digest, artifact_size=new.artifact_size,
+            signature=new.signature.to_dict() if new.signature else None,
+            metrics=_json_metrics(new.metrics), rules=dict(new.rules) if new.rules else None,
+            validation=dict(new.validation) if new.validation else None,
+            description=new.description, reference_digest=new.reference_digest,
+            created_at=now, created_by=actor,
+        ))  # fmt: skip
+    session.add_all(rows)
+    session.flush()
+    out = []
+    for row, new in zip(rows, versions, strict=True):
+        datasets = tuple(dict.fromkeys(new.dataset_version_ids))
+        session.add_all(
+            ModelVersionDatasetRow(model_version_id=row.id, dataset_version_id=d) for d in datasets
+        )
+        audit.record(
+            session, actor=actor, action="model.register", entity_type="model", entity_id=name,
+            after={"version": row.version, "segment": row.segment_key, "run_id": row.run_id},
+        )  # fmt: skip
+        version = _version(row, name, datasets, ())
+        for kind, (payload, summary) in (new.reports or {}).items():
+            add_report(session, version, kind, payload, actor=actor, summary=summary, now=now)
+        out.append(version)
+    return out
 
 
 def create_model(store: Store, name: str, *, description: str | None, actor: str) -> Model:
@@ -156,32 +173,98 @@ def set_alias(
         with store.write() as session:
             return set_alias(store, name, alias, version, segment=segment, actor=actor,
                              reason=reason, kind=kind, session=session)  # fmt: skip
-    segment_key = canonical_segment(segment)
+    return set_aliases(session, name, alias, [(version, segment)], actor=actor, reason=reason,
+                       kind=kind)[0]  # fmt: skip
+
+
+def set_aliases(
+    session: Session,
+    name: str,
+    alias: str,
+    targets: Sequence[tuple[int, Mapping[str, Any] | str | None]],
+    *,
+    actor: str,
+    reason: str | None = None,
+    kind: str = "set",
+) -> list[AliasMove]:
+    """``set_alias`` for many segments of one model in the caller's transaction:
+    (version, segment) pairs, a few queries for all of them rather than a few each."""
+    _check_alias(alias)
     model = _lock_model(session, name)
-    target = _version_row(session, model, name, version=version)
+    numbers = [int(version) for version, _segment in targets]
+    rows = _version_rows(session, model, name, numbers)
+    keys = [canonical_segment(segment) for _version, segment in targets]
+    for number, key in zip(numbers, keys, strict=True):
+        _check_target(rows[number], name, key)
+    current = _current_aliases(session, model, alias, keys)
+    now, moves = utcnow(), []
+    for number, key in zip(numbers, keys, strict=True):
+        row, target = current.get(key), rows[number]
+        before = row[1] if row else None
+        if row is None:
+            aliased = AliasRow(model_id=model.id, segment_key=key, alias=alias,
+                               version_id=target.id, updated_at=now)  # fmt: skip
+            session.add(aliased)
+            current[key] = (aliased, number)
+        else:
+            row[0].version_id, row[0].updated_at = target.id, now
+            current[key] = (row[0], number)
+        moves.append(
+            _move_row(session, model, name, key, alias, before, number, actor, reason, kind)
+        )
+    session.flush()
+    return [_move(move, name) for move in moves]
+
+
+def _check_target(target: ModelVersionRow, name: str, segment_key: str) -> None:
     if target.archived_at is not None:
         raise Conflict(
-            f"Version {version} of {name!r} is archived: it may never serve again "
+            f"Version {target.version} of {name!r} is archived: it may never serve again "
             f"(archived by {target.archived_by} on {target.archived_at:%Y-%m-%d}).",
             hint="Promote another version; `loopml models versions NAME` lists them.",
         )
     if target.segment_key != segment_key:
         raise InvalidInput(
-            f"Version {version} of {name!r} belongs to segment {target.segment_key or '(none)'!r}, "
-            f"not {segment_key or '(none)'!r}.",
+            f"Version {target.version} of {name!r} belongs to segment "
+            f"{target.segment_key or '(none)'!r}, not {segment_key or '(none)'!r}.",
             hint="Move the alias of the version's own segment.",
         )
-    current = session.get(AliasRow, (model.id, segment_key, alias))
-    before = _version_number(session, current.version_id) if current else None
-    now = utcnow()
-    if current is None:
-        session.add(AliasRow(model_id=model.id, segment_key=segment_key, alias=alias,
-                             version_id=target.id, updated_at=now))  # fmt: skip
-    else:
-        current.version_id, current.updated_at = target.id, now
-    return _record_move(
-        session, model, name, segment_key, alias, before, version, actor, reason, kind
-    )
+
+
+def _version_rows(
+    session: Session, model: ModelRow, name: str, numbers: Sequence[int]
+) -> dict[int, ModelVersionRow]:
+    found: dict[int, ModelVersionRow] = {}
+    for part in _parts(sorted(set(numbers))):
+        query = select(ModelVersionRow).where(
+            ModelVersionRow.model_id == model.id, ModelVersionRow.version.in_(part)
+        )
+        found |= {row.version: row for row in session.scalars(query)}
+    for number in numbers:
+        if number not in found:
+            _version_row(session, model, name, version=number)  # raises, naming the range
+    return found
+
+
+def _current_aliases(
+    session: Session, model: ModelRow, alias: str, keys: Sequence[str]
+) -> dict[str, tuple[AliasRow, int]]:
+    """segment key → (its alias row, the version number it points at)."""
+    found = {}
+    for part in _parts(sorted(set(keys))):
+        query = (
+            select(AliasRow, ModelVersionRow.version)
+            .join(ModelVersionRow, ModelVersionRow.id == AliasRow.version_id)
+            .where(AliasRow.model_id == model.id, AliasRow.alias == alias,
+                   AliasRow.segment_key.in_(part))
+        )  # fmt: skip
+        found |= {row.segment_key: (row, number) for row, number in session.execute(query)}
+    return found
+
+
+def _parts(values: Sequence, size: int = 500) -> list[Sequence]:
+    """Slices short enough for a SQL ``IN`` list on every database."""
+    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 def delete_alias(
@@ -203,16 +286,24 @@ def delete_alias(
 def _record_move(
     session, model, name, segment_key, alias, before, after, actor, reason, kind
 ) -> AliasMove:
+    move = _move_row(session, model, name, segment_key, alias, before, after, actor, reason, kind)
+    session.flush()
+    return _move(move, name)
+
+
+def _move_row(
+    session, model, name, segment_key, alias, before, after, actor, reason, kind
+) -> AliasMoveRow:
+    """The move and its audit event, added to the session (flushed by the caller)."""
     move = AliasMoveRow(model_id=model.id, segment_key=segment_key, alias=alias, from_version=before,
                         to_version=after, time=utcnow(), actor=actor, reason=reason, kind=kind)  # fmt: skip
     session.add(move)
-    session.flush()
     audit.record(
         session, actor=actor, action=f"alias.{kind}", entity_type="model", entity_id=name,
         reason=reason, before={"alias": alias, "segment": segment_key, "version": before},
         after={"alias": alias, "segment": segment_key, "version": after},
     )  # fmt: skip
-    return _move(move, name)
+    return move
 
 
 def resolve(
@@ -235,6 +326,42 @@ def resolve(
         else:
             row = _version_row(session, model, name, version=version, segment_key=segment_key)
         return _load_version(session, row, name)
+
+
+def resolve_aliases(
+    store: Store, name: str, alias: str, segment_keys: Sequence[str]
+) -> dict[str, ModelVersion]:
+    """The versions ``alias`` names in each of these segments (those it names none in are
+    left out): ``resolve`` for many segments in a few queries."""
+    with store.read() as session:
+        model = _model_row(session, name)
+        rows = []
+        for part in _parts(sorted(set(segment_keys))):
+            rows += session.scalars(
+                select(ModelVersionRow)
+                .join(AliasRow, AliasRow.version_id == ModelVersionRow.id)
+                .where(AliasRow.model_id == model.id, AliasRow.alias == alias,
+                       AliasRow.segment_key.in_(part))
+            ).all()  # fmt: skip
+        ids = [r.id for r in rows]
+        aliases, datasets = _aliases_by_version(session, ids), _datasets_by_version(session, ids)
+        return {
+            r.segment_key: _version(r, name, datasets.get(r.id, ()), aliases.get(r.id, ()))
+            for r in rows
+        }
+
+
+def get_versions(store: Store, name: str, numbers: Sequence[int]) -> list[ModelVersion]:
+    """Versions of ``name`` by number, in the order asked (a few queries for all)."""
+    with store.read() as session:
+        model = _model_row(session, name)
+        rows = _version_rows(session, model, name, [int(n) for n in numbers])
+        ids = [r.id for r in rows.values()]
+        aliases, datasets = _aliases_by_version(session, ids), _datasets_by_version(session, ids)
+        return [
+            _version(rows[n], name, datasets.get(rows[n].id, ()), aliases.get(rows[n].id, ()))
+            for n in numbers
+        ]
 
 
 def list_versions(
@@ -363,6 +490,28 @@ def alias_targets(store: Store, names: Iterable[str]) -> dict[tuple[str, str, st
             .where(ModelRow.name.in_(list(names)))
         )
         return {(name, segment, alias): version for name, segment, alias, version in rows}
+
+
+def alias_changes(
+    store: Store, since: int, names: Iterable[str]
+) -> tuple[int, dict[tuple[str, str, str], int | None]]:
+    """The aliases of these models moved after move ``since``, each with the version id
+    it points at now (None: removed), and the newest move's id: what a serving replica
+    reads each poll, its cost in the moves since, not in the segments."""
+    with store.read() as session:
+        newest = session.scalar(select(func.max(AliasMoveRow.id))) or 0
+        rows = session.execute(
+            select(AliasMoveRow.id, ModelRow.name, AliasMoveRow.segment_key, AliasMoveRow.alias,
+                   AliasRow.version_id)
+            .join(ModelRow, ModelRow.id == AliasMoveRow.model_id)
+            .outerjoin(AliasRow, (AliasRow.model_id == AliasMoveRow.model_id)
+                       & (AliasRow.segment_key == AliasMoveRow.segment_key)
+                       & (AliasRow.alias == AliasMoveRow.alias))
+            .where(AliasMoveRow.id > since, AliasMoveRow.id <= newest,
+                   ModelRow.name.in_(list(names)))
+            .order_by(AliasMoveRow.id)
+        ).all()  # fmt: skip
+    return max(newest, since), {(n, seg, alias): vid for _id, n, seg, alias, vid in rows}
 
 
 def alias_history(
@@ -510,9 +659,9 @@ def _version_number(session: Session, version_id: int) -> int:
 
 def _aliases_by_version(session: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
     found: dict[int, list[str]] = {}
-    if ids:
+    for part in _parts(ids):
         for version_id, alias in session.execute(
-            select(AliasRow.version_id, AliasRow.alias).where(AliasRow.version_id.in_(ids))
+            select(AliasRow.version_id, AliasRow.alias).where(AliasRow.version_id.in_(part))
         ):
             found.setdefault(version_id, []).append(alias)
     return {k: tuple(sorted(v)) for k, v in found.items()}
@@ -520,11 +669,11 @@ def _aliases_by_version(session: Session, ids: list[int]) -> dict[int, tuple[str
 
 def _datasets_by_version(session: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
     found: dict[int, list[str]] = {}
-    if ids:
+    for part in _parts(ids):
         for version_id, dataset in session.execute(
             select(
                 ModelVersionDatasetRow.model_version_id, ModelVersionDatasetRow.dataset_version_id
-            ).where(ModelVersionDatasetRow.model_version_id.in_(ids))
+            ).where(ModelVersionDatasetRow.model_version_id.in_(part))
         ):
             found.setdefault(version_id, []).append(dataset)
     return {k: tuple(v) for k, v in found.items()}

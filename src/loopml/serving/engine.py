@@ -7,6 +7,7 @@ calls ``plan_sync`` and ``Served.score`` directly, so both route the same way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -66,6 +67,7 @@ class ServingEngine:
         prediction_log=None,
         metrics: ServingMetrics | None = None,
         attributions=None,
+        max_models: int | None = None,
     ) -> None:
         self.config = config or ServingConfig()
         self.metrics = metrics or ServingMetrics()
@@ -79,7 +81,10 @@ class ServingEngine:
             miss_ttl=poll_interval,
             on_swap=self._swapped,
             on_batch=lambda name, rows: self.metrics.batch_rows.labels(name).observe(rows),
+            max_models=max_models,
+            on_evict=self._evicted,
         )
+        self.metrics.models_loaded.set_function(self.pool.loaded)
         self.watcher = AliasWatcher(self.pool, interval=poll_interval)
         self.sink = (
             PredictionSink(prediction_log, attributions=attributions)
@@ -115,27 +120,32 @@ class ServingEngine:
         self.loader.shutdown(wait=True)
 
     def _preload(self) -> None:
+        """Load the served aliases of every model, up to the pool's budget (the rest load
+        on their first request), then report ready."""
         try:
             alias = self.config.default.alias
             for name in self.pool.source.served_models(alias):
-                for key in self.pool.source.alias_state([name]):
-                    if key[2] in {self.config.for_model(name).alias, self._challenger(name)}:
-                        self._preload_one(name, key)
+                wanted = {self.config.for_model(name).alias, self._challenger(name)}
+                keys = [k for k in self.pool.source.alias_targets([name]) if k[2] in wanted]
+                for each in sorted({k[2] for k in keys}):
+                    segments = sorted(k[1] for k in keys if k[2] == each)
+                    for key, error in self.pool.preload(name, each, segments):
+                        log.error("model %s (%s) is not served: %s", name, key[2], error)
+                if self.pool.full:
+                    break
         except Exception:
             log.exception("could not preload models; they load on their first request")
         finally:
             self._ready.set()
 
-    def _preload_one(self, name: str, key) -> None:
-        """A model that cannot load (an untrusted or damaged file) is named, and the others load."""
-        try:
-            self.pool.get(key)
-        except LoopmlError as error:
-            log.error("model %s (%s) is not served: %s", name, key[2], error)
-
     def _challenger(self, name: str) -> str | None:
         deployment = self.config.for_model(name)
         return deployment.challenger if deployment.canary_percent or deployment.shadow else None
+
+    def _evicted(self, served: Served) -> None:
+        self.metrics.evictions.inc()
+        with contextlib.suppress(KeyError):  # /metrics lists what is loaded, not 10,000 segments
+            self.metrics.served_version.remove(served.name, served.segment, served.alias)
 
     def _swapped(self, served: Served, previous: Served | None) -> None:
         self.metrics.swaps.labels(served.name, served.alias).inc()

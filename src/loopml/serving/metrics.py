@@ -61,3 +61,26 @@ class ServingMetrics:
             ["model", "flag"],
             registry=registry,
         )
+        self.models_loaded = Gauge(
+            "loopml_models_loaded",
+            "Model versions loaded in this server's memory (at most serving_max_models).",
+            registry=registry,
+        )
+        self.evictions = Counter(
+            "loopml_model_evictions",
+            "Loaded versions dropped, least recently used first, to stay within "
+            "serving_max_models; they load again on their next request.",
+            registry=registry,
+        )
+        self.resident_bytes = Gauge(
+            "loopml_server_resident_bytes",
+            "Resident memory (RSS) of the server process, in bytes.",
+            registry=registry,
+        )
+        self.resident_bytes.set_function(_resident_bytes)
+
+
+def _resident_bytes() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss)

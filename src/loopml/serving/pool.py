@@ -37,6 +37,7 @@ class ModelUnavailable(LoopmlError):
 # about absent ones is bounded, and loads lock one of a fixed set of locks.
 MAX_ABSENT = 10_000
 LOCK_STRIPES = 64
+EVICT_SHARE = 0.1  # a full pool drops this share at once: sorting by age is paid rarely
 
 
 class ModelPool:
@@ -50,6 +51,8 @@ class ModelPool:
         miss_ttl: float = 1.0,
         on_swap: Callable[[Served, Served | None], None] | None = None,
         on_batch: Callable[[str, int], None] | None = None,
+        max_models: int | None = None,
+        on_evict: Callable[[Served], None] | None = None,
     ) -> None:
         self.source = source
         self.executor = executor
@@ -58,6 +61,10 @@ class ModelPool:
         self.miss_ttl = miss_ttl
         self.on_swap = on_swap
         self.on_batch = on_batch
+        self.max_models = max_models  # None: every version asked for stays loaded
+        self.on_evict = on_evict
+        self._used: dict[AliasKey, float] = {}  # when each loaded key last answered
+        self._evicting = threading.Lock()
         self._served: dict[AliasKey, Served] = {}
         self._absent: dict[AliasKey, float] = {}
         self._broken: dict[AliasKey, tuple[float, ModelUnavailable]] = {}
@@ -69,6 +76,7 @@ class ModelPool:
         """What is known without I/O: a Served, None (no such alias) or MISS."""
         served = self._served.get(key)
         if served is not None:
+            self._used[key] = time.monotonic()
             return served
         broken = self._broken.get(key)
         if broken is not None and time.monotonic() - broken[0] < RETRY_BROKEN:
@@ -92,6 +100,24 @@ class ModelPool:
                 self._remember_absent(key)
                 return None
             return self._install(key, version)
+
+    def preload(
+        self, name: str, alias: str, segments: list[str]
+    ) -> list[tuple[AliasKey, Exception]]:
+        """Load ``alias`` of these segments of ``name`` (their versions read in a few
+        queries), up to ``max_models``; returns the keys that failed and why."""
+        failed: list[tuple[AliasKey, Exception]] = []
+        room = None if self.max_models is None else self.max_models - len(self._served)
+        wanted = segments if room is None else segments[: max(room, 0)]
+        for segment, version in self.source.resolve_many(name, alias, wanted).items():
+            key = (name, segment, alias)
+            with self._lock(key):
+                if key not in self._served:
+                    try:
+                        self._install(key, version)
+                    except ModelUnavailable as error:
+                        failed.append((key, error))
+        return failed
 
     def surely_unknown(self, name: str) -> bool:
         """``name`` is no registered model, by the list last read (no I/O). The watcher
@@ -121,6 +147,7 @@ class ModelPool:
             current = self._served.get(key)
             if version is None:
                 self._served.pop(key, None)
+                self._used.pop(key, None)
                 self._remember_absent(key)
             elif current is None or current.version.id != version.id:
                 self._install(key, version)
@@ -186,6 +213,7 @@ class ModelPool:
         )
         previous = self._served.get(key)
         self._served[key] = served  # the swap: one dictionary assignment
+        self._used[key] = time.monotonic()
         self._absent.pop(key, None)
         log.info(
             "serving %s%s@%s version %s (loaded in %.0f ms)",
@@ -197,7 +225,32 @@ class ModelPool:
         )
         if self.on_swap:
             self.on_swap(served, previous)
+        self._evict_over_budget()
         return served
+
+    def loaded(self) -> int:
+        return len(self._served)
+
+    @property
+    def full(self) -> bool:
+        return self.max_models is not None and len(self._served) >= self.max_models
+
+    def _evict_over_budget(self) -> None:
+        """Past ``max_models``, drop the least recently used tenth of the loaded versions.
+        A request that already holds one finishes on it; the next loads it again."""
+        if self.max_models is None or len(self._served) <= self.max_models:
+            return
+        with self._evicting:
+            excess = len(self._served) - self.max_models
+            if excess <= 0:
+                return
+            count = max(excess, int(self.max_models * EVICT_SHARE))
+            oldest = sorted(list(self._used.items()), key=lambda item: item[1])[:count]
+            for key, _when in oldest:  # no stripe lock: the caller may hold this key's
+                served = self._served.pop(key, None)
+                self._used.pop(key, None)
+                if served is not None and self.on_evict:
+                    self.on_evict(served)
 
     def _observer(self, name: str) -> Callable[[int], None] | None:
         on_batch = self.on_batch

@@ -21,7 +21,8 @@ class RegistrySource:
         self.store = store
         self.artifacts = artifacts
         self.trusted_types = list(trusted_types)  # the settings' trusted_model_types
-        self._targets: tuple[tuple[int, tuple[str, ...]], dict[AliasKey, int]] | None = None
+        self._targets: tuple[tuple[str, ...], dict[AliasKey, int]] | None = None
+        self._counter = 0  # the registry's alias move counter when last read
 
     def resolve(self, key: AliasKey) -> Any | None:
         """The version ``alias`` names for ``segment`` of ``name``; None if it names none."""
@@ -32,6 +33,15 @@ class RegistrySource:
             return service.resolve(self.store, name, alias=alias, segment=segment or None)
         except NotFound:
             return None
+
+    def resolve_many(self, name: str, alias: str, segments: Sequence[str]) -> dict[str, Any]:
+        """segment → the version ``alias`` names there, for many segments at once."""
+        from loopml.registry import service
+
+        try:
+            return service.resolve_aliases(self.store, name, alias, segments)
+        except NotFound:
+            return {}
 
     def load(self, version: Any) -> Any:
         from loopml.models import load_version
@@ -77,15 +87,32 @@ class RegistrySource:
             {name for name, _segment, _version in service.models_with_alias(self.store, alias)}
         )
 
+    def alias_targets(self, names: Iterable[str]) -> dict[AliasKey, int]:
+        """Where every alias of these models points, read now."""
+        from loopml.registry import service
+
+        return service.alias_targets(self.store, list(names))
+
     def alias_state(self, names: Iterable[str]) -> dict[AliasKey, int]:
         """Where every alias of these models points: (model, segment, alias) -> version id.
 
-        The registry's move counter is one indexed lookup; the full mapping is
-        read again only when some alias has moved since the last call.
+        The mapping is read in full once (and again when the set of models changes);
+        after that only the alias moves since the last call are read, so a move of
+        one segment costs one small query, however many segments there are.
         """
         from loopml.registry import service
 
-        key = (service.alias_state(self.store), tuple(sorted(names)))
-        if self._targets is None or self._targets[0] != key:
-            self._targets = (key, service.alias_targets(self.store, key[1]))
-        return self._targets[1]
+        names = tuple(sorted(names))
+        if self._targets is None or self._targets[0] != names:
+            counter = service.alias_state(self.store)
+            self._targets = (names, service.alias_targets(self.store, names))
+            self._counter = counter
+            return self._targets[1]
+        self._counter, changes = service.alias_changes(self.store, self._counter, names)
+        targets = self._targets[1]
+        for key, version_id in changes.items():
+            if version_id is None:
+                targets.pop(key, None)
+            else:
+                targets[key] = version_id
+        return targets

@@ -42,6 +42,7 @@ def start(app: FastAPI, context: Context, config: ServingConfig | None) -> None:
         max_batch_rows=settings.serving_max_batch_rows,
         max_wait=settings.serving_max_wait_ms / 1000,
         poll_interval=settings.serving_poll_interval,
+        max_models=settings.serving_max_models,
         prediction_log=prediction_log,
         metrics=app.state.serving_metrics,
         attributions=AttributionSample(
