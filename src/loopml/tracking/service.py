@@ -436,22 +436,22 @@ def _runs_with_details(session: Session, run_ids: Sequence[str]) -> list[Run]:
         .join(ExperimentRow, ExperimentRow.id == _runs.c.experiment_id)
         .where(_runs.c.id.in_(run_ids))
     ).all()
-    details: dict[str, dict[str, dict]] = {
-        row.id: {"params": {}, "latest_metrics": {}, "tags": {}} for row in rows
-    }
+    found: dict[str, dict[str, dict]] = {"params": {}, "tags": {}, "latest_metrics": {}}
     for kind, table in (("params", ParamRow), ("tags", TagRow)):
         query = select(table.run_id, table.key, table.value).where(table.run_id.in_(run_ids))
         for run_id, key, value in connection.execute(query):
-            details[run_id][kind][key] = value
+            found[kind].setdefault(run_id, {})[key] = value
     latest = LatestMetricRow.__table__.c
     query = select(latest.run_id, latest.key, latest.value, latest.step, latest.timestamp)
     for run_id, key, value, step, timestamp in connection.execute(
         query.where(latest.run_id.in_(run_ids))
     ):
-        details[run_id]["latest_metrics"][key] = MetricPoint(
-            key, nan_if_null(value), step, timestamp
-        )
-    return [run_to_domain(row, row.experiment_name, **details[row.id]) for row in rows]
+        point = MetricPoint(key, nan_if_null(value), step, timestamp)
+        found["latest_metrics"].setdefault(run_id, {})[key] = point
+    return [
+        run_to_domain(row, row.experiment_name, **{k: v.get(row.id, {}) for k, v in found.items()})
+        for row in rows
+    ]
 
 
 def run_to_domain(row: Any, experiment: str, **details: Any) -> Run:
