@@ -1,11 +1,14 @@
 """One MLflow client workload, run unchanged against ``mlflow server`` and ``loopml serve``.
 
-Usage: python mlflow_api_client.py SIZES_JSON (MLFLOW_TRACKING_URI names the server).
-Prints one JSON object with the figures on its last line.
+Usage: python mlflow_api_client.py SIZES_JSON SERVERS_JSON ({"mlflow": url, "loopml": url}).
+Both servers are up at once and each repetition of a workload goes to one, then the
+other (in turns, which goes first), so a load that comes and goes on a shared machine
+weighs on both alike. Prints one JSON object with the figures per server on its last line.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -22,18 +25,32 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
 
-def timed(work, count: int, repeats: int) -> dict:
-    """``work()`` ``repeats`` times: the median wall seconds per item, and of those the
-    median seconds the client spent waiting for its answers (wall time less the client's
-    own CPU time: what the server costs it, network and serialisation on its side included)."""
-    walls, waits = [], []
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        work()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        walls.append(wall / count)
-        waits.append(max(wall - cpu, 0.0) / count)
-    return {"wall": statistics.median(walls), "wait": statistics.median(waits)}
+def use(url: str) -> MlflowClient:
+    """Point the fluent API at ``url``; its client."""
+    mlflow.set_tracking_uri(url)
+    mlflow.set_experiment("bench")
+    return MlflowClient(url)
+
+
+def timed(work, count: int, servers: dict[str, str], repeats: int) -> dict:
+    """``work(client)`` ``repeats`` times on each server: per server, the median wall seconds
+    per item, and of those the median seconds the client spent waiting for its answers
+    (wall time less the client's own CPU time: what the server costs it)."""
+    walls = {name: [] for name in servers}
+    waits = {name: [] for name in servers}
+    for repeat in range(repeats):
+        order = list(servers) if repeat % 2 == 0 else list(servers)[::-1]
+        for name in order:
+            client = use(servers[name])
+            wall, cpu = time.perf_counter(), time.process_time()
+            work(client)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            walls[name].append(wall / count)
+            waits[name].append(max(wall - cpu, 0.0) / count)
+    return {
+        name: {"wall": statistics.median(walls[name]), "wait": statistics.median(waits[name])}
+        for name in servers
+    }
 
 
 def log_metric_calls(calls: int) -> None:
@@ -56,62 +73,58 @@ def start_and_end_runs(runs: int) -> None:
             pass
 
 
-def search(client: MlflowClient, runs: int, repeats: int) -> dict:
-    """search_runs over the experiment "search", filled with ``runs`` runs beforehand."""
-    experiment = client.get_experiment_by_name("search").experiment_id
-    found = {}
+def searches(runs: int, found: dict):
+    """search_runs over the experiment "search", filled with ``runs`` runs beforehand:
+    all of them, and those a metric and a tag select. ``found[url]`` counts what each found."""
 
-    def everything() -> None:
-        found["all"] = len(mlflow.search_runs(experiment_ids=[experiment], max_results=runs))
+    def search(client: MlflowClient, kind: str, **options) -> None:
+        experiment = client.get_experiment_by_name("search").experiment_id
+        frame = mlflow.search_runs(experiment_ids=[experiment], **options)
+        found.setdefault(mlflow.get_tracking_uri(), {})[kind] = len(frame)
 
-    def filtered() -> None:
-        found["filtered"] = len(
-            mlflow.search_runs(
-                experiment_ids=[experiment],
-                filter_string="metrics.score > 0.5 and tags.group = '3'",
-            )
-        )
+    def everything(client: MlflowClient) -> None:
+        search(client, "found_all", max_results=runs)
 
-    return {
-        "search": timed(everything, 1, repeats),
-        "filtered": timed(filtered, 1, repeats),
-        "found": found["all"],
-        "filtered_found": found["filtered"],
-    }
+    def filtered(client: MlflowClient) -> None:
+        search(client, "found_filtered", filter_string="metrics.score > 0.5 and tags.group = '3'")
+
+    return everything, filtered
 
 
-def log_and_register(count: int) -> dict:
-    """After one call not timed (both servers load code on their first registration)."""
+@functools.cache
+def ridge() -> Ridge:
     X, y = load_diabetes(return_X_y=True, as_frame=True)
-    model = Ridge().fit(X, y)
+    return Ridge().fit(X, y)
 
-    def one() -> None:
-        with mlflow.start_run():
-            mlflow.sklearn.log_model(
-                model, name="model", registered_model_name="bench-ridge",
-                pip_requirements=["scikit-learn"],
-            )  # fmt: skip
 
-    one()
-    return timed(one, 1, count)
+def log_and_register(client: MlflowClient) -> None:
+    with mlflow.start_run():
+        mlflow.sklearn.log_model(
+            ridge(), name="model", registered_model_name="bench-ridge",
+            pip_requirements=["scikit-learn"],
+        )  # fmt: skip
 
 
 def main() -> None:
-    sizes = json.loads(sys.argv[1])
+    sizes, servers = json.loads(sys.argv[1]), json.loads(sys.argv[2])
     repeats = sizes["repeats"]
-    client = MlflowClient()
-    mlflow.set_experiment("bench")
     calls, batches, keys, runs = (sizes[k] for k in ("metric_calls", "batches", "keys", "runs"))
+    for url in servers.values():  # not timed: both servers load code on their first model
+        log_and_register(use(url))
+    found: dict = {}
+    everything, filtered = searches(sizes["search_runs"], found)
     figures = {
-        "log_metric": timed(lambda: log_metric_calls(calls), calls, repeats),
+        "log_metric": timed(lambda _: log_metric_calls(calls), calls, servers, repeats),
         "log_batch": timed(
-            lambda: log_batch_points(client, batches, keys), batches * keys, repeats
+            lambda client: log_batch_points(client, batches, keys), batches * keys, servers, repeats
         ),
-        "runs": timed(lambda: start_and_end_runs(runs), runs, repeats),
-        "log_model": log_and_register(sizes["models"]),
+        "runs": timed(lambda _: start_and_end_runs(runs), runs, servers, repeats),
+        "log_model": timed(log_and_register, 1, servers, sizes["models"]),
+        "search": timed(everything, 1, servers, repeats),
+        "filtered": timed(filtered, 1, servers, repeats),
     }
-    figures.update(search(client, sizes["search_runs"], repeats))
-    print(json.dumps(figures))
+    counts = {name: found[url] for name, url in servers.items()}
+    print(json.dumps({"figures": figures, "found": counts}))
 
 
 if __name__ == "__main__":
