@@ -110,6 +110,7 @@ def _install_auth(app: FastAPI, context: Context) -> None:
         router=app.router,
         authenticator=Authenticator(context.store),
         required=required,
+        refusals={"/api/2.0/mlflow": mlflow.refusal},  # MLflow's client reads its own shape
     )
 
 
