@@ -1,11 +1,14 @@
 """One MLflow client workload, run unchanged against ``mlflow server`` and ``loopml serve``.
 
-Usage: python mlflow_api_client.py SIZES_JSON (MLFLOW_TRACKING_URI names the server).
-Prints one JSON object with the figures on its last line.
+Usage: python mlflow_api_client.py SIZES_JSON SERVERS_JSON ({"mlflow": url, "loopml": url}).
+Both servers are up at once and each repetition of a workload goes to one, then the
+other (in turns, which goes first), so a load that comes and goes on a shared machine
+weighs on both alike. Prints one JSON object with the figures per server on its last line.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -22,78 +25,106 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
 
-def log_metric_calls(calls: int) -> float:
+def use(url: str) -> MlflowClient:
+    """Point the fluent API at ``url``; its client."""
+    mlflow.set_tracking_uri(url)
+    mlflow.set_experiment("bench")
+    return MlflowClient(url)
+
+
+def timed(work, count: int, servers: dict[str, str], repeats: int) -> dict:
+    """``work(client)`` ``repeats`` times on each server: per server, the median wall seconds
+    per item, and of those the median seconds the client spent waiting for its answers
+    (wall time less the client's own CPU time: what the server costs it)."""
+    walls = {name: [] for name in servers}
+    waits = {name: [] for name in servers}
+    for repeat in range(repeats):
+        order = list(servers) if repeat % 2 == 0 else list(servers)[::-1]
+        for name in order:
+            client = use(servers[name])
+            wall, cpu = time.perf_counter(), time.process_time()
+            work(client)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            walls[name].append(wall / count)
+            waits[name].append(max(wall - cpu, 0.0) / count)
+    return {
+        name: {"wall": statistics.median(walls[name]), "wait": statistics.median(waits[name])}
+        for name in servers
+    }
+
+
+def log_metric_calls(calls: int) -> None:
     with mlflow.start_run():
-        started = time.perf_counter()
         for step in range(calls):
             mlflow.log_metric("loss", step * 0.5, step=step)
-        return calls / (time.perf_counter() - started)
 
 
-def log_batch_points(client: MlflowClient, batches: int, keys: int) -> float:
+def log_batch_points(client: MlflowClient, batches: int, keys: int) -> None:
     with mlflow.start_run() as run:
-        started = time.perf_counter()
         for step in range(batches):
             now = int(time.time() * 1000)
             metrics = [Metric(f"m{k}", k * 0.5 + step, now, step) for k in range(keys)]
             client.log_batch(run.info.run_id, metrics=metrics)
-        return batches * keys / (time.perf_counter() - started)
 
 
-def runs_per_second(runs: int) -> float:
-    started = time.perf_counter()
+def start_and_end_runs(runs: int) -> None:
     for index in range(runs):
         with mlflow.start_run(run_name=f"r{index}"):
             pass
-    return runs / (time.perf_counter() - started)
 
 
-def search(client: MlflowClient, runs: int, repeats: int = 3) -> dict:
-    """Time search_runs over the experiment "search", filled with ``runs`` runs beforehand."""
-    experiment = client.get_experiment_by_name("search").experiment_id
-    times, found = [], 0
-    for _ in range(repeats):
-        started = time.perf_counter()
-        frame = mlflow.search_runs(experiment_ids=[experiment], max_results=runs)
-        times.append(time.perf_counter() - started)
-        found = len(frame)
-    filtered = time.perf_counter()
-    subset = mlflow.search_runs(
-        experiment_ids=[experiment], filter_string="metrics.score > 0.5 and tags.group = '3'"
-    )
-    return {
-        "search_seconds": statistics.median(times),
-        "found": found,
-        "filtered_seconds": time.perf_counter() - filtered,
-        "filtered_found": len(subset),
-    }
+def searches(runs: int, found: dict):
+    """search_runs over the experiment "search", filled with ``runs`` runs beforehand:
+    all of them, and those a metric and a tag select. ``found[url]`` counts what each found."""
+
+    def search(client: MlflowClient, kind: str, **options) -> None:
+        experiment = client.get_experiment_by_name("search").experiment_id
+        frame = mlflow.search_runs(experiment_ids=[experiment], **options)
+        found.setdefault(mlflow.get_tracking_uri(), {})[kind] = len(frame)
+
+    def everything(client: MlflowClient) -> None:
+        search(client, "found_all", max_results=runs)
+
+    def filtered(client: MlflowClient) -> None:
+        search(client, "found_filtered", filter_string="metrics.score > 0.5 and tags.group = '3'")
+
+    return everything, filtered
 
 
-def log_and_register(count: int) -> float:
+@functools.cache
+def ridge() -> Ridge:
     X, y = load_diabetes(return_X_y=True, as_frame=True)
-    model = Ridge().fit(X, y)
-    started = time.perf_counter()
-    for _ in range(count):
-        with mlflow.start_run():
-            mlflow.sklearn.log_model(
-                model, name="model", registered_model_name="bench-ridge",
-                pip_requirements=["scikit-learn"],
-            )  # fmt: skip
-    return (time.perf_counter() - started) / count
+    return Ridge().fit(X, y)
+
+
+def log_and_register(client: MlflowClient) -> None:
+    with mlflow.start_run():
+        mlflow.sklearn.log_model(
+            ridge(), name="model", registered_model_name="bench-ridge",
+            pip_requirements=["scikit-learn"],
+        )  # fmt: skip
 
 
 def main() -> None:
-    sizes = json.loads(sys.argv[1])
-    client = MlflowClient()
-    mlflow.set_experiment("bench")
+    sizes, servers = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+    repeats = sizes["repeats"]
+    calls, batches, keys, runs = (sizes[k] for k in ("metric_calls", "batches", "keys", "runs"))
+    for url in servers.values():  # not timed: both servers load code on their first model
+        log_and_register(use(url))
+    found: dict = {}
+    everything, filtered = searches(sizes["search_runs"], found)
     figures = {
-        "log_metric_per_s": log_metric_calls(sizes["metric_calls"]),
-        "log_batch_points_per_s": log_batch_points(client, sizes["batches"], sizes["keys"]),
-        "runs_per_s": runs_per_second(sizes["runs"]),
-        "log_model_seconds": log_and_register(sizes["models"]),
+        "log_metric": timed(lambda _: log_metric_calls(calls), calls, servers, repeats),
+        "log_batch": timed(
+            lambda client: log_batch_points(client, batches, keys), batches * keys, servers, repeats
+        ),
+        "runs": timed(lambda _: start_and_end_runs(runs), runs, servers, repeats),
+        "log_model": timed(log_and_register, 1, servers, sizes["models"]),
+        "search": timed(everything, 1, servers, repeats),
+        "filtered": timed(filtered, 1, servers, repeats),
     }
-    figures.update(search(client, sizes["search_runs"]))
-    print(json.dumps(figures))
+    counts = {name: found[url] for name, url in servers.items()}
+    print(json.dumps({"figures": figures, "found": counts}))
 
 
 if __name__ == "__main__":

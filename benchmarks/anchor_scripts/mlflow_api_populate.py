@@ -2,7 +2,8 @@
 
 Usage: python mlflow_api_populate.py SQLITE_PATH N. One run is made by MLflow's own
 client (so every column is as MLflow writes it); the others are copies of its rows
-inserted in bulk, each with metric ``score`` and tag ``group``. Not timed.
+inserted in bulk, each with metric ``score``, tag ``group`` and the ``mlflow.runName`` tag
+MLflow's ``create_run`` writes for every run. Not timed.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def main() -> None:
         score = (index % 100) / 100
         metrics.append(("score", score, 0, run_id, 0, 0))
         latest.append(("score", score, 0, 0, 0, run_id))
-        tags.append(("group", str(index % 10), run_id))
+        tags += [("group", str(index % 10), run_id), ("mlflow.runName", f"r{index}", run_id)]
     marks = ", ".join(f":{c}" for c in columns)
     with db:
         db.executemany(f"INSERT INTO runs ({', '.join(columns)}) VALUES ({marks})", runs)

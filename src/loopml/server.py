@@ -113,6 +113,7 @@ def _install_auth(app: FastAPI, context: Context) -> None:
         router=app.router,
         authenticator=app.state.authenticator,
         required=required,
+        refusals={"/api/2.0/mlflow": mlflow.refusal},  # MLflow's client reads its own shape
     )
 
 

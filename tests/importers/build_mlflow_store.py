@@ -46,6 +46,9 @@ def build() -> None:
                 for step in range(4):
                     mlflow.log_metric("loss", 1 / (step + 1) + c, step=step)
                 mlflow.log_metric("accuracy", model.score(X, y))
+                # Two points of one step: the later timestamp is the latest, though logged first.
+                mlflow.log_metric("val", 0.9 + c, step=3, timestamp=1_700_000_000_500)
+                mlflow.log_metric("val", 0.1 + c, step=3, timestamp=1_700_000_000_000)
                 with tempfile.TemporaryDirectory() as folder:
                     Path(folder, "report.txt").write_text(f"C={c}\n")
                     mlflow.log_artifact(str(Path(folder, "report.txt")), "reports")
@@ -79,7 +82,7 @@ def dump() -> dict:
             "experiment": client.get_experiment(info.experiment_id).name,
             "name": info.run_name, "status": info.status, "start_time": info.start_time,
             "end_time": info.end_time, "user": info.user_id, "params": run.data.params,
-            "tags": run.data.tags,
+            "tags": run.data.tags, "latest": run.data.metrics,
             "metrics": {k: [[m.step, m.value, m.timestamp] for m in client.get_metric_history(info.run_id, k)]
                         for k in run.data.metrics},
             "artifacts": sorted(a.path for a in client.list_artifacts(info.run_id, "reports")),

@@ -61,6 +61,7 @@ def test_import_copies_every_value_once(mlflow_store, mlflow_python, sqlite_ctx)
         assert round(run.end_time.timestamp() * 1000) == want["end_time"]
         assert run.params == want["params"]
         assert {k: v for k, v in run.tags.items() if not k.startswith("loopml.")} == want["tags"]
+        assert run.metrics == want["latest"]  # MLflow's latest value of each metric
         for key, history in want["metrics"].items():
             got = loopml.get_metric_history(run_id, key)
             assert [[p.step, p.value, round(p.timestamp * 1000)] for p in got] == history

@@ -20,12 +20,13 @@ import ipaddress
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
 import anyio.to_thread
 from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -108,11 +109,21 @@ class Authenticator:
 
 
 class AuthMiddleware:
+    """``refusals``: path prefix -> the answer to a refused request under it, for the routes
+    that speak another API's error format (MLflow's); loopml's own body elsewhere."""
+
     def __init__(
-        self, app: ASGIApp, *, router: Router, authenticator: Authenticator, required: bool
+        self,
+        app: ASGIApp,
+        *,
+        router: Router,
+        authenticator: Authenticator,
+        required: bool,
+        refusals: Mapping[str, Callable[[LoopmlError], Response]] | None = None,
     ) -> None:
         self.app, self.router = app, router
         self.authenticator, self.required = authenticator, required
+        self.refusals = dict(refusals or {})
         self._table: tuple[tuple[int, ...], list[Endpoint]] = ((), [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -129,7 +140,7 @@ class AuthMiddleware:
             if isinstance(error, Unauthorized) and _in_ui(scope) and _wants_html(scope):
                 await _to_sign_in(scope, receive, send)
                 return
-            await _refuse(scope, receive, send, error)
+            await self._refuse(scope, receive, send, error)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
@@ -191,6 +202,23 @@ class AuthMiddleware:
                 "create`), or HTTP Basic with a user's name and password.",
             )
         return ANONYMOUS
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: LoopmlError) -> None:
+        if scope["type"] == "websocket":  # closing before accepting refuses the handshake
+            await send({"type": "websocket.close", "code": 1008, "reason": error.message})
+            return
+        path = _route_path(scope)
+        shape = next((f for p, f in self.refusals.items() if path.startswith(p)), None)
+        if shape is not None:
+            response = shape(error)
+        else:
+            response = error_response(
+                Request(scope, receive), error.status_code, error.message, hint=error.hint,
+                error_type=snake(type(error).__name__),
+            )  # fmt: skip
+        if isinstance(error, Unauthorized):
+            response.headers["WWW-Authenticate"] = CHALLENGE
+        await response(scope, receive, send)
 
 
 def auth_required(host: str, asked: bool) -> bool:
@@ -266,15 +294,3 @@ def _basic(value: str) -> tuple[str, str]:
         return "", ""
     name, _, password = decoded.partition(":")
     return name, password
-
-
-async def _refuse(scope: Scope, receive: Receive, send: Send, error: LoopmlError) -> None:
-    if scope["type"] == "websocket":  # closing before accepting refuses the handshake
-        await send({"type": "websocket.close", "code": 1008, "reason": error.message})
-        return
-    headers = {"WWW-Authenticate": CHALLENGE} if isinstance(error, Unauthorized) else None
-    response = error_response(
-        Request(scope, receive), error.status_code, error.message, hint=error.hint,
-        error_type=snake(type(error).__name__), headers=headers,
-    )  # fmt: skip
-    await response(scope, receive, send)

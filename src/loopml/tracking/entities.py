@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 
@@ -63,6 +64,12 @@ class Run:
     peak_rss_bytes: int | None
     error: str | None
     params: dict[str, str] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
+    # The newest point of each metric: the highest step, of its points the latest logged.
+    latest_metrics: dict[str, MetricPoint] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     artifacts: tuple[ArtifactInfo, ...] = ()
+
+    @cached_property
+    def metrics(self) -> dict[str, float]:
+        """Each metric's latest value (``latest_metrics`` has its step and time too)."""
+        return {key: point.value for key, point in self.latest_metrics.items()}

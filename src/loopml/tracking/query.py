@@ -4,9 +4,9 @@ A filter is conditions joined by ``and``::
 
     metrics.mae < 3 and params.alpha = '0.1' and tags.team != 'ops' and status = 'finished'
 
-Each condition on a metric, param or tag is an ``EXISTS`` on its own indexed
-table (latest metric values, never the history), so the query never forms a
-params × metrics × tags cross product. Details of the matching runs are then
+Each condition on a metric, param or tag is an ``IN`` over its own table's
+(key, value) index (latest metric values, never the history), so the query never
+forms a params × metrics × tags cross product. Details of the matching runs are then
 fetched with one query per table.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
 from loopml.errors import InvalidInput
@@ -236,11 +236,13 @@ def _compare(column, op: str, value: Any):
 def _where(condition: Condition):
     if condition.entity == "attributes":
         return _compare(ATTRIBUTES[condition.key], condition.op, condition.value)
+    # The runs whose value matches, found through the (key, value) index: cheaper than
+    # probing every run of the experiments for its value.
     table = KEYED[condition.entity]
-    return exists().where(
-        table.run_id == RunRow.id,
-        table.key == condition.key,
-        _compare(table.value, condition.op, condition.value),
+    return RunRow.id.in_(
+        select(table.run_id).where(
+            table.key == condition.key, _compare(table.value, condition.op, condition.value)
+        )
     )
 
 

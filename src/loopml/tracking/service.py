@@ -289,7 +289,7 @@ def write_metrics(store: Store, run_id: str, points: Sequence[Point]) -> None:
 
 def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Point]) -> None:
     """The history insert is a single executemany and the latest values a single
-    upsert that keeps the point with the highest step. NaN is stored as NULL,
+    upsert that keeps the point with the highest step (then the latest timestamp). NaN is stored as NULL,
     which SQLite would do anyway, so both databases agree."""
     if not points:
         return
@@ -298,9 +298,10 @@ def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Point]
         for key, value, step, timestamp in points
     ]
     latest: dict[str, tuple] = {}
+    # Of equal steps the later timestamp wins, then the later logged (MLflow's rule).
     for row in rows:
         current = latest.get(row[1])
-        if current is None or row[3] >= current[3]:
+        if current is None or row[3:] >= current[3:]:
             latest[row[1]] = row
     if len(latest) > 1:
         # Sorted by key and step the rows land in few places of the (run, key, step)
@@ -325,7 +326,8 @@ def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Point]
         f"INSERT INTO latest_metrics (run_id, key, value, step, timestamp) VALUES {values} "
         "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
         "step = excluded.step, timestamp = excluded.timestamp "
-        "WHERE excluded.step >= latest_metrics.step",
+        "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
+        "AND excluded.timestamp >= latest_metrics.timestamp)",
         list(latest.values()),
     )
 
@@ -427,22 +429,33 @@ def get_runs(store: Store, run_ids: Sequence[str]) -> list[Run]:
 
 
 def _runs_with_details(session: Session, run_ids: Sequence[str]) -> list[Run]:
-    rows = session.execute(
-        select(RunRow, ExperimentRow.name)
-        .join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
-        .where(RunRow.id.in_(run_ids))
+    # Core rows, not ORM objects: a page of thousands of runs is mostly object set-up otherwise.
+    connection = session.connection()
+    rows = connection.execute(
+        select(*_runs.c, ExperimentRow.name.label("experiment_name"))
+        .join(ExperimentRow, ExperimentRow.id == _runs.c.experiment_id)
+        .where(_runs.c.id.in_(run_ids))
     ).all()
-    details: dict[str, dict[str, dict]] = {
-        row.id: {"params": {}, "metrics": {}, "tags": {}} for row, _ in rows
-    }
-    for kind, table in (("params", ParamRow), ("tags", TagRow), ("metrics", LatestMetricRow)):
+    found: dict[str, dict[str, dict]] = {"params": {}, "tags": {}, "latest_metrics": {}}
+    for kind, table in (("params", ParamRow), ("tags", TagRow)):
         query = select(table.run_id, table.key, table.value).where(table.run_id.in_(run_ids))
-        for run_id, key, value in session.execute(query):
-            details[run_id][kind][key] = nan_if_null(value) if kind == "metrics" else value
-    return [run_to_domain(run, experiment, **details[run.id]) for run, experiment in rows]
+        for run_id, key, value in connection.execute(query):
+            found[kind].setdefault(run_id, {})[key] = value
+    latest = LatestMetricRow.__table__.c
+    query = select(latest.run_id, latest.key, latest.value, latest.step, latest.timestamp)
+    for run_id, key, value, step, timestamp in connection.execute(
+        query.where(latest.run_id.in_(run_ids))
+    ):
+        point = MetricPoint(key, nan_if_null(value), step, timestamp)
+        found["latest_metrics"].setdefault(run_id, {})[key] = point
+    return [
+        run_to_domain(row, row.experiment_name, **{k: v.get(row.id, {}) for k, v in found.items()})
+        for row in rows
+    ]
 
 
-def run_to_domain(row: RunRow, experiment: str, **details: Any) -> Run:
+def run_to_domain(row: Any, experiment: str, **details: Any) -> Run:
+    """A run from its row (an ORM ``RunRow`` or a Core row of the runs table)."""
     return Run(
         id=row.id,
         experiment=experiment,

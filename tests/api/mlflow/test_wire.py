@@ -132,3 +132,23 @@ def test_artifacts_are_the_runs_own(client):
 )
 def test_mlflow_filters_become_loopml_filters(mlflow, loopml_filter):
     assert translate_filter(mlflow) == loopml_filter
+
+
+def test_runs_carry_each_metrics_latest_step_and_time(client):
+    """get and search answer the latest point of each metric as MLflow picks it: the highest
+    step, and of equal steps the latest timestamp, each with its own step and time."""
+    run_id = _run(client)
+    points = [(0.9, 5, 1_700_000_000_000), (0.7, 9, 1_700_000_000_500),
+              (0.1, 3, 1_700_000_009_000), (0.6, 9, 1_700_000_000_100)]  # fmt: skip
+    metrics = [{"key": "loss", "value": v, "step": s, "timestamp": t} for v, s, t in points]
+    client.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics[:2]})
+    client.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics[2:]})
+    client.post(f"{API}/runs/log-metric", json={"run_id": run_id, "key": "acc", "value": 0.8,
+                                              "timestamp": 1_700_000_001_234, "step": 4})  # fmt: skip
+    want = {"loss": (0.7, 9, 1_700_000_000_500), "acc": (0.8, 4, 1_700_000_001_234)}
+    got = client.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]
+    search = client.post(f"{API}/runs/search", json={"experiment_ids": ["0"]}).json()["runs"]
+    for run in (got, next(r for r in search if r["info"]["run_id"] == run_id)):
+        found = {m["key"]: (m["value"], m["step"], m["timestamp"]) for m in run["data"]["metrics"]}
+        assert found == want
+    assert loopml.get_run(run_id).latest_metrics["loss"].step == 9

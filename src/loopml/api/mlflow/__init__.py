@@ -24,6 +24,7 @@ from loopml.api.mlflow import (
     runs,
     unsupported,
 )
+from loopml.api.mlflow.wire import refusal
 
 router = APIRouter(tags=["mlflow"])
 for part in (experiments, runs, logging, logged_models, registry):
@@ -32,4 +33,4 @@ router.include_router(artifacts.router)
 router.include_router(artifacts.tracking_router)
 router.include_router(unsupported.router)  # last: it answers every path the others do not
 
-__all__ = ["router"]
+__all__ = ["refusal", "router"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from loopml.api.mlflow.experiments import artifact_location
 from loopml.api.mlflow.wire import key_values, millis
-from loopml.tracking.entities import Run, RunStatus
+from loopml.tracking.entities import MetricPoint, Run, RunStatus
 
 INPUTS_TAG = "loopml.mlflow.inputs"
 OUTPUTS_TAG = "loopml.mlflow.outputs"
@@ -32,6 +32,15 @@ def number(value: float) -> float | str:
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     return value
+
+
+def metric_json(point: MetricPoint) -> dict[str, Any]:
+    return {
+        "key": point.key,
+        "value": number(point.value),
+        "timestamp": round(point.timestamp * 1000),
+        "step": point.step,
+    }
 
 
 def run_artifact_uri(mlflow_experiment: str, run_id: str) -> str:
@@ -54,22 +63,21 @@ def run_info(run: Run, mlflow_experiment: str) -> dict[str, Any]:
 
 
 def run_json(run: Run, mlflow_experiment: str) -> dict[str, Any]:
-    start = millis(run.start_time)
+    """The run as MLflow's server answers it: each metric's latest point with its own step
+    and time, and (as protobuf's JSON does) no key for an empty list."""
     tags = {k: v for k, v in run.tags.items() if not k.startswith(HIDDEN)}
     tags.setdefault(RUN_NAME_TAG, run.name)
-    return {
-        "info": run_info(run, mlflow_experiment),
-        "data": {
-            "metrics": [
-                {"key": k, "value": number(v), "timestamp": start, "step": 0}
-                for k, v in run.metrics.items()
-            ],
-            "params": key_values(run.params),
-            "tags": key_values(tags),
-        },
-        "inputs": {"dataset_inputs": json.loads(run.tags.get(INPUTS_TAG, "[]"))},
-        "outputs": {"model_outputs": json.loads(run.tags.get(OUTPUTS_TAG, "[]"))},
-    }
+    data: dict[str, Any] = {"tags": key_values(tags)}
+    if run.latest_metrics:
+        data["metrics"] = [metric_json(p) for p in run.latest_metrics.values()]
+    if run.params:
+        data["params"] = key_values(run.params)
+    answer = {"info": run_info(run, mlflow_experiment), "data": data, "inputs": {}, "outputs": {}}
+    if INPUTS_TAG in run.tags:
+        answer["inputs"]["dataset_inputs"] = json.loads(run.tags[INPUTS_TAG])
+    if OUTPUTS_TAG in run.tags:
+        answer["outputs"]["model_outputs"] = json.loads(run.tags[OUTPUTS_TAG])
+    return answer
 
 
 def merged(existing: str | None, new: list[dict[str, Any]], key) -> str:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from loopml.api.mlflow.context import MlflowDep
-from loopml.api.mlflow.entities import INPUTS_TAG, OUTPUTS_TAG, merged, number
+from loopml.api.mlflow.entities import INPUTS_TAG, OUTPUTS_TAG, merged, metric_json
 from loopml.api.mlflow.runs import KeyValue, RunId, _run_id
 from loopml.api.mlflow.wire import MlflowError, MlflowRoute, fast_json, not_implemented
 from loopml.auth.permissions import Permission, requires
@@ -152,17 +152,7 @@ def metric_history(
     points = service.get_metric_history(api.store, _run_id(run_id, run_uuid), metric_key)
     start = int(page_token) if page_token and page_token.isdigit() else 0
     end = start + max_results if max_results else len(points)
-    answer: dict[str, Any] = {
-        "metrics": [
-            {
-                "key": p.key,
-                "value": number(p.value),
-                "step": p.step,
-                "timestamp": round(p.timestamp * 1000),
-            }
-            for p in points[start:end]
-        ]
-    }
+    answer: dict[str, Any] = {"metrics": [metric_json(p) for p in points[start:end]]}
     if end < len(points):
         answer["next_page_token"] = str(end)
     return fast_json(answer)

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from loopml.errors import Conflict, InvalidInput, LoopmlError, NotFound
+from loopml.errors import Conflict, Forbidden, InvalidInput, LoopmlError, NotFound, Unauthorized
 
 # The HTTP status MLflow's server gives each error code (mlflow.exceptions).
 STATUS = {
@@ -27,6 +27,8 @@ STATUS = {
     "RESOURCE_ALREADY_EXISTS": 400,
     "BAD_REQUEST": 400,
     "INVALID_STATE": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
     "RESOURCE_DOES_NOT_EXIST": 404,
     "ENDPOINT_NOT_FOUND": 404,
     "NOT_IMPLEMENTED": 501,
@@ -60,6 +62,10 @@ def error_code(error: LoopmlError) -> str:
         return error.code
     if isinstance(error, NotFound):
         return "RESOURCE_DOES_NOT_EXIST"
+    if isinstance(error, Unauthorized):
+        return "UNAUTHENTICATED"
+    if isinstance(error, Forbidden):
+        return "PERMISSION_DENIED"
     if isinstance(error, (InvalidInput, Conflict)):  # MLflow: a changed param is a bad value
         return "INVALID_PARAMETER_VALUE"
     return "TEMPORARILY_UNAVAILABLE" if error.status_code == 503 else "INTERNAL_ERROR"
@@ -73,6 +79,12 @@ def fast_json(content: Any) -> Response:
 
 def error_response(code: str, message: str) -> JSONResponse:
     return JSONResponse({"error_code": code, "message": message}, status_code=STATUS[code])
+
+
+def refusal(error: LoopmlError) -> JSONResponse:
+    """A request the server's sign-in check refused, in MLflow's shape: its client reads
+    any other body as an INTERNAL_ERROR."""
+    return error_response(error_code(error), str(error))
 
 
 class MlflowRoute(APIRoute):
