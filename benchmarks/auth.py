@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 
+from benchmarks.anchors import free_port
 from benchmarks.report import markdown_table, write_section
 from benchmarks.serving import (
     FEATURES,
@@ -28,7 +29,6 @@ from benchmarks.serving import (
     MODEL,
     WORK,
     _bodies,
-    _free_port,
     _register,
     _rows,
     _wait_ready,
@@ -65,7 +65,7 @@ def main() -> None:
 
 
 def _serve(settings, body, *, auth: bool, header: str | None) -> dict:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LOOPML_HOME": str(settings.home), "LOOPML_SCHEDULER": "false"}
     command = [sys.executable, "-c", "import sys; from loopml.cli import main; main(sys.argv[1:])"]
     flags = ["--auth"] if auth else []
