@@ -44,7 +44,7 @@ def site(sqlite_ctx):
     context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's loop must end before other tests run asyncio
 def chromium():
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed: `make test` installs it (apt-get install chromium)")

@@ -57,9 +57,10 @@ def drift(
 def _importance(model: str, segment: str | None) -> dict[str, float]:
     from loopml._context import get_context
     from loopml.errors import NotFound
-    from loopml.monitoring.importance import champion_importance
+    from loopml.monitoring.importance import champion_importances
 
-    importance = champion_importance(get_context().store, model, segment or "")
+    key = segment or ""
+    importance = champion_importances(get_context().store, model, [key])[key]
     if importance is None:
         raise NotFound(
             f"Model {model!r} has no champion with an explanation"
