@@ -83,6 +83,7 @@ def test_a_killed_server_loses_at_most_the_last_second(sqlite_ctx, tmp_path):
         ].to_pylist()
     )
     old_enough = [pid for pid, when in answered if when < killed_at - BOUND - WRITE_TIME]
-    assert len(answered) > 100 and len(old_enough) > len(answered) / 3
+    # Enough answers well before the kill to check (a warming server answers fewer early on).
+    assert len(old_enough) > 100, (len(old_enough), len(answered))
     assert [pid for pid in old_enough if pid not in logged] == []
     assert logged <= {pid for pid, _ in answered}  # and nothing made up
