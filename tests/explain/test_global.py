@@ -82,3 +82,6 @@ def test_a_family_shows_which_features_matter_everywhere_and_which_only_somewher
     assert "bmi" in leaders
     assert family[0]["top_in_segments"] == 2
     assert {row["feature"] for row in family} == set(features)
+    card = loopml.model_card("progress", 1)
+    assert "## Segment family" in card and "| segments explained | 2 " in card
+    assert "| bmi | top 3 in every segment;" in card
