@@ -30,7 +30,12 @@ def test_a_classifier_on_breast_cancer(ctx):
     assert result.explanation["method"] == "shap LinearExplainer"
     assert result.fairness["attributes"][0]["attribute"] == "size"
     assert loopml.get_fairness("cancer", 1).attribute("size").task == "classification"
-    assert "## Explanation" in loopml.model_card("cancer", 1)
+    card = loopml.model_card("cancer", 1)
+    assert "## Explanation" in card and "## Evaluation" in card
+    counts = confusion_matrix(y, model.predict(X))
+    assert f"| actual 0 | predicted 0: {counts[0, 0]}, 1: {counts[0, 1]} |" in card
+    assert "| calibration 0.9–1.0 | predicted" in card
+    assert f"| accuracy | {result.metrics['accuracy']:.6g} |" in card
     page = result.to_html()
     assert "<h2>Confusion matrix" in page and "Calibration" in page and "Fairness by size" in page
     assert set(result.to_dict()) >= {"metrics", "details", "explanation", "fairness"}
@@ -49,5 +54,18 @@ def test_a_loaded_regressor_is_evaluated_without_being_stored(ctx):
         float(np.median(y - model.predict(X)))
     )
     assert loopml.get_fairness("progress", 1) is None
+    assert "not evaluated" in loopml.model_card("progress", 1)
     with pytest.raises(InvalidInput, match="model URI"):
         loopml.evaluate(model, X, target="progress")
+
+
+def test_a_regressor_evaluated_by_version_shows_its_residuals_in_the_card(ctx):
+    X, y = diabetes()
+    model = LinearRegression().fit(X, y)
+    loopml.log_model(model, "progress", input_example=X.head())
+
+    loopml.evaluate("models:/progress/1", X.assign(progress=y), target="progress")
+
+    card = loopml.model_card("progress", 1)
+    median = float(np.median(y - model.predict(X)))
+    assert f"median {median:+.4g}" in card and "| residuals (actual − predicted) |" in card

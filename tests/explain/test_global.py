@@ -67,7 +67,9 @@ def test_the_card_shows_fairness_per_group(ctx):
     assert "|   size = large |" in card and "selection_rate" in card
 
 
-def test_a_family_shows_which_features_matter_everywhere_and_which_only_somewhere(ctx):
+def test_a_family_shows_which_features_matter_everywhere_and_which_only_somewhere(
+    ctx, capsys, monkeypatch
+):
     X, y = diabetes()
     features = [c for c in X.columns if c != "sex"]
     for sex, part in X.groupby(X["sex"] > 0):
@@ -82,3 +84,12 @@ def test_a_family_shows_which_features_matter_everywhere_and_which_only_somewher
     assert "bmi" in leaders
     assert family[0]["top_in_segments"] == 2
     assert {row["feature"] for row in family} == set(features)
+    card = loopml.model_card("progress", 1)
+    assert "## Segment family" in card and "| segments explained | 2 " in card
+    assert "| bmi | top 3 in every segment;" in card
+    from loopml.cli import main, output
+
+    monkeypatch.setattr(output.console, "_width", 200)
+    main(["explain", "progress", "--family"])
+    shown = capsys.readouterr().out
+    assert "bmi" in shown and "2 of 2" in shown

@@ -2,6 +2,7 @@
 
 - ``--input rows.csv``: each row explained by its segment's champion (routed as
   the server routes it): base value, output and the largest contributions;
+- ``--family``: which features matter in most segments, which only in some;
 - ``--version V --data train.csv``: the version's global explanation (mean
   |contribution| per feature on a sample), computed, kept with it and shown.
 """
@@ -27,10 +28,16 @@ def explain(
         None, "--output", "-o", help="Write the rows' explanations (JSON)."
     ),
     top: int = typer.Option(3, min=1, help="Contributions shown per row."),
+    family: bool = typer.Option(
+        False, "--family", help="Which features matter across the segments of NAME."
+    ),
 ) -> None:
     """Explain rows with the champion (--input), or a version on a sample (--version, --data)."""
     from loopml.data.frames import read_file
 
+    if family:
+        _family(name)
+        return
     if (input is None) == (version is None):
         raise InvalidInput(
             "Give either --input (rows to explain) or --version (a version to explain globally).",
@@ -87,6 +94,18 @@ def _global(name: str, version: int, frame, sample_rows: int) -> None:
         f"{name} v{version}: mean |contribution| on {report['rows']:,} rows ({report['method']})"
     )
     console.print(table(title, ("feature", "mean |contribution|", "effect"), rows))
+
+
+def _family(name: str) -> None:
+    from loopml.explain.fluent import explain_family
+
+    rows = [(r["feature"], f"{r['top_in_segments']} of {r['segments']}", r["mean_importance"])
+            for r in explain_family(name)]  # fmt: skip
+    if not rows:
+        raise InvalidInput(f"No segment of {name!r} has an explanation yet.",
+                           hint=f"loopml explain {name} --version V --data rows.csv")  # fmt: skip
+    console.print(table(f"{name}: features across segments", ("feature", "top 3 in",
+                        "mean importance"), rows))  # fmt: skip
 
 
 def _largest(answer: dict, top: int) -> str:

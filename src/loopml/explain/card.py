@@ -48,3 +48,51 @@ def fairness_rows(store, version: ModelVersion) -> Rows:
                 (f"  {attribute.attribute} = {group}", f"{int(values['rows'])} rows: {shown}")
             )
     return rows
+
+
+def evaluation_rows(store, version: ModelVersion) -> Rows:
+    found = reports.latest_report(store, version, "evaluation")
+    if found is None:
+        return [
+            ("evaluation", "not evaluated (loopml.evaluate('models:/NAME/V', rows, target=...))")
+        ]
+    report = found.payload
+    rows = [("evaluated", f"on {report['rows']:,} rows, {found.created_at:%Y-%m-%d %H:%M} UTC by "
+                          f"{found.created_by}")]  # fmt: skip
+    rows += [(name, f"{value:.6g}") for name, value in sorted(report["metrics"].items())]
+    details = report["details"]
+    if "confusion" in details:
+        labels = details["confusion"]["labels"]
+        for actual, counts in zip(labels, details["confusion"]["counts"], strict=True):
+            predicted = ", ".join(f"{p}: {n}" for p, n in zip(labels, counts, strict=True))
+            rows.append((f"actual {actual}", f"predicted {predicted}"))
+        for b in details.get("calibration", []):
+            rows.append((f"calibration {b['low']:.1f}–{b['high']:.1f}",
+                         f"predicted {b['predicted']:.3f}, observed {b['observed']:.3f} "
+                         f"({b['rows']} rows)"))  # fmt: skip
+    else:
+        residuals = details["residuals"]
+        rows.append(("residuals (actual − predicted)",
+                     ", ".join(f"{k} {v:+.4g}" for k, v in residuals.items())))  # fmt: skip
+    return rows
+
+
+def family_rows(store, version: ModelVersion) -> Rows:
+    """For a segment's version: which features matter across its family's segments."""
+    from loopml.explain.importance import TOP_FEATURES, family_importance
+    from loopml.explain.service import family_explanations
+
+    if version.segment_key is None:
+        return [("family", "not a segment model")]
+    family = family_importance(family_explanations(store, version.name))
+    if not family:
+        return [("family", "no segment explained yet")]
+    segments = family[0]["segments"]
+    rows = [("segments explained", f"{segments} (newest version of each)")]
+    for row in family:
+        share = row["top_in_segments"]
+        where = ("in every segment" if share == segments else
+                 f"in {share} of {segments} segments" if share else "in no segment")  # fmt: skip
+        rows.append((row["feature"], f"top {TOP_FEATURES} {where}; mean importance "
+                                     f"{row['mean_importance']:.4g}"))  # fmt: skip
+    return rows

@@ -104,6 +104,18 @@ def _explanation(store: Store, version: ModelVersion) -> Rows:
     return explanation_rows(store, version)
 
 
+def _evaluation(store: Store, version: ModelVersion) -> Rows:
+    from loopml.explain.card import evaluation_rows
+
+    return evaluation_rows(store, version)
+
+
+def _family(store: Store, version: ModelVersion) -> Rows:
+    from loopml.explain.card import family_rows
+
+    return family_rows(store, version)
+
+
 def _fairness(store: Store, version: ModelVersion) -> Rows:
     from loopml.explain.card import fairness_rows
 
@@ -111,8 +123,8 @@ def _fairness(store: Store, version: ModelVersion) -> Rows:
 
 
 SECTIONS: list[tuple[str, Callable[[Store, ModelVersion], Rows]]] = [
-    ("Summary", _summary), ("Data", _data), ("Metrics", _metrics), ("Explanation", _explanation),
-    ("Fairness", _fairness), ("Gate results", _gates), ("Lineage", _lineage),
+    ("Summary", _summary), ("Data", _data), ("Metrics", _metrics), ("Evaluation", _evaluation),
+    ("Explanation", _explanation), ("Segment family", _family), ("Fairness", _fairness), ("Gate results", _gates), ("Lineage", _lineage),
 ]  # fmt: skip
 
 
