@@ -51,8 +51,13 @@ SETTINGS = {  # docs/closed-loop.md's policy for monthly data: decisions on six 
     "watch": timedelta(days=1), "rollback_if_worse": 0.2,
 }  # fmt: skip
 BACKTEST = 12  # months each model is scored on before it is refit on all its training rows
-MONITOR = {"window": timedelta(days=95), "schedule": timedelta(days=28), "min_rows": 3,
-           "threshold_from": "backtest", "factor": 2.0}  # each segment's own error, see docs
+MONITOR = {
+    "window": timedelta(days=95),
+    "schedule": timedelta(days=28),
+    "min_rows": 3,
+    "threshold_from": "backtest",
+    "factor": 2.0,
+}  # each segment's own error, see docs
 
 
 @dataclass
