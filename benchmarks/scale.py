@@ -35,6 +35,7 @@ import loopml
 from benchmarks.anchors import free_port
 from benchmarks.pipeline import FEATURES, identical, make_table, project
 from benchmarks.report import markdown_table, write_section
+from benchmarks.serving import _wait_ready
 from loopml.config import Settings
 
 SEGMENTS = int(os.environ.get("BENCH_SCALE_SEGMENTS", "2000"))
@@ -175,7 +176,7 @@ def serving(work: Path, settings: Settings) -> dict:
         env=env, stdout=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
-        _wait_ready(port)
+        _wait_ready(port, timeout=600)  # 10,000 champions take a while to list
         ready = time.perf_counter() - started
         rss_ready = psutil.Process(server.pid).memory_info().rss
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -210,21 +211,6 @@ def _predict(connection: http.client.HTTPConnection, sku: str, row: pd.Series) -
     if response.status != 200:
         raise RuntimeError(f"predict answered {response.status}")
     return time.perf_counter() - started
-
-
-def _wait_ready(port: int, timeout: float = 600) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("loopml serve did not become ready")
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
