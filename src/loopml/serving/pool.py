@@ -36,6 +36,7 @@ class ModelUnavailable(LoopmlError):
 # Keys come from clients (any model name, any segment), so what is remembered
 # about absent ones is bounded, and loads lock one of a fixed set of locks.
 MAX_ABSENT = 10_000
+NAMES_FRESH = 0.05  # seconds a list of model names answers "unknown" without a query
 LOCK_STRIPES = 64
 EVICT_SHARE = 0.1  # a full pool drops this share at once: sorting by age is paid rarely
 
@@ -70,6 +71,7 @@ class ModelPool:
         self._broken: dict[AliasKey, tuple[float, ModelUnavailable]] = {}
         self._fields: dict[str, tuple[str, ...]] = {}
         self._names: frozenset[str] | None = None
+        self._names_read = 0.0
         self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def cached(self, key: AliasKey) -> Served | object | None:
@@ -120,13 +122,18 @@ class ModelPool:
         return failed
 
     def surely_unknown(self, name: str) -> bool:
-        """``name`` is no registered model, by the list last read (no I/O). The watcher
-        reads it every poll, so a stream of invented names costs no store query."""
-        return self._names is not None and name not in self._names
+        """``name`` is no registered model, by a list read moments ago (no I/O). The
+        watcher reads it every poll and a miss reads it again, so a stream of invented
+        names costs at most a query per ``NAMES_FRESH``, and a model registered since
+        the last poll is looked up rather than refused."""
+        if self._names is None or name in self._names:
+            return False
+        return time.monotonic() - self._names_read < NAMES_FRESH
 
     def read_model_names(self) -> None:
         """Read the registered models again, for ``surely_unknown``."""
         self._names = frozenset(self.source.model_names())
+        self._names_read = time.monotonic()
 
     def model_names(self) -> list[str]:
         return sorted(self._names or ())
