@@ -122,3 +122,30 @@ def test_approval_mode_waits_for_a_person(family):
 def test_bad_policies_are_refused_with_the_field(bad):
     with pytest.raises(ValueError):
         policy(**bad)
+
+
+def test_a_policy_acts_only_on_alerts_of_the_segments_it_covers(family):
+    ctx = family
+    by_hand, automatic = (
+        policy(name="by-hand", segments=["store=a"], promotion="approval"),
+        policy(name="automatic", segments=["store=b", "store=c"]),
+    )
+    traffic = Traffic(ctx, shock={"a": 3, "b": 3})
+    traffic.replay(0, 4)
+    tick(ctx, day(4), by_hand)
+    traffic.replay(4, 6)
+    loopml.run_monitors(now=day(6))
+    assert {a.segment for a in loopml.list_alerts(state="active", monitor="demand-mae")} == {
+        "store=a",
+        "store=b",
+    }
+    root = ctx.settings.resolved_artifact_uri
+    report = run_policies(ctx.store, ctx.artifacts, root, [by_hand, automatic], now=day(6))
+    started = {(a.policy, a.segment, a.state) for a in report.started}
+    assert started == {
+        ("by-hand", "store=a", "awaiting_approval"),
+        ("automatic", "store=b", "watching"),
+    }
+    none = policy(name="elsewhere", segments=["store=c"])
+    again = run_policies(ctx.store, ctx.artifacts, root, [none], now=day(6) + timedelta(hours=1))
+    assert not again.started and not again.waiting  # store=c has no alert; a and b are not its

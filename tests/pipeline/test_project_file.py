@@ -115,7 +115,7 @@ def test_every_problem_is_reported_at_once_each_with_its_line_and_fix():
     assert message.startswith("loopml.yaml has 3 problems:")
     assert "line 4: unknown setting 'segmnet_by'. Fix: Did you mean 'segment_by'?" in message
     assert "line 6: split.test_size: Input should be less than 1" in message
-    assert "line 8: gate.extra: unknown gate check 'fairnes'. known: fairness" in message.lower()
+    assert "line 8: gate.extra: unknown gate check 'fairnes'. fix: known: fairness" in message.lower()
     assert [p.line for p in error.value.problems] == [4, 6, 8]
 
 
@@ -151,3 +151,55 @@ def test_the_scheduler_reads_policies_with_the_project_model_as_their_default(tm
         "policies:\n  - {name: weekly, triggers: [{when: schedule, every: 7d}]}\n"
     )
     assert load_project(path).policies[0].model == "demand"
+
+
+POLICY_FILE = (
+    "name: demand\n"
+    "data: sales.csv\n"
+    "target: units\n"
+    "segment_by: [store, product]\n"
+    "policies:\n"
+    "  - name: flour-by-hand\n"
+    "    triggers: [{when: alert, monitor: demand-mape}]\n"
+    "    segments:\n"
+    "      - product=flour\n"
+    "      - SEGMENT\n"
+    "    promotion: approval\n"
+)
+
+
+def test_a_policy_covers_the_segments_it_names_in_canonical_form():
+    spec = parse_project(POLICY_FILE.replace("SEGMENT", "store=north , product=rice"))
+    [policy] = spec.policies
+    assert policy.segments == ["product=flour", "product=rice,store=north"]
+    assert policy.covers("product=flour,store=south")  # a partial key covers every store
+    assert policy.covers("product=rice,store=north")
+    assert not policy.covers("product=rice,store=south")
+    assert not policy.covers("")  # a model without segments is not a flour segment
+    assert parse_project(POLICY_FILE.replace("    segments:\n      - product=flour\n      - SEGMENT\n", "")).policies[0].covers("product=oil,store=east")  # fmt: skip
+
+
+def test_a_malformed_segment_names_its_line_and_how_to_write_it():
+    with pytest.raises(InvalidInput) as error:
+        parse_project(POLICY_FILE.replace("SEGMENT", "flour"))
+    [problem] = error.value.problems
+    assert problem.line == 10 and problem.setting == "policies.0.segments.1"
+    assert "'flour' is not of the form key=value" in problem.message
+    assert problem.fix == 'Write it like "sku=A7,store=12".'
+    assert f"line 10: {problem.message}." in error.value.message
+
+
+def test_a_segment_of_an_unknown_column_names_its_line_the_columns_and_the_fix():
+    with pytest.raises(InvalidInput) as error:
+        parse_project(POLICY_FILE.replace("SEGMENT", "sku=A7,store=north"))
+    [problem] = error.value.problems
+    assert problem.line == 10 and problem.setting == "policies.0.segments.1"
+    assert (
+        "'sku'" in problem.message and "the segment columns are store, product" in problem.message
+    )
+    assert "add the column to segment_by" in problem.fix
+    no_columns = POLICY_FILE.replace("SEGMENT", "store=north").replace(
+        "segment_by: [store, product]\n", ""
+    )
+    with pytest.raises(InvalidInput, match=r"line 8: .*segment_by is not set"):
+        parse_project(no_columns)  # the first problem, at line 8 once segment_by is gone

@@ -99,7 +99,11 @@ def _triggered(ctx: _Pass) -> list[tuple[str, str, datetime | None]]:
         for segment, why, since in _fired(ctx, trigger):
             fired.setdefault(segment, (why, since))
     busy = {a.segment for a in actions.in_flight(ctx.store, ctx.spec.model)}
-    return [(s, why, since) for s, (why, since) in sorted(fired.items()) if s not in busy]
+    return [
+        (s, why, since)
+        for s, (why, since) in sorted(fired.items())
+        if s not in busy and ctx.spec.covers(s)  # another policy may cover the others
+    ]
 
 
 def _fired(ctx: _Pass, trigger: Trigger):

@@ -6,6 +6,7 @@ A plain pydantic model, embedded in the project file under ``policies:``::
       - name: demand-recovery
         model: demand
         triggers: [{when: alert, monitor: demand-mape}]
+        segments: [product=flour]   # only these segments; default: all of them
         history: all
         min_labels: 10
         promotion: auto
@@ -16,11 +17,23 @@ A plain pydantic model, embedded in the project file under ``policies:``::
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from loopml.errors import InvalidInput
 from loopml.monitoring.spec import parse_duration
+from loopml.registry.segments import canonical_segment, parse_segment
+
+
+def _selector(text: str) -> str:
+    """A segment selector in canonical form (a malformed one raises InvalidInput, a
+    ValueError whose hint the project file's report gives as the fix)."""
+    pairs = parse_segment(text)
+    if not pairs:
+        raise InvalidInput("An empty segment would cover every segment.",
+                           hint="Leave `segments` out to cover them all.")  # fmt: skip
+    return canonical_segment(pairs)
 
 
 class Trigger(BaseModel):
@@ -57,6 +70,12 @@ class PolicySpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     model: str = Field(min_length=1, description="The model family this policy keeps right.")
     triggers: list[Trigger] = Field(min_length=1)
+    segments: list[Annotated[str, AfterValidator(_selector)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="The segments this policy covers, each a full or partial segment key: "
+        "product=flour covers every store's flour. Default: every segment of the model.",
+    )
     history: Literal["all", "since_change"] | int = Field(
         default="all",
         description="What a retrain learns from: all (the champion's training rows of the "
@@ -121,6 +140,13 @@ class PolicySpec(BaseModel):
     @classmethod
     def _duration(cls, value):
         return None if value is None else parse_duration(value)
+
+    def covers(self, segment: str) -> bool:
+        """Whether a segment is this policy's: every pair of one of its selectors is in it."""
+        if self.segments is None:
+            return True
+        pairs = parse_segment(segment).items()
+        return any(parse_segment(selector).items() <= pairs for selector in self.segments)
 
     @field_validator("history")
     @classmethod

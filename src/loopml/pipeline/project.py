@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from loopml.errors import InvalidInput, NotFound
+from loopml.errors import InvalidInput, LoopmlError, NotFound
 from loopml.pipeline.spec import ProjectSpec, SettingProblems
 
 Loc = tuple[Any, ...]
@@ -100,6 +100,9 @@ def _where(source: str, problem: Problem) -> str:
     return f"{source}, line {problem.line}" if problem.line else source
 
 
+_SEE_DOCS = "See docs/project-file.md for every setting."
+
+
 def _problems(error: Any, lines: Mapping[Loc, int]) -> list[Problem]:
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, SettingProblems):  # cross-setting checks, each with its own place
@@ -120,8 +123,14 @@ def _problems(error: Any, lines: Mapping[Loc, int]) -> list[Problem]:
     if error["type"] == "missing":
         fix = "Add it; see docs/project-file.md for what it means."
         return [Problem(setting, f"the setting {setting!r} is missing", fix, line)]
+    if isinstance(cause, LoopmlError):  # a check that knows its own fix
+        return [
+            Problem(
+                setting, f"{setting}: {cause.message.rstrip('.')}", cause.hint or _SEE_DOCS, line
+            )
+        ]
     message = str(error["msg"]).removeprefix("Value error, ").rstrip(".")
-    fix = "See docs/project-file.md for every setting."
+    fix = _SEE_DOCS
     return [Problem(setting, f"{setting}: {message}", fix, line)]
 
 

@@ -20,6 +20,7 @@ from loopml.monitoring.spec import MonitorSpec, parse_duration
 from loopml.pipeline.policy import PolicySpec
 from loopml.pipeline.presets import PRESETS, check_estimator_path
 from loopml.registry.gates import GateSpec
+from loopml.registry.segments import parse_segment
 
 Task = Literal["regression", "classification", "forecast"]
 Missing = Literal["auto", "median", "mean", "most_frequent", "keep", "refuse"]
@@ -317,7 +318,7 @@ class ProjectSpec(_Section):
         if self.target in self.segment_by:
             problems.append((("segment_by",), f"the target {self.target!r} cannot also be a segment column",
                              "Remove it from segment_by, or predict another column."))  # fmt: skip
-        problems += self._sensitive_problems()
+        problems += self._sensitive_problems() + self._policy_segment_problems()
         if problems:
             raise SettingProblems(problems)
         return self
@@ -337,6 +338,24 @@ class ProjectSpec(_Section):
             elif column == self.data.time:
                 problems.append((("data", "sensitive", index), f"the time column {column!r} cannot be a sensitive attribute",
                                  "Name a column of groups (sex, age band)."))  # fmt: skip
+        return problems
+
+    def _policy_segment_problems(self) -> list[tuple[tuple[Any, ...], str, str]]:
+        """A policy of this project's model may only name its segment columns: a typo in
+        ``segments:`` would otherwise leave the policy covering nothing, silently."""
+        problems = []
+        columns = ", ".join(self.segment_by) or "(none: segment_by is not set)"
+        for index, policy in enumerate(self.policies):
+            if policy.model != self.name:
+                continue  # another family's segment columns are not known here
+            for place, selector in enumerate(policy.segments or ()):
+                unknown = sorted(set(parse_segment(selector)) - set(self.segment_by))
+                if unknown:
+                    problems.append((("policies", index, "segments", place),
+                                     f"segment {selector!r} names {', '.join(map(repr, unknown))}, "
+                                     f"which is not a segment column; the segment columns are {columns}",
+                                     "Write segments as column=value with columns of segment_by, "
+                                     "e.g. product=flour, or add the column to segment_by."))  # fmt: skip
         return problems
 
     @property
