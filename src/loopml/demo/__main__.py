@@ -18,7 +18,7 @@ import time
 
 from loopml.cli.output import console
 from loopml.config import Settings
-from loopml.demo.scenario import Plan, run, tell, where_to_look
+from loopml.demo.scenario import Plan, how_to_sign_in, run, tell, where_to_look
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     tell(story, plan, console.print)
     console.print(f"\nThe whole story took {time.monotonic() - began:.0f} s.")
     where_to_look(story, settings.home_path, console.print, serving=args.keep_serving)
-    open_the_ui(settings, story.url, serving=args.keep_serving)
+    how_to_sign_in(story, settings.home_path, console.print, serving=args.keep_serving)
     if args.keep_serving:
         console.print("\nServing until Ctrl-C …")
         try:
@@ -57,29 +57,6 @@ def demo_settings(settings: Settings) -> Settings:
     home = settings.home_path / "demo"
     shutil.rmtree(home, ignore_errors=True)
     return settings.model_copy(update={"home": home, "store_url": None, "artifact_uri": None})
-
-
-def open_the_ui(settings: Settings, url: str, *, serving: bool) -> None:
-    """The demo ends in the web UI: an operator with a fresh password, made for this run."""
-    import secrets
-
-    from loopml._context import Context
-    from loopml.auth import users
-
-    password = secrets.token_urlsafe(12)
-    context = Context(settings)
-    try:
-        users.add_user(context.store, "demo-operator", role="operator", password=password,
-                       actor="demo")  # fmt: skip
-    finally:
-        context.close()
-    console.print(
-        "\n5. Look at it in the web UI"
-        + ("" if serving else " (run with --keep-serving to keep it up)")
-    )
-    console.print(f"   address:  {url}/ui/")
-    console.print("   user:     demo-operator")
-    console.print(f"   password: {password}   (made for this run only)")
 
 
 if __name__ == "__main__":

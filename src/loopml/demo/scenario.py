@@ -27,10 +27,12 @@ from loopml._context import Context
 from loopml.automation import actions
 from loopml.automation.timeline import timeline
 from loopml.config import Settings
-from loopml.demo.erp import Shock, demand_table, segments
+from loopml.demo.erp import PRODUCTS, Shock, demand_table, segments
 from loopml.monitoring.spec import MonitorSpec
 
 MODEL = "demand"
+OPERATOR = "demo-operator"  # the person the demo ends with, in the web UI
+BY_HAND = ("flour",)  # products whose promotions a person approves; the loop promotes the others
 FEATURES = ["day_of_week", "promo", "price"]
 KEYS = ["store", "product"]
 
@@ -71,8 +73,10 @@ class Story:
     shocked: list[str] = field(default_factory=list)
     retrained: dict[str, str] = field(default_factory=dict)  # segment -> why
     promoted: dict[str, int] = field(default_factory=dict)  # segment -> version the loop promoted
+    awaiting: dict[str, int] = field(default_factory=dict)  # segment -> challenger a person decides
     detected_day: dict[str, float] = field(default_factory=dict)
     url: str = ""
+    password: str = field(default="", repr=False)  # the operator's, made for this run; printed once
     started: float = 0.0  # wall-clock time of simulated day 0
     day_times: list[float] = field(default_factory=list)  # wall-clock time each day was served
     stop: Callable[[], None] | None = None  # stops the server when it was kept serving
@@ -132,12 +136,13 @@ def run(
     )
     _train(table, plan)
     _declare_monitoring(context, plan)
+    story.password, scoring = _admit(context)
     server, thread, story.url = _serve(context)
     try:
-        say(f"2. Serving at {story.url}; streaming {plan.calm_days + plan.shocked_days} days of traffic "
-            f"(1 day = {plan.day_seconds:g} s); demand shock on day {plan.calm_days} for "
+        say(f"2. Serving at {story.url} (sign-in required); streaming {plan.calm_days + plan.shocked_days} "
+            f"days of traffic (1 day = {plan.day_seconds:g} s); demand shock on day {plan.calm_days} for "
             f"{len(shocked)} segments …")  # fmt: skip
-        _stream(table, plan, story, say)
+        _stream(table, plan, story, say, token=scoring)
         _collect(context, plan, story)
     finally:
 
@@ -150,6 +155,24 @@ def run(
         if not keep_serving:
             stop()
     return story
+
+
+def _admit(context: Context) -> tuple[str, str]:
+    """The people and programs of a server that requires sign-in: an admin (required to
+    start one; it signs in with tokens only, made by whoever holds the store), the
+    operator with a password made for this run, and a service token for the ERP's
+    traffic, which may only score and send feedback for the demand family."""
+    import secrets
+
+    from loopml.auth import tokens, users
+
+    store = context.store
+    users.add_user(store, "demo-admin", role="admin", actor="demo")
+    password = secrets.token_urlsafe(12)
+    users.add_user(store, OPERATOR, role="operator", password=password, actor="demo-admin")
+    scoring = tokens.create_token(store, "demo-erp-traffic", service=True, models=[MODEL], days=1,
+                                  actor="demo-admin")  # fmt: skip
+    return password, scoring.secret
 
 
 def _key(store: str, product: str) -> str:
@@ -166,15 +189,32 @@ def _demo_settings(settings: Settings, plan: Plan, table: pd.DataFrame) -> Setti
     project = home / "demo-loopml.yaml"
     day = plan.day_seconds
     project.write_text(
-        "# The demand-shock demo's project: its history and its policy; durations are\n"
+        "# The demand-shock demo's project: its history and its policies; durations are\n"
         f"# compressed days (1 day = {day:g} s).\n"
         f"name: {MODEL}\n"
         f"data: {history.name}\n"
         "target: demand\n"
+        "segment_by: [store, product]\n"
         "policies:\n"
-        "  - name: demand-recovery\n"
-        f"    model: {MODEL}\n"
+        + _policy("demand-by-hand", BY_HAND, "approval", day,
+                  "# a wrong flour forecast is expensive: a person approves each promotion")
+        + _policy("demand-recovery", [p for p in PRODUCTS if p not in BY_HAND], "auto", day,
+                  "# every other product: the loop promotes on its own")
+    )  # fmt: skip
+    return settings.model_copy(update={
+        "project_file": project, "scheduler_interval": day / 2, "serving_poll_interval": min(0.2, day / 5),
+        "serving_log_flush_interval": day / 5, "auth": True,
+    })  # fmt: skip
+
+
+def _policy(name: str, products, promotion: str, day: float, why: str) -> str:
+    covered = ", ".join(f"product={product}" for product in products)
+    return (
+        f"  {why}\n"
+        f"  - name: {name}\n"
         "    triggers: [{when: alert, monitor: demand-wape}]\n"
+        f"    segments: [{covered}]\n"
+        f"    promotion: {promotion}\n"
         "    history: all           # the 120 days of training data and every labelled day since\n"
         "    half_life: 3           # a day 3 days older counts half as much\n"
         "    min_labels: 6          # every decision waits for 6 labelled days of its own\n"
@@ -186,10 +226,6 @@ def _demo_settings(settings: Settings, plan: Plan, table: pd.DataFrame) -> Setti
         "    rollback_if_worse: 0.5\n"
         f"    cooldown: {8 * day}s\n"
     )
-    return settings.model_copy(update={
-        "project_file": project, "scheduler_interval": day / 2, "serving_poll_interval": min(0.2, day / 5),
-        "serving_log_flush_interval": day / 5,
-    })  # fmt: skip
 
 
 def _train(table: pd.DataFrame, plan: Plan) -> None:
@@ -248,13 +284,14 @@ def _serve(context: Context):
     return server, thread, f"http://127.0.0.1:{port}"
 
 
-def _stream(table: pd.DataFrame, plan: Plan, story: Story, say) -> None:
+def _stream(table: pd.DataFrame, plan: Plan, story: Story, say, *, token: str) -> None:
     first = table["date"].min() + pd.Timedelta(days=plan.history_days)
     days = plan.calm_days + plan.shocked_days
     start = time.monotonic()
     pending: list[dict] = []  # yesterday's answers, whose truth arrives today
     story.started = time.time()
-    with httpx.Client(base_url=story.url, timeout=30) as http:
+    scoring = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=story.url, timeout=30, headers=scoring) as http:
         for n in range(days):
             _sleep_until(start + n * plan.day_seconds)
             story.day_times.append(time.time())
@@ -326,6 +363,8 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
         )  # fmt: skip
         if action.state == "promoted" and action.finished_at is not None:
             story.promoted[action.segment] = action.challenger_version
+        elif action.state == "awaiting_approval":
+            story.awaiting[action.segment] = action.challenger_version
     for entry in timeline(context.store, MODEL):
         if entry.kind == "wait":
             story.decisions.setdefault(entry.segment, []).append(
@@ -351,7 +390,9 @@ def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
     for segment in story.shocked:
         recovery = story.recovery(segment, end)
         before = story.error([segment], 0, shock)
-        if recovery.promoted_day is None:
+        if segment in story.awaiting:
+            said = f"challenger v{story.awaiting[segment]} waits for a person's approval"
+        elif recovery.promoted_day is None:
             said = "not promoted"
         elif recovery.error is None:
             said = (f"promoted on day {recovery.promoted_day:.0f}, only {recovery.days:.0f} days "
@@ -383,3 +424,20 @@ def where_to_look(story: Story, home: Path, say: Callable[[str], None], *, servi
     say(f"   .venv/bin/loopml audit --model {MODEL}")
     if serving:
         say(f"   API: {story.url}/docs   metrics: {story.url}/metrics")
+
+
+def how_to_sign_in(story: Story, home: Path, say: Callable[[str], None], *, serving: bool) -> None:
+    """The demo ends in the web UI: its address, the operator and the password made for
+    this run, said here and nowhere else (the store keeps only its Argon2id hash)."""
+    say("")
+    say("5. Look at it in the web UI" + ("" if serving else ", after starting the server again:"))
+    if not serving:
+        say(
+            f"   LOOPML_HOME={home} .venv/bin/loopml serve --auth --port {story.url.rsplit(':', 1)[1]}"
+        )
+    say(f"   address:  {story.url}/ui/")
+    say(f"   user:     {OPERATOR}")
+    say(f"   password: {story.password}   (one-time: made for this run, shown only here)")
+    if story.awaiting:
+        say(f"   waiting for you: {len(story.awaiting)} challenger(s) of {', '.join(BY_HAND)} "
+            "to approve or reject, and the shock's open alerts")  # fmt: skip
