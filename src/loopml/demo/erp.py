@@ -2,7 +2,9 @@
 
 Demand has a level per segment, a gentle trend, weekly seasonality, promotion
 uplift and noise. ``shock`` applies a sudden regime change to some segments
-from a given day on — the kind of break planning models suffered in 2020.
+from a given day on — the kind of break planning models suffered in 2020;
+``glitch`` under-records a few days of one segment, a break of the records and
+not of demand, which a monitor of the error cannot tell apart at first.
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ class Shock:
     factor: float = 2.2
 
 
+@dataclass(frozen=True)
+class Glitch:
+    """A till outage: ``days`` days of ``segment`` from ``day`` on are recorded at ``share``
+    of what was sold. Demand itself does not change."""
+
+    day: int
+    segment: tuple[str, str]
+    days: int = 2
+    share: float = 0.3
+
+
 def segments(count: int = 50) -> list[tuple[str, str]]:
     pairs = [(store, product) for store in STORES for product in PRODUCTS]
     return pairs[:count]
@@ -37,6 +50,7 @@ def demand_table(
     segment_count: int = 50,
     start: str = "2026-01-05",
     shock: Shock | None = None,
+    glitch: Glitch | None = None,
     seed: int = 7,
 ) -> pd.DataFrame:
     """One row per segment and day with the features a planner knows in advance."""
@@ -57,6 +71,9 @@ def demand_table(
                 after, (level + trend * day) * shock.factor + promo * 0.4 * level, demand
             )
         demand = np.maximum(demand + rng.normal(0, 0.06 * level, days), 0)
+        if glitch is not None and (store, product) == glitch.segment:
+            outage = (day >= glitch.day) & (day < glitch.day + glitch.days)
+            demand = np.where(outage, demand * glitch.share, demand)
         frames.append(
             pd.DataFrame(
                 {

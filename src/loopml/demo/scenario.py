@@ -27,7 +27,7 @@ from loopml._context import Context
 from loopml.automation import actions
 from loopml.automation.timeline import timeline
 from loopml.config import Settings
-from loopml.demo.erp import PRODUCTS, Shock, demand_table, segments
+from loopml.demo.erp import PRODUCTS, Glitch, Shock, demand_table, segments
 from loopml.monitoring.spec import MonitorSpec
 
 MODEL = "demand"
@@ -51,6 +51,11 @@ class Plan:
     def shock_day(self) -> int:
         return self.history_days + self.calm_days
 
+    @property
+    def glitch_day(self) -> int:
+        """A till outage in one calm segment, two days after the shock: a false alarm."""
+        return self.shock_day + 2
+
 
 MIN_RECOVERY_DAYS = 3  # recovery is measured over at least this many served days
 
@@ -71,6 +76,7 @@ class Story:
     failed: int = 0
     rows: list[dict] = field(default_factory=list)  # one per answered row
     shocked: list[str] = field(default_factory=list)
+    glitched: str = ""  # the calm segment whose records broke for two days
     retrained: dict[str, str] = field(default_factory=dict)  # segment -> why
     promoted: dict[str, int] = field(default_factory=dict)  # segment -> version the loop promoted
     awaiting: dict[str, int] = field(default_factory=dict)  # segment -> challenger a person decides
@@ -125,10 +131,12 @@ def run(
     shocked = tuple(
         pairs[:: max(1, plan.segment_count // plan.shocked_count)][: plan.shocked_count]
     )
+    glitched = next(pair for pair in reversed(pairs) if pair not in shocked)
     total_days = plan.history_days + plan.calm_days + plan.shocked_days
     table = demand_table(total_days, segment_count=plan.segment_count,
-                         shock=Shock(plan.shock_day, shocked), seed=plan.seed)  # fmt: skip
-    story = Story(shocked=[_key(s, p) for s, p in shocked])
+                         shock=Shock(plan.shock_day, shocked), glitch=Glitch(plan.glitch_day, glitched),
+                         seed=plan.seed)  # fmt: skip
+    story = Story(shocked=[_key(s, p) for s, p in shocked], glitched=_key(*glitched))
     settings = _demo_settings(settings, plan, table)
     context = loopml.configure(settings)
     say(
@@ -212,7 +220,7 @@ def _policy(name: str, products, promotion: str, day: float, why: str) -> str:
     return (
         f"  {why}\n"
         f"  - name: {name}\n"
-        "    triggers: [{when: alert, monitor: demand-wape}]\n"
+        "    triggers: [{when: alert, monitor: demand-mape}]\n"
         f"    segments: [{covered}]\n"
         f"    promotion: {promotion}\n"
         "    history: all           # the 120 days of training data and every labelled day since\n"
@@ -248,7 +256,7 @@ def _train(table: pd.DataFrame, plan: Plan) -> None:
                 Ridge(alpha=1.0),
             ).fit(train[FEATURES], train["demand"])  # fmt: skip
             scores = metrics.regression(
-                test["demand"], model.predict(test[FEATURES]), ["mae", "wape"]
+                test["demand"], model.predict(test[FEATURES]), ["mae", "mape", "wape"]
             )
             version = loopml.log_model(model.fit(part[FEATURES], part["demand"]), MODEL,
                                        input_example=part[FEATURES].head(3),
@@ -259,7 +267,7 @@ def _train(table: pd.DataFrame, plan: Plan) -> None:
 
 def _declare_monitoring(context: Context, plan: Plan) -> None:
     day = timedelta(seconds=plan.day_seconds)
-    spec = MonitorSpec(name="demand-wape", model=MODEL, kind="performance", metric="mape", threshold=0.25,
+    spec = MonitorSpec(name="demand-mape", model=MODEL, kind="performance", metric="mape", threshold=0.25,
                        window=5 * day, schedule=day, per_segment=True, min_rows=3)  # fmt: skip
     loopml.create_monitor(spec, replace=True)
 
@@ -346,7 +354,7 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
         length = served[day + 1] - served[day] if day + 1 < len(served) else plan.day_seconds
         return day + min(1.0, max(0.0, (when - served[day]) / length))
 
-    for alert in loopml.list_alerts(monitor="demand-wape"):
+    for alert in loopml.list_alerts(monitor="demand-mape"):
         opened = day_of(alert.opened_at)
         story.detected_day[alert.segment] = min(
             opened, story.detected_day.get(alert.segment, opened)
@@ -379,7 +387,7 @@ def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
     shock and from its own promotion on, and the decisions with their evidence."""
     shock = plan.calm_days
     end = plan.calm_days + plan.shocked_days
-    calm = sorted({r["segment"] for r in story.rows} - set(story.shocked))
+    calm = sorted({r["segment"] for r in story.rows} - {*story.shocked, story.glitched})
     say("")
     say("3. What happened")
     say(f"   requests served: {story.requests - story.failed}, failed: {story.failed}")
@@ -409,8 +417,13 @@ def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
         if delays:
             say(f"   detection: {len(delays)} of {len(story.shocked)} shocked segments alerted, "
                 f"{np.mean(delays):.1f} days after the shock on average")  # fmt: skip
-    wrongly = [s for s in story.retrained if s not in story.shocked]
+    wrongly = [s for s in story.retrained if s not in {*story.shocked, story.glitched}]
     say(f"   calm segments retrained: {len(wrongly)}")
+    glitch = plan.glitch_day - plan.history_days
+    say(f"   {story.glitched}: a till outage under-recorded days {glitch}-{glitch + 1}, a false "
+        f"alarm for the monitor; promoted: {'yes' if story.glitched in story.promoted else 'no'}")  # fmt: skip
+    for decision in story.decisions.get(story.glitched, []):
+        say(f"      {decision[:160]}")
 
 
 def where_to_look(story: Story, home: Path, say: Callable[[str], None], *, serving: bool) -> None:

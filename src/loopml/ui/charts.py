@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 from starlette.requests import Request
 
@@ -18,14 +19,20 @@ def error_over_time(alert, results, moves) -> dict:
     first = points[0][0] if points else None
     shown = [m for m in moves if m.to_version is not None and (first is None or m.time >= first)]
     return {
-        "times": [t.isoformat() for t, _ in points],
+        "name": alert.monitor,
+        "times": [_utc(t) for t, _ in points],
         "values": [v for _, v in points],
         "threshold": alert.threshold,
-        "versions": [
-            {"time": m.time.isoformat(), "label": f"v{m.to_version} ({m.kind})"} for m in shown
-        ],
-        "opened": alert.opened_at.isoformat(),
+        "versions": [{"time": _utc(m.time), "label": f"v{m.to_version} ({m.kind})"} for m in shown],
+        "opened": _utc(alert.opened_at),
     }
+
+
+def _utc(moment: datetime) -> str:
+    """An ISO time with its offset, so the page can show it in the viewer's zone (the
+    store keeps UTC; SQLite hands it back without a zone)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return aware.isoformat()
 
 
 def distributions(request: Request, alert, columns: list[str]) -> list[dict]:

@@ -24,9 +24,17 @@ window.addEventListener("load", () => {
     xaxis: {gridcolor: v("--line")}, yaxis: {gridcolor: v("--line")},
   }, extra);
   const config = {displaylogo: false, responsive: true};
+  // Plotly draws a time's own clock and ignores its offset: hand it the viewer's wall clock,
+  // as the page's other times show.
+  const local = (iso) => {
+    const moment = new Date(iso);
+    return new Date(moment.getTime() - moment.getTimezoneOffset() * 60000).toISOString().slice(0, 23);
+  };
   for (const el of document.querySelectorAll("[data-chart=series]")) {
     const d = JSON.parse(document.getElementById(el.id + "-data").textContent);
-    const traces = [{x: d.times, y: d.values, mode: "lines+markers", name: "value", line: {color: v("--accent")}}];
+    d.times = d.times.map(local);
+    for (const m of d.versions) m.time = local(m.time);
+    const traces = [{x: d.times, y: d.values, mode: "lines+markers", name: d.name || "value", line: {color: v("--accent")}}];
     const shapes = [], notes = [];
     if (d.threshold !== null) {
       traces.push({x: [d.times[0], d.times[d.times.length - 1]], y: [d.threshold, d.threshold], mode: "lines",
