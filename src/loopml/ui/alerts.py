@@ -54,6 +54,7 @@ def alert_page(request: Request, alert_id: AlertId, store: StoreDep):
         columns=(latest or {}).get("columns", []), results=results[:20],
         precision=episodes.monitor_precision(store, alert.monitor),
         series=charts.error_over_time(alert, results, moves),
+        worst=charts.worst_while_open(alert, results),
         distributions=charts.distributions(request, alert, [c["name"] for c in drifted]),
         snoozes=SNOOZES, now=utcnow(),
     )  # fmt: skip

@@ -28,6 +28,19 @@ def error_over_time(alert, results, moves) -> dict:
     }
 
 
+def worst_while_open(alert, results) -> float | None:
+    """The value farthest past the threshold since the alert opened: a closed alert's own
+    value is the healthy one that closed it, which does not say why it opened."""
+    if alert.threshold is None:
+        return None
+    opened = _utc(alert.opened_at)
+    seen = [r.value for r in results if r.value is not None and _utc(r.time) >= opened]
+    if not seen:
+        return None
+    above = max(seen) > alert.threshold  # an alert of a value too high; else of one too low
+    return max(seen) if above else min(seen)
+
+
 def _utc(moment: datetime) -> str:
     """An ISO time with its offset, so the page can show it in the viewer's zone (the
     store keeps UTC; SQLite hands it back without a zone)."""
