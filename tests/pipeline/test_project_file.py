@@ -115,7 +115,9 @@ def test_every_problem_is_reported_at_once_each_with_its_line_and_fix():
     assert message.startswith("loopml.yaml has 3 problems:")
     assert "line 4: unknown setting 'segmnet_by'. Fix: Did you mean 'segment_by'?" in message
     assert "line 6: split.test_size: Input should be less than 1" in message
-    assert "line 8: gate.extra: unknown gate check 'fairnes'. fix: known: fairness" in message.lower()
+    assert (
+        "line 8: gate.extra: unknown gate check 'fairnes'. fix: known: fairness" in message.lower()
+    )
     assert [p.line for p in error.value.problems] == [4, 6, 8]
 
 
