@@ -75,10 +75,13 @@ def run_policies(
     project: str = "default",
 ) -> LoopReport:
     report = LoopReport()
+    # Policies of one model that look back as far read its labelled traffic once a pass.
+    reads: dict[tuple, dict] = {}
     for spec in policies:
         # in event time, as monitors run: a replay's policy acts at the replay's dates
         at = now or event_clock(log_root, spec.model) or utcnow()
-        ctx = _Pass(store, artifacts, log_root, spec, at, actor, project)
+        read = reads.setdefault((spec.model, spec.retrain_window, at), {})
+        ctx = _Pass(store, artifacts, log_root, spec, at, actor, project, read)
         for action in actions.in_flight(store, spec.model):
             if action.policy == spec.name:
                 advanced = _advance(ctx, action)
