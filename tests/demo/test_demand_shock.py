@@ -8,7 +8,7 @@ from loopml.demo.scenario import MIN_RECOVERY_DAYS, Plan, Story, run, tell
 
 @pytest.mark.slow
 def test_the_loop_recovers_the_shocked_segments_and_leaves_the_others(tmp_path):
-    plan = Plan(segment_count=12, shocked_count=3, calm_days=8, shocked_days=26, day_seconds=0.6)
+    plan = Plan(segment_count=12, shocked_count=3, calm_days=8, shocked_days=26, day_seconds=1.0)
     story = run(plan, Settings(home=tmp_path, actor="demo"), say=lambda _: None)
     assert story.requests > 0 and story.failed == 0
     # Calm segments are not retrained; the till outage's may be, but its champion stays.
