@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -319,7 +319,9 @@ def _register(ctx: _Pass, champion, result, past, metrics, action: PolicyAction)
         description=f"retrained by policy {spec.name}: {action.trigger[:200]}",
     )  # fmt: skip
     now = ctx.now.timestamp()
-    tracking.end_run(ctx.store, run_id, RunStatus.FINISHED, meter.read(),
+    # The run's CPU is the fitting's, on this thread: a server's other threads are not it.
+    usage = replace(meter.read(), cpu_seconds=result.cpu_seconds)
+    tracking.end_run(ctx.store, run_id, RunStatus.FINISHED, usage,
                      metrics=[(k, v, 0, now) for k, v in metrics.items()])  # fmt: skip
     return version
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -30,6 +31,42 @@ def read_predictions(
     folder = f"{base}/predictions/model={model}"
     table = _read_window(fs, folder, start, end, columns, key="event_time")
     return _empty_predictions(columns) if table is None else table
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    """What the log holds of one version of one segment of a model."""
+
+    segment: str
+    version: int
+    predictions: int
+    first: datetime | None  # event times
+    last: datetime | None
+    cpu_seconds: float  # the model's CPU time on the rows that recorded it (``cpu_ms``)
+
+
+def summarize(root: str, model: str) -> list[LogSummary]:
+    """Per segment and version of ``model``: how many predictions the log holds, their
+    first and last event time and the serving CPU they cost; shadow rows included."""
+    table = read_predictions(root, model, columns=["segment", "version", "event_time", "cpu_ms"])
+    if table.num_rows == 0:
+        return []
+    if "cpu_ms" not in table.column_names:  # only files from before it was recorded
+        table = table.append_column("cpu_ms", pa.nulls(table.num_rows, pa.float64()))
+    grouped = table.group_by(["segment", "version"]).aggregate(
+        [("event_time", "count"), ("event_time", "min"), ("event_time", "max"), ("cpu_ms", "sum")]
+    )
+    return sorted(
+        (LogSummary(row["segment"], row["version"], row["event_time_count"], row["event_time_min"],
+                    row["event_time_max"], (row["cpu_ms_sum"] or 0.0) / 1000)
+         for row in grouped.to_pylist()),
+        key=lambda s: (s.segment, s.version),
+    )  # fmt: skip
+
+
+def log_folder(root: str, model: str) -> str:
+    """Where ``model``'s predictions are kept."""
+    return f"{str(root).rstrip('/')}/predictions/model={model}/"
 
 
 def event_clock(root: str, model: str, *, now: datetime | None = None) -> datetime | None:
