@@ -60,6 +60,9 @@ def test_open_a_model_and_roll_back(site, page, camera):
     camera.shot("model")
     page.get_by_role("link", name="region=north").click()
     expect(page.get_by_role("heading", name="Versions of region=north")).to_be_visible()
+    lineage = page.locator("table", has=page.get_by_role("columnheader", name="Prediction log"))
+    expect(lineage).to_contain_text("predictions,")  # the champion's logged traffic
+    expect(page.get_by_role("link", name="GET /api/v1/models/progression/predictions")).to_be_visible()
     camera.shot("model-segment")
     page.get_by_role("button", name="Roll back the champion").click()  # no reason: the browser asks
     expect(page).to_have_url(re.compile(r"segment=region%3Dnorth$"))
@@ -88,6 +91,41 @@ def test_resolve_a_false_alarm_and_see_precision_change(site, page, camera):
     page.goto(f"{base}/ui/alerts?state=resolved")
     expect(page.locator("#precision ~ table tr", has_text="progression-mae")).to_contain_text("50%")
     camera.shot("precision")
+
+
+def test_a_real_change_starts_a_retrain_from_the_change_point(site, page, camera):
+    base, world = site
+    sign_in(page, base, "olive")
+    page.goto(f"{base}/ui/alerts/{world.alerts['region=north']}")
+    page.get_by_role("button", name="Real change").click()
+    expect(page.get_by_role("heading", name="Retrain from the change point")).to_be_visible()
+    camera.shot("real-change")
+    page.get_by_label("Note (optional)").fill("a new lab since the shock")
+    page.get_by_role("button", name=re.compile("Retrain region=north from")).click()
+    expect(page.get_by_role("status")).to_contain_text("Retrain of progression region=north")
+    camera.shot("retrain-started")
+    page.get_by_role("link", name="progression", exact=True).first.click()
+    page.get_by_role("link", name="region=north").click()
+    timeline = page.locator("table").last
+    expect(timeline.locator("tr", has_text="policy clinics-recover").first).to_contain_text("olive")
+    camera.shot("retrain-timeline")
+
+
+def test_repeated_wrong_passwords_are_held_back(site, page, camera):
+    base, _ = site
+    page.goto(f"{base}/ui/login")
+    for _ in range(5):
+        page.get_by_label("User name").fill("otto")
+        page.get_by_label("Password").fill("a wrong guess")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_contain_text("were not accepted")
+    page.get_by_label("User name").fill("otto")
+    page.get_by_label("Password").fill(PASSWORD)  # right, but too late
+    with page.expect_response(re.compile("/ui/login$")) as answer:
+        page.get_by_role("button", name="Sign in").click()
+    assert answer.value.status == 429 and int(answer.value.headers["retry-after"]) > 800
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-ins: try again in 15 minutes")
+    camera.shot("sign-in-held-back")
 
 
 def test_approve_a_cohort(site, page, camera):
