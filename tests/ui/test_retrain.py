@@ -87,6 +87,11 @@ def test_a_real_change_retrains_from_the_change_point_and_shows_on_the_timeline(
     story = timeline.timeline(ctx.store, "progression", segment="region=north")
     assert any(e.kind == "retrain" and e.actor == "olive" for e in story)
     assert "policy clinics-recover" in site.get("/ui/models/progression").text
+    again = site.get(f"/ui/alerts/{alert}").text
+    assert (
+        "A retrain of region=north is under way" in again
+        and "Retrain region=north from" not in again
+    )
 
 
 def test_without_enough_labels_since_the_change_it_waits_and_says_so(ctx, site, world):

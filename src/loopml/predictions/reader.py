@@ -42,7 +42,8 @@ class LogSummary:
     predictions: int
     first: datetime | None  # event times
     last: datetime | None
-    cpu_seconds: float  # the model's CPU time on the rows that recorded it (``cpu_ms``)
+    cpu_seconds: float | None  # the model's CPU time on the rows that recorded it
+    # (``cpu_ms``); None when none did (rows logged by hand, or before it was recorded)
 
 
 def summarize(root: str, model: str) -> list[LogSummary]:
@@ -58,7 +59,8 @@ def summarize(root: str, model: str) -> list[LogSummary]:
     )
     return sorted(
         (LogSummary(row["segment"], row["version"], row["event_time_count"], row["event_time_min"],
-                    row["event_time_max"], (row["cpu_ms_sum"] or 0.0) / 1000)
+                    row["event_time_max"],
+                    None if row["cpu_ms_sum"] is None else row["cpu_ms_sum"] / 1000)
          for row in grouped.to_pylist()),
         key=lambda s: (s.segment, s.version),
     )  # fmt: skip

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from loopml.api.deps import ContextDep, PrincipalDep, StoreDep
 from loopml.auth.permissions import Permission, requires
-from loopml.automation import loop
+from loopml.automation import actions, loop
 from loopml.errors import Conflict, InvalidInput, LoopmlError
 from loopml.monitoring import episodes
 from loopml.monitoring import service as monitoring
@@ -148,7 +148,9 @@ def _retrain_offer(context, alert) -> dict | None:
     would retrain it (None: no policy keeps the model)."""
     if alert.resolution != "real_change":
         return None
-    offer = {"since": loop.change_point(context.store, alert), "policy": None, "problem": None}
+    busy = [a for a in actions.in_flight(context.store, alert.model) if a.segment == alert.segment]
+    offer = {"since": loop.change_point(context.store, alert), "policy": None, "problem": None,
+             "busy": busy[0] if busy else None}  # fmt: skip
     try:
         policies = _policies(context.settings)
     except LoopmlError as error:  # a broken project file: say what is wrong with it

@@ -77,7 +77,8 @@ def health_rows(store: Store, log_root: str) -> list[Row]:
         training_cpu = registry.training_cpu(store, name)
         serving_cpu = defaultdict(float)
         for part in log_summary(log_root, name):
-            serving_cpu[part.segment] += part.cpu_seconds
+            if part.cpu_seconds is not None:
+                serving_cpu[part.segment] += part.cpu_seconds
         for segment in registry.list_segments(store, name):
             key = (name, segment["segment"])
             row = Row(*key, segment["aliases"].get("champion"), segment["trained_at"])
