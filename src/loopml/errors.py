@@ -50,6 +50,16 @@ class Conflict(LoopmlError):
     status_code = 409
 
 
+class TooManyRequests(LoopmlError):
+    """Refused for now; ``retry_after`` says in how many seconds to try again."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
 class StoreUnavailable(LoopmlError, ConnectionError):
     status_code = 503
 

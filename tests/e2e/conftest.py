@@ -21,15 +21,23 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 
 @pytest.fixture
-def site(sqlite_ctx):
+def site(sqlite_ctx, tmp_path):
+    """The world, a project file whose policy keeps the clinics' model, and the shocked
+    clinic's labelled traffic since the shock in the prediction log."""
     import uvicorn
+    from tests.ui.test_retrain import POLICY
 
     from loopml.server import create_app
 
     for name, role in PEOPLE.items():
         users.add_user(sqlite_ctx.store, name, role=role, password=PASSWORD, actor="setup")
     world = world_module.build(sqlite_ctx.store)
-    context = Context(sqlite_ctx.settings.model_copy(update={"auth": True}))
+    world_module.log_shocked_traffic(sqlite_ctx, "region=north")
+    project = tmp_path / "loopml.yaml"
+    project.write_text(POLICY)
+    context = Context(
+        sqlite_ctx.settings.model_copy(update={"auth": True, "project_file": project})
+    )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(context=context), host="127.0.0.1",
                                            port=port, log_level="warning"))  # fmt: skip

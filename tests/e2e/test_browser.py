@@ -4,10 +4,13 @@ roll back, and a viewer who cannot approve."""
 
 from __future__ import annotations
 
+import base64
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
+from tests.ui import world as world_module
 from tests.ui.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
@@ -20,6 +23,17 @@ def sign_in(page, base: str, name: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.keyboard.press("Enter")  # the keyboard alone signs in
     expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+
+
+def _serve_west(page, base: str) -> None:
+    """Score the west clinic's rows through the server, as an application would."""
+    X, _ = next((X, y) for key, X, y in world_module.clinics() if key == "region=west")
+    token = base64.b64encode(f"olive:{PASSWORD}".encode()).decode()
+    answer = page.request.post(f"{base}/v1/models/progression/predict",
+                               data={"records": X.assign(region="west").to_dict("records")},
+                               headers={"Authorization": f"Basic {token}"})  # fmt: skip
+    assert answer.status == 200
+    time.sleep(1.5)  # the prediction log is written at least once a second
 
 
 def test_sign_in_and_walk_the_home_queue(site, page, camera):
@@ -39,8 +53,11 @@ def test_sign_in_and_walk_the_home_queue(site, page, camera):
     ).to_be_visible()
     page.locator(".js-plotly-plot").first.wait_for()
     camera.shot("alert")
+    _serve_west(page, base)
     page.get_by_role("link", name="Health").click()
     expect(page.get_by_text("drift in bmi")).to_be_visible()
+    west = page.locator("tr", has_text="region=west")
+    expect(west.locator("td").last).not_to_have_text(re.compile(r"/ —$"))  # served: its CPU shows
     camera.shot("health")
     page.locator("select[name=status]").select_option("action")
     page.get_by_role("button", name="Show").click()
@@ -60,6 +77,11 @@ def test_open_a_model_and_roll_back(site, page, camera):
     camera.shot("model")
     page.get_by_role("link", name="region=north").click()
     expect(page.get_by_role("heading", name="Versions of region=north")).to_be_visible()
+    lineage = page.locator("table", has=page.get_by_role("columnheader", name="Prediction log"))
+    expect(lineage).to_contain_text("predictions,")  # the champion's logged traffic
+    expect(
+        page.get_by_role("link", name="GET /api/v1/models/progression/predictions")
+    ).to_be_visible()
     camera.shot("model-segment")
     page.get_by_role("button", name="Roll back the champion").click()  # no reason: the browser asks
     expect(page).to_have_url(re.compile(r"segment=region%3Dnorth$"))
@@ -88,6 +110,43 @@ def test_resolve_a_false_alarm_and_see_precision_change(site, page, camera):
     page.goto(f"{base}/ui/alerts?state=resolved")
     expect(page.locator("#precision ~ table tr", has_text="progression-mae")).to_contain_text("50%")
     camera.shot("precision")
+
+
+def test_a_real_change_starts_a_retrain_from_the_change_point(site, page, camera):
+    base, world = site
+    sign_in(page, base, "olive")
+    page.goto(f"{base}/ui/alerts/{world.alerts['region=north']}")
+    page.get_by_role("button", name="Real change").click()
+    expect(page.get_by_role("heading", name="Retrain from the change point")).to_be_visible()
+    camera.shot("real-change")
+    page.get_by_label("Note (optional)").fill("a new lab since the shock")
+    page.get_by_role("button", name=re.compile("Retrain region=north from")).click()
+    expect(page.get_by_role("status")).to_contain_text("Retrain of progression region=north")
+    camera.shot("retrain-started")
+    page.get_by_role("link", name="progression", exact=True).first.click()
+    page.get_by_role("link", name="region=north").click()
+    timeline = page.locator("table").last
+    expect(timeline.locator("tr", has_text="policy clinics-recover").first).to_contain_text("olive")
+    camera.shot("retrain-timeline")
+
+
+def test_repeated_wrong_passwords_are_held_back(site, page, camera):
+    base, _ = site
+    page.goto(f"{base}/ui/login")
+    for _ in range(5):
+        page.get_by_label("User name").fill("otto")
+        page.get_by_label("Password").fill("a wrong guess")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_contain_text("were not accepted")
+    page.get_by_label("User name").fill("otto")
+    page.get_by_label("Password").fill(PASSWORD)  # right, but too late
+    with page.expect_response(re.compile("/ui/login$")) as answer:
+        page.get_by_role("button", name="Sign in").click()
+    assert answer.value.status == 429 and int(answer.value.headers["retry-after"]) > 800
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Too many failed sign-ins: try again in 15 minutes"
+    )
+    camera.shot("sign-in-held-back")
 
 
 def test_approve_a_cohort(site, page, camera):

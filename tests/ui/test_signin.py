@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tests.ui.conftest import csrf, sign_in
+from tests.ui.conftest import PASSWORD, csrf, sign_in
 
 from loopml import audit
+from loopml.auth import users
 
 
 def test_a_person_signs_in_sees_who_they_are_and_signs_out(ctx, browser):
@@ -68,3 +69,34 @@ def test_a_viewer_sees_no_buttons_and_a_forged_request_is_refused_and_audited(ct
     refused = audit.list_events(ctx.store, action="access.refuse")
     assert refused[0].actor == "vera" and refused[0].entity_id.startswith("POST /ui/approvals/")
     assert audit.list_events(ctx.store, action="approval.approve") == []
+
+
+def test_repeated_wrong_passwords_are_refused_for_a_while_with_429_and_audited(ctx, browser):
+    from loopml.auth.throttle import MAX_FAILURES
+
+    users.add_user(ctx.store, "pat", role="operator", password=PASSWORD, actor="setup")
+    for _ in range(MAX_FAILURES):
+        assert sign_in(browser, "pat", "guess").status_code == 200
+    held = sign_in(browser, "pat")  # the right password, too late
+    assert (
+        held.status_code == 429 and "Too many failed sign-ins: try again in 15 minutes" in held.text
+    )
+    assert 14 * 60 < int(held.headers["Retry-After"]) <= 15 * 60
+    assert "loopml_session" not in browser.cookies
+    [event] = audit.list_events(ctx.store, action="user.sign_in_throttled")
+    assert event.actor == "pat" and "5 failed sign-ins of user 'pat'" in event.reason
+    assert "from testclient" in event.reason
+    assert sign_in(browser, "ada").status_code == 200  # another person at the same desk
+
+
+def test_a_successful_sign_in_clears_the_count(ctx, browser):
+    from loopml.auth.throttle import MAX_FAILURES
+
+    users.add_user(ctx.store, "pat", role="operator", password=PASSWORD, actor="setup")
+    for _ in range(MAX_FAILURES - 1):
+        sign_in(browser, "pat", "guess")
+    assert "Signed in as <strong>pat</strong>" in sign_in(browser, "pat").text
+    browser.post("/ui/logout", data={"csrf": csrf(browser.get("/ui/").text)})
+    for _ in range(MAX_FAILURES - 1):
+        assert sign_in(browser, "pat", "guess").status_code == 200
+    assert "Signed in as <strong>pat</strong>" in sign_in(browser, "pat").text

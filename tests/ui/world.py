@@ -110,3 +110,29 @@ def _monitor(store, holdouts, champions) -> tuple[float, dict[str, int]]:
                                    actor="monitor")  # fmt: skip
     alerts = {a.segment: a.id for a in monitoring.list_alerts(store, monitor="progression-mae")}
     return threshold, alerts
+
+
+def log_shocked_traffic(ctx, segment: str = "region=north") -> int:
+    """The clinic's rows served by its champion since the shock, each labelled with the
+    shocked truth, through the real prediction and feedback logs; returns how many."""
+    import uuid
+
+    from loopml import FeedbackLog, PredictionLog
+    from loopml.models import load_version
+    from loopml.registry import service as registry
+
+    X, y = next((X, y) for key, X, y in clinics() if key == segment)
+    version = registry.resolve(ctx.store, MODEL, alias="champion", segment=parse_segment(segment))
+    predicted = load_version(ctx.artifacts, version).predict(X)
+    root = ctx.settings.resolved_artifact_uri
+    predictions, feedback = PredictionLog(root), FeedbackLog(root)
+    start = utcnow() - timedelta(days=1, hours=12)
+    for i, (inputs, truth) in enumerate(zip(X.to_dict("records"), y + SHOCK, strict=True)):
+        pid, when = uuid.uuid4().hex, start + timedelta(minutes=10 * i)
+        predictions.append([{"prediction_id": pid, "time": when, "model": MODEL,
+                             "version": version.version, "segment": version.segment_key,
+                             "inputs": inputs, "prediction": float(predicted[i]), "latency_ms": 1.0}])  # fmt: skip
+        feedback.append([{"prediction_id": pid, "label": float(truth), "time": when}])
+    predictions.close()
+    feedback.close()
+    return len(X)

@@ -11,6 +11,7 @@ from loopml.api.deps import ActorDep, PrincipalDep, SettingsDep, StoreDep
 from loopml.auth.permissions import Permission, requires
 from loopml.automation.timeline import timeline
 from loopml.errors import Forbidden
+from loopml.redaction import redact_text
 from loopml.registry import approvals, promotion, service
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
@@ -61,6 +62,28 @@ def model_timeline(
 ) -> list[dict[str, Any]]:
     service.get_model(store, name)  # a 404 naming the known models
     return [entry.to_dict() for entry in timeline(store, name, segment=segment, limit=limit)]
+
+
+@router.get("/models/{name}/predictions")
+def prediction_log(name: str, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+    """Where the model's prediction log is, and per segment and version how many
+    predictions it holds, their first and last event time and their serving CPU."""
+    from loopml.predictions.reader import log_folder, summarize
+
+    service.get_model(store, name)  # a 404 naming the known models
+    root = settings.resolved_artifact_uri
+    return {
+        "model": name,
+        "folder": redact_text(log_folder(root, name)),
+        "parts": [
+            vars(part) | {"first": _iso(part.first), "last": _iso(part.last)}
+            for part in summarize(root, name)
+        ],
+    }
+
+
+def _iso(moment) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 @router.post("/models/{name}/promote")

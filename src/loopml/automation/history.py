@@ -79,6 +79,10 @@ def gather(training: Training | None, traffic: pd.DataFrame, features: list[str]
     """Training rows, then the labelled traffic that came after them, in time order."""
     notes = []
     parts = []
+    if traffic.empty:  # an empty log has no input columns at all
+        traffic = traffic.reindex(
+            columns=list(dict.fromkeys([*traffic.columns, *features, LABEL, TIME]))
+        )
     if training is not None:
         rows = training.rows
         known = _utc(rows[training.time]) if training.time else pd.Series(pd.NaT, index=rows.index)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -90,6 +90,62 @@ def run_policies(
         for segment, trigger, since in _triggered(ctx):
             _start(ctx, segment, trigger, since, report)
     return report
+
+
+def retrain_from_change(
+    store: Store,
+    artifacts,
+    log_root: str,
+    policies: list[PolicySpec],
+    alert: monitors.Alert,
+    *,
+    actor: str,
+    reason: str | None = None,
+    project: str = "default",
+    now: datetime | None = None,
+) -> LoopReport:
+    """Start, now, the retrain of the policy that keeps ``alert``'s model, for the alert's
+    segment, learning only from the rows since the change point (``change_point``): a
+    person confirmed the change is real, so what came before it no longer applies.
+
+    The policy's guard rails and evidence rule still hold: a cooldown or an action in
+    flight refuses it, and fewer than ``min_labels`` labelled rows since the change
+    make it wait, both reported like any other pass. Raises ``NotFound`` when no policy
+    keeps the model."""
+    spec = next((p for p in policies if p.model == alert.model), None)
+    if spec is None:
+        raise NotFound(
+            f"No policy keeps model {alert.model!r}, so nothing can retrain it from here.",
+            hint="Add one under `policies:` in the project file (docs/closed-loop.md), "
+            "or train the model again with `loopml run`.",
+        )
+    spec = spec.model_copy(update={"history": "since_change"})
+    at = now or event_clock(log_root, spec.model) or utcnow()
+    ctx = _Pass(store, artifacts, log_root, spec, at, actor, project)
+    since = change_point(store, alert)
+    report = LoopReport()
+    if alert.segment in {a.segment for a in actions.in_flight(store, spec.model)}:
+        report.refused.append(
+            Refusal(alert.segment, "another retrain of this segment is in flight")
+        )
+        return report
+    trigger = f"{actor} confirmed alert {alert.id} as a real change since {since:%Y-%m-%d %H:%M}"
+    _start(ctx, alert.segment, f"{trigger}: {reason}" if reason else trigger, since, report)
+    return report
+
+
+def change_point(store: Store, alert: monitors.Alert) -> datetime:
+    """Where the change began: the start of the window whose result opened the alert
+    (the first result past the threshold since the last one within it)."""
+    results = monitors.monitor_results(store, alert.monitor, segment=alert.segment, limit=500)
+    start = alert.opened_at
+    for result in results:  # newest first: walk back through the run of alerting results
+        if result.time > alert.updated_at:
+            continue
+        if result.status != "alert":
+            break
+        start = result.window_start
+    return start
 
 
 # triggers ---------------------------------------------------------------
@@ -270,7 +326,9 @@ def _register(ctx: _Pass, champion, result, past, metrics, action: PolicyAction)
         description=f"retrained by policy {spec.name}: {action.trigger[:200]}",
     )  # fmt: skip
     now = ctx.now.timestamp()
-    tracking.end_run(ctx.store, run_id, RunStatus.FINISHED, meter.read(),
+    # The run's CPU is the fitting's, on this thread: a server's other threads are not it.
+    usage = replace(meter.read(), cpu_seconds=result.cpu_seconds)
+    tracking.end_run(ctx.store, run_id, RunStatus.FINISHED, usage,
                      metrics=[(k, v, 0, now) for k, v in metrics.items()])  # fmt: skip
     return version
 

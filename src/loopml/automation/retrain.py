@@ -11,6 +11,7 @@ rows. The registered challenger is then fitted on the whole window.
 from __future__ import annotations
 
 import importlib
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ class Retrained:
     challenger: Any
     comparison: evidence.Comparison
     learned: pd.DataFrame  # the history rows the registered challenger learned from
+    cpu_seconds: float = 0.0  # this thread's CPU time for the backtest fits and the final one
 
     @property
     def train_rows(self) -> int:
@@ -48,6 +50,7 @@ def retrain(
     since: datetime | None = None,
 ) -> Retrained:
     """Compare on the ``judged`` rows of the history (a mask), then fit on the whole window."""
+    started = time.thread_time()
     frame = history.frame
     rows = frame[judged]
     predicted = np.full(len(rows), np.nan)
@@ -67,7 +70,7 @@ def retrain(
     end = int(frame[PERIOD].max()) + 1
     learn = window(frame, end, spec, since)
     final = _fit(_fresh_estimator(champion, spec.estimator), learn, features, end, spec)
-    return Retrained(final, comparison, learn)
+    return Retrained(final, comparison, learn, time.thread_time() - started)
 
 
 def _fit(estimator, rows: pd.DataFrame, features: list[str], origin: int, spec):

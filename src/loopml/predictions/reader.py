@@ -7,7 +7,9 @@ Predictions are selected by ``event_time``, the time they are about (see
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -30,6 +32,70 @@ def read_predictions(
     folder = f"{base}/predictions/model={model}"
     table = _read_window(fs, folder, start, end, columns, key="event_time")
     return _empty_predictions(columns) if table is None else table
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    """What the log holds of one version of one segment of a model."""
+
+    segment: str
+    version: int
+    predictions: int
+    first: datetime | None  # event times
+    last: datetime | None
+    cpu_seconds: float | None  # the model's CPU time on the rows that recorded it
+    # (``cpu_ms``); None when none did (rows logged by hand, or before it was recorded)
+
+
+def summarize(root: str, model: str) -> list[LogSummary]:
+    """Per segment and version of ``model``: how many predictions the log holds, their
+    first and last event time and the serving CPU they cost; shadow rows included.
+
+    Each file's totals are computed once and kept (a written file never changes: the
+    writer renames whole files into place), so a repeated summary reads only new files."""
+    fs, base = _fs(root)
+    folder = f"{base}/predictions/model={model}"
+    parts = [_file_totals(fs, path) for hour in _hours(fs, folder, None, None)
+             for path in _parquet_files(fs, hour)]  # fmt: skip
+    if not parts:
+        return []
+    grouped = (
+        pa.concat_tables(parts)
+        .group_by(["segment", "version"])
+        .aggregate([("rows", "sum"), ("first", "min"), ("last", "max"), ("cpu_ms", "sum")])
+    )
+    return sorted(
+        (LogSummary(row["segment"], row["version"], row["rows_sum"], row["first_min"],
+                    row["last_max"], None if row["cpu_ms_sum"] is None else row["cpu_ms_sum"] / 1000)
+         for row in grouped.to_pylist()),
+        key=lambda s: (s.segment, s.version),
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=50_000)
+def _file_totals(fs, path: str) -> pa.Table:
+    """One log file's rows, first and last event time and CPU per segment and version."""
+    with fs.open(path, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        names = parquet.schema_arrow.names
+        wanted = [c for c in ("segment", "version", "time", "event_time", "cpu_ms") if c in names]
+        table = _with_event_time(parquet.read(columns=wanted), "event_time")
+    if "cpu_ms" not in table.column_names:  # written before it was recorded
+        table = table.append_column("cpu_ms", pa.nulls(table.num_rows, pa.float64()))
+    totals = table.group_by(["segment", "version"]).aggregate(
+        [("event_time", "count"), ("event_time", "min"), ("event_time", "max"), ("cpu_ms", "sum")]
+    )
+    return pa.table({
+        "segment": totals["segment"], "version": pc.cast(totals["version"], pa.int64()),
+        "rows": totals["event_time_count"], "first": pc.cast(totals["event_time_min"], TIME_TYPE),
+        "last": pc.cast(totals["event_time_max"], TIME_TYPE),
+        "cpu_ms": pc.cast(totals["cpu_ms_sum"], pa.float64()),
+    })  # fmt: skip
+
+
+def log_folder(root: str, model: str) -> str:
+    """Where ``model``'s predictions are kept."""
+    return f"{str(root).rstrip('/')}/predictions/model={model}/"
 
 
 def event_clock(root: str, model: str, *, now: datetime | None = None) -> datetime | None:

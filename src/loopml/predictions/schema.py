@@ -13,6 +13,9 @@ first. ``prediction`` is a number for regressors and
 for classifiers with numeric or boolean classes (``True`` is 1.0), and the
 class as text for classifiers with text classes; ``label`` in the feedback log
 follows the same rule, so a label compares with its prediction as sent.
+``cpu_ms`` is the CPU time the model's call took on the thread that ran it
+(``time.thread_time``), shared evenly among the rows of that call; null in
+rows logged before it was recorded, or by hand without it.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ FIELDS = {
     "prediction": pa.float64(),  # or text: see outcome_column
     "proba": pa.float64(),
     "latency_ms": pa.float64(),
+    "cpu_ms": pa.float64(),  # the model call's CPU time (thread time) spent on this row
     "flags": pa.list_(pa.string()),
     "shadow": pa.bool_(),
     "attributions": ATTRIBUTIONS_TYPE,  # null for rows not in the explained sample

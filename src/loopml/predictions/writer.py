@@ -175,6 +175,7 @@ class PredictionLog(_BatchWriter):
             "prediction": schema.outcome(record["prediction"], "prediction"),
             "proba": schema.number(record.get("proba"), "proba"),
             "latency_ms": schema.number(record.get("latency_ms"), "latency_ms"),
+            "cpu_ms": schema.number(record.get("cpu_ms"), "cpu_ms"),
             "flags": [str(flag) for flag in record.get("flags") or ()],
             "shadow": bool(record.get("shadow", False)),
         }

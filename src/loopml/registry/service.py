@@ -460,6 +460,22 @@ def alias_metrics(store: Store, name: str, alias: str = "champion") -> dict[str,
         return {segment: dict(found or {}) for segment, found in rows}
 
 
+def training_cpu(store: Store, name: str) -> dict[str, float]:
+    """CPU seconds of the runs that trained ``name``'s versions, summed per segment key
+    (versions without a run, or runs that recorded none, add nothing; one query)."""
+    from loopml.store.tables.tracking import RunRow
+
+    with store.read() as session:
+        model = _model_row(session, name)
+        rows = session.execute(
+            select(ModelVersionRow.segment_key, func.sum(RunRow.cpu_seconds))
+            .join(RunRow, RunRow.id == ModelVersionRow.run_id)
+            .where(ModelVersionRow.model_id == model.id)
+            .group_by(ModelVersionRow.segment_key)
+        )
+        return {segment: float(total or 0.0) for segment, total in rows}
+
+
 def models_with_alias(store: Store, alias: str) -> list[tuple[str, str, int]]:
     """Every (model, segment key, version) that ``alias`` points at: what serving loads."""
     with store.read() as session:

@@ -290,6 +290,7 @@ class ServingEngine:
                     flags=flags,
                     latency_ms=seconds * 1000,
                     served=route.served,
+                    cpu_seconds=score.cpu_seconds,
                 )
             )
 
@@ -326,6 +327,7 @@ class ServingEngine:
                         flags=flags,
                         latency_ms=seconds * 1000,
                         shadow=True,
+                        cpu_seconds=score.cpu_seconds,
                     )
                 )
 

@@ -42,6 +42,7 @@ class Answered:
     flags: list[list[str]]
     latency_ms: float
     shadow: bool = False
+    cpu_seconds: float = 0.0  # the model's CPU time for these rows
     event_times: list[datetime] | None = None  # per row; None: each is ``time``
     served: Any = None  # the version that answered, to explain a sample of the rows with
 
@@ -116,6 +117,7 @@ def answers_table(answers: list[Answered], attributions: list[Any] | None = None
         columns["proba"] += answer.proba or [None] * n
         columns["flags"] += answer.flags
         columns["event_time"] += answer.event_times or [answer.time] * n
+        columns["cpu_ms"] += [answer.cpu_seconds * 1000 / max(1, n)] * n
         for name, value in (
             ("time", answer.time), ("model", answer.model), ("version", answer.version),
             ("latency_ms", answer.latency_ms), ("shadow", answer.shadow),

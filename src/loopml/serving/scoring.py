@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,12 @@ class Scores:
 
     predictions: list[Any]
     proba: list[float] | None = None
+    cpu_seconds: float = 0.0  # the model call's thread CPU time, for these rows
 
     def slice(self, start: int, stop: int) -> Scores:
         proba = None if self.proba is None else self.proba[start:stop]
-        return Scores(self.predictions[start:stop], proba)
+        share = (stop - start) / max(1, len(self.predictions))
+        return Scores(self.predictions[start:stop], proba, self.cpu_seconds * share)
 
 
 @dataclass(eq=False)
@@ -56,8 +59,11 @@ class Served:
 
     def score(self, rows: Rows) -> Scores:
         # The columns as they came: the model checks them against its signature and
-        # builds a DataFrame only if it needs one.
-        return score_frame(self.model, rows.columns)
+        # builds a DataFrame only if it needs one. CPU time of this thread only: the
+        # process's would count every other request and the log's writer too.
+        started = time.thread_time()
+        scores = score_frame(self.model, rows.columns)
+        return replace(scores, cpu_seconds=time.thread_time() - started)
 
 
 def score_frame(model: Any, frame) -> Scores:

@@ -7,12 +7,15 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
-from loopml.api.deps import PrincipalDep, StoreDep
+from loopml.api.deps import ContextDep, PrincipalDep, StoreDep
 from loopml.auth.permissions import Permission, requires
-from loopml.errors import InvalidInput, LoopmlError
+from loopml.automation import actions, loop
+from loopml.errors import Conflict, InvalidInput, LoopmlError
 from loopml.monitoring import episodes
 from loopml.monitoring import service as monitoring
+from loopml.pipeline.project import load_project
 from loopml.registry import service as registry
 from loopml.store import utcnow
 from loopml.ui import charts
@@ -43,7 +46,8 @@ def alert_list(
 
 
 @router.get("/{alert_id}")
-def alert_page(request: Request, alert_id: AlertId, store: StoreDep):
+def alert_page(request: Request, alert_id: AlertId, context: ContextDep):
+    store = context.store
     alert = monitoring.get_alert(store, alert_id)
     results = monitoring.monitor_results(store, alert.monitor, segment=alert.segment, limit=200)
     moves = registry.alias_history(store, alert.model, alias="champion", segment=alert.segment)
@@ -56,7 +60,7 @@ def alert_page(request: Request, alert_id: AlertId, store: StoreDep):
         series=charts.error_over_time(alert, results, moves),
         worst=charts.worst_while_open(alert, results),
         distributions=charts.distributions(request, alert, [c["name"] for c in drifted]),
-        snoozes=SNOOZES, now=utcnow(),
+        snoozes=SNOOZES, now=utcnow(), retrain=_retrain_offer(context, alert),
     )  # fmt: skip
 
 
@@ -115,6 +119,63 @@ async def resolve(request: Request, alert_id: AlertId, store: StoreDep, principa
                 f"{alert.monitor} is now right {share} of the time ({report.labelled} answered).")  # fmt: skip
 
     return act(request, change, f"/ui/alerts/{alert_id}")
+
+
+@router.post("/{alert_id}/retrain")
+@requires(Permission.OPERATE)
+async def retrain(
+    request: Request, alert_id: AlertId, context: ContextDep, principal: PrincipalDep
+):
+    """Retrain the alert's segment from its change point, once a person said it is real."""
+    values = await fields(request)
+    store, settings = context.store, context.settings
+
+    def change() -> str:
+        alert = _mine(store, alert_id, principal)
+        if alert.resolution != "real_change":
+            raise InvalidInput("Only an alert resolved as a real change retrains from its change point.",
+                               hint="Resolve it as a real change first.")  # fmt: skip
+        report = loop.retrain_from_change(
+            store, context.artifacts, settings.resolved_artifact_uri, _policies(settings), alert,
+            actor=principal.name, reason=one(values, "reason"), project=settings.project,
+        )  # fmt: skip
+        return _retrain_words(alert, report)
+
+    return await run_in_threadpool(act, request, change, f"/ui/alerts/{alert_id}")
+
+
+def _retrain_offer(context, alert) -> dict | None:
+    """For an alert confirmed as a real change: where the change began and which policy
+    would retrain it (None: no policy keeps the model)."""
+    if alert.resolution != "real_change":
+        return None
+    busy = [a for a in actions.in_flight(context.store, alert.model) if a.segment == alert.segment]
+    offer = {"since": loop.change_point(context.store, alert), "policy": None, "problem": None,
+             "busy": busy[0] if busy else None}  # fmt: skip
+    try:
+        policies = _policies(context.settings)
+    except LoopmlError as error:  # a broken project file: say what is wrong with it
+        offer["problem"] = error.message
+        return offer
+    offer["policy"] = next((p.name for p in policies if p.model == alert.model), None)
+    return offer
+
+
+def _policies(settings) -> list:
+    """The project file's policies, as the scheduler runs them (none without a file)."""
+    return load_project(settings.project_file).policies if settings.project_file.is_file() else []
+
+
+def _retrain_words(alert, report: loop.LoopReport) -> str:
+    where = f"{alert.model} {alert.segment or '(all)'}"
+    if report.refused:
+        raise Conflict(f"The retrain of {where} was not started: {report.refused[0].reason}.",
+                       hint="See the model's timeline for the last action.")  # fmt: skip
+    if report.waiting:
+        return (f"The retrain of {where} waits for evidence: {report.waiting[0].split(': ', 1)[-1]}. "
+                "Press the button again once more labels have come in.")  # fmt: skip
+    action = report.started[0]
+    return f"Retrain of {where} from the change point: {action.state.value.replace('_', ' ')} — {action.reason or ''}"
 
 
 def _mine(store, alert_id: int, principal) -> monitoring.Alert:

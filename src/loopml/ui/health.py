@@ -4,6 +4,12 @@ A row's status is the most urgent thing about it: **action needed** when an aler
 nobody has taken is open or a challenger waits for approval; **watch** when an
 alert is being handled, or the live error is more than ``WATCH_RATIO`` of the
 training error; else **healthy**. Every status comes with its reason.
+
+CPU seconds are the process CPU time measured around the work itself: for
+training, the ``cpu_seconds`` of the runs that trained the segment's versions
+(the thread time of each fit); for serving, the sum of the prediction log's
+``cpu_ms`` for the segment (the thread time of each model call, shared among
+its rows, shadow scoring included).
 """
 
 from __future__ import annotations
@@ -13,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from loopml.monitoring import service as monitoring
+from loopml.predictions.reader import summarize as log_summary
 from loopml.registry import approvals as approvals_service
 from loopml.registry import service as registry
 from loopml.store import Store, utcnow
 
 WATCH_RATIO = 1.25  # live error this much above the training error: watch
 STATUSES = ("action", "watch", "healthy")
-SORTS = ("status", "model", "segment", "alerts", "retrained", "live")
+SORTS = ("status", "model", "segment", "alerts", "retrained", "live", "cpu")
 
 
 @dataclass
@@ -35,6 +42,8 @@ class Row:
     approvals: list = field(default_factory=list)
     status: str = "healthy"
     reason: str = ""
+    training_cpu: float | None = None  # seconds, over every version of the segment
+    serving_cpu: float | None = None  # seconds, over the prediction log of the segment
 
 
 @dataclass(frozen=True)
@@ -52,8 +61,9 @@ class Incident:
         return sorted(a.segment for a in self.alerts)
 
 
-def health_rows(store: Store) -> list[Row]:
-    """Every segment's row, from a handful of queries grouped once (not one per segment)."""
+def health_rows(store: Store, log_root: str) -> list[Row]:
+    """Every segment's row, from a handful of queries grouped once (not one per segment),
+    and one read of each model's prediction log (four of its columns)."""
     now = utcnow()
     alerts, pending = defaultdict(list), defaultdict(list)
     for alert in monitoring.list_alerts(store, state="active"):
@@ -64,6 +74,11 @@ def health_rows(store: Store) -> list[Row]:
     rows = []
     for name in registry.model_names(store):
         trained = registry.alias_metrics(store, name)  # the champions' training metrics
+        training_cpu = registry.training_cpu(store, name)
+        serving_cpu = defaultdict(float)
+        for part in log_summary(log_root, name):
+            if part.cpu_seconds is not None:
+                serving_cpu[part.segment] += part.cpu_seconds
         for segment in registry.list_segments(store, name):
             key = (name, segment["segment"])
             row = Row(*key, segment["aliases"].get("champion"), segment["trained_at"])
@@ -71,6 +86,8 @@ def health_rows(store: Store) -> list[Row]:
             if row.metric:
                 row.training = trained.get(key[1], {}).get(row.metric)
             row.alerts, row.approvals = alerts.get(key, []), pending.get(key, [])
+            row.training_cpu = training_cpu.get(key[1])
+            row.serving_cpu = serving_cpu.get(key[1])
             row.status, row.reason = _status(row, now)
             rows.append(row)
     return rows
@@ -120,6 +137,7 @@ def select_rows(rows: list[Row], *, q: str = "", status: str = "", sort: str = "
         "alerts": lambda r: (len(r.alerts), r.model, r.segment),
         "retrained": lambda r: (r.retrained is None, r.retrained or utcnow()),
         "live": lambda r: (r.live is None, r.live or 0.0),
+        "cpu": lambda r: ((r.training_cpu or 0.0) + (r.serving_cpu or 0.0), r.model, r.segment),
     }
     return sorted(rows, key=keys.get(sort, keys["status"]), reverse=descending)
 

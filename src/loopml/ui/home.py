@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from loopml.api.deps import StoreDep
+from loopml.api.deps import SettingsDep, StoreDep
 from loopml.ui import health
 from loopml.ui.queue import needs_you
 from loopml.ui.render import page as render_page
@@ -24,13 +24,14 @@ def home(request: Request, store: StoreDep):
 def health_table(
     request: Request,
     store: StoreDep,
+    settings: SettingsDep,
     q: Annotated[str, Query(max_length=200)] = "",
     status: Annotated[str, Query(max_length=20)] = "",
     sort: Annotated[str, Query(max_length=20)] = "status",
     desc: bool = False,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ):
-    rows = health.health_rows(store)
+    rows = health.health_rows(store, settings.resolved_artifact_uri)
     counts = {s: sum(r.status == s for r in rows) for s in health.STATUSES}
     chosen = health.select_rows(rows, q=q, status=status, sort=sort, descending=desc)
     pages = max(1, -(-len(chosen) // PAGE_SIZE))

@@ -7,13 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from loopml.api.deps import PrincipalDep, StoreDep
+from loopml.api.deps import PrincipalDep, SettingsDep, StoreDep
 from loopml.auth.permissions import Permission, requires
 from loopml.automation.timeline import timeline
 from loopml.errors import InvalidInput
+from loopml.predictions.reader import log_folder
+from loopml.redaction import redact_text
 from loopml.registry import card, promotion
 from loopml.registry import service as registry
 from loopml.ui.forms import act, fields, one
+from loopml.ui.lineage import lineage
 from loopml.ui.render import page as render_page
 
 router = APIRouter(prefix="/ui/models", include_in_schema=False)
@@ -31,6 +34,7 @@ def model_page(
     request: Request,
     name: Name,
     store: StoreDep,
+    settings: SettingsDep,
     segment: Annotated[str | None, Query(max_length=500)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ):
@@ -45,10 +49,12 @@ def model_page(
         registry.list_versions(store, name, segment=focus, limit=50) if focus is not None else []
     )
     moves = registry.alias_history(store, name, segment=focus) if focus is not None else []
+    chain = lineage(store, settings.resolved_artifact_uri, name, versions) if versions else []
     return render_page(
         request, "model.html", model=model, segments=segments[start : start + SEGMENTS_PER_PAGE],
         segment_total=len(segments), page=min(page, pages), pages=pages,
-        focus=focus, versions=versions, moves=moves[:30],
+        focus=focus, versions=versions, moves=moves[:30], lineage=chain,
+        log_folder=redact_text(log_folder(settings.resolved_artifact_uri, name)),
         events=list(reversed(timeline(store, name, segment=focus, limit=100))),
     )  # fmt: skip
 

@@ -46,7 +46,8 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(time=time_tag, age=age, status=status_badge, number=number, gate=gate_words)
+    env.filters.update(time=time_tag, age=age, status=status_badge, number=number, gate=gate_words,
+                       cpu=cpu_seconds)  # fmt: skip
     return env
 
 
@@ -105,6 +106,19 @@ def number(value: float | None, digits: int = 4) -> str:
     if value is None:
         return "—"
     return f"{value:.{digits}g}"
+
+
+def cpu_seconds(value: float | None) -> str:
+    """CPU time to read at a glance: milliseconds are shown as such, seconds to three digits."""
+    if value is None:
+        return "—"
+    return (
+        f"{value * 1000:.3g} ms"
+        if value < 1
+        else f"{value:,.3g} s"
+        if value < 1000
+        else f"{value:,.0f} s"
+    )
 
 
 def gate_words(gate: dict[str, Any] | None) -> str:

@@ -23,7 +23,8 @@ from loopml import audit
 from loopml.api.auth import SESSION_COOKIE, UI_PREFIX
 from loopml.auth import tokens, users
 from loopml.auth.principal import Principal
-from loopml.errors import Forbidden, Unauthorized
+from loopml.auth.throttle import SignInThrottle
+from loopml.errors import Forbidden, TooManyRequests, Unauthorized
 from loopml.store import Store
 
 SESSION_HOURS = 12
@@ -31,23 +32,45 @@ CSRF_COOKIE = "loopml_csrf"
 CSRF_FIELD = "csrf"
 
 
-def sign_in(store: Store, name: str, password: str) -> tuple[Principal, str]:
-    """The user's principal and the secret of their new session, or Unauthorized."""
+def sign_in(
+    store: Store, name: str, password: str, *, throttle: SignInThrottle, address: str
+) -> tuple[Principal, str]:
+    """The user's principal and the secret of their new session; Unauthorized, or
+    TooManyRequests while ``throttle`` holds the name or the address back."""
+    held = throttle.check(name, address)
+    if held is not None:  # refused before the password is even hashed
+        _refused(store, name, "user.sign_in_throttled", f"{held.reason}, from {address}")
+        raise TooManyRequests(
+            f"Too many failed sign-ins: try again in {_minutes(held.retry_after)}.",
+            retry_after=held.retry_after,
+            hint="If you forgot your password, ask an admin to reset it.",
+        )
     principal = users.check_password(store, name, password) if name and password else None
     if principal is None:
-        with store.write() as session:
-            audit.record(session, actor=name[:200] or "anonymous", action="user.sign_in_refused",
-                         entity_type="user", entity_id=name[:200], reason="wrong name or password")  # fmt: skip
+        throttle.failed(name, address)
+        _refused(store, name, "user.sign_in_refused", f"wrong name or password, from {address}")
         raise Unauthorized(
             "That name and password were not accepted.",
             hint="Check both (passwords are case-sensitive), or ask an admin to reset yours.",
         )
+    throttle.succeeded(name)
     made = tokens.create_token(store, f"ui-session-{secrets.token_hex(8)}", user=principal.name,
                                days=SESSION_HOURS / 24, actor=principal.name)  # fmt: skip
     with store.write() as session:
         audit.record(session, actor=principal.name, action="user.sign_in", entity_type="user",
                      entity_id=principal.name, after={"session": made.token.name})  # fmt: skip
     return principal, made.secret
+
+
+def _refused(store: Store, name: str, action: str, reason: str) -> None:
+    with store.write() as session:
+        audit.record(session, actor=name[:200] or "anonymous", action=action, entity_type="user",
+                     entity_id=name[:200], reason=reason)  # fmt: skip
+
+
+def _minutes(seconds: int) -> str:
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}" if seconds >= 60 else f"{seconds} s"
 
 
 def sign_out(store: Store, principal: Principal) -> None:

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 from loopml.api.auth import SESSION_COOKIE
 from loopml.api.deps import PrincipalDep, StoreDep
 from loopml.auth.permissions import Permission, requires
-from loopml.errors import Forbidden, Unauthorized
+from loopml.errors import Forbidden, TooManyRequests, Unauthorized
 from loopml.ui import sessions
 from loopml.ui.forms import fields, one
 from loopml.ui.render import page
@@ -30,8 +30,14 @@ async def login(request: Request, store: StoreDep):
     except Forbidden as error:  # no CSRF token: a sign-in forged by another site
         return page(request, "login.html", status_code=400, next="/ui/", error=error)
     name, target = one(values, "name") or "", _local(one(values, "next") or "/ui/")
+    address = request.client.host if request.client else "unknown"
     try:
-        _, secret = sessions.sign_in(store, name, (values.get("password") or [""])[0])
+        _, secret = sessions.sign_in(store, name, (values.get("password") or [""])[0],
+                                     throttle=request.app.state.sign_in_throttle, address=address)  # fmt: skip
+    except TooManyRequests as error:
+        answer = page(request, "login.html", status_code=429, next=target, name=name, error=error)
+        answer.headers["Retry-After"] = str(error.retry_after)
+        return answer
     except Unauthorized as error:
         return page(request, "login.html", next=target, name=name, error=error)
     response = RedirectResponse(target, status_code=303)
