@@ -201,10 +201,15 @@ def record_outcomes(
 
 
 def list_alerts(
-    store: Store, *, state: str | None = None, model: str | None = None, monitor: str | None = None
+    store: Store,
+    *,
+    state: str | None = None,
+    model: str | None = None,
+    monitor: str | None = None,
+    segment: str | None = None,
 ) -> list[Alert]:
     """Alerts, newest first; ``state="active"`` means open or acknowledged, ``"all"``
-    (or None) every state."""
+    (or None) every state; ``segment`` (canonical key) those of one segment."""
     query = select(AlertRow, MonitorRow).join(MonitorRow, AlertRow.monitor_id == MonitorRow.id)
     if state == "all":
         state = None
@@ -217,6 +222,8 @@ def list_alerts(
         query = query.where(MonitorRow.model == model)
     if monitor is not None:
         query = query.where(MonitorRow.name == monitor)
+    if segment is not None:
+        query = query.where(AlertRow.segment == segment)
     query = query.order_by(AlertRow.opened_at.desc(), AlertRow.id.desc())
     with store.read() as session:
         return [_alert(alert, _monitor(row).spec) for alert, row in session.execute(query)]
