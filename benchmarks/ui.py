@@ -189,32 +189,36 @@ def _monitors(store) -> None:
 
 
 def widen(store, template) -> float:
-    """Segments SEGMENTS..WIDE, ROUNDS versions each, as the first ones were."""
+    """A second family of WIDE - SEGMENTS segments (no gate), each with its champion."""
     began = time.perf_counter()
     from loopml.registry import promotion
     from loopml.registry import service as registry
     from loopml.registry.service import NewVersion
 
-    for start in range(SEGMENTS, WIDE, SEGMENTS):
-        news = [NewVersion(*template, {"store": s}, None, {"mae": 1.0})
+    for start in range(0, WIDE - SEGMENTS, SEGMENTS):
+        news = [NewVersion(*template, {"sku": s}, None, {"mae": 1.0})
                 for s in range(start, start + SEGMENTS)]  # fmt: skip
-        versions = registry.register_many(store, "demand", news, actor="retrainer")
-        promotion.promote_many(store, "demand", versions, actor="retrainer", require_approval=False)
+        versions = registry.register_many(store, "inventory", news, actor="retrainer")
+        promotion.promote_many(store, "inventory", versions, actor="retrainer")
     return time.perf_counter() - began
 
 
 # timing -----------------------------------------------------------------------
 
 
-def timed(client, path: str) -> float:
+def timed(client, path: str) -> tuple[float, float]:
+    """Median wall and CPU seconds of a page. The CPU time (of the process: the server
+    runs in it) is what the page costs; the wall time also holds the waits of a shared,
+    loaded machine."""
     client.get(path)  # templates compiled and caches warm: the steady state is timed
-    times = []
+    walls, cpus = [], []
     for _ in range(REPEATS):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         answer = client.get(path)
-        times.append(time.perf_counter() - started)
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
         assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
-    return statistics.median(times)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def pages(store) -> dict[str, str]:
@@ -246,7 +250,7 @@ def pages(store) -> dict[str, str]:
 
 WIDE_PAGES = {
     "health, page 1": "/ui/health",
-    "health, search + filter": "/ui/health?q=store%3D99&status=healthy",
+    "health, search + filter": "/ui/health?q=sku%3D99&status=healthy",
     "health, sorted by retrain, last page": "/ui/health?sort=retrained&desc=true&page=200",
 }
 
@@ -301,18 +305,22 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
+def _row(name: str, page: tuple[float, float], reference: tuple[float, float], target: float):
+    (wall, cpu), (anchor, anchor_cpu) = page, reference
+    return [name, _ms(wall), _ms(cpu), _ms(anchor), _ms(anchor_cpu), f"{wall / anchor:.1f}x",
+            f"< {target * 1000:.0f} ms", "pass" if wall < target else "FAIL"]  # fmt: skip
+
+
 def table(result: dict) -> str:
-    reference = result["reference"]
-    rows = [[name, _ms(s), _ms(reference), f"{s / reference:.1f}x", "< 300 ms",
-             "pass" if s < TARGET_S else "FAIL"] for name, s in result["measured"].items()]  # fmt: skip
-    wide_reference = result["wide_reference"]
-    rows += [[f"{name} ({WIDE:,} segments)", _ms(s), _ms(wide_reference),
-              f"{s / wide_reference:.1f}x", "< 1 s", "pass" if s < WIDE_TARGET_S else "FAIL"]
-             for name, s in result["wide"].items()]  # fmt: skip
+    rows = [_row(name, page, result["reference"], TARGET_S)
+            for name, page in result["measured"].items()]  # fmt: skip
+    rows += [_row(f"{name} ({WIDE:,} segments)", page, result["wide_reference"], WIDE_TARGET_S)
+             for name, page in result["wide"].items()]  # fmt: skip
+    header = ["page", "loopml UI", "(CPU)", "REST /api/v1/alerts", "(CPU)", "ratio", "target", ""]
     built = ", ".join(f"{part} {s:.0f} s" for part, s in result["spent"].items())
     return (
         f"### {result['backend']}\n\n"
-        + markdown_table(["page", "loopml UI", "REST /api/v1/alerts", "ratio", "target", ""], rows)
+        + markdown_table(header, rows)
         + f"\n\nBuilt in {sum(result['spent'].values()):.0f} s ({built}). 1-minute load "
         f"{result['load']:.1f} when the pages were timed, {result['load_after']:.1f} after.\n"
     )
@@ -330,14 +338,15 @@ def main() -> None:
         f"## Web UI pages: {SEGMENTS:,} segments, {SEGMENTS * ROUNDS:,} runs, "
         f"{PREDICTIONS:,} logged predictions\n\n"
         f"Median server time of each page over {REPEATS} fetches (in-process, no network), "
-        "beside the REST API's JSON list of the same alerts in the same run. The store: "
+        "wall clock and CPU of the process, beside the REST API's JSON list of the same "
+        "alerts in the same run (pass/FAIL judges the wall clock). The store: "
         f"{SEGMENTS * ROUNDS:,} tracked runs and versions of one family ({ROUNDS} a segment, nine "
         f"promotions each), a day of {PREDICTIONS:,} logged predictions (Parquet, through the "
         f"serving log's writer), {WINDOWS} hourly results of a performance monitor for every "
         f"segment with {ALERTED - RESOLVED} open alerts and {RESOLVED} resolved as real change or "
         f"false alarm, a drift monitor's {DRIFTED} alerts of one cause (their page reads the "
         f"day's log for the drifted feature's distribution), {PENDING} approvals. The last rows "
-        f"time the health table after {WIDE - SEGMENTS:,} segments more. A 1-minute load far "
+        f"time the health table once a second family of {WIDE - SEGMENTS:,} segments is added. A 1-minute load far "
         f"above the {os.cpu_count()} cores slows every figure by about the same factor.\n\n"
         + "\n".join(table(r) for r in results)
         + "\nRun: `PYTHONPATH=src:. python -m benchmarks ui` (PostgreSQL at "
