@@ -61,9 +61,10 @@ def test_the_limit_keeps_the_newest_entries_in_time_order(by_sex):
     newest = timeline(by_sex.store, "progression", limit=4)
     assert newest == whole[-4:]
     assert [e.time for e in newest] == sorted(e.time for e in newest)
-    assert timeline(by_sex.store, "progression", segment="sex=f", limit=2) == [
-        e for e in whole if e.segment == "sex=f"
-    ][-2:]
+    assert (
+        timeline(by_sex.store, "progression", segment="sex=f", limit=2)
+        == [e for e in whole if e.segment == "sex=f"][-2:]
+    )
 
 
 def test_audit_events_are_found_by_segment_and_by_kinds_of_action(by_sex):
@@ -72,7 +73,7 @@ def test_audit_events_are_found_by_segment_and_by_kinds_of_action(by_sex):
     assert female and all(audit.segment_of(e.before, e.after) == "sex=f" for e in female)
     moves = audit.list_events(store, entity_type="model", entity_id="progression",
                               segment="sex=f", actions=["alias.*"])  # fmt: skip
-    assert [e.action for e in moves][0] == "alias.rollback"
+    assert moves[0].action == "alias.rollback"
     assert {e.action for e in moves} == {"alias.set", "alias.rollback"}
     registered = audit.list_events(store, entity_type="model", entity_id="progression",
                                    actions=["model.register", "nothing.*"])  # fmt: skip

@@ -72,13 +72,13 @@ def _read_window(fs, folder: str, start, end, columns, *, key: str, flat=False,
     tables = []
     for path in files:
         with fs.open(path, "rb") as handle:
-            # Segments repeat: read as a dictionary, their compare is over a few codes.
-            parquet = pq.ParquetFile(
-                handle, read_dictionary=None if segment is None else ["segment"]
-            )
+            parquet = pq.ParquetFile(handle)
             names = parquet.schema_arrow.names
+            if segment is not None and "segment" in names:
+                # Segments repeat: read as a dictionary, their compare is over a few codes.
+                parquet = pq.ParquetFile(handle, read_dictionary=["segment"])
             wanted = None if columns is None else [c for c in (*columns, "time", key) if c in names]
-            if wanted and segment is not None:
+            if wanted and segment is not None and "segment" in names:
                 wanted.append("segment")
             table = parquet.read(columns=list(dict.fromkeys(wanted)) if wanted else None)
             if segment is not None:
@@ -102,8 +102,8 @@ def _read_window(fs, folder: str, start, end, columns, *, key: str, flat=False,
 
 
 def _one_segment(table: pa.Table, segment: str) -> pa.Table:
-    if "segment" not in table.column_names:
-        return table.slice(0, 0)
+    if "segment" not in table.column_names:  # a table logged without segments: all are ""
+        return table if segment == "" else table.slice(0, 0)
     table = table.filter(pc.equal(table["segment"], pa.scalar(segment)))
     index = table.column_names.index("segment")
     return table.set_column(index, "segment", table["segment"].cast(pa.string()))
