@@ -6,11 +6,12 @@ describes, so an event exists exactly when its change does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from loopml.store import Store, utcnow
@@ -51,8 +52,19 @@ def record(
             reason=reason,
             before=before,
             after=after,
+            segment=segment_of(before, after),
         )
     )
+
+
+def segment_of(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str | None:
+    """The segment an event is about: its payload's ``"segment"`` (after the change, else
+    before it), when that is text."""
+    for payload in (after, before):
+        value = (payload or {}).get("segment")
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def list_events(
@@ -61,6 +73,8 @@ def list_events(
     entity_type: str | None = None,
     entity_id: str | None = None,
     action: str | None = None,
+    actions: Sequence[str] | None = None,
+    segment: str | None = None,
     actor: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -68,7 +82,10 @@ def list_events(
     offset: int = 0,
 ) -> list[AuditEvent]:
     """Events, newest first, optionally narrowed to one entity, action, actor or time
-    span (``since <= time <= until``); ``limit`` and ``offset`` page through them."""
+    span (``since <= time <= until``); ``limit`` and ``offset`` page through them.
+
+    ``actions`` keeps any of several actions (``"policy.*"`` is a prefix); ``segment``
+    the events about one segment (``""``: those about none, or the unsegmented model)."""
     query = select(AuditEventRow).order_by(AuditEventRow.time.desc(), AuditEventRow.id.desc())
     for column, value in (
         (AuditEventRow.entity_type, entity_type),
@@ -78,6 +95,13 @@ def list_events(
     ):
         if value is not None:
             query = query.where(column == value)
+    if actions is not None:
+        query = query.where(_any_action(actions))
+    if segment is not None:
+        column = AuditEventRow.segment
+        query = query.where(
+            or_(column == "", column.is_(None)) if segment == "" else column == segment
+        )
     if since is not None:
         query = query.where(AuditEventRow.time >= since)
     if until is not None:
@@ -88,6 +112,15 @@ def list_events(
         query = query.offset(offset)
     with store.read() as session:
         return [_to_domain(row) for row in session.scalars(query)]
+
+
+def _any_action(actions: Sequence[str]):
+    exact = [a for a in actions if not a.endswith("*")]
+    prefixes = [a[:-1] for a in actions if a.endswith("*")]
+    return or_(
+        AuditEventRow.action.in_(exact),
+        *(AuditEventRow.action.startswith(p, autoescape=True) for p in prefixes),
+    )
 
 
 def _to_domain(row: AuditEventRow) -> AuditEvent:

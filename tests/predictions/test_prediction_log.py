@@ -198,3 +198,42 @@ def test_a_backfill_lands_at_its_event_time_and_older_files_read_as_their_time(t
     assert found["prediction_id"].to_pylist() == ["old"]
     assert found["event_time"].to_pylist() == [T0]
     assert event_clock(str(tmp_path), "demand") == T0 + timedelta(microseconds=1)
+
+
+def test_one_segment_is_read_alone_with_or_without_chosen_columns(tmp_path):
+    from sklearn.datasets import load_diabetes
+
+    X = load_diabetes(as_frame=True).frame
+    sexes = (X["sex"] > 0).map({True: "m", False: "f"})
+    with PredictionLog(str(tmp_path)) as log:
+        log.append({"prediction_id": f"p{i}", "time": T0 + timedelta(minutes=i % 120),
+                    "model": "progression", "segment": {"sex": sex}, "inputs": {"bmi": bmi},
+                    "prediction": target}
+                   for i, (sex, bmi, target) in enumerate(zip(sexes, X["bmi"], X["target"], strict=True)))  # fmt: skip
+    both = read_predictions(str(tmp_path), "progression")
+    male = read_predictions(str(tmp_path), "progression", segment="sex=m")
+    assert male.num_rows == int((sexes == "m").sum()) and set(male["segment"].to_pylist()) == {
+        "sex=m"
+    }
+    assert male.schema.field("segment").type == both.schema.field("segment").type  # still text
+    hour = read_predictions(str(tmp_path), "progression", T0, T0 + timedelta(hours=1),
+                            columns=["input.bmi"], segment="sex=f")  # fmt: skip
+    assert hour.column_names == ["input.bmi"]
+    expected = [
+        b for i, (s, b) in enumerate(zip(sexes, X["bmi"], strict=True)) if s == "f" and i % 120 < 60
+    ]
+    assert sorted(hour["input.bmi"].to_pylist()) == sorted(expected)
+    assert read_predictions(str(tmp_path), "progression", segment="sex=x").num_rows == 0
+
+
+def test_a_log_without_segments_is_all_of_the_empty_segment(tmp_path):
+    import pyarrow as pa
+
+    table = pa.table({"prediction_id": ["a", "b"], "model": ["demand"] * 2, "prediction": [1.0, 2.0],
+                      "time": pa.array([T0, T0], pa.timestamp("us", tz="UTC"))})  # fmt: skip
+    with PredictionLog(str(tmp_path)) as log:
+        log.append_table(table)
+    assert (
+        read_predictions(str(tmp_path), "demand", segment="", columns=["prediction"]).num_rows == 2
+    )
+    assert read_predictions(str(tmp_path), "demand", segment="store=1").num_rows == 0

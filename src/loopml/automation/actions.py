@@ -133,12 +133,8 @@ def wait(
 
     Written once per change of ``why``: a pass that finds the same count says nothing new.
     Returns whether an entry was written."""
-    newest = next(
-        (e for e in audit.list_events(store, entity_type="model", entity_id=spec.model,
-                                      action="policy.wait", limit=500)
-         if (e.after or {}).get("segment") == segment),
-        None,
-    )  # fmt: skip
+    newest = next(iter(audit.list_events(store, entity_type="model", entity_id=spec.model,
+                                         action="policy.wait", segment=segment, limit=1)), None)  # fmt: skip
     if newest is not None and newest.reason == why:
         return False
     with store.write() as session:

@@ -27,6 +27,8 @@ _KINDS = {
     "approval.reject": "approval",
 }
 
+TIMELINE_ACTIONS = (*_KINDS, "policy.*")
+
 
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -44,10 +46,12 @@ class TimelineEntry:
 def timeline(store: Store, model: str, *, segment=None, limit: int = 500) -> list[TimelineEntry]:
     """What happened to ``model`` (one segment, or all), oldest first."""
     wanted = None if segment is None else canonical_segment(segment)
-    entries = [
-        _from_event(e) for e in audit.list_events(store, entity_type="model", entity_id=model)
-    ]
-    for alert in monitors.list_alerts(store, model=model):
+    # Only the newest ``limit`` events can be shown: the store picks them, by the index of
+    # the model's (segment's) events, rather than this reading the whole history.
+    events = audit.list_events(store, entity_type="model", entity_id=model, segment=wanted,
+                               actions=TIMELINE_ACTIONS, limit=limit)  # fmt: skip
+    entries = [_from_event(e) for e in events]
+    for alert in monitors.list_alerts(store, model=model, segment=wanted):
         entries.append(TimelineEntry(alert.opened_at, "alert", alert.segment,
                                      f"alert opened by {alert.monitor}", "monitor", alert.message))  # fmt: skip
         if alert.resolved_at is not None:

@@ -109,10 +109,5 @@ def background_for(store, version: ModelVersion):
 
 def family_explanations(store, name: str) -> list[dict[str, Any]]:
     """The explanation reports of the newest version of each segment of ``name``."""
-    newest: dict[str, ModelVersion] = {}
-    for version in service.list_versions(store, name):
-        known = newest.get(version.segment_key)
-        if known is None or version.version > known.version:
-            newest[version.segment_key] = version
-    found = reports.latest_reports(store, list(newest.values()), EXPLANATION)
-    return [found[v.id].payload for v in newest.values() if v.id in found]
+    service.get_model(store, name)  # an unknown name is an error, not an empty family
+    return [r.payload for r in reports.newest_versions_reports(store, name, EXPLANATION)]

@@ -7,15 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from loopml.data.summary import summarize
 from loopml.monitoring.reference import reference_for
 from loopml.monitoring.report_html import distribution
 from loopml.monitoring.runner import _features
 from loopml.monitoring.service import get_monitor
 from loopml.predictions.reader import read_predictions
+from loopml.predictions.schema import input_column_name
 from loopml.store import Store, utcnow
 
 
@@ -34,12 +32,14 @@ def drift_distributions(
     """``columns`` of the monitor's window ending ``now``, for one segment."""
     spec = get_monitor(store, monitor).spec
     now = now or utcnow()
-    rows = read_predictions(log_root, spec.model, now - spec.window, now)
+    # The shown features and the segment only: a day's log of a busy model is millions of
+    # rows, and its other columns (ids, flags, attributions) are most of the reading.
+    wanted = ["prediction", *(input_column_name(c) for c in columns)]
+    rows = read_predictions(log_root, spec.model, now - spec.window, now, columns=wanted,
+                            segment=segment or None)  # fmt: skip
     if rows.num_rows == 0:
         return []
     features = _features(rows)
-    if segment and "segment" in features.column_names:
-        features = features.filter(pc.equal(features["segment"], pa.scalar(segment)))
     reference = reference_for(artifacts, model=spec.model, segment=segment,
                               digest=spec.reference, store=store).summary  # fmt: skip
     names = [c for c in columns if c in reference.columns and c in features.column_names]

@@ -7,6 +7,7 @@ it. Every change of state writes an audit event in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -201,10 +202,15 @@ def record_outcomes(
 
 
 def list_alerts(
-    store: Store, *, state: str | None = None, model: str | None = None, monitor: str | None = None
+    store: Store,
+    *,
+    state: str | None = None,
+    model: str | None = None,
+    monitor: str | None = None,
+    segment: str | None = None,
 ) -> list[Alert]:
     """Alerts, newest first; ``state="active"`` means open or acknowledged, ``"all"``
-    (or None) every state."""
+    (or None) every state; ``segment`` (canonical key) those of one segment."""
     query = select(AlertRow, MonitorRow).join(MonitorRow, AlertRow.monitor_id == MonitorRow.id)
     if state == "all":
         state = None
@@ -217,9 +223,13 @@ def list_alerts(
         query = query.where(MonitorRow.model == model)
     if monitor is not None:
         query = query.where(MonitorRow.name == monitor)
+    if segment is not None:
+        query = query.where(AlertRow.segment == segment)
     query = query.order_by(AlertRow.opened_at.desc(), AlertRow.id.desc())
+    specs: dict[int, MonitorSpec] = {}  # each monitor's spec read once, not once per alert
     with store.read() as session:
-        return [_alert(alert, _monitor(row).spec) for alert, row in session.execute(query)]
+        return [_alert(alert, specs.get(row.id) or specs.setdefault(row.id, _monitor(row).spec))
+                for alert, row in session.execute(query)]  # fmt: skip
 
 
 def acknowledge_alert(
@@ -296,24 +306,36 @@ def monitor_results(store: Store, name: str, *, segment: str | None = None, limi
         return list(session.scalars(query))
 
 
-def latest_results(store: Store) -> list[tuple[MonitorRow, MonitorResultRow]]:
-    """The newest result of every monitor and segment (for Prometheus)."""
-    newest = (
-        select(
-            MonitorResultRow.monitor_id,
-            MonitorResultRow.segment,
-            func.max(MonitorResultRow.id).label("id"),
-        )
-        .group_by(MonitorResultRow.monitor_id, MonitorResultRow.segment)
-        .subquery()
+def latest_results(
+    store: Store, *, monitor: str | None = None, segments: Sequence[str] | None = None
+) -> list[tuple[MonitorRow, MonitorResultRow]]:
+    """The newest result of every monitor and segment (for Prometheus), or of one
+    ``monitor``'s ``segments`` (the alerted ones, say: a page needs their details only)."""
+    # Chunks of segments stay within every database's bound-value limit.
+    parts = (
+        [None]
+        if segments is None
+        else [segments[i : i + 500] for i in range(0, len(segments), 500)]
     )
-    query = (
-        select(MonitorRow, MonitorResultRow)
-        .join(MonitorResultRow, MonitorResultRow.monitor_id == MonitorRow.id)
-        .join(newest, newest.c.id == MonitorResultRow.id)
-    )
+    found = []
     with store.read() as session:
-        return [(monitor, result) for monitor, result in session.execute(query)]
+        monitor_id = None if monitor is None else _monitor_row(session, monitor).id
+        for part in parts:
+            newest = select(func.max(MonitorResultRow.id).label("id")).group_by(
+                MonitorResultRow.monitor_id, MonitorResultRow.segment
+            )
+            if monitor_id is not None:
+                newest = newest.where(MonitorResultRow.monitor_id == monitor_id)
+            if part is not None:
+                newest = newest.where(MonitorResultRow.segment.in_(part))
+            newest = newest.subquery()
+            query = (
+                select(MonitorRow, MonitorResultRow)
+                .join(MonitorResultRow, MonitorResultRow.monitor_id == MonitorRow.id)
+                .join(newest, newest.c.id == MonitorResultRow.id)
+            )
+            found += [(row, result) for row, result in session.execute(query)]
+    return found
 
 
 def latest_values(store: Store) -> list[tuple[Monitor, str, float | None]]:

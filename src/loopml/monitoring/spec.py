@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 from typing import Literal
@@ -28,6 +29,14 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+@functools.cache
+def _iso_durations():
+    """Built once: building a TypeAdapter costs more than reading a stored spec."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(timedelta)
+
+
 def parse_duration(value: str | int | float | timedelta) -> timedelta:
     """``"90m"``, ``"1h"``, ``"7d"`` or seconds as a number."""
     if isinstance(value, timedelta):
@@ -36,9 +45,7 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
         return timedelta(seconds=value)
     match = _DURATION.match(str(value))
     if not match and str(value).startswith("P"):  # ISO 8601, as the spec is stored
-        from pydantic import TypeAdapter
-
-        return TypeAdapter(timedelta).validate_python(value)
+        return _iso_durations().validate_python(value)
     if not match:
         raise ValueError(f"{value!r} is not a duration; write e.g. '30m', '1h' or '7d'")
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})

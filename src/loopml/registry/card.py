@@ -62,7 +62,9 @@ def _metrics(store: Store, version: ModelVersion) -> Rows:
 
 def _gates(store: Store, version: ModelVersion) -> Rows:
     rows = []
-    for event in reversed(audit.list_events(store, entity_type="model", entity_id=version.name)):
+    events = audit.list_events(store, entity_type="model", entity_id=version.name,
+                               segment=version.segment_key, actions=("gate.*",))  # fmt: skip
+    for event in reversed(events):
         after = event.after or {}
         if event.action.startswith("gate.") and after.get("version") == version.version:
             checks = "; ".join(

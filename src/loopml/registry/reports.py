@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from loopml import audit
 from loopml.registry.entities import ModelVersion
 from loopml.store import Store, utcnow
-from loopml.store.tables import VersionReportRow
+from loopml.store.tables import ModelRow, ModelVersionRow, VersionReportRow
 
 
 @dataclass(frozen=True)
@@ -89,3 +89,29 @@ def latest_reports(store: Store, versions: list[ModelVersion], kind: str) -> dic
                     row.kind, row.payload, row.created_at, row.created_by
                 )
     return found
+
+
+def newest_versions_reports(store: Store, name: str, kind: str) -> list[Report]:
+    """The newest report of ``kind`` of the newest version of each segment of ``name``,
+    in one query: a family with a long history is not loaded version by version."""
+    newest = (
+        select(ModelVersionRow.segment_key, func.max(ModelVersionRow.version).label("latest"))
+        .join(ModelRow, ModelRow.id == ModelVersionRow.model_id)
+        .where(ModelRow.name == name)
+        .group_by(ModelVersionRow.segment_key)
+        .subquery()
+    )
+    query = (
+        select(VersionReportRow)
+        .join(ModelVersionRow, ModelVersionRow.id == VersionReportRow.version_id)
+        .join(ModelRow, ModelRow.id == ModelVersionRow.model_id)
+        .join(newest, (newest.c.segment_key == ModelVersionRow.segment_key)
+              & (newest.c.latest == ModelVersionRow.version))
+        .where(ModelRow.name == name, VersionReportRow.kind == kind)
+        .order_by(VersionReportRow.id)
+    )  # fmt: skip
+    found: dict[int, Report] = {}
+    with store.read() as session:
+        for row in session.scalars(query):  # by id: a newer report replaces an older one
+            found[row.version_id] = Report(row.kind, row.payload, row.created_at, row.created_by)
+    return list(found.values())

@@ -72,8 +72,10 @@ def health_rows(store: Store, log_root: str) -> list[Row]:
         pending[(approval.name, approval.segment_key)].append(approval)
     live = _live_errors(store)
     rows = []
+    watched = {model for model, _segment in live}
     for name in registry.model_names(store):
-        trained = registry.alias_metrics(store, name)  # the champions' training metrics
+        # The champions' training metrics, beside a live error: none to read without one.
+        trained = registry.alias_metrics(store, name) if name in watched else {}
         training_cpu = registry.training_cpu(store, name)
         serving_cpu = defaultdict(float)
         for part in log_summary(log_root, name):
@@ -145,22 +147,31 @@ def select_rows(rows: list[Row], *, q: str = "", status: str = "", sort: str = "
 def incidents(store: Store) -> list[Incident]:
     """Active alerts grouped by monitor, cause and day: forty segments hit by one upstream
     change read as one incident. A drift alert's cause is its drifted features."""
-    causes = _drift_causes(store)
+    alerts = monitoring.list_alerts(store, state="active")
+    causes = _drift_causes(store, alerts)
     groups: dict[tuple, list] = defaultdict(list)
-    for alert in monitoring.list_alerts(store, state="active"):
+    for alert in alerts:
         cause = causes.get((alert.monitor, alert.segment)) or _metric_cause(alert)
         groups[(alert.monitor, alert.model, cause, f"{alert.opened_at:%Y-%m-%d}")].append(alert)
     found = [Incident(*key, alerts) for key, alerts in groups.items()]
     return sorted(found, key=lambda i: (-len(i.alerts), i.day, i.monitor))
 
 
-def _drift_causes(store: Store) -> dict[tuple[str, str], str]:
+def _drift_causes(store: Store, alerts: list) -> dict[tuple[str, str], str]:
+    """The drifted features behind each alert, from the details of its monitor's newest
+    result for its segment (only the alerted segments' details are read)."""
+    alerted = defaultdict(set)
+    for alert in alerts:
+        alerted[alert.monitor].add(alert.segment)
     causes = {}
-    for monitor, result in monitoring.latest_results(store):
-        columns = (result.details or {}).get("columns") or []
-        drifted = sorted(c["name"] for c in columns if c.get("drifted"))
-        if drifted:
-            causes[(monitor.name, result.segment)] = "drift in " + ", ".join(drifted)
+    for name, segments in alerted.items():
+        for monitor, result in monitoring.latest_results(
+            store, monitor=name, segments=sorted(segments)
+        ):
+            columns = (result.details or {}).get("columns") or []
+            drifted = sorted(c["name"] for c in columns if c.get("drifted"))
+            if drifted:
+                causes[(monitor.name, result.segment)] = "drift in " + ", ".join(drifted)
     return causes
 
 

@@ -17,6 +17,7 @@ class AuditEventRow(Base):
     __table_args__ = (
         Index("ix_audit_entity_time", "entity_type", "entity_id", "time"),
         Index("ix_audit_time", "time"),
+        Index("ix_audit_entity_segment_time", "entity_type", "entity_id", "segment", "time"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -28,3 +29,6 @@ class AuditEventRow(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # The segment the change is about (its payload's "segment"), kept as a column so one
+    # segment's history is read through an index, not by parsing the whole model's.
+    segment: Mapped[str | None] = mapped_column(String(500), nullable=True)
