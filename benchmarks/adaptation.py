@@ -9,7 +9,7 @@ later, and the monitors and policies run at the replay's dates (the calls the
 server's scheduler makes). Side by side in the same run:
 
 - static: the models trained before the replay, never retrained;
-- loop: loopml's loop, a per-segment MAE monitor and the policy of
+- loop: loopml's loop, a per-segment CUSUM of residuals and the policy of
   docs/closed-loop.md (its windows and label counts in months: see SETTINGS);
 - oracle: every segment refit every month on all its history.
 
@@ -51,13 +51,14 @@ SETTINGS = {  # docs/closed-loop.md's policy for monthly data: decisions on six 
     "watch": timedelta(days=1), "rollback_if_worse": 0.2,
 }  # fmt: skip
 BACKTEST = 12  # months each model is scored on before it is refit on all its training rows
-MONITOR = {
-    "window": timedelta(days=95),
+MONITOR = {  # docs/monitoring.md's CUSUM of residuals, scaled by each segment's backtest
+    "window": timedelta(days=730),  # two years of the serving version's labelled months
     "schedule": timedelta(days=28),
-    "min_rows": 3,
-    "threshold_from": "backtest",
-    "factor": 2.0,
-}  # each segment's own error, see docs
+    "min_rows": 1,
+    "detector": "cusum",
+    "cusum_k": 0.5,
+    "cusum_h": 4.0,
+}
 
 
 @dataclass
@@ -165,10 +166,10 @@ def loop(rows: pd.DataFrame, panel: Panel, models: dict, backtests: dict) -> dic
                                    segment={"series": series}, datasets=[trained],
                                    metrics={"mae": backtests[series]})  # fmt: skip
         loopml.set_alias(MODEL, "champion", version.version, segment={"series": series})
-    loopml.create_monitor(name="adapt-mae", model=MODEL, kind="performance", metric="mae",
-                          per_segment=True, **MONITOR)  # fmt: skip
+    loopml.create_monitor(name="adapt-errors", model=MODEL, kind="error_drift", per_segment=True,
+                          **MONITOR)  # fmt: skip
     policy = PolicySpec(name="adapt-recovery", model=MODEL,
-                        triggers=[{"when": "alert", "monitor": "adapt-mae"}], **SETTINGS)  # fmt: skip
+                        triggers=[{"when": "alert", "monitor": "adapt-errors"}], **SETTINGS)  # fmt: skip
     root = context.settings.resolved_artifact_uri
     predicted = pd.Series(index=rows.index, dtype=float)
     alerts: list[tuple[str, pd.Timestamp]] = []
@@ -205,7 +206,7 @@ def loop(rows: pd.DataFrame, panel: Panel, models: dict, backtests: dict) -> dic
             sent += len(records)
             _written(root, sent, labelled, read_predictions, read_feedback)
             report = loopml.run_monitors()
-            for outcome in report.outcomes.get("adapt-mae", []):
+            for outcome in report.outcomes.get("adapt-errors", []):
                 verdicts.append((outcome.segment, month, outcome.status))
             for change in report.changes:
                 if change.event == "opened":
@@ -305,8 +306,8 @@ def main() -> None:
         "",
         __doc__.split("\n\n", 1)[1].split("``BENCH_")[0].strip(),
         "",
-        f"Loop settings: monitor {_shown(MONITOR)} (each segment's threshold twice its own "
-        f"backtest MAE over its last {BACKTEST} training months); "
+        f"Loop settings: monitor error_drift, {_shown(MONITOR)} (each segment's residuals "
+        f"divided by its own backtest MAE × √(π/2), over its last {BACKTEST} training months); "
         f"policy {_shown(SETTINGS)}; the rest as in docs/closed-loop.md. Error is WAPE of "
         "one-month-ahead forecasts.",
         "",
