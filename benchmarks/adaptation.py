@@ -47,7 +47,7 @@ FEATURES = ["lag_1", "lag_12", "rolling_mean_3"]
 MODEL = "adapt"
 NOISE = 4.0
 SETTINGS = {  # docs/closed-loop.md's policy for monthly data: decisions on six months of labels
-    "history": "all", "min_labels": 6, "min_improvement": 0.05, "confidence": 0.9,
+    "history": "all", "half_life": 12, "min_labels": 6, "min_improvement": 0.05, "confidence": 0.9,
     "watch": timedelta(days=1), "rollback_if_worse": 0.2,
 }  # fmt: skip
 BACKTEST = 12  # months each model is scored on before it is refit on all its training rows

@@ -180,7 +180,7 @@ def test_a_retrain_rebuilds_the_forecasts_lags_from_its_stored_training_rows(sto
     the recipe the training run recorded, so a retrain learns from the training rows too."""
     from loopml.automation import history
 
-    panel, train, _ = stocks
+    _, train, _ = stocks
     context = sqlite_ctx
     champion = loopml.get_model_version("stocks", alias="champion", segment={"ticker": "IBM"})
     names = forecast_feature_names({**FORECAST, "calendar": True})
