@@ -244,7 +244,32 @@ def evaluate(panel: Panel) -> dict:
     started = time.monotonic()
     looped = loop(rows, panel, models, backtests)
     seconds = time.monotonic() - started
-    return {"rows": rows, "static": static, "oracle": oracle, "loop": looped, "seconds": seconds}
+    return {"rows": rows, "static": static, "oracle": oracle, "loop": looped, "seconds": seconds,
+            "backtests": backtests}  # fmt: skip
+
+
+def level_shift_rule(panel: Panel, result: dict) -> str | None:
+    """How large the level shifts are in the static models' standardized residuals over
+    their first 6 months, and what the detector's stated rule says of that size."""
+    from loopml.monitoring.cusum import average_run_length
+
+    rows = result["rows"]
+    level = [s for s, k in panel.kinds.items() if k == "level"]
+    if not level:
+        return None
+    window = (rows["date"] >= panel.change) & (
+        rows["date"] < panel.change + pd.DateOffset(months=6)
+    )
+    part = rows[window & rows["series"].isin(level)]
+    sigma = part["series"].map(result["backtests"]) * np.sqrt(np.pi / 2)
+    shift = float(((part["y"] - result["static"][part.index]) / sigma).mean())
+    k, h = MONITOR["cusum_k"], MONITOR["cusum_h"]
+    fast = next(x / 4 for x in range(1, 40) if average_run_length(k, x / 4, shift) <= 2)
+    return (f"- the level shifts are {shift:.2f} sd of the static models' residuals over their "
+            f"first 6 months (the lags absorb part of the 2 noise sd). The stated rule (k {k:g}, "
+            f"h {h:g}): a false alarm every {average_run_length(k, h):.0f} labels, and a shift of "
+            f"that size found in {average_run_length(k, h, shift):.1f} labels on average; within "
+            f"2 would take h {fast:g} (with k {k:g}), a false alarm every {average_run_length(k, fast):.0f} labels")  # fmt: skip
 
 
 def phases(panel: Panel, rows: pd.DataFrame) -> dict[str, pd.Series]:
@@ -327,6 +352,7 @@ def main() -> None:
                  f"{found['windows judged (unchanged)']} judged windows alerted; "
                  f"{found['retrains (unchanged)']} retrains",
                  f"- retrains in all: {found['retrains (all)']} ({', '.join(found['outcomes']) or 'none'})",
+                 *filter(None, [level_shift_rule(panel, result)]),
                  *_targets(panel, figures, found)]  # fmt: skip
         print(f"[bench] adaptation {panel.name}: {found}", file=sys.stderr)
     body += ["", f"Load (1-minute average) at the start: {load:.1f}."]

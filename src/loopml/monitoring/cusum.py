@@ -118,7 +118,7 @@ def cusum_outcome(monitor, segment: str, rows, version, where: str):
     change_at = times[found.start] if found.start is not None and found.start < len(times) else None
     details |= {"side": found.side, "change_at": change_at.isoformat() if change_at else None,
                 "rows_since_change": len(times) - found.start if change_at else 0}  # fmt: skip
-    since = f", since {change_at:%Y-%m-%d} ({found.side})" if change_at else ""
+    since = f", since {change_at:%Y-%m-%d} ({found.side})" if change_at and found.alarm else ""
     relation = "above" if found.alarm else "within"
     message = (f"{spec.name} on {where}: CUSUM {found.statistic:.3g} of residuals / {sigma:.4g} "
                f"({basis}){since} is {relation} h {spec.cusum_h:g} (k {spec.cusum_k:g}: a false "
