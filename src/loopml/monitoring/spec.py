@@ -112,7 +112,7 @@ class MonitorSpec(BaseModel):
         default=0.5, gt=0, description="For cusum: half the shift (in sd) it is tuned for."
     )
     cusum_h: float = Field(
-        default=4.0, gt=0, description="For cusum: the alarm limit (168 rows between false "
+        default=4.0, gt=0, description="For cusum: the alarm limit (169 rows between false "
         "alarms with k 0.5, h 4)."
     )  # fmt: skip
     # fairness (metric, threshold and min_rows as above; min_rows counts per group)
