@@ -11,6 +11,7 @@ import loopml
 from loopml.automation import actions
 from loopml.automation.timeline import timeline
 from loopml.data import service as data
+from loopml.monitoring.service import monitor_results
 from loopml.registry import service as registry
 
 
@@ -109,3 +110,30 @@ def test_a_recovered_segment_is_not_retrained_again_without_new_evidence(family)
     # ... and no second retrain starts
     assert not tick(ctx, day(7), spec).started
     assert len(actions.list_actions(ctx.store, model="demand")) == 1
+
+
+def test_evidence_counts_from_the_change_a_cusum_dated_not_from_its_alarm(family):
+    """The CUSUM alarms at its first run after the shift (day 4) and dates the change at
+    its first shifted row (day 2): the two days between are evidence at once, where
+    counting from the alarm would wait for 30 more rows."""
+    ctx = family
+    for segment in SEGMENTS:  # versions that logged their backtest error: the CUSUM's scale
+        x = np.linspace(0, 10, 50)
+        model = LinearRegression().fit(pd.DataFrame({"x": x}), 2 * x)
+        version = loopml.log_model(model, "demand", input_example=pd.DataFrame({"x": x[:3]}),
+                                   segment={"store": segment}, metrics={"rmse": 0.5})  # fmt: skip
+        loopml.set_alias("demand", "champion", version.version, segment={"store": segment})
+    loopml.create_monitor(
+        loopml.MonitorSpec(name="demand-shift", model="demand", kind="error_drift",
+                           detector="cusum", window="30d", schedule="1d", per_segment=True,
+                           min_rows=1)
+    )  # fmt: skip
+    spec = policy(triggers=[{"when": "alert", "monitor": "demand-shift"}], history="all")
+    Traffic(ctx, shock={"a": 2}).replay(0, 4)
+    [started] = tick(ctx, day(4), spec).started
+    [alert] = loopml.list_alerts(state="active", monitor="demand-shift")
+    assert alert.segment == started.segment == "store=a" and alert.opened_at == day(4)
+    [result] = monitor_results(ctx.store, "demand-shift", segment="store=a", limit=1)
+    assert result.details["change_at"] == day(2).isoformat()
+    assert started.details["evidence"]["rows"] == 40  # days 2 and 3, 20 rows each
+    assert started.state == "watching"

@@ -173,3 +173,21 @@ def test_bad_history_and_periods_are_refused_with_what_to_send(stocks):
     uneven = known.drop(index=[3, 7])
     with pytest.raises(InvalidInput, match="not evenly spaced"):
         forecast(recipe, uneven, 2, score, keys=keys)
+
+
+def test_a_retrain_rebuilds_the_forecasts_lags_from_its_stored_training_rows(stocks, sqlite_ctx):
+    """The dataset `loopml run` stores holds prices, not lags: the loop rebuilds them with
+    the recipe the training run recorded, so a retrain learns from the training rows too."""
+    from loopml.automation import history
+
+    _, train, _ = stocks
+    context = sqlite_ctx
+    champion = loopml.get_model_version("stocks", alias="champion", segment={"ticker": "IBM"})
+    names = forecast_feature_names({**FORECAST, "calendar": True})
+    found = history.training_of(context.store, context.artifacts, champion, names)
+    assert found is not None and found.target == "price" and found.time == "date"
+    ibm = train[train["ticker"] == "IBM"]
+    expected = add_forecast_features(ibm, "price", "date", {**FORECAST, "calendar": True})
+    assert len(found.rows) == len(expected) == len(ibm) - 12  # a year of lags to start
+    pd.testing.assert_frame_equal(found.rows[names].reset_index(drop=True),
+                                  expected[names].reset_index(drop=True), check_dtype=False)  # fmt: skip

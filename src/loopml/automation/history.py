@@ -11,6 +11,7 @@ known (a model logged by hand, without ``datasets=``) learns from the traffic al
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -68,7 +69,16 @@ def training_of(store, artifacts, version: ModelVersion, features: list[str]) ->
     for key, value in (version.segment or {}).items():
         if key in frame.columns:
             frame = frame[frame[key].astype(str) == str(value)]
-    target = _target(store, version, frame, features)
+    params = _run_params(store, version)
+    target = _target(params, version, frame, features)
+    if target is not None and "forecast" in params and not set(features) <= set(frame.columns):
+        # a forecast stores its rows without lags: rebuild them with training's own code
+        from loopml.pipeline.features import add_forecast_features
+        from loopml.pipeline.source import parse_time
+
+        time = params["time"]
+        frame = parse_time(frame, time, None, f"dataset {dataset.name} v{dataset.version}")
+        frame = add_forecast_features(frame, target, time, json.loads(params["forecast"]))
     if target is None or not set(features) <= set(frame.columns):
         return None
     times = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
@@ -127,17 +137,26 @@ def weights(rows: pd.DataFrame, origin: int, half_life: float | None) -> np.ndar
     return 0.5 ** (age / half_life)
 
 
-def _target(store, version: ModelVersion, frame: pd.DataFrame, features: list[str]) -> str | None:
-    """The target column: the ``target`` param of the training run or a run above it;
-    else the one numeric column that is neither a feature, a segment key nor a time."""
+def _run_params(store, version: ModelVersion) -> dict[str, str]:
+    """The params of the version's training run and the runs above it, nearest first."""
+    found: dict[str, str] = {}
     run_id = version.run_id
     for _ in range(4):  # segment run → train step → pipeline run
         if run_id is None:
             break
         run = tracking.get_run(store, run_id)
-        if run.params.get("target") in frame.columns:
-            return run.params["target"]
+        found = {**run.params, **found}
         run_id = run.parent_run_id
+    return found
+
+
+def _target(
+    params: dict, version: ModelVersion, frame: pd.DataFrame, features: list[str]
+) -> str | None:
+    """The target column: the ``target`` param of the training run or a run above it;
+    else the one numeric column that is neither a feature, a segment key nor a time."""
+    if params.get("target") in frame.columns:
+        return params["target"]
     others = [
         c for c in frame.columns
         if c not in features and c not in (version.segment or {})

@@ -172,7 +172,8 @@ def _fired(ctx: _Pass, trigger: Trigger):
             done = last.get(alert.segment)
             if done is not None and alert.updated_at <= done:
                 continue  # not confirmed since the last action: no new evidence yet
-            since = max(alert.opened_at, done or alert.opened_at)
+            began = _change_point(ctx, alert) or alert.opened_at
+            since = max(began, done or began)
             yield alert.segment, f"alert {alert.id} of {alert.monitor}: {alert.message}", since
     elif trigger.when == "schedule":
         for segment in _served_segments(ctx):
@@ -187,6 +188,19 @@ def _fired(ctx: _Pass, trigger: Trigger):
                 since is not None and (part["time"] >= since).sum() >= trigger.labels
             ):
                 yield segment, f"{trigger.labels} new labelled rows", since
+
+
+def _change_point(ctx: _Pass, alert) -> datetime | None:
+    """When the change began, if the alert's detector dated it (a CUSUM does): the
+    evidence for a retrain counts from there, not from when the alarm was raised."""
+    newest = monitors.monitor_results(ctx.store, alert.monitor, segment=alert.segment, limit=1)
+    found = (newest[0].details or {}).get("change_at") if newest else None
+    if not found:
+        return None
+    began, opened = pd.Timestamp(found), pd.Timestamp(alert.opened_at)
+    began = began if began.tz else began.tz_localize("UTC")
+    began = began.tz_convert(opened.tz) if opened.tz else began.tz_convert("UTC").tz_localize(None)
+    return min(began, opened).to_pydatetime()
 
 
 def _last_action_times(ctx: _Pass) -> dict[str, datetime]:

@@ -131,6 +131,8 @@ def evaluate(monitor: Monitor, rows: pa.Table, artifacts, store=None) -> list[Ou
     spec = monitor.spec
     if spec.kind == "drift":
         return _drift(monitor, rows, artifacts, store)
+    if spec.kind == "error_drift" and spec.detector == "cusum":
+        return _cusum(monitor, rows, store)
     if spec.kind == "error_drift":
         return [
             _error_drift(monitor, segment, part)
@@ -160,19 +162,37 @@ def _threshold(monitor: Monitor, segment: str, serving: dict[str, int], store) -
     spec = monitor.spec
     if spec.threshold_from == "absolute" or store is None:
         return perf.threshold_for(spec, None, [])
-    from loopml.registry import service as registry
-
     number = serving.get(segment)
-    version = (
-        None if number is None
-        else registry.resolve(store, spec.model, version=number, segment=segment or None)
-    )  # fmt: skip
+    version = _serving(store, spec, serving, segment)
     past = [
         r.value
         for r in monitor_results(store, spec.name, segment=segment, limit=4 * spec.reference_windows * (spec.season or 1))
         if r.status in ("ok", "alert") and (r.details or {}).get("version") == number
     ]  # fmt: skip
     return perf.threshold_for(spec, version, past)
+
+
+def _cusum(monitor: Monitor, rows: pa.Table, store) -> list[Outcome]:
+    """CUSUM per segment over the rows of the version serving it, scaled by its backtest."""
+    from loopml.monitoring.cusum import cusum_outcome
+
+    spec = monitor.spec
+    serving = perf.serving_versions(store, spec.model) if store is not None else {}
+    outcomes = []
+    for segment, part in perf._segments(perf.judged_rows(rows, serving), spec.per_segment):
+        outcomes.append(cusum_outcome(monitor, segment, part, _serving(store, spec, serving, segment),
+                                      _where(spec.model, segment)))  # fmt: skip
+    return outcomes or [_no_data()]
+
+
+def _serving(store, spec, serving: dict[str, int], segment: str):
+    """The version serving ``segment`` (None without a champion or a store)."""
+    from loopml.registry import service as registry
+
+    number = serving.get(segment)
+    if number is None or store is None:
+        return None
+    return registry.resolve(store, spec.model, version=number, segment=segment or None)
 
 
 def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:

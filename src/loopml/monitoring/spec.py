@@ -110,7 +110,18 @@ class MonitorSpec(BaseModel):
     min_rows: int = Field(
         default=30, ge=1, description="Fewer labelled (or scored) rows: no verdict."
     )
-    detector: Literal["adwin", "page_hinkley"] = "adwin"
+    detector: Literal["adwin", "page_hinkley", "cusum"] = Field(
+        default="adwin",
+        description="error_drift: river's adwin or page_hinkley over the error stream, or "
+        "cusum over the residuals standardized by the serving version's backtest error.",
+    )
+    cusum_k: float = Field(
+        default=0.5, gt=0, description="For cusum: half the shift (in sd) it is tuned for."
+    )
+    cusum_h: float = Field(
+        default=4.0, gt=0, description="For cusum: the alarm limit (169 rows between false "
+        "alarms with k 0.5, h 4)."
+    )  # fmt: skip
     # fairness (metric, threshold and min_rows as above; min_rows counts per group)
     sensitive: str | None = Field(
         default=None,
@@ -141,6 +152,9 @@ class MonitorSpec(BaseModel):
             )
         if self.kind == "performance" and metrics.METRICS[self.metric].task != self.task:
             raise ValueError(f"{self.metric} is not a {self.task} metric; set task or metric")
+        if self.detector == "cusum" and self.task != "regression":
+            raise ValueError("the cusum detector watches regression residuals; use adwin or "
+                             "page_hinkley for a classifier's errors")  # fmt: skip
         if self.kind == "fairness" and not self.sensitive:
             raise ValueError("a fairness monitor needs sensitive: the attribute to watch")
         return self

@@ -390,6 +390,9 @@ def _train_params(plan: Plan) -> dict[str, Any]:
         "features": ",".join(train.model_features), "model_params": json.dumps(train.params, sort_keys=True),
         "split": train.split_method, "test_size": train.test_size, "seed": train.seed,
         "min_rows": train.min_rows, "metrics": ",".join(train.metrics),
+        # a forecast's recipe: a retrain rebuilds its lags from the stored rows with it
+        **({"forecast": json.dumps(train.forecast, sort_keys=True), "time": train.time}
+           if train.forecast else {}),
     }  # fmt: skip
 
 
