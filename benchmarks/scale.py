@@ -355,9 +355,20 @@ NOTES = """What profiling (pyinstrument) found in the per-segment path, and what
 - The prediction log drifts in every segment (its price is shifted by 0.2 standard
   deviations), so the monitor pass opens an alert for each of them: the worst case for its
   writes to the store.
-- Still per segment in the workers: scikit-learn's input checks on fit and predict, the
-  pandas column selections of the split, and the skops file of each model; that is what keeps
-  the training target unmet on two cores."""
+- `log_dataset` built its Parquet in an in-memory Arrow buffer, which cost three to four
+  times a file write on its own; it now streams into the artifact store's temporary file,
+  hashing on the way, and profiles the table on a thread beside the write. Its codec stays
+  zstd level 3, as the anchor's: smaller files than snappy, and the writer options are part
+  of every version's content hash, so changing them would give logged content a new version.
+  On this frame of random floats most of the write is Parquet's dictionary encoding giving up.
+- A monitor pass flushed each new alert on its own to learn its id for the audit event: one
+  round trip per alert. Results, alerts and audit events are now inserted in batches, and
+  only the first 20 alert changes per monitor are logged one by one.
+- Training selects a segment's columns once and slices rows by position: selecting columns
+  by name in pandas costs about as much as fitting a small ridge. Still per segment in the
+  workers: scikit-learn's input checks on fit and predict, the refit on every row, the
+  drift reference and the skops file of each model; that is what keeps the training target
+  unmet on two cores."""
 
 
 def timed(function):
