@@ -7,20 +7,6 @@ import numpy as np
 import pandas as pd
 
 
-def split_rows(
-    frame: pd.DataFrame,
-    *,
-    method: str,
-    test_size: float,
-    seed: int,
-    time: str | None = None,
-    backtest_periods: int | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    train, test = split_positions(frame, method=method, test_size=test_size, seed=seed,
-                                  time=time, backtest_periods=backtest_periods)  # fmt: skip
-    return frame.iloc[train], frame.iloc[test]
-
-
 def split_positions(
     frame: pd.DataFrame,
     *,
@@ -30,8 +16,8 @@ def split_positions(
     time: str | None = None,
     backtest_periods: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The positions of the train and the test rows (a caller that selects its columns
-    once slices them by position, without selecting columns again)."""
+    """The positions of the train and the test rows: the caller selects its columns once
+    and slices them by position, without selecting columns again."""
     if backtest_periods is not None:
         return _last_periods(frame, time, backtest_periods)
     n_test = min(len(frame) - 1, max(1, round(len(frame) * test_size)))
