@@ -62,6 +62,7 @@ def main() -> None:
         for part in (training, registry, serving, datasets, monitoring):
             figures |= part(work, settings)
             _say(f"{part.__name__}: {figures}")
+        figures["load_end"] = os.getloadavg()[0]
     body = report(figures)
     write_section("scale", body)
     print(body)
@@ -335,7 +336,8 @@ def report(f: dict) -> str:
     return (
         f"## Many segments: {SEGMENTS:,} × {ROWS} rows of ridge\n\n"
         f"`python -m benchmarks scale` (sizes from `BENCH_SCALE_*`, see the module); "
-        f"1-minute load {f['load']:.1f} when it started. {f['trained']:,} segments trained.\n\n"
+        f"1-minute load {f['load']:.1f} when it started, {f['load_end']:.1f} when it ended. "
+        f"{f['trained']:,} segments trained.\n\n"
         + markdown_table(["what", "time", "against the target"], rows)
         + "\n\n"
         + NOTES
