@@ -22,13 +22,18 @@ from benchmarks.anchors import MLFLOW_REQUIREMENTS, VENVS, anchor_python
 
 @pytest.fixture(scope="session")
 def mlflow_python() -> Path:
+    return anchor_or_skip("mlflow", MLFLOW_REQUIREMENTS, "The MLflow client")
+
+
+def anchor_or_skip(name: str, requirements: list[str], what: str) -> Path:
+    """The Python of cached environment ``name``; the test skips when PyPI cannot build it."""
     VENVS.mkdir(parents=True, exist_ok=True)
-    with (VENVS / ".mlflow.lock").open("w") as lock:
+    with (VENVS / f".{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two test workers must not build it at once
         try:
-            return anchor_python("mlflow", MLFLOW_REQUIREMENTS)
+            return anchor_python(name, requirements)
         except subprocess.CalledProcessError as error:
-            pytest.skip(f"The MLflow client could not be installed from PyPI ({error}).")
+            pytest.skip(f"{what} could not be installed from PyPI ({error}).")
 
 
 @pytest.fixture

@@ -31,22 +31,25 @@ def serving(env: dict[str, str], cwd: Path, port: int | None = None) -> Iterator
                           stderr=subprocess.STDOUT, text=True) as process:  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_ready(base, process)
+            wait_until_ready(f"{base}/readyz", process)
             yield base
         finally:
             process.terminate()
             process.wait(timeout=60)
 
 
-def _wait_until_ready(base: str, process: subprocess.Popen, seconds: float = 180) -> None:
+def wait_until_ready(
+    url: str, process: subprocess.Popen, what: str = "loopml serve", seconds: float = 180
+) -> None:
+    """Poll ``url`` until it answers 200; fail with the process's output if it exits."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"loopml serve exited: {process.stdout.read()}")
+            pytest.fail(f"{what} exited: {process.stdout.read()}")
         try:
-            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+            if httpx.get(url, timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.5)
-    pytest.fail(f"loopml serve did not become ready in {seconds:.0f} s")
+    pytest.fail(f"{what} did not become ready in {seconds:.0f} s")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import Session
 
 from loopml.store import Store, utcnow
@@ -65,6 +65,18 @@ def segment_of(before: dict[str, Any] | None, after: dict[str, Any] | None) -> s
         if isinstance(value, str):
             return value
     return None
+
+
+def record_many(session: Session, events: list[dict[str, Any]]) -> None:
+    """Many events (``record``'s keywords each) in one batched statement: a pass over
+    thousands of segments audits each of its changes without a round trip per event."""
+    if not events:
+        return
+    time = utcnow()
+    rows = [{"time": time, "reason": None, "before": None, "after": None, **e} for e in events]
+    for row in rows:
+        row["segment"] = segment_of(row["before"], row["after"])
+    session.execute(insert(AuditEventRow), rows)
 
 
 def list_events(

@@ -107,6 +107,32 @@ def test_a_thousand_segments_are_monitored_in_one_pass(sqlite_ctx):
     assert all(o.rows == 20 for o in outcomes)
 
 
+def test_alerts_of_many_segments_open_and_resolve_together_each_audited(ctx, caplog):
+    segments = [f"store={i}" for i in range(60)]
+    _drift_monitor(ctx, per_segment=True, name="per-store")
+    _log(ctx, 1, 6000, shift=1.5, segments=segments, seed=6)
+    with caplog.at_level("WARNING", logger="loopml.monitoring"):
+        opened = loopml.run_monitors(now=NOW).changes
+    assert sorted(c.alert.segment for c in opened) == sorted(segments)
+    assert {c.event for c in opened} == {"opened"}
+    events = list_events(ctx.store, entity_type="alert", action="alert.open")
+    assert {(e.entity_id, e.after["segment"]) for e in events} == {
+        (str(c.alert.id), c.alert.segment) for c in opened
+    }
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 21 and lines[-1].startswith("per-store: 40 more alerts opened")
+
+    _log(ctx, -1.5, 24_000, segments=segments, seed=7)  # the next hour is healthy
+    healed = loopml.run_monitors(now=NOW + timedelta(hours=2, minutes=30))
+    healthy = {o.segment for o in healed.outcomes["per-store"] if o.status == "ok"}
+    assert len(healthy) > 50  # a few of 60 segments may drift by chance on 400 rows
+    assert {c.alert.segment for c in healed.changes} == healthy
+    assert {c.event for c in healed.changes} == {"resolved"}
+    assert len(loopml.list_alerts(state="active")) == 60 - len(healthy)
+    resolved = list_events(ctx.store, entity_type="alert", action="alert.resolve")
+    assert {e.entity_id for e in resolved} == {str(c.alert.id) for c in healed.changes}
+
+
 def test_performance_monitor_uses_late_labels_and_reports_coverage(ctx):
     records = _log(ctx, 1, 200, seed=5)
     labels = [(r["prediction_id"], r["prediction"] + 10.0, NOW) for r in records[:120]]

@@ -6,7 +6,7 @@ import pytest
 
 from loopml.metrics import mae, mape, wape
 from loopml.pipeline.features import add_forecast_features
-from loopml.pipeline.split import split_rows
+from loopml.pipeline.split import split_positions
 
 FORECAST = {"horizon": 2, "lags": [2, 3], "rolling": [3], "calendar": True, "backtest_periods": 5}
 
@@ -37,6 +37,11 @@ def test_calendar_features_come_from_the_time_column():
         3,
         11,
     )
+
+
+def split_rows(frame, **how):
+    train, test = split_positions(frame, **how)
+    return frame.iloc[train], frame.iloc[test]
 
 
 def test_the_backtest_holds_out_the_last_periods():

@@ -13,10 +13,12 @@ opened. On a local folder, objects are readable by their owner only (0600 in
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -120,29 +122,35 @@ class ArtifactStore:
         """The object's path when the store is a local folder (for memory-mapped reads)."""
         return Path(self._path(digest)) if self._local else None
 
-    def _publish(self, chunks: Iterable[bytes]) -> StoredObject:
-        """Write to a temporary name while hashing, then rename into place (over a stored
-        copy that fails its hash)."""
+    @contextmanager
+    def writer(self) -> Iterator[ObjectWriter]:
+        """A file to write one object into, hashed on the way (a large table is written
+        once, never held whole in memory). Leaving the block stores it under its hash,
+        over a stored copy that fails its hash; ``.stored`` then says as what. If the
+        block raises, nothing is stored."""
         self._makedirs(f"{self.root}/tmp")
         temporary = f"{self.root}/tmp/{uuid.uuid4().hex}"
-        hasher, size = hashlib.sha256(), 0
         try:
             with self.fs.open(temporary, "wb") as handle:
-                for chunk in chunks:
-                    hasher.update(chunk)
-                    size += len(chunk)
-                    handle.write(chunk)
-            digest = hasher.hexdigest()
+                sink = ObjectWriter(handle)
+                yield sink
+            digest = sink.hasher.hexdigest()
             if not self._intact(digest):
                 final = self._path(digest)
                 self._makedirs(final.rsplit("/", 1)[0])
                 if self._private:
                     os.chmod(temporary, 0o600)
-                self.fs.mv(temporary, final)  # over a damaged copy: the new bytes hash to its name
+                self.fs.mv(temporary, final)
+            sink.stored = StoredObject(digest, sink.size)
         finally:
             if self.fs.exists(temporary):
                 self.fs.rm(temporary)
-        return StoredObject(digest, size)
+
+    def _publish(self, chunks: Iterable[bytes]) -> StoredObject:
+        with self.writer() as sink:
+            for chunk in chunks:
+                sink.write(chunk)
+        return sink.stored
 
     def _write(self, digest: str, data: bytes | memoryview) -> None:
         """Bytes whose hash is known: written to a temporary name, then renamed into
@@ -215,6 +223,27 @@ class ArtifactStore:
             "the file was changed or damaged after it was written.",
             hint="Do not use it; log the artifact again from its source.",
         )
+
+
+class ObjectWriter(io.RawIOBase):
+    """The write end of ``ArtifactStore.writer``: hashes and counts what passes through."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        super().__init__()
+        self._handle = handle
+        self.hasher = hashlib.sha256()
+        self.size = 0
+        self.stored: StoredObject | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | memoryview) -> int:  # type: ignore[override]
+        self.hasher.update(data)
+        self._handle.write(data)
+        written = memoryview(data).nbytes
+        self.size += written
+        return written
 
 
 def _check_digest(digest: str) -> None:

@@ -139,13 +139,11 @@ def _check_mixed(frame: Any, names: list[str]) -> None:
             )
 
 
-def parquet_buffer(table: pa.Table) -> pa.Buffer:
-    """The table as Parquet in Arrow's memory (hashed and written without a copy)."""
+def write_parquet(table: pa.Table, sink: Any) -> None:
+    """The table as Parquet into ``sink`` (a path or a writable file), with the fixed options."""
     import pyarrow.parquet as pq
 
-    sink = pa.BufferOutputStream()
     pq.write_table(table, sink, **PARQUET_OPTIONS)
-    return sink.getvalue()
 
 
 def read_parquet(data: bytes) -> pa.Table:

@@ -1,14 +1,14 @@
 """Dataset operations on a store: log versions, find them, record and answer lineage.
 
-The data is read, checked, hashed and profiled before the store is touched;
-the Parquet and the summaries go to the artifact store (content-addressed, so
-a retry rewrites nothing), then the version row, its run input and its audit
-event are written in one transaction. A failure anywhere leaves no version.
+The data is read and checked before anything is stored. Its Parquet goes
+straight into the artifact store, hashed on the way, while the profile is
+computed beside it; the summaries follow (content-addressed, so a retry
+rewrites nothing), then the version row, its run input and its audit event are
+written in one transaction. A failure anywhere leaves no version.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import uuid
@@ -55,21 +55,27 @@ def log_version(
     actor: str,
 ) -> DatasetVersion:
     """Store ``data`` as a version of ``name``; the same content again is the same version."""
-    from loopml.data.frames import as_table, parquet_buffer
+    from concurrent.futures import ThreadPoolExecutor
+
+    from loopml.data.frames import as_table, write_parquet
     from loopml.data.profile import profile_table
 
     check_name(name)
     table = as_table(data, f"data for dataset {name!r}")
-    payload = memoryview(parquet_buffer(table))
-    digest = hashlib.sha256(payload).hexdigest()
-    existing = _find_by_digest(store, name, digest)
-    if existing is not None:
-        if run_id is not None:
-            record_run_input(store, run_id, existing.id)
-        return existing
-    profile, summary = profile_table(table)
+    # Profile beside the write: both spend their time in Arrow and numpy, outside the GIL.
+    with ThreadPoolExecutor(1) as pool:
+        profiling = pool.submit(profile_table, table)
+        with artifacts.writer() as sink:
+            write_parquet(table, sink)
+        stored = sink.stored
+        existing = _find_by_digest(store, name, stored.digest)
+        if existing is not None:
+            profiling.cancel()
+            if run_id is not None:
+                record_run_input(store, run_id, existing.id)
+            return existing
+        profile, summary = profiling.result()
     summary_digest = artifacts.put_bytes(_summary_bytes(summary)).digest
-    stored = artifacts.put_bytes(payload, digest=digest)
     fields = {
         "digest": stored.digest, "size": stored.size, "num_rows": table.num_rows,
         "num_columns": table.num_columns, "schema": _schema(table), "profile": profile,

@@ -43,6 +43,7 @@ from loopml.registry.segments import parse_segment
 from loopml.store import Store, utcnow
 
 log = logging.getLogger("loopml.monitoring")
+LOGGED_CHANGES = 20  # alert changes logged one by one in a pass, per monitor
 LABELLED_KINDS = {
     "performance",
     "error_drift",
@@ -103,12 +104,23 @@ def run_monitors(
                 store, monitor, outcomes, window=(start, now), now=now, actor=actor
             )
             report.changes += changes
+            _log_changes(monitor, changes)
             for change in changes:
-                log.warning("alert %s %s: %s", change.event, change.alert.id, change.alert.message)
                 url = monitor.spec.webhook or webhook
                 if url and deliver(url, change):
                     report.delivered += 1
     return report
+
+
+def _log_changes(monitor: Monitor, changes: list[AlertChange]) -> None:
+    """Each change up to LOGGED_CHANGES, then one line counting the rest: a pass that opens
+    an alert in each of 10,000 segments reads as a summary, not 10,000 lines."""
+    for change in changes[:LOGGED_CHANGES]:
+        log.warning("alert %s %s: %s", change.event, change.alert.id, change.alert.message)
+    if len(changes) > LOGGED_CHANGES:
+        opened = sum(c.event == "opened" for c in changes[LOGGED_CHANGES:])
+        log.warning("%s: %d more alerts opened and %d resolved (`loopml alerts list` shows them)",
+                    monitor.name, opened, len(changes) - LOGGED_CHANGES - opened)  # fmt: skip
 
 
 class _EventClocks:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 
-def split_rows(
+def split_positions(
     frame: pd.DataFrame,
     *,
     method: str,
@@ -15,20 +15,20 @@ def split_rows(
     seed: int,
     time: str | None = None,
     backtest_periods: int | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the train and the test rows: the caller selects its columns once
+    and slices them by position, without selecting columns again."""
     if backtest_periods is not None:
         return _last_periods(frame, time, backtest_periods)
     n_test = min(len(frame) - 1, max(1, round(len(frame) * test_size)))
     if method == "time":
-        ordered = frame.sort_values(time, kind="stable")
-        return ordered.iloc[:-n_test], ordered.iloc[-n_test:]
+        ordered = np.argsort(frame[time].to_numpy(), kind="stable")
+        return ordered[:-n_test], ordered[-n_test:]
     order = np.random.default_rng(seed).permutation(len(frame))
-    return frame.iloc[np.sort(order[n_test:])], frame.iloc[np.sort(order[:n_test])]
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
-def _last_periods(
-    frame: pd.DataFrame, time: str, periods: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _last_periods(frame: pd.DataFrame, time: str, periods: int) -> tuple[np.ndarray, np.ndarray]:
     """Backtest: the newest ``periods`` distinct times are the test rows."""
     stamps = np.sort(frame[time].unique())
     if len(stamps) <= periods:
@@ -37,4 +37,4 @@ def _last_periods(
         )
     cut = stamps[-periods]
     is_test = (frame[time] >= cut).to_numpy()
-    return frame[~is_test], frame[is_test]
+    return np.flatnonzero(~is_test), np.flatnonzero(is_test)
