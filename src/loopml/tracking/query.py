@@ -265,7 +265,8 @@ def _order(query, order_by: Sequence[str]):
             table = aliased(KEYED[entity], name=f"order_{index}")
             query = query.outerjoin(table, and_(table.run_id == RunRow.id, table.key == key))
             column = table.value
-        clauses.append(column.is_(None))  # runs without the value go last
+        if entity != "attributes" or column.expression.nullable:
+            clauses.append(column.is_(None))  # runs without the value go last
         clauses.append(column.desc() if direction == "desc" else column.asc())
     return query.order_by(*clauses, RunRow.start_time.desc(), RunRow.id)
 
@@ -315,19 +316,80 @@ def search_run_ids(
 ) -> list[str]:
     """Ids of the runs of these experiments matching ``filter``, in ``order_by`` order,
     from ``offset`` on (how a caller pages through many runs)."""
+    query = _page(select(RunRow.id), experiment_ids, filter, order_by, max_results, offset)
+    with store.read() as session:
+        return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class RunRows:
+    """A page of runs as plain rows, for answers of thousands of runs (a domain object
+    per run would cost more than the rest of the answer). ``runs``: (id, experiment id,
+    name, status, start_time, end_time, user) in order; the others by run id: params and
+    tags as (key, value), latest metrics as (key, value or None for NaN, step, timestamp)."""
+
+    runs: list[Any]
+    params: dict[str, list[tuple]]
+    tags: dict[str, list[tuple]]
+    metrics: dict[str, list[tuple]]
+
+
+def search_run_rows(
+    store: Store,
+    experiment_ids: Sequence[int],
+    filter: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int | None = 1000,
+    offset: int = 0,
+) -> RunRows:
+    """The page ``search_run_ids`` finds, with what each run logged."""
+    columns = (RunRow.id, RunRow.experiment_id, RunRow.name, RunRow.status,
+               RunRow.start_time, RunRow.end_time, RunRow.user)  # fmt: skip
+    query = _page(select(*columns), experiment_ids, filter, order_by, max_results, offset)
+    with store.read() as session:
+        connection = session.connection()
+        runs = connection.execute(query).all()
+        ids = [run[0] for run in runs]
+        details = {
+            kind: _details(connection, f"SELECT run_id, {fields} FROM {table}", ids)
+            for kind, table, fields in _DETAILS
+        }
+    return RunRows(runs, **details)
+
+
+_DETAILS = (
+    ("params", "params", "key, value"),
+    ("tags", "tags", "key, value"),
+    ("metrics", "latest_metrics", "key, value, step, timestamp"),
+)
+_IDS_PER_QUERY = 500  # within the oldest SQLite limit of 999 bound values
+
+
+def _details(connection, select_sql: str, ids: list[str]) -> dict[str, list[tuple]]:
+    """Rows of a run's table for these runs, by run id. Plain driver SQL: compiling an
+    expanding IN of hundreds of ids costs more than running it."""
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    found: dict[str, list[tuple]] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[start : start + _IDS_PER_QUERY]
+        sql = f"{select_sql} WHERE run_id IN ({', '.join([marker] * len(chunk))})"
+        for row in connection.exec_driver_sql(sql, tuple(chunk)).fetchall():
+            found.setdefault(row[0], []).append(row[1:])
+    return found
+
+
+def _page(query, experiment_ids, filter, order_by, max_results, offset):
+    """``query`` (a select from runs) limited to the page of matching runs, in order."""
     conditions = parse_filter(filter)
-    query = (
-        select(RunRow.id)
-        .where(RunRow.experiment_id.in_(experiment_ids))
-        .where(*[_where(c) for c in conditions])
+    query = query.where(RunRow.experiment_id.in_(experiment_ids)).where(
+        *[_where(c) for c in conditions]
     )
     query = _order(query, list(order_by or []) or ["start_time desc"])
     if max_results is not None:
         query = query.limit(max_results)
     if offset:
         query = query.offset(offset)
-    with store.read() as session:
-        return list(session.scalars(query))
+    return query
 
 
 _ATTRIBUTE_COLUMNS = [
