@@ -4,10 +4,11 @@ A filter is conditions joined by ``and``::
 
     metrics.mae < 3 and params.alpha = '0.1' and tags.team != 'ops' and status = 'finished'
 
-Each condition on a metric, param or tag is an ``IN`` over its own table's
-(key, value) index (latest metric values, never the history), so the query never
-forms a params × metrics × tags cross product. Details of the matching runs are then
-fetched with one query per table.
+Each condition on a metric, param or tag selects run ids through its own table's
+(key, value) index (latest metric values, never the history), and the runs all of
+them select are joined to the runs table by id, so the query never forms a params ×
+metrics × tags cross product and starts from the matching runs. Details of the page's
+runs are then fetched with one query per table.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, intersect, select
 from sqlalchemy.orm import aliased
 
 from loopml.errors import InvalidInput
@@ -233,16 +234,12 @@ def _compare(column, op: str, value: Any):
             return column.not_in(value)
 
 
-def _where(condition: Condition):
-    if condition.entity == "attributes":
-        return _compare(ATTRIBUTES[condition.key], condition.op, condition.value)
-    # The runs whose value matches, found through the (key, value) index: cheaper than
-    # probing every run of the experiments for its value.
+def _matching(condition: Condition):
+    """The ids of the runs whose metric, param or tag matches, through the table's
+    (key, value) index."""
     table = KEYED[condition.entity]
-    return RunRow.id.in_(
-        select(table.run_id).where(
-            table.key == condition.key, _compare(table.value, condition.op, condition.value)
-        )
+    return select(table.run_id).where(
+        table.key == condition.key, _compare(table.value, condition.op, condition.value)
     )
 
 
@@ -381,8 +378,18 @@ def _details(connection, select_sql: str, ids: list[str]) -> dict[str, list[tupl
 def _page(query, experiment_ids, filter, order_by, max_results, offset):
     """``query`` (a select from runs) limited to the page of matching runs, in order."""
     conditions = parse_filter(filter)
+    keyed = [_matching(c) for c in conditions if c.entity != "attributes"]
+    if keyed:
+        # The runs every keyed condition selects, joined to runs by id: the database
+        # starts from the few matching runs instead of probing every run of the experiments.
+        hits = (intersect(*keyed) if len(keyed) > 1 else keyed[0]).subquery("hits")
+        query = query.join(hits, hits.c.run_id == RunRow.id)
     query = query.where(RunRow.experiment_id.in_(experiment_ids)).where(
-        *[_where(c) for c in conditions]
+        *[
+            _compare(ATTRIBUTES[c.key], c.op, c.value)
+            for c in conditions
+            if c.entity == "attributes"
+        ]
     )
     query = _order(query, list(order_by or []) or ["start_time desc"])
     if max_results is not None:
