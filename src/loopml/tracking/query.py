@@ -281,19 +281,13 @@ def search_runs(
     import pandas as pd
 
     experiment_ids = service.experiment_ids(store, project, experiments)
-    ids = search_run_ids(store, experiment_ids, filter, order_by, max_results)
-    with store.read() as session:
-        frame = pd.DataFrame({"run_id": pd.Series(ids, dtype="object")})
-        if not ids:
-            return frame
-        base = _fetch(session, _ATTRIBUTE_QUERY, RunRow.id, ids)
-        details = {
-            prefix: _fetch(session, select(table.run_id, table.key, table.value), table.run_id, ids)
-            for prefix, table in KEYED.items()
-        }
-    attributes = pd.DataFrame.from_records(base, columns=_ATTRIBUTE_COLUMNS).set_index("run_id")
-    frame = frame.join(attributes, on="run_id")
-    for prefix, rows in details.items():
+    page = search_run_rows(store, experiment_ids, filter, order_by, max_results)
+    if not page.runs:
+        return pd.DataFrame({"run_id": pd.Series([], dtype="object")})
+    frame = pd.DataFrame.from_records(page.runs, columns=["run_id", "experiment_id", *_ATTRIBUTES])
+    frame = frame.drop(columns="experiment_id")
+    for prefix, found in (("metrics", page.metrics), ("params", page.params), ("tags", page.tags)):
+        rows = [(run_id, key, value) for run_id, items in found.items() for key, value, *_ in items]
         if rows:
             wide = pd.DataFrame.from_records(rows, columns=["run_id", "key", "value"]).pivot(
                 index="run_id", columns="key", values="value"
@@ -303,27 +297,12 @@ def search_runs(
     return frame
 
 
-def search_run_ids(
-    store: Store,
-    experiment_ids: Sequence[int],
-    filter: str | None = None,
-    order_by: Sequence[str] | None = None,
-    max_results: int | None = 1000,
-    offset: int = 0,
-) -> list[str]:
-    """Ids of the runs of these experiments matching ``filter``, in ``order_by`` order,
-    from ``offset`` on (how a caller pages through many runs)."""
-    query = _page(select(RunRow.id), experiment_ids, filter, order_by, max_results, offset)
-    with store.read() as session:
-        return list(session.scalars(query))
-
-
 @dataclass(frozen=True)
 class RunRows:
     """A page of runs as plain rows, for answers of thousands of runs (a domain object
-    per run would cost more than the rest of the answer). ``runs``: (id, experiment id,
-    name, status, start_time, end_time, user) in order; the others by run id: params and
-    tags as (key, value), latest metrics as (key, value or None for NaN, step, timestamp)."""
+    per run would cost more than the rest of the answer). ``runs`` in order, each with
+    ``id``, ``experiment_id`` and ``_ATTRIBUTES``; the others by run id: params and tags
+    as (key, value), latest metrics as (key, value or None for NaN, step, timestamp)."""
 
     runs: list[Any]
     params: dict[str, list[tuple]]
@@ -339,10 +318,9 @@ def search_run_rows(
     max_results: int | None = 1000,
     offset: int = 0,
 ) -> RunRows:
-    """The page ``search_run_ids`` finds, with what each run logged."""
-    columns = (RunRow.id, RunRow.experiment_id, RunRow.name, RunRow.status,
-               RunRow.start_time, RunRow.end_time, RunRow.user)  # fmt: skip
-    query = _page(select(*columns), experiment_ids, filter, order_by, max_results, offset)
+    """Runs of these experiments matching ``filter``, in ``order_by`` order, from
+    ``offset`` on (how a caller pages through many runs), with what each run logged."""
+    query = _page(_RUNS, experiment_ids, filter, order_by, max_results, offset)
     with store.read() as session:
         connection = session.connection()
         runs = connection.execute(query).all()
@@ -399,29 +377,13 @@ def _page(query, experiment_ids, filter, order_by, max_results, offset):
     return query
 
 
-_ATTRIBUTE_COLUMNS = [
-    "run_id", "experiment", "name", "status", "start_time", "end_time", "user",
+_ATTRIBUTES = [
+    "experiment", "name", "status", "start_time", "end_time", "user",
     "parent_run_id", "git_commit", "wall_seconds", "cpu_seconds", "peak_rss_bytes",
 ]  # fmt: skip
-_ATTRIBUTE_QUERY = select(
+_RUNS = select(
     RunRow.id,
-    ExperimentRow.name,
-    RunRow.name,
-    RunRow.status,
-    RunRow.start_time,
-    RunRow.end_time,
-    RunRow.user,
-    RunRow.parent_run_id,
-    RunRow.git_commit,
-    RunRow.wall_seconds,
-    RunRow.cpu_seconds,
-    RunRow.peak_rss_bytes,
+    RunRow.experiment_id,
+    ExperimentRow.name.label("experiment"),
+    *(getattr(RunRow, name) for name in _ATTRIBUTES[1:]),
 ).join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
-_CHUNK = 5000  # well under SQLite's limit on bound variables
-
-
-def _fetch(session, query, column, ids: Sequence[str]) -> list:
-    rows = []
-    for start in range(0, len(ids), _CHUNK):
-        rows.extend(session.execute(query.where(column.in_(ids[start : start + _CHUNK]))).all())
-    return rows

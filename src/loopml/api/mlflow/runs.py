@@ -162,12 +162,11 @@ def search(body: SearchRuns, api: MlflowDep):
 
 def _found(page: RunRows, run, mlflow_ids: dict[int, str]) -> dict[str, Any]:
     """One run of a search page in MLflow's JSON, straight from its rows."""
-    run_id, experiment, name, status, start, end, user = run
-    tags = dict(page.tags.get(run_id, ()))
-    info = info_fields(run_id, tags.get(RUN_NAME_TAG, name), status, start, end, user,
-                       mlflow_ids[experiment])  # fmt: skip
-    return run_fields(info, name, tags, dict(page.params.get(run_id, ())),
-                      page.metrics.get(run_id, []))  # fmt: skip
+    tags = dict(page.tags.get(run.id, ()))
+    info = info_fields(run.id, tags.get(RUN_NAME_TAG, run.name), run.status, run.start_time,
+                       run.end_time, run.user, mlflow_ids[run.experiment_id])  # fmt: skip
+    return run_fields(info, run.name, tags, dict(page.params.get(run.id, ())),
+                      page.metrics.get(run.id, []))  # fmt: skip
 
 
 def _run_id(run_id: str | None, run_uuid: str | None) -> str:
