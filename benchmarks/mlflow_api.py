@@ -168,7 +168,7 @@ def _report(mlflow: dict, loopml: dict, load: list[float]) -> None:
     }
     header = ["what", "mlflow server", "loopml serve", "ratio", "mlflow: waiting",
               "loopml: waiting", "ratio", "wall ratio at best", "target"]  # fmt: skip
-    body = f"""## MLflow's client: `mlflow server` vs `loopml serve` (issue 19)
+    body = f"""## MLflow's client: `mlflow server` vs `loopml serve`
 
 The unmodified MLflow 3 client runs one script against both servers on 127.0.0.1, both on
 SQLite: `mlflow server` with its defaults (4 workers, proxied artifacts) and `loopml serve`

@@ -7,7 +7,8 @@ reaches for a module global.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -16,6 +17,8 @@ from loopml.artifacts import ArtifactStore
 from loopml.auth.principal import ANONYMOUS, Principal
 from loopml.config import Settings
 from loopml.store import Store
+
+T = TypeVar("T")
 
 
 def get_context(request: Request) -> Context:
@@ -44,9 +47,20 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.context.settings
 
 
-ContextDep = Annotated[Context, Depends(get_context)]
-StoreDep = Annotated[Store, Depends(get_store)]
-ArtifactsDep = Annotated[ArtifactStore, Depends(get_artifacts)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-ActorDep = Annotated[str, Depends(get_actor)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+def inline(read: Callable[[Request], T]) -> Any:
+    """``Depends`` on ``read`` run on the event loop. These only look at the request, and
+    FastAPI runs a plain function on a worker thread: a thread hop per dependency and
+    request, which on a busy machine costs more than many a request's work."""
+
+    async def dependency(request: Request) -> T:
+        return read(request)
+
+    return Depends(dependency)
+
+
+ContextDep = Annotated[Context, inline(get_context)]
+StoreDep = Annotated[Store, inline(get_store)]
+ArtifactsDep = Annotated[ArtifactStore, inline(get_artifacts)]
+SettingsDep = Annotated[Settings, inline(get_settings)]
+ActorDep = Annotated[str, inline(get_actor)]
+PrincipalDep = Annotated[Principal, inline(get_principal)]

@@ -4,10 +4,11 @@ A filter is conditions joined by ``and``::
 
     metrics.mae < 3 and params.alpha = '0.1' and tags.team != 'ops' and status = 'finished'
 
-Each condition on a metric, param or tag is an ``IN`` over its own table's
-(key, value) index (latest metric values, never the history), so the query never
-forms a params × metrics × tags cross product. Details of the matching runs are then
-fetched with one query per table.
+Each condition on a metric, param or tag selects run ids through its own table's
+(key, value) index (latest metric values, never the history), and the runs all of
+them select are joined to the runs table by id, so the query never forms a params ×
+metrics × tags cross product and starts from the matching runs. Details of the page's
+runs are then fetched with one query per table.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, intersect, select
 from sqlalchemy.orm import aliased
 
 from loopml.errors import InvalidInput
@@ -233,16 +234,12 @@ def _compare(column, op: str, value: Any):
             return column.not_in(value)
 
 
-def _where(condition: Condition):
-    if condition.entity == "attributes":
-        return _compare(ATTRIBUTES[condition.key], condition.op, condition.value)
-    # The runs whose value matches, found through the (key, value) index: cheaper than
-    # probing every run of the experiments for its value.
+def _matching(condition: Condition):
+    """The ids of the runs whose metric, param or tag matches, through the table's
+    (key, value) index."""
     table = KEYED[condition.entity]
-    return RunRow.id.in_(
-        select(table.run_id).where(
-            table.key == condition.key, _compare(table.value, condition.op, condition.value)
-        )
+    return select(table.run_id).where(
+        table.key == condition.key, _compare(table.value, condition.op, condition.value)
     )
 
 
@@ -265,7 +262,8 @@ def _order(query, order_by: Sequence[str]):
             table = aliased(KEYED[entity], name=f"order_{index}")
             query = query.outerjoin(table, and_(table.run_id == RunRow.id, table.key == key))
             column = table.value
-        clauses.append(column.is_(None))  # runs without the value go last
+        if entity != "attributes" or column.expression.nullable:
+            clauses.append(column.is_(None))  # runs without the value go last
         clauses.append(column.desc() if direction == "desc" else column.asc())
     return query.order_by(*clauses, RunRow.start_time.desc(), RunRow.id)
 
@@ -283,19 +281,13 @@ def search_runs(
     import pandas as pd
 
     experiment_ids = service.experiment_ids(store, project, experiments)
-    ids = search_run_ids(store, experiment_ids, filter, order_by, max_results)
-    with store.read() as session:
-        frame = pd.DataFrame({"run_id": pd.Series(ids, dtype="object")})
-        if not ids:
-            return frame
-        base = _fetch(session, _ATTRIBUTE_QUERY, RunRow.id, ids)
-        details = {
-            prefix: _fetch(session, select(table.run_id, table.key, table.value), table.run_id, ids)
-            for prefix, table in KEYED.items()
-        }
-    attributes = pd.DataFrame.from_records(base, columns=_ATTRIBUTE_COLUMNS).set_index("run_id")
-    frame = frame.join(attributes, on="run_id")
-    for prefix, rows in details.items():
+    page = search_run_rows(store, experiment_ids, filter, order_by, max_results)
+    if not page.runs:
+        return pd.DataFrame({"run_id": pd.Series([], dtype="object")})
+    frame = pd.DataFrame.from_records(page.runs, columns=["run_id", "experiment_id", *_ATTRIBUTES])
+    frame = frame.drop(columns="experiment_id")
+    for prefix, found in (("metrics", page.metrics), ("params", page.params), ("tags", page.tags)):
+        rows = [(run_id, key, value) for run_id, items in found.items() for key, value, *_ in items]
         if rows:
             wide = pd.DataFrame.from_records(rows, columns=["run_id", "key", "value"]).pivot(
                 index="run_id", columns="key", values="value"
@@ -305,54 +297,93 @@ def search_runs(
     return frame
 
 
-def search_run_ids(
+@dataclass(frozen=True)
+class RunRows:
+    """A page of runs as plain rows, for answers of thousands of runs (a domain object
+    per run would cost more than the rest of the answer). ``runs`` in order, each with
+    ``id``, ``experiment_id`` and ``_ATTRIBUTES``; the others by run id: params and tags
+    as (key, value), latest metrics as (key, value or None for NaN, step, timestamp)."""
+
+    runs: list[Any]
+    params: dict[str, list[tuple]]
+    tags: dict[str, list[tuple]]
+    metrics: dict[str, list[tuple]]
+
+
+def search_run_rows(
     store: Store,
     experiment_ids: Sequence[int],
     filter: str | None = None,
     order_by: Sequence[str] | None = None,
     max_results: int | None = 1000,
     offset: int = 0,
-) -> list[str]:
-    """Ids of the runs of these experiments matching ``filter``, in ``order_by`` order,
-    from ``offset`` on (how a caller pages through many runs)."""
+) -> RunRows:
+    """Runs of these experiments matching ``filter``, in ``order_by`` order, from
+    ``offset`` on (how a caller pages through many runs), with what each run logged."""
+    query = _page(_RUNS, experiment_ids, filter, order_by, max_results, offset)
+    with store.read() as session:
+        connection = session.connection()
+        runs = connection.execute(query).all()
+        ids = [run[0] for run in runs]
+        details = {
+            kind: _details(connection, f"SELECT run_id, {fields} FROM {table}", ids)
+            for kind, table, fields in _DETAILS
+        }
+    return RunRows(runs, **details)
+
+
+_DETAILS = (
+    ("params", "params", "key, value"),
+    ("tags", "tags", "key, value"),
+    ("metrics", "latest_metrics", "key, value, step, timestamp"),
+)
+_IDS_PER_QUERY = 500  # within the oldest SQLite limit of 999 bound values
+
+
+def _details(connection, select_sql: str, ids: list[str]) -> dict[str, list[tuple]]:
+    """Rows of a run's table for these runs, by run id. Plain driver SQL: compiling an
+    expanding IN of hundreds of ids costs more than running it."""
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    found: dict[str, list[tuple]] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[start : start + _IDS_PER_QUERY]
+        sql = f"{select_sql} WHERE run_id IN ({', '.join([marker] * len(chunk))})"
+        for row in connection.exec_driver_sql(sql, tuple(chunk)).fetchall():
+            found.setdefault(row[0], []).append(row[1:])
+    return found
+
+
+def _page(query, experiment_ids, filter, order_by, max_results, offset):
+    """``query`` (a select from runs) limited to the page of matching runs, in order."""
     conditions = parse_filter(filter)
-    query = (
-        select(RunRow.id)
-        .where(RunRow.experiment_id.in_(experiment_ids))
-        .where(*[_where(c) for c in conditions])
+    keyed = [_matching(c) for c in conditions if c.entity != "attributes"]
+    if keyed:
+        # The runs every keyed condition selects, joined to runs by id: the database
+        # starts from the few matching runs instead of probing every run of the experiments.
+        hits = (intersect(*keyed) if len(keyed) > 1 else keyed[0]).subquery("hits")
+        query = query.join(hits, hits.c.run_id == RunRow.id)
+    query = query.where(RunRow.experiment_id.in_(experiment_ids)).where(
+        *[
+            _compare(ATTRIBUTES[c.key], c.op, c.value)
+            for c in conditions
+            if c.entity == "attributes"
+        ]
     )
     query = _order(query, list(order_by or []) or ["start_time desc"])
     if max_results is not None:
         query = query.limit(max_results)
     if offset:
         query = query.offset(offset)
-    with store.read() as session:
-        return list(session.scalars(query))
+    return query
 
 
-_ATTRIBUTE_COLUMNS = [
-    "run_id", "experiment", "name", "status", "start_time", "end_time", "user",
+_ATTRIBUTES = [
+    "experiment", "name", "status", "start_time", "end_time", "user",
     "parent_run_id", "git_commit", "wall_seconds", "cpu_seconds", "peak_rss_bytes",
 ]  # fmt: skip
-_ATTRIBUTE_QUERY = select(
+_RUNS = select(
     RunRow.id,
-    ExperimentRow.name,
-    RunRow.name,
-    RunRow.status,
-    RunRow.start_time,
-    RunRow.end_time,
-    RunRow.user,
-    RunRow.parent_run_id,
-    RunRow.git_commit,
-    RunRow.wall_seconds,
-    RunRow.cpu_seconds,
-    RunRow.peak_rss_bytes,
+    RunRow.experiment_id,
+    ExperimentRow.name.label("experiment"),
+    *(getattr(RunRow, name) for name in _ATTRIBUTES[1:]),
 ).join(ExperimentRow, ExperimentRow.id == RunRow.experiment_id)
-_CHUNK = 5000  # well under SQLite's limit on bound variables
-
-
-def _fetch(session, query, column, ids: Sequence[str]) -> list:
-    rows = []
-    for start in range(0, len(ids), _CHUNK):
-        rows.extend(session.execute(query.where(column.in_(ids[start : start + _CHUNK]))).all())
-    return rows

@@ -43,7 +43,6 @@ from loopml.tracking.values import check_key, check_text, text_value
 
 Point = tuple[str, float, int, float]  # key, value, step, timestamp
 _KEY_AND_STEP = operator.itemgetter(1, 3)
-_INSERT_METRICS = "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES"
 _ROWS_PER_INSERT = 100  # 500 bound values: within the oldest SQLite limit of 999
 
 # Experiment ids never change once created; remembering them per store saves a
@@ -288,9 +287,9 @@ def write_metrics(store: Store, run_id: str, points: Sequence[Point]) -> None:
 
 
 def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Point]) -> None:
-    """The history insert is a single executemany and the latest values a single
-    upsert that keeps the point with the highest step (then the latest timestamp). NaN is stored as NULL,
-    which SQLite would do anyway, so both databases agree."""
+    """The history insert and an upsert of the latest values that keeps the point with
+    the highest step (then the latest timestamp), each many rows per statement. NaN is
+    stored as NULL, which SQLite would do anyway, so both databases agree."""
     if not points:
         return
     rows = [
@@ -308,28 +307,39 @@ def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Point]
         # index, where a batch of many keys in logging order touches a page per key.
         # The sort is stable: points of one step keep their logging order.
         rows.sort(key=_KEY_AND_STEP)
+    _insert_many(connection, _INSERT_METRICS, rows)
+    _insert_many(connection, _UPSERT_LATEST, list(latest.values()), suffix=_LATEST_WINS)
+
+
+_INSERT_METRICS = "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES"
+_UPSERT_LATEST = "INSERT INTO latest_metrics (run_id, key, value, step, timestamp) VALUES"
+_LATEST_WINS = (
+    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
+    "step = excluded.step, timestamp = excluded.timestamp "
+    "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
+    "AND excluded.timestamp >= latest_metrics.timestamp)"
+)
+
+
+def _insert_many(
+    connection: Connection, insert_sql: str, rows: list[tuple], suffix: str = ""
+) -> None:
+    """``insert_sql`` (ending in VALUES) for rows of five values, many rows per statement:
+    that costs the database far less per row than one statement each. Of an upsert the
+    rows must not repeat a key (PostgreSQL refuses to update one row twice in a statement)."""
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     values = f"({', '.join([marker] * 5)})"
-    # Many rows per statement cost the database far less per row than one each.
     whole = len(rows) - len(rows) % _ROWS_PER_INSERT
     if whole:
         connection.exec_driver_sql(
-            f"{_INSERT_METRICS} {', '.join([values] * _ROWS_PER_INSERT)}",
+            f"{insert_sql} {', '.join([values] * _ROWS_PER_INSERT)} {suffix}",
             [
                 tuple(chain.from_iterable(rows[start : start + _ROWS_PER_INSERT]))
                 for start in range(0, whole, _ROWS_PER_INSERT)
             ],
         )
     if whole < len(rows):
-        connection.exec_driver_sql(f"{_INSERT_METRICS} {values}", rows[whole:])
-    connection.exec_driver_sql(
-        f"INSERT INTO latest_metrics (run_id, key, value, step, timestamp) VALUES {values} "
-        "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
-        "step = excluded.step, timestamp = excluded.timestamp "
-        "WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step "
-        "AND excluded.timestamp >= latest_metrics.timestamp)",
-        list(latest.values()),
-    )
+        connection.exec_driver_sql(f"{insert_sql} {values} {suffix}", rows[whole:])
 
 
 def record_artifact(store: Store, run_id: str, path: str, digest: str, size: int) -> None:

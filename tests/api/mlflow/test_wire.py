@@ -152,3 +152,52 @@ def test_runs_carry_each_metrics_latest_step_and_time(client):
         found = {m["key"]: (m["value"], m["step"], m["timestamp"]) for m in run["data"]["metrics"]}
         assert found == want
     assert loopml.get_run(run_id).latest_metrics["loss"].step == 9
+
+
+def test_search_answers_every_run_as_get_does(client, ctx):
+    """A search page is built from rows, a get from the run: both answer the same JSON,
+    for runs with params, tags, NaN and dataset inputs, and on pages larger than one
+    query's share of ids (every run of a 1,201-run page keeps its tags and metrics)."""
+    from loopml.tracking import environment, service
+    from loopml.tracking.entities import RunStatus
+    from loopml.tracking.fluent import DEFAULT_EXPERIMENT
+
+    rich = _run(client, tags=[{"key": "team", "value": "ops"}], run_name="rich")
+    batch = {"run_id": rich, "params": [{"key": "alpha", "value": "0.1"}],
+             "metrics": [{"key": "loss", "value": "NaN", "timestamp": 1_700_000_000_000, "step": 2}]}  # fmt: skip
+    assert client.post(f"{API}/runs/log-batch", json=batch).status_code == 200
+    dataset = {"dataset": {"name": "diabetes", "digest": "abc", "source_type": "code",
+                           "source": "{}"}, "tags": []}  # fmt: skip
+    body = {"run_id": rich, "datasets": [dataset]}
+    assert client.post(f"{API}/runs/log-inputs", json=body).status_code == 200
+    bulk = service.create_runs(
+        ctx.store, project=ctx.settings.project, experiment=DEFAULT_EXPERIMENT,
+        runs=[(f"b{i}", {"group": str(i % 3)}) for i in range(1200)], parent_run_id=None,
+        environment=environment.capture(), actor="tester",
+    )  # fmt: skip
+    service.end_runs(ctx.store, [(run_id, RunStatus.FINISHED, _usage(), None,
+                                  [("score", i / 10, 0, 1.5)]) for i, run_id in enumerate(bulk)])  # fmt: skip
+    page = client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "max_results": 1201})
+    runs = {r["info"]["run_id"]: r for r in page.json()["runs"]}
+    assert set(runs) == {rich, *bulk} and "next_page_token" not in page.json()
+    for run_id in (rich, bulk[0], bulk[777], bulk[-1]):
+        got = client.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]
+        assert _unordered(runs[run_id]) == _unordered(got)
+    assert runs[rich]["inputs"]["dataset_inputs"][0]["dataset"]["name"] == "diabetes"
+    assert runs[rich]["data"]["metrics"] == [
+        {"key": "loss", "value": "NaN", "timestamp": 1_700_000_000_000, "step": 2}
+    ]
+    assert "inputs" not in runs[bulk[0]]  # as protobuf's JSON: no empty messages
+    assert all(len(runs[b]["data"]["tags"]) == 2 and runs[b]["data"]["metrics"] for b in bulk)
+
+
+def _unordered(run: dict) -> dict:
+    """A run's JSON with its tags, params and metrics sorted by key (MLflow gives no order)."""
+    data = {k: sorted(v, key=lambda item: item["key"]) for k, v in run["data"].items()}
+    return {**run, "data": data}
+
+
+def _usage():
+    from loopml.tracking.resources import ResourceUsage
+
+    return ResourceUsage(1.0, 0.5, 0)

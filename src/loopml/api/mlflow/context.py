@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 
-from loopml.api.deps import ActorDep
+from loopml.api.deps import ActorDep, inline
 from loopml.artifacts import ArtifactStore
 from loopml.config import Settings
 from loopml.store import Store
@@ -30,6 +30,6 @@ def get_mlflow(request: Request) -> Mlflow:
     return Mlflow(context.store, context.artifacts, context.settings)
 
 
-MlflowDep = Annotated[Mlflow, Depends(get_mlflow)]
+MlflowDep = Annotated[Mlflow, inline(get_mlflow)]
 
 __all__ = ["ActorDep", "Mlflow", "MlflowDep", "get_mlflow"]

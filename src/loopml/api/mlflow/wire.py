@@ -9,11 +9,11 @@ The route class below does the translation for a whole router.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -72,9 +72,9 @@ def error_code(error: LoopmlError) -> str:
 
 
 def fast_json(content: Any) -> Response:
-    """JSON without FastAPI's per-value encoder pass: a page of 1,000 runs is mostly that
-    pass otherwise. Content is plain dicts, lists, strings and numbers."""
-    return Response(json.dumps(content, separators=(",", ":")), media_type="application/json")
+    """JSON by orjson, without FastAPI's per-value encoder pass: a page of 10,000 runs is
+    mostly that pass otherwise. Content is plain dicts, lists, strings and numbers."""
+    return Response(orjson.dumps(content), media_type="application/json")
 
 
 def error_response(code: str, message: str) -> JSONResponse:
