@@ -126,6 +126,30 @@ def test_a_bagging_job_aggregates_with_the_tree_bagging_of_the_engine(tmp_path):
     assert aggregator["path"] == engine.BAGGING and workflow["args"]["model"] == {}
 
 
+def test_a_histogram_job_hands_every_participant_the_collectives_tracker(tmp_path):
+    from loopml.federated import engine
+
+    spec = {"federation": "cancer", "strategy": "histogram", "num_rounds": 1, "initial": {},
+            "min_participants": 2, "journal": str(tmp_path / "journal.jsonl"),
+            "workspace": str(tmp_path / "engine"), "tracker": "127.0.0.1:9091",
+            "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}]}  # fmt: skip
+    engine._job(spec).export_job(str(tmp_path / "job"))
+    server = json.loads(
+        (tmp_path / "job/federation/app_server/config/config_fed_server.json").read_text()
+    )
+    (workflow,) = server["workflows"]
+    aggregator = workflow["args"]["aggregator"]
+    aggregator = aggregator if "path" in aggregator else next(
+        c for c in server["components"] if c["id"] == aggregator
+    )  # fmt: skip
+    assert aggregator["path"] == engine.SHARED and workflow["args"]["num_rounds"] == 1
+    client = json.loads(
+        (tmp_path / "job/federation/app_clinic-a/config/config_fed_client.json").read_text()
+    )
+    (executor,) = client["executors"]
+    assert executor["executor"]["args"]["command"][-2:] == ["--tracker", "127.0.0.1:9091"]
+
+
 def test_the_create_command_takes_trees_privacy_and_segments(ctx):
     done = run_cli("federation", "create", "trees", "--features", "a,b", "--target", "y",
                    "--strategy", "bagging", "--max-depth", "2", "--segment-by", "region")  # fmt: skip
