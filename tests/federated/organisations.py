@@ -59,3 +59,13 @@ def federate(orgs: Organisations, name: str, data: dict[str, pd.DataFrame], feat
         version = loopml.log_dataset(frame, f"{member}-records")
         loopml.join_federation(invitations[member], version.ref)
     orgs.at()
+
+
+def pooled_training_rows(data: dict[str, pd.DataFrame], features, target, holdout: float = 0.25):
+    """The union of what the participants train on (each keeps ``holdout`` of its rows back):
+    the rows a pooled anchor must see to be compared fairly."""
+    from loopml.federated.local import split
+
+    own = [split(f[features].to_numpy(float), f[target].to_numpy(float), holdout)
+           for f in data.values()]  # fmt: skip
+    return np.concatenate([o.x_train for o in own]), np.concatenate([o.y_train for o in own])

@@ -83,7 +83,7 @@ def grow_together(
     return json.dumps(forest).encode()
 
 
-def collective(tracker: str, member: str, timeout: int = 300) -> dict[str, Any]:
+def collective(tracker: str, member: str, timeout: int = 120) -> dict[str, Any]:
     """The communicator's settings for ``member``, given the tracker's ``host:port``."""
     host, _, port = tracker.rpartition(":")
     return {"dmlc_communicator": "rabit", "dmlc_tracker_uri": host,
