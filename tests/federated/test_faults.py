@@ -69,16 +69,7 @@ def test_a_dropped_participant_is_left_out_until_the_quorum_is_lost(tmp_path):
     federate(
         orgs, "cancer", shares(train, CLINICS), features, "target", min_participants=2, rounds=40
     )
-    outcome: dict = {}
-
-    def run() -> None:
-        try:
-            loopml.run_federation("cancer")
-        except FederationFailed as error:
-            outcome["error"] = error
-
-    coordinator = threading.Thread(target=run)
-    coordinator.start()
+    coordinator, outcome = _run_in_background("cancer")
     dropped_c = _kill_at(orgs, "clinic-c", round_number=2)
     _kill_at(orgs, "clinic-b", round_number=dropped_c + 3)
     coordinator.join(timeout=300)
@@ -105,16 +96,7 @@ def test_a_participant_dropping_out_of_shared_histograms_fails_the_run(tmp_path)
     orgs = organisations(tmp_path, CLINICS)
     federate(orgs, "cancer", shares(train, CLINICS), features, "target", strategy="histogram",
              min_participants=2, rounds=5000)  # fmt: skip
-    outcome: dict = {}
-
-    def run() -> None:
-        try:
-            loopml.run_federation("cancer")
-        except FederationFailed as error:
-            outcome["error"] = error
-
-    coordinator = threading.Thread(target=run)
-    coordinator.start()
+    coordinator, outcome = _run_in_background("cancer")
     _kill_at(orgs, "clinic-c", round_number=0, state="training")
     coordinator.join(timeout=400)
 
@@ -124,6 +106,21 @@ def test_a_participant_dropping_out_of_shared_histograms_fails_the_run(tmp_path)
     assert loopml.get_federation("cancer").state == "failed"
     with pytest.raises(loopml.NotFound):
         loopml.list_model_versions("cancer")
+
+
+def _run_in_background(name: str) -> tuple[threading.Thread, dict]:
+    """The coordinator's run in a thread; the failure it ends with lands in the dict."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            loopml.run_federation(name)
+        except FederationFailed as error:
+            outcome["error"] = error
+
+    coordinator = threading.Thread(target=run)
+    coordinator.start()
+    return coordinator, outcome
 
 
 def _kill_at(orgs, member: str, *, round_number: int, state: str = "sent") -> int:

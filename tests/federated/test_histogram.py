@@ -13,7 +13,7 @@ import itertools
 import json
 
 import pytest
-from organisations import breast_cancer, federate, organisations, pooled_training_rows, shares
+from organisations import breast_cancer_forest, holdout_auc, pooled_training_rows
 from sklearn.metrics import roc_auc_score
 
 import loopml
@@ -26,19 +26,8 @@ ROUNDS = 10
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    train, test, features = breast_cancer()
-    orgs = organisations(tmp_path_factory.mktemp("histogram"), CLINICS)
-    data = shares(train, CLINICS)
-    federate(orgs, "forest", data, features, "target", strategy="histogram", rounds=ROUNDS,
-             min_participants=3)  # fmt: skip
-    result = loopml.run_federation("forest")
-    return {"orgs": orgs, "result": result, "train": train, "test": test, "data": data,
-            "features": features}  # fmt: skip
-
-
-def _auc(model, trained) -> float:
-    test = trained["test"]
-    return roc_auc_score(test["target"], model.predict_proba(test[trained["features"]])[:, 1])
+    return breast_cancer_forest(tmp_path_factory.mktemp("histogram"), CLINICS, strategy="histogram",
+                                rounds=ROUNDS, min_participants=3)  # fmt: skip
 
 
 def test_the_shares_are_skewed_in_label_balance_and_feature_range(trained):
@@ -62,12 +51,14 @@ def test_the_forest_has_the_pooled_number_of_trees_and_its_auc(trained):
     pooled_auc = roc_auc_score(
         test["target"], pooled.predict_proba(test[features].to_numpy())[:, 1]
     )
-    assert abs(_auc(federated, trained) - pooled_auc) <= 0.01
+    assert abs(holdout_auc(federated, trained) - pooled_auc) <= 0.01
 
 
 def test_every_clinics_own_trees_do_worse_on_the_pooled_holdout(trained):
     trained["orgs"].at()
-    federated = _auc(loopml.load_model(f"models:/forest/{trained['result'].version}"), trained)
+    federated = holdout_auc(
+        loopml.load_model(f"models:/forest/{trained['result'].version}"), trained
+    )
     features, test = trained["features"], trained["test"]
     for member, frame in trained["data"].items():
         own = split(frame[features].to_numpy(float), frame["target"].to_numpy(float), 0.25)
