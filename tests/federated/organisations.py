@@ -59,3 +59,33 @@ def federate(orgs: Organisations, name: str, data: dict[str, pd.DataFrame], feat
         version = loopml.log_dataset(frame, f"{member}-records")
         loopml.join_federation(invitations[member], version.ref)
     orgs.at()
+
+
+def pooled_training_rows(data: dict[str, pd.DataFrame], features, target, holdout: float = 0.25):
+    """The union of what the participants train on (each keeps ``holdout`` of its rows back):
+    the rows a pooled anchor must see to be compared fairly."""
+    from loopml.federated.local import split
+
+    own = [split(f[features].to_numpy(float), f[target].to_numpy(float), holdout)
+           for f in data.values()]  # fmt: skip
+    return np.concatenate([o.x_train for o in own]), np.concatenate([o.y_train for o in own])
+
+
+def breast_cancer_forest(root: Path, names: list[str], **options) -> dict:
+    """Breast cancer clinics (``shares`` of ``breast_cancer``) train one federation "forest"
+    of trees with ``options``; what the tests read: organisations, result, rows."""
+    train, test, features = breast_cancer()
+    orgs = organisations(root, names)
+    data = shares(train, names)
+    federate(orgs, "forest", data, features, "target", **options)
+    result = loopml.run_federation("forest")
+    return {"orgs": orgs, "result": result, "train": train, "test": test, "data": data,
+            "features": features}  # fmt: skip
+
+
+def holdout_auc(model, trained: dict) -> float:
+    """``model``'s AUC on the pooled holdout of ``breast_cancer_forest``."""
+    from sklearn.metrics import roc_auc_score
+
+    test = trained["test"]
+    return roc_auc_score(test["target"], model.predict_proba(test[trained["features"]])[:, 1])

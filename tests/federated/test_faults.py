@@ -69,16 +69,7 @@ def test_a_dropped_participant_is_left_out_until_the_quorum_is_lost(tmp_path):
     federate(
         orgs, "cancer", shares(train, CLINICS), features, "target", min_participants=2, rounds=40
     )
-    outcome: dict = {}
-
-    def run() -> None:
-        try:
-            loopml.run_federation("cancer")
-        except FederationFailed as error:
-            outcome["error"] = error
-
-    coordinator = threading.Thread(target=run)
-    coordinator.start()
+    coordinator, outcome = _run_in_background("cancer")
     dropped_c = _kill_at(orgs, "clinic-c", round_number=2)
     _kill_at(orgs, "clinic-b", round_number=dropped_c + 3)
     coordinator.join(timeout=300)
@@ -98,9 +89,44 @@ def test_a_dropped_participant_is_left_out_until_the_quorum_is_lost(tmp_path):
         loopml.list_model_versions("cancer")
 
 
-def _kill_at(orgs, member: str, *, round_number: int) -> int:
-    """Kill ``member``'s training process (SIGKILL: no goodbye) once it has sent its update of
-    ``round_number``: it is gone when the next round asks for its update."""
+def test_a_participant_dropping_out_of_shared_histograms_fails_the_run(tmp_path):
+    """Every split of histogram-based trees needs every member: one gone fails the run, with
+    who did not answer, and registers nothing."""
+    train, _, features = breast_cancer()
+    orgs = organisations(tmp_path, CLINICS)
+    federate(orgs, "cancer", shares(train, CLINICS), features, "target", strategy="histogram",
+             min_participants=2, rounds=5000)  # fmt: skip
+    coordinator, outcome = _run_in_background("cancer")
+    _kill_at(orgs, "clinic-c", round_number=0, state="training")
+    coordinator.join(timeout=400)
+
+    message = str(outcome["error"])
+    assert "clinic-c" in message.split("did not answer")[0], message
+    assert "the federation needs 3" in message, message
+    assert loopml.get_federation("cancer").state == "failed"
+    with pytest.raises(loopml.NotFound):
+        loopml.list_model_versions("cancer")
+
+
+def _run_in_background(name: str) -> tuple[threading.Thread, dict]:
+    """The coordinator's run in a thread; the failure it ends with lands in the dict."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            loopml.run_federation(name)
+        except FederationFailed as error:
+            outcome["error"] = error
+
+    coordinator = threading.Thread(target=run)
+    coordinator.start()
+    return coordinator, outcome
+
+
+def _kill_at(orgs, member: str, *, round_number: int, state: str = "sent") -> int:
+    """Kill ``member``'s training process (SIGKILL: no goodbye) once it is in ``state`` of
+    ``round_number`` (by default: has sent its update, so it is gone when the next round asks
+    for one)."""
     status = (
         orgs.participants[member].home_path / "federations" / "cancer" / f"{member}.status.json"
     )
@@ -108,8 +134,8 @@ def _kill_at(orgs, member: str, *, round_number: int) -> int:
     while time.monotonic() < deadline:
         if status.exists():
             found = json.loads(status.read_text() or "{}")
-            if found.get("round", -1) >= round_number and found.get("state") == "sent":
-                time.sleep(0.3)  # let the engine fetch the update it was sent
+            if found.get("round", -1) >= round_number and found.get("state") == state:
+                time.sleep(0.3)  # let the engine fetch the update, or the training begin
                 os.kill(found["pid"], signal.SIGKILL)
                 return found["round"]
         time.sleep(0.05)

@@ -107,23 +107,36 @@ def test_the_engine_job_carries_the_quorum_and_fedprox_weight(tmp_path):
     assert workflow["args"].get("aggregator") is None
 
 
-def test_a_bagging_job_aggregates_with_the_tree_bagging_of_the_engine(tmp_path):
+@pytest.mark.parametrize(
+    ("strategy", "aggregator", "tracker"),
+    [("bagging", "BAGGING", None), ("histogram", "SHARED", "127.0.0.1:9091")],
+)
+def test_a_tree_job_aggregates_with_its_strategys_aggregator(tmp_path, strategy, aggregator,
+                                                             tracker):  # fmt: skip
+    """Bagging folds every participant's trees in; histogram jobs hand each participant the
+    address of XGBoost's tracker and keep the one forest all of them grew."""
     from loopml.federated import engine
 
-    spec = {"federation": "cancer", "strategy": "bagging", "num_rounds": 8, "initial": {},
+    spec = {"federation": "cancer", "strategy": strategy, "num_rounds": 8, "initial": {},
             "min_participants": 2, "journal": str(tmp_path / "journal.jsonl"),
-            "workspace": str(tmp_path / "engine"),
+            "workspace": str(tmp_path / "engine"), "tracker": tracker,
             "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}]}  # fmt: skip
     engine._job(spec).export_job(str(tmp_path / "job"))
     server = json.loads(
         (tmp_path / "job/federation/app_server/config/config_fed_server.json").read_text()
     )
     (workflow,) = server["workflows"]
-    aggregator = workflow["args"]["aggregator"]
-    aggregator = aggregator if "path" in aggregator else next(
-        c for c in server["components"] if c["id"] == aggregator
+    found = workflow["args"]["aggregator"]
+    found = found if "path" in found else next(
+        c for c in server["components"] if c["id"] == found
     )  # fmt: skip
-    assert aggregator["path"] == engine.BAGGING and workflow["args"]["model"] == {}
+    assert found["path"] == getattr(engine, aggregator) and workflow["args"]["model"] == {}
+    client = json.loads(
+        (tmp_path / "job/federation/app_clinic-a/config/config_fed_client.json").read_text()
+    )
+    (executor,) = client["executors"]
+    command = executor["executor"]["args"]["command"]
+    assert command[-2:] == (["--tracker", tracker] if tracker else ["--participants", "2"])
 
 
 def test_the_create_command_takes_trees_privacy_and_segments(ctx):

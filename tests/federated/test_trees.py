@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from organisations import breast_cancer, federate, organisations, shares
+from organisations import breast_cancer_forest, holdout_auc
 from sklearn.metrics import roc_auc_score
 
 import loopml
@@ -30,19 +30,8 @@ TREE_FIELDS = {"base_weights", "categories", "categories_nodes", "categories_seg
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    train, test, features = breast_cancer()
-    orgs = organisations(tmp_path_factory.mktemp("forest"), CLINICS)
-    data = shares(train, CLINICS)
-    federate(orgs, "forest", data, features, "target", strategy="bagging", rounds=ROUNDS,
-             min_participants=2)  # fmt: skip
-    result = loopml.run_federation("forest")
-    return {"orgs": orgs, "result": result, "train": train, "test": test, "data": data,
-            "features": features}  # fmt: skip
-
-
-def _auc(model, trained) -> float:
-    test = trained["test"]
-    return roc_auc_score(test["target"], model.predict_proba(test[trained["features"]])[:, 1])
+    return breast_cancer_forest(tmp_path_factory.mktemp("forest"), CLINICS, strategy="bagging",
+                                rounds=ROUNDS, min_participants=2)  # fmt: skip
 
 
 def test_federated_trees_reach_the_pooled_auc_with_as_many_boosting_rounds(trained):
@@ -53,12 +42,14 @@ def test_federated_trees_reach_the_pooled_auc_with_as_many_boosting_rounds(train
     assert booster.num_boosted_rounds() == ROUNDS * len(CLINICS)  # one tree per clinic and round
     train, features = trained["train"], trained["features"]
     pooled = trees.pooled_estimator(train[features], train["target"], ROUNDS)
-    assert _auc(federated, trained) >= _auc(pooled, trained) - 0.01
+    assert holdout_auc(federated, trained) >= holdout_auc(pooled, trained) - 0.01
 
 
 def test_every_clinics_own_trees_do_worse_on_the_pooled_holdout(trained):
     trained["orgs"].at()
-    federated = _auc(loopml.load_model(f"models:/forest/{trained['result'].version}"), trained)
+    federated = holdout_auc(
+        loopml.load_model(f"models:/forest/{trained['result'].version}"), trained
+    )
     features = trained["features"]
     for member, frame in trained["data"].items():
         own = split(frame[features].to_numpy(float), frame["target"].to_numpy(float), 0.25)

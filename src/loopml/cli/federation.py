@@ -18,14 +18,16 @@ def create(
     features: str = typer.Option(..., "--features", help="Feature columns, comma-separated."),
     target: str = typer.Option(..., "--target", help="The binary target column."),
     strategy: str = typer.Option(
-        "fedavg", "--strategy", help="fedavg, fedprox (logistic regression) or bagging (XGBoost)."
+        "fedavg",
+        "--strategy",
+        help="fedavg, fedprox (logistic regression), histogram or bagging (XGBoost).",
     ),
     min_participants: int = typer.Option(2, "--min-participants", help="Updates a round needs."),
     rounds: int = typer.Option(10, "--rounds", help="Training rounds."),
     mu: float = typer.Option(0.1, "--mu", help="FedProx's proximal weight."),
     model: str = typer.Option(None, "--model", help="Registered model name (default: NAME)."),
-    learning_rate: float = typer.Option(None, "--learning-rate", help="Bagging: trees' rate."),
-    max_depth: int = typer.Option(None, "--max-depth", help="Bagging: trees' depth."),
+    learning_rate: float = typer.Option(None, "--learning-rate", help="Trees' learning rate."),
+    max_depth: int = typer.Option(None, "--max-depth", help="Trees' depth."),
     privacy: str = typer.Option(
         None, "--privacy", help="Differential privacy: epsilon=1,release_epsilon=1,clip=,fraction="
     ),

@@ -6,7 +6,9 @@ writes one journal line per reply and per round, which loopml reads after the
 run to record rounds, and it fails a round that fewer than ``min_participants``
 answered instead of averaging what is left. For boosted trees the average is
 replaced by ``TreeBagging``, which appends every participant's new trees to the
-global forest with the engine's own tree-merging code. Imports nothing of
+global forest with the engine's own tree-merging code, and for shared
+histograms by ``SharedForest``, which checks that every participant built the
+same forest and keeps it. Imports nothing of
 loopml: the engine loads these classes by class path from an explicit allow-list.
 """
 
@@ -120,6 +122,29 @@ class TreeBagging(ModelAggregator):
 
     def reset_stats(self) -> None:
         self._added = []
+
+
+class SharedForest(ModelAggregator):
+    """Histogram-based trees: the participants grew one forest together over XGBoost's
+    collective, so every reply must be the same forest; the global model is that forest."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._forests: list[bytes] = []
+
+    def accept_model(self, model: FLModel) -> None:
+        self._forests.append(bytes(model.params["model_data"]))
+
+    def aggregate_model(self) -> FLModel:
+        if len(set(self._forests)) != 1:
+            raise RuntimeError(
+                f"the participants sent {len(set(self._forests))} different forests; "
+                "trees grown over one collective must be the same"
+            )
+        return FLModel(params={"model_data": self._forests[0]})
+
+    def reset_stats(self) -> None:
+        self._forests = []
 
 
 def _describe(params: dict | None) -> dict[str, dict[str, Any]]:

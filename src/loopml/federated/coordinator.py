@@ -70,15 +70,19 @@ def run(name: str) -> Result:
 
 
 def _train(federation: Federation, segment: str) -> Trained:
-    bagging = federation.strategy == "bagging"
+    forest = federation.strategy in service.TREES
     members = federation.joined
+    # Linear models spend a first round on the pooled feature moments; bagged trees need
+    # none; shared histograms grow every boosting round within one task of the engine.
+    rounds = {"bagging": federation.rounds, "histogram": 1}.get(federation.strategy)
+    # Over XGBoost's collective every participant takes part in every split: all or none.
+    needed = len(members) if federation.strategy == "histogram" else federation.min_participants
     spec = {
         "federation": federation.name, "strategy": federation.strategy, "segment": segment,
-        # Linear models spend a first round on the pooled feature moments; trees need none.
-        "num_rounds": federation.rounds if bagging else 1 + federation.rounds,
+        "num_rounds": rounds or 1 + federation.rounds,
         "members": [{"name": m.name, "home": m.home} for m in members],
-        "initial": {} if bagging else {"theta": linear.initial_vector(len(federation.features))},
-        "min_participants": federation.min_participants,
+        "initial": {} if forest else {"theta": linear.initial_vector(len(federation.features))},
+        "min_participants": needed,
         "fedprox_mu": federation.options.get("mu") if federation.strategy == "fedprox" else None,
         "privacy": federation.options.get("privacy"),
     }  # fmt: skip
@@ -86,7 +90,7 @@ def _train(federation: Federation, segment: str) -> Trained:
     outcome = engine.run(spec, workdir / segments.folder_name(segment) if segment else workdir)
     reason = journal.failure(
         outcome.journal, outcome.returncode, members=[m.name for m in members],
-        num_rounds=spec["num_rounds"], min_participants=federation.min_participants,
+        num_rounds=spec["num_rounds"], min_participants=needed,
     )  # fmt: skip
     if reason:
         where = f"segment {segment}: " if segment else ""
@@ -174,7 +178,7 @@ def _model_name(federation: Federation) -> str:
 def global_model(federation: Federation, rounds: list[journal.Round]) -> dict:
     """The global model as plain data: a forest's XGBoost JSON, or a linear model's vector."""
     params = rounds[-1].params
-    if federation.strategy == "bagging":
+    if federation.strategy in service.TREES:
         return {"trees": params["model_data"]}
     vector = np.asarray(params["theta"], dtype=float)
     if federation.options.get("privacy"):  # the first pooled moments, as every participant kept

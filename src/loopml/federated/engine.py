@@ -24,6 +24,7 @@ from loopml.federated import privacy
 
 CONTROLLER = "loopml.federated.controller.JournaledFedAvg"
 BAGGING = "loopml.federated.controller.TreeBagging"
+SHARED = "loopml.federated.controller.SharedForest"
 # The engine copies a job's scripts into the job; loopml itself is installed, so the
 # participants' script is this one line, and loopml is an app package it never copies.
 LAUNCHER = "from loopml.federated.site import main\n\nmain()\n"
@@ -72,17 +73,18 @@ def _job(spec: dict[str, Any]):
     from nvflare.job_config.defs import FilterType
     from nvflare.job_config.script_runner import FrameworkType, ScriptRunner
 
-    from loopml.federated.controller import JournaledFedAvg, TreeBagging
+    from loopml.federated.controller import JournaledFedAvg, SharedForest, TreeBagging
 
     job = FedJob(name="federation", min_clients=spec["min_participants"], fail_fast=True)
     job.set_app_packages(["loopml"])
     launcher = Path(spec["workspace"]).with_name("participant.py")
     launcher.write_text(LAUNCHER, encoding="utf-8")
+    aggregator = {"bagging": TreeBagging, "histogram": SharedForest}.get(spec.get("strategy"))
     controller = JournaledFedAvg(
         num_clients=len(spec["members"]), num_rounds=spec["num_rounds"],
         model=spec["initial"], journal=spec["journal"], min_participants=spec["min_participants"],
         fedprox_mu=spec.get("fedprox_mu"),
-        aggregator=TreeBagging() if spec.get("strategy") == "bagging" else None,
+        aggregator=aggregator() if aggregator else None,
     )  # fmt: skip
     job.to_server(controller, id="controller")
     for member in spec["members"]:
@@ -96,6 +98,7 @@ def _job(spec: dict[str, Any]):
             "--participants",
             str(len(spec["members"])),
             *(["--segment", spec["segment"]] if spec.get("segment") else []),
+            *(["--tracker", spec["tracker"]] if spec.get("tracker") else []),
         ]
         runner = ScriptRunner(script=str(launcher), script_args=args, launch_external_process=True,
                               command=[sys.executable, "-u"], framework=FrameworkType.NUMPY)  # fmt: skip
@@ -114,7 +117,7 @@ def _allow_controller(workspace: Path) -> None:
     local.mkdir(parents=True, exist_ok=True)
     resources = {
         "format_version": 2,
-        "class_allow_list": [*DEFAULT_CLASS_ALLOW_LIST, CONTROLLER, BAGGING],
+        "class_allow_list": [*DEFAULT_CLASS_ALLOW_LIST, CONTROLLER, BAGGING, SHARED],
     }
     (local / "resources.json.default").write_text(json.dumps(resources), encoding="utf-8")
 
@@ -124,7 +127,20 @@ def main(spec_path: str) -> int:
     workspace = Path(spec["workspace"])
     _allow_controller(workspace)
     names = [member["name"] for member in spec["members"]]
+    tracker = None
+    if spec.get("strategy") == "histogram":
+        # XGBoost's collective needs a tracker that introduces the participants to each
+        # other; the coordinator hosts it for the one task in which they grow the trees.
+        from xgboost.tracker import RabitTracker
+
+        tracker = RabitTracker(n_workers=len(names), host_ip=spec.get("tracker_host", "127.0.0.1"),
+                               sortby="task", timeout=spec.get("tracker_timeout", 300))  # fmt: skip
+        tracker.start()
+        found = tracker.worker_args()
+        spec["tracker"] = f"{found['dmlc_tracker_uri']}:{found['dmlc_tracker_port']}"
     status = _job(spec).simulator_run(str(workspace), clients=names, threads=len(names))
+    if tracker is not None and not status:
+        tracker.wait_for(timeout=60)
     return int(status or 0)
 
 

@@ -36,8 +36,11 @@ def create_federation(
     """A federation training one model on ``features`` to predict ``target``.
 
     ``strategy`` is ``"fedavg"`` or ``"fedprox"`` (logistic regression through its
-    coefficients) or ``"bagging"`` (XGBoost trees: every round each participant adds
-    trees grown on its own rows; ``learning_rate`` and ``max_depth`` are theirs).
+    coefficients), ``"histogram"`` (XGBoost trees grown together over XGBoost's
+    collective from every participant's gradient histograms: the pooled model's trees,
+    ``rounds`` of them; every member must take part) or ``"bagging"`` (XGBoost trees:
+    every round each participant adds trees grown on its own rows). ``learning_rate``
+    and ``max_depth`` are the trees'.
     ``features`` are column names (numbers) or ``{"name", "type"}`` dicts; ``mu`` is
     FedProx's proximal weight (used with ``strategy="fedprox"``); ``model`` names the
     registered model (the federation's name by default). ``privacy`` turns on the

@@ -9,6 +9,12 @@ adds Laplace noise (spending ``release_epsilon``). The filter's own accountant
 (pure differential privacy, sequential composition, delta 0) adds up what each
 participant spent; the federation records that sum with the global model.
 
+Trees get none: NVFLARE's privacy filters (``SVTPrivacy``, ``PercentilePrivacy``,
+``ExcludeVars``) work on arrays of weights, and its XGBoost modes offer only
+masking of hessian sums and (for histograms, with XGBoost's federated plugin)
+homomorphic encryption, not noise; a forest's split thresholds are values of a
+participant's features that no such filter can noise. ``settings`` refuses.
+
 Not covered: the first round's feature means and mean squares, which every
 participant sends so that all standardise alike (aggregates, not rows), and the
 row counts that weight the average.
@@ -19,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from loopml.errors import InvalidInput
+from loopml.federated.service import TREES
 
 DEFAULTS = {"epsilon": 1.0, "release_epsilon": 1.0, "clip": 1e-4, "fraction": 0.2}
 FILTER = "nvflare.app_common.filters.svt_privacy.SVTPrivacy"
@@ -31,9 +38,11 @@ def settings(privacy: dict[str, Any] | None, strategy: str) -> dict[str, float] 
     """The privacy options of a federation, checked; None when privacy is off."""
     if privacy is None:
         return None
-    if strategy == "bagging":
+    if strategy in TREES:
         raise InvalidInput(
-            "Differential privacy is for federations of linear models (fedavg, fedprox).",
+            "Differential privacy is for federations of linear models (fedavg, fedprox): "
+            "NVFLARE has no differential privacy for XGBoost trees (its filters noise "
+            "arrays of weights, and a tree's split thresholds and structure are not those).",
             hint="Train trees without privacy=..., or use strategy='fedavg'.",
         )
     unknown = sorted(set(privacy) - set(DEFAULTS))

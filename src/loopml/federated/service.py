@@ -20,9 +20,11 @@ from loopml.federated.fingerprint import signature_problems
 from loopml.store import Store, utcnow
 from loopml.store.tables import FederationMemberRow, FederationRow
 
-# Each strategy trains one model family: averaging for linear models, bagging for trees.
+# Each strategy trains one model family: averaging for linear models, bagging or shared
+# histograms for trees.
 FAMILY_OF = {"fedavg": "logistic_regression", "fedprox": "logistic_regression",
-             "bagging": "boosted_trees"}  # fmt: skip
+             "bagging": "boosted_trees", "histogram": "boosted_trees"}  # fmt: skip
+TREES = ("bagging", "histogram")
 FAMILIES = tuple(dict.fromkeys(FAMILY_OF.values()))
 STRATEGIES = tuple(FAMILY_OF)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

@@ -2,7 +2,8 @@
 
 It opens the participant's own store, loads and checks its own data (one
 segment's rows in a per-segment federation), and then answers each round with
-one array (or, for trees, the round's new trees), a row count and a few metrics —
+one array (or, for trees, the round's new trees, or with shared histograms the
+forest grown with the others over XGBoost's collective), a row count and a few metrics —
 the only things that leave the participant (``reply`` and ``reply_trees`` build
 exactly that; with privacy on, the engine's filter noises the array on its way).
 """
@@ -44,20 +45,31 @@ def reply_trees(
     forest: bytes | None, data, participants: int, options: dict
 ) -> tuple[dict, dict, int]:
     """(params, metrics, rows) for one round of bagged trees: this participant's new trees."""
+    added = trees.grow(forest, data.x_train, data.y_train, trees.params(options, participants))
+    return {"model_data": added}, _forest_metrics(forest, data), len(data.y_train)
+
+
+def reply_histogram(data, rounds: int, options: dict, collective: dict) -> tuple[dict, dict, int]:
+    """(params, metrics, rows) for the one task of shared histograms: the forest grown with the
+    other participants, and its metrics on this participant's holdout."""
+    forest = trees.grow_together(data.x_train, data.y_train, trees.params(options), rounds,
+                                 collective)  # fmt: skip
+    return {"model_data": forest}, _forest_metrics(forest, data), len(data.y_train)
+
+
+def _forest_metrics(forest: bytes | None, data) -> dict[str, float]:
     from sklearn.metrics import log_loss, roc_auc_score
 
-    rows = len(data.y_train)
-    added = trees.grow(forest, data.x_train, data.y_train, trees.params(options, participants))
-    received = trees.predict_proba(forest, data.x_holdout)
+    scores = trees.predict_proba(forest, data.x_holdout)
     metrics = {
-        "holdout_log_loss": float(log_loss(data.y_holdout, received, labels=[0, 1])),
-        "holdout_accuracy": float(np.mean((received >= 0.5) == data.y_holdout)),
-        "train_rows": rows,
+        "holdout_log_loss": float(log_loss(data.y_holdout, scores, labels=[0, 1])),
+        "holdout_accuracy": float(np.mean((scores >= 0.5) == data.y_holdout)),
+        "train_rows": len(data.y_train),
         "holdout_rows": len(data.y_holdout),
     }
     if len(set(data.y_holdout.tolist())) == 2:  # AUC needs both classes in the holdout
-        metrics["holdout_auc"] = float(roc_auc_score(data.y_holdout, received))
-    return {"model_data": added}, metrics, rows
+        metrics["holdout_auc"] = float(roc_auc_score(data.y_holdout, scores))
+    return metrics
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--member", required=True)
     parser.add_argument("--participants", type=int, default=1)
     parser.add_argument("--segment", default="", help="Train on this segment's rows only.")
+    parser.add_argument("--tracker", default="", help="host:port of XGBoost's collective.")
     args = parser.parse_args(argv)
 
     import nvflare.client as flare
@@ -74,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     federation, data = _local_data(args)
     status = _status_writer(args)
     state: dict[str, Any] = {}
+    if args.tracker:
+        state["collective"] = trees.collective(args.tracker, args.member)
     flare.init()
     while flare.is_running():
         received = flare.receive()
@@ -93,6 +108,9 @@ def answer(federation, data, received, participants: int, state: dict[str, Any])
     if federation.strategy == "bagging":
         forest = (received.params or {}).get("model_data")
         params, metrics, rows = reply_trees(forest, data, participants, federation.options)
+    elif federation.strategy == "histogram":
+        params, metrics, rows = reply_histogram(data, federation.rounds, federation.options,
+                                                state["collective"])  # fmt: skip
     else:
         mu = float((received.meta or {}).get(AlgorithmConstants.FEDPROX_MU) or 0.0)
         vector = np.asarray(received.params["theta"], dtype=float)

@@ -1,4 +1,6 @@
-"""Boosted trees grown by bagging: the arithmetic each participant runs (NVFLARE's tree-based XGBoost).
+"""Boosted trees: the arithmetic each participant runs, by bagging or by shared histograms.
+
+Bagging (NVFLARE's tree-based XGBoost):
 
 Each round a participant loads the global forest, grows one boosting round of
 trees on its own rows (gradients of the global model's predictions, learning
@@ -12,6 +14,18 @@ A tree is arrays of split features, thresholds, child indices and leaf
 weights: no row crosses, although thresholds are values of the participant's
 features (as in every federated tree method; differential privacy does not
 cover them).
+
+Histograms (``strategy="histogram"``, horizontal histogram-based XGBoost):
+every participant joins XGBoost's own collective and runs the same
+``xgb.train``; at each split the participants' gradient histograms (and, once,
+their quantile sketches) are summed over the collective, so every participant
+grows the same trees the pooled rows would give, as many as the pooled model
+has. NVFLARE's histogram-based executors relay those sums through the engine
+but need an XGBoost built with its federated plugin, which the ``xgboost-cpu``
+wheel is not (``USE_FEDERATED`` off); loopml uses the collective's ``rabit``
+transport instead, so the sums travel between the participants over TCP (a ring
+of partial sums), and the coordinator only hosts the tracker that introduces
+them and receives the finished forest.
 """
 
 from __future__ import annotations
@@ -52,6 +66,29 @@ def grow(forest: bytes | None, x: np.ndarray, y: np.ndarray, settings: dict[str,
     added = json.loads(bytes(booster.save_raw("json")))
     mask_sum_hessian(added)
     return json.dumps(added).encode()
+
+
+def grow_together(
+    x: np.ndarray, y: np.ndarray, settings: dict[str, Any], rounds: int, collective: dict
+) -> bytes:
+    """All ``rounds`` boosting rounds on ``x, y`` with the other participants over XGBoost's
+    collective (``collective`` is its communicator's settings); returns the forest, masked."""
+    import xgboost as xgb
+    from nvflare.app_opt.xgboost.tree_based.executor import mask_sum_hessian
+
+    with xgb.collective.CommunicatorContext(**collective):
+        booster = xgb.train(settings, xgb.DMatrix(x, label=y), num_boost_round=rounds)
+    forest = json.loads(bytes(booster.save_raw("json")))
+    mask_sum_hessian(forest)  # the pooled hessian sums would tell every node's size
+    return json.dumps(forest).encode()
+
+
+def collective(tracker: str, member: str, timeout: int = 120) -> dict[str, Any]:
+    """The communicator's settings for ``member``, given the tracker's ``host:port``."""
+    host, _, port = tracker.rpartition(":")
+    return {"dmlc_communicator": "rabit", "dmlc_tracker_uri": host,
+            "dmlc_tracker_port": int(port), "dmlc_task_id": member,
+            "dmlc_timeout": timeout}  # fmt: skip
 
 
 def predict_proba(forest: bytes | None, x: np.ndarray) -> np.ndarray:
