@@ -6,7 +6,6 @@ from tests.ui.conftest import csrf, sign_in
 from tests.ui.world import clinics
 
 import loopml
-
 from loopml import audit
 from loopml.monitoring import service as monitoring
 from loopml.registry import service as registry
