@@ -64,6 +64,45 @@ def test_the_gate_passes_a_random_grouping_and_blocks_a_skewed_one(cancer):
     assert "needs >= 0.8; a heuristic, not a legal standard" in str(caught.value)
 
 
+def test_a_passing_promotion_keeps_the_fairness_numbers_limits_and_verdict_in_its_audit(
+    ctx, cancer
+):
+    model, data = cancer
+    limits = {"demographic_parity_ratio": ">= 0.8", "equalized_odds_difference": "<= 0.25"}
+    loopml.set_gate("cancer", extra={"fairness": {"sensitive": ["lottery"], "limits": limits}})
+    loopml.assess_fairness("cancer", 1, data, target="diagnosis", sensitive=["lottery"])
+
+    loopml.promote("cancer", 1, reason="fair on a random grouping")
+
+    event = audit.list_events(ctx.store, entity_type="model", entity_id="cancer",
+                              action="gate.pass")[0]  # fmt: skip
+    assert event.actor == "tester" and event.reason == "fair on a random grouping"
+    (check,) = event.after["gate"]["checks"]
+    assert check["name"] == "fairness" and check["passed"] is True
+    lottery = check["values"]["lottery"]
+    assert lottery["passed"] is True and lottery["limits"] == limits
+    assert lottery["default_limits"] is False and lottery["min_group_rows"] == 30
+    predicted = model.predict(data[model.feature_names_in_])
+    rates = {g: float(np.mean(predicted[data["lottery"] == g] == 1)) for g in ("blue", "red")}
+    for group, rate in rates.items():
+        assert lottery["groups"][group]["selection_rate"] == pytest.approx(rate)
+        assert lottery["groups"][group]["rows"] == (data["lottery"] == group).sum()
+    summary = lottery["summary"]
+    assert summary["demographic_parity_ratio"] == pytest.approx(
+        min(rates.values()) / max(rates.values())
+    )
+    assert summary["demographic_parity_difference"] == pytest.approx(
+        max(rates.values()) - min(rates.values())
+    )
+    assert (
+        summary["demographic_parity_ratio"] >= 0.8 and summary["equalized_odds_difference"] <= 0.25
+    )
+    assert (
+        f"demographic_parity_ratio = {summary['demographic_parity_ratio']:.3g} (needs >= 0.8)"
+        in check["detail"]
+    )
+
+
 def test_a_regressor_is_judged_by_its_error_per_group_on_the_real_sex_attribute(ctx):
     """load_diabetes' ``sex`` is a real attribute; the model is trained without it."""
     X, y = diabetes()

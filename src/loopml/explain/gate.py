@@ -74,8 +74,17 @@ def fairness_check(candidate: ModelVersion, spec: FairnessLimits, store: Any) ->
         ok, detail = _judge(attribute, spec)
         passed = passed and ok
         details.append(detail)
-        values[attribute.attribute] = {"summary": attribute.summary, "groups": attribute.groups}
+        # the numbers, the rule they were held to and the verdict, for the audit trail
+        values[attribute.attribute] = {
+            "summary": attribute.summary, "groups": attribute.groups, "passed": ok,
+            "limits": _limits(attribute, spec), "default_limits": not spec.limits,
+            "min_group_rows": spec.min_group_rows,
+        }  # fmt: skip
     return Check("fairness", passed, "; ".join(details), values)
+
+
+def _limits(attribute: AttributeFairness, spec: FairnessLimits) -> dict[str, str]:
+    return spec.limits or DEFAULT_LIMITS[attribute.task]
 
 
 def _judge(attribute: AttributeFairness, spec: FairnessLimits) -> tuple[bool, str]:
@@ -83,7 +92,7 @@ def _judge(attribute: AttributeFairness, spec: FairnessLimits) -> tuple[bool, st
     if rows < spec.min_group_rows:
         return False, (f"{attribute.attribute}: group {group!r} has {rows} rows, too few to judge "
                        f"(needs >= {spec.min_group_rows}); assess on more data")  # fmt: skip
-    limits = spec.limits or DEFAULT_LIMITS[attribute.task]
+    limits = _limits(attribute, spec)
     parts, ok = [], True
     for metric, rule in limits.items():
         value = attribute.summary.get(metric)
