@@ -38,6 +38,30 @@ def test_contributions_plus_base_value_equal_the_models_output(sqlite_ctx, flavo
     )
 
 
+class Progression:
+    """A Python-function model: a hand-written rule with an interaction, no library behind it."""
+
+    def predict(self, X):
+        X = pd.DataFrame(X)
+        return (150 + 900 * X["bmi"] + 700 * X["s5"] + 4e4 * X["bmi"] * X["bp"]).to_numpy()
+
+
+def test_a_python_function_model_adds_up_too(sqlite_ctx):
+    from tests.explain.conftest import diabetes
+
+    X, _ = diabetes()
+    loopml.log_model(Progression(), "rule", input_example=X.head(), trusted=True)
+    loaded = loopml.load_model("models:/rule/1", trusted=True)
+    rows = X.sample(3, random_state=3)
+
+    explanation = loopml.explain_rows(loaded, rows, background=X)
+
+    assert loaded.flavor == "pyfunc" and "permutation explainer" in explanation.method
+    assert np.all(np.abs(explanation.outputs - Progression().predict(rows)) <= 1e-6)
+    unused = [explanation.features.index(c) for c in ("age", "s1", "s6")]
+    assert np.all(explanation.values[:, unused] == 0)  # features the rule never reads
+
+
 def test_classifier_outputs_are_named(sqlite_ctx, flavor):
     name, model, X, _, _ = flavor
     version = loopml.log_model(model, name.replace(" ", "-"), input_example=X.head())

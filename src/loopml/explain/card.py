@@ -80,6 +80,13 @@ def evaluation_rows(store, version: ModelVersion) -> Rows:
     return rows
 
 
+def explanation_figures(store, version: ModelVersion) -> list[str]:
+    from loopml.explain.plots import contribution_summary
+
+    found = reports.latest_report(store, version, "explanation")
+    return [] if found is None else [contribution_summary(found.payload)]
+
+
 def evaluation_figures(store, version: ModelVersion) -> list[str]:
     from loopml.explain.evaluation import figures
 

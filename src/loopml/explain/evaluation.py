@@ -49,8 +49,11 @@ class Evaluation:
                 _table("Residuals (actual − predicted)", self.details["residuals"].items())
             )
         if self.explanation:
+            from loopml.explain.plots import contribution_summary
+
             parts.append(_table(f"Importance ({self.explanation['method']})",
                                 self.explanation["importance"].items()))  # fmt: skip
+            parts.append(contribution_summary(self.explanation))
         for attribute in (self.fairness or {}).get("attributes", []):
             parts.append(
                 _table(f"Fairness by {attribute['attribute']}", attribute["summary"].items())

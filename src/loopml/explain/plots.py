@@ -3,7 +3,9 @@
 A residual plot (predicted against residual, and the residuals' distribution) for a
 regressor; a reliability diagram (mean predicted probability against the observed
 rate per bin, with its 95% Wilson interval) and a confusion matrix drawn as a
-heat-map table of counts for a classifier. Every label is escaped, so a page may
+heat-map table of counts for a classifier; and a global explanation's summary, a
+beeswarm in box form: per feature the spread of its contributions, coloured by
+whether higher values of it raise or lower the output. Every label is escaped, so a page may
 embed them as they are (the model card and the web UI do).
 """
 
@@ -16,6 +18,8 @@ from typing import Any
 WIDTH, HEIGHT, MARGIN = 420, 260, 44
 POINT_COLOR, BAR_COLOR, IDEAL_COLOR, AXIS_COLOR = "#1c7ed6", "#7a869a", "#adb5bd", "#495057"
 HEAT = (28, 126, 214)  # the confusion matrix's colour at a whole row's share
+RAISE_COLOR, LOWER_COLOR, MIXED_COLOR = "#d9480f", "#1c7ed6", "#868e96"
+FEATURES_SHOWN, ROW_HEIGHT = 15, 18
 
 
 def residual_plot(points: dict[str, Any]) -> str:
@@ -93,6 +97,51 @@ def confusion_table(labels: Sequence[Any], counts: Sequence[Sequence[int]]) -> s
     )
 
 
+def contribution_summary(report: dict[str, Any]) -> str:
+    """One row per feature, most important first: a whisker from the 5th to the 95th
+    percentile of its contributions, a box over the middle half and a tick at the median;
+    red when higher values raise the output, blue when they lower it, grey when mixed."""
+    from loopml.explain.importance import ranked
+
+    features = list(ranked(report["importance"]))[:FEATURES_SHOWN]
+    summary = report["summary"]
+    low, high = _span([v for f in features for v in (summary[f]["p5"], summary[f]["p95"], 0.0)])
+    width, left, bottom = WIDTH + 100, 150, 10 + ROW_HEIGHT * len(features) + 4
+
+    def x(value: float) -> float:
+        return left + (value - low) / (high - low) * (width - left - 10)
+
+    parts = [_line(x(0), 10, x(0), bottom, dashed=True), _line(x(low), bottom, x(high), bottom)]
+    parts += [f"<text x='{x(v):.1f}' y='{bottom + 14}' text-anchor='{anchor}'>{v:+.3g}</text>"
+              for v, anchor in ((low, "start"), (0.0, "middle"), (high, "end"))]  # fmt: skip
+    parts.append(f"<text x='{(x(low) + x(high)) / 2:.1f}' y='{bottom + 30}' text-anchor='middle'>"
+                 f"contribution to the {_e(report['output'])}</text>")  # fmt: skip
+    for row, feature in enumerate(features):
+        parts.append(
+            _feature_row(feature, summary[feature], 10 + ROW_HEIGHT * (row + 0.5), left, x)
+        )
+    title = (f"Contributions per feature on {report['rows']:,} rows: red, higher values raise "
+             "the output; blue, they lower it; grey, mixed")  # fmt: skip
+    return _svg("contributions", title, "".join(parts), width=width, height=bottom + 36)
+
+
+def _feature_row(feature: str, s: dict[str, Any], y: float, left: int, x) -> str:
+    rho = s.get("direction")
+    color = (
+        MIXED_COLOR if rho is None or abs(rho) < 0.1 else RAISE_COLOR if rho > 0 else LOWER_COLOR
+    )
+    title = (f"{feature}: contributions 5–95% {s['p5']:+.3g} … {s['p95']:+.3g}"
+             + ("" if rho is None else f", rank correlation with its value {rho:+.2f}"))  # fmt: skip
+    box = ""
+    if "p25" in s:  # explanations stored before the quartiles were kept have whiskers only
+        box = (f"<rect x='{x(s['p25']):.1f}' y='{y - 5:.1f}' width='{max(x(s['p75']) - x(s['p25']), 1):.1f}' "
+               f"height='10' fill='{color}' fill-opacity='.35' stroke='{color}'/>"
+               + _line(x(s["median"]), y - 5, x(s["median"]), y + 5, color=color))  # fmt: skip
+    return (f"<g class='feature' data-feature='{_e(feature)}' data-color='{color}'><title>{_e(title)}</title>"
+            f"<text x='{left - 6}' y='{y + 3.5:.1f}' text-anchor='end'>{_e(feature)}</text>"
+            f"{_line(x(s['p5']), y, x(s['p95']), y, color=color)}{box}</g>")  # fmt: skip
+
+
 class _Scale:
     """Data coordinates to the plot area's pixels, with the axes drawn."""
 
@@ -136,16 +185,17 @@ def _span(values: Sequence[float]) -> tuple[float, float]:
     return (low - 0.5, high + 0.5) if low == high else (low, high)
 
 
-def _line(x1: float, y1: float, x2: float, y2: float, *, dashed: bool = False) -> str:
+def _line(x1: float, y1: float, x2: float, y2: float, *, dashed: bool = False,
+          color: str | None = None) -> str:  # fmt: skip
     dash = " stroke-dasharray='4 3'" if dashed else ""
-    color = IDEAL_COLOR if dashed else AXIS_COLOR
+    color = color or (IDEAL_COLOR if dashed else AXIS_COLOR)
     return f"<line x1='{x1:.1f}' y1='{y1:.1f}' x2='{x2:.1f}' y2='{y2:.1f}' stroke='{color}'{dash}/>"
 
 
-def _svg(kind: str, title: str, body: str) -> str:
+def _svg(kind: str, title: str, body: str, *, width: int = WIDTH, height: int = HEIGHT) -> str:
     return (
         f"<figure class='plot'><svg class='{kind}' xmlns='http://www.w3.org/2000/svg' "
-        f"width='{WIDTH}' height='{HEIGHT}' role='img' aria-label='{_e(title)}' "
+        f"width='{width}' height='{height}' role='img' aria-label='{_e(title)}' "
         f"font-family='system-ui,sans-serif' font-size='10' fill='{AXIS_COLOR}'>{body}</svg>"
         f"<figcaption>{_e(title)}</figcaption></figure>"
     )

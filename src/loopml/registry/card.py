@@ -117,6 +117,12 @@ def _evaluation_figures(store: Store, version: ModelVersion) -> list[str]:
     return evaluation_figures(store, version)
 
 
+def _explanation_figures(store: Store, version: ModelVersion) -> list[str]:
+    from loopml.explain.card import explanation_figures
+
+    return explanation_figures(store, version)
+
+
 def _family(store: Store, version: ModelVersion) -> Rows:
     from loopml.explain.card import family_rows
 
@@ -136,7 +142,9 @@ SECTIONS: list[tuple[str, Callable[[Store, ModelVersion], Rows]]] = [
 
 
 # Sections with plots; a Markdown card shows their rows only.
-FIGURES: dict[str, Callable[[Store, ModelVersion], list[str]]] = {"Evaluation": _evaluation_figures}
+FIGURES: dict[str, Callable[[Store, ModelVersion], list[str]]] = {
+    "Evaluation": _evaluation_figures, "Explanation": _explanation_figures,
+}  # fmt: skip
 
 
 def card_sections(store: Store, name: str, version: int) -> tuple[str, list[Section]]:
