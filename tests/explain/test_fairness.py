@@ -175,3 +175,31 @@ def test_bad_limits_and_missing_columns_are_refused_with_what_to_do(cancer):
         )
     with pytest.raises(InvalidInput, match="sensitive column 'region'"):
         loopml.assess_fairness("cancer", 1, data, target="diagnosis", sensitive=["region"])
+
+
+def test_tips_by_sex_a_text_attribute_of_plotly_data_is_judged_by_its_error_ratio(ctx):
+    """plotly's tips: a tip model that never sees ``sex`` (pandas 3 text) errs more for one."""
+    import plotly.express as px
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    tips = px.data.tips()
+    text = ["day", "time", "smoker"]
+    X = tips[["total_bill", "size", *text]]
+    encoded = make_column_transformer((OneHotEncoder(), text), remainder="passthrough")
+    model = make_pipeline(encoded, Ridge()).fit(X, tips["tip"])
+    loopml.log_model(model, "tips", input_example=X.head())
+    loopml.set_gate("tips", extra={"fairness": {"sensitive": ["sex"]}})
+
+    report = loopml.assess_fairness("tips", 1, tips, target="tip", sensitive=["sex"])
+
+    errors = {g: float(np.mean(np.abs(tips["tip"][tips["sex"] == g] - model.predict(X[tips["sex"] == g]))))
+              for g in ("Female", "Male")}  # fmt: skip
+    sex = report.attribute("sex")
+    assert sex.groups["Male"]["mean_absolute_error"] == pytest.approx(errors["Male"])
+    ratio = min(errors.values()) / max(errors.values())
+    assert sex.summary["error_ratio"] == pytest.approx(ratio) and not sex.used_as_feature
+    with pytest.raises(GateFailed, match=rf"error_ratio = {ratio:.3g} \(needs >= 0.8; a heuristic"):
+        loopml.promote("tips", 1)
