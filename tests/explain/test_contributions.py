@@ -203,6 +203,12 @@ def test_without_the_explain_extra_the_error_names_the_install(sqlite_ctx, monke
         loopml.explain_rows(loopml.load_model("models:/ridge/1"), X.head(1), background=X)
     assert isinstance(caught.value, ImportError)
     assert "pip install 'loopml[explain]'" in str(caught.value)
+    # Registration does not fail for want of the extra: the version comes without an
+    # explanation, and its card says how to compute one later.
+    version = loopml.log_model(Ridge().fit(X, y), "ridge", input_example=X.head(), explain_data=X)
+    assert version.version == 2
+    card = loopml.model_card("ridge", 2)
+    assert "| explanation | not computed (loopml explain NAME --version V" in card
 
 
 def test_the_text_columns_of_plotly_tips_are_explained_whatever_the_model(sqlite_ctx):
