@@ -203,3 +203,30 @@ def test_tips_by_sex_a_text_attribute_of_plotly_data_is_judged_by_its_error_rati
     assert sex.summary["error_ratio"] == pytest.approx(ratio) and not sex.used_as_feature
     with pytest.raises(GateFailed, match=rf"error_ratio = {ratio:.3g} \(needs >= 0.8; a heuristic"):
         loopml.promote("tips", 1)
+
+
+def test_a_rate_a_group_cannot_have_is_kept_as_unknown_and_blocks_the_gate(ctx):
+    """load_breast_cancer with a group of benign tumours only (benign is class 1): its false
+    positive rate has no negatives to stand on, so equalized odds cannot be judged for it.
+    PostgreSQL's JSON keeps no NaN: it is stored as null and read back as NaN."""
+    X, y = scaled_breast_cancer()
+    model = LogisticRegression(max_iter=1000).fit(X, y)
+    loopml.log_model(model, "cancer", input_example=X.head())
+    only_benign = (y == 1) & (X["mean radius"] < X["mean radius"].median())
+    data = X.assign(diagnosis=y, clinic=np.where(only_benign, "b", "a"))
+    loopml.set_gate(
+        "cancer", extra={"fairness": {"limits": {"equalized_odds_difference": "<= 0.2"}}}
+    )
+
+    loopml.assess_fairness("cancer", 1, data, target="diagnosis", sensitive=["clinic"])
+
+    clinic = loopml.get_fairness("cancer", 1).attribute("clinic")
+    assert np.isnan(clinic.groups["b"]["false_positive_rate"])  # scikit-learn would say 0
+    assert clinic.groups["b"]["true_positive_rate"] == pytest.approx(
+        np.mean(model.predict(X[only_benign]) == 1)
+    )
+    assert clinic.groups["b"]["rows"] == only_benign.sum() >= 30
+    assert np.isnan(clinic.summary["equalized_odds_difference"])
+    assert "false_positive_rate nan" in loopml.model_card("cancer", 1)
+    with pytest.raises(GateFailed, match="equalized_odds_difference cannot be measured: a group"):
+        loopml.promote("cancer", 1)

@@ -12,6 +12,7 @@ or a group too small to judge, it does not pass and says what evidence is lackin
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -101,6 +102,9 @@ def _judge(attribute: AttributeFairness, spec: FairnessLimits) -> tuple[bool, st
                 False,
                 f"{attribute.attribute}: {metric} is not measured for a {attribute.task} model",
             )
+        if math.isnan(value):  # a group lacks the true positives or negatives it rests on
+            return False, (f"{attribute.attribute}: {metric} cannot be measured: a group has no "
+                           "rows of one true class; assess on rows where every group has both")  # fmt: skip
         meets = holds(rule, value)
         ok = ok and meets
         parts.append(
