@@ -107,6 +107,7 @@ def test_a_regressors_page_and_card_draw_each_residual_and_their_histogram(ctx):
     assert histogram["counts"] == np.histogram(residuals, bins=histogram["edges"])[0].tolist()
     card = loopml.model_card("progress", 1, format="html")
     assert plot(card, "residual-scatter").count("<circle") == 442
+    assert "http" not in card and "http" not in result.to_html()  # self-contained, offline
     assert "actual − predicted" in plot(card, "histogram")
 
 

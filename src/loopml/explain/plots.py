@@ -194,7 +194,7 @@ def _line(x1: float, y1: float, x2: float, y2: float, *, dashed: bool = False,
 
 def _svg(kind: str, title: str, body: str, *, width: int = WIDTH, height: int = HEIGHT) -> str:
     return (
-        f"<figure class='plot'><svg class='{kind}' xmlns='http://www.w3.org/2000/svg' "
+        f"<figure class='plot'><svg class='{kind}' "  # inline in HTML: no namespace needed
         f"width='{width}' height='{height}' role='img' aria-label='{_e(title)}' "
         f"font-family='system-ui,sans-serif' font-size='10' fill='{AXIS_COLOR}'>{body}</svg>"
         f"<figcaption>{_e(title)}</figcaption></figure>"
