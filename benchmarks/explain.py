@@ -189,7 +189,7 @@ def _report(registration: dict[str, list[float]], measured: dict[str, dict], loa
         f"{m['http']['failures']}."
         for name, m in measured.items()
     ]
-    body = f"""## Explanations (issue 17)
+    body = f"""## Explanations
 
 Registration of {SEGMENTS:,} segment versions of a ridge regression (5 features,
 500 rows each, SQLite store), without and with the global explanation computed at

@@ -1,7 +1,8 @@
 """Audit events: who did what, when, why, to what — for every change of state.
 
 Services call ``record`` inside the same transaction as the change it
-describes, so an event exists exactly when its change does.
+describes, so an event exists exactly when its change does. A number that could
+not be computed (NaN) is recorded as null, alike on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from loopml.store import Store, utcnow
 from loopml.store.tables import AuditEventRow
+from loopml.store.types import finite_json
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ def record(
             entity_type=entity_type,
             entity_id=entity_id,
             reason=reason,
-            before=before,
-            after=after,
+            before=finite_json(before),
+            after=finite_json(after),
             segment=segment_of(before, after),
         )
     )
@@ -76,6 +78,7 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> None:
     rows = [{"time": time, "reason": None, "before": None, "after": None, **e} for e in events]
     for row in rows:
         row["segment"] = segment_of(row["before"], row["after"])
+        row["before"], row["after"] = finite_json(row["before"]), finite_json(row["after"])
     session.execute(insert(AuditEventRow), rows)
 
 

@@ -19,7 +19,10 @@ def test_examples_run_in_order(sqlite_ctx, page):
         exec(compile(block, str(DOCS / page), "exec"), namespace)
     if page == "explain.md":
         assert set(list(namespace["report"]["importance"])[:2]) == {"bmi", "s5"}
+        for page_html in (namespace["html_page"], namespace["card_page"]):
+            assert page_html.count("<circle") == 442 and "<svg class='histogram'" in page_html
     else:
         assert namespace["sex"].summary["error_ratio"] >= 0.8
+        assert "gate.pass | ✓ fairness: sex: error_ratio = " in namespace["card"]
         assert namespace["outcome"].status == "alert"
         assert "demographic_parity_ratio by sex = 0.666" in namespace["outcome"].message

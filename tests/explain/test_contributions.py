@@ -38,6 +38,30 @@ def test_contributions_plus_base_value_equal_the_models_output(sqlite_ctx, flavo
     )
 
 
+class Progression:
+    """A Python-function model: a hand-written rule with an interaction, no library behind it."""
+
+    def predict(self, X):
+        X = pd.DataFrame(X)
+        return (150 + 900 * X["bmi"] + 700 * X["s5"] + 4e4 * X["bmi"] * X["bp"]).to_numpy()
+
+
+def test_a_python_function_model_adds_up_too(sqlite_ctx):
+    from tests.explain.conftest import diabetes
+
+    X, _ = diabetes()
+    loopml.log_model(Progression(), "rule", input_example=X.head(), trusted=True)
+    loaded = loopml.load_model("models:/rule/1", trusted=True)
+    rows = X.sample(3, random_state=3)
+
+    explanation = loopml.explain_rows(loaded, rows, background=X)
+
+    assert loaded.flavor == "pyfunc" and "permutation explainer" in explanation.method
+    assert np.all(np.abs(explanation.outputs - Progression().predict(rows)) <= 1e-6)
+    unused = [explanation.features.index(c) for c in ("age", "s1", "s6")]
+    assert np.all(explanation.values[:, unused] == 0)  # features the rule never reads
+
+
 def test_classifier_outputs_are_named(sqlite_ctx, flavor):
     name, model, X, _, _ = flavor
     version = loopml.log_model(model, name.replace(" ", "-"), input_example=X.head())
@@ -179,3 +203,41 @@ def test_without_the_explain_extra_the_error_names_the_install(sqlite_ctx, monke
         loopml.explain_rows(loopml.load_model("models:/ridge/1"), X.head(1), background=X)
     assert isinstance(caught.value, ImportError)
     assert "pip install 'loopml[explain]'" in str(caught.value)
+    # Registration does not fail for want of the extra: the version comes without an
+    # explanation, and its card says how to compute one later.
+    version = loopml.log_model(Ridge().fit(X, y), "ridge", input_example=X.head(), explain_data=X)
+    assert version.version == 2
+    card = loopml.model_card("ridge", 2)
+    assert "| explanation | not computed (loopml explain NAME --version V" in card
+
+
+def test_the_text_columns_of_plotly_tips_are_explained_whatever_the_model(sqlite_ctx):
+    """plotly's bundled tips table reads its text as pandas 3's string dtype: a scikit-learn
+    pipeline that encodes it is explained by sampling, LightGBM takes it as its categories."""
+    import plotly.express as px
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    tips = px.data.tips()
+    text = ["day", "time", "smoker"]
+    X, y = tips[["total_bill", "size", *text]], tips["tip"]
+    assert all(pd.api.types.is_string_dtype(X[c]) for c in text)
+    encoded = make_column_transformer((OneHotEncoder(), text), remainder="passthrough")
+    pipeline = make_pipeline(encoded, Ridge()).fit(X, y)
+    categories = X.astype(dict.fromkeys(text, "category"))
+    booster = lightgbm.LGBMRegressor(n_estimators=30, n_jobs=1, verbose=-1).fit(categories, y)
+    loopml.log_model(pipeline, "tips-pipeline", input_example=X.head())
+    loopml.log_model(booster, "tips-lightgbm", input_example=X.head())
+    rows = X.sample(4, random_state=0)
+
+    sampled = loopml.explain_rows(loopml.load_model("models:/tips-pipeline/1"), rows, background=X)
+    native = loopml.explain_rows(loopml.load_model("models:/tips-lightgbm/1"), rows)
+
+    assert "permutation explainer" in sampled.method
+    assert np.all(np.abs(sampled.outputs - pipeline.predict(rows)) <= 1e-6)
+    assert "pred_contrib" in native.method
+    raw = booster.predict(rows.astype({c: categories[c].dtype for c in text}), raw_score=True)
+    assert np.all(np.abs(native.outputs - raw) <= 1e-6)
+    assert native.values[:, native.features.index("total_bill")].std() > 0  # the bill matters

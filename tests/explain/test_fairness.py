@@ -64,6 +64,45 @@ def test_the_gate_passes_a_random_grouping_and_blocks_a_skewed_one(cancer):
     assert "needs >= 0.8; a heuristic, not a legal standard" in str(caught.value)
 
 
+def test_a_passing_promotion_keeps_the_fairness_numbers_limits_and_verdict_in_its_audit(
+    ctx, cancer
+):
+    model, data = cancer
+    limits = {"demographic_parity_ratio": ">= 0.8", "equalized_odds_difference": "<= 0.25"}
+    loopml.set_gate("cancer", extra={"fairness": {"sensitive": ["lottery"], "limits": limits}})
+    loopml.assess_fairness("cancer", 1, data, target="diagnosis", sensitive=["lottery"])
+
+    loopml.promote("cancer", 1, reason="fair on a random grouping")
+
+    event = audit.list_events(ctx.store, entity_type="model", entity_id="cancer",
+                              action="gate.pass")[0]  # fmt: skip
+    assert event.actor == "tester" and event.reason == "fair on a random grouping"
+    (check,) = event.after["gate"]["checks"]
+    assert check["name"] == "fairness" and check["passed"] is True
+    lottery = check["values"]["lottery"]
+    assert lottery["passed"] is True and lottery["limits"] == limits
+    assert lottery["default_limits"] is False and lottery["min_group_rows"] == 30
+    predicted = model.predict(data[model.feature_names_in_])
+    rates = {g: float(np.mean(predicted[data["lottery"] == g] == 1)) for g in ("blue", "red")}
+    for group, rate in rates.items():
+        assert lottery["groups"][group]["selection_rate"] == pytest.approx(rate)
+        assert lottery["groups"][group]["rows"] == (data["lottery"] == group).sum()
+    summary = lottery["summary"]
+    assert summary["demographic_parity_ratio"] == pytest.approx(
+        min(rates.values()) / max(rates.values())
+    )
+    assert summary["demographic_parity_difference"] == pytest.approx(
+        max(rates.values()) - min(rates.values())
+    )
+    assert (
+        summary["demographic_parity_ratio"] >= 0.8 and summary["equalized_odds_difference"] <= 0.25
+    )
+    assert (
+        f"demographic_parity_ratio = {summary['demographic_parity_ratio']:.3g} (needs >= 0.8)"
+        in check["detail"]
+    )
+
+
 def test_a_regressor_is_judged_by_its_error_per_group_on_the_real_sex_attribute(ctx):
     """load_diabetes' ``sex`` is a real attribute; the model is trained without it."""
     X, y = diabetes()
@@ -136,3 +175,58 @@ def test_bad_limits_and_missing_columns_are_refused_with_what_to_do(cancer):
         )
     with pytest.raises(InvalidInput, match="sensitive column 'region'"):
         loopml.assess_fairness("cancer", 1, data, target="diagnosis", sensitive=["region"])
+
+
+def test_tips_by_sex_a_text_attribute_of_plotly_data_is_judged_by_its_error_ratio(ctx):
+    """plotly's tips: a tip model that never sees ``sex`` (pandas 3 text) errs more for one."""
+    import plotly.express as px
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    tips = px.data.tips()
+    text = ["day", "time", "smoker"]
+    X = tips[["total_bill", "size", *text]]
+    encoded = make_column_transformer((OneHotEncoder(), text), remainder="passthrough")
+    model = make_pipeline(encoded, Ridge()).fit(X, tips["tip"])
+    loopml.log_model(model, "tips", input_example=X.head())
+    loopml.set_gate("tips", extra={"fairness": {"sensitive": ["sex"]}})
+
+    report = loopml.assess_fairness("tips", 1, tips, target="tip", sensitive=["sex"])
+
+    errors = {g: float(np.mean(np.abs(tips["tip"][tips["sex"] == g] - model.predict(X[tips["sex"] == g]))))
+              for g in ("Female", "Male")}  # fmt: skip
+    sex = report.attribute("sex")
+    assert sex.groups["Male"]["mean_absolute_error"] == pytest.approx(errors["Male"])
+    ratio = min(errors.values()) / max(errors.values())
+    assert sex.summary["error_ratio"] == pytest.approx(ratio) and not sex.used_as_feature
+    with pytest.raises(GateFailed, match=rf"error_ratio = {ratio:.3g} \(needs >= 0.8; a heuristic"):
+        loopml.promote("tips", 1)
+
+
+def test_a_rate_a_group_cannot_have_is_kept_as_unknown_and_blocks_the_gate(ctx):
+    """load_breast_cancer with a group of benign tumours only (benign is class 1): its false
+    positive rate has no negatives to stand on, so equalized odds cannot be judged for it.
+    PostgreSQL's JSON keeps no NaN: it is stored as null and read back as NaN."""
+    X, y = scaled_breast_cancer()
+    model = LogisticRegression(max_iter=1000).fit(X, y)
+    loopml.log_model(model, "cancer", input_example=X.head())
+    only_benign = (y == 1) & (X["mean radius"] < X["mean radius"].median())
+    data = X.assign(diagnosis=y, clinic=np.where(only_benign, "b", "a"))
+    loopml.set_gate(
+        "cancer", extra={"fairness": {"limits": {"equalized_odds_difference": "<= 0.2"}}}
+    )
+
+    loopml.assess_fairness("cancer", 1, data, target="diagnosis", sensitive=["clinic"])
+
+    clinic = loopml.get_fairness("cancer", 1).attribute("clinic")
+    assert np.isnan(clinic.groups["b"]["false_positive_rate"])  # scikit-learn would say 0
+    assert clinic.groups["b"]["true_positive_rate"] == pytest.approx(
+        np.mean(model.predict(X[only_benign]) == 1)
+    )
+    assert clinic.groups["b"]["rows"] == only_benign.sum() >= 30
+    assert np.isnan(clinic.summary["equalized_odds_difference"])
+    assert "false_positive_rate nan" in loopml.model_card("cancer", 1)
+    with pytest.raises(GateFailed, match="equalized_odds_difference cannot be measured: a group"):
+        loopml.promote("cancer", 1)

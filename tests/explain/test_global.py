@@ -3,6 +3,8 @@ in its model card, and summed up across a segment family."""
 
 from __future__ import annotations
 
+import re
+
 import lightgbm
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from tests.explain.conftest import diabetes, scaled_breast_cancer
 
 import loopml
+from loopml.explain import plots
 
 
 def _lightgbm():
@@ -51,6 +54,27 @@ def test_registration_computes_it_and_the_card_shows_it(ctx):
     html = loopml.model_card("progress", 1, format="html")
     assert "<h2>Explanation</h2>" in html and "<h2>Fairness</h2>" in html
     assert "not assessed" in html
+
+
+def test_the_html_card_draws_each_features_contributions_as_a_box_coloured_by_direction(ctx):
+    X, y = diabetes()
+    model = _lightgbm().fit(X, y)
+    loopml.log_model(model, "progress", input_example=X.head(), explain_data=X)
+
+    html = loopml.model_card("progress", 1, format="html")
+
+    summary = re.search(r"<svg class='contributions'.*?</svg>", html, re.S).group(0)
+    drawn = re.findall(r"<g class='feature' data-feature='([^']+)' data-color='([^']+)'", summary)
+    contributions = model.predict(X, pred_contrib=True)[:, :-1]  # 442 rows: all explained
+    by_hand = np.abs(contributions).mean(axis=0)
+    assert [f for f, _ in drawn] == list(X.columns[np.argsort(-by_hand, kind="stable")])
+    colours = dict(drawn)
+    assert colours["bmi"] == colours["s5"] == plots.RAISE_COLOR  # heavier patients progress faster
+    report = loopml.explain_version("progress", 1, X)
+    bmi = list(X.columns).index("bmi")
+    quartiles = np.percentile(contributions[:, bmi], [25, 50, 75])
+    shown = report["summary"]["bmi"]
+    assert [shown["p25"], shown["median"], shown["p75"]] == pytest.approx(quartiles.tolist())
 
 
 def test_the_card_shows_fairness_per_group(ctx):

@@ -119,3 +119,52 @@ def test_a_report_for_a_model_without_an_explanation_says_how_to_get_one(ctx, tm
         main(["report", "drift", "--reference", str(tmp_path / "ref.parquet"),
               "--current", str(tmp_path / "cur.parquet"), "--model", "nope"])  # fmt: skip
     assert "loopml explain nope --version V" in " ".join(capsys.readouterr().err.split())
+
+
+def _diabetes_monitor(ctx):
+    """load_diabetes' progression by a LightGBM model: bmi and s5 lead, age barely counts;
+    the monitor alerts when any feature drifts (``drift_share`` 0.1 of 10) and the drifted
+    features carry 15% of the importance. A window
+    replays the very rows of the reference, so only the moved column drifts."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    model = lightgbm.LGBMRegressor(n_estimators=60, n_jobs=1, verbose=-1).fit(X, y)
+    loopml.log_model(model, "progress", input_example=X.head(), explain_data=X)
+    loopml.set_alias("progress", "champion", 1)
+    digest = loopml.save_reference(loopml.make_reference(X))
+    loopml.create_monitor(name="progress-drift", model="progress", kind="drift", window="1h",
+                          reference=digest, drift_share=0.1, importance_share=0.15)  # fmt: skip
+    importance = loopml.explain_version("progress", 1, X)["importance"]  # as at logging
+    return X, {f: v / sum(importance.values()) for f, v in importance.items()}
+
+
+def _replay(ctx, frame: pd.DataFrame, *, now: datetime, tag: str) -> None:
+    """The rows as the hour before ``now``'s predictions."""
+    start = now - timedelta(hours=1)
+    records = [
+        {"prediction_id": f"{tag}-{i}", "time": start + timedelta(seconds=i * 3000 / len(frame)),
+         "model": "progress", "segment": "", "inputs": row, "prediction": 150.0}
+        for i, row in enumerate(frame.to_dict(orient="records"))
+    ]  # fmt: skip
+    with loopml.PredictionLog(ctx.settings.resolved_artifact_uri) as log:
+        log.append(records)
+
+
+def test_on_diabetes_a_moved_age_stays_quiet_and_a_moved_bmi_alerts_with_its_share(ctx):
+    X, share = _diabetes_monitor(ctx)
+    assert share["age"] < 0.15 < share["bmi"]
+
+    _replay(ctx, X.assign(age=X["age"] + 2 * X["age"].std()), now=NOW, tag="age")
+    [quiet] = loopml.run_monitors(now=NOW).outcomes["progress-drift"]
+    assert quiet.status == "ok" and "1 of 10 features drifted (age " in quiet.message
+    assert quiet.details["importance_share"]["age"] == pytest.approx(share["age"], abs=1e-9)
+    assert "alerts from 15%" in quiet.message and loopml.list_alerts(state="active") == []
+
+    later = NOW + timedelta(hours=1)
+    _replay(ctx, X.assign(bmi=X["bmi"] + X["bmi"].std()), now=later, tag="bmi")
+    [outcome] = loopml.run_monitors(now=later, force=True).outcomes["progress-drift"]
+    assert outcome.status == "alert", outcome.message
+    assert f"(bmi {share['bmi']:.0%} of importance)" in outcome.message
+    [alert] = loopml.list_alerts(state="active")
+    assert alert.monitor == "progress-drift"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from tests.ui.conftest import csrf, sign_in
+from tests.ui.world import clinics
 
+import loopml
 from loopml import audit
 from loopml.monitoring import service as monitoring
 from loopml.registry import service as registry
@@ -105,6 +107,16 @@ def test_a_version_page_shows_its_card(browser, world):
     page = browser.get("/ui/models/progression/versions/1").text
     assert "Model card: progression v1" in page and "Gate results" in page and "Lineage" in page
     assert browser.get("/ui/models/nope").status_code == 404
+
+
+def test_a_version_page_draws_its_evaluation_plots(browser, world):
+    _, X, y = next(clinics())  # version 1 is the first clinic's
+    loopml.evaluate("models:/progression/1", X.assign(progression=y), target="progression")
+    sign_in(browser, "vera")
+    page = browser.get("/ui/models/progression/versions/1").text
+    scatter = page[page.index("<svg class='residual-scatter'") :]
+    assert scatter[: scatter.index("</svg>")].count("<circle") == len(X)
+    assert "<svg class='histogram'" in page and "&lt;svg" not in page  # drawn, not escaped
 
 
 def test_acknowledged_alerts_move_down_the_queue_and_snoozed_ones_leave_it(ctx, browser, world):

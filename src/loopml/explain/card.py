@@ -59,7 +59,8 @@ def evaluation_rows(store, version: ModelVersion) -> Rows:
     report = found.payload
     rows = [("evaluated", f"on {report['rows']:,} rows, {found.created_at:%Y-%m-%d %H:%M} UTC by "
                           f"{found.created_by}")]  # fmt: skip
-    rows += [(name, f"{value:.6g}") for name, value in sorted(report["metrics"].items())]
+    rows += [(name, "— (not defined here)" if value is None else f"{value:.6g}")
+             for name, value in sorted(report["metrics"].items())]  # fmt: skip
     details = report["details"]
     if "confusion" in details:
         labels = details["confusion"]["labels"]
@@ -67,14 +68,30 @@ def evaluation_rows(store, version: ModelVersion) -> Rows:
             predicted = ", ".join(f"{p}: {n}" for p, n in zip(labels, counts, strict=True))
             rows.append((f"actual {actual}", f"predicted {predicted}"))
         for b in details.get("calibration", []):
+            interval = (f", 95% {b['observed_low']:.3f}–{b['observed_high']:.3f}"
+                        if "observed_low" in b else "")  # fmt: skip
             rows.append((f"calibration {b['low']:.1f}–{b['high']:.1f}",
-                         f"predicted {b['predicted']:.3f}, observed {b['observed']:.3f} "
-                         f"({b['rows']} rows)"))  # fmt: skip
+                         f"predicted {b['predicted']:.3f}, observed {b['observed']:.3f}"
+                         f"{interval} ({b['rows']} rows)"))  # fmt: skip
     else:
         residuals = details["residuals"]
         rows.append(("residuals (actual − predicted)",
                      ", ".join(f"{k} {v:+.4g}" for k, v in residuals.items())))  # fmt: skip
     return rows
+
+
+def explanation_figures(store, version: ModelVersion) -> list[str]:
+    from loopml.explain.plots import contribution_summary
+
+    found = reports.latest_report(store, version, "explanation")
+    return [] if found is None else [contribution_summary(found.payload)]
+
+
+def evaluation_figures(store, version: ModelVersion) -> list[str]:
+    from loopml.explain.evaluation import figures
+
+    found = reports.latest_report(store, version, "evaluation")
+    return [] if found is None else figures(found.payload["details"])
 
 
 def family_rows(store, version: ModelVersion) -> Rows:

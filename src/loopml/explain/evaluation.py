@@ -1,10 +1,12 @@
 """``loopml.evaluate``: the everyday evaluation of a model on labelled rows.
 
-Metrics of the task (from the one metrics module), a confusion matrix and a
-calibration table (ten equal-width bins of the positive-class probability) for a
-classifier, residual quantiles for a regressor, the global explanation, and group
-fairness when sensitive columns are named. Given a registered version, the result
-is kept with it (the model card shows its explanation and fairness).
+Metrics of the task (from the one metrics module); for a classifier a confusion
+matrix and its calibration (ten equal-width bins of the positive-class probability,
+or of the top class's for more than two classes, each with a 95% Wilson interval of
+its observed rate); for a regressor residual quantiles, a residual plot of at most
+``PLOT_POINTS`` sampled rows and the residuals' histogram over all rows; then the
+global explanation, and group fairness when sensitive columns are named. Given a
+registered version, the result is kept with it and the model card shows it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any
 import numpy as np
 
 from loopml.errors import MissingExtra
+from loopml.metrics import CALIBRATION_BINS  # the bins of the calibration_error metric
 
-CALIBRATION_BINS = 10
+PLOT_POINTS = 1_000  # rows drawn in a residual plot: more only hide each other
+HISTOGRAM_BINS = 40  # at most; numpy's "auto" rule picks fewer for small data
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class Evaluation:
     task: str  # classification or regression
     rows: int
     metrics: dict[str, float]
-    details: dict[str, Any]  # confusion matrix and calibration, or residual quantiles
+    details: dict[str, Any]  # confusion matrix and calibration, or residuals and their plots
     explanation: dict[str, Any] | None = None
     fairness: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
@@ -37,30 +41,49 @@ class Evaluation:
                 "fairness": self.fairness, "notes": self.notes}  # fmt: skip
 
     def to_html(self) -> str:
-        """A self-contained page: metrics, details, importance and fairness as tables."""
+        """A self-contained page: metrics, plots, importance and fairness."""
         parts = [f"<h1>Evaluation on {self.rows:,} rows ({self.task})</h1>",
-                 _table("Metrics", self.metrics.items())]  # fmt: skip
-        if "confusion" in self.details:
-            confusion = self.details["confusion"]
-            rows = [(f"actual {a}", ", ".join(f"{p}: {n}" for p, n in zip(confusion["labels"], counts, strict=True)))
-                    for a, counts in zip(confusion["labels"], confusion["counts"], strict=True)]  # fmt: skip
-            parts.append(_table("Confusion matrix (predicted: count)", rows))
-            parts.append(_table("Calibration (mean predicted → observed rate, rows)", [
-                (f"{b['low']:.1f}–{b['high']:.1f}", f"{b['predicted']:.3f} → {b['observed']:.3f} ({b['rows']})")
-                for b in self.details["calibration"]]))  # fmt: skip
-        else:
+                 _table("Metrics", self.metrics.items()), *figures(self.details)]  # fmt: skip
+        if "residuals" in self.details:
             parts.append(
                 _table("Residuals (actual − predicted)", self.details["residuals"].items())
             )
         if self.explanation:
+            from loopml.explain.plots import contribution_summary
+
             parts.append(_table(f"Importance ({self.explanation['method']})",
                                 self.explanation["importance"].items()))  # fmt: skip
+            parts.append(contribution_summary(self.explanation))
         for attribute in (self.fairness or {}).get("attributes", []):
             parts.append(
                 _table(f"Fairness by {attribute['attribute']}", attribute["summary"].items())
             )
         parts += [f"<p>{html.escape(note)}</p>" for note in self.notes]
-        return f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation</title></head><body>{''.join(parts)}</body></html>"  # fmt: skip
+        return (f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation</title>"
+                f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")  # fmt: skip
+
+
+STYLE = ("body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
+         "table{border-collapse:collapse;margin:1rem 0}td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}"
+         "figure.plot{display:inline-block;margin:.5rem 1rem .5rem 0}figcaption{font-size:.85rem;color:#555}"
+         "caption{text-align:left;white-space:nowrap;color:#555;padding-bottom:.3rem}")  # fmt: skip
+
+
+def figures(details: dict[str, Any]) -> list[str]:
+    """The plots of an evaluation's details (also drawn in the model card)."""
+    from loopml.explain import plots
+
+    if "confusion" in details:
+        confusion = details["confusion"]
+        shown = [plots.confusion_table(confusion["labels"], confusion["counts"])]
+        if details.get("calibration"):
+            of = details.get("calibration_of", "probability")
+            shown.append(plots.reliability_diagram(details["calibration"], of))
+        return shown
+    if "residual_points" not in details:  # stored before the plots existed
+        return []
+    return [plots.residual_plot(details["residual_points"]),
+            plots.histogram(details["residual_histogram"], "actual − predicted")]  # fmt: skip
 
 
 def evaluate(
@@ -96,34 +119,64 @@ def _classifier_details(model: Any, data, actual: np.ndarray) -> dict[str, Any]:
     details: dict[str, Any] = {
         "confusion": {"labels": [_plain(v) for v in labels], "counts": confusion.tolist()}
     }
-    if len(labels) == 2 and model.has_proba:
-        details["calibration"] = _calibration(model.predict_proba(data)[:, 1], actual == labels[1])
+    if model.has_proba:
+        proba = model.predict_proba(data)
+        if len(labels) == 2:
+            details["calibration_of"] = f"probability of {labels[1]}"
+            details["calibration"] = _calibration(proba[:, 1], actual == labels[1])
+        else:  # top-label calibration: is a 70%-sure answer right 70% of the time?
+            details["calibration_of"] = "top-class probability"
+            details["calibration"] = _calibration(proba.max(axis=1), predicted == actual)
     return details
 
 
 def _calibration(proba: np.ndarray, positive: np.ndarray) -> list[dict[str, float]]:
+    from scipy.stats import binomtest
+
     edges = np.linspace(0, 1, CALIBRATION_BINS + 1)
-    bins = np.clip(np.digitize(proba, edges[1:-1]), 0, CALIBRATION_BINS - 1)
-    return [
-        {"low": float(edges[b]), "high": float(edges[b + 1]), "rows": int((bins == b).sum()),
-         "predicted": float(proba[bins == b].mean()), "observed": float(positive[bins == b].mean())}
-        for b in range(CALIBRATION_BINS) if (bins == b).any()
-    ]  # fmt: skip
+    bins = np.minimum((proba * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    found = []
+    for b in range(CALIBRATION_BINS):
+        mine = bins == b
+        if mine.any():
+            hits, rows = int(positive[mine].sum()), int(mine.sum())
+            interval = binomtest(hits, rows).proportion_ci(method="wilson")
+            found.append({"low": float(edges[b]), "high": float(edges[b + 1]), "rows": rows,
+                          "predicted": float(proba[mine].mean()), "observed": hits / rows,
+                          "observed_low": float(interval.low), "observed_high": float(interval.high)})  # fmt: skip
+    return found
 
 
 def _residuals(model: Any, data, actual: np.ndarray) -> dict[str, Any]:
-    residuals = actual.astype(np.float64) - np.asarray(model.predict(data), dtype=np.float64)
+    predicted = np.asarray(model.predict(data), dtype=np.float64)
+    residuals = actual.astype(np.float64) - predicted
     quantiles = np.percentile(residuals, [5, 25, 50, 75, 95])
     named = dict(zip(("p5", "p25", "median", "p75", "p95"), quantiles.tolist(), strict=True))
-    return {"residuals": {"mean": float(residuals.mean()), **named}}
+    shown = np.arange(len(residuals))
+    if len(shown) > PLOT_POINTS:  # a fixed seed: the same data draws the same plot
+        shown = np.sort(np.random.default_rng(0).choice(shown, PLOT_POINTS, replace=False))
+    bins = min(HISTOGRAM_BINS, len(np.histogram_bin_edges(residuals, bins="auto")) - 1)
+    counts, edges = np.histogram(residuals, bins=bins)
+    return {
+        "residuals": {"mean": float(residuals.mean()), **named},
+        "residual_points": {"predicted": predicted[shown].tolist(),
+                            "residual": residuals[shown].tolist(), "of_rows": len(residuals)},
+        "residual_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+    }  # fmt: skip
 
 
 def _table(title: str, rows) -> str:
     cells = "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(f'{v:.6g}' if isinstance(v, float) else str(v))}</td></tr>"
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_number(v))}</td></tr>"
         for k, v in rows
-    )  # fmt: skip
+    )
     return f"<h2>{html.escape(title)}</h2><table>{cells}</table>"
+
+
+def _number(value: Any) -> str:
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.6g}" if np.isfinite(value) else "— (not defined here)"
 
 
 def _plain(value: Any) -> Any:

@@ -12,6 +12,7 @@ rows, and the model sees only its signature's columns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -56,7 +57,12 @@ class FairnessReport:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FairnessReport:
-        attributes = tuple(AttributeFairness(**a) for a in data["attributes"])
+        """From its stored form, where a rate that could not be measured is null (NaN again here)."""
+        attributes = tuple(
+            AttributeFairness(**{**a, "summary": _nan(a["summary"]),
+                                 "groups": {g: _nan(v) for g, v in a["groups"].items()}})
+            for a in data["attributes"]
+        )  # fmt: skip
         return cls(data["rows"], data.get("positive"), attributes)
 
     def attribute(self, name: str) -> AttributeFairness:
@@ -67,6 +73,10 @@ class FairnessReport:
         raise InvalidInput(
             f"The fairness report has no attribute {name!r}.", hint=f"It measured: {known}."
         )
+
+
+def _nan(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: float("nan") if v is None else v for k, v in values.items()}
 
 
 def group_fairness(
@@ -110,16 +120,17 @@ def fairness_of_predictions(
 
 def _classification(actual, predicted, groups) -> tuple[str, dict, dict]:
     fm = fairlearn_metrics()
-    metrics = {"selection_rate": fm.selection_rate, "true_positive_rate": fm.true_positive_rate,
-               "false_positive_rate": fm.false_positive_rate, "error_rate": _error_rate}  # fmt: skip
+    metrics = {"selection_rate": fm.selection_rate,
+               "true_positive_rate": _given(fm.true_positive_rate, 1),
+               "false_positive_rate": _given(fm.false_positive_rate, 0), "error_rate": _error_rate}  # fmt: skip
     frame = _metric_frame(metrics, actual, predicted, groups)
     gaps, ratios = frame.difference(), frame.ratio()
+    rates = frame.by_group[["true_positive_rate", "false_positive_rate"]]
+    odds = math.nan if rates.isna().any(axis=None) else max(gaps["true_positive_rate"], gaps["false_positive_rate"])  # fmt: skip
     summary = {
         "demographic_parity_difference": float(gaps["selection_rate"]),
         "demographic_parity_ratio": float(ratios["selection_rate"]),
-        "equalized_odds_difference": float(
-            max(gaps["true_positive_rate"], gaps["false_positive_rate"])
-        ),
+        "equalized_odds_difference": float(odds),
     }
     return "classification", _by_group(frame), summary
 
@@ -138,6 +149,20 @@ def _metric_frame(metrics: dict, actual, predicted, groups):
     fm = fairlearn_metrics()
     return fm.MetricFrame(metrics={"rows": fm.count, **metrics}, y_true=actual, y_pred=predicted,
                           sensitive_features=groups)  # fmt: skip
+
+
+def _given(rate, label: int):
+    """fairlearn's ``rate`` of a group, or NaN when the group has no rows of the true
+    ``label`` it is conditioned on. scikit-learn would call it 0, as if the group were
+    never wrongly flagged (or always missed), and equalized odds would then compare a
+    rate that was never observed; instead that group leaves it unmeasured."""
+
+    def measured(actual, predicted) -> float:
+        if not np.any(np.asarray(actual) == label):
+            return math.nan
+        return float(rate(actual, predicted, pos_label=1))
+
+    return measured
 
 
 def _error_rate(actual, predicted) -> float:

@@ -12,6 +12,7 @@ or a group too small to judge, it does not pass and says what evidence is lackin
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -74,8 +75,17 @@ def fairness_check(candidate: ModelVersion, spec: FairnessLimits, store: Any) ->
         ok, detail = _judge(attribute, spec)
         passed = passed and ok
         details.append(detail)
-        values[attribute.attribute] = {"summary": attribute.summary, "groups": attribute.groups}
+        # the numbers, the rule they were held to and the verdict, for the audit trail
+        values[attribute.attribute] = {
+            "summary": attribute.summary, "groups": attribute.groups, "passed": ok,
+            "limits": _limits(attribute, spec), "default_limits": not spec.limits,
+            "min_group_rows": spec.min_group_rows,
+        }  # fmt: skip
     return Check("fairness", passed, "; ".join(details), values)
+
+
+def _limits(attribute: AttributeFairness, spec: FairnessLimits) -> dict[str, str]:
+    return spec.limits or DEFAULT_LIMITS[attribute.task]
 
 
 def _judge(attribute: AttributeFairness, spec: FairnessLimits) -> tuple[bool, str]:
@@ -83,7 +93,7 @@ def _judge(attribute: AttributeFairness, spec: FairnessLimits) -> tuple[bool, st
     if rows < spec.min_group_rows:
         return False, (f"{attribute.attribute}: group {group!r} has {rows} rows, too few to judge "
                        f"(needs >= {spec.min_group_rows}); assess on more data")  # fmt: skip
-    limits = spec.limits or DEFAULT_LIMITS[attribute.task]
+    limits = _limits(attribute, spec)
     parts, ok = [], True
     for metric, rule in limits.items():
         value = attribute.summary.get(metric)
@@ -92,6 +102,9 @@ def _judge(attribute: AttributeFairness, spec: FairnessLimits) -> tuple[bool, st
                 False,
                 f"{attribute.attribute}: {metric} is not measured for a {attribute.task} model",
             )
+        if math.isnan(value):  # a group lacks the true positives or negatives it rests on
+            return False, (f"{attribute.attribute}: {metric} cannot be measured: a group has no "
+                           "rows of one true class; assess on rows where every group has both")  # fmt: skip
         meets = holds(rule, value)
         ok = ok and meets
         parts.append(

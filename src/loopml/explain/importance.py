@@ -1,9 +1,10 @@
 """Global explanations: which features a version relies on, and how.
 
 Mean |contribution| per feature over a sample of rows (at most ``sample_rows``,
-10,000 by default), with a beeswarm in words per feature: the spread of its
-contributions and whether higher values of it push the output up or down (the
-rank correlation of value and contribution). A segment family is summarised by
+10,000 by default), with a beeswarm in summary per feature: the spread of its
+contributions (their quartiles and 5th and 95th percentiles) and whether higher
+values of it push the output up or down (the rank correlation of value and
+contribution). The model card draws it (``plots.contribution_summary``). A segment family is summarised by
 how many of its segments rank each feature among their top few.
 """
 
@@ -92,10 +93,11 @@ def direction(rho: float | None) -> str:
 
 
 def _summary(explanation: Explanation, frame) -> dict[str, dict[str, float | None]]:
-    """Per feature: the 5th and 95th percentile of its contributions, and the rank
-    correlation of its value with its contribution (None for text or a constant)."""
+    """Per feature: the 5th, 25th, 50th, 75th and 95th percentiles of its contributions,
+    and the rank correlation of its value with its contribution (None for text or a
+    constant)."""
     values = explanation.values
-    low, high = np.percentile(values, [5, 95], axis=0)
+    low, lower, middle, upper, high = np.percentile(values, [5, 25, 50, 75, 95], axis=0)
     numeric = [
         f for f, kind in zip(frame.columns, frame.dtypes, strict=True) if kind.kind in "biuf"
     ]
@@ -106,8 +108,9 @@ def _summary(explanation: Explanation, frame) -> dict[str, dict[str, float | Non
         if feature in numeric:
             inputs = matrix[:, numeric.index(feature)]
             direction = _rank_correlation(inputs, values[:, position])
-        out[feature] = {"p5": float(low[position]), "p95": float(high[position]),
-                        "direction": direction}  # fmt: skip
+        out[feature] = {"p5": float(low[position]), "p25": float(lower[position]),
+                        "median": float(middle[position]), "p75": float(upper[position]),
+                        "p95": float(high[position]), "direction": direction}  # fmt: skip
     return out
 
 

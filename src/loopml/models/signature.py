@@ -124,10 +124,13 @@ def enforce(signature: Signature | None, data: Any) -> pd.DataFrame:
     if signature is None:
         return frame
     _check_present(signature, frame.columns)
-    frame = frame[signature.names]
+    names = list(signature.names)
+    # Selecting costs more than the checks; rows already in order are shared (copy on write).
+    frame = frame.copy(deep=False) if list(frame.columns) == names else frame[names]
+    dtypes = dict(zip(names, frame.dtypes, strict=True))
     casts = {}
     for column in signature.inputs:
-        actual = _kind_of_dtype(frame[column.name].dtype)
+        actual = _kind_of_dtype(dtypes[column.name])
         if actual == column.type:
             continue
         if _widening(actual, column.type) or _integral(frame[column.name], actual, column.type):

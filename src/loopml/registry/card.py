@@ -24,6 +24,7 @@ Rows = list[tuple[str, str]]
 class Section:
     title: str
     rows: Rows
+    figures: tuple[str, ...] = ()  # plots as inline SVG or HTML, every label escaped
 
 
 def _summary(store: Store, version: ModelVersion) -> Rows:
@@ -112,6 +113,18 @@ def _evaluation(store: Store, version: ModelVersion) -> Rows:
     return evaluation_rows(store, version)
 
 
+def _evaluation_figures(store: Store, version: ModelVersion) -> list[str]:
+    from loopml.explain.card import evaluation_figures
+
+    return evaluation_figures(store, version)
+
+
+def _explanation_figures(store: Store, version: ModelVersion) -> list[str]:
+    from loopml.explain.card import explanation_figures
+
+    return explanation_figures(store, version)
+
+
 def _family(store: Store, version: ModelVersion) -> Rows:
     from loopml.explain.card import family_rows
 
@@ -130,10 +143,20 @@ SECTIONS: list[tuple[str, Callable[[Store, ModelVersion], Rows]]] = [
 ]  # fmt: skip
 
 
+# Sections with plots; a Markdown card shows their rows only.
+FIGURES: dict[str, Callable[[Store, ModelVersion], list[str]]] = {
+    "Evaluation": _evaluation_figures, "Explanation": _explanation_figures,
+}  # fmt: skip
+
+
 def card_sections(store: Store, name: str, version: int) -> tuple[str, list[Section]]:
     """The card's title and sections (the web UI shows them as they are)."""
     registered = service.resolve(store, name, version=version)
-    sections = [Section(title, build(store, registered)) for title, build in SECTIONS]
+    sections = [
+        Section(title, build(store, registered),
+                tuple(FIGURES[title](store, registered)) if title in FIGURES else ())
+        for title, build in SECTIONS
+    ]  # fmt: skip
     title = f"{name} v{version}" + (
         f" — {registered.segment_key}" if registered.segment_key else ""
     )
@@ -163,10 +186,12 @@ def _html(title: str, sections: list[Section]) -> str:
         f"<h2>{html.escape(s.title)}</h2><table>"
         + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in s.rows)
         + "</table>"
+        + "".join(s.figures)
         for s in sections
     )
     style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}"
              "table{border-collapse:collapse;width:100%}th{text-align:left;width:16rem;color:#555}"
-             "th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;vertical-align:top}")  # fmt: skip
+             "th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;vertical-align:top}"
+             "table.confusion{width:auto;margin:1rem 0}table.confusion th{width:auto}caption{text-align:left;white-space:nowrap;color:#555}figure.plot{display:inline-block;margin:.5rem 1rem .5rem 0}")  # fmt: skip
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>Model card: {html.escape(title)}</title>"
             f"<style>{style}</style></head><body><h1>Model card: {html.escape(title)}</h1>{body}</body></html>")  # fmt: skip

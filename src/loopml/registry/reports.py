@@ -3,7 +3,9 @@
 A report is plain JSON under a kind (``explanation``, ``fairness``, ...), written
 by the part that computes it (``loopml.explain``) and read back by the model card,
 the gates and the API. A newer report of the same kind replaces the older one for
-readers; the older stays in the store, and each write is an audit event.
+readers; the older stays in the store, and each write is an audit event. A number
+that could not be computed (NaN, infinite) is kept as null: PostgreSQL's JSON has
+no NaN.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from loopml import audit
 from loopml.registry.entities import ModelVersion
 from loopml.store import Store, utcnow
 from loopml.store.tables import ModelRow, ModelVersionRow, VersionReportRow
+from loopml.store.types import finite_json
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def add_report(
     summary: Mapping[str, Any] | None, now: datetime,
 ) -> None:  # fmt: skip
     """The report and its audit event, in the caller's transaction (registration's, say)."""
-    session.add(VersionReportRow(version_id=version.id, kind=kind, payload=dict(payload),
+    session.add(VersionReportRow(version_id=version.id, kind=kind, payload=finite_json(dict(payload)),
                                  created_at=now, created_by=actor))  # fmt: skip
     audit.record(session, actor=actor, action=f"report.{kind}", entity_type="model",
                  entity_id=version.name, after={"version": version.version,
