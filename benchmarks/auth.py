@@ -130,7 +130,7 @@ def _report(runs: dict[str, dict], uncached: dict[str, float]) -> None:
     )
     verdict = "met" if worst_added <= 0.1 and worst_share >= 0.9 else "missed"
     costs = [[what, f"{ms:.3f}"] for what, ms in uncached.items()]
-    body = f"""## Sign-in on the scoring path (issue 12)
+    body = f"""## Sign-in on the scoring path
 
 The serving benchmark's logistic regression, `/invocations`, one row per request,
 keep-alive HTTP on 127.0.0.1; 2,000 requests from 1 client, {REQUESTS:,} from 8.

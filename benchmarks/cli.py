@@ -58,7 +58,7 @@ def main() -> None:
     headers = ["command", "lazy: wall", "lazy: CPU", "eager: wall", "eager: CPU",
                "CPU eager ÷ lazy", "target", "result"]  # fmt: skip
     body = (
-        "## Command line start (issue 13)\n\n"
+        "## Command line start\n\n"
         "`loopml --help` and `loopml GROUP --help` with command modules imported on demand, "
         "against the eager start they replace (every command module and the libraries they "
         f"imported at their top, loaded before parsing), {RUNS} fresh processes each, in one "

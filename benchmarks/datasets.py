@@ -47,7 +47,7 @@ def main() -> None:
     theirs = run_anchor(python, SCRIPTS / "evidently_summary.py", str(path))
     print(f"[bench] datasets: loopml {ours}, evidently {theirs}")
     verdict = "met" if ours["seconds"] < TARGET_SECONDS else "missed"
-    body = "## Dataset profiling (issue 3)\n\n" + (
+    body = "## Dataset profiling\n\n" + (
         f"{ROWS:,} rows × {NUMERIC + CATEGORICAL} columns ({NUMERIC} numeric, {CATEGORICAL} "
         "categorical with 5–95 values). loopml's dataset profile (per column null rate; min, max, "
         "mean, std, quantiles and a histogram; distinct count and top values) vs Evidently "

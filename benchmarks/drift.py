@@ -63,7 +63,7 @@ def main() -> None:
              "", "", f"{theirs['extra_mb']:.0f} MiB"],
         ]  # fmt: skip
         print(f"[bench] drift {rows}: files {files}, memory {memory}, evidently {theirs}")
-    body = "## Drift report (issue 7)\n\n" + (
+    body = "## Drift report\n\n" + (
         "25 columns (20 numeric, 5 categorical), current vs a reference of the same size; "
         "default methods (normed Wasserstein, Jensen–Shannon). loopml `drift_report` vs Evidently "
         "`DataDriftPreset` (0.7.23, its own venv) on the same Parquet files in one run. Each run is a "

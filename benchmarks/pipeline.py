@@ -1,6 +1,6 @@
 """Pipelines: 1,000 segments × 500 rows of ridge, trained, tracked, registered and gated.
 
-Target (issue 5): loopml's platform overhead is at most 2 × the raw fit time + 10 s
+Target: loopml's platform overhead is at most 2 × the raw fit time + 10 s
 on this 2-core machine, where the raw fit time is the same 1,000 ``Ridge.fit``
 calls in one process with nothing else around them. The same job on a 2-worker
 Dask LocalCluster must finish with identical models.

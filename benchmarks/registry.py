@@ -59,7 +59,7 @@ def main() -> None:
          f"{theirs['median_s'] * SEGMENTS / ours['total_s']:.0f}x", "< 20 s", "pass" if ours["total_s"] < 20 else "FAIL"],
     ]  # fmt: skip
     body = (
-        "## Registry (issue 4)\n\nA ridge model on 5 features: `loopml.log_model(..., segment=...)` + "
+        "## Registry\n\nA ridge model on 5 features: `loopml.log_model(..., segment=...)` + "
         "`set_alias` vs MLflow 3.17.2 `mlflow.sklearn.log_model(..., registered_model_name=...)` + "
         "`set_registered_model_alias`, both on SQLite, in one run.\n\n"
         + markdown_table(["measure", "loopml", "MLflow", "ratio", "target", "result"], rows)

@@ -3,7 +3,7 @@
 The same logistic regression (same rows, same parameters) is served by
 ``loopml serve`` and by ``mlflow models serve --env-manager local``; one load
 generator (``anchor_scripts/loadgen.py``, keep-alive HTTP on 127.0.0.1) drives
-both. Targets (issue 6): single-row p50 at most 1 ms above the raw
+both. Targets: single-row p50 at most 1 ms above the raw
 ``model.predict`` call; throughput >= 10x MLflow's; batch scoring of 1M rows at
 >= 90% of the raw model's predict throughput.
 """
@@ -201,7 +201,7 @@ def _report(raw, latency, records, throughput, mlflow, batch) -> None:
         ["raw read Parquet → predict → write Parquet", f"{n / batch['raw_file']:,.0f}", "—"],
         ["`loopml predict` file → file (chunked)", f"{n / batch['loopml_file']:,.0f}", f"{batch['raw_file'] / batch['loopml_file']:.0%}"],
     ]  # fmt: skip
-    body = f"""## Serving (issue 6)
+    body = f"""## Serving
 
 Logistic regression on 8 numeric features, one row per request, keep-alive
 HTTP on 127.0.0.1 from a separate load-generator process; {THROUGHPUT_REQUESTS:,}
