@@ -47,9 +47,14 @@ FEATURES = ["lag_1", "lag_12", "rolling_mean_3"]
 MODEL = "adapt"
 NOISE = 4.0
 SETTINGS = {  # docs/closed-loop.md's policy for monthly data: decisions on six months of labels
-    "history": "all", "half_life": 12, "min_labels": 6, "min_improvement": 0.05, "confidence": 0.9,
-    "watch": timedelta(days=1), "rollback_if_worse": 0.2,
-}  # fmt: skip
+    "history": "all",
+    "half_life": 12,
+    "min_labels": 6,
+    "min_improvement": 0.05,
+    "confidence": 0.9,
+    "watch": timedelta(days=1),
+    "rollback_if_worse": 0.2,
+}
 BACKTEST = 12  # months each model is scored on before it is refit on all its training rows
 MONITOR = {  # docs/monitoring.md's CUSUM of residuals, scaled by each segment's backtest
     "window": timedelta(days=730),  # two years of the serving version's labelled months
@@ -93,8 +98,13 @@ def generated_panel(segments: int, months: int, seed: int = 0) -> Panel:
         series = f"s{index:03d}"
         names[series] = kind
         rows.append(pd.DataFrame({"date": dates, "series": series, "y": y}))
-    return Panel("generated", pd.concat(rows, ignore_index=True), names,
-                 dates[change_at - 12], dates[change_at])  # fmt: skip
+    return Panel(
+        "generated",
+        pd.concat(rows, ignore_index=True),
+        names,
+        dates[change_at - 12],
+        dates[change_at],
+    )
 
 
 def stock_panel() -> Panel:
@@ -108,17 +118,23 @@ def stock_panel() -> Panel:
     rows = wide.melt("Date", tickers, var_name="series", value_name="y")
     rows["date"] = rows.pop("Date").dt.tz_localize("UTC")
     start = "2006-01-01" if QUICK else "2004-01-01"
-    return Panel("stocks (matplotlib sample data)", rows[["date", "series", "y"]],
-                 dict.fromkeys(tickers, "crash"), pd.Timestamp(start, tz="UTC"),
-                 pd.Timestamp("2008-09-01", tz="UTC"))  # fmt: skip
+    return Panel(
+        "stocks (matplotlib sample data)",
+        rows[["date", "series", "y"]],
+        dict.fromkeys(tickers, "crash"),
+        pd.Timestamp(start, tz="UTC"),
+        pd.Timestamp("2008-09-01", tz="UTC"),
+    )
 
 
 def featured(panel: Panel) -> pd.DataFrame:
     """Every series' rows with training's forecast features (one month ahead)."""
     from loopml.pipeline.features import add_forecast_features
 
-    parts = [add_forecast_features(part, "y", "date", FORECAST)
-             for _, part in panel.rows.groupby("series")]  # fmt: skip
+    parts = [
+        add_forecast_features(part, "y", "date", FORECAST)
+        for _, part in panel.rows.groupby("series")
+    ]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -162,26 +178,45 @@ def loop(rows: pd.DataFrame, panel: Panel, models: dict, backtests: dict) -> dic
     # the training rows with their features: a retrain extends them with the traffic since
     trained = loopml.log_dataset(rows[rows["date"] < panel.train_end], f"{MODEL}.train")
     for series, model in models.items():
-        version = loopml.log_model(model, MODEL, input_example=rows[FEATURES].head(3),
-                                   segment={"series": series}, datasets=[trained],
-                                   metrics={"mae": backtests[series]})  # fmt: skip
+        version = loopml.log_model(
+            model,
+            MODEL,
+            input_example=rows[FEATURES].head(3),
+            segment={"series": series},
+            datasets=[trained],
+            metrics={"mae": backtests[series]},
+        )
         loopml.set_alias(MODEL, "champion", version.version, segment={"series": series})
-    loopml.create_monitor(name="adapt-errors", model=MODEL, kind="error_drift", per_segment=True,
-                          **MONITOR)  # fmt: skip
-    policy = PolicySpec(name="adapt-recovery", model=MODEL,
-                        triggers=[{"when": "alert", "monitor": "adapt-errors"}], **SETTINGS)  # fmt: skip
+    loopml.create_monitor(
+        name="adapt-errors", model=MODEL, kind="error_drift", per_segment=True, **MONITOR
+    )
+    policy = PolicySpec(
+        name="adapt-recovery",
+        model=MODEL,
+        triggers=[{"when": "alert", "monitor": "adapt-errors"}],
+        **SETTINGS,
+    )
     root = context.settings.resolved_artifact_uri
     predicted = pd.Series(index=rows.index, dtype=float)
     alerts: list[tuple[str, pd.Timestamp]] = []
     verdicts: list[tuple[str, pd.Timestamp, str]] = []
-    env = {**os.environ, "LOOPML_HOME": str(home), "LOOPML_SCHEDULER": "false",
-           "LOOPML_SERVING_LOG_FLUSH_INTERVAL": "0.2", "LOOPML_SERVING_POLL_INTERVAL": "0.2"}  # fmt: skip
+    env = {
+        **os.environ,
+        "LOOPML_HOME": str(home),
+        "LOOPML_SCHEDULER": "false",
+        "LOOPML_SERVING_LOG_FLUSH_INTERVAL": "0.2",
+        "LOOPML_SERVING_POLL_INTERVAL": "0.2",
+    }
     with socket.socket() as probe:  # a free loopback port
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-c", "import sys; from loopml.cli import main; main(sys.argv[1:])"]
-    server = subprocess.Popen([*command, "serve", "--port", str(port), "--log-level", "warning"],
-                              env=env, stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    server = subprocess.Popen(
+        [*command, "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     sent = labelled = 0
     try:
         _wait_ready(port)
@@ -190,8 +225,10 @@ def loop(rows: pd.DataFrame, panel: Panel, models: dict, backtests: dict) -> dic
         for month in sorted(rows.loc[rows["date"] >= panel.train_end, "date"].unique()):
             now = rows[rows["date"] == month]
             stamp = month.isoformat()
-            records = [{"series": s, **dict(zip(FEATURES, v, strict=True)), "event_time": stamp}
-                       for s, v in zip(now["series"], now[FEATURES].to_numpy(), strict=True)]  # fmt: skip
+            records = [
+                {"series": s, **dict(zip(FEATURES, v, strict=True)), "event_time": stamp}
+                for s, v in zip(now["series"], now[FEATURES].to_numpy(), strict=True)
+            ]
             answer = client.post(f"/v1/models/{MODEL}/predict", json={"records": records}).json()
             predicted.loc[now.index] = [p["prediction"] for p in answer["predictions"]]
             if pending:  # last month's values arrive now
@@ -201,8 +238,9 @@ def loop(rows: pd.DataFrame, panel: Panel, models: dict, backtests: dict) -> dic
                 labelled += client.post("/v1/feedback", json={"feedback": feedback}).json()[
                     "accepted"
                 ]
-            pending = list(zip([p["prediction_id"] for p in answer["predictions"]], now["y"],
-                               strict=True))  # fmt: skip
+            pending = list(
+                zip([p["prediction_id"] for p in answer["predictions"]], now["y"], strict=True)
+            )
             sent += len(records)
             _written(root, sent, labelled, read_predictions, read_feedback)
             report = loopml.run_monitors()
@@ -227,8 +265,10 @@ def loop(rows: pd.DataFrame, panel: Panel, models: dict, backtests: dict) -> dic
 def _written(root, predictions: int, labels: int, read_predictions, read_feedback) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if (read_predictions(root, MODEL, columns=["prediction_id"]).num_rows >= predictions
-                and read_feedback(root).num_rows >= labels):  # fmt: skip
+        if (
+            read_predictions(root, MODEL, columns=["prediction_id"]).num_rows >= predictions
+            and read_feedback(root).num_rows >= labels
+        ):
             return
         time.sleep(0.05)
     raise RuntimeError("the server did not write its logs in 30 s")
@@ -244,8 +284,14 @@ def evaluate(panel: Panel) -> dict:
     started = time.monotonic()
     looped = loop(rows, panel, models, backtests)
     seconds = time.monotonic() - started
-    return {"rows": rows, "static": static, "oracle": oracle, "loop": looped, "seconds": seconds,
-            "backtests": backtests}  # fmt: skip
+    return {
+        "rows": rows,
+        "static": static,
+        "oracle": oracle,
+        "loop": looped,
+        "seconds": seconds,
+        "backtests": backtests,
+    }
 
 
 def level_shift_rule(panel: Panel, result: dict) -> str | None:
@@ -265,11 +311,13 @@ def level_shift_rule(panel: Panel, result: dict) -> str | None:
     shift = float(((part["y"] - result["static"][part.index]) / sigma).mean())
     k, h = MONITOR["cusum_k"], MONITOR["cusum_h"]
     fast = next(x / 4 for x in range(1, 40) if average_run_length(k, x / 4, shift) <= 2)
-    return (f"- the level shifts are {shift:.2f} sd of the static models' residuals over their "
-            f"first 6 months (the lags absorb part of the 2 noise sd). The stated rule (k {k:g}, "
-            f"h {h:g}): a false alarm every {average_run_length(k, h):.0f} labels, and a shift of "
-            f"that size found in {average_run_length(k, h, shift):.1f} labels on average; within "
-            f"2 would take h {fast:g} (with k {k:g}), a false alarm every {average_run_length(k, fast):.0f} labels")  # fmt: skip
+    return (
+        f"- the level shifts are {shift:.2f} sd of the static models' residuals over their "
+        f"first 6 months (the lags absorb part of the 2 noise sd). The stated rule (k {k:g}, "
+        f"h {h:g}): a false alarm every {average_run_length(k, h):.0f} labels, and a shift of "
+        f"that size found in {average_run_length(k, h, shift):.1f} labels on average; within "
+        f"2 would take h {fast:g} (with k {k:g}), a false alarm every {average_run_length(k, fast):.0f} labels"
+    )
 
 
 def phases(panel: Panel, rows: pd.DataFrame) -> dict[str, pd.Series]:
@@ -306,16 +354,22 @@ def detection(panel: Panel, result: dict) -> dict[str, object]:
         times = [m for s, m in looped["alerts"] if s == key and m >= panel.change]
         delays[series] = None if not times else _months(panel.change, min(times))
     level = [delays[s] for s, k in panel.kinds.items() if k == "level"]
-    quiet = [v for s, _, v in looped["verdicts"] if s.removeprefix("series=") in unchanged
-             and v in ("ok", "alert")]  # fmt: skip
+    quiet = [
+        v
+        for s, _, v in looped["verdicts"]
+        if s.removeprefix("series=") in unchanged and v in ("ok", "alert")
+    ]
     retrained = [s for s, _ in looped["retrains"] if s.removeprefix("series=") in unchanged]
     return {
-        "level delays": level, "alert share (unchanged)": (
-            sum(v == "alert" for v in quiet) / len(quiet) if quiet else float("nan")),
-        "windows judged (unchanged)": len(quiet), "retrains (unchanged)": len(retrained),
+        "level delays": level,
+        "alert share (unchanged)": (
+            sum(v == "alert" for v in quiet) / len(quiet) if quiet else float("nan")
+        ),
+        "windows judged (unchanged)": len(quiet),
+        "retrains (unchanged)": len(retrained),
         "retrains (all)": len(looped["retrains"]),
         "outcomes": sorted({state for _, state in looped["retrains"]}),
-    }  # fmt: skip
+    }
 
 
 def _months(start: pd.Timestamp, end: pd.Timestamp) -> int:
@@ -343,17 +397,23 @@ def main() -> None:
         result = evaluate(panel)
         text, figures = table(panel, result)
         found = detection(panel, result)
-        body += ["", f"### {panel.name}: {panel.rows['series'].nunique()} series, replay from "
-                 f"{panel.train_end:%Y-%m}, change at {panel.change:%Y-%m}", "", text, "",
-                 f"- replay of {result['rows']['date'].ge(panel.train_end).sum():,} forecasts "
-                 f"through the server: {result['seconds']:.0f} s of wall time",
-                 f"- detection delay of the level shifts (months; None = never): {found['level delays']}",
-                 f"- unchanged segments: {found['alert share (unchanged)']:.1%} of "
-                 f"{found['windows judged (unchanged)']} judged windows alerted; "
-                 f"{found['retrains (unchanged)']} retrains",
-                 f"- retrains in all: {found['retrains (all)']} ({', '.join(found['outcomes']) or 'none'})",
-                 *filter(None, [level_shift_rule(panel, result)]),
-                 *_targets(panel, figures, found)]  # fmt: skip
+        body += [
+            "",
+            f"### {panel.name}: {panel.rows['series'].nunique()} series, replay from "
+            f"{panel.train_end:%Y-%m}, change at {panel.change:%Y-%m}",
+            "",
+            text,
+            "",
+            f"- replay of {result['rows']['date'].ge(panel.train_end).sum():,} forecasts "
+            f"through the server: {result['seconds']:.0f} s of wall time",
+            f"- detection delay of the level shifts (months; None = never): {found['level delays']}",
+            f"- unchanged segments: {found['alert share (unchanged)']:.1%} of "
+            f"{found['windows judged (unchanged)']} judged windows alerted; "
+            f"{found['retrains (unchanged)']} retrains",
+            f"- retrains in all: {found['retrains (all)']} ({', '.join(found['outcomes']) or 'none'})",
+            *filter(None, [level_shift_rule(panel, result)]),
+            *_targets(panel, figures, found),
+        ]
         print(f"[bench] adaptation {panel.name}: {found}", file=sys.stderr)
     body += ["", f"Load (1-minute average) at the start: {load:.1f}."]
     write_section("adaptation", "\n".join(body))
@@ -363,8 +423,10 @@ def _targets(panel: Panel, figures: dict, found: dict) -> list[str]:
     after = [(k, s) for (k, p), s in figures.items() if p == "after" and k != "none"]
     beats = all(s["loop"] < s["static"] for _, s in after)
     near = all(s["loop"] <= 1.1 * s["oracle"] for _, s in after)
-    lines = [f"- target: after each change the loop below static: {'met' if beats else 'not met'}; "
-             f"within 10% of the oracle: {'met' if near else 'not met'}"]  # fmt: skip
+    lines = [
+        f"- target: after each change the loop below static: {'met' if beats else 'not met'}; "
+        f"within 10% of the oracle: {'met' if near else 'not met'}"
+    ]
     if found["level delays"]:
         quick = all(d is not None and d <= 2 for d in found["level delays"])
         lines.append(
@@ -372,8 +434,10 @@ def _targets(panel: Panel, figures: dict, found: dict) -> list[str]:
         )
     if found["windows judged (unchanged)"]:
         share, retrains = found["alert share (unchanged)"], found["retrains (unchanged)"]
-        lines.append(f"- target: unchanged segments under 5% of windows alerting and none retrained: "
-                     f"{'met' if share < 0.05 and retrains == 0 else 'not met'}")  # fmt: skip
+        lines.append(
+            f"- target: unchanged segments under 5% of windows alerting and none retrained: "
+            f"{'met' if share < 0.05 and retrains == 0 else 'not met'}"
+        )
     return lines
 
 

@@ -55,11 +55,13 @@ def main() -> None:
     basic = base64.b64encode(f"bench:{PASSWORD}".encode()).decode()
     runs = {
         "open (loopback, no sign-in)": _serve(settings, body, auth=False, header=None),
-        "service token, Bearer": _serve(settings, body, auth=True,
-                                        header=f"Authorization: Bearer {token}"),
-        "user and password, Basic": _serve(settings, body, auth=True,
-                                           header=f"Authorization: Basic {basic}"),
-    }  # fmt: skip
+        "service token, Bearer": _serve(
+            settings, body, auth=True, header=f"Authorization: Bearer {token}"
+        ),
+        "user and password, Basic": _serve(
+            settings, body, auth=True, header=f"Authorization: Basic {basic}"
+        ),
+    }
     uncached = _uncached(store, token)
     _report(runs, uncached)
 
@@ -71,8 +73,10 @@ def _serve(settings, body, *, auth: bool, header: str | None) -> dict:
     flags = ["--auth"] if auth else []
     server = subprocess.Popen(
         [*command, "serve", "--port", str(port), "--log-level", "warning", *flags],
-        env=env, stdout=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         _wait_ready(port)
         path = f"/v1/models/{MODEL}/invocations"
@@ -90,10 +94,24 @@ def _drive(port, path, body, header, *, clients: int, requests: int) -> dict:
 
     extra = ["--header", header] if header else []
     result = subprocess.run(
-        [sys.executable, str(LOADGEN), str(port), path, str(body), "--clients", str(clients),
-         "--requests", str(requests), "--seconds", "60", *extra],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(LOADGEN),
+            str(port),
+            path,
+            str(body),
+            "--clients",
+            str(clients),
+            "--requests",
+            str(requests),
+            "--seconds",
+            "60",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -109,9 +127,13 @@ def _uncached(store, token: str) -> dict[str, float]:
         return statistics.median(times) * 1000
 
     return {
-        "token lookup in the store (SQLite)": median_ms(lambda: tokens.check_token(store, token), 200),
-        "Argon2id password check": median_ms(lambda: users.check_password(store, "bench", PASSWORD), 20),
-    }  # fmt: skip
+        "token lookup in the store (SQLite)": median_ms(
+            lambda: tokens.check_token(store, token), 200
+        ),
+        "Argon2id password check": median_ms(
+            lambda: users.check_password(store, "bench", PASSWORD), 20
+        ),
+    }
 
 
 def _report(runs: dict[str, dict], uncached: dict[str, float]) -> None:
@@ -122,8 +144,16 @@ def _report(runs: dict[str, dict], uncached: dict[str, float]) -> None:
         added = one["p50_ms"] - anchor["one"]["p50_ms"]
         share = eight["throughput"] / anchor["eight"]["throughput"]
         failures = one["failures"] + eight["failures"]
-        rows.append([name, f"{one['p50_ms']:.3f}", f"{added:+.3f}", f"{eight['throughput']:.0f}",
-                     f"{share:.0%}", failures])  # fmt: skip
+        rows.append(
+            [
+                name,
+                f"{one['p50_ms']:.3f}",
+                f"{added:+.3f}",
+                f"{eight['throughput']:.0f}",
+                f"{share:.0%}",
+                failures,
+            ]
+        )
     worst_added = max(r["one"]["p50_ms"] - anchor["one"]["p50_ms"] for r in runs.values())
     worst_share = min(
         r["eight"]["throughput"] / anchor["eight"]["throughput"] for r in runs.values()

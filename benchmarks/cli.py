@@ -52,11 +52,28 @@ def main() -> None:
     for args in (["--help"], ["runs", "--help"], ["models", "--help"]):
         lazy_wall, lazy_cpu = measure([LOOPML, *args])
         eager_wall, eager_cpu = measure([sys.executable, "-c", "import sys\n" + EAGER, *args])
-        rows.append([f"`loopml {' '.join(args)}`", f"{lazy_wall:.2f} s", f"{lazy_cpu:.2f} s",
-                     f"{eager_wall:.2f} s", f"{eager_cpu:.2f} s", f"{eager_cpu / lazy_cpu:.1f}x",
-                     "< 0.5 s", "pass" if lazy_cpu < 0.5 else "FAIL"])  # fmt: skip
-    headers = ["command", "lazy: wall", "lazy: CPU", "eager: wall", "eager: CPU",
-               "CPU eager ÷ lazy", "target", "result"]  # fmt: skip
+        rows.append(
+            [
+                f"`loopml {' '.join(args)}`",
+                f"{lazy_wall:.2f} s",
+                f"{lazy_cpu:.2f} s",
+                f"{eager_wall:.2f} s",
+                f"{eager_cpu:.2f} s",
+                f"{eager_cpu / lazy_cpu:.1f}x",
+                "< 0.5 s",
+                "pass" if lazy_cpu < 0.5 else "FAIL",
+            ]
+        )
+    headers = [
+        "command",
+        "lazy: wall",
+        "lazy: CPU",
+        "eager: wall",
+        "eager: CPU",
+        "CPU eager ÷ lazy",
+        "target",
+        "result",
+    ]
     body = (
         "## Command line start\n\n"
         "`loopml --help` and `loopml GROUP --help` with command modules imported on demand, "

@@ -47,17 +47,27 @@ def main() -> None:
     theirs = run_anchor(python, SCRIPTS / "evidently_summary.py", str(path))
     print(f"[bench] datasets: loopml {ours}, evidently {theirs}")
     verdict = "met" if ours["seconds"] < TARGET_SECONDS else "missed"
-    body = "## Dataset profiling\n\n" + (
-        f"{ROWS:,} rows × {NUMERIC + CATEGORICAL} columns ({NUMERIC} numeric, {CATEGORICAL} "
-        "categorical with 5–95 values). loopml's dataset profile (per column null rate; min, max, "
-        "mean, std, quantiles and a histogram; distinct count and top values) vs Evidently "
-        "`DataSummaryPreset` (0.7.23, its own venv) on the same Parquet file in one run; each side "
-        "reads the file in a fresh process and only the profiling is timed. Target: loopml under "
-        f"{TARGET_SECONDS:.0f} s ({verdict}).\n\n"
-    ) + markdown_table(
-        ["rows × columns", "loopml", "Evidently", "speed ratio", "target"],
-        [[f"{ROWS:,} × {NUMERIC + CATEGORICAL}", f"{ours['seconds']:.2f} s",
-          f"{theirs['seconds']:.1f} s", f"{theirs['seconds'] / ours['seconds']:.1f}x",
-          f"< {TARGET_SECONDS:.0f} s: {verdict}"]],
-    )  # fmt: skip
+    body = (
+        "## Dataset profiling\n\n"
+        + (
+            f"{ROWS:,} rows × {NUMERIC + CATEGORICAL} columns ({NUMERIC} numeric, {CATEGORICAL} "
+            "categorical with 5–95 values). loopml's dataset profile (per column null rate; min, max, "
+            "mean, std, quantiles and a histogram; distinct count and top values) vs Evidently "
+            "`DataSummaryPreset` (0.7.23, its own venv) on the same Parquet file in one run; each side "
+            "reads the file in a fresh process and only the profiling is timed. Target: loopml under "
+            f"{TARGET_SECONDS:.0f} s ({verdict}).\n\n"
+        )
+        + markdown_table(
+            ["rows × columns", "loopml", "Evidently", "speed ratio", "target"],
+            [
+                [
+                    f"{ROWS:,} × {NUMERIC + CATEGORICAL}",
+                    f"{ours['seconds']:.2f} s",
+                    f"{theirs['seconds']:.1f} s",
+                    f"{theirs['seconds'] / ours['seconds']:.1f}x",
+                    f"< {TARGET_SECONDS:.0f} s: {verdict}",
+                ]
+            ],
+        )
+    )
     write_section("datasets", body)

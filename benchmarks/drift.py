@@ -55,39 +55,66 @@ def main() -> None:
             raise RuntimeError(f"loopml's reports differ: files {files}, memory {memory}")
         size = [f"{rows:,}", f"{data_mb:.0f} MiB"]
         rows_out += [
-            [*size, "loopml, from the files (reading timed)", *_figures(files, theirs),
-             f"{files['extra_mb']:.0f} MiB (nothing loaded before)"],
-            [*size, "loopml, tables in memory", *_figures(memory, theirs),
-             f"{memory['extra_mb']:.0f} MiB (peak {1 + memory['extra_mb'] / data_mb:.2f}x data)"],
-            [*size, "Evidently", f"{theirs['seconds']:.1f} s", f"{theirs['peak_mb']:.0f} MiB",
-             "", "", f"{theirs['extra_mb']:.0f} MiB"],
-        ]  # fmt: skip
+            [
+                *size,
+                "loopml, from the files (reading timed)",
+                *_figures(files, theirs),
+                f"{files['extra_mb']:.0f} MiB (nothing loaded before)",
+            ],
+            [
+                *size,
+                "loopml, tables in memory",
+                *_figures(memory, theirs),
+                f"{memory['extra_mb']:.0f} MiB (peak {1 + memory['extra_mb'] / data_mb:.2f}x data)",
+            ],
+            [
+                *size,
+                "Evidently",
+                f"{theirs['seconds']:.1f} s",
+                f"{theirs['peak_mb']:.0f} MiB",
+                "",
+                "",
+                f"{theirs['extra_mb']:.0f} MiB",
+            ],
+        ]
         print(f"[bench] drift {rows}: files {files}, memory {memory}, evidently {theirs}")
-    body = "## Drift report\n\n" + (
-        "25 columns (20 numeric, 5 categorical), current vs a reference of the same size; "
-        "default methods (normed Wasserstein, Jensen–Shannon). loopml `drift_report` vs Evidently "
-        "`DataDriftPreset` (0.7.23, its own venv) on the same Parquet files in one run. Each run is a "
-        "fresh process whose RSS is sampled during the call (every 5 ms for loopml, 20 ms for Evidently). "
-        "*From the files*: the process imports loopml and calls `drift_report` on the two paths, which "
-        "reads them one column at a time, so the two tables are never in memory; its time includes "
-        "reading the files. *Tables in memory*: the process first loads both files whole as Arrow tables, "
-        "then calls `drift_report`; reading is not timed. Evidently loads both files as pandas DataFrames, "
-        "then builds its datasets and runs the preset; reading is not timed. Peak RSS is the whole "
-        "process (interpreter, libraries and whatever data it loaded), and the ratios compare it; "
-        "\"above the start of the call\" is the peak minus the RSS just before the call: for the in-memory "
-        "runs the memory needed beyond the loaded data, for the files run everything the call needed, "
-        "reading included. Numeric columns beyond 10,000 rows are held as loopml's sketch (each distinct "
-        "value with its count while a column has at most 10,000 of them, else 10,000 equal-rank slices "
-        "clipped into their range, so tied values stay exact); the columns here are continuous, so every "
-        "one is compressed. Targets: 1M rows under 3 s and under 3x the data; >= 20x faster and "
-        ">= 5x less memory than Evidently.\n\n"
-        f"1-minute load average (2 cores, shared): {load_before:.1f} at the start, "
-        f"{os.getloadavg()[0]:.1f} at the end.\n\n"
-    ) + markdown_table(
-        ["rows", "data (both tables)", "run", "time", "peak RSS", "Evidently ÷ this: time",
-         "Evidently ÷ this: peak RSS", "peak RSS above the start of the call"],
-        rows_out,
-    )  # fmt: skip
+    body = (
+        "## Drift report\n\n"
+        + (
+            "25 columns (20 numeric, 5 categorical), current vs a reference of the same size; "
+            "default methods (normed Wasserstein, Jensen–Shannon). loopml `drift_report` vs Evidently "
+            "`DataDriftPreset` (0.7.23, its own venv) on the same Parquet files in one run. Each run is a "
+            "fresh process whose RSS is sampled during the call (every 5 ms for loopml, 20 ms for Evidently). "
+            "*From the files*: the process imports loopml and calls `drift_report` on the two paths, which "
+            "reads them one column at a time, so the two tables are never in memory; its time includes "
+            "reading the files. *Tables in memory*: the process first loads both files whole as Arrow tables, "
+            "then calls `drift_report`; reading is not timed. Evidently loads both files as pandas DataFrames, "
+            "then builds its datasets and runs the preset; reading is not timed. Peak RSS is the whole "
+            "process (interpreter, libraries and whatever data it loaded), and the ratios compare it; "
+            '"above the start of the call" is the peak minus the RSS just before the call: for the in-memory '
+            "runs the memory needed beyond the loaded data, for the files run everything the call needed, "
+            "reading included. Numeric columns beyond 10,000 rows are held as loopml's sketch (each distinct "
+            "value with its count while a column has at most 10,000 of them, else 10,000 equal-rank slices "
+            "clipped into their range, so tied values stay exact); the columns here are continuous, so every "
+            "one is compressed. Targets: 1M rows under 3 s and under 3x the data; >= 20x faster and "
+            ">= 5x less memory than Evidently.\n\n"
+            f"1-minute load average (2 cores, shared): {load_before:.1f} at the start, "
+            f"{os.getloadavg()[0]:.1f} at the end.\n\n"
+        )
+        + markdown_table(
+            [
+                "rows",
+                "data (both tables)",
+                "run",
+                "time",
+                "peak RSS",
+                "Evidently ÷ this: time",
+                "Evidently ÷ this: peak RSS",
+                "peak RSS above the start of the call",
+            ],
+            rows_out,
+        )
+    )
     write_section("drift", body)
 
 

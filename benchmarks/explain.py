@@ -92,8 +92,9 @@ def _registration() -> dict[str, list[float]]:
     for i in range(SEGMENTS):
         for kind, extra in (("plain", {}), ("explained", {"explain_data": X})):
             started = time.perf_counter()
-            loopml.log_model(model, f"demand-{kind}", input_example=X.head(),
-                             segment={"store": i}, **extra)  # fmt: skip
+            loopml.log_model(
+                model, f"demand-{kind}", input_example=X.head(), segment={"store": i}, **extra
+            )
             times[kind].append(time.perf_counter() - started)
     return times
 
@@ -150,8 +151,10 @@ def _http(settings, body: Path, names: list[str]) -> dict[str, dict]:
     command = [sys.executable, "-c", "import sys; from loopml.cli import main; main(sys.argv[1:])"]
     server = subprocess.Popen(
         [*command, "serve", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         _wait_ready(port)
         return {
@@ -168,18 +171,42 @@ def _report(registration: dict[str, list[float]], measured: dict[str, dict], loa
     ratio = explained / plain
     medians = {k: statistics.median(v) * 1000 for k, v in registration.items()}
     registered = [
-        [f"{SEGMENTS:,} segment versions, `log_model` (anchor)", f"{plain:.1f} s", f"{medians['plain']:.1f} ms"],
-        [f"{SEGMENTS:,} segment versions, `log_model(..., explain_data=rows)`", f"{explained:.1f} s", f"{medians['explained']:.1f} ms"],
-    ]  # fmt: skip
+        [
+            f"{SEGMENTS:,} segment versions, `log_model` (anchor)",
+            f"{plain:.1f} s",
+            f"{medians['plain']:.1f} ms",
+        ],
+        [
+            f"{SEGMENTS:,} segment versions, `log_model(..., explain_data=rows)`",
+            f"{explained:.1f} s",
+            f"{medians['explained']:.1f} ms",
+        ],
+    ]
     rows = []
     for name, m in measured.items():
         library = name.removeprefix("bench-")
         rows += [
-            [f"raw {library} `pred_contrib` (1 row, in process)", f"{m['raw']['p50_ms']:.3f}", f"{m['raw']['p99_ms']:.3f}"],
-            [f"shap `TreeExplainer` on the {library} model (1 row)", f"{m['shap']['p50_ms']:.3f}", f"{m['shap']['p99_ms']:.3f}"],
-            [f"`loopml.explain_rows` {library} (1 row, in process)", f"{m['in_process']['p50_ms']:.3f}", f"{m['in_process']['p99_ms']:.3f}"],
-            [f"`POST /v1/models/…/explain` {library}, 1 client", f"{m['http']['p50_ms']:.3f}", f"{m['http']['p99_ms']:.3f}"],
-        ]  # fmt: skip
+            [
+                f"raw {library} `pred_contrib` (1 row, in process)",
+                f"{m['raw']['p50_ms']:.3f}",
+                f"{m['raw']['p99_ms']:.3f}",
+            ],
+            [
+                f"shap `TreeExplainer` on the {library} model (1 row)",
+                f"{m['shap']['p50_ms']:.3f}",
+                f"{m['shap']['p99_ms']:.3f}",
+            ],
+            [
+                f"`loopml.explain_rows` {library} (1 row, in process)",
+                f"{m['in_process']['p50_ms']:.3f}",
+                f"{m['in_process']['p99_ms']:.3f}",
+            ],
+            [
+                f"`POST /v1/models/…/explain` {library}, 1 client",
+                f"{m['http']['p50_ms']:.3f}",
+                f"{m['http']['p99_ms']:.3f}",
+            ],
+        ]
     worst = max(m["http"]["p99_ms"] for m in measured.values())
     lines = [
         f"- {name.removeprefix('bench-')}: end to end p50 **{m['http']['p50_ms']:.2f} ms** "

@@ -108,15 +108,25 @@ def _strategies() -> list[Strategy]:
     from loopml.federated import linear, trees
 
     return [
-        Strategy("fedavg (logistic)", {}, linear.pooled_estimator,
-                 lambda result: linear.to_estimator(result.rounds[-1].params["theta"], [0, 1])),
-        Strategy("histogram (XGBoost)", {"strategy": "histogram"},
-                 lambda x, y: trees.pooled_estimator(x, y, ROUNDS),
-                 lambda result: trees.to_estimator(result.rounds[-1].params["model_data"])),
-        Strategy("bagging (XGBoost)", {"strategy": "bagging"},
-                 lambda x, y: trees.pooled_estimator(x, y, ROUNDS),
-                 lambda result: trees.to_estimator(result.rounds[-1].params["model_data"])),
-    ]  # fmt: skip
+        Strategy(
+            "fedavg (logistic)",
+            {},
+            linear.pooled_estimator,
+            lambda result: linear.to_estimator(result.rounds[-1].params["theta"], [0, 1]),
+        ),
+        Strategy(
+            "histogram (XGBoost)",
+            {"strategy": "histogram"},
+            lambda x, y: trees.pooled_estimator(x, y, ROUNDS),
+            lambda result: trees.to_estimator(result.rounds[-1].params["model_data"]),
+        ),
+        Strategy(
+            "bagging (XGBoost)",
+            {"strategy": "bagging"},
+            lambda x, y: trees.pooled_estimator(x, y, ROUNDS),
+            lambda result: trees.to_estimator(result.rounds[-1].params["model_data"]),
+        ),
+    ]
 
 
 def scenario(root: Path, name: str, train, test, orgs, strategy: Strategy) -> list[object]:
@@ -129,8 +139,9 @@ def scenario(root: Path, name: str, train, test, orgs, strategy: Strategy) -> li
     own = [
         split(r[features].to_numpy(float), r["target"].to_numpy(float), 0.25) for r in orgs.values()
     ]
-    pooled = strategy.fit(np.concatenate([o.x_train for o in own]),
-                          np.concatenate([o.y_train for o in own]))  # fmt: skip
+    pooled = strategy.fit(
+        np.concatenate([o.x_train for o in own]), np.concatenate([o.y_train for o in own])
+    )
     folder = f"{name}-{strategy.options.get('strategy', 'fedavg')}"
     result, wall = federate(root / folder, name, orgs, features, **strategy.options)
     engine = _engine_folder(root, folder, name)
@@ -143,13 +154,17 @@ def scenario(root: Path, name: str, train, test, orgs, strategy: Strategy) -> li
     accuracy, auc = zip(*locals_, strict=True)
     per_round = _per_round(engine)
     return [
-        name, strategy.name, f"{len(orgs)} ({', '.join(str(len(r)) for r in orgs.values())} rows)",
-        f"{fed[0]:.4f} / {fed[1]:.4f}", f"{central[0]:.4f} / {central[1]:.4f}",
+        name,
+        strategy.name,
+        f"{len(orgs)} ({', '.join(str(len(r)) for r in orgs.values())} rows)",
+        f"{fed[0]:.4f} / {fed[1]:.4f}",
+        f"{central[0]:.4f} / {central[1]:.4f}",
         f"{fed[0] - central[0]:+.4f} / {fed[1] - central[1]:+.4f}",
         f"{min(accuracy):.4f} … {max(accuracy):.4f} / {min(auc):.4f} … {max(auc):.4f}",
         f"{_trees(federated)} / {_trees(pooled)}" if hasattr(pooled, "get_booster") else "—",
-        "one task" if per_round is None else f"{per_round:.2f} s", f"{wall:.0f} s",
-    ]  # fmt: skip
+        "one task" if per_round is None else f"{per_round:.2f} s",
+        f"{wall:.0f} s",
+    ]
 
 
 def _trees(model) -> int:
@@ -189,9 +204,12 @@ def privacy_row(root: Path, epsilon: float, train, test, orgs) -> list[object]:
         found.append(scores(model.predict_proba(test[features])[:, 1], test["target"].to_numpy()))
         spent.add(float(loopml.get_run(result.run_id).tags["loopml.privacy.epsilon"]))
     accuracy, auc = (np.array(column) for column in zip(*found, strict=True))
-    return [f"{2 * epsilon:g}", ", ".join(f"{e:g}" for e in sorted(spent)),
-            f"{accuracy.mean():.4f} ({accuracy.min():.4f} … {accuracy.max():.4f})",
-            f"{auc.mean():.4f} ({auc.min():.4f} … {auc.max():.4f})"]  # fmt: skip
+    return [
+        f"{2 * epsilon:g}",
+        ", ".join(f"{e:g}" for e in sorted(spent)),
+        f"{accuracy.mean():.4f} ({accuracy.min():.4f} … {accuracy.max():.4f})",
+        f"{auc.mean():.4f} ({auc.min():.4f} … {auc.max():.4f})",
+    ]
 
 
 def main() -> None:

@@ -78,16 +78,22 @@ def _fill_loopml(home: Path, count: int) -> None:
     for start in range(0, count, 1000):
         indexes = range(start, min(start + 1000, count))
         ids = service.create_runs(
-            context.store, project="default", experiment="search",
-            runs=[(f"r{i}", {"group": str(i % 10)}) for i in indexes], parent_run_id=None,
-            environment=environment.capture(), actor="bench",
-        )  # fmt: skip
+            context.store,
+            project="default",
+            experiment="search",
+            runs=[(f"r{i}", {"group": str(i % 10)}) for i in indexes],
+            parent_run_id=None,
+            environment=environment.capture(),
+            actor="bench",
+        )
         usage = ResourceUsage(0.0, 0.0, 0)
         service.end_runs(
             context.store,
-            [(run_id, RunStatus.FINISHED, usage, None, [("score", (i % 100) / 100, 0, 0.0)])
-             for run_id, i in zip(ids, indexes, strict=True)],
-        )  # fmt: skip
+            [
+                (run_id, RunStatus.FINISHED, usage, None, [("score", (i % 100) / 100, 0, 0.0)])
+                for run_id, i in zip(ids, indexes, strict=True)
+            ],
+        )
     context.close()
 
 
@@ -96,10 +102,15 @@ def _mlflow_server(python: Path):
     folder.mkdir()
     run_anchor(python, POPULATE, str(folder / "mlflow.db"), str(SIZES["search_runs"]))
     command = [
-        str(python.parent / "mlflow"), "server", "--host", "127.0.0.1",
-        "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-        "--artifacts-destination", str(folder / "artifacts"),
-    ]  # fmt: skip
+        str(python.parent / "mlflow"),
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--backend-store-uri",
+        f"sqlite:///{folder / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(folder / "artifacts"),
+    ]
     # Its job runner serves GenAI scorers, not tracking: off, so it adds no processes.
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     return lambda port: _spawn([*command, "--port", str(port)], env)
@@ -117,9 +128,12 @@ def _loopml_server():
 def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("LOOPML_", "MLFLOW_"))}
     return subprocess.Popen(
-        command, env={**clean, **env, "MLFLOW_DISABLE_TELEMETRY": "true"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        command,
+        env={**clean, **env, "MLFLOW_DISABLE_TELEMETRY": "true"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _wait_ready(port: int, timeout: float = 180) -> None:
@@ -159,15 +173,30 @@ def _report(mlflow: dict, loopml: dict, load: list[float]) -> None:
         row(f"`search_runs` over {mlflow['found_all']:,} runs (s)", "search", 0, "2f", "≥ 3×"),
         row("`search_runs`, metric and tag filter (s)", "filtered", 0, "3f", "≥ 3×"),
         row("`sklearn.log_model` + register (s each)", "log_model", 0, "3f", "≥ 3×"),
-    ]  # fmt: skip
-    targets = {"log_metric": 3, "log_batch": 10, "runs": 3, "search": 3, "filtered": 3,
-               "log_model": 3}  # fmt: skip
+    ]
+    targets = {
+        "log_metric": 3,
+        "log_batch": 10,
+        "runs": 3,
+        "search": 3,
+        "filtered": 3,
+        "log_model": 3,
+    }
     missed = {
         part: [k for k, x in targets.items() if mlflow[k][part] / loopml[k][part] < x] or ["none"]
         for part in ("wall", "wait")
     }
-    header = ["what", "mlflow server", "loopml serve", "ratio", "mlflow: waiting",
-              "loopml: waiting", "ratio", "wall ratio at best", "target"]  # fmt: skip
+    header = [
+        "what",
+        "mlflow server",
+        "loopml serve",
+        "ratio",
+        "mlflow: waiting",
+        "loopml: waiting",
+        "ratio",
+        "wall ratio at best",
+        "target",
+    ]
     body = f"""## MLflow's client: `mlflow server` vs `loopml serve`
 
 The unmodified MLflow 3 client runs one script against both servers on 127.0.0.1, both on

@@ -124,17 +124,29 @@ def main() -> None:
     per_segment = anchor["seconds"] / anchor["segments"]
     rows = [
         ["raw Ridge.fit × 1,000 (one process)", f"{raw:.2f} s", ""],
-        ["loopml run, local processes (2 workers)", f"{seconds:.1f} s",
-         f"overhead {overhead:.1f} s; target ≤ 2 × fit + 10 s = {allowed:.1f} s "
-         f"({'met' if overhead <= allowed else 'NOT met'})"],
+        [
+            "loopml run, local processes (2 workers)",
+            f"{seconds:.1f} s",
+            f"overhead {overhead:.1f} s; target ≤ 2 × fit + 10 s = {allowed:.1f} s "
+            f"({'met' if overhead <= allowed else 'NOT met'})",
+        ],
         ["loopml run again, nothing changed", f"{cached_seconds:.1f} s", "says so, trains nothing"],
-        ["loopml run, Dask LocalCluster (2 workers)", f"{dask_seconds:.1f} s",
-         f"identical models: {'yes' if same else 'NO'}"],
-        [f"MLflow per-segment pattern, {anchor['segments']} segments measured", f"{anchor['seconds']:.1f} s",
-         f"{per_segment:.2f} s per segment"],
-        ["MLflow, extrapolated to 1,000 segments", f"{per_segment * SEGMENTS:.0f} s",
-         f"loopml is {per_segment * SEGMENTS / seconds:.0f}× faster"],
-    ]  # fmt: skip
+        [
+            "loopml run, Dask LocalCluster (2 workers)",
+            f"{dask_seconds:.1f} s",
+            f"identical models: {'yes' if same else 'NO'}",
+        ],
+        [
+            f"MLflow per-segment pattern, {anchor['segments']} segments measured",
+            f"{anchor['seconds']:.1f} s",
+            f"{per_segment:.2f} s per segment",
+        ],
+        [
+            "MLflow, extrapolated to 1,000 segments",
+            f"{per_segment * SEGMENTS:.0f} s",
+            f"loopml is {per_segment * SEGMENTS / seconds:.0f}× faster",
+        ],
+    ]
     body = (
         "## Pipelines: 1,000 segments × 500 rows, ridge\n\n"
         "Each segment is split, trained, evaluated, tracked as a run, registered as a "

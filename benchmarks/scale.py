@@ -167,15 +167,21 @@ def serving(work: Path, settings: Settings) -> dict:
     model = loopml.load_model(f"models:/{NAME}@champion", segment="sku=sku0000").native
     raw = _model_call(model, row)
     port = free_port()
-    env = {**os.environ, "LOOPML_HOME": str(settings.home), "LOOPML_ACTOR": "bench",
-           "LOOPML_STORE_URL": settings.store_url,
-           "LOOPML_SERVING_MAX_MODELS": str(MAX_MODELS)}  # fmt: skip
+    env = {
+        **os.environ,
+        "LOOPML_HOME": str(settings.home),
+        "LOOPML_ACTOR": "bench",
+        "LOOPML_STORE_URL": settings.store_url,
+        "LOOPML_SERVING_MAX_MODELS": str(MAX_MODELS),
+    }
     command = [sys.executable, "-c", "import sys; from loopml.cli import main; main(sys.argv[1:])"]
     started = time.perf_counter()
     server = subprocess.Popen(
         [*command, "serve", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         _wait_ready(port, timeout=600)  # 10,000 champions take a while to list
         ready = time.perf_counter() - started
@@ -189,9 +195,13 @@ def serving(work: Path, settings: Settings) -> dict:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
     return {
-        "ready": ready, "rss_ready": rss_ready, "rss_after": rss_after, "raw_call": raw,
-        "warm": _percentiles(warm), "cold": _percentiles(cold),
-    }  # fmt: skip
+        "ready": ready,
+        "rss_ready": rss_ready,
+        "rss_after": rss_after,
+        "raw_call": raw,
+        "warm": _percentiles(warm),
+        "cold": _percentiles(cold),
+    }
 
 
 def _model_call(model, row: pd.Series) -> float:
@@ -205,8 +215,9 @@ def _model_call(model, row: pd.Series) -> float:
 def _predict(connection: http.client.HTTPConnection, sku: str, row: pd.Series) -> float:
     body = json.dumps({"records": [{"sku": sku, **row.to_dict()}]})
     started = time.perf_counter()
-    connection.request("POST", f"/v1/models/{NAME}/predict", body,
-                       {"Content-Type": "application/json"})  # fmt: skip
+    connection.request(
+        "POST", f"/v1/models/{NAME}/predict", body, {"Content-Type": "application/json"}
+    )
     response = connection.getresponse()
     response.read()
     if response.status != 200:
@@ -232,8 +243,9 @@ def datasets(work: Path, settings: Settings) -> dict:
     frame = pd.DataFrame(rng.normal(size=(DATASET_ROWS, 50)), columns=[f"c{i}" for i in range(50)])
 
     def bare(**options) -> None:  # from pandas to a Parquet file, as log_dataset goes
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), work / "bare.parquet",
-                       **options)  # fmt: skip
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False), work / "bare.parquet", **options
+        )
 
     defaults, _ = timed(bare)
     same, _ = timed(lambda: bare(**PARQUET_OPTIONS))
@@ -252,10 +264,18 @@ def monitoring(work: Path, settings: Settings) -> dict:
     rng = np.random.default_rng(9)
     training = pd.DataFrame({"price": rng.normal(0, 1, 5000), "qty": rng.normal(5, 2, 5000)})
     digest = loopml.save_reference(loopml.make_reference(training))
-    loopml.create_monitor(name="drift", model="logged", kind="drift", window="2h",
-                          reference=digest, per_segment=True)  # fmt: skip
-    loopml.create_monitor(name="mae", model="logged", kind="performance", window="2h",
-                          metric="mae", threshold=5, per_segment=True)  # fmt: skip
+    loopml.create_monitor(
+        name="drift", model="logged", kind="drift", window="2h", reference=digest, per_segment=True
+    )
+    loopml.create_monitor(
+        name="mae",
+        model="logged",
+        kind="performance",
+        window="2h",
+        metric="mae",
+        threshold=5,
+        per_segment=True,
+    )
 
     def bare() -> None:
         table = ds.dataset(f"{root}/predictions", format="parquet", partitioning="hive").to_table()
@@ -276,10 +296,13 @@ def _write_log(root: str, rows: int, segments: int) -> None:
     ids = [f"p{i}" for i in range(rows)]
     predicted = rng.normal(50, 5, rows)
     fields = {
-        "prediction_id": ids, "time": list(times), "model": ["logged"] * rows,
-        "version": [1] * rows, "segment": [f"store={i % segments}" for i in range(rows)],
+        "prediction_id": ids,
+        "time": list(times),
+        "model": ["logged"] * rows,
+        "version": [1] * rows,
+        "segment": [f"store={i % segments}" for i in range(rows)],
         "prediction": predicted,
-    }  # fmt: skip
+    }
     features = {"price": rng.normal(0.2, 1, rows), "qty": rng.normal(5, 2, rows)}
     with loopml.PredictionLog(root) as log:
         log.append_table(predictions_table(fields, features))
@@ -296,43 +319,80 @@ def report(f: dict) -> str:
     rows = [
         [f"raw `Ridge.fit` × {SEGMENTS:,} (one process)", _s(f["raw_fit"]), "the fits alone"],
         ["plain pandas group-by loop: split, fit, score", _s(f["plain_loop"]), "one process"],
-        ["`loopml run`, 2 local workers", _s(f["run"]),
-         f"{per_segment:.1f} ms platform work per segment (target ≤ 1 ms; raw fit + 15 s = "
-         f"{f['raw_fit'] + 15:.1f} s: {_met(f['run'] <= f['raw_fit'] + 15)})"],
-        ["rerun, nothing changed", _s(f["rerun"]),
-         f"{f['rerun_trained']} trained (target < 1 s: {_met(f['rerun'] < 1)})"],
-        [f"rerun, {f['partial_expected']} segments changed", _s(f["partial"]),
-         f"{f['partial_trained']} trained (expected {f['partial_expected']})"],
-    ]  # fmt: skip
+        [
+            "`loopml run`, 2 local workers",
+            _s(f["run"]),
+            f"{per_segment:.1f} ms platform work per segment (target ≤ 1 ms; raw fit + 15 s = "
+            f"{f['raw_fit'] + 15:.1f} s: {_met(f['run'] <= f['raw_fit'] + 15)})",
+        ],
+        [
+            "rerun, nothing changed",
+            _s(f["rerun"]),
+            f"{f['rerun_trained']} trained (target < 1 s: {_met(f['rerun'] < 1)})",
+        ],
+        [
+            f"rerun, {f['partial_expected']} segments changed",
+            _s(f["partial"]),
+            f"{f['partial_trained']} trained (expected {f['partial_expected']})",
+        ],
+    ]
     if "dask" in f:
-        rows.append(["`loopml run`, Dask LocalCluster (2 workers)", _s(f["dask"]),
-                     f"identical models: {'yes' if f['dask_identical'] else 'NO'}"])  # fmt: skip
+        rows.append(
+            [
+                "`loopml run`, Dask LocalCluster (2 workers)",
+                _s(f["dask"]),
+                f"identical models: {'yes' if f['dask_identical'] else 'NO'}",
+            ]
+        )
     rows += [
-        [f"bare `pyarrow.parquet.write_table` of a {DATASET_ROWS:,} × 50 frame, pyarrow's "
-         "defaults (snappy)", _s(f["bare_parquet_defaults"]), ""],
+        [
+            f"bare `pyarrow.parquet.write_table` of a {DATASET_ROWS:,} × 50 frame, pyarrow's "
+            "defaults (snappy)",
+            _s(f["bare_parquet_defaults"]),
+            "",
+        ],
         ["the same, loopml's writer options (zstd level 3)", _s(f["bare_parquet"]), "the anchor"],
-        ["`log_dataset` of the same frame: write, hash, profile, summaries, version row",
-         _s(f["log_dataset"]),
-         f"{f['log_dataset'] / f['bare_parquet']:.1f}× the bare write with the same options "
-         f"(target ≤ 2×: {_met(f['log_dataset'] <= 2 * f['bare_parquet'])})"],
-        [f"bare read + group-by of a {LOG_ROWS:,}-row log, {LOG_SEGMENTS:,} segments",
-         _s(f["monitor_raw"]), ""],
-        ["monitor pass: drift and MAE per segment", _s(f["monitor"]),
-         f"{f['monitor_outcomes']} (target < 10 s: {_met(f['monitor'] < 10)})"],
-        [f"server start with {SEGMENTS:,} champions, until ready", _s(f["ready"]),
-         f"{MAX_MODELS:,} preloaded (LOOPML_SERVING_MAX_MODELS); target ≤ 30 s: "
-         f"{_met(f['ready'] <= 30)}"],
-        ["server RSS when ready / after the cold requests",
-         f"{f['rss_ready'] / 2**20:.0f} / {f['rss_after'] / 2**20:.0f} MiB", ""],
+        [
+            "`log_dataset` of the same frame: write, hash, profile, summaries, version row",
+            _s(f["log_dataset"]),
+            f"{f['log_dataset'] / f['bare_parquet']:.1f}× the bare write with the same options "
+            f"(target ≤ 2×: {_met(f['log_dataset'] <= 2 * f['bare_parquet'])})",
+        ],
+        [
+            f"bare read + group-by of a {LOG_ROWS:,}-row log, {LOG_SEGMENTS:,} segments",
+            _s(f["monitor_raw"]),
+            "",
+        ],
+        [
+            "monitor pass: drift and MAE per segment",
+            _s(f["monitor"]),
+            f"{f['monitor_outcomes']} (target < 10 s: {_met(f['monitor'] < 10)})",
+        ],
+        [
+            f"server start with {SEGMENTS:,} champions, until ready",
+            _s(f["ready"]),
+            f"{MAX_MODELS:,} preloaded (LOOPML_SERVING_MAX_MODELS); target ≤ 30 s: "
+            f"{_met(f['ready'] <= 30)}",
+        ],
+        [
+            "server RSS when ready / after the cold requests",
+            f"{f['rss_ready'] / 2**20:.0f} / {f['rss_after'] / 2**20:.0f} MiB",
+            "",
+        ],
         ["raw `Ridge.predict` of one row", f"{f['raw_call'] * 1000:.2f} ms", ""],
-        ["warm segment, one row over HTTP (p50 / p99)",
-         f"{f['warm']['p50']:.2f} / {f['warm']['p99']:.2f} ms", ""],
-        ["cold segment, first request (p50 / p99)",
-         f"{f['cold']['p50']:.2f} / {f['cold']['p99']:.2f} ms",
-         f"target p99 ≤ 50 ms: {_met(f['cold']['p99'] <= 50)}"],
+        [
+            "warm segment, one row over HTTP (p50 / p99)",
+            f"{f['warm']['p50']:.2f} / {f['warm']['p99']:.2f} ms",
+            "",
+        ],
+        [
+            "cold segment, first request (p50 / p99)",
+            f"{f['cold']['p50']:.2f} / {f['cold']['p99']:.2f} ms",
+            f"target p99 ≤ 50 ms: {_met(f['cold']['p99'] <= 50)}",
+        ],
         [f"registry: list {f['versions']:,} versions", _s(f["listing"]), ""],
         ["registry: champion lookup of one segment", f"{f['lookup'] * 1000:.2f} ms", ""],
-    ]  # fmt: skip
+    ]
     return (
         f"## Many segments: {SEGMENTS:,} × {ROWS} rows of ridge\n\n"
         f"`python -m benchmarks scale` (sizes from `BENCH_SCALE_*`, see the module); "

@@ -50,9 +50,13 @@ def main() -> None:
     mlflow = run_anchor(
         anchor_python("mlflow", MLFLOW_REQUIREMENTS),
         HERE / "anchor_scripts" / "mlflow_serving.py",
-        str(WORK), str(WORK / "train.parquet"), str(bodies["mlflow"]), str(LOADGEN),
-        str(free_port()), str(THROUGHPUT_REQUESTS),
-    )  # fmt: skip
+        str(WORK),
+        str(WORK / "train.parquet"),
+        str(bodies["mlflow"]),
+        str(LOADGEN),
+        str(free_port()),
+        str(THROUGHPUT_REQUESTS),
+    )
     batch = _batch(model, settings)
     _report(raw, loopml_latency, loopml_records, loopml_throughput, mlflow, batch)
 
@@ -148,10 +152,23 @@ def _wait_ready(port: int, timeout: float = 120) -> None:
 
 def _drive(port: int, path: str, body: Path, *, clients: int, requests: int) -> dict:
     result = subprocess.run(
-        [sys.executable, str(LOADGEN), str(port), path, str(body),
-         "--clients", str(clients), "--requests", str(requests), "--seconds", "60"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(LOADGEN),
+            str(port),
+            path,
+            str(body),
+            "--clients",
+            str(clients),
+            "--requests",
+            str(requests),
+            "--seconds",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -187,20 +204,58 @@ def _report(raw, latency, records, throughput, mlflow, batch) -> None:
     ml_latency, ml_throughput = mlflow["latency"], mlflow["throughput"]
     ratio = throughput["throughput"] / ml_throughput["throughput"]
     rows = [
-        ["raw `model.predict` (1 row, in process)", f"{raw['p50_ms']:.3f}", f"{raw['p99_ms']:.3f}", "—"],
-        ["loopml `/invocations`, 1 client", f"{latency['p50_ms']:.3f}", f"{latency['p99_ms']:.3f}", f"{latency['throughput']:.0f}"],
-        ["loopml `/predict` (records), 1 client", f"{records['p50_ms']:.3f}", f"{records['p99_ms']:.3f}", f"{records['throughput']:.0f}"],
-        ["mlflow models serve `/invocations`, 1 client", f"{ml_latency['p50_ms']:.3f}", f"{ml_latency['p99_ms']:.3f}", f"{ml_latency['throughput']:.0f}"],
-        ["loopml `/invocations`, 8 clients", f"{throughput['p50_ms']:.3f}", f"{throughput['p99_ms']:.3f}", f"{throughput['throughput']:.0f}"],
-        ["mlflow models serve `/invocations`, 8 clients", f"{ml_throughput['p50_ms']:.3f}", f"{ml_throughput['p99_ms']:.3f}", f"{ml_throughput['throughput']:.0f}"],
-    ]  # fmt: skip
+        [
+            "raw `model.predict` (1 row, in process)",
+            f"{raw['p50_ms']:.3f}",
+            f"{raw['p99_ms']:.3f}",
+            "—",
+        ],
+        [
+            "loopml `/invocations`, 1 client",
+            f"{latency['p50_ms']:.3f}",
+            f"{latency['p99_ms']:.3f}",
+            f"{latency['throughput']:.0f}",
+        ],
+        [
+            "loopml `/predict` (records), 1 client",
+            f"{records['p50_ms']:.3f}",
+            f"{records['p99_ms']:.3f}",
+            f"{records['throughput']:.0f}",
+        ],
+        [
+            "mlflow models serve `/invocations`, 1 client",
+            f"{ml_latency['p50_ms']:.3f}",
+            f"{ml_latency['p99_ms']:.3f}",
+            f"{ml_latency['throughput']:.0f}",
+        ],
+        [
+            "loopml `/invocations`, 8 clients",
+            f"{throughput['p50_ms']:.3f}",
+            f"{throughput['p99_ms']:.3f}",
+            f"{throughput['throughput']:.0f}",
+        ],
+        [
+            "mlflow models serve `/invocations`, 8 clients",
+            f"{ml_throughput['p50_ms']:.3f}",
+            f"{ml_throughput['p99_ms']:.3f}",
+            f"{ml_throughput['throughput']:.0f}",
+        ],
+    ]
     n = BATCH_ROWS
     batch_rows = [
         ["raw `model.predict(frame)`", f"{n / batch['raw_memory']:,.0f}", "—"],
-        ["`loopml.predict_batch(name, frame)`", f"{n / batch['loopml_memory']:,.0f}", f"{batch['raw_memory'] / batch['loopml_memory']:.0%}"],
+        [
+            "`loopml.predict_batch(name, frame)`",
+            f"{n / batch['loopml_memory']:,.0f}",
+            f"{batch['raw_memory'] / batch['loopml_memory']:.0%}",
+        ],
         ["raw read Parquet → predict → write Parquet", f"{n / batch['raw_file']:,.0f}", "—"],
-        ["`loopml predict` file → file (chunked)", f"{n / batch['loopml_file']:,.0f}", f"{batch['raw_file'] / batch['loopml_file']:.0%}"],
-    ]  # fmt: skip
+        [
+            "`loopml predict` file → file (chunked)",
+            f"{n / batch['loopml_file']:,.0f}",
+            f"{batch['raw_file'] / batch['loopml_file']:.0%}",
+        ],
+    ]
     body = f"""## Serving
 
 Logistic regression on 8 numeric features, one row per request, keep-alive

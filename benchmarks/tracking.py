@@ -164,20 +164,37 @@ def report(ours: dict, theirs: dict) -> str:
     ):
         ratio = ours[f"{key}_per_s"] / theirs[f"{key}_per_s"]
         rows.append(
-            [label, unit(ours[f"{key}_per_s"]), unit(theirs[f"{key}_per_s"]),
-             f"{ratio:,.1f}x", f">= {TARGETS[key]}x", verdict(ratio, TARGETS[key])]
-        )  # fmt: skip
+            [
+                label,
+                unit(ours[f"{key}_per_s"]),
+                unit(theirs[f"{key}_per_s"]),
+                f"{ratio:,.1f}x",
+                f">= {TARGETS[key]}x",
+                verdict(ratio, TARGETS[key]),
+            ]
+        )
     ratio = theirs["search"]["seconds"] / ours["search"]["seconds"]
     rows.append(
-        [f"`search_runs` over {SIZES['search_runs']:,} runs",
-         f"{ours['search']['seconds'] * 1000:,.1f} ms", f"{theirs['search']['seconds'] * 1000:,.1f} ms",
-         f"{ratio:,.1f}x", f">= {TARGETS['search']}x", verdict(ratio, TARGETS["search"])]
-    )  # fmt: skip
+        [
+            f"`search_runs` over {SIZES['search_runs']:,} runs",
+            f"{ours['search']['seconds'] * 1000:,.1f} ms",
+            f"{theirs['search']['seconds'] * 1000:,.1f} ms",
+            f"{ratio:,.1f}x",
+            f">= {TARGETS['search']}x",
+            verdict(ratio, TARGETS["search"]),
+        ]
+    )
     million = ours["million_seconds"]
     rows.append(
-        ["one run logging 1,000,000 points, flushed", f"{million:.2f} s", "—", "—",
-         f"< {MILLION_SECONDS:.0f} s", "pass" if million < MILLION_SECONDS else "**fail**"]
-    )  # fmt: skip
+        [
+            "one run logging 1,000,000 points, flushed",
+            f"{million:.2f} s",
+            "—",
+            "—",
+            f"< {MILLION_SECONDS:.0f} s",
+            "pass" if million < MILLION_SECONDS else "**fail**",
+        ]
+    )
     query = SIZES["query"]
     return "\n".join(
         [

@@ -99,13 +99,33 @@ def _runs(store, count: int) -> list[str]:
 
     environment, ids = capture(), []
     for start in range(0, count, SEGMENTS):
-        names = [(f"train store={i % SEGMENTS}", {"segment": f"store={i % SEGMENTS}"})
-                 for i in range(start, start + SEGMENTS)]  # fmt: skip
-        batch = tracking.create_runs(store, project="default", experiment="demand", runs=names,
-                                     parent_run_id=None, environment=environment, actor="bench")  # fmt: skip
+        names = [
+            (f"train store={i % SEGMENTS}", {"segment": f"store={i % SEGMENTS}"})
+            for i in range(start, start + SEGMENTS)
+        ]
+        batch = tracking.create_runs(
+            store,
+            project="default",
+            experiment="demand",
+            runs=names,
+            parent_run_id=None,
+            environment=environment,
+            actor="bench",
+        )
         now = time.time() * 1000
-        tracking.end_runs(store, [(run, RunStatus.FINISHED, ResourceUsage(0.4, 0.3, 80 << 20), None,
-                                   [("mae", 1.0, 0, now)]) for run in batch])  # fmt: skip
+        tracking.end_runs(
+            store,
+            [
+                (
+                    run,
+                    RunStatus.FINISHED,
+                    ResourceUsage(0.4, 0.3, 80 << 20),
+                    None,
+                    [("mae", 1.0, 0, now)],
+                )
+                for run in batch
+            ],
+        )
         ids += batch
     return ids
 
@@ -119,14 +139,22 @@ def _versions(store, template, run_ids: list[str]) -> None:
 
     segments = range(len(run_ids) // ROUNDS)
     for round_ in range(ROUNDS):
-        news = [NewVersion(*template, {"store": s}, run_ids[round_ * len(segments) + k],
-                           {"mae": 1.0 - 0.01 * round_}) for k, s in enumerate(segments)]  # fmt: skip
+        news = [
+            NewVersion(
+                *template,
+                {"store": s},
+                run_ids[round_ * len(segments) + k],
+                {"mae": 1.0 - 0.01 * round_},
+            )
+            for k, s in enumerate(segments)
+        ]
         versions = registry.register_many(store, "demand", news, actor="retrainer")
         if round_ < ROUNDS - 1:
             promotion.promote_many(store, "demand", versions, actor="retrainer")
         else:
-            registry.set_gate(store, "demand", {"beat_champion": "mae", "require_approval": True},
-                              actor="bench")  # fmt: skip
+            registry.set_gate(
+                store, "demand", {"beat_champion": "mae", "require_approval": True}, actor="bench"
+            )
             promotion.promote_many(store, "demand", versions[:PENDING], actor="retrainer")
 
 
@@ -142,12 +170,17 @@ def _prediction_log(root: str) -> None:
     segment = np.arange(PREDICTIONS) % SEGMENTS
     price = rng.normal(0, 1, PREDICTIONS) + np.where(segment < DRIFTED, 1.5, 0.0)
     fields = {
-        "prediction_id": [f"p{i}" for i in range(PREDICTIONS)], "time": times,
-        "model": ["demand"] * PREDICTIONS, "version": np.full(PREDICTIONS, ROUNDS - 1),
-        "segment": [f"store={s}" for s in segment], "prediction": rng.normal(50, 5, PREDICTIONS),
-    }  # fmt: skip
+        "prediction_id": [f"p{i}" for i in range(PREDICTIONS)],
+        "time": times,
+        "model": ["demand"] * PREDICTIONS,
+        "version": np.full(PREDICTIONS, ROUNDS - 1),
+        "segment": [f"store={s}" for s in segment],
+        "prediction": rng.normal(50, 5, PREDICTIONS),
+    }
     with loopml.PredictionLog(root) as log:
-        log.append_table(predictions_table(fields, {"price": price, "qty": rng.normal(5, 2, PREDICTIONS)}))  # fmt: skip
+        log.append_table(
+            predictions_table(fields, {"price": price, "qty": rng.normal(5, 2, PREDICTIONS)})
+        )
 
 
 def _monitors(store) -> None:
@@ -160,34 +193,82 @@ def _monitors(store) -> None:
     training = pd.DataFrame({"price": rng.normal(0, 1, 5000), "qty": rng.normal(5, 2, 5000)})
     reference = loopml.save_reference(loopml.make_reference(training))
     now = utcnow()
-    spec = MonitorSpec(name="demand-mae", model="demand", kind="performance", metric="mae",
-                       threshold=1.5, per_segment=True)  # fmt: skip
+    spec = MonitorSpec(
+        name="demand-mae",
+        model="demand",
+        kind="performance",
+        metric="mae",
+        threshold=1.5,
+        per_segment=True,
+    )
     monitor = monitoring.create_monitor(store, spec, actor="bench")
     for hour in range(WINDOWS, 0, -1):
         end = now - timedelta(hours=hour - 1)
-        outcomes = [monitoring.Outcome(f"store={i}", "alert" if i < ALERTED else "ok",
-                                       2.0 if i < ALERTED else 1.0 + 0.01 * hour, 80,
-                                       f"demand-mae: mae at store={i}", {}, 1.5)
-                    for i in range(SEGMENTS)]  # fmt: skip
-        monitoring.record_outcomes(store, monitor, outcomes, window=(end - timedelta(hours=1), end),
-                                   now=end, actor="bench")  # fmt: skip
+        outcomes = [
+            monitoring.Outcome(
+                f"store={i}",
+                "alert" if i < ALERTED else "ok",
+                2.0 if i < ALERTED else 1.0 + 0.01 * hour,
+                80,
+                f"demand-mae: mae at store={i}",
+                {},
+                1.5,
+            )
+            for i in range(SEGMENTS)
+        ]
+        monitoring.record_outcomes(
+            store, monitor, outcomes, window=(end - timedelta(hours=1), end), now=end, actor="bench"
+        )
     for alert in monitoring.list_alerts(store, state="active")[:RESOLVED]:
-        monitoring.resolve_alert(store, alert.id, actor="operator", reason="looked at it",
-                                 resolution="false_alarm" if alert.id % 2 else "real_change")  # fmt: skip
-    spec = MonitorSpec(name="demand-drift", model="demand", kind="drift", window="1d",
-                       reference=reference, per_segment=True)  # fmt: skip
+        monitoring.resolve_alert(
+            store,
+            alert.id,
+            actor="operator",
+            reason="looked at it",
+            resolution="false_alarm" if alert.id % 2 else "real_change",
+        )
+    spec = MonitorSpec(
+        name="demand-drift",
+        model="demand",
+        kind="drift",
+        window="1d",
+        reference=reference,
+        per_segment=True,
+    )
     drift = monitoring.create_monitor(store, spec, actor="bench")
-    columns = [{"name": "price", "drifted": True, "method": "psi", "statistic": 0.6,
-                "p_value": None, "threshold": 0.2},
-               {"name": "qty", "drifted": False, "method": "psi", "statistic": 0.01,
-                "p_value": None, "threshold": 0.2}]  # fmt: skip
-    outcomes = [monitoring.Outcome(f"store={i}", "alert" if i < DRIFTED else "ok",
-                                   0.6 if i < DRIFTED else 0.01, 1000,
-                                   f"demand-drift: drift in price at store={i}",
-                                   {"columns": columns if i < DRIFTED else columns[1:]}, 0.2)
-                for i in range(SEGMENTS)]  # fmt: skip
-    monitoring.record_outcomes(store, drift, outcomes, window=(now - timedelta(days=1), now),
-                               now=now, actor="bench")  # fmt: skip
+    columns = [
+        {
+            "name": "price",
+            "drifted": True,
+            "method": "psi",
+            "statistic": 0.6,
+            "p_value": None,
+            "threshold": 0.2,
+        },
+        {
+            "name": "qty",
+            "drifted": False,
+            "method": "psi",
+            "statistic": 0.01,
+            "p_value": None,
+            "threshold": 0.2,
+        },
+    ]
+    outcomes = [
+        monitoring.Outcome(
+            f"store={i}",
+            "alert" if i < DRIFTED else "ok",
+            0.6 if i < DRIFTED else 0.01,
+            1000,
+            f"demand-drift: drift in price at store={i}",
+            {"columns": columns if i < DRIFTED else columns[1:]},
+            0.2,
+        )
+        for i in range(SEGMENTS)
+    ]
+    monitoring.record_outcomes(
+        store, drift, outcomes, window=(now - timedelta(days=1), now), now=now, actor="bench"
+    )
 
 
 def widen(store, template) -> float:
@@ -198,8 +279,10 @@ def widen(store, template) -> float:
     from loopml.registry.service import NewVersion
 
     for start in range(0, WIDE - SEGMENTS, SEGMENTS):
-        news = [NewVersion(*template, {"sku": s}, None, {"mae": 1.0})
-                for s in range(start, start + SEGMENTS)]  # fmt: skip
+        news = [
+            NewVersion(*template, {"sku": s}, None, {"mae": 1.0})
+            for s in range(start, start + SEGMENTS)
+        ]
         versions = registry.register_many(store, "inventory", news, actor="retrainer")
         promotion.promote_many(store, "inventory", versions, actor="retrainer")
     return time.perf_counter() - began
@@ -274,9 +357,16 @@ def measure(backend: str, url: str | None, folder: Path) -> dict:
             spent[f"{WIDE - SEGMENTS:,} segments more"] = widen(context.store, template)
             wide_reference = timed(client, "/api/v1/alerts?state=all")
             wide = {name: timed(client, path) for name, path in WIDE_PAGES.items()}
-        return {"backend": backend, "spent": spent, "load": load, "reference": reference,
-                "measured": measured, "wide_reference": wide_reference, "wide": wide,
-                "load_after": os.getloadavg()[0]}  # fmt: skip
+        return {
+            "backend": backend,
+            "spent": spent,
+            "load": load,
+            "reference": reference,
+            "measured": measured,
+            "wide_reference": wide_reference,
+            "wide": wide,
+            "load_after": os.getloadavg()[0],
+        }
     finally:
         context.close()
 
@@ -309,15 +399,26 @@ def _ms(seconds: float) -> str:
 
 def _row(name: str, page: tuple[float, float], reference: tuple[float, float], target: float):
     (wall, cpu), (anchor, anchor_cpu) = page, reference
-    return [name, _ms(wall), _ms(cpu), _ms(anchor), _ms(anchor_cpu), f"{wall / anchor:.1f}x",
-            f"< {target * 1000:.0f} ms", "pass" if wall < target else "FAIL"]  # fmt: skip
+    return [
+        name,
+        _ms(wall),
+        _ms(cpu),
+        _ms(anchor),
+        _ms(anchor_cpu),
+        f"{wall / anchor:.1f}x",
+        f"< {target * 1000:.0f} ms",
+        "pass" if wall < target else "FAIL",
+    ]
 
 
 def table(result: dict) -> str:
-    rows = [_row(name, page, result["reference"], TARGET_S)
-            for name, page in result["measured"].items()]  # fmt: skip
-    rows += [_row(f"{name} ({WIDE:,} segments)", page, result["wide_reference"], WIDE_TARGET_S)
-             for name, page in result["wide"].items()]  # fmt: skip
+    rows = [
+        _row(name, page, result["reference"], TARGET_S) for name, page in result["measured"].items()
+    ]
+    rows += [
+        _row(f"{name} ({WIDE:,} segments)", page, result["wide_reference"], WIDE_TARGET_S)
+        for name, page in result["wide"].items()
+    ]
     header = ["page", "loopml UI", "(CPU)", "REST /api/v1/alerts", "(CPU)", "ratio", "target", ""]
     built = ", ".join(f"{part} {s:.0f} s" for part, s in result["spent"].items())
     return (

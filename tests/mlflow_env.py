@@ -48,8 +48,11 @@ def _run(python: Path, script: str, url: str, *args: str, timeout: float = 300) 
     env.update(MLFLOW_TRACKING_URI=url, MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
     result = subprocess.run(
         [str(python), str(script), *args],
-        capture_output=True, text=True, timeout=timeout, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     if result.returncode != 0:
         pytest.fail(f"{script} failed:\n{result.stderr[-6000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -27,8 +27,9 @@ def serving(env: dict[str, str], cwd: Path, port: int | None = None) -> Iterator
     """The base URL of a ``loopml serve`` process, once it answers /readyz; stopped after."""
     port = port or free_port()
     command = [LOOPML, "serve", "--port", str(port), "--log-level", "warning"]
-    with subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True) as process:  # fmt: skip
+    with subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_ready(f"{base}/readyz", process)

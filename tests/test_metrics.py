@@ -126,6 +126,11 @@ def test_regression_metrics_by_definition():
 
 def test_which_way_is_better_is_known_for_every_metric():
     assert [m for m in metrics.METRICS if metrics.lower_is_better(m)] == [
-        "mae", "rmse", "mape", "wape", "log_loss", "calibration_error",
-    ]  # fmt: skip
+        "mae",
+        "rmse",
+        "mape",
+        "wape",
+        "log_loss",
+        "calibration_error",
+    ]
     assert metrics.lower_is_better("val_loss") and not metrics.lower_is_better("precision")

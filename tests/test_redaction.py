@@ -18,8 +18,14 @@ SLACK = "https://hooks.slack.com/services/T0001/B0002/abcdefghijklmnopqrstuvwx"
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
-        ("postgresql+psycopg://loopml:hunter2@db:5432/ml", "postgresql+psycopg://loopml:***@db:5432/ml"),
-        ("https://api.example.com/x?token=abc123&page=2", "https://api.example.com/x?token=***&page=2"),
+        (
+            "postgresql+psycopg://loopml:hunter2@db:5432/ml",
+            "postgresql+psycopg://loopml:***@db:5432/ml",
+        ),
+        (
+            "https://api.example.com/x?token=abc123&page=2",
+            "https://api.example.com/x?token=***&page=2",
+        ),
         ("api_key: sk-live-42", "api_key: ***"),
         ('{"password": "pa55 word", "user": "ml"}', '{"password": "***", "user": "ml"}'),
         ("password='pa55 word' user=ml", "password='***' user=ml"),
@@ -27,13 +33,15 @@ SLACK = "https://hooks.slack.com/services/T0001/B0002/abcdefghijklmnopqrstuvwx"
         ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9", "Authorization: Bearer ***"),
         ("sent lml_Q2xhdWRlIHdhcyBoZXJlIQ", "sent lml_***"),
         (SLACK, "https://hooks.slack.com/services/***"),
-        ("https://acme.webhook.office.com/webhookb2/1a2b@3c/IncomingWebhook/4d/5e",
-         "https://acme.webhook.office.com/webhookb2/***"),
+        (
+            "https://acme.webhook.office.com/webhookb2/1a2b@3c/IncomingWebhook/4d/5e",
+            "https://acme.webhook.office.com/webhookb2/***",
+        ),
         ("https://discord.com/api/webhooks/123/abc-def", "https://discord.com/api/webhooks/***"),
         ("monkey=3 keyboard=us sort by key", "monkey=3 keyboard=us sort by key"),
         ("https://example.com/models/demand", "https://example.com/models/demand"),
     ],
-)  # fmt: skip
+)
 def test_secret_parts_of_text_are_replaced(text, shown):
     assert redact_text(text) == shown
 
@@ -49,8 +57,10 @@ def test_a_secret_named_value_is_hidden_whole_and_others_keep_their_shape():
     }
     row = {"run_id": "r", "params.token": "t", "metrics.token": 1.0}
     assert redact_mapping(row, prefix="params.") == {
-        "run_id": "r", "params.token": "***", "metrics.token": 1.0,
-    }  # fmt: skip
+        "run_id": "r",
+        "params.token": "***",
+        "metrics.token": 1.0,
+    }
 
 
 def test_run_answers_hide_secret_params_and_traceback_parts(ctx, client):

@@ -95,9 +95,17 @@ def main() -> None:
     with open(args.body_file, "rb") as file:
         body = file.read()
     result = asyncio.run(
-        run(args.port, args.path, body, args.clients, args.requests, args.seconds, args.warmup,
-            args.header)
-    )  # fmt: skip
+        run(
+            args.port,
+            args.path,
+            body,
+            args.clients,
+            args.requests,
+            args.seconds,
+            args.warmup,
+            args.header,
+        )
+    )
     print(json.dumps(result))
 
 

@@ -43,8 +43,16 @@ def main(mode, reference_path, current_path):
     seconds = time.perf_counter() - start
     state["done"] = True
     watcher.join()
-    print(json.dumps({"seconds": seconds, "extra_mb": (state["peak"] - base) / 2**20, "peak_mb": state["peak"] / 2**20,
-                      "drifted": len(report.drifted_columns)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "extra_mb": (state["peak"] - base) / 2**20,
+                "peak_mb": state["peak"] / 2**20,
+                "drifted": len(report.drifted_columns),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -100,9 +100,11 @@ def ridge() -> Ridge:
 def log_and_register(client: MlflowClient) -> None:
     with mlflow.start_run():
         mlflow.sklearn.log_model(
-            ridge(), name="model", registered_model_name="bench-ridge",
+            ridge(),
+            name="model",
+            registered_model_name="bench-ridge",
             pip_requirements=["scikit-learn"],
-        )  # fmt: skip
+        )
 
 
 def main() -> None:

@@ -33,8 +33,15 @@ def main() -> None:
     runs, metrics, latest, tags = [], [], [], []
     for index in range(1, count):
         run_id = uuid.uuid4().hex
-        runs.append({**row, "run_uuid": run_id, "name": f"r{index}", "start_time": row["start_time"] + index,
-                     "artifact_uri": row["artifact_uri"].replace(template, run_id)})  # fmt: skip
+        runs.append(
+            {
+                **row,
+                "run_uuid": run_id,
+                "name": f"r{index}",
+                "start_time": row["start_time"] + index,
+                "artifact_uri": row["artifact_uri"].replace(template, run_id),
+            }
+        )
         score = (index % 100) / 100
         metrics.append(("score", score, 0, run_id, 0, 0))
         latest.append(("score", score, 0, 0, 0, run_id))

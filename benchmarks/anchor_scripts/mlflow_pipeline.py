@@ -59,9 +59,11 @@ def main() -> None:
                 r2 = r2_score(test["units"], predicted)
                 mlflow.log_metrics({"mae": mean_absolute_error(test["units"], predicted), "r2": r2})
                 info = mlflow.sklearn.log_model(
-                    model, name="model", registered_model_name="bench",
+                    model,
+                    name="model",
+                    registered_model_name="bench",
                     input_example=train[features].head(2),
-                )  # fmt: skip
+                )
                 if r2 >= 0.5:  # the gate
                     client.set_registered_model_alias(
                         "bench", f"champion-{sku}", info.registered_model_version

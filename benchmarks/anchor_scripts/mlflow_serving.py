@@ -32,14 +32,28 @@ def main() -> None:
     mlflow.sklearn.save_model(model, str(path), input_example=x.head(2))
     mlflow_bin = str(Path(sys.executable).parent / "mlflow")
     server = subprocess.Popen(
-        [mlflow_bin, "models", "serve", "-m", str(path), "--env-manager", "local",
-         "-h", "127.0.0.1", "-p", port],
+        [
+            mlflow_bin,
+            "models",
+            "serve",
+            "-m",
+            str(path),
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            port,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         # mlflow starts `uvicorn` from PATH: the one of this environment.
-        env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
-    )  # fmt: skip
+        env={
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        },
+    )
     try:
         wait_until_up(int(port))
         latency = drive(loadgen, port, body, clients=1, requests=min(int(requests), 2000))
@@ -64,10 +78,23 @@ def wait_until_up(port: int, timeout: float = 180) -> None:
 
 def drive(loadgen: str, port: str, body: str, *, clients: int, requests: int) -> dict:
     result = subprocess.run(
-        [sys.executable, loadgen, port, "/invocations", body,
-         "--clients", str(clients), "--requests", str(requests), "--seconds", "60"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            loadgen,
+            port,
+            "/invocations",
+            body,
+            "--clients",
+            str(clients),
+            "--requests",
+            str(requests),
+            "--seconds",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -110,8 +110,12 @@ def r2(y: np.ndarray, p: np.ndarray) -> float:
 
 
 _REGRESSION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "mae": mae, "rmse": rmse, "mape": mape, "wape": wape, "r2": r2,
-}  # fmt: skip
+    "mae": mae,
+    "rmse": rmse,
+    "mape": mape,
+    "wape": wape,
+    "r2": r2,
+}
 
 
 def regression(y, p, names: Iterable[str] = REGRESSION) -> dict[str, float]:

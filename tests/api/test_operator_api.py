@@ -75,8 +75,10 @@ def test_a_monitor_run_now_opens_an_alert_that_is_acknowledged_resolved_and_audi
 
         (monitor,) = client.get("/api/v1/monitors").json()
         assert (monitor["name"], monitor["kind"], monitor["window_seconds"]) == (
-            "diabetes-mae", "performance", 3600.0,
-        )  # fmt: skip
+            "diabetes-mae",
+            "performance",
+            3600.0,
+        )
         run = client.post("/api/v1/monitors/diabetes-mae/run").json()
         (outcome,) = run["outcomes"]
         assert outcome["status"] == "alert" and outcome["rows"] == 100

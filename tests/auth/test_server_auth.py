@@ -134,11 +134,20 @@ def test_sign_in_is_required_off_loopback_and_when_asked(host, asked, required):
 
 
 def _serve(settings, *args) -> subprocess.Popen:
-    env = {**os.environ, "LOOPML_HOME": str(settings.home), "LOOPML_STORE_URL": settings.store_url,
-           "LOOPML_SCHEDULER": "false"}  # fmt: skip
+    env = {
+        **os.environ,
+        "LOOPML_HOME": str(settings.home),
+        "LOOPML_STORE_URL": settings.store_url,
+        "LOOPML_SCHEDULER": "false",
+    }
     code = "from loopml.cli import main; main()"
-    return subprocess.Popen([sys.executable, "-c", code, "serve", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "serve", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _free_port() -> int:

@@ -14,8 +14,9 @@ class Clock:
 
 
 def throttle(clock, **limits) -> SignInThrottle:
-    return SignInThrottle(**({"window": 600, "max_failures": 3, "max_address_failures": 5,
-                              "clock": clock} | limits))  # fmt: skip
+    return SignInThrottle(
+        **({"window": 600, "max_failures": 3, "max_address_failures": 5, "clock": clock} | limits)
+    )
 
 
 def test_a_name_is_held_back_after_its_failures_until_the_oldest_leaves_the_window():

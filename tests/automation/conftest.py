@@ -56,10 +56,20 @@ class Traffic:
                 for i in range(20):
                     pid = uuid.uuid4().hex
                     when = day(n) + timedelta(minutes=i)
-                    predictions.append([{"prediction_id": pid, "time": when, "model": "demand",
-                                         "version": version.version, "segment": version.segment_key,
-                                         "inputs": {"x": x[i]}, "prediction": predicted[i],
-                                         "latency_ms": 1.0}])  # fmt: skip
+                    predictions.append(
+                        [
+                            {
+                                "prediction_id": pid,
+                                "time": when,
+                                "model": "demand",
+                                "version": version.version,
+                                "segment": version.segment_key,
+                                "inputs": {"x": x[i]},
+                                "prediction": predicted[i],
+                                "latency_ms": 1.0,
+                            }
+                        ]
+                    )
                     feedback.append(
                         [
                             {
@@ -79,11 +89,21 @@ def family(ctx):
     for segment in SEGMENTS:
         x = rng.uniform(0, 10, 200)
         model = LinearRegression().fit(pd.DataFrame({"x": x}), 2 * x + rng.normal(0, 0.5, 200))
-        version = loopml.log_model(model, "demand", input_example=pd.DataFrame({"x": x[:3]}),
-                                   segment={"store": segment})  # fmt: skip
+        version = loopml.log_model(
+            model, "demand", input_example=pd.DataFrame({"x": x[:3]}), segment={"store": segment}
+        )
         loopml.set_alias("demand", "champion", version.version, segment={"store": segment})
     loopml.create_monitor(
-        loopml.MonitorSpec(name="demand-mae", model="demand", kind="performance", metric="mae",
-                           threshold=5.0, window="2d", schedule="1d", per_segment=True, min_rows=10)
-    )  # fmt: skip
+        loopml.MonitorSpec(
+            name="demand-mae",
+            model="demand",
+            kind="performance",
+            metric="mae",
+            threshold=5.0,
+            window="2d",
+            schedule="1d",
+            per_segment=True,
+            min_rows=10,
+        )
+    )
     return ctx

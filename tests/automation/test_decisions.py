@@ -27,13 +27,27 @@ def trained_on_data(ctx):
     dataset = loopml.log_dataset(table, "demand-training")
     for segment, part in table.groupby("store"):
         model = LinearRegression().fit(part[["x"]], part["y"])
-        version = loopml.log_model(model, "demand", input_example=part[["x"]].head(3),
-                                   segment={"store": segment}, datasets=[dataset])  # fmt: skip
+        version = loopml.log_model(
+            model,
+            "demand",
+            input_example=part[["x"]].head(3),
+            segment={"store": segment},
+            datasets=[dataset],
+        )
         loopml.set_alias("demand", "champion", version.version, segment={"store": segment})
     loopml.create_monitor(
-        loopml.MonitorSpec(name="demand-mae", model="demand", kind="performance", metric="mae",
-                           threshold=5.0, window="2d", schedule="1d", per_segment=True, min_rows=10)
-    )  # fmt: skip
+        loopml.MonitorSpec(
+            name="demand-mae",
+            model="demand",
+            kind="performance",
+            metric="mae",
+            threshold=5.0,
+            window="2d",
+            schedule="1d",
+            per_segment=True,
+            min_rows=10,
+        )
+    )
     return ctx, dataset
 
 
@@ -49,8 +63,9 @@ def test_a_retrain_learns_the_training_rows_and_the_traffic_since_as_a_new_datas
     learned = action.details["history"]
     assert (learned["training_rows"], learned["traffic_rows"]) == (200, 6 * 20)
     assert action.details["train_rows"] == 320
-    version = registry.resolve(ctx.store, "demand", version=action.challenger_version,
-                               segment={"store": "a"})  # fmt: skip
+    version = registry.resolve(
+        ctx.store, "demand", version=action.challenger_version, segment={"store": "a"}
+    )
     [made] = version.dataset_version_ids
     history = data.get_version_by_id(ctx.store, made)
     assert history.num_rows == 320 and history.run_id == version.run_id
@@ -120,14 +135,26 @@ def test_evidence_counts_from_the_change_a_cusum_dated_not_from_its_alarm(family
     for segment in SEGMENTS:  # versions that logged their backtest error: the CUSUM's scale
         x = np.linspace(0, 10, 50)
         model = LinearRegression().fit(pd.DataFrame({"x": x}), 2 * x)
-        version = loopml.log_model(model, "demand", input_example=pd.DataFrame({"x": x[:3]}),
-                                   segment={"store": segment}, metrics={"rmse": 0.5})  # fmt: skip
+        version = loopml.log_model(
+            model,
+            "demand",
+            input_example=pd.DataFrame({"x": x[:3]}),
+            segment={"store": segment},
+            metrics={"rmse": 0.5},
+        )
         loopml.set_alias("demand", "champion", version.version, segment={"store": segment})
     loopml.create_monitor(
-        loopml.MonitorSpec(name="demand-shift", model="demand", kind="error_drift",
-                           detector="cusum", window="30d", schedule="1d", per_segment=True,
-                           min_rows=1)
-    )  # fmt: skip
+        loopml.MonitorSpec(
+            name="demand-shift",
+            model="demand",
+            kind="error_drift",
+            detector="cusum",
+            window="30d",
+            schedule="1d",
+            per_segment=True,
+            min_rows=1,
+        )
+    )
     spec = policy(triggers=[{"when": "alert", "monitor": "demand-shift"}], history="all")
     Traffic(ctx, shock={"a": 2}).replay(0, 4)
     [started] = tick(ctx, day(4), spec).started

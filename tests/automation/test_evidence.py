@@ -18,8 +18,9 @@ def test_the_verdict_is_scipys_one_sided_paired_t_test_with_the_margin():
     expected = stats.ttest_rel(0.95 * champion, challenger, alternative="greater")
     assert found.p_value == pytest.approx(expected.pvalue)
     assert found.verdict == ("yes" if expected.pvalue < 0.1 else "no")
-    low = stats.t.interval(0.8, 39, loc=found.mean_difference,
-                           scale=stats.sem(0.95 * champion - challenger))[0]  # fmt: skip
+    low = stats.t.interval(
+        0.8, 39, loc=found.mean_difference, scale=stats.sem(0.95 * champion - challenger)
+    )[0]
     assert found.lower_bound == pytest.approx(low)  # one-sided 90% = lower end of two-sided 80%
 
 

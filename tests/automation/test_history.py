@@ -16,14 +16,19 @@ def _policy(**fields) -> PolicySpec:
 
 def _history():
     months = pd.date_range("2025-01-01", periods=12, freq="MS")
-    training = Training(pd.DataFrame({"date": months, "x": np.arange(12.0), "units": 10.0}),
-                        "units", "date", "dv1")  # fmt: skip
-    traffic = pd.DataFrame({
-        "x": [11.0, 12.0, 13.0, 14.0],
-        "label": [99.0, 20.0, 21.0, 22.0],
-        # the first row repeats the last training month: it is not counted twice
-        "time": pd.to_datetime(["2025-12-01", "2026-01-01", "2026-02-01", "2026-03-01"], utc=True),
-    })  # fmt: skip
+    training = Training(
+        pd.DataFrame({"date": months, "x": np.arange(12.0), "units": 10.0}), "units", "date", "dv1"
+    )
+    traffic = pd.DataFrame(
+        {
+            "x": [11.0, 12.0, 13.0, 14.0],
+            "label": [99.0, 20.0, 21.0, 22.0],
+            # the first row repeats the last training month: it is not counted twice
+            "time": pd.to_datetime(
+                ["2025-12-01", "2026-01-01", "2026-02-01", "2026-03-01"], utc=True
+            ),
+        }
+    )
     return gather(training, traffic, ["x"])
 
 

@@ -15,8 +15,15 @@ from loopml.registry import service as registry
 
 
 def policy(**overrides) -> PolicySpec:
-    fields = dict(name="recover", model="demand", triggers=[{"when": "alert", "monitor": "demand-mae"}],
-                  history="since_change", min_labels=30, watch="1d", cooldown="2d")  # fmt: skip
+    fields = dict(
+        name="recover",
+        model="demand",
+        triggers=[{"when": "alert", "monitor": "demand-mae"}],
+        history="since_change",
+        min_labels=30,
+        watch="1d",
+        cooldown="2d",
+    )
     return PolicySpec(**(fields | overrides))
 
 

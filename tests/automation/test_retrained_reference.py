@@ -13,8 +13,15 @@ from loopml.registry import service as registry
 
 def test_a_per_segment_drift_monitor_runs_against_the_retrained_versions_reference(family):
     ctx = family
-    spec = PolicySpec(name="recover", model="demand", triggers=[{"when": "alert", "monitor": "demand-mae"}],
-                      history="since_change", min_labels=30, watch="1d", cooldown="2d")  # fmt: skip
+    spec = PolicySpec(
+        name="recover",
+        model="demand",
+        triggers=[{"when": "alert", "monitor": "demand-mae"}],
+        history="since_change",
+        min_labels=30,
+        watch="1d",
+        cooldown="2d",
+    )
     loopml.create_monitor(
         name="demand-drift", model="demand", kind="drift", per_segment=True, window="1d"
     )

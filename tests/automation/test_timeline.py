@@ -28,19 +28,38 @@ def by_sex(ctx):
         for group, rows in X.groupby("group"):
             features = rows.drop(columns="group")
             model = Ridge(alpha=1.0 + round_).fit(features, y[rows.index])
-            version = loopml.log_model(model, "progression", input_example=features.head(),
-                                       segment={"sex": group}, metrics={"mae": 45.0 - round_})  # fmt: skip
+            version = loopml.log_model(
+                model,
+                "progression",
+                input_example=features.head(),
+                segment={"sex": group},
+                metrics={"mae": 45.0 - round_},
+            )
             loopml.set_alias("progression", "champion", version.version, segment={"sex": group})
-    promotion.rollback(ctx.store, "progression", segment="sex=f", actor="olive",
-                       reason="worse than before on the clinic's last month")  # fmt: skip
-    spec = MonitorSpec(name="progression-mae", model="progression", kind="performance",
-                       metric="mae", threshold=50.0, per_segment=True)  # fmt: skip
+    promotion.rollback(
+        ctx.store,
+        "progression",
+        segment="sex=f",
+        actor="olive",
+        reason="worse than before on the clinic's last month",
+    )
+    spec = MonitorSpec(
+        name="progression-mae",
+        model="progression",
+        kind="performance",
+        metric="mae",
+        threshold=50.0,
+        per_segment=True,
+    )
     monitor = monitoring.create_monitor(ctx.store, spec, actor="tester")
     now = utcnow()
-    outcomes = [monitoring.Outcome("sex=m", "alert", 61.0, 40, "progression-mae: mae 61", {}, 50.0),
-                monitoring.Outcome("sex=f", "ok", 44.0, 40, "fine", {}, 50.0)]  # fmt: skip
-    monitoring.record_outcomes(ctx.store, monitor, outcomes, window=(now - timedelta(days=1), now),
-                               now=now, actor="tester")  # fmt: skip
+    outcomes = [
+        monitoring.Outcome("sex=m", "alert", 61.0, 40, "progression-mae: mae 61", {}, 50.0),
+        monitoring.Outcome("sex=f", "ok", 44.0, 40, "fine", {}, 50.0),
+    ]
+    monitoring.record_outcomes(
+        ctx.store, monitor, outcomes, window=(now - timedelta(days=1), now), now=now, actor="tester"
+    )
     return ctx
 
 
@@ -71,12 +90,14 @@ def test_audit_events_are_found_by_segment_and_by_kinds_of_action(by_sex):
     store = by_sex.store
     female = audit.list_events(store, entity_type="model", entity_id="progression", segment="sex=f")
     assert female and all(audit.segment_of(e.before, e.after) == "sex=f" for e in female)
-    moves = audit.list_events(store, entity_type="model", entity_id="progression",
-                              segment="sex=f", actions=["alias.*"])  # fmt: skip
+    moves = audit.list_events(
+        store, entity_type="model", entity_id="progression", segment="sex=f", actions=["alias.*"]
+    )
     assert moves[0].action == "alias.rollback"
     assert {e.action for e in moves} == {"alias.set", "alias.rollback"}
-    registered = audit.list_events(store, entity_type="model", entity_id="progression",
-                                   actions=["model.register", "nothing.*"])  # fmt: skip
+    registered = audit.list_events(
+        store, entity_type="model", entity_id="progression", actions=["model.register", "nothing.*"]
+    )
     assert len(registered) == 6
     assert audit.list_events(store, entity_id="progression", segment="sex=x") == []
 

@@ -160,9 +160,15 @@ def test_runs_list_shows_a_readable_default_and_any_columns_on_request(two_runs,
     code, out, _ = run_cli(capsys, "runs", "list", "-e", "demand")
     header = next(line for line in out.splitlines() if "experiment" in line)
     assert [c.strip() for c in header.strip("┃ ").split("┃")] == [
-        "run_id", "experiment", "name", "status", "start_time", "wall_seconds",
-        "metrics.mae", "metrics.r2",
-    ]  # fmt: skip
+        "run_id",
+        "experiment",
+        "name",
+        "status",
+        "start_time",
+        "wall_seconds",
+        "metrics.mae",
+        "metrics.r2",
+    ]
     assert "params.alpha" not in out
     code, out, _ = run_cli(capsys, "runs", "list", "-e", "demand", "--columns", "name,params.alpha")
     assert code == 0 and "params.alpha" in out and "0.1" in out and "status" not in out
@@ -203,8 +209,14 @@ def test_every_list_command_takes_columns_and_json(two_runs, capsys):
 
     code, out, _ = run_cli(capsys, "experiments", "list", "--columns", "experiment,runs")
     assert code == 0 and "demand" in out and "last_run" not in out
-    for command in (["experiments", "list"], ["models", "list"], ["datasets", "list"],
-                    ["monitor", "list"], ["alerts", "list"], ["approvals", "list"]):  # fmt: skip
+    for command in (
+        ["experiments", "list"],
+        ["models", "list"],
+        ["datasets", "list"],
+        ["monitor", "list"],
+        ["alerts", "list"],
+        ["approvals", "list"],
+    ):
         code, out, err = run_cli(capsys, *command, "--json")
         assert code == 0, err
         assert isinstance(json.loads(out), list)

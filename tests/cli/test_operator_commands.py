@@ -32,8 +32,9 @@ def test_promote_force_overrides_a_failed_gate_with_a_reason_and_is_audited(sqli
     assert code == 1 and "beats champion on mae" in err
     code, _, err = cli(capsys, "promote", "demand", "-v", "2", "--force")
     assert code == 1 and "needs a reason" in err
-    code, out, _ = cli(capsys, "promote", "demand", "-v", "2", "--force",
-                       "--reason", "v1 learned from a row index")  # fmt: skip
+    code, out, _ = cli(
+        capsys, "promote", "demand", "-v", "2", "--force", "--reason", "v1 learned from a row index"
+    )
     assert code == 0 and "v1 → v2" in out
     assert registry.resolve(sqlite_ctx.store, "demand", alias="champion").version == 2
     (override,) = events(sqlite_ctx, entity_id="demand", action="gate.override")
@@ -61,8 +62,9 @@ def test_an_archived_version_loses_its_aliases_and_is_never_promoted_again(sqlit
 
 def test_monitor_disable_enable_and_delete(sqlite_ctx, capsys):
     log_versions(maes=(1.0,))
-    spec = loopml.MonitorSpec(name="demand-mae", model="demand", kind="performance",
-                              metric="mae", threshold=3.0)  # fmt: skip
+    spec = loopml.MonitorSpec(
+        name="demand-mae", model="demand", kind="performance", metric="mae", threshold=3.0
+    )
     monitoring.create_monitor(sqlite_ctx.store, spec, actor="me")
     assert cli(capsys, "monitor", "disable", "demand-mae", "--reason", "sensor swap")[0] == 0
     (monitor,) = monitoring.list_monitors(sqlite_ctx.store)

@@ -45,9 +45,13 @@ def test_every_column_violation_is_reported_with_counts_and_examples():
     report = validate(bad, rules)
     assert not report.ok
     assert checks(report) == [
-        ("extra", "constant"), ("extra", "unexpected_column"), ("noise", "null_rate"),
-        ("price", "range"), ("qty", "missing_column"), ("store", "category"),
-    ]  # fmt: skip
+        ("extra", "constant"),
+        ("extra", "unexpected_column"),
+        ("noise", "null_rate"),
+        ("price", "range"),
+        ("qty", "missing_column"),
+        ("store", "category"),
+    ]
     by_check = {v.check: v for v in report.violations}
     assert by_check["range"].count == 10 and by_check["range"].examples == [1e6]
     assert by_check["category"].count == 5 and by_check["category"].examples == ["zz"]

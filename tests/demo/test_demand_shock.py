@@ -36,8 +36,16 @@ def test_the_loop_recovers_the_shocked_segments_and_leaves_the_others(tmp_path):
 
 def _story(days: int, promoted_on: int) -> Story:
     story = Story(shocked=["s"], promoted={"s": 2})
-    story.rows = [{"day": d, "segment": "s", "prediction": 10.0, "demand": 11.0,
-                   "version": 2 if d >= promoted_on else 1} for d in range(days)]  # fmt: skip
+    story.rows = [
+        {
+            "day": d,
+            "segment": "s",
+            "prediction": 10.0,
+            "demand": 11.0,
+            "version": 2 if d >= promoted_on else 1,
+        }
+        for d in range(days)
+    ]
     return story
 
 

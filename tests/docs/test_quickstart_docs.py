@@ -29,8 +29,12 @@ def shell_env(sqlite_template, tmp_path) -> dict[str, str]:
     shutil.copy(sqlite_template, store)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return env | {"PATH": path, "LOOPML_STORE_URL": f"sqlite:///{store}",
-                  "LOOPML_HOME": str(tmp_path / "home"), "LOOPML_ACTOR": "tester"}  # fmt: skip
+    return env | {
+        "PATH": path,
+        "LOOPML_STORE_URL": f"sqlite:///{store}",
+        "LOOPML_HOME": str(tmp_path / "home"),
+        "LOOPML_ACTOR": "tester",
+    }
 
 
 def test_the_quickstart_from_your_own_csv_runs_as_written(shell_env, tmp_path):
@@ -44,8 +48,14 @@ def test_the_quickstart_from_your_own_csv_runs_as_written(shell_env, tmp_path):
                 assert block.strip() == "loopml serve --port 8000"
                 stack.enter_context(serving(env, tmp_path, port))
                 continue
-            done = subprocess.run(["bash", "-euo", "pipefail", "-c", block], env=env, cwd=tmp_path,
-                                  capture_output=True, text=True, timeout=600)  # fmt: skip
+            done = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", block],
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert done.returncode == 0, f"{block}\n{done.stdout}\n{done.stderr}"
             outputs.append(done.stdout)
     init, run, registry, predict, feedback = outputs[1:]

@@ -14,8 +14,13 @@ PAGE = (Path(__file__).parents[2] / "docs" / "scaling.md").read_text()
 
 def test_the_execution_example_is_a_valid_project_setting():
     (block,) = re.findall(r"^```yaml\n(.*?)^```", PAGE, re.S | re.M)
-    project = {"name": "demand", "data": {"path": "sales.csv"}, "target": "units",
-               "segment_by": ["store"], **yaml.safe_load(block)}  # fmt: skip
+    project = {
+        "name": "demand",
+        "data": {"path": "sales.csv"},
+        "target": "units",
+        "segment_by": ["store"],
+        **yaml.safe_load(block),
+    }
     spec = ProjectSpec.model_validate(project)
     assert spec.execution.executor == "dask://10.0.0.5:8786"
     assert spec.execution.max_workers == 32

@@ -39,8 +39,11 @@ def site(sqlite_ctx, tmp_path):
         sqlite_ctx.settings.model_copy(update={"auth": True, "project_file": project})
     )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(context=context), host="127.0.0.1",
-                                           port=port, log_level="warning"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(context=context), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -66,8 +69,11 @@ def chromium():
 
 @pytest.fixture(params=["light"])
 def page(chromium, request):
-    context = chromium.new_context(viewport={"width": 1360, "height": 900},
-                                   color_scheme=request.param, timezone_id="Europe/Berlin")  # fmt: skip
+    context = chromium.new_context(
+        viewport={"width": 1360, "height": 900},
+        color_scheme=request.param,
+        timezone_id="Europe/Berlin",
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

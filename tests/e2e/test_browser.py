@@ -29,9 +29,11 @@ def _serve_west(page, base: str) -> None:
     """Score the west clinic's rows through the server, as an application would."""
     X, _ = next((X, y) for key, X, y in world_module.clinics() if key == "region=west")
     token = base64.b64encode(f"olive:{PASSWORD}".encode()).decode()
-    answer = page.request.post(f"{base}/v1/models/progression/predict",
-                               data={"records": X.assign(region="west").to_dict("records")},
-                               headers={"Authorization": f"Basic {token}"})  # fmt: skip
+    answer = page.request.post(
+        f"{base}/v1/models/progression/predict",
+        data={"records": X.assign(region="west").to_dict("records")},
+        headers={"Authorization": f"Basic {token}"},
+    )
     assert answer.status == 200
     time.sleep(1.5)  # the prediction log is written at least once a second
 
@@ -172,8 +174,10 @@ def test_a_viewer_cannot_approve(site, page, camera):
     page.goto(f"{base}/ui/approvals/{world.approvals[0]}")
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     csrf = page.locator("input[name=csrf]").first.get_attribute("value")
-    answer = page.request.post(f"{base}/ui/approvals/{world.approvals[0]}/decide",
-                               form={"csrf": csrf, "decision": "approve"})  # fmt: skip
+    answer = page.request.post(
+        f"{base}/ui/approvals/{world.approvals[0]}/decide",
+        form={"csrf": csrf, "decision": "approve"},
+    )
     assert answer.status == 403
     page.goto(f"{base}/ui/")
     expect(page.get_by_role("link", name="Look").first).to_be_visible()

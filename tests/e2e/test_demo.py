@@ -136,7 +136,8 @@ def test_an_operator_new_to_loopml_handles_the_demand_shock(demo, page, camera):
 
 
 def audited(base: str, password: str) -> list[dict]:
-    answer = httpx.get(f"{base}/api/v1/audit", params={"actor": OPERATOR, "limit": 1000},
-                       auth=(OPERATOR, password))  # fmt: skip
+    answer = httpx.get(
+        f"{base}/api/v1/audit", params={"actor": OPERATOR, "limit": 1000}, auth=(OPERATOR, password)
+    )
     answer.raise_for_status()
     return answer.json()["events"]

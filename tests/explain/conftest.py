@@ -54,19 +54,63 @@ def raw_output(model, X) -> np.ndarray:
 
 # name: (estimator, data, how it is explained)
 FLAVORS = {
-    "lightgbm regressor": (lambda: lightgbm.LGBMRegressor(n_estimators=60, n_jobs=1, verbose=-1), diabetes, "lightgbm pred_contrib"),
-    "lightgbm classifier": (lambda: lightgbm.LGBMClassifier(n_estimators=60, n_jobs=1, verbose=-1), breast_cancer, "lightgbm pred_contrib"),
-    "xgboost regressor": (lambda: xgboost.XGBRegressor(n_estimators=60, n_jobs=1), diabetes, "xgboost pred_contrib"),
-    "xgboost classifier": (lambda: xgboost.XGBClassifier(n_estimators=60, n_jobs=1), breast_cancer, "xgboost pred_contrib"),
-    "sklearn forest classifier": (lambda: RandomForestClassifier(30, random_state=0), breast_cancer, "TreeExplainer"),
-    "sklearn forest regressor": (lambda: RandomForestRegressor(30, random_state=0), diabetes, "TreeExplainer"),
-    "sklearn boosting regressor": (lambda: GradientBoostingRegressor(n_estimators=40), diabetes, "TreeExplainer"),
-    "sklearn boosting classifier": (lambda: GradientBoostingClassifier(n_estimators=40), breast_cancer, "TreeExplainer"),
+    "lightgbm regressor": (
+        lambda: lightgbm.LGBMRegressor(n_estimators=60, n_jobs=1, verbose=-1),
+        diabetes,
+        "lightgbm pred_contrib",
+    ),
+    "lightgbm classifier": (
+        lambda: lightgbm.LGBMClassifier(n_estimators=60, n_jobs=1, verbose=-1),
+        breast_cancer,
+        "lightgbm pred_contrib",
+    ),
+    "xgboost regressor": (
+        lambda: xgboost.XGBRegressor(n_estimators=60, n_jobs=1),
+        diabetes,
+        "xgboost pred_contrib",
+    ),
+    "xgboost classifier": (
+        lambda: xgboost.XGBClassifier(n_estimators=60, n_jobs=1),
+        breast_cancer,
+        "xgboost pred_contrib",
+    ),
+    "sklearn forest classifier": (
+        lambda: RandomForestClassifier(30, random_state=0),
+        breast_cancer,
+        "TreeExplainer",
+    ),
+    "sklearn forest regressor": (
+        lambda: RandomForestRegressor(30, random_state=0),
+        diabetes,
+        "TreeExplainer",
+    ),
+    "sklearn boosting regressor": (
+        lambda: GradientBoostingRegressor(n_estimators=40),
+        diabetes,
+        "TreeExplainer",
+    ),
+    "sklearn boosting classifier": (
+        lambda: GradientBoostingClassifier(n_estimators=40),
+        breast_cancer,
+        "TreeExplainer",
+    ),
     "sklearn ridge": (lambda: Ridge(), diabetes, "LinearExplainer"),
-    "sklearn logistic": (lambda: LogisticRegression(max_iter=1000), scaled_breast_cancer, "LinearExplainer"),
-    "sklearn k-neighbours": (lambda: KNeighborsRegressor(algorithm="brute"), diabetes, "permutation explainer, sampled"),
-    "sklearn pipeline": (lambda: make_pipeline(StandardScaler(), LogisticRegression()), breast_cancer, "permutation explainer, sampled"),
-}  # fmt: skip
+    "sklearn logistic": (
+        lambda: LogisticRegression(max_iter=1000),
+        scaled_breast_cancer,
+        "LinearExplainer",
+    ),
+    "sklearn k-neighbours": (
+        lambda: KNeighborsRegressor(algorithm="brute"),
+        diabetes,
+        "permutation explainer, sampled",
+    ),
+    "sklearn pipeline": (
+        lambda: make_pipeline(StandardScaler(), LogisticRegression()),
+        breast_cancer,
+        "permutation explainer, sampled",
+    ),
+}
 
 
 @functools.cache

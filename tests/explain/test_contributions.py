@@ -123,8 +123,9 @@ def test_a_model_shap_cannot_explain_says_so(sqlite_ctx):
 def test_lightgbm_text_columns_become_its_categories(sqlite_ctx):
     """pandas 3 reads text as its string dtype; LightGBM takes it as the trained categories."""
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"plant": rng.choice(["north", "south", "east"], 600),
-                          "load": rng.uniform(0, 1, 600)})  # fmt: skip
+    frame = pd.DataFrame(
+        {"plant": rng.choice(["north", "south", "east"], 600), "load": rng.uniform(0, 1, 600)}
+    )
     target = frame["load"] * 3 + frame["plant"].map({"north": 5.0, "south": 0.0, "east": -2.0})
     train = frame.astype({"plant": "category"})
     model = lightgbm.LGBMRegressor(n_estimators=40, n_jobs=1, verbose=-1).fit(train, target)
@@ -146,8 +147,9 @@ def test_xgboost_text_columns_become_its_categories_whatever_the_rows_hold(sqlit
     import xgboost
 
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"plant": rng.choice(["north", "south", "east"], 600),
-                          "load": rng.uniform(0, 1, 600)})  # fmt: skip
+    frame = pd.DataFrame(
+        {"plant": rng.choice(["north", "south", "east"], 600), "load": rng.uniform(0, 1, 600)}
+    )
     target = frame["load"] * 3 + frame["plant"].map({"north": 5.0, "south": 0.0, "east": -2.0})
     train = frame.astype({"plant": "category"})
     model = xgboost.XGBRegressor(n_estimators=40, n_jobs=1, enable_categorical=True)

@@ -25,12 +25,15 @@ def sexes(ctx):
     frame = X.assign(group=np.where(X["sex"] > 0, "a", "b"))
     features = [c for c in X.columns if c != "sex"]
     models = {}
-    for group, model in (("a", lightgbm.LGBMRegressor(n_estimators=50, n_jobs=1, verbose=-1)),
-                         ("b", Ridge())):  # fmt: skip
+    for group, model in (
+        ("a", lightgbm.LGBMRegressor(n_estimators=50, n_jobs=1, verbose=-1)),
+        ("b", Ridge()),
+    ):
         part = frame[frame["group"] == group]
         model.fit(part[features], y[part.index])
-        version = loopml.log_model(model, "progress", input_example=part[features].head(),
-                                   segment={"group": group})  # fmt: skip
+        version = loopml.log_model(
+            model, "progress", input_example=part[features].head(), segment={"group": group}
+        )
         loopml.set_alias("progress", "champion", version.version, segment={"group": group})
         loopml.explain_version("progress", version.version, part[features])
         models[group] = (model, version)
@@ -118,8 +121,17 @@ def test_the_cli_computes_and_shows_a_versions_global_explanation(ctx, tmp_path,
     loopml.log_model(model, "progress", input_example=X.head())
     X.to_parquet(tmp_path / "train.parquet")
 
-    code, printed, _ = run_cli(capsys, "explain", "progress", "--version", "1",
-                               "--data", str(tmp_path / "train.parquet"), "--sample-rows", "300")  # fmt: skip
+    code, printed, _ = run_cli(
+        capsys,
+        "explain",
+        "progress",
+        "--version",
+        "1",
+        "--data",
+        str(tmp_path / "train.parquet"),
+        "--sample-rows",
+        "300",
+    )
 
     assert code == 0
     assert "on 300 rows" in printed

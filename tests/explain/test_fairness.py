@@ -74,8 +74,9 @@ def test_a_passing_promotion_keeps_the_fairness_numbers_limits_and_verdict_in_it
 
     loopml.promote("cancer", 1, reason="fair on a random grouping")
 
-    event = audit.list_events(ctx.store, entity_type="model", entity_id="cancer",
-                              action="gate.pass")[0]  # fmt: skip
+    event = audit.list_events(
+        ctx.store, entity_type="model", entity_id="cancer", action="gate.pass"
+    )[0]
     assert event.actor == "tester" and event.reason == "fair on a random grouping"
     (check,) = event.after["gate"]["checks"]
     assert check["name"] == "fairness" and check["passed"] is True
@@ -136,8 +137,9 @@ def test_a_model_that_favours_a_group_is_blocked_with_its_numbers_in_the_audit(c
     model = LogisticRegression().fit(frame[["signal", "noise"]], approved)
     loopml.log_model(model, "claims", input_example=frame[["signal", "noise"]].head())
     loopml.set_gate("claims", extra={"fairness": {"sensitive": ["group"]}})
-    loopml.assess_fairness("claims", 1, frame.assign(approved=approved), target="approved",
-                           sensitive=["group"])  # fmt: skip
+    loopml.assess_fairness(
+        "claims", 1, frame.assign(approved=approved), target="approved", sensitive=["group"]
+    )
 
     with pytest.raises(GateFailed) as caught:
         loopml.promote("claims", 1, reason="first release")
@@ -195,8 +197,12 @@ def test_tips_by_sex_a_text_attribute_of_plotly_data_is_judged_by_its_error_rati
 
     report = loopml.assess_fairness("tips", 1, tips, target="tip", sensitive=["sex"])
 
-    errors = {g: float(np.mean(np.abs(tips["tip"][tips["sex"] == g] - model.predict(X[tips["sex"] == g]))))
-              for g in ("Female", "Male")}  # fmt: skip
+    errors = {
+        g: float(
+            np.mean(np.abs(tips["tip"][tips["sex"] == g] - model.predict(X[tips["sex"] == g])))
+        )
+        for g in ("Female", "Male")
+    }
     sex = report.attribute("sex")
     assert sex.groups["Male"]["mean_absolute_error"] == pytest.approx(errors["Male"])
     ratio = min(errors.values()) / max(errors.values())

@@ -98,8 +98,13 @@ def test_a_family_shows_which_features_matter_everywhere_and_which_only_somewher
     features = [c for c in X.columns if c != "sex"]
     for sex, part in X.groupby(X["sex"] > 0):
         model = _lightgbm().fit(part[features], y[part.index])
-        loopml.log_model(model, "progress", input_example=part[features].head(),
-                         segment={"sex": int(sex)}, explain_data=part[features])  # fmt: skip
+        loopml.log_model(
+            model,
+            "progress",
+            input_example=part[features].head(),
+            segment={"sex": int(sex)},
+            explain_data=part[features],
+        )
 
     family = loopml.explain_family("progress")
 

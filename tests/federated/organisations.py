@@ -48,8 +48,9 @@ def shares(frame: pd.DataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
     return {name: frame.iloc[part] for name, part in zip(names, parts, strict=True)}
 
 
-def federate(orgs: Organisations, name: str, data: dict[str, pd.DataFrame], features, target,
-             **options) -> None:  # fmt: skip
+def federate(
+    orgs: Organisations, name: str, data: dict[str, pd.DataFrame], features, target, **options
+) -> None:
     """Create ``name`` at the coordinator; every participant logs its share and joins."""
     orgs.at()
     loopml.create_federation(name, features, target, **options)
@@ -66,8 +67,10 @@ def pooled_training_rows(data: dict[str, pd.DataFrame], features, target, holdou
     the rows a pooled anchor must see to be compared fairly."""
     from loopml.federated.local import split
 
-    own = [split(f[features].to_numpy(float), f[target].to_numpy(float), holdout)
-           for f in data.values()]  # fmt: skip
+    own = [
+        split(f[features].to_numpy(float), f[target].to_numpy(float), holdout)
+        for f in data.values()
+    ]
     return np.concatenate([o.x_train for o in own]), np.concatenate([o.y_train for o in own])
 
 
@@ -79,8 +82,14 @@ def breast_cancer_forest(root: Path, names: list[str], **options) -> dict:
     data = shares(train, names)
     federate(orgs, "forest", data, features, "target", **options)
     result = loopml.run_federation("forest")
-    return {"orgs": orgs, "result": result, "train": train, "test": test, "data": data,
-            "features": features}  # fmt: skip
+    return {
+        "orgs": orgs,
+        "result": result,
+        "train": train,
+        "test": test,
+        "data": data,
+        "features": features,
+    }
 
 
 def holdout_auc(model, trained: dict) -> float:

@@ -46,11 +46,15 @@ def test_too_few_fitting_members_fail_before_any_training(tmp_path):
     federate(orgs, "cancer", shares(train, CLINICS[:2]), features, "target", min_participants=2)
     acceptance = orgs.coordinator.home_path / "federations" / "cancer" / "clinic-b.acceptance.json"
     document = json.loads(acceptance.read_text())
-    document["fingerprint"]["schema"] = [c for c in document["fingerprint"]["schema"]
-                                         if c["name"] != "worst_area"]  # fmt: skip
+    document["fingerprint"]["schema"] = [
+        c for c in document["fingerprint"]["schema"] if c["name"] != "worst_area"
+    ]
     acceptance.write_text(json.dumps(document))
-    with pytest.raises(FederationFailed, match=r"1 member\(s\) can train, the federation needs 2; "
-                       r"not taking part: clinic-b \(refused: column 'worst_area' is missing\)"):  # fmt: skip
+    with pytest.raises(
+        FederationFailed,
+        match=r"1 member\(s\) can train, the federation needs 2; "
+        r"not taking part: clinic-b \(refused: column 'worst_area' is missing\)",
+    ):
         loopml.run_federation("cancer")
     federation = loopml.get_federation("cancer")
     assert federation.state == "failed" and federation.member("clinic-b").state == "refused"
@@ -94,8 +98,16 @@ def test_a_participant_dropping_out_of_shared_histograms_fails_the_run(tmp_path)
     who did not answer, and registers nothing."""
     train, _, features = breast_cancer()
     orgs = organisations(tmp_path, CLINICS)
-    federate(orgs, "cancer", shares(train, CLINICS), features, "target", strategy="histogram",
-             min_participants=2, rounds=5000)  # fmt: skip
+    federate(
+        orgs,
+        "cancer",
+        shares(train, CLINICS),
+        features,
+        "target",
+        strategy="histogram",
+        min_participants=2,
+        rounds=5000,
+    )
     coordinator, outcome = _run_in_background("cancer")
     _kill_at(orgs, "clinic-c", round_number=0, state="training")
     coordinator.join(timeout=400)

@@ -19,8 +19,9 @@ def run_cli(*args: str):
 
 
 def test_a_federation_and_its_invitations_are_recorded_and_audited(ctx):
-    federation = loopml.create_federation("cancer", ["a", "b"], "y", strategy="fedprox", mu=0.5,
-                                          min_participants=3, rounds=4)  # fmt: skip
+    federation = loopml.create_federation(
+        "cancer", ["a", "b"], "y", strategy="fedprox", mu=0.5, min_participants=3, rounds=4
+    )
     assert (federation.role, federation.strategy, federation.state) == (
         "coordinator",
         "fedprox",
@@ -63,8 +64,19 @@ def test_names_are_unique_and_unknown_ones_are_listed(ctx):
 
 def test_the_commands_create_invite_and_show_a_federation(ctx):
     _, _, features = breast_cancer()
-    done = run_cli("federation", "create", "cancer", "--features", ",".join(features[:3]),
-                   "--target", "target", "--min-participants", "2", "--rounds", "3")  # fmt: skip
+    done = run_cli(
+        "federation",
+        "create",
+        "cancer",
+        "--features",
+        ",".join(features[:3]),
+        "--target",
+        "target",
+        "--min-participants",
+        "2",
+        "--rounds",
+        "3",
+    )
     assert (
         "Federation cancer: fedavg, 3 features, target target, 2 per round, 3 rounds" in done.output
     )
@@ -83,11 +95,16 @@ def test_the_commands_create_invite_and_show_a_federation(ctx):
 def test_the_engine_job_carries_the_quorum_and_fedprox_weight(tmp_path):
     from loopml.federated import engine
 
-    spec = {"federation": "cancer", "num_rounds": 4, "initial": {"theta": [0.0] * 7},
-            "min_participants": 2,
-            "fedprox_mu": 0.5, "journal": str(tmp_path / "journal.jsonl"),
-            "workspace": str(tmp_path / "engine"),
-            "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}]}  # fmt: skip
+    spec = {
+        "federation": "cancer",
+        "num_rounds": 4,
+        "initial": {"theta": [0.0] * 7},
+        "min_participants": 2,
+        "fedprox_mu": 0.5,
+        "journal": str(tmp_path / "journal.jsonl"),
+        "workspace": str(tmp_path / "engine"),
+        "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}],
+    }
     engine._job(spec).export_job(str(tmp_path / "job"))
     server = json.loads(
         (tmp_path / "job/federation/app_server/config/config_fed_server.json").read_text()
@@ -101,8 +118,16 @@ def test_the_engine_job_carries_the_quorum_and_fedprox_weight(tmp_path):
     )
     (executor,) = client["executors"]
     command = executor["executor"]["args"]["command"]
-    assert command[-8:] == ["--home", "/b", "--federation", "cancer", "--member", "clinic-b",
-                            "--participants", "2"]  # fmt: skip
+    assert command[-8:] == [
+        "--home",
+        "/b",
+        "--federation",
+        "cancer",
+        "--member",
+        "clinic-b",
+        "--participants",
+        "2",
+    ]
     assert executor["executor"]["args"]["execution_mode"] == "external_process"
     assert workflow["args"].get("aggregator") is None
 
@@ -111,25 +136,31 @@ def test_the_engine_job_carries_the_quorum_and_fedprox_weight(tmp_path):
     ("strategy", "aggregator", "tracker"),
     [("bagging", "BAGGING", None), ("histogram", "SHARED", "127.0.0.1:9091")],
 )
-def test_a_tree_job_aggregates_with_its_strategys_aggregator(tmp_path, strategy, aggregator,
-                                                             tracker):  # fmt: skip
+def test_a_tree_job_aggregates_with_its_strategys_aggregator(
+    tmp_path, strategy, aggregator, tracker
+):
     """Bagging folds every participant's trees in; histogram jobs hand each participant the
     address of XGBoost's tracker and keep the one forest all of them grew."""
     from loopml.federated import engine
 
-    spec = {"federation": "cancer", "strategy": strategy, "num_rounds": 8, "initial": {},
-            "min_participants": 2, "journal": str(tmp_path / "journal.jsonl"),
-            "workspace": str(tmp_path / "engine"), "tracker": tracker,
-            "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}]}  # fmt: skip
+    spec = {
+        "federation": "cancer",
+        "strategy": strategy,
+        "num_rounds": 8,
+        "initial": {},
+        "min_participants": 2,
+        "journal": str(tmp_path / "journal.jsonl"),
+        "workspace": str(tmp_path / "engine"),
+        "tracker": tracker,
+        "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}],
+    }
     engine._job(spec).export_job(str(tmp_path / "job"))
     server = json.loads(
         (tmp_path / "job/federation/app_server/config/config_fed_server.json").read_text()
     )
     (workflow,) = server["workflows"]
     found = workflow["args"]["aggregator"]
-    found = found if "path" in found else next(
-        c for c in server["components"] if c["id"] == found
-    )  # fmt: skip
+    found = found if "path" in found else next(c for c in server["components"] if c["id"] == found)
     assert found["path"] == getattr(engine, aggregator) and workflow["args"]["model"] == {}
     client = json.loads(
         (tmp_path / "job/federation/app_clinic-a/config/config_fed_client.json").read_text()
@@ -140,14 +171,36 @@ def test_a_tree_job_aggregates_with_its_strategys_aggregator(tmp_path, strategy,
 
 
 def test_the_create_command_takes_trees_privacy_and_segments(ctx):
-    done = run_cli("federation", "create", "trees", "--features", "a,b", "--target", "y",
-                   "--strategy", "bagging", "--max-depth", "2", "--segment-by", "region")  # fmt: skip
+    done = run_cli(
+        "federation",
+        "create",
+        "trees",
+        "--features",
+        "a,b",
+        "--target",
+        "y",
+        "--strategy",
+        "bagging",
+        "--max-depth",
+        "2",
+        "--segment-by",
+        "region",
+    )
     assert done.exit_code == 0, done.output
     trees = loopml.get_federation("trees")
     assert (trees.model_family, trees.options["max_depth"]) == ("boosted_trees", 2)
     assert trees.options["segment_by"] == ["region"]
-    done = run_cli("federation", "create", "private", "--features", "a", "--target", "y",
-                   "--privacy", "epsilon=2,clip=0.001")  # fmt: skip
+    done = run_cli(
+        "federation",
+        "create",
+        "private",
+        "--features",
+        "a",
+        "--target",
+        "y",
+        "--privacy",
+        "epsilon=2,clip=0.001",
+    )
     assert done.exit_code == 0, done.output
     assert loopml.get_federation("private").options["privacy"] == {
         "epsilon": 2.0,
@@ -155,6 +208,15 @@ def test_the_create_command_takes_trees_privacy_and_segments(ctx):
         "clip": 0.001,
         "fraction": 0.2,
     }
-    done = run_cli("federation", "create", "bad", "--features", "a", "--target", "y",
-                   "--privacy", "epsilon=lots")  # fmt: skip
+    done = run_cli(
+        "federation",
+        "create",
+        "bad",
+        "--features",
+        "a",
+        "--target",
+        "y",
+        "--privacy",
+        "epsilon=lots",
+    )
     assert "is not key=number pairs" in str(done.exception)

@@ -26,8 +26,13 @@ ROUNDS = 10
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    return breast_cancer_forest(tmp_path_factory.mktemp("histogram"), CLINICS, strategy="histogram",
-                                rounds=ROUNDS, min_participants=3)  # fmt: skip
+    return breast_cancer_forest(
+        tmp_path_factory.mktemp("histogram"),
+        CLINICS,
+        strategy="histogram",
+        rounds=ROUNDS,
+        min_participants=3,
+    )
 
 
 def test_the_shares_are_skewed_in_label_balance_and_feature_range(trained):
@@ -81,8 +86,13 @@ def test_the_coordinator_receives_one_identical_forest_from_each_clinic_never_ro
     # A depth-3 tree has at most 15 nodes: its arrays are no longer, whatever the rows.
     assert all(v <= 15 for tree in described for k, v in tree.items() if k != "tree_param")
     for reply in replies:
-        assert set(reply["metrics"]) <= {"holdout_auc", "holdout_log_loss", "holdout_accuracy",
-                                         "train_rows", "holdout_rows"}  # fmt: skip
+        assert set(reply["metrics"]) <= {
+            "holdout_auc",
+            "holdout_log_loss",
+            "holdout_accuracy",
+            "train_rows",
+            "holdout_rows",
+        }
         assert reply["metrics"]["holdout_auc"] > 0.9
     forest = json.loads(trained["result"].rounds[-1].params["model_data"])
     for tree in forest["learner"]["gradient_booster"]["model"]["trees"]:

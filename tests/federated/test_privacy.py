@@ -23,8 +23,16 @@ OPTIONS = {"epsilon": 50.0, "release_epsilon": 50.0, "clip": 1e-4, "fraction": 0
 def trained(tmp_path_factory):
     train, test, features = breast_cancer()
     orgs = organisations(tmp_path_factory.mktemp("private"), CLINICS)
-    federate(orgs, "cancer", shares(train, CLINICS), features, "target", rounds=ROUNDS,
-             min_participants=3, privacy=OPTIONS)  # fmt: skip
+    federate(
+        orgs,
+        "cancer",
+        shares(train, CLINICS),
+        features,
+        "target",
+        rounds=ROUNDS,
+        min_participants=3,
+        privacy=OPTIONS,
+    )
     result = loopml.run_federation("cancer")
     return {"orgs": orgs, "result": result, "test": test, "features": features}
 
@@ -50,8 +58,9 @@ def test_training_rounds_send_noised_changes_of_the_coefficients_only(trained):
     replies = [line for line in lines if line["kind"] == "reply"]
     dimension = 3 * len(trained["features"]) + 1
     for reply in replies:
-        assert reply["params"] == {"theta": {"type": "ndarray", "dtype": "float64",
-                                             "shape": [dimension]}}  # fmt: skip
+        assert reply["params"] == {
+            "theta": {"type": "ndarray", "dtype": "float64", "shape": [dimension]}
+        }
         accountant = reply["meta"].get(privacy.ACCOUNTANT)
         # The first round's moments are whole values, which the filter leaves alone.
         assert (accountant is None) == (reply["round"] == 0)
@@ -63,8 +72,9 @@ def test_the_engines_filter_clips_and_noises_a_share_of_each_change():
     from nvflare.apis.shareable import Shareable
 
     rows, change = 200, np.linspace(-0.5, 0.5, 91)
-    dxo = DXO(DataKind.WEIGHT_DIFF, data={"theta": change.copy()},
-              meta={"NUM_STEPS_CURRENT_ROUND": rows})  # fmt: skip
+    dxo = DXO(
+        DataKind.WEIGHT_DIFF, data={"theta": change.copy()}, meta={"NUM_STEPS_CURRENT_ROUND": rows}
+    )
     sent = privacy.engine_filter(OPTIONS).process_dxo(dxo, Shareable(), FLContext())
     noised = sent.data["theta"]
     kept = np.flatnonzero(noised)

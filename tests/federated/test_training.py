@@ -31,8 +31,14 @@ def trained(tmp_path_factory):
     data = shares(train, CLINICS)
     federate(orgs, "cancer", data, features, "target", min_participants=2, rounds=6)
     result = loopml.run_federation("cancer")
-    return {"orgs": orgs, "result": result, "train": train, "test": test, "data": data,
-            "features": features}  # fmt: skip
+    return {
+        "orgs": orgs,
+        "result": result,
+        "train": train,
+        "test": test,
+        "data": data,
+        "features": features,
+    }
 
 
 def _pooled_holdout_scores(model, trained):
@@ -94,8 +100,11 @@ def test_the_global_version_names_federation_rounds_and_fingerprints_never_rows(
     for member in CLINICS:
         orgs.at(member)
         own = loopml.get_dataset(f"{member}-records")
-        assert lineage["participants"][member] == {"digest": own.digest, "schema": own.schema,
-                                                   "num_rows": own.num_rows}  # fmt: skip
+        assert lineage["participants"][member] == {
+            "digest": own.digest,
+            "schema": own.schema,
+            "num_rows": own.num_rows,
+        }
 
 
 def test_the_coordinators_messages_carry_only_arrays_counts_and_metrics(trained):
@@ -109,8 +118,13 @@ def test_the_coordinators_messages_carry_only_arrays_counts_and_metrics(trained)
             "theta": {"type": "ndarray", "dtype": "float64", "shape": [dimension]}
         }
         assert all(isinstance(value, float | int) for value in reply["metrics"].values())
-        assert set(reply["metrics"]) <= {"local_loss", "holdout_log_loss", "holdout_accuracy",
-                                         "train_rows", "holdout_rows"}  # fmt: skip
+        assert set(reply["metrics"]) <= {
+            "local_loss",
+            "holdout_log_loss",
+            "holdout_accuracy",
+            "train_rows",
+            "holdout_rows",
+        }
         # Besides the row count that weights the average, only the engine's own bookkeeping.
         assert reply["meta"]["NUM_STEPS_CURRENT_ROUND"] == reply["metrics"]["train_rows"]
         assert all(_numbers_or_words(value) for value in reply["meta"].values())

@@ -22,16 +22,35 @@ from loopml.federated.site import reply_trees
 
 CLINICS = ["clinic-a", "clinic-b", "clinic-c"]
 ROUNDS = 8
-TREE_FIELDS = {"base_weights", "categories", "categories_nodes", "categories_segments",
-               "categories_sizes", "default_left", "id", "left_children", "loss_changes",
-               "parents", "right_children", "split_conditions", "split_indices", "split_type",
-               "sum_hessian", "tree_param"}  # fmt: skip
+TREE_FIELDS = {
+    "base_weights",
+    "categories",
+    "categories_nodes",
+    "categories_segments",
+    "categories_sizes",
+    "default_left",
+    "id",
+    "left_children",
+    "loss_changes",
+    "parents",
+    "right_children",
+    "split_conditions",
+    "split_indices",
+    "split_type",
+    "sum_hessian",
+    "tree_param",
+}
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    return breast_cancer_forest(tmp_path_factory.mktemp("forest"), CLINICS, strategy="bagging",
-                                rounds=ROUNDS, min_participants=2)  # fmt: skip
+    return breast_cancer_forest(
+        tmp_path_factory.mktemp("forest"),
+        CLINICS,
+        strategy="bagging",
+        rounds=ROUNDS,
+        min_participants=2,
+    )
 
 
 def test_federated_trees_reach_the_pooled_auc_with_as_many_boosting_rounds(trained):
@@ -79,8 +98,13 @@ def test_replies_are_trees_of_arrays_with_masked_hessians_never_rows(trained):
         assert set(tree) <= TREE_FIELDS
         # A depth-3 tree has at most 15 nodes: its arrays are no longer, whatever the rows.
         assert all(isinstance(v, int) and v <= 15 for k, v in tree.items() if k != "tree_param")
-        assert set(reply["metrics"]) <= {"holdout_auc", "holdout_log_loss", "holdout_accuracy",
-                                         "train_rows", "holdout_rows"}  # fmt: skip
+        assert set(reply["metrics"]) <= {
+            "holdout_auc",
+            "holdout_log_loss",
+            "holdout_accuracy",
+            "train_rows",
+            "holdout_rows",
+        }
     forest = json.loads(trained["result"].rounds[-1].params["model_data"])
     for tree in forest["learner"]["gradient_booster"]["model"]["trees"]:
         assert set(tree["sum_hessian"]) == {1.0}  # masked by the engine before sending

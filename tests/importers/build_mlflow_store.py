@@ -53,18 +53,23 @@ def build() -> None:
                     Path(folder, "report.txt").write_text(f"C={c}\n")
                     mlflow.log_artifact(str(Path(folder, "report.txt")), "reports")
                 mlflow.sklearn.log_model(
-                    model, name="model", registered_model_name="wine",
+                    model,
+                    name="model",
+                    registered_model_name="wine",
                     pip_requirements=["scikit-learn"],
-                )  # fmt: skip
+                )
     client.set_registered_model_alias("wine", "champion", "2")
     mlflow.set_experiment(experiment_id=experiment("other"))
     with mlflow.start_run(run_name="pickled"):
         model = LogisticRegression(max_iter=2000).fit(X, y)
         mlflow.log_param("format", "cloudpickle")
         mlflow.sklearn.log_model(
-            model, name="model", serialization_format="cloudpickle",
-            registered_model_name="wine-pickled", pip_requirements=["scikit-learn"],
-        )  # fmt: skip
+            model,
+            name="model",
+            serialization_format="cloudpickle",
+            registered_model_name="wine-pickled",
+            pip_requirements=["scikit-learn"],
+        )
 
 
 def add() -> None:
@@ -80,13 +85,23 @@ def dump() -> dict:
         info = run.info
         runs[info.run_id] = {
             "experiment": client.get_experiment(info.experiment_id).name,
-            "name": info.run_name, "status": info.status, "start_time": info.start_time,
-            "end_time": info.end_time, "user": info.user_id, "params": run.data.params,
-            "tags": run.data.tags, "latest": run.data.metrics,
-            "metrics": {k: [[m.step, m.value, m.timestamp] for m in client.get_metric_history(info.run_id, k)]
-                        for k in run.data.metrics},
+            "name": info.run_name,
+            "status": info.status,
+            "start_time": info.start_time,
+            "end_time": info.end_time,
+            "user": info.user_id,
+            "params": run.data.params,
+            "tags": run.data.tags,
+            "latest": run.data.metrics,
+            "metrics": {
+                k: [
+                    [m.step, m.value, m.timestamp]
+                    for m in client.get_metric_history(info.run_id, k)
+                ]
+                for k in run.data.metrics
+            },
             "artifacts": sorted(a.path for a in client.list_artifacts(info.run_id, "reports")),
-        }  # fmt: skip
+        }
     versions = {
         f"{v.name}/{v.version}": v.run_id
         for m in client.search_registered_models()

@@ -27,8 +27,10 @@ def mlflow_store(mlflow_python, tmp_path):
     def call(action: str) -> dict:
         result = subprocess.run(
             [str(mlflow_python), str(BUILDER), uri, str(root), action],
-            capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert result.returncode == 0, result.stderr[-4000:]
         return json.loads(result.stdout.strip().splitlines()[-1])
 

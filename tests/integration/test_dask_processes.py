@@ -29,12 +29,29 @@ def cluster(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dask")
     address_file = folder / "scheduler.json"
     env = {**os.environ, "PYTHONPATH": str(Path(loopml.__file__).parents[1])}
-    common = {"env": env, "cwd": folder, "stdout": subprocess.DEVNULL,
-              "stderr": subprocess.DEVNULL, "start_new_session": True}  # fmt: skip
-    processes = [subprocess.Popen(
-        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-         "--scheduler-file", str(address_file)], **common,
-    )]  # fmt: skip
+    common = {
+        "env": env,
+        "cwd": folder,
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+        "start_new_session": True,
+    }
+    processes = [
+        subprocess.Popen(
+            [
+                str(DASK),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(address_file),
+            ],
+            **common,
+        )
+    ]
     try:
         address = _address(address_file)
         processes += [
@@ -85,10 +102,16 @@ def _project(folder: Path, name: str, executor: str) -> dict:
     data["age_band"] = pd.qcut(data["age"], 5, labels=False)
     path = folder / "diabetes.csv"
     data.to_csv(path, index=False)
-    return {"name": name, "data": {"path": str(path)}, "target": "target",
-            "segment_by": ["sex", "age_band"], "features": ["bmi", "bp", "s5"], "model": "ridge",
-            "split": {"method": "random", "min_rows": 20},
-            "execution": {"executor": executor, "max_workers": 2, "chunk_size": 2}}  # fmt: skip
+    return {
+        "name": name,
+        "data": {"path": str(path)},
+        "target": "target",
+        "segment_by": ["sex", "age_band"],
+        "features": ["bmi", "bp", "s5"],
+        "model": "ridge",
+        "split": {"method": "random", "min_rows": 20},
+        "execution": {"executor": executor, "max_workers": 2, "chunk_size": 2},
+    }
 
 
 def test_separate_worker_processes_train_the_models_local_processes_train(ctx, tmp_path, cluster):

@@ -36,9 +36,15 @@ def served(ctx, process_env, tmp_path):
 def test_a_replay_of_a_year_is_judged_month_by_month_in_event_time(ctx, served):
     base, data = served
     loopml.create_monitor(
-        name="diabetes-mae", model="diabetes", kind="performance", metric="mae",
-        threshold=80.0, window=timedelta(days=35), schedule=timedelta(days=28), min_rows=20,
-    )  # fmt: skip
+        name="diabetes-mae",
+        model="diabetes",
+        kind="performance",
+        metric="mae",
+        threshold=80.0,
+        window=timedelta(days=35),
+        schedule=timedelta(days=28),
+        min_rows=20,
+    )
     started = time.monotonic()
     pending: list[tuple[str, float]] = []
     labelled = 0
@@ -53,9 +59,19 @@ def test_a_replay_of_a_year_is_judged_month_by_month_in_event_time(ctx, served):
             answer = client.post("/v1/models/diabetes/predict", json={"records": records})
             assert answer.status_code == 200, answer.text
             # Last month's labels arrive now, a period after their predictions.
-            receipt = client.post("/v1/feedback", json={"feedback": [
-                {"prediction_id": i, "label": y, "event_time": month.isoformat()} for i, y in pending
-            ]}) if pending else None  # fmt: skip
+            receipt = (
+                client.post(
+                    "/v1/feedback",
+                    json={
+                        "feedback": [
+                            {"prediction_id": i, "label": y, "event_time": month.isoformat()}
+                            for i, y in pending
+                        ]
+                    },
+                )
+                if pending
+                else None
+            )
             assert receipt is None or receipt.json()["accepted"] == len(pending), receipt.text
             ids = [p["prediction_id"] for p in answer.json()["predictions"]]
             pending = list(zip(ids, truth.tolist(), strict=True))

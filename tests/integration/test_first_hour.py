@@ -35,8 +35,9 @@ def diabetes_csv(tmp_path) -> Path:
 
 
 def loopml(*args: str, env, cwd) -> subprocess.CompletedProcess:
-    result = subprocess.run([LOOPML, *args], env=env, cwd=cwd, capture_output=True, text=True,
-                            timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [LOOPML, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result
 
@@ -50,16 +51,26 @@ def server(process_env, tmp_path):
 def test_own_table_to_served_predictions_and_feedback(
     ctx, process_env, tmp_path, diabetes_csv, request
 ):
-    init = loopml("init", "--data", diabetes_csv.name, "--target", "target",
-                  "--segment-by", "sex", env=process_env, cwd=tmp_path)  # fmt: skip
+    init = loopml(
+        "init",
+        "--data",
+        diabetes_csv.name,
+        "--target",
+        "target",
+        "--segment-by",
+        "sex",
+        env=process_env,
+        cwd=tmp_path,
+    )
     assert "regression of 'target' from 9 feature(s), 2 segment(s)" in init.stdout
     assert "Left out 'rownames'" in init.stdout
 
     run = loopml("run", env=process_env, cwd=tmp_path)
     assert "2 trained" in run.stdout and "2 promoted" in run.stdout
 
-    champions = {s: registry.resolve(ctx.store, "diabetes", alias="champion", segment=s)
-                 for s in SEGMENTS}  # fmt: skip
+    champions = {
+        s: registry.resolve(ctx.store, "diabetes", alias="champion", segment=s) for s in SEGMENTS
+    }
     assert {v.segment_key for v in champions.values()} == set(SEGMENTS)
     for version in champions.values():
         assert "rownames" not in version.signature.names
@@ -76,8 +87,10 @@ def test_own_table_to_served_predictions_and_feedback(
     for row, answer in zip(frame.itertuples(), answers, strict=True):
         expected = champions[f"sex={row.sex}"]
         assert (answer["segment"], answer["version"], answer["role"]) == (
-            expected.segment_key, expected.version, "champion"
-        )  # fmt: skip
+            expected.segment_key,
+            expected.version,
+            "champion",
+        )
         by_segment[answer["segment"]].append((answer["prediction"], row.target))
     for segment, pairs in by_segment.items():
         predicted, actual = np.array(pairs).T
@@ -87,8 +100,10 @@ def test_own_table_to_served_predictions_and_feedback(
         assert np.corrcoef(predicted, actual)[0, 1] > 0.5  # it tracks the disease progression
         assert abs(predicted.mean() - actual.mean()) < 0.1 * actual.mean()  # and is not biased
 
-    feedback = [{"prediction_id": a["prediction_id"], "label": float(y)}
-                for a, y in zip(answers[:50], frame["target"][:50], strict=True)]  # fmt: skip
+    feedback = [
+        {"prediction_id": a["prediction_id"], "label": float(y)}
+        for a, y in zip(answers[:50], frame["target"][:50], strict=True)
+    ]
     response = httpx.post(f"{base}/v1/feedback", json={"feedback": feedback}, timeout=60)
     assert response.status_code == 202, response.text  # stored, joined to predictions later
     assert response.json()["accepted"] == 50

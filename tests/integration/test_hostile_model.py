@@ -58,8 +58,10 @@ def _real_packages() -> dict[str, Package]:
         "xgboost": xgboost.XGBRegressor(n_estimators=10, n_jobs=1),
     }
     numbers = ROWS.data
-    packages = {k: pack(m.fit(numbers, ROWS.target), infer(numbers), trusted=False)
-                for k, m in regressors.items()}  # fmt: skip
+    packages = {
+        k: pack(m.fit(numbers, ROWS.target), infer(numbers), trusted=False)
+        for k, m in regressors.items()
+    }
     packages["pyfunc"] = pack(Doubler(), infer(numbers), trusted=True)
     return packages
 
@@ -82,10 +84,17 @@ def registry(process_env, tmp_path):
             markers[name] = tmp_path / f"ran-{name}"
             stored = context.artifacts.put_bytes(hostile_package(real, attack, markers[name]))
             version = service.register(
-                context.store, name=name, flavor=real.flavor, artifact_digest=stored.digest,
-                artifact_size=stored.size, signature=real.signature, segment=None, run_id=None,
-                metrics=None, actor="attacker",
-            )  # fmt: skip
+                context.store,
+                name=name,
+                flavor=real.flavor,
+                artifact_digest=stored.digest,
+                artifact_size=stored.size,
+                signature=real.signature,
+                segment=None,
+                run_id=None,
+                metrics=None,
+                actor="attacker",
+            )
             loopml.set_alias(name, "champion", version.version)
     yield markers
     loopml.configure(Settings(home=tmp_path / "after"))

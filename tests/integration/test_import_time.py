@@ -79,10 +79,16 @@ def test_a_command_groups_help_is_instant(group):
 
 def test_help_imports_no_command_module_and_no_heavy_library():
     result = subprocess.run(
-        [sys.executable, "-c", "import sys\nfrom loopml.cli import main\ntry:\n    main(['--help'])\n"
-         "except SystemExit:\n    pass\nprint(' '.join(sys.modules), file=sys.stderr)"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom loopml.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\nprint(' '.join(sys.modules), file=sys.stderr)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     loaded = set(result.stderr.split())
     commands = {name for name in loaded if name.startswith("loopml.cli.")}
     assert commands <= {"loopml.cli.lazy", "loopml.cli.output"}

@@ -55,8 +55,10 @@ def test_a_killed_server_loses_at_most_the_last_second(sqlite_ctx, tmp_path):
     with log.open("wb") as output:
         server = subprocess.Popen(
             [LOOPML, "serve", "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     answered: list[tuple[str, float]] = []  # (prediction id, when its answer arrived)
     try:

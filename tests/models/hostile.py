@@ -17,26 +17,57 @@ import numpy as np
 
 from loopml.models.package import Package
 
-ATTACKS = ["exec", "eval", "getattr", "os.system", "subprocess.Popen", "functools.partial",
-           "nested-pickle"]  # fmt: skip
+ATTACKS = [
+    "exec",
+    "eval",
+    "getattr",
+    "os.system",
+    "subprocess.Popen",
+    "functools.partial",
+    "nested-pickle",
+]
 
 
 def _text(value: str) -> dict:
-    return {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
-            "content": json.dumps(value), "is_json": True}  # fmt: skip
+    return {
+        "__class__": "str",
+        "__module__": "builtins",
+        "__loader__": "JsonNode",
+        "content": json.dumps(value),
+        "is_json": True,
+    }
 
 
-_NO_ITEMS = {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode", "content": {},
-             "key_types": {"__class__": "list", "__module__": "builtins", "__loader__": "ListNode",
-                           "content": []}}  # fmt: skip
+_NO_ITEMS = {
+    "__class__": "dict",
+    "__module__": "builtins",
+    "__loader__": "DictNode",
+    "content": {},
+    "key_types": {
+        "__class__": "list",
+        "__module__": "builtins",
+        "__loader__": "ListNode",
+        "content": [],
+    },
+}
 
 
 def _call(module: str, name: str, *args: dict) -> dict:
     """A skops node that calls ``module.name(*args)`` while the file is loaded."""
-    return {"__class__": name, "__module__": module, "__loader__": "LossNode",
-            "__reduce__": {"args": {"__class__": "tuple", "__module__": "builtins",
-                                    "__loader__": "TupleNode", "content": list(args)}},
-            "content": _NO_ITEMS}  # fmt: skip
+    return {
+        "__class__": name,
+        "__module__": module,
+        "__loader__": "LossNode",
+        "__reduce__": {
+            "args": {
+                "__class__": "tuple",
+                "__module__": "builtins",
+                "__loader__": "TupleNode",
+                "content": list(args),
+            }
+        },
+        "content": _NO_ITEMS,
+    }
 
 
 def _skops_payload(attack: str, marker: Path) -> tuple[dict, dict[str, bytes]]:
@@ -50,21 +81,46 @@ def _skops_payload(attack: str, marker: Path) -> tuple[dict, dict[str, bytes]]:
     if attack == "os.system":
         return _call("os", "system", _text(f"touch {marker}")), {}
     if attack == "subprocess.Popen":
-        command = {"__class__": "list", "__module__": "builtins", "__loader__": "ListNode",
-                   "content": [_text("touch"), _text(str(marker))]}  # fmt: skip
+        command = {
+            "__class__": "list",
+            "__module__": "builtins",
+            "__loader__": "ListNode",
+            "content": [_text("touch"), _text(str(marker))],
+        }
         return _call("subprocess", "Popen", command), {}
     if attack == "functools.partial":
-        function = {"__class__": "system", "__module__": "os", "__loader__": "FunctionNode",
-                    "content": {"module_path": "os", "function": "system"}}  # fmt: skip
-        return {"__class__": "partial", "__module__": "functools", "__loader__": "PartialNode",
-                "content": {"func": function, "args": {"__class__": "tuple", "__module__": "builtins",
-                            "__loader__": "TupleNode", "content": [_text(f"touch {marker}")]},
-                            "kwds": _NO_ITEMS, "namespace": _NO_ITEMS}}, {}  # fmt: skip
+        function = {
+            "__class__": "system",
+            "__module__": "os",
+            "__loader__": "FunctionNode",
+            "content": {"module_path": "os", "function": "system"},
+        }
+        return {
+            "__class__": "partial",
+            "__module__": "functools",
+            "__loader__": "PartialNode",
+            "content": {
+                "func": function,
+                "args": {
+                    "__class__": "tuple",
+                    "__module__": "builtins",
+                    "__loader__": "TupleNode",
+                    "content": [_text(f"touch {marker}")],
+                },
+                "kwds": _NO_ITEMS,
+                "namespace": _NO_ITEMS,
+            },
+        }, {}
     # nested-pickle: an object array stored in numpy's format, which unpickles on load
     buffer = io.BytesIO()
     np.save(buffer, np.array([Payload(marker)], dtype=object), allow_pickle=True)
-    node = {"__class__": "ndarray", "__module__": "numpy", "__loader__": "NdArrayNode",
-            "type": "numpy", "file": "payload.npy"}  # fmt: skip
+    node = {
+        "__class__": "ndarray",
+        "__module__": "numpy",
+        "__loader__": "NdArrayNode",
+        "type": "numpy",
+        "file": "payload.npy",
+    }
     return node, {"payload.npy": buffer.getvalue()}
 
 

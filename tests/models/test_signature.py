@@ -11,8 +11,10 @@ SIGNATURE = infer(EXAMPLE)
 
 def test_signature_is_inferred_with_logical_types():
     assert [(c.name, c.type) for c in SIGNATURE.inputs] == [
-        ("price", "float"), ("units", "integer"), ("store", "string"),
-    ]  # fmt: skip
+        ("price", "float"),
+        ("units", "integer"),
+        ("store", "string"),
+    ]
 
 
 def test_missing_column_is_named_and_extra_columns_are_dropped():
@@ -42,8 +44,9 @@ def test_arrays_need_the_right_width():
 def test_breaking_changes_are_listed():
     newer = infer(EXAMPLE.assign(units=EXAMPLE["units"].astype(str), promo=1))
     assert SIGNATURE.breaking_changes(newer) == [
-        "needs new input 'promo'", "input 'units' changed from integer to string",
-    ]  # fmt: skip
+        "needs new input 'promo'",
+        "input 'units' changed from integer to string",
+    ]
     assert SIGNATURE.breaking_changes(infer(EXAMPLE.assign(units=[3.0, 4.0]))) == []
 
 

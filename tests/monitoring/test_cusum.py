@@ -80,8 +80,9 @@ def test_the_scale_is_the_backtest_rmse_or_the_mae_of_normal_errors():
 
 def test_cusum_is_for_regression_residuals():
     with pytest.raises(ValueError, match="regression residuals"):
-        MonitorSpec(name="m", model="m", kind="error_drift", detector="cusum",
-                    task="classification")  # fmt: skip
+        MonitorSpec(
+            name="m", model="m", kind="error_drift", detector="cusum", task="classification"
+        )
 
 
 def sp500_returns() -> pd.Series:
@@ -106,24 +107,42 @@ def test_a_monitor_finds_the_2008_crash_in_real_returns_and_no_change_before(ctx
     test = test[test.index >= "2000-01-01"]
     model = LinearRegression().fit(fit[["lag_1"]], fit["y"])
     rmse = float(np.sqrt(np.mean((model.predict(test[["lag_1"]]) - test["y"]) ** 2)))
-    version = loopml.log_model(model, "sp500", input_example=fit[["lag_1"]].head(3),
-                               metrics={"rmse": rmse})  # fmt: skip
+    version = loopml.log_model(
+        model, "sp500", input_example=fit[["lag_1"]].head(3), metrics={"rmse": rmse}
+    )
     loopml.set_alias("sp500", "champion", version.version)
     live = frame[frame.index >= "2004-01-01"]
     root = ctx.settings.resolved_artifact_uri
     predictions, feedback = PredictionLog(root), FeedbackLog(root)
-    for when, row, predicted in zip(live.index, live.itertuples(), model.predict(live[["lag_1"]]),
-                                    strict=True):  # fmt: skip
+    for when, row, predicted in zip(
+        live.index, live.itertuples(), model.predict(live[["lag_1"]]), strict=True
+    ):
         pid = uuid.uuid4().hex
-        predictions.append([{"prediction_id": pid, "time": when, "event_time": when,
-                             "model": "sp500", "version": version.version,
-                             "inputs": {"lag_1": row.lag_1}, "prediction": float(predicted),
-                             "latency_ms": 1.0}])  # fmt: skip
+        predictions.append(
+            [
+                {
+                    "prediction_id": pid,
+                    "time": when,
+                    "event_time": when,
+                    "model": "sp500",
+                    "version": version.version,
+                    "inputs": {"lag_1": row.lag_1},
+                    "prediction": float(predicted),
+                    "latency_ms": 1.0,
+                }
+            ]
+        )
         feedback.append([{"prediction_id": pid, "label": row.y, "time": when}])
     predictions.close()
     feedback.close()
-    loopml.create_monitor(name="sp500-cusum", model="sp500", kind="error_drift",
-                          detector="cusum", window="3000d", min_rows=12)  # fmt: skip
+    loopml.create_monitor(
+        name="sp500-cusum",
+        model="sp500",
+        kind="error_drift",
+        detector="cusum",
+        window="3000d",
+        min_rows=12,
+    )
     before = loopml.run_monitors(now=datetime(2007, 12, 15, tzinfo=timezone.utc), force=True)
     [calm] = before.outcomes["sp500-cusum"]
     assert calm.status == "ok" and calm.value < 4.0 and calm.details["labelled"] == 48

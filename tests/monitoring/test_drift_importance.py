@@ -24,12 +24,19 @@ def _log(ctx, *, price_shift=0.0, qty_shift=0.0, seed=1, rows=600):
     rng = np.random.default_rng(seed)
     start = NOW - timedelta(hours=1)
     records = [
-        {"prediction_id": f"p-{seed}-{i}", "time": start + timedelta(seconds=i * 3000 / rows),
-         "model": "demand", "segment": "",
-         "inputs": {"price": float(rng.normal(price_shift, 1)), "qty": float(rng.normal(5 + qty_shift, 2))},
-         "prediction": 1.0}
+        {
+            "prediction_id": f"p-{seed}-{i}",
+            "time": start + timedelta(seconds=i * 3000 / rows),
+            "model": "demand",
+            "segment": "",
+            "inputs": {
+                "price": float(rng.normal(price_shift, 1)),
+                "qty": float(rng.normal(5 + qty_shift, 2)),
+            },
+            "prediction": 1.0,
+        }
         for i in range(rows)
-    ]  # fmt: skip
+    ]
     with loopml.PredictionLog(ctx.settings.resolved_artifact_uri) as log:
         log.append(records)
 
@@ -41,8 +48,9 @@ def _monitor(ctx, training: pd.DataFrame, **settings):
     loopml.log_model(model, "demand", input_example=training.head(), explain_data=training)
     loopml.set_alias("demand", "champion", 1)
     digest = loopml.save_reference(loopml.make_reference(training))
-    loopml.create_monitor(name="demand-drift", model="demand", kind="drift", window="1h",
-                          reference=digest, **settings)  # fmt: skip
+    loopml.create_monitor(
+        name="demand-drift", model="demand", kind="drift", window="1h", reference=digest, **settings
+    )
 
 
 def test_drift_of_an_unimportant_feature_stays_quiet(ctx):
@@ -95,8 +103,20 @@ def test_the_html_report_shows_each_features_share_of_the_importance(ctx, tmp_pa
     X.iloc[300:].assign(bmi=X["bmi"].iloc[300:] + 0.05).to_csv(tmp_path / "cur.csv", index=False)
     out = tmp_path / "report.html"
 
-    main(["report", "drift", "--reference", str(tmp_path / "ref.parquet"),
-          "--current", str(tmp_path / "cur.csv"), "--out", str(out), "--model", "progress"])  # fmt: skip
+    main(
+        [
+            "report",
+            "drift",
+            "--reference",
+            str(tmp_path / "ref.parquet"),
+            "--current",
+            str(tmp_path / "cur.csv"),
+            "--out",
+            str(out),
+            "--model",
+            "progress",
+        ]
+    )
 
     page = out.read_text()
     report = loopml.explain_version("progress", 1, X)["importance"]  # as computed at logging
@@ -116,8 +136,18 @@ def test_a_report_for_a_model_without_an_explanation_says_how_to_get_one(ctx, tm
     frame.to_parquet(tmp_path / "ref.parquet")
     frame.to_parquet(tmp_path / "cur.parquet")
     with pytest.raises(SystemExit):
-        main(["report", "drift", "--reference", str(tmp_path / "ref.parquet"),
-              "--current", str(tmp_path / "cur.parquet"), "--model", "nope"])  # fmt: skip
+        main(
+            [
+                "report",
+                "drift",
+                "--reference",
+                str(tmp_path / "ref.parquet"),
+                "--current",
+                str(tmp_path / "cur.parquet"),
+                "--model",
+                "nope",
+            ]
+        )
     assert "loopml explain nope --version V" in " ".join(capsys.readouterr().err.split())
 
 
@@ -133,8 +163,15 @@ def _diabetes_monitor(ctx):
     loopml.log_model(model, "progress", input_example=X.head(), explain_data=X)
     loopml.set_alias("progress", "champion", 1)
     digest = loopml.save_reference(loopml.make_reference(X))
-    loopml.create_monitor(name="progress-drift", model="progress", kind="drift", window="1h",
-                          reference=digest, drift_share=0.1, importance_share=0.15)  # fmt: skip
+    loopml.create_monitor(
+        name="progress-drift",
+        model="progress",
+        kind="drift",
+        window="1h",
+        reference=digest,
+        drift_share=0.1,
+        importance_share=0.15,
+    )
     importance = loopml.explain_version("progress", 1, X)["importance"]  # as at logging
     return X, {f: v / sum(importance.values()) for f, v in importance.items()}
 
@@ -143,10 +180,16 @@ def _replay(ctx, frame: pd.DataFrame, *, now: datetime, tag: str) -> None:
     """The rows as the hour before ``now``'s predictions."""
     start = now - timedelta(hours=1)
     records = [
-        {"prediction_id": f"{tag}-{i}", "time": start + timedelta(seconds=i * 3000 / len(frame)),
-         "model": "progress", "segment": "", "inputs": row, "prediction": 150.0}
+        {
+            "prediction_id": f"{tag}-{i}",
+            "time": start + timedelta(seconds=i * 3000 / len(frame)),
+            "model": "progress",
+            "segment": "",
+            "inputs": row,
+            "prediction": 150.0,
+        }
         for i, row in enumerate(frame.to_dict(orient="records"))
-    ]  # fmt: skip
+    ]
     with loopml.PredictionLog(ctx.settings.resolved_artifact_uri) as log:
         log.append(records)
 

@@ -120,8 +120,14 @@ def test_overrides_per_column_and_dataset_verdict(small):
     assert report.column("city").drifted  # any p-value is below 1.0
     data = report.to_dict()
     assert set(data["columns"][0]) == {
-        "name", "kind", "method", "statistic", "p_value", "threshold", "drifted"
-    }  # fmt: skip
+        "name",
+        "kind",
+        "method",
+        "statistic",
+        "p_value",
+        "threshold",
+        "drifted",
+    }
     assert data["share_drifted"] == pytest.approx(
         sum(c["drifted"] for c in data["columns"]) / len(data["columns"])
     )

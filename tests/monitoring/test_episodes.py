@@ -33,14 +33,18 @@ def test_no_stricter_threshold_when_false_alarms_are_as_severe_as_real_changes()
 
 
 def test_resolutions_feed_the_monitors_precision(store):
-    spec = MonitorSpec(name="mae", model="m", kind="performance", metric="mae", threshold=3.0,
-                       per_segment=True)  # fmt: skip
+    spec = MonitorSpec(
+        name="mae", model="m", kind="performance", metric="mae", threshold=3.0, per_segment=True
+    )
     monitor = monitoring.create_monitor(store, spec, actor="setup")
     now = utcnow()
-    outcomes = [monitoring.Outcome(f"s={i}", "alert", 3.0 + i, 50, f"mae {3 + i}", {}, 3.0)
-                for i in range(1, 5)]  # fmt: skip
-    monitoring.record_outcomes(store, monitor, outcomes, window=(now - timedelta(hours=1), now),
-                               now=now, actor="monitor")  # fmt: skip
+    outcomes = [
+        monitoring.Outcome(f"s={i}", "alert", 3.0 + i, 50, f"mae {3 + i}", {}, 3.0)
+        for i in range(1, 5)
+    ]
+    monitoring.record_outcomes(
+        store, monitor, outcomes, window=(now - timedelta(hours=1), now), now=now, actor="monitor"
+    )
     alerts = {a.segment: a.id for a in monitoring.list_alerts(store)}
     assert episodes.monitor_precision(store, "mae").precision is None
     monitoring.resolve_alert(store, alerts["s=1"], actor="olive", resolution="false_alarm")
@@ -57,8 +61,14 @@ def test_a_snoozed_alert_stays_active_but_says_until_when(store):
     spec = MonitorSpec(name="mae", model="m", kind="performance", metric="mae", threshold=3.0)
     monitor = monitoring.create_monitor(store, spec, actor="setup")
     now = utcnow()
-    monitoring.record_outcomes(store, monitor, [monitoring.Outcome("", "alert", 4.0, 50, "mae 4", {}, 3.0)],
-                               window=(now - timedelta(hours=1), now), now=now, actor="monitor")  # fmt: skip
+    monitoring.record_outcomes(
+        store,
+        monitor,
+        [monitoring.Outcome("", "alert", 4.0, 50, "mae 4", {}, 3.0)],
+        window=(now - timedelta(hours=1), now),
+        now=now,
+        actor="monitor",
+    )
     alert = monitoring.list_alerts(store)[0]
     snoozed = monitoring.snooze_alert(
         store, alert.id, until=now + timedelta(hours=1), actor="olive"

@@ -38,8 +38,14 @@ def _serve(X, high, name: str, features: list[str]):
 
 
 def _monitor(name: str, **settings):
-    defaults = {"kind": "fairness", "sensitive": "sex", "metric": "demographic_parity_ratio",
-                "threshold": 0.8, "window": "1h", "min_rows": 30}  # fmt: skip
+    defaults = {
+        "kind": "fairness",
+        "sensitive": "sex",
+        "metric": "demographic_parity_ratio",
+        "threshold": 0.8,
+        "window": "1h",
+        "min_rows": 30,
+    }
     loopml.create_monitor(name=f"{name}-fairness", model=name, **{**defaults, **settings})
 
 
@@ -102,8 +108,10 @@ def test_the_attribute_may_arrive_with_the_feedback(app, patients):
         )
         ids = [p["prediction_id"] for p in answer.json()["predictions"]]
         labelled = list(range(0, len(ids), 2))  # half the labels came back
-        feedback = [{"prediction_id": ids[i], "label": int(high[i]),
-                     "attributes": {"sex": str(sex[i])}} for i in labelled]  # fmt: skip
+        feedback = [
+            {"prediction_id": ids[i], "label": int(high[i]), "attributes": {"sex": str(sex[i])}}
+            for i in labelled
+        ]
         receipt = client.post("/v1/feedback", json={"feedback": feedback})
         assert receipt.status_code == 202, receipt.text
 
@@ -154,8 +162,10 @@ def test_a_window_without_the_attribute_says_where_to_send_it(app, patients):
 
 def test_a_fairness_monitor_needs_its_attribute_and_a_fairness_metric(ctx):
     with pytest.raises(ValueError, match="needs sensitive"):
-        loopml.create_monitor(name="f", model="m", kind="fairness",
-                              metric="demographic_parity_ratio", threshold=0.8)  # fmt: skip
+        loopml.create_monitor(
+            name="f", model="m", kind="fairness", metric="demographic_parity_ratio", threshold=0.8
+        )
     with pytest.raises(ValueError, match="demographic_parity_ratio"):
-        loopml.create_monitor(name="f", model="m", kind="fairness", sensitive="sex",
-                              metric="accuracy", threshold=0.8)  # fmt: skip
+        loopml.create_monitor(
+            name="f", model="m", kind="fairness", sensitive="sex", metric="accuracy", threshold=0.8
+        )

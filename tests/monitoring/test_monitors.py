@@ -45,8 +45,13 @@ def _drift_monitor(ctx, **overrides):
     rng = np.random.default_rng(9)
     training = pd.DataFrame({"price": rng.normal(0, 1, 5000), "qty": rng.normal(5, 2, 5000)})
     digest = loopml.save_reference(loopml.make_reference(training))
-    fields = {"name": "demand-drift", "model": "demand", "kind": "drift", "window": "1h",
-              "reference": digest} | overrides  # fmt: skip
+    fields = {
+        "name": "demand-drift",
+        "model": "demand",
+        "kind": "drift",
+        "window": "1h",
+        "reference": digest,
+    } | overrides
     return loopml.create_monitor(**fields)
 
 

@@ -28,8 +28,20 @@ def tables(tmp_path):
 def test_html_is_self_contained_and_shows_each_column(tables, tmp_path, capsys):
     reference, current = tables
     out, record = tmp_path / "report.html", tmp_path / "report.json"
-    main(["report", "drift", "--reference", str(reference), "--current", str(current),
-          "--out", str(out), "--json", str(record)])  # fmt: skip
+    main(
+        [
+            "report",
+            "drift",
+            "--reference",
+            str(reference),
+            "--current",
+            str(current),
+            "--out",
+            str(out),
+            "--json",
+            str(record),
+        ]
+    )
     page = out.read_text()
     assert page.startswith("<!doctype html>") and page.count("<svg") == 2
     assert not re.search(r"(src|href)=['\"]?https?:", page)  # nothing to fetch: works offline

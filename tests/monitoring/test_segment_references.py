@@ -35,9 +35,16 @@ def wine(tmp_path):
 
 def _train(folder, train: pd.DataFrame) -> None:
     train.to_csv(folder / "wine.csv", index=False)
-    settings = {"name": "wine", "data": {"path": "wine.csv"}, "target": TARGET,
-                "segment_by": [KEY], "task": "regression", "model": "ridge",
-                "split": {"method": "random", "min_rows": 20}, "execution": {"max_workers": 1}}  # fmt: skip
+    settings = {
+        "name": "wine",
+        "data": {"path": "wine.csv"},
+        "target": TARGET,
+        "segment_by": [KEY],
+        "task": "regression",
+        "model": "ridge",
+        "split": {"method": "random", "min_rows": 20},
+        "execution": {"max_workers": 1},
+    }
     (folder / "loopml.yaml").write_text(yaml.safe_dump(settings))
     result = loopml.Pipeline(folder / "loopml.yaml").run(force=True)
     assert all(o.status in ("trained", "cached") for o in result.segments), result.segments
@@ -48,9 +55,19 @@ def _serve(ctx, traffic: pd.DataFrame, features: list[str], when: datetime) -> N
     with PredictionLog(ctx.settings.resolved_artifact_uri) as log:
         for _, row in traffic.iterrows():
             version = registry.resolve(ctx.store, "wine", alias="champion", segment={KEY: row[KEY]})
-            log.append([{"prediction_id": uuid.uuid4().hex, "time": when, "model": "wine",
-                         "version": version.version, "segment": version.segment_key,
-                         "inputs": {c: row[c] for c in [*features, KEY]}, "prediction": 13.0}])  # fmt: skip
+            log.append(
+                [
+                    {
+                        "prediction_id": uuid.uuid4().hex,
+                        "time": when,
+                        "model": "wine",
+                        "version": version.version,
+                        "segment": version.segment_key,
+                        "inputs": {c: row[c] for c in [*features, KEY]},
+                        "prediction": 13.0,
+                    }
+                ]
+            )
 
 
 def _drift(ctx, traffic, features, when) -> dict[str, list[str]]:
@@ -65,8 +82,9 @@ def _drift(ctx, traffic, features, when) -> dict[str, list[str]]:
 
 
 def _monitor() -> None:
-    loopml.create_monitor(name="wine-drift", model="wine", kind="drift", per_segment=True,
-                          window="1h")  # fmt: skip
+    loopml.create_monitor(
+        name="wine-drift", model="wine", kind="drift", per_segment=True, window="1h"
+    )
 
 
 def test_in_distribution_traffic_of_each_segment_does_not_drift(ctx, wine):
@@ -118,9 +136,17 @@ def test_an_explicit_reference_never_compares_the_segment_key(ctx, wine):
     digest = loopml.save_reference(loopml.make_reference(train))  # the key is a column of it
     for cultivar, rows in train.groupby(KEY):
         model = Ridge().fit(rows[features], rows[TARGET])
-        version = loopml.log_model(model, "wine", input_example=rows[features].head(),
-                                   segment={KEY: cultivar})  # fmt: skip
+        version = loopml.log_model(
+            model, "wine", input_example=rows[features].head(), segment={KEY: cultivar}
+        )
         loopml.set_alias("wine", "champion", version.version, segment={KEY: cultivar})
-    loopml.create_monitor(name="wine-drift", model="wine", kind="drift", per_segment=True,
-                          window="1h", reference=digest, columns=[*features, KEY])  # fmt: skip
+    loopml.create_monitor(
+        name="wine-drift",
+        model="wine",
+        kind="drift",
+        per_segment=True,
+        window="1h",
+        reference=digest,
+        columns=[*features, KEY],
+    )
     _drift(ctx, traffic, features, datetime.now(timezone.utc) - timedelta(minutes=5))

@@ -61,12 +61,29 @@ def _serve(ctx, table: pd.DataFrame, shift: dict[str, float]) -> None:
         predicted = model.predict(part[FEATURES])
         for i, (row, p) in enumerate(zip(part.itertuples(), predicted, strict=True)):
             pid, when = uuid.uuid4().hex, NOW - timedelta(hours=10) + timedelta(minutes=i)
-            predictions.append([{"prediction_id": pid, "time": when, "model": "demand",
-                                 "version": version.version, "segment": version.segment_key,
-                                 "inputs": {f: getattr(row, f) for f in FEATURES},
-                                 "prediction": p, "latency_ms": 1.0}])  # fmt: skip
-            feedback.append([{"prediction_id": pid, "label": row.target + shift.get(segment, 0.0),
-                              "time": when + timedelta(minutes=5)}])  # fmt: skip
+            predictions.append(
+                [
+                    {
+                        "prediction_id": pid,
+                        "time": when,
+                        "model": "demand",
+                        "version": version.version,
+                        "segment": version.segment_key,
+                        "inputs": {f: getattr(row, f) for f in FEATURES},
+                        "prediction": p,
+                        "latency_ms": 1.0,
+                    }
+                ]
+            )
+            feedback.append(
+                [
+                    {
+                        "prediction_id": pid,
+                        "label": row.target + shift.get(segment, 0.0),
+                        "time": when + timedelta(minutes=5),
+                    }
+                ]
+            )
     predictions.close()
     feedback.close()
 
@@ -82,13 +99,19 @@ def test_on_a_real_table_each_segment_is_judged_by_its_own_backtest(ctx):
         train, test, later = part.iloc[:a], part.iloc[a:b], part.iloc[b:]
         model = LinearRegression().fit(train[FEATURES], train["target"])
         mae = float(np.mean(np.abs(model.predict(test[FEATURES]) - test["target"])))
-        version = loopml.log_model(model, "demand", input_example=train[FEATURES].head(3),
-                                   segment={"group": segment}, metrics={"mae": mae})  # fmt: skip
+        version = loopml.log_model(
+            model,
+            "demand",
+            input_example=train[FEATURES].head(3),
+            segment={"group": segment},
+            metrics={"mae": mae},
+        )
         loopml.set_alias("demand", "champion", version.version, segment={"group": segment})
         served.append(later)
     _serve(ctx, pd.concat(served), shift={"m": 100.0})
-    loopml.create_monitor(spec(name="own", threshold_from="backtest", factor=1.5, window="1d",
-                               min_rows=20))  # fmt: skip
+    loopml.create_monitor(
+        spec(name="own", threshold_from="backtest", factor=1.5, window="1d", min_rows=20)
+    )
     report = loopml.run_monitors(now=NOW, names=["own"])
     verdicts = {o.segment: o.status for o in report.outcomes["own"]}
     assert verdicts == {"group=f": "ok", "group=m": "alert"}

@@ -27,8 +27,14 @@ def diabetes_csv(tmp_path):
 
 def project(folder, **settings):
     path = folder / "loopml.yaml"
-    base = {"name": "diabetes", "data": "diabetes.csv", "target": "target", "segment_by": "sex",
-            "model": "ridge", "execution": {"max_workers": 1}}  # fmt: skip
+    base = {
+        "name": "diabetes",
+        "data": "diabetes.csv",
+        "target": "target",
+        "segment_by": "sex",
+        "model": "ridge",
+        "execution": {"max_workers": 1},
+    }
     path.write_text(yaml.safe_dump({**base, **settings}))
     return path
 

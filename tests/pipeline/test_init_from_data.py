@@ -52,8 +52,19 @@ def test_a_class_target_with_text_labels_gives_a_classification_project(tmp_path
 
 def test_an_amount_target_a_time_column_ids_and_segments(tmp_path, diabetes_csv):
     path = tmp_path / "loopml.yaml"
-    main(["init", "--data", str(diabetes_csv), "--file", str(path), "--target", "target",
-          "--segment-by", "sex"])  # fmt: skip
+    main(
+        [
+            "init",
+            "--data",
+            str(diabetes_csv),
+            "--file",
+            str(path),
+            "--target",
+            "target",
+            "--segment-by",
+            "sex",
+        ]
+    )
     spec = load_project(path)
     assert spec.task == "regression" and spec.segment_by == ["sex"]
     assert spec.data.time == "visit" and spec.split_method == "time"

@@ -178,7 +178,13 @@ def test_a_policy_covers_the_segments_it_names_in_canonical_form():
     assert policy.covers("product=rice,store=north")
     assert not policy.covers("product=rice,store=south")
     assert not policy.covers("")  # a model without segments is not a flour segment
-    assert parse_project(POLICY_FILE.replace("    segments:\n      - product=flour\n      - SEGMENT\n", "")).policies[0].covers("product=oil,store=east")  # fmt: skip
+    assert (
+        parse_project(
+            POLICY_FILE.replace("    segments:\n      - product=flour\n      - SEGMENT\n", "")
+        )
+        .policies[0]
+        .covers("product=oil,store=east")
+    )
 
 
 def test_a_malformed_segment_names_its_line_and_how_to_write_it():

@@ -14,9 +14,14 @@ def _trend_then_jump(tmp_path) -> None:
     noise = np.random.default_rng(0).normal(0, 8, 60)  # a leak check refuses a perfect line
     demand = 0.5 * day + np.where(day >= 50, 50.0, 0.0) + noise
     pd.DataFrame(
-        {"date": dates, "store": "north", "product": "rice", "x": day.astype(float),
-         "demand": demand}
-    ).to_csv(tmp_path / "sales.csv", index=False)  # fmt: skip
+        {
+            "date": dates,
+            "store": "north",
+            "product": "rice",
+            "x": day.astype(float),
+            "demand": demand,
+        }
+    ).to_csv(tmp_path / "sales.csv", index=False)
 
 
 def _champion_at(day: float) -> float:
@@ -28,9 +33,11 @@ def _champion_at(day: float) -> float:
 
 def _project(tmp_path, **split):
     return write_project(
-        tmp_path, model={"estimator": "sklearn.linear_model.LinearRegression"},
-        features=["x"], split={"method": "time", "test_size": 10 / 60, "min_rows": 20, **split},
-    )  # fmt: skip
+        tmp_path,
+        model={"estimator": "sklearn.linear_model.LinearRegression"},
+        features=["x"],
+        split={"method": "time", "test_size": 10 / 60, "min_rows": 20, **split},
+    )
 
 
 def test_the_registered_model_has_learned_the_test_rows(sqlite_ctx, tmp_path):

@@ -211,9 +211,11 @@ def test_the_time_budget_skips_segments_not_started_in_time(sqlite_ctx, tmp_path
 
 def test_a_forecast_reports_backtest_metrics(sqlite_ctx, tmp_path, sales):
     project = write_project(
-        tmp_path, task="forecast", split={"min_rows": 20},
+        tmp_path,
+        task="forecast",
+        split={"min_rows": 20},
         forecast={"lags": [1, 7], "rolling": [7], "backtest_periods": 10},
-    )  # fmt: skip
+    )
     result = loopml.Pipeline.from_file(project).run()
     assert result.count("trained") == 4
     version = versions()[0]
@@ -254,10 +256,17 @@ def test_classification_from_a_registered_dataset_with_listed_features(sqlite_ct
     frame["failed"] = (frame["temperature"] + 20 * frame["vibration"] > 92).astype(int)
     dataset = loopml.log_dataset(frame, "sensors")
     project = write_project(
-        tmp_path, name="failures", data={"dataset": "sensors"}, target="failed", task="classification",
-        segment_by=["plant"], features=["temperature", "vibration"], model="logistic",
-        split={"method": "random"}, metrics=["accuracy", "roc_auc"],
-    )  # fmt: skip
+        tmp_path,
+        name="failures",
+        data={"dataset": "sensors"},
+        target="failed",
+        task="classification",
+        segment_by=["plant"],
+        features=["temperature", "vibration"],
+        model="logistic",
+        split={"method": "random"},
+        metrics=["accuracy", "roc_auc"],
+    )
     result = loopml.Pipeline.from_file(project).run()
     assert result.count("trained") == 2 and result.dataset_version_id == dataset.id
     version = loopml.get_model_version("failures", alias="champion", segment="plant=a")

@@ -24,11 +24,19 @@ def patients(tmp_path):
 
 
 def _project(folder, sensitive=("sex",), **settings):
-    return write_project(folder, **{"name": "progress", "target": "high",
-                                    "task": "classification", "model": "logistic", "segment_by": [],
-                                    "split": {"method": "random", "test_size": 0.5},
-                                    "data": {"path": "patients.csv", "sensitive": list(sensitive)},
-                                    **settings})  # fmt: skip
+    return write_project(
+        folder,
+        **{
+            "name": "progress",
+            "target": "high",
+            "task": "classification",
+            "model": "logistic",
+            "segment_by": [],
+            "split": {"method": "random", "test_size": 0.5},
+            "data": {"path": "patients.csv", "sensitive": list(sensitive)},
+            **settings,
+        },
+    )
 
 
 def test_the_attribute_is_no_feature_and_each_version_is_assessed_on_its_test_rows(ctx, patients):

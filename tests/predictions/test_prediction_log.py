@@ -167,8 +167,9 @@ def test_inputs_are_given_back_under_their_own_names(tmp_path):
         log.append([_record(0, T0, inputs={"price": 9.5, "city": "a"})])
     features = inputs(read_predictions(str(tmp_path), "demand"))
     assert {name: column.to_pylist() for name, column in features.items()} == {
-        "price": [9.5], "city": ["a"],
-    }  # fmt: skip
+        "price": [9.5],
+        "city": ["a"],
+    }
 
 
 def test_an_object_that_is_no_prediction_is_refused_with_what_to_send(tmp_path):
@@ -191,9 +192,17 @@ def test_a_backfill_lands_at_its_event_time_and_older_files_read_as_their_time(t
     # A file written before predictions had an event time: its time is its event time.
     old = tmp_path / "predictions/model=demand/date=2026-03-01/hour=10"
     old.mkdir(parents=True)
-    pq.write_table(pa.table({"prediction_id": ["old"], "model": ["demand"], "prediction": [1.0],
-                             "time": pa.array([T0], pa.timestamp("us", tz="UTC"))}),
-                   old / "before.parquet")  # fmt: skip
+    pq.write_table(
+        pa.table(
+            {
+                "prediction_id": ["old"],
+                "model": ["demand"],
+                "prediction": [1.0],
+                "time": pa.array([T0], pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        old / "before.parquet",
+    )
     found = read_predictions(str(tmp_path), "demand", T0, T0 + timedelta(hours=1))
     assert found["prediction_id"].to_pylist() == ["old"]
     assert found["event_time"].to_pylist() == [T0]
@@ -206,18 +215,31 @@ def test_one_segment_is_read_alone_with_or_without_chosen_columns(tmp_path):
     X = load_diabetes(as_frame=True).frame
     sexes = (X["sex"] > 0).map({True: "m", False: "f"})
     with PredictionLog(str(tmp_path)) as log:
-        log.append({"prediction_id": f"p{i}", "time": T0 + timedelta(minutes=i % 120),
-                    "model": "progression", "segment": {"sex": sex}, "inputs": {"bmi": bmi},
-                    "prediction": target}
-                   for i, (sex, bmi, target) in enumerate(zip(sexes, X["bmi"], X["target"], strict=True)))  # fmt: skip
+        log.append(
+            {
+                "prediction_id": f"p{i}",
+                "time": T0 + timedelta(minutes=i % 120),
+                "model": "progression",
+                "segment": {"sex": sex},
+                "inputs": {"bmi": bmi},
+                "prediction": target,
+            }
+            for i, (sex, bmi, target) in enumerate(zip(sexes, X["bmi"], X["target"], strict=True))
+        )
     both = read_predictions(str(tmp_path), "progression")
     male = read_predictions(str(tmp_path), "progression", segment="sex=m")
     assert male.num_rows == int((sexes == "m").sum()) and set(male["segment"].to_pylist()) == {
         "sex=m"
     }
     assert male.schema.field("segment").type == both.schema.field("segment").type  # still text
-    hour = read_predictions(str(tmp_path), "progression", T0, T0 + timedelta(hours=1),
-                            columns=["input.bmi"], segment="sex=f")  # fmt: skip
+    hour = read_predictions(
+        str(tmp_path),
+        "progression",
+        T0,
+        T0 + timedelta(hours=1),
+        columns=["input.bmi"],
+        segment="sex=f",
+    )
     assert hour.column_names == ["input.bmi"]
     expected = [
         b for i, (s, b) in enumerate(zip(sexes, X["bmi"], strict=True)) if s == "f" and i % 120 < 60
@@ -229,8 +251,14 @@ def test_one_segment_is_read_alone_with_or_without_chosen_columns(tmp_path):
 def test_a_log_without_segments_is_all_of_the_empty_segment(tmp_path):
     import pyarrow as pa
 
-    table = pa.table({"prediction_id": ["a", "b"], "model": ["demand"] * 2, "prediction": [1.0, 2.0],
-                      "time": pa.array([T0, T0], pa.timestamp("us", tz="UTC"))})  # fmt: skip
+    table = pa.table(
+        {
+            "prediction_id": ["a", "b"],
+            "model": ["demand"] * 2,
+            "prediction": [1.0, 2.0],
+            "time": pa.array([T0, T0], pa.timestamp("us", tz="UTC")),
+        }
+    )
     with PredictionLog(str(tmp_path)) as log:
         log.append_table(table)
     assert (

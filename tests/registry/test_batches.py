@@ -26,9 +26,15 @@ def _segments(ctx, count=6):
         mae = float(abs(model.predict(X) - y).mean())
         stored = ctx.artifacts.put_many([pack(model, None, trusted=False).to_bytes()])[0]
         segment = {"sex": round(float(sex), 4), "band": int(band)}
-        new.append(service.NewVersion(flavor="sklearn", artifact_digest=stored.digest,
-                                      artifact_size=stored.size, segment=segment,
-                                      metrics={"mae": mae}))  # fmt: skip
+        new.append(
+            service.NewVersion(
+                flavor="sklearn",
+                artifact_digest=stored.digest,
+                artifact_size=stored.size,
+                segment=segment,
+                metrics={"mae": mae},
+            )
+        )
     return new
 
 
@@ -103,16 +109,21 @@ def test_set_aliases_checks_every_target_before_moving_any(ctx):
     versions = service.register_many(ctx.store, "diabetes", _segments(ctx, count=2), actor="ana")
     one, two = versions
     with ctx.store.write() as session, pytest.raises(InvalidInput, match="belongs to segment"):
-        service.set_aliases(session, "diabetes", "champion",
-                            [(one.version, one.segment_key), (two.version, one.segment_key)],
-                            actor="ana")  # fmt: skip
+        service.set_aliases(
+            session,
+            "diabetes",
+            "champion",
+            [(one.version, one.segment_key), (two.version, one.segment_key)],
+            actor="ana",
+        )
     with ctx.store.write() as session, pytest.raises(NotFound, match="versions run from 1 to 2"):
         service.set_aliases(session, "diabetes", "champion", [(9, one.segment_key)], actor="ana")
     assert service.resolve_aliases(ctx.store, "diabetes", "champion", [one.segment_key]) == {}
     archive.archive_version(ctx.store, "diabetes", two.version, actor="ana", reason="leaky")
     with ctx.store.write() as session, pytest.raises(Conflict, match="archived"):
-        service.set_aliases(session, "diabetes", "champion", [(two.version, two.segment_key)],
-                            actor="ana")  # fmt: skip
+        service.set_aliases(
+            session, "diabetes", "champion", [(two.version, two.segment_key)], actor="ana"
+        )
 
 
 def test_get_versions_keeps_the_order_asked(ctx):

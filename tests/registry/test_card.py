@@ -9,8 +9,14 @@ def test_card_shows_data_metrics_gate_and_lineage(ctx):
     X = pd.DataFrame({"price": np.arange(50.0), "units": np.arange(50.0) * 2})
     dataset = loopml.log_dataset(X, "sales")
     loopml.set_gate("demand", thresholds={"mae": "<= 1"})
-    version = loopml.log_model(Ridge().fit(X[["price"]], X["units"]), "demand", input_example=X[["price"]],
-                               datasets=[dataset], metrics={"mae": 0.5}, segment={"store": 3})  # fmt: skip
+    version = loopml.log_model(
+        Ridge().fit(X[["price"]], X["units"]),
+        "demand",
+        input_example=X[["price"]],
+        datasets=[dataset],
+        metrics={"mae": 0.5},
+        segment={"store": 3},
+    )
     loopml.promote("demand", version.version, reason="first")
     card = loopml.model_card("demand", version.version)
     assert "# Model card: demand v1 — store=3" in card

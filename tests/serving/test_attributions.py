@@ -36,8 +36,13 @@ def _serve(ctx, records, **settings):
 
 def test_a_capped_sample_of_rows_keeps_its_top_contributions(ctx, tumours):
     X, _ = tumours
-    logged = _serve(ctx, X.to_dict(orient="records"), serving_attribution_rate=0.5,
-                    serving_attribution_rows=40, serving_attribution_top=3)  # fmt: skip
+    logged = _serve(
+        ctx,
+        X.to_dict(orient="records"),
+        serving_attribution_rate=0.5,
+        serving_attribution_rows=40,
+        serving_attribution_top=3,
+    )
 
     explained = logged[logged["attributions"].notna()]
     assert len(logged) == len(X)

@@ -83,8 +83,10 @@ def test_a_scored_table_keeps_its_event_times_in_utc_and_refuses_times_without_a
     scored = loopml.predict_batch("churn", rows)
     assert scored["prediction"].tolist() == model.predict(rows[FEATURES]).tolist()
     assert [t.isoformat() for t in scored["event_time"]] == [
-        "2015-02-28T23:00:00+00:00", "2015-03-02T00:00:00+00:00", "2015-03-03T00:00:00+00:00",
-    ]  # fmt: skip
+        "2015-02-28T23:00:00+00:00",
+        "2015-03-02T00:00:00+00:00",
+        "2015-03-03T00:00:00+00:00",
+    ]
     rows["event_time"] = ["2015-03-01", "2015-03-02", "2015-03-03"]
     with pytest.raises(InvalidInput, match="without a time zone"):
         loopml.predict_batch("churn", rows)

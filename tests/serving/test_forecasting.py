@@ -40,10 +40,15 @@ def stocks(sqlite_ctx, tmp_path):
     train = panel[panel["date"] < "2006-01-01"]
     train.to_csv(tmp_path / "stocks.csv", index=False)
     settings = {
-        "name": "stocks", "data": {"path": "stocks.csv", "time": "date"}, "target": "price",
-        "segment_by": ["ticker"], "task": "forecast", "model": "ridge", "forecast": FORECAST,
+        "name": "stocks",
+        "data": {"path": "stocks.csv", "time": "date"},
+        "target": "price",
+        "segment_by": ["ticker"],
+        "task": "forecast",
+        "model": "ridge",
+        "forecast": FORECAST,
         "execution": {"max_workers": 1},
-    }  # fmt: skip
+    }
     (tmp_path / "loopml.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     result = loopml.Pipeline(tmp_path / "loopml.yaml").run()
     assert {o.status for o in result.segments} == {"trained"}
@@ -77,8 +82,9 @@ def test_a_batch_forecast_gives_each_segment_its_next_months(stocks):
     last = train[train["date"] == train["date"].max()].set_index("ticker")["price"]
     for ticker in TICKERS:
         model = loopml.load_model("models:/stocks@champion", segment={"ticker": ticker})
-        rows = add_forecast_features(panel[panel["ticker"] == ticker], "price", "date",
-                                     {**FORECAST, "calendar": True})  # fmt: skip
+        rows = add_forecast_features(
+            panel[panel["ticker"] == ticker], "price", "date", {**FORECAST, "calendar": True}
+        )
         row = rows[rows["date"] == "2006-01-01"]
         assert first[f"ticker={ticker}"] == pytest.approx(float(model.predict(row)[0]))
         # a user's check: a month ahead, within a fifth of the price (these are real prices)
@@ -91,8 +97,11 @@ def test_the_server_forecasts_from_history_it_is_given_and_from_feedback(stocks,
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPML_")}
     settings = get_context().settings
-    env.update(LOOPML_STORE_URL=settings.store_url, LOOPML_HOME=str(settings.home),
-               PYTHONPATH=os.pathsep.join([SRC, env.get("PYTHONPATH", "")]))  # fmt: skip
+    env.update(
+        LOOPML_STORE_URL=settings.store_url,
+        LOOPML_HOME=str(settings.home),
+        PYTHONPATH=os.pathsep.join([SRC, env.get("PYTHONPATH", "")]),
+    )
     recent = train[train["date"] >= "2004-01-01"].assign(
         date=lambda f: f["date"].dt.strftime("%Y-%m-%dT00:00:00Z")
     )
@@ -114,9 +123,18 @@ def test_the_server_forecasts_from_history_it_is_given_and_from_feedback(stocks,
         january = panel[(panel["ticker"] == "IBM") & (panel["date"] == "2006-01-01")][
             "price"
         ].item()
-        sent = client.post("/v1/feedback", json={"feedback": [
-            {"prediction_id": rows[0]["prediction_id"], "label": january,
-             "event_time": "2006-02-01T00:00:00Z"}]})  # fmt: skip
+        sent = client.post(
+            "/v1/feedback",
+            json={
+                "feedback": [
+                    {
+                        "prediction_id": rows[0]["prediction_id"],
+                        "label": january,
+                        "event_time": "2006-02-01T00:00:00Z",
+                    }
+                ]
+            },
+        )
         assert sent.json()["accepted"] == 1
         after = client.post(
             "/v1/models/stocks/forecast", json={"segment": {"ticker": "IBM"}, "periods": 1}
@@ -141,8 +159,22 @@ def test_the_command_line_forecasts_a_file_of_history(stocks, capsys):
     _, train, folder = stocks
     history, output = folder / "recent.csv", folder / "forecast.csv"
     train[train["date"] >= "2003-01-01"].to_csv(history, index=False)
-    main(["forecast", "stocks", "--history", str(history), "--periods", "2", "--segment",
-          "ticker=IBM", "--output", str(output), "--project", str(folder / "loopml.yaml")])  # fmt: skip
+    main(
+        [
+            "forecast",
+            "stocks",
+            "--history",
+            str(history),
+            "--periods",
+            "2",
+            "--segment",
+            "ticker=IBM",
+            "--output",
+            str(output),
+            "--project",
+            str(folder / "loopml.yaml"),
+        ]
+    )
     written = pd.read_csv(output)
     assert list(written["segment"]) == ["ticker=IBM", "ticker=IBM"]
     assert list(written["date"].str[:10]) == ["2006-01-01", "2006-02-01"]
@@ -189,5 +221,8 @@ def test_a_retrain_rebuilds_the_forecasts_lags_from_its_stored_training_rows(sto
     ibm = train[train["ticker"] == "IBM"]
     expected = add_forecast_features(ibm, "price", "date", {**FORECAST, "calendar": True})
     assert len(found.rows) == len(expected) == len(ibm) - 12  # a year of lags to start
-    pd.testing.assert_frame_equal(found.rows[names].reset_index(drop=True),
-                                  expected[names].reset_index(drop=True), check_dtype=False)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        found.rows[names].reset_index(drop=True),
+        expected[names].reset_index(drop=True),
+        check_dtype=False,
+    )

@@ -30,8 +30,9 @@ def terciles(ctx):
     for (sex, tercile), rows in data.groupby(["sex", "tercile"]):
         model = Ridge().fit(rows[FEATURES], rows["target"])
         segment = {"sex": int(sex), "tercile": int(tercile)}
-        version = loopml.log_model(model, "diabetes", input_example=rows[FEATURES].head(3),
-                                   segment=segment)  # fmt: skip
+        version = loopml.log_model(
+            model, "diabetes", input_example=rows[FEATURES].head(3), segment=segment
+        )
         loopml.set_alias("diabetes", "champion", version.version, segment=segment)
         models[(int(sex), int(tercile))] = (model, rows[FEATURES].iloc[[0]])
     return models

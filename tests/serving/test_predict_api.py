@@ -65,14 +65,24 @@ def test_open_inference_protocol(client, churn):
     [
         ("/v1/models/nope/predict", {"records": [{"tenure": 1}]}, 404, None),
         ("/v1/models/churn/predict", {"records": [{"tenure": 1}]}, 422, "body.records"),
-        ("/v1/models/churn/predict", {"records": [{"tenure": 1, "monthly": "abc"}]}, 422, "body.records.0.monthly"),
+        (
+            "/v1/models/churn/predict",
+            {"records": [{"tenure": 1, "monthly": "abc"}]},
+            422,
+            "body.records.0.monthly",
+        ),
         ("/v1/models/churn/predict", {"rows": []}, 422, "body."),
-        ("/v1/models/churn/predict", {"records": [{"tenure": [1], "monthly": 2}]}, 422, "body.records.0.tenure"),
+        (
+            "/v1/models/churn/predict",
+            {"records": [{"tenure": [1], "monthly": 2}]},
+            422,
+            "body.records.0.tenure",
+        ),
         ("/v1/models/churn/invocations", {"instances": 3}, 422, "body.instances"),
         ("/v1/models/churn/predict", {"records": [{"tenure": None, "monthly": 2}]}, 422, None),
         ("/v2/models/churn/infer", {"inputs": [{"name": "tenure"}]}, 422, "body.inputs.0.datatype"),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_get_a_4xx_naming_the_problem(client, churn, path, body, status, field):
     error = assert_error_shape(client.post(path, json=body), status)
     if field:

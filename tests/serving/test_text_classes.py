@@ -43,9 +43,15 @@ def test_text_classes_are_logged_and_a_healthy_model_raises_no_alert(app):
     assert set(logged) == {"Yes", "No"}
 
     loopml.create_monitor(
-        name="tumour-accuracy", model="tumour", kind="performance", task="classification",
-        metric="accuracy", threshold=0.9, window="1h", min_rows=50,
-    )  # fmt: skip
+        name="tumour-accuracy",
+        model="tumour",
+        kind="performance",
+        task="classification",
+        metric="accuracy",
+        threshold=0.9,
+        window="1h",
+        min_rows=50,
+    )
     [outcome] = loopml.run_monitors(now=utcnow() + timedelta(seconds=1)).outcomes["tumour-accuracy"]
     accuracy = float(np.mean(model.predict(X_test) == y_test))
     assert accuracy > 0.95

@@ -60,8 +60,13 @@ out["temporary_left"] = (
 )
 
 with tempfile.TemporaryDirectory() as home:
-    loopml.configure(Settings(home=home, store_url=f"sqlite:///{Path(home) / 'loopml.db'}",
-                              artifact_uri=f"s3://{bucket}/loopml"))  # fmt: skip
+    loopml.configure(
+        Settings(
+            home=home,
+            store_url=f"sqlite:///{Path(home) / 'loopml.db'}",
+            artifact_uri=f"s3://{bucket}/loopml",
+        )
+    )
     version = loopml.log_dataset(frame, "wine")
     again = loopml.log_dataset(frame, "wine")
     out["dataset_rows"] = version.num_rows

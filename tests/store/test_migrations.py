@@ -49,15 +49,27 @@ def test_audit_events_written_before_segments_had_a_column_are_found_by_segment(
                 ("gate.set", None, None),
             ]
             for n, (action, before, after) in enumerate(events):
-                connection.execute(insert, {"time": f"2026-01-0{n + 1} 10:00:00",
-                                            "action": action, "before": before, "after": after})  # fmt: skip
+                connection.execute(
+                    insert,
+                    {
+                        "time": f"2026-01-0{n + 1} 10:00:00",
+                        "action": action,
+                        "before": before,
+                        "after": after,
+                    },
+                )
             connection.commit()
         store = Store(url)
         store.upgrade()
-        found = {s: [e.action for e in audit.list_events(store, entity_id="demand", segment=s)]
-                 for s in ("store=1", "store=2", "")}  # fmt: skip
-        assert found == {"store=1": ["alias.set"], "store=2": ["alias.delete"],
-                         "": ["gate.set", "model.update"]}  # fmt: skip
+        found = {
+            s: [e.action for e in audit.list_events(store, entity_id="demand", segment=s)]
+            for s in ("store=1", "store=2", "")
+        }
+        assert found == {
+            "store=1": ["alias.set"],
+            "store=2": ["alias.delete"],
+            "": ["gate.set", "model.update"],
+        }
         store.dispose()
     finally:
         engine.dispose()

@@ -41,8 +41,9 @@ def s3_python() -> Path:
 def s3_endpoint(s3_python):
     port = free_port()
     command = [str(s3_python), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as server:  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as server:
         try:
             wait_until_ready(f"http://127.0.0.1:{port}/", server, "moto's server")
             yield f"http://127.0.0.1:{port}"
@@ -54,20 +55,31 @@ def s3_endpoint(s3_python):
 def test_artifacts_and_datasets_live_on_an_s3_compatible_server(s3_python, s3_endpoint):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOPML_", "AWS_"))}
     env.update(
-        AWS_ENDPOINT_URL=s3_endpoint, AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL=s3_endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
         PYTHONPATH=os.pathsep.join([str(SOURCE), str(SOURCE.parent)]),
-    )  # fmt: skip
+    )
     result = subprocess.run(
         [str(s3_python), str(SCRIPT), "loopml-test"],
-        capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr[-6000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found == {
-        "many_digests_match": True, "many_read_back": True,
-        "streamed_size_matches": True, "streamed_table_equal": True,
-        "damage_detected": True, "damage_repaired": True, "temporary_left": [],
-        "dataset_rows": 178, "dataset_same_version_again": True,
-        "dataset_loaded_equal": True, "dataset_object_on_server": True,
-    }  # fmt: skip
+        "many_digests_match": True,
+        "many_read_back": True,
+        "streamed_size_matches": True,
+        "streamed_table_equal": True,
+        "damage_detected": True,
+        "damage_repaired": True,
+        "temporary_left": [],
+        "dataset_rows": 178,
+        "dataset_same_version_again": True,
+        "dataset_loaded_equal": True,
+        "dataset_object_on_server": True,
+    }

@@ -20,8 +20,18 @@ import loopml
 from loopml.artifacts import ORPHAN_AGE, ArtifactStore
 from loopml.errors import ArtifactCorrupt, InvalidInput
 
-ESCAPING_PATHS = ["../escape.txt", "/etc/passwd", "a/../../b.txt", "a\x00b", "C:\\x.txt",
-                  "a\\..\\b", "", "a//b", "./a", "line\nbreak"]  # fmt: skip
+ESCAPING_PATHS = [
+    "../escape.txt",
+    "/etc/passwd",
+    "a/../../b.txt",
+    "a\x00b",
+    "C:\\x.txt",
+    "a\\..\\b",
+    "",
+    "a//b",
+    "./a",
+    "line\nbreak",
+]
 ESCAPING_NAMES = ["..", ".", "a\x00b", "bad\nname", "a\\b", "a/b"]
 
 

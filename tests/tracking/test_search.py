@@ -78,12 +78,22 @@ def test_a_frame_has_attributes_params_latest_metrics_and_tags(runs):
 def test_order_by_a_metric_puts_runs_without_it_last(runs):
     ascending = loopml.search_runs("demand", order_by=["metrics.mae asc"])
     assert list(ascending["name"]) == [
-        "tree", "ridge-b", "ridge-a", "lasso-a", "crashed", "no-metrics"
-    ]  # fmt: skip
+        "tree",
+        "ridge-b",
+        "ridge-a",
+        "lasso-a",
+        "crashed",
+        "no-metrics",
+    ]
     descending = loopml.search_runs("demand", order_by=["metrics.mae DESC"])
     assert list(descending["name"]) == [
-        "crashed", "lasso-a", "ridge-a", "ridge-b", "tree", "no-metrics"
-    ]  # fmt: skip
+        "crashed",
+        "lasso-a",
+        "ridge-a",
+        "ridge-b",
+        "tree",
+        "no-metrics",
+    ]
 
 
 def test_order_by_several_keys(runs):

@@ -32,8 +32,12 @@ def app(ctx, world):
 @pytest.fixture
 def browser(app):
     """A client that behaves like a browser: it asks for HTML and keeps cookies."""
-    with TestClient(app, base_url="http://127.0.0.1", headers={"Accept": "text/html"},
-                    raise_server_exceptions=False) as client:  # fmt: skip
+    with TestClient(
+        app,
+        base_url="http://127.0.0.1",
+        headers={"Accept": "text/html"},
+        raise_server_exceptions=False,
+    ) as client:
         yield client
 
 
@@ -43,5 +47,7 @@ def csrf(page_html: str) -> str:
 
 def sign_in(client, name: str, password: str = PASSWORD):
     form = client.get("/ui/login")
-    return client.post("/ui/login", data={"csrf": csrf(form.text), "name": name,
-                                          "password": password, "next": "/ui/"})  # fmt: skip
+    return client.post(
+        "/ui/login",
+        data={"csrf": csrf(form.text), "name": name, "password": password, "next": "/ui/"},
+    )

@@ -24,8 +24,11 @@ def test_serving_cpu_is_the_model_calls_thread_time_logged_per_row(ctx, app, bro
     records = X.assign(region="east").to_dict("records")
     process = time.process_time()
     for start in range(0, len(records), 10):
-        answer = browser.post("/v1/models/progression/predict", auth=("olive", PASSWORD),
-                              json={"records": records[start : start + 10]})  # fmt: skip
+        answer = browser.post(
+            "/v1/models/progression/predict",
+            auth=("olive", PASSWORD),
+            json={"records": records[start : start + 10]},
+        )
         assert answer.status_code == 200, answer.text
     spent = time.process_time() - process
     app.state.serving.flush_log()
@@ -59,9 +62,13 @@ def test_training_cpu_is_the_fits_thread_time_summed_over_the_segments_runs(ctx,
     world_module.log_shocked_traffic(ctx, "region=north")
     alert = monitoring.get_alert(ctx.store, world.alerts["region=north"])
     report = loop.retrain_from_change(
-        ctx.store, ctx.artifacts, ctx.settings.resolved_artifact_uri,
-        parse_project(POLICY).policies, alert, actor="olive",
-    )  # fmt: skip
+        ctx.store,
+        ctx.artifacts,
+        ctx.settings.resolved_artifact_uri,
+        parse_project(POLICY).policies,
+        alert,
+        actor="olive",
+    )
     [action] = report.started
     version = registry.resolve(ctx.store, "progression", version=action.challenger_version)
     run = tracking.get_run(ctx.store, version.run_id)

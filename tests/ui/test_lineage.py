@@ -16,8 +16,7 @@ from loopml.store import utcnow
 
 
 def _north(ctx):
-    return registry.resolve(ctx.store, "progression", alias="champion",
-                            segment={"region": "north"})  # fmt: skip
+    return registry.resolve(ctx.store, "progression", alias="champion", segment={"region": "north"})
 
 
 def test_a_segment_page_shows_data_run_version_and_prediction_log(ctx, browser, world):
@@ -45,8 +44,13 @@ def test_a_version_trained_on_a_dataset_version_names_it(ctx, browser, world):
     current = _north(ctx)
     # a hand-logged version can name the data it learnt from
     model = Ridge().fit(X, y)
-    version = loopml.log_model(model, "progression", input_example=X.head(3),
-                               segment={"region": "north"}, datasets=[dataset])  # fmt: skip
+    version = loopml.log_model(
+        model,
+        "progression",
+        input_example=X.head(3),
+        segment={"region": "north"},
+        datasets=[dataset],
+    )
     sign_in(browser, "olive")
     page = browser.get("/ui/models/progression?segment=region%3Dnorth").text
     row = next(
@@ -65,7 +69,10 @@ def test_the_rest_summary_of_the_prediction_log(ctx, browser, world):
     assert body["folder"].endswith("predictions/model=progression/")
     [part] = body["parts"]
     assert (part["segment"], part["version"], part["predictions"]) == (
-        "region=north", champion.version, rows)  # fmt: skip
+        "region=north",
+        champion.version,
+        rows,
+    )
     first, last = (datetime.fromisoformat(part[k]) for k in ("first", "last"))
     assert utcnow() - timedelta(days=2) < first < last < utcnow()
     missing = browser.get("/api/v1/models/nosuch/predictions", auth=("vera", PASSWORD))

@@ -40,8 +40,14 @@ def test_resolving_a_false_alarm_keeps_an_episode_and_changes_the_monitors_preci
     alert = world.alerts["region=south"]
     before = browser.get(f"/ui/alerts/{alert}").text
     assert "This monitor is right" in before and "0 false alarms so far" in before
-    answer = browser.post(f"/ui/alerts/{alert}/resolve", data={
-        "csrf": csrf(page.text), "resolution": "false_alarm", "reason": "a lab recalibration"})  # fmt: skip
+    answer = browser.post(
+        f"/ui/alerts/{alert}/resolve",
+        data={
+            "csrf": csrf(page.text),
+            "resolution": "false_alarm",
+            "reason": "a lab recalibration",
+        },
+    )
     assert "resolved as a false alarm" in answer.text and "right 0% of the time" in answer.text
     assert monitoring.get_alert(ctx.store, alert).resolution == "false_alarm"
     event = audit.list_events(ctx.store, action="alert.resolve", entity_id=str(alert))[0]
@@ -68,9 +74,15 @@ def test_an_alert_page_shows_its_evidence(browser, world):
 def test_a_cohort_approval_is_one_parent_event_and_one_child_per_segment(ctx, browser, world):
     page = sign_in(browser, "olive").text
     chosen = world.approvals[:3]
-    answer = browser.post("/ui/approvals/cohort", data={
-        "csrf": csrf(page), "approval": [str(i) for i in chosen], "decision": "approve",
-        "reason": "recovers from the shock"})  # fmt: skip
+    answer = browser.post(
+        "/ui/approvals/cohort",
+        data={
+            "csrf": csrf(page),
+            "approval": [str(i) for i in chosen],
+            "decision": "approve",
+            "reason": "recovers from the shock",
+        },
+    )
     assert "3 of 3 segments approved together" in answer.text
     parent = audit.list_events(ctx.store, action="approval.cohort")
     assert (
@@ -87,13 +99,16 @@ def test_a_cohort_approval_is_one_parent_event_and_one_child_per_segment(ctx, br
 
 def test_rollback_asks_for_a_reason_and_moves_the_champion_back(ctx, browser, world):
     page = sign_in(browser, "olive").text
-    browser.post("/ui/approvals/cohort", data={"csrf": csrf(page), "approval": str(world.approvals[1]),
-                                               "decision": "approve"})  # fmt: skip
+    browser.post(
+        "/ui/approvals/cohort",
+        data={"csrf": csrf(page), "approval": str(world.approvals[1]), "decision": "approve"},
+    )
     target = "/ui/models/progression/rollback"
     missing = browser.post(target, data={"csrf": csrf(page), "segment": "region=north"})
     assert missing.status_code == 422 and "needs a reason" in missing.text
-    done = browser.post(target, data={"csrf": csrf(page), "segment": "region=north",
-                                      "reason": "worse than v2 live"})  # fmt: skip
+    done = browser.post(
+        target, data={"csrf": csrf(page), "segment": "region=north", "reason": "worse than v2 live"}
+    )
     assert "champion v6 → v2" in done.text
     move = registry.alias_history(
         ctx.store, "progression", alias="champion", segment="region=north"

@@ -40,16 +40,21 @@ def site(ctx, world, project):
 
     settings = ctx.settings.model_copy(update={"auth": True, "project_file": project})
     context = Context(settings)
-    with TestClient(create_app(context=context), base_url="http://127.0.0.1",
-                    headers={"Accept": "text/html"}, raise_server_exceptions=False) as client:  # fmt: skip
+    with TestClient(
+        create_app(context=context),
+        base_url="http://127.0.0.1",
+        headers={"Accept": "text/html"},
+        raise_server_exceptions=False,
+    ) as client:
         yield client
     context.close()
 
 
 def _real_change(client, alert: int):
     page = sign_in(client, "olive")
-    client.post(f"/ui/alerts/{alert}/resolve", data={"csrf": csrf(page.text),
-                                                      "resolution": "real_change"})  # fmt: skip
+    client.post(
+        f"/ui/alerts/{alert}/resolve", data={"csrf": csrf(page.text), "resolution": "real_change"}
+    )
     return client.get(f"/ui/alerts/{alert}")
 
 
@@ -68,8 +73,9 @@ def test_a_real_change_retrains_from_the_change_point_and_shows_on_the_timeline(
     alert = world.alerts["region=north"]
     page = _real_change(site, alert)
     assert "Retrain from the change point" in page.text and "clinics-recover" in page.text
-    answer = site.post(f"/ui/alerts/{alert}/retrain",
-                       data={"csrf": csrf(page.text), "reason": "a new lab"})  # fmt: skip
+    answer = site.post(
+        f"/ui/alerts/{alert}/retrain", data={"csrf": csrf(page.text), "reason": "a new lab"}
+    )
     assert answer.status_code == 200 and "Retrain of progression region=north" in answer.text
     [action] = actions.list_actions(ctx.store, model="progression")
     assert action.segment == "region=north" and action.challenger_version is not None

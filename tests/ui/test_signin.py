@@ -63,8 +63,9 @@ def test_a_viewer_sees_no_buttons_and_a_forged_request_is_refused_and_audited(ct
     assert 'value="approve"' not in browser.get(f"/ui/approvals/{approval}").text
     assert 'value="approve"' not in browser.get("/ui/approvals").text
     assert "Roll back" not in browser.get("/ui/models/progression?segment=region%3Dnorth").text
-    forged = browser.post(f"/ui/approvals/{approval}/decide",
-                          data={"csrf": csrf(home.text), "decision": "approve"})  # fmt: skip
+    forged = browser.post(
+        f"/ui/approvals/{approval}/decide", data={"csrf": csrf(home.text), "decision": "approve"}
+    )
     assert forged.status_code == 403
     refused = audit.list_events(ctx.store, action="access.refuse")
     assert refused[0].actor == "vera" and refused[0].entity_id.startswith("POST /ui/approvals/")

@@ -50,8 +50,9 @@ def build(store) -> World:
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
         model = Ridge(alpha=1.0).fit(X_train, y_train)
         mae = metrics.regression(y_test, model.predict(X_test), ["mae"])["mae"]
-        version = loopml.log_model(model, MODEL, input_example=X.head(3), segment=parse_segment(key),
-                                   metrics={"mae": mae})  # fmt: skip
+        version = loopml.log_model(
+            model, MODEL, input_example=X.head(3), segment=parse_segment(key), metrics={"mae": mae}
+        )
         loopml.promote(MODEL, version.version, reason="first training")
         segments.append(key)
         holdouts[key], champions[key] = (X_test, y_test), model
@@ -61,10 +62,12 @@ def build(store) -> World:
         better = Ridge(alpha=0.1).fit(X, y)  # all of the clinic's data: lower error on its holdout
         X_test, y_test = holdouts[key]
         mae = metrics.regression(y_test, better.predict(X_test), ["mae"])["mae"]
-        version = loopml.log_model(better, MODEL, input_example=X.head(3), segment=parse_segment(key),
-                                   metrics={"mae": mae})  # fmt: skip
-        request = promotion.promote(store, MODEL, version.version, actor="retrainer",
-                                    reason="retrained after the shock")  # fmt: skip
+        version = loopml.log_model(
+            better, MODEL, input_example=X.head(3), segment=parse_segment(key), metrics={"mae": mae}
+        )
+        request = promotion.promote(
+            store, MODEL, version.version, actor="retrainer", reason="retrained after the shock"
+        )
         approvals.append(request.id)
     threshold, alerts = _monitor(store, holdouts, champions)
     return World(segments, threshold, alerts, approvals)
@@ -72,16 +75,30 @@ def build(store) -> World:
 
 def _monitor(store, holdouts, champions) -> tuple[float, dict[str, int]]:
     """Three daily windows: the shocked clinics' live error jumps, and their bmi drifts."""
-    calm = [metrics.regression(y, champions[k].predict(X), ["mae"])["mae"]
-            for k, (X, y) in holdouts.items()]  # fmt: skip
+    calm = [
+        metrics.regression(y, champions[k].predict(X), ["mae"])["mae"]
+        for k, (X, y) in holdouts.items()
+    ]
     threshold = round(1.25 * max(calm), 1)
     perf = monitoring.create_monitor(
-        store, MonitorSpec(name="progression-mae", model=MODEL, kind="performance", metric="mae",
-                           threshold=threshold, per_segment=True), actor="setup")  # fmt: skip
+        store,
+        MonitorSpec(
+            name="progression-mae",
+            model=MODEL,
+            kind="performance",
+            metric="mae",
+            threshold=threshold,
+            per_segment=True,
+        ),
+        actor="setup",
+    )
     drift = monitoring.create_monitor(
-        store, MonitorSpec(name="progression-drift", model=MODEL, kind="drift", per_segment=True,
-                           drift_share=0.1),
-        actor="setup")  # fmt: skip
+        store,
+        MonitorSpec(
+            name="progression-drift", model=MODEL, kind="drift", per_segment=True, drift_share=0.1
+        ),
+        actor="setup",
+    )
     start = utcnow() - timedelta(days=3)
     for day in range(3):
         now = start + timedelta(days=day + 1)
@@ -90,24 +107,41 @@ def _monitor(store, holdouts, champions) -> tuple[float, dict[str, int]]:
         for key, (X, y) in holdouts.items():
             shocked = key in SHOCKED and day >= 1
             live = X.assign(bmi=X["bmi"] + 0.05) if shocked else X
-            mae = metrics.regression(y + (SHOCK if shocked else 0), champions[key].predict(live),
-                                     ["mae"])["mae"]  # fmt: skip
+            mae = metrics.regression(
+                y + (SHOCK if shocked else 0), champions[key].predict(live), ["mae"]
+            )["mae"]
             bad = mae > threshold
-            perf_outcomes.append(monitoring.Outcome(
-                key, "alert" if bad else "ok", mae, len(y),
-                f"progression-mae on {MODEL} [{key}]: mae {mae:.4g} is "
-                f"{'worse than' if bad else 'within'} {threshold:g}", {}, threshold))  # fmt: skip
+            perf_outcomes.append(
+                monitoring.Outcome(
+                    key,
+                    "alert" if bad else "ok",
+                    mae,
+                    len(y),
+                    f"progression-mae on {MODEL} [{key}]: mae {mae:.4g} is "
+                    f"{'worse than' if bad else 'within'} {threshold:g}",
+                    {},
+                    threshold,
+                )
+            )
             report = drift_report(X, live, drift_share=0.1)
-            drift_outcomes.append(monitoring.Outcome(
-                key, "alert" if report.drifted else "ok", report.share_drifted, len(X),
-                f"progression-drift on {MODEL} [{key}]: {len(report.drifted_columns)} of "
-                f"{len(report.columns)} features drifted ({', '.join(report.drifted_columns) or 'none'})",
-                report.to_dict(), 0.1))  # fmt: skip
+            drift_outcomes.append(
+                monitoring.Outcome(
+                    key,
+                    "alert" if report.drifted else "ok",
+                    report.share_drifted,
+                    len(X),
+                    f"progression-drift on {MODEL} [{key}]: {len(report.drifted_columns)} of "
+                    f"{len(report.columns)} features drifted ({', '.join(report.drifted_columns) or 'none'})",
+                    report.to_dict(),
+                    0.1,
+                )
+            )
         monitoring.record_outcomes(
             store, perf, perf_outcomes, window=window, now=now, actor="monitor"
         )
-        monitoring.record_outcomes(store, drift, drift_outcomes, window=window, now=now,
-                                   actor="monitor")  # fmt: skip
+        monitoring.record_outcomes(
+            store, drift, drift_outcomes, window=window, now=now, actor="monitor"
+        )
     alerts = {a.segment: a.id for a in monitoring.list_alerts(store, monitor="progression-mae")}
     return threshold, alerts
 
@@ -129,9 +163,20 @@ def log_shocked_traffic(ctx, segment: str = "region=north") -> int:
     start = utcnow() - timedelta(days=1, hours=12)
     for i, (inputs, truth) in enumerate(zip(X.to_dict("records"), y + SHOCK, strict=True)):
         pid, when = uuid.uuid4().hex, start + timedelta(minutes=10 * i)
-        predictions.append([{"prediction_id": pid, "time": when, "model": MODEL,
-                             "version": version.version, "segment": version.segment_key,
-                             "inputs": inputs, "prediction": float(predicted[i]), "latency_ms": 1.0}])  # fmt: skip
+        predictions.append(
+            [
+                {
+                    "prediction_id": pid,
+                    "time": when,
+                    "model": MODEL,
+                    "version": version.version,
+                    "segment": version.segment_key,
+                    "inputs": inputs,
+                    "prediction": float(predicted[i]),
+                    "latency_ms": 1.0,
+                }
+            ]
+        )
         feedback.append([{"prediction_id": pid, "label": float(truth), "time": when}])
     predictions.close()
     feedback.close()

@@ -47,9 +47,16 @@ def query(
 ):
     # One more than asked: whether a next page exists, without a count query.
     events = audit.list_events(
-        store, entity_type=entity_type, entity_id=entity_id, action=action, actor=actor,
-        since=since, until=until, limit=limit + 1, offset=offset,
-    )  # fmt: skip
+        store,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        actor=actor,
+        since=since,
+        until=until,
+        limit=limit + 1,
+        offset=offset,
+    )
     more = len(events) > limit
     return {
         "events": [vars(e) for e in events[:limit]],

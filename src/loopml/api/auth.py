@@ -165,8 +165,9 @@ class AuthMiddleware:
             for endpoint in self._table[1]:
                 for method in sorted(endpoint.methods or ()):
                     if endpoint.needs(method) is None:
-                        log.warning("%s %s declares no permission: admins only", method,
-                                    endpoint.path)  # fmt: skip
+                        log.warning(
+                            "%s %s declares no permission: admins only", method, endpoint.path
+                        )
         return self._table[1]
 
     async def _audit_refusal(self, scope: Scope, principal: Principal, permission) -> None:
@@ -177,10 +178,14 @@ class AuthMiddleware:
 
         def record() -> None:
             with self.authenticator.store.write() as session:
-                audit.record(session, actor=principal.name, action="access.refuse",
-                             entity_type="route", entity_id=f"{method} {_route_path(scope)}",
-                             reason=f"{principal.role.value} lacks the {permission.value!r} "
-                             "permission")  # fmt: skip
+                audit.record(
+                    session,
+                    actor=principal.name,
+                    action="access.refuse",
+                    entity_type="route",
+                    entity_id=f"{method} {_route_path(scope)}",
+                    reason=f"{principal.role.value} lacks the {permission.value!r} permission",
+                )
 
         await anyio.to_thread.run_sync(record)
 
@@ -213,9 +218,12 @@ class AuthMiddleware:
             response = shape(error)
         else:
             response = error_response(
-                Request(scope, receive), error.status_code, error.message, hint=error.hint,
+                Request(scope, receive),
+                error.status_code,
+                error.message,
+                hint=error.hint,
                 error_type=snake(type(error).__name__),
-            )  # fmt: skip
+            )
         if isinstance(error, Unauthorized):
             response.headers["WWW-Authenticate"] = CHALLENGE
         await response(scope, receive, send)

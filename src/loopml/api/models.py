@@ -115,6 +115,12 @@ def decide(
             f"{principal.name} may not decide for model {request.name!r}.",
             hint="Ask an operator of that model family.",
         )
-    decided = approvals.decide(store, approval_id, approve=body.approve, actor=principal.name,
-                               reason=body.reason, max_age=settings.approval_max_age)  # fmt: skip
+    decided = approvals.decide(
+        store,
+        approval_id,
+        approve=body.approve,
+        actor=principal.name,
+        reason=body.reason,
+        max_age=settings.approval_max_age,
+    )
     return vars(decided)

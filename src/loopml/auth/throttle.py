@@ -58,8 +58,11 @@ class SignInThrottle:
                 if times is not None and len(times) >= self.limits[kind]:
                     wait = max(1, math.ceil(times[0] + self.window - now))
                     who = f"user {name!r}" if kind == "name" else f"address {address}"
-                    return Refusal(wait, f"{len(times)} failed sign-ins of {who} within "
-                                         f"{self.window / 60:.0f} minutes")  # fmt: skip
+                    return Refusal(
+                        wait,
+                        f"{len(times)} failed sign-ins of {who} within "
+                        f"{self.window / 60:.0f} minutes",
+                    )
         return None
 
     def failed(self, name: str, address: str) -> None:

@@ -76,13 +76,29 @@ def create_token(
         owner = user_row(session, user) if user is not None else None
         if session.scalar(select(TokenRow.id).where(TokenRow.name == name)) is not None:
             raise Conflict(f"A token named {name!r} exists.", hint="Pick another name.")
-        row = TokenRow(name=name, digest=token_digest(secret), user_id=owner.id if owner else None,
-                       models=sorted(set(models)) if models else None, created_at=now, created_by=actor,
-                       expires_at=now + timedelta(days=days) if days is not None else None)  # fmt: skip
+        row = TokenRow(
+            name=name,
+            digest=token_digest(secret),
+            user_id=owner.id if owner else None,
+            models=sorted(set(models)) if models else None,
+            created_at=now,
+            created_by=actor,
+            expires_at=now + timedelta(days=days) if days is not None else None,
+        )
         session.add(row)
-        audit.record(session, actor=actor, action="token.create", entity_type="token", entity_id=name,
-                     after={"user": user, "service": service, "models": row.models,
-                            "expires_at": row.expires_at.isoformat() if row.expires_at else None})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="token.create",
+            entity_type="token",
+            entity_id=name,
+            after={
+                "user": user,
+                "service": service,
+                "models": row.models,
+                "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+            },
+        )
         return NewToken(_token(row, user), secret)
 
 
@@ -104,8 +120,14 @@ def revoke_token(store: Store, name: str, *, actor: str, reason: str | None = No
         if row is None:
             raise NotFound(f"No token named {name!r}.", hint="See `loopml tokens list`.")
         row.revoked_at = row.revoked_at or utcnow()
-        audit.record(session, actor=actor, action="token.revoke", entity_type="token",
-                     entity_id=name, reason=reason)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="token.revoke",
+            entity_type="token",
+            entity_id=name,
+            reason=reason,
+        )
         owner = session.get(UserRow, row.user_id) if row.user_id else None
         return _token(row, owner.name if owner else None)
 
@@ -143,5 +165,12 @@ def _narrowest(mine, token) -> tuple[str, ...] | None:
 
 
 def _token(row: TokenRow, owner: str | None) -> Token:
-    return Token(row.name, owner, _scope(row.models), row.created_at, row.created_by,
-                 row.expires_at, row.revoked_at)  # fmt: skip
+    return Token(
+        row.name,
+        owner,
+        _scope(row.models),
+        row.created_at,
+        row.created_by,
+        row.expires_at,
+        row.revoked_at,
+    )

@@ -63,11 +63,24 @@ def add_user(
     with store.write() as session:
         if session.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
             raise Conflict(f"A user named {name!r} exists.", hint="Pick another name.")
-        row = UserRow(name=name, role=role.value, models=scope, disabled=False, created_at=utcnow(),
-                      created_by=actor, password_hash=hash_password(password) if password else None)  # fmt: skip
+        row = UserRow(
+            name=name,
+            role=role.value,
+            models=scope,
+            disabled=False,
+            created_at=utcnow(),
+            created_by=actor,
+            password_hash=hash_password(password) if password else None,
+        )
         session.add(row)
-        audit.record(session, actor=actor, action="user.add", entity_type="user", entity_id=name,
-                     after={"role": role.value, "models": scope})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="user.add",
+            entity_type="user",
+            entity_id=name,
+            after={"role": role.value, "models": scope},
+        )
         return _user(row)
 
 
@@ -86,8 +99,14 @@ def disable_user(store: Store, name: str, *, actor: str, reason: str | None = No
     with store.write() as session:
         row = user_row(session, name)
         row.disabled = True
-        audit.record(session, actor=actor, action="user.disable", entity_type="user",
-                     entity_id=name, reason=reason)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="user.disable",
+            entity_type="user",
+            entity_id=name,
+            reason=reason,
+        )
         return _user(row)
 
 
@@ -134,8 +153,15 @@ def user_row(session, name: str) -> UserRow:
 
 def _user(row: UserRow) -> User:
     models = tuple(row.models) if row.models else None
-    return User(row.name, Role(row.role), models, bool(row.password_hash), row.disabled,
-                row.created_at, row.created_by)  # fmt: skip
+    return User(
+        row.name,
+        Role(row.role),
+        models,
+        bool(row.password_hash),
+        row.disabled,
+        row.created_at,
+        row.created_by,
+    )
 
 
 def _person_role(role: Role | str) -> Role:

@@ -65,9 +65,15 @@ def begin(
             if refusal:
                 return Refusal(segment, refusal)
             row = PolicyActionRow(
-                policy=spec.name, model=spec.model, segment=segment, trigger=trigger,
-                state=INITIAL.value, started_at=now, updated_at=now, details={},
-            )  # fmt: skip
+                policy=spec.name,
+                model=spec.model,
+                segment=segment,
+                trigger=trigger,
+                state=INITIAL.value,
+                started_at=now,
+                updated_at=now,
+                details={},
+            )
             session.add(row)
             session.flush()
             _audit(session, row, actor, trigger, before=None)
@@ -133,15 +139,37 @@ def wait(
 
     Written once per change of ``why``: a pass that finds the same count says nothing new.
     Returns whether an entry was written."""
-    newest = next(iter(audit.list_events(store, entity_type="model", entity_id=spec.model,
-                                         action="policy.wait", segment=segment, limit=1)), None)  # fmt: skip
+    newest = next(
+        iter(
+            audit.list_events(
+                store,
+                entity_type="model",
+                entity_id=spec.model,
+                action="policy.wait",
+                segment=segment,
+                limit=1,
+            )
+        ),
+        None,
+    )
     if newest is not None and newest.reason == why:
         return False
     with store.write() as session:
-        audit.record(session, actor=actor, action="policy.wait", entity_type="model",
-                     entity_id=spec.model, reason=why,
-                     after={"policy": spec.name, "segment": segment, "action": action_id,
-                            "rows": rows, "needed": needed})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="policy.wait",
+            entity_type="model",
+            entity_id=spec.model,
+            reason=why,
+            after={
+                "policy": spec.name,
+                "segment": segment,
+                "action": action_id,
+                "rows": rows,
+                "needed": needed,
+            },
+        )
     return True
 
 
@@ -194,15 +222,29 @@ def _audit(session, row: PolicyActionRow, actor: str, reason: str | None, before
         reason=reason,
         before=before,
         after={
-            "action": row.id, "policy": row.policy, "segment": row.segment, "state": row.state,
-            "champion_version": row.champion_version, "challenger_version": row.challenger_version,
+            "action": row.id,
+            "policy": row.policy,
+            "segment": row.segment,
+            "state": row.state,
+            "champion_version": row.champion_version,
+            "challenger_version": row.challenger_version,
         },
-    )  # fmt: skip
+    )
 
 
 def _domain(row: PolicyActionRow) -> PolicyAction:
     return PolicyAction(
-        row.id, row.policy, row.model, row.segment, row.trigger, ActionState(row.state), row.started_at,
-        row.updated_at, row.finished_at, row.champion_version, row.challenger_version,
-        row.reason, dict(row.details or {}),
-    )  # fmt: skip
+        row.id,
+        row.policy,
+        row.model,
+        row.segment,
+        row.trigger,
+        ActionState(row.state),
+        row.started_at,
+        row.updated_at,
+        row.finished_at,
+        row.champion_version,
+        row.challenger_version,
+        row.reason,
+        dict(row.details or {}),
+    )

@@ -51,8 +51,10 @@ class Comparison:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (v if not isinstance(v, float) or math.isfinite(v) else None)
-                for k, v in asdict(self).items()}  # fmt: skip
+        return {
+            k: (v if not isinstance(v, float) or math.isfinite(v) else None)
+            for k, v in asdict(self).items()
+        }
 
 
 def beats(
@@ -67,8 +69,9 @@ def beats(
     rows = len(worse)
     means = (float(np.mean(worse)), float(np.mean(better))) if rows else (math.nan, math.nan)
     if rows < max(2, min_rows):
-        return Comparison("wait", rows, max(2, min_rows), *means, margin, confidence,
-                          math.nan, math.nan, math.nan)  # fmt: skip
+        return Comparison(
+            "wait", rows, max(2, min_rows), *means, margin, confidence, math.nan, math.nan, math.nan
+        )
     d = (1 - margin) * worse - better
     mean, spread = float(np.mean(d)), float(np.std(d, ddof=1))
     if spread == 0:  # every row tells the same: the sign decides

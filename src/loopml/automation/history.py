@@ -96,8 +96,15 @@ def gather(training: Training | None, traffic: pd.DataFrame, features: list[str]
     if training is not None:
         rows = training.rows
         known = _utc(rows[training.time]) if training.time else pd.Series(pd.NaT, index=rows.index)
-        parts.append(pd.DataFrame({**{f: rows[f] for f in features},
-                                   LABEL: rows[training.target].astype(float), TIME: known}))  # fmt: skip
+        parts.append(
+            pd.DataFrame(
+                {
+                    **{f: rows[f] for f in features},
+                    LABEL: rows[training.target].astype(float),
+                    TIME: known,
+                }
+            )
+        )
         end = known.max()
         if pd.notna(end):
             traffic = traffic[_utc(traffic[TIME]) > end]
@@ -106,17 +113,27 @@ def gather(training: Training | None, traffic: pd.DataFrame, features: list[str]
             "the champion's training rows are not known, or lack some of its features (a "
             "forecast's lags, say): it learns from the labelled traffic alone"
         )
-    fresh = pd.DataFrame({**{f: traffic[f] for f in features},
-                          LABEL: traffic[LABEL].astype(float), TIME: _utc(traffic[TIME])})  # fmt: skip
+    fresh = pd.DataFrame(
+        {
+            **{f: traffic[f] for f in features},
+            LABEL: traffic[LABEL].astype(float),
+            TIME: _utc(traffic[TIME]),
+        }
+    )
     parts.append(fresh)
     frame = pd.concat(parts, ignore_index=True)
     frame = frame.sort_values(TIME, kind="stable", na_position="first").reset_index(drop=True)
     changes = frame[TIME].isna() | (frame[TIME] != frame[TIME].shift())
     frame[PERIOD] = changes.cumsum().to_numpy() - 1
-    return History(frame, len(frame) - len(fresh), len(fresh),
-                   training.dataset_version_id if training else None,
-                   training.target if training else LABEL,
-                   (training.time if training else None) or TIME, notes)  # fmt: skip
+    return History(
+        frame,
+        len(frame) - len(fresh),
+        len(fresh),
+        training.dataset_version_id if training else None,
+        training.target if training else LABEL,
+        (training.time if training else None) or TIME,
+        notes,
+    )
 
 
 def window(frame: pd.DataFrame, origin: int, spec, since: datetime | None = None) -> pd.DataFrame:
@@ -158,10 +175,12 @@ def _target(
     if params.get("target") in frame.columns:
         return params["target"]
     others = [
-        c for c in frame.columns
-        if c not in features and c not in (version.segment or {})
+        c
+        for c in frame.columns
+        if c not in features
+        and c not in (version.segment or {})
         and pd.api.types.is_numeric_dtype(frame[c])
-    ]  # fmt: skip
+    ]
     return others[0] if len(others) == 1 else None
 
 

@@ -253,10 +253,19 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
     past = history.gather(training, traffic, features)
     judged = _judged(past, since)
     if judged.sum() < spec.min_labels:
-        why = (f"{int(judged.sum())} of {spec.min_labels} labelled rows since the trigger "
-               f"to compare a challenger with champion v{current.version}")  # fmt: skip
-        actions.wait(ctx.store, spec, segment, why, rows=int(judged.sum()),
-                     needed=spec.min_labels, actor=ctx.actor)  # fmt: skip
+        why = (
+            f"{int(judged.sum())} of {spec.min_labels} labelled rows since the trigger "
+            f"to compare a challenger with champion v{current.version}"
+        )
+        actions.wait(
+            ctx.store,
+            spec,
+            segment,
+            why,
+            rows=int(judged.sum()),
+            needed=spec.min_labels,
+            actor=ctx.actor,
+        )
         report.waiting.append(f"{spec.model} {segment or '(all)'}: {why}")
         return
     begun = actions.begin(ctx.store, spec, segment, trigger, actor=ctx.actor, now=ctx.now)
@@ -271,8 +280,14 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
             error.message if isinstance(error, LoopmlError) else f"{type(error).__name__}: {error}"
         )
         log.error("retrain of %s %s failed:\n%s", spec.model, segment, traceback.format_exc())
-        failed = actions.advance(ctx.store, begun.id, S.FAILED, actor=ctx.actor, now=ctx.now,
-                                 reason=f"retrain failed: {detail}")  # fmt: skip
+        failed = actions.advance(
+            ctx.store,
+            begun.id,
+            S.FAILED,
+            actor=ctx.actor,
+            now=ctx.now,
+            reason=f"retrain failed: {detail}",
+        )
         _alert(
             ctx,
             segment,
@@ -297,16 +312,33 @@ def _decide(ctx: _Pass, action: PolicyAction, current, past, result) -> PolicyAc
     }
     version = _register(ctx, current, result, past, metrics, action)
     numbers = comparison.describe(f"champion v{current.version}", f"challenger v{version.version}")
-    fields = {"champion_version": current.version, "challenger_version": version.version,
-              "details": {"expected_error": metrics[spec.metric],
-                          "champion_error": metrics[f"champion_{spec.metric}"],
-                          "evidence": comparison.to_dict(), "train_rows": result.train_rows,
-                          "history": {"training_rows": past.training_rows,
-                                      "traffic_rows": past.traffic_rows, "window": spec.history,
-                                      "half_life": spec.half_life, "notes": past.notes}}}  # fmt: skip
+    fields = {
+        "champion_version": current.version,
+        "challenger_version": version.version,
+        "details": {
+            "expected_error": metrics[spec.metric],
+            "champion_error": metrics[f"champion_{spec.metric}"],
+            "evidence": comparison.to_dict(),
+            "train_rows": result.train_rows,
+            "history": {
+                "training_rows": past.training_rows,
+                "traffic_rows": past.traffic_rows,
+                "window": spec.history,
+                "half_life": spec.half_life,
+                "notes": past.notes,
+            },
+        },
+    }
     if comparison.verdict != "yes":
-        return actions.advance(ctx.store, action.id, S.KEPT_CHAMPION, actor=ctx.actor, now=ctx.now,
-                               reason=f"challenger not better by {spec.min_improvement:.0%}: {numbers}", **fields)  # fmt: skip
+        return actions.advance(
+            ctx.store,
+            action.id,
+            S.KEPT_CHAMPION,
+            actor=ctx.actor,
+            now=ctx.now,
+            reason=f"challenger not better by {spec.min_improvement:.0%}: {numbers}",
+            **fields,
+        )
     return _promote(ctx, action, version.version, numbers, fields, metrics)
 
 
@@ -321,29 +353,62 @@ def _register(ctx: _Pass, champion, result, past, metrics, action: PolicyAction)
     spec = ctx.spec
     meter = ResourceMeter()
     run_id = tracking.create_run(
-        ctx.store, project=ctx.project, experiment=f"retrain:{spec.model}",
-        name=f"retrain {action.segment or spec.model}", tags={"policy": spec.name, "trigger": action.trigger[:500]},
-        parent_run_id=None, environment=environment.capture(), actor=ctx.actor,
-    )  # fmt: skip
-    tracking.log_params(ctx.store, run_id, {
-        "segment": action.segment, "rows": result.train_rows, "champion": champion.version,
-        "target": past.target, "history": spec.history, "half_life": spec.half_life,
-    })  # fmt: skip
+        ctx.store,
+        project=ctx.project,
+        experiment=f"retrain:{spec.model}",
+        name=f"retrain {action.segment or spec.model}",
+        tags={"policy": spec.name, "trigger": action.trigger[:500]},
+        parent_run_id=None,
+        environment=environment.capture(),
+        actor=ctx.actor,
+    )
+    tracking.log_params(
+        ctx.store,
+        run_id,
+        {
+            "segment": action.segment,
+            "rows": result.train_rows,
+            "champion": champion.version,
+            "target": past.target,
+            "history": spec.history,
+            "half_life": spec.half_life,
+        },
+    )
     if past.dataset_version_id is not None:
         data.record_run_input(ctx.store, run_id, past.dataset_version_id)
-    dataset = data.log_version(ctx.store, ctx.artifacts, past.as_dataset(champion.segment),
-                               f"{spec.model}.history", run_id=run_id, actor=ctx.actor)  # fmt: skip
+    dataset = data.log_version(
+        ctx.store,
+        ctx.artifacts,
+        past.as_dataset(champion.segment),
+        f"{spec.model}.history",
+        run_id=run_id,
+        actor=ctx.actor,
+    )
     version = registry.register_model(
-        ctx.store, ctx.artifacts, result.challenger, spec.model, signature=champion.signature,
-        segment=champion.segment, run_id=run_id, metrics=metrics, rules=champion.rules,
-        dataset_version_ids=[dataset.id], reference_digest=_reference(ctx, result.learned), actor=ctx.actor,
+        ctx.store,
+        ctx.artifacts,
+        result.challenger,
+        spec.model,
+        signature=champion.signature,
+        segment=champion.segment,
+        run_id=run_id,
+        metrics=metrics,
+        rules=champion.rules,
+        dataset_version_ids=[dataset.id],
+        reference_digest=_reference(ctx, result.learned),
+        actor=ctx.actor,
         description=f"retrained by policy {spec.name}: {action.trigger[:200]}",
-    )  # fmt: skip
+    )
     now = ctx.now.timestamp()
     # The run's CPU is the fitting's, on this thread: a server's other threads are not it.
     usage = replace(meter.read(), cpu_seconds=result.cpu_seconds)
-    tracking.end_run(ctx.store, run_id, RunStatus.FINISHED, usage,
-                     metrics=[(k, v, 0, now) for k, v in metrics.items()])  # fmt: skip
+    tracking.end_run(
+        ctx.store,
+        run_id,
+        RunStatus.FINISHED,
+        usage,
+        metrics=[(k, v, 0, now) for k, v in metrics.items()],
+    )
     return version
 
 
@@ -363,8 +428,15 @@ def _promote(ctx: _Pass, action, version: int, numbers: str, fields: dict, metri
     reason = f"policy {spec.name}: {numbers}"
     try:
         if spec.rollout == "canary" and spec.promotion == "auto":
-            registry.set_alias(ctx.store, spec.model, "challenger", version, segment=action.segment,
-                               actor=ctx.actor, reason=reason)  # fmt: skip
+            registry.set_alias(
+                ctx.store,
+                spec.model,
+                "challenger",
+                version,
+                segment=action.segment,
+                actor=ctx.actor,
+                reason=reason,
+            )
             fields["details"]["mode"] = "canary"
             return actions.advance(
                 ctx.store,
@@ -375,16 +447,37 @@ def _promote(ctx: _Pass, action, version: int, numbers: str, fields: dict, metri
                 reason=reason,
                 **fields,
             )
-        moved = promotion.promote(ctx.store, spec.model, version, actor=ctx.actor, reason=reason,
-                                  evaluation=evaluation, require_approval=spec.promotion == "approval")  # fmt: skip
+        moved = promotion.promote(
+            ctx.store,
+            spec.model,
+            version,
+            actor=ctx.actor,
+            reason=reason,
+            evaluation=evaluation,
+            require_approval=spec.promotion == "approval",
+        )
     except GateFailed as failed:
-        return actions.advance(ctx.store, action.id, S.KEPT_CHAMPION, actor=ctx.actor, now=ctx.now,
-                               reason=failed.message, **fields)  # fmt: skip
+        return actions.advance(
+            ctx.store,
+            action.id,
+            S.KEPT_CHAMPION,
+            actor=ctx.actor,
+            now=ctx.now,
+            reason=failed.message,
+            **fields,
+        )
     fields["details"]["mode"] = "direct"
     if isinstance(moved, Approval):
         fields["details"]["approval"] = moved.id
-        return actions.advance(ctx.store, action.id, S.AWAITING_APPROVAL, actor=ctx.actor, now=ctx.now,
-                               reason=f"approval request {moved.id}: {numbers}", **fields)  # fmt: skip
+        return actions.advance(
+            ctx.store,
+            action.id,
+            S.AWAITING_APPROVAL,
+            actor=ctx.actor,
+            now=ctx.now,
+            reason=f"approval request {moved.id}: {numbers}",
+            **fields,
+        )
     return actions.advance(
         ctx.store, action.id, S.WATCHING, actor=ctx.actor, now=ctx.now, reason=reason, **fields
     )
@@ -400,8 +493,14 @@ def _advance(ctx: _Pass, action: PolicyAction) -> PolicyAction | None:
         return _end_watch(ctx, action)
     if action.state == S.RETRAINING and action.started_at + timedelta(hours=1) <= ctx.now:
         # A retrain that never finished (its process died): free the segment.
-        return actions.advance(ctx.store, action.id, S.FAILED, actor=ctx.actor, now=ctx.now,
-                               reason="the retrain did not finish within an hour")  # fmt: skip
+        return actions.advance(
+            ctx.store,
+            action.id,
+            S.FAILED,
+            actor=ctx.actor,
+            now=ctx.now,
+            reason="the retrain did not finish within an hour",
+        )
     return None
 
 
@@ -416,10 +515,22 @@ def _check_approval(ctx: _Pass, action: PolicyAction) -> PolicyAction | None:
         return None
     decision = found[0]
     if decision.state == "approved":
-        return actions.advance(ctx.store, action.id, S.WATCHING, actor=ctx.actor, now=ctx.now,
-                               reason=f"approved by {decision.decided_by}: {decision.decision_reason or ''}")  # fmt: skip
-    return actions.advance(ctx.store, action.id, S.REJECTED, actor=ctx.actor, now=ctx.now,
-                           reason=f"rejected by {decision.decided_by}: {decision.decision_reason or ''}")  # fmt: skip
+        return actions.advance(
+            ctx.store,
+            action.id,
+            S.WATCHING,
+            actor=ctx.actor,
+            now=ctx.now,
+            reason=f"approved by {decision.decided_by}: {decision.decision_reason or ''}",
+        )
+    return actions.advance(
+        ctx.store,
+        action.id,
+        S.REJECTED,
+        actor=ctx.actor,
+        now=ctx.now,
+        reason=f"rejected by {decision.decided_by}: {decision.decision_reason or ''}",
+    )
 
 
 def _end_watch(ctx: _Pass, action: PolicyAction) -> PolicyAction | None:
@@ -430,36 +541,61 @@ def _end_watch(ctx: _Pass, action: PolicyAction) -> PolicyAction | None:
     than ``rollback_if_worse``."""
     spec = ctx.spec
     frame = _traffic(ctx, action.segment)
-    rows = frame[(frame["version"] == action.challenger_version)
-                 & (frame["time"] >= pd.Timestamp(action.updated_at))]  # fmt: skip
+    rows = frame[
+        (frame["version"] == action.challenger_version)
+        & (frame["time"] >= pd.Timestamp(action.updated_at))
+    ]
     new = f"v{action.challenger_version}"
     if len(rows) < spec.min_labels:
-        why = (f"{len(rows)} of {spec.min_labels} labelled rows answered by {new} since the "
-               "rollout to decide between promotion and rollback")  # fmt: skip
-        actions.wait(ctx.store, spec, action.segment, why, rows=len(rows), needed=spec.min_labels,
-                     actor=ctx.actor, action_id=action.id)  # fmt: skip
+        why = (
+            f"{len(rows)} of {spec.min_labels} labelled rows answered by {new} since the "
+            "rollout to decide between promotion and rollback"
+        )
+        actions.wait(
+            ctx.store,
+            spec,
+            action.segment,
+            why,
+            rows=len(rows),
+            needed=spec.min_labels,
+            actor=ctx.actor,
+            action_id=action.id,
+        )
         return None
-    old = load_version(ctx.artifacts, registry.resolve(
-        ctx.store, spec.model, version=action.champion_version, segment=action.segment))  # fmt: skip
+    old = load_version(
+        ctx.artifacts,
+        registry.resolve(
+            ctx.store, spec.model, version=action.champion_version, segment=action.segment
+        ),
+    )
     features = old.signature.names if old.signature else fresh.features_of(rows)
     y = rows["label"].to_numpy(float)
     worse = evidence.beats(
         losses(spec.metric, y, rows["prediction"].to_numpy(float)),
         losses(spec.metric, y, old.predict(rows[features])),
         margin=spec.rollback_if_worse / (1 + spec.rollback_if_worse),
-        confidence=spec.confidence, min_rows=spec.min_labels,
-    )  # fmt: skip
-    live = {"rows": len(rows), "error": _metric(spec.metric, worse.worse_loss),
-            "champion_error": _metric(spec.metric, worse.better_loss),
-            "p95_ms": float(np.nanpercentile(rows["latency_ms"], 95)),
-            "evidence": worse.to_dict()}  # fmt: skip
-    numbers = (f"live {spec.metric} of {new} {live['error']:.4g} vs v{action.champion_version} "
-               f"{live['champion_error']:.4g} on the same {len(rows)} rows; paired t-test of {new} "
-               f"worse by more than {spec.rollback_if_worse:.0%}: p = {worse.p_value:.3g}")  # fmt: skip
+        confidence=spec.confidence,
+        min_rows=spec.min_labels,
+    )
+    live = {
+        "rows": len(rows),
+        "error": _metric(spec.metric, worse.worse_loss),
+        "champion_error": _metric(spec.metric, worse.better_loss),
+        "p95_ms": float(np.nanpercentile(rows["latency_ms"], 95)),
+        "evidence": worse.to_dict(),
+    }
+    numbers = (
+        f"live {spec.metric} of {new} {live['error']:.4g} vs v{action.champion_version} "
+        f"{live['champion_error']:.4g} on the same {len(rows)} rows; paired t-test of {new} "
+        f"worse by more than {spec.rollback_if_worse:.0%}: p = {worse.p_value:.3g}"
+    )
     slow = spec.max_latency_ms is not None and live["p95_ms"] > spec.max_latency_ms
     if worse.verdict == "yes" or slow:
-        why = (f"p95 latency {live['p95_ms']:.1f} ms above {spec.max_latency_ms} ms" if slow
-               else numbers)  # fmt: skip
+        why = (
+            f"p95 latency {live['p95_ms']:.1f} ms above {spec.max_latency_ms} ms"
+            if slow
+            else numbers
+        )
         return _roll_back(ctx, action, why, live)
     return _finish(ctx, action, live, numbers)
 
@@ -467,9 +603,17 @@ def _end_watch(ctx: _Pass, action: PolicyAction) -> PolicyAction | None:
 def _finish(ctx: _Pass, action, live: dict, reason: str) -> PolicyAction:
     spec = ctx.spec
     if action.details.get("mode") == "canary":
-        promotion.promote(ctx.store, spec.model, action.challenger_version, actor=ctx.actor, reason=reason,
-                          evaluation={"candidate": {spec.metric: live["error"]},
-                                      "champion": {spec.metric: live["champion_error"]}})  # fmt: skip
+        promotion.promote(
+            ctx.store,
+            spec.model,
+            action.challenger_version,
+            actor=ctx.actor,
+            reason=reason,
+            evaluation={
+                "candidate": {spec.metric: live["error"]},
+                "champion": {spec.metric: live["champion_error"]},
+            },
+        )
         registry.delete_alias(
             ctx.store,
             spec.model,
@@ -479,8 +623,15 @@ def _finish(ctx: _Pass, action, live: dict, reason: str) -> PolicyAction:
             reason=reason,
         )
     _resolve_alert(ctx, action.segment)
-    return actions.advance(ctx.store, action.id, S.PROMOTED, actor=ctx.actor, now=ctx.now, reason=reason,
-                           details={"live": live})  # fmt: skip
+    return actions.advance(
+        ctx.store,
+        action.id,
+        S.PROMOTED,
+        actor=ctx.actor,
+        now=ctx.now,
+        reason=reason,
+        details={"live": live},
+    )
 
 
 def _roll_back(ctx: _Pass, action: PolicyAction, why: str, live: dict) -> PolicyAction:
@@ -490,15 +641,30 @@ def _roll_back(ctx: _Pass, action: PolicyAction, why: str, live: dict) -> Policy
             ctx.store, spec.model, "challenger", segment=action.segment, actor=ctx.actor, reason=why
         )
     else:
-        registry.set_alias(ctx.store, spec.model, "champion", action.champion_version, segment=action.segment,
-                           actor=ctx.actor, reason=why, kind="rollback")  # fmt: skip
+        registry.set_alias(
+            ctx.store,
+            spec.model,
+            "champion",
+            action.champion_version,
+            segment=action.segment,
+            actor=ctx.actor,
+            reason=why,
+            kind="rollback",
+        )
     _alert(
         ctx,
         action.segment,
         f"Rolled back {spec.model} {action.segment} to v{action.champion_version}: {why}.",
     )
-    return actions.advance(ctx.store, action.id, S.ROLLED_BACK, actor=ctx.actor, now=ctx.now,
-                           reason=why, details={"live": live})  # fmt: skip
+    return actions.advance(
+        ctx.store,
+        action.id,
+        S.ROLLED_BACK,
+        actor=ctx.actor,
+        now=ctx.now,
+        reason=why,
+        details={"live": live},
+    )
 
 
 # alerts of the policy ----------------------------------------------------------
@@ -515,11 +681,23 @@ def _rollout_monitor(ctx: _Pass):
 
 def _alert(ctx: _Pass, segment: str, message: str) -> None:
     outcome = monitors.Outcome(segment, "alert", None, 0, message, {})
-    monitors.record_outcomes(ctx.store, _rollout_monitor(ctx), [outcome], window=(ctx.now, ctx.now),
-                             now=ctx.now, actor=ctx.actor)  # fmt: skip
+    monitors.record_outcomes(
+        ctx.store,
+        _rollout_monitor(ctx),
+        [outcome],
+        window=(ctx.now, ctx.now),
+        now=ctx.now,
+        actor=ctx.actor,
+    )
 
 
 def _resolve_alert(ctx: _Pass, segment: str) -> None:
     outcome = monitors.Outcome(segment, "ok", None, 0, "a later action succeeded", {})
-    monitors.record_outcomes(ctx.store, _rollout_monitor(ctx), [outcome], window=(ctx.now, ctx.now),
-                             now=ctx.now, actor=ctx.actor)  # fmt: skip
+    monitors.record_outcomes(
+        ctx.store,
+        _rollout_monitor(ctx),
+        [outcome],
+        window=(ctx.now, ctx.now),
+        now=ctx.now,
+        actor=ctx.actor,
+    )

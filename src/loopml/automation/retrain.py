@@ -65,8 +65,10 @@ def retrain(
     comparison = evidence.beats(
         losses(spec.metric, y, champion.predict(rows[features])),
         losses(spec.metric, y, predicted),
-        margin=spec.min_improvement, confidence=spec.confidence, min_rows=spec.min_labels,
-    )  # fmt: skip
+        margin=spec.min_improvement,
+        confidence=spec.confidence,
+        min_rows=spec.min_labels,
+    )
     end = int(frame[PERIOD].max()) + 1
     learn = window(frame, end, spec, since)
     final = _fit(_fresh_estimator(champion, spec.estimator), learn, features, end, spec)

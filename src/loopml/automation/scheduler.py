@@ -86,13 +86,24 @@ class Scheduler:
         project file, once."""
         context, settings = self.context, self.context.settings
         approvals.expire_stale(context.store, actor="scheduler", max_age=settings.approval_max_age)
-        run_monitors(context.store, context.artifacts, settings.resolved_artifact_uri,
-                     actor="scheduler", webhook=settings.alert_webhook)  # fmt: skip
+        run_monitors(
+            context.store,
+            context.artifacts,
+            settings.resolved_artifact_uri,
+            actor="scheduler",
+            webhook=settings.alert_webhook,
+        )
         if settings.project_file.is_file():
             policies = load_project(settings.project_file).policies
             if policies:
-                run_policies(context.store, context.artifacts, settings.resolved_artifact_uri, policies,
-                             actor="scheduler", project=settings.project)  # fmt: skip
+                run_policies(
+                    context.store,
+                    context.artifacts,
+                    settings.resolved_artifact_uri,
+                    policies,
+                    actor="scheduler",
+                    project=settings.project,
+                )
         self.ticks += 1
 
     def _loop(self) -> None:

@@ -48,15 +48,37 @@ def timeline(store: Store, model: str, *, segment=None, limit: int = 500) -> lis
     wanted = None if segment is None else canonical_segment(segment)
     # Only the newest ``limit`` events can be shown: the store picks them, by the index of
     # the model's (segment's) events, rather than this reading the whole history.
-    events = audit.list_events(store, entity_type="model", entity_id=model, segment=wanted,
-                               actions=TIMELINE_ACTIONS, limit=limit)  # fmt: skip
+    events = audit.list_events(
+        store,
+        entity_type="model",
+        entity_id=model,
+        segment=wanted,
+        actions=TIMELINE_ACTIONS,
+        limit=limit,
+    )
     entries = [_from_event(e) for e in events]
     for alert in monitors.list_alerts(store, model=model, segment=wanted):
-        entries.append(TimelineEntry(alert.opened_at, "alert", alert.segment,
-                                     f"alert opened by {alert.monitor}", "monitor", alert.message))  # fmt: skip
+        entries.append(
+            TimelineEntry(
+                alert.opened_at,
+                "alert",
+                alert.segment,
+                f"alert opened by {alert.monitor}",
+                "monitor",
+                alert.message,
+            )
+        )
         if alert.resolved_at is not None:
-            entries.append(TimelineEntry(alert.resolved_at, "alert", alert.segment,
-                                         f"alert of {alert.monitor} resolved", alert.resolved_by or "", None))  # fmt: skip
+            entries.append(
+                TimelineEntry(
+                    alert.resolved_at,
+                    "alert",
+                    alert.segment,
+                    f"alert of {alert.monitor} resolved",
+                    alert.resolved_by or "",
+                    None,
+                )
+            )
     entries = [e for e in entries if e is not None and (wanted is None or e.segment == wanted)]
     entries.sort(key=lambda e: e.time)
     return entries[-limit:]
@@ -66,9 +88,15 @@ def _from_event(event: audit.AuditEvent) -> TimelineEntry | None:
     after, before = event.after or {}, event.before or {}
     segment = after.get("segment", before.get("segment", ""))
     if event.action == "policy.wait":
-        return TimelineEntry(event.time, "wait", segment,
-                             f"policy {after.get('policy')}: waiting for evidence, "
-                             f"{after.get('rows')} of {after.get('needed')} rows", event.actor, event.reason)  # fmt: skip
+        return TimelineEntry(
+            event.time,
+            "wait",
+            segment,
+            f"policy {after.get('policy')}: waiting for evidence, "
+            f"{after.get('rows')} of {after.get('needed')} rows",
+            event.actor,
+            event.reason,
+        )
     if event.action.startswith("policy."):
         state = event.action.split(".", 1)[1]
         kind = {"retraining": "retrain", "rolled_back": "rollback", "promoted": "promotion"}.get(
@@ -79,8 +107,14 @@ def _from_event(event: audit.AuditEvent) -> TimelineEntry | None:
             if after.get("challenger_version")
             else ""
         )
-        return TimelineEntry(event.time, kind, segment, f"policy {after.get('policy')}: {state}{versions}",
-                             event.actor, event.reason)  # fmt: skip
+        return TimelineEntry(
+            event.time,
+            kind,
+            segment,
+            f"policy {after.get('policy')}: {state}{versions}",
+            event.actor,
+            event.reason,
+        )
     kind = _KINDS.get(event.action)
     if kind is None:
         return None

@@ -24,10 +24,18 @@ def list_(
 
     alerts = service.list_alerts(get_context().store, state=state, model=model)
     rows = [
-        {"id": a.id, "state": a.state, "monitor": a.monitor, "model": a.model,
-         "segment": a.segment or None, "opened": a.opened_at, "value": a.value, "message": a.message}
+        {
+            "id": a.id,
+            "state": a.state,
+            "monitor": a.monitor,
+            "model": a.model,
+            "segment": a.segment or None,
+            "opened": a.opened_at,
+            "value": a.value,
+            "message": a.message,
+        }
         for a in alerts
-    ]  # fmt: skip
+    ]
     default = ["id", "state", "monitor", "segment", "opened", "value", "message"]
     print_list(rows, default=default, columns=columns, as_json=as_json, empty="No alerts.")
 

@@ -22,13 +22,23 @@ def list_(columns: str = COLUMNS, as_json: bool = JSON) -> None:
 
     found = service.list_datasets(get_context().store)
     rows = [
-        {"dataset": d.name, "versions": d.versions, "latest": d.latest, "rules": d.has_rules,
-         "created": d.created_at}
+        {
+            "dataset": d.name,
+            "versions": d.versions,
+            "latest": d.latest,
+            "rules": d.has_rules,
+            "created": d.created_at,
+        }
         for d in found
-    ]  # fmt: skip
-    print_list(rows, default=["dataset", "versions", "latest", "rules", "created"],
-               columns=columns, as_json=as_json, cells={"rules": yes_no},
-               empty="No datasets yet. Log one with loopml.log_dataset(data, 'name').")  # fmt: skip
+    ]
+    print_list(
+        rows,
+        default=["dataset", "versions", "latest", "rules", "created"],
+        columns=columns,
+        as_json=as_json,
+        cells={"rules": yes_no},
+        empty="No datasets yet. Log one with loopml.log_dataset(data, 'name').",
+    )
 
 
 @app.command("log")
@@ -68,8 +78,10 @@ def show_version(ref: str = typer.Argument(..., help=REF)) -> None:
         table("Schema", ["column", "type"], [(c["name"], c["type"]) for c in version.schema[:200]])
     )
     if "@" not in ref and ref == version.name:
-        rows = [(v.version, v.num_rows, v.num_columns, size(v.size), v.run_id, v.created_at)
-                for v in service.list_versions(store, version.name)[:50]]  # fmt: skip
+        rows = [
+            (v.version, v.num_rows, v.num_columns, size(v.size), v.run_id, v.created_at)
+            for v in service.list_versions(store, version.name)[:50]
+        ]
         console.print(
             table("Versions", ["version", "rows", "columns", "size", "run", "created"], rows)
         )
@@ -112,8 +124,17 @@ def _profile_row(name: str, entry: dict) -> tuple:
     top = ", ".join(f"{t['value']} ({t['count']})" for t in entry.get("top", [])[:3])
     distinct = f"{entry['distinct']}: {top}" if "distinct" in entry else None
     median = entry.get("quantiles", {}).get("0.5")
-    return (name, entry["type"], f"{entry['null_rate']:.1%}", entry.get("min"), median,
-            entry.get("max"), entry.get("mean"), entry.get("std"), distinct)  # fmt: skip
+    return (
+        name,
+        entry["type"],
+        f"{entry['null_rate']:.1%}",
+        entry.get("min"),
+        median,
+        entry.get("max"),
+        entry.get("mean"),
+        entry.get("std"),
+        distinct,
+    )
 
 
 @app.command("diff")
@@ -145,8 +166,10 @@ def diff(
             console.print(f"{label}: {', '.join(names)}")
     for name, before, after in result.retyped:
         console.print(f"retyped: {name} {before} → {after}")
-    rows = [(c.name, c.method, c.statistic, c.threshold, "[red]moved[/]" if c.drifted else "same")
-            for c in result.drift.columns]  # fmt: skip
+    rows = [
+        (c.name, c.method, c.statistic, c.threshold, "[red]moved[/]" if c.drifted else "same")
+        for c in result.drift.columns
+    ]
     console.print(table("Distributions", ["column", "method", "statistic", "threshold", ""], rows))
     console.print(f"{len(result.moved)} of {len(result.drift.columns)} columns moved.")
 
@@ -193,8 +216,17 @@ def _print_report(report) -> None:
     if not report.violations:
         console.print(f"[green]ok[/]: {report.rows} rows, no violations.")
         return
-    rows = [(v.severity, v.column or "(table)", v.check, v.count, ", ".join(map(str, v.examples[:3])), v.message)
-            for v in report.violations]  # fmt: skip
+    rows = [
+        (
+            v.severity,
+            v.column or "(table)",
+            v.check,
+            v.count,
+            ", ".join(map(str, v.examples[:3])),
+            v.message,
+        )
+        for v in report.violations
+    ]
     console.print(
         table(None, ["severity", "column", "check", "count", "examples", "message"], rows)
     )
@@ -234,8 +266,13 @@ def rules(
         )
         console.print(f"Rules of {name!r} inferred from {ref}.")
     if import_ is not None:
-        service.set_rules(store, name, Rules.from_yaml(_read(import_)), actor=actor,
-                          reason=f"imported from {import_.name}")  # fmt: skip
+        service.set_rules(
+            store,
+            name,
+            Rules.from_yaml(_read(import_)),
+            actor=actor,
+            reason=f"imported from {import_.name}",
+        )
         console.print(f"Rules of {name!r} replaced from {import_}.")
     current = service.get_rules(store, name)
     if edit:

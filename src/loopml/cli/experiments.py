@@ -18,9 +18,19 @@ def list_(columns: str = COLUMNS, as_json: bool = JSON) -> None:
     context = get_context()
     found = service.list_experiments(context.store, context.settings.project)
     rows = [
-        {"experiment": e.name, "runs": e.run_count, "last_run": e.last_run_at, "created": e.created_at}
+        {
+            "experiment": e.name,
+            "runs": e.run_count,
+            "last_run": e.last_run_at,
+            "created": e.created_at,
+        }
         for e in found
-    ]  # fmt: skip
-    print_list(rows, default=list(rows[0]) if rows else [], columns=columns, as_json=as_json,
-               title=f"Experiments in project {context.settings.project!r}",
-               empty="No experiments yet. Start one with loopml.start_run(experiment=...).")  # fmt: skip
+    ]
+    print_list(
+        rows,
+        default=list(rows[0]) if rows else [],
+        columns=columns,
+        as_json=as_json,
+        title=f"Experiments in project {context.settings.project!r}",
+        empty="No experiments yet. Start one with loopml.start_run(experiment=...).",
+    )

@@ -63,8 +63,13 @@ def _rows(name: str, frame, output: Path | None, top: int) -> None:
     from loopml.serving.traffic import ServingConfig
 
     context = get_context()
-    pool = ModelPool(RegistrySource(context.store, context.artifacts), executor=None,
-                     max_rows=1, max_wait=0, miss_ttl=3600)  # fmt: skip
+    pool = ModelPool(
+        RegistrySource(context.store, context.artifacts),
+        executor=None,
+        max_rows=1,
+        max_wait=0,
+        miss_ttl=3600,
+    )
     deployment = ServingConfig.load(context.settings.serving_config).for_model(name)
     rows = Rows({c: frame[c].tolist() for c in frame.columns}, len(frame))
     answers = explain_routed(pool, name, deployment, rows)
@@ -74,9 +79,13 @@ def _rows(name: str, frame, output: Path | None, top: int) -> None:
         (i, a["version"], a["segment"] or "—", a["base_value"], a["output"], _largest(a, top))
         for i, a in enumerate(answers[:50])
     ]
-    console.print(table(f"{name}: {answers[0]['explains']} ({answers[0]['method']})",
-                        ("row", "version", "segment", "base value", "output", "largest contributions"),
-                        shown))  # fmt: skip
+    console.print(
+        table(
+            f"{name}: {answers[0]['explains']} ({answers[0]['method']})",
+            ("row", "version", "segment", "base value", "output", "largest contributions"),
+            shown,
+        )
+    )
     if len(answers) > 50:
         console.print(f"… {len(answers) - 50} more rows" + (f" in {output}" if output else ""))
 
@@ -99,13 +108,18 @@ def _global(name: str, version: int, frame, sample_rows: int) -> None:
 def _family(name: str) -> None:
     from loopml.explain.fluent import explain_family
 
-    rows = [(r["feature"], f"{r['top_in_segments']} of {r['segments']}", r["mean_importance"])
-            for r in explain_family(name)]  # fmt: skip
+    rows = [
+        (r["feature"], f"{r['top_in_segments']} of {r['segments']}", r["mean_importance"])
+        for r in explain_family(name)
+    ]
     if not rows:
-        raise InvalidInput(f"No segment of {name!r} has an explanation yet.",
-                           hint=f"loopml explain {name} --version V --data rows.csv")  # fmt: skip
-    console.print(table(f"{name}: features across segments", ("feature", "top 3 in",
-                        "mean importance"), rows))  # fmt: skip
+        raise InvalidInput(
+            f"No segment of {name!r} has an explanation yet.",
+            hint=f"loopml explain {name} --version V --data rows.csv",
+        )
+    console.print(
+        table(f"{name}: features across segments", ("feature", "top 3 in", "mean importance"), rows)
+    )
 
 
 def _largest(answer: dict, top: int) -> str:

@@ -35,13 +35,23 @@ def create(
 ) -> None:
     """Create a federation at its coordinator (this store)."""
     found = fluent.create_federation(
-        name, _names(features), target, strategy=strategy, mu=mu, model=model,
-        min_participants=min_participants, rounds=rounds, learning_rate=learning_rate,
-        max_depth=max_depth, privacy=_privacy(privacy) if privacy is not None else None,
+        name,
+        _names(features),
+        target,
+        strategy=strategy,
+        mu=mu,
+        model=model,
+        min_participants=min_participants,
+        rounds=rounds,
+        learning_rate=learning_rate,
+        max_depth=max_depth,
+        privacy=_privacy(privacy) if privacy is not None else None,
         segment_by=_names(segment_by) if segment_by is not None else None,
-    )  # fmt: skip
-    console.print(f"Federation {found.name}: {found.strategy}, {len(found.features)} features, "
-                  f"target {found.target}, {found.min_participants} per round, {found.rounds} rounds")  # fmt: skip
+    )
+    console.print(
+        f"Federation {found.name}: {found.strategy}, {len(found.features)} features, "
+        f"target {found.target}, {found.min_participants} per round, {found.rounds} rounds"
+    )
 
 
 @app.command("invite")
@@ -70,8 +80,10 @@ def run(name: str = typer.Argument(..., help="The federation.")) -> None:
     with console.status(f"Training federation {name} …"):
         result = fluent.run_federation(name)
     last = result.rounds[-1]
-    rows = [(m, f"{v.get('holdout_accuracy', float('nan')):.4f}", int(v.get("train_rows", 0)))
-            for m, v in sorted(last.metrics.items())]  # fmt: skip
+    rows = [
+        (m, f"{v.get('holdout_accuracy', float('nan')):.4f}", int(v.get("train_rows", 0)))
+        for m, v in sorted(last.metrics.items())
+    ]
     console.print(table(f"Round {last.number}", ["participant", "holdout accuracy", "rows"], rows))
     console.print(f"Registered {result.model} version {result.version} (run {result.run_id})")
 
@@ -86,15 +98,26 @@ def status(name: str = typer.Argument(None, help="A federation; all when omitted
         console.print(table("Federations", ["name", "role", "strategy", "state", "members"], rows))
         return
     found = fluent.get_federation(name)
-    console.print(f"[bold]{found.name}[/] ({found.role}) {found.strategy}: {found.state}"
-                  + (f" — {found.reason}" if found.reason else ""))  # fmt: skip
-    rows = [(m.name, m.state, (m.fingerprint or {}).get("num_rows"),
-             ((m.fingerprint or {}).get("digest") or "")[:12], m.reason or "")
-            for m in found.members]  # fmt: skip
+    console.print(
+        f"[bold]{found.name}[/] ({found.role}) {found.strategy}: {found.state}"
+        + (f" — {found.reason}" if found.reason else "")
+    )
+    rows = [
+        (
+            m.name,
+            m.state,
+            (m.fingerprint or {}).get("num_rows"),
+            ((m.fingerprint or {}).get("digest") or "")[:12],
+            m.reason or "",
+        )
+        for m in found.members
+    ]
     console.print(table("Members", ["member", "state", "rows", "digest", "reason"], rows))
     if found.role == "coordinator":
-        decisions = [(d["member"], d["alias"], d["local_version"], d["actor"])
-                     for d in fluent.federation_decisions(name)]  # fmt: skip
+        decisions = [
+            (d["member"], d["alias"], d["local_version"], d["actor"])
+            for d in fluent.federation_decisions(name)
+        ]
         if decisions:
             console.print(table("Approvals", ["member", "alias", "its version", "by"], decisions))
 
@@ -104,10 +127,17 @@ def evaluate(name: str = typer.Argument(..., help="The federation.")) -> None:
     """At a participant: the global model and the local champion on the local holdout."""
     report = fluent.evaluate_federated_model(name)
     champion = report["champion"] or {}
-    rows = [(key, f"{value:.4f}", f"{champion[key]:.4f}" if key in champion else "—")
-            for key, value in report["candidate"].items()]  # fmt: skip
-    console.print(table(f"{report['member']}: {report['holdout_rows']} holdout rows",
-                        ["metric", "global model", "champion"], rows))  # fmt: skip
+    rows = [
+        (key, f"{value:.4f}", f"{champion[key]:.4f}" if key in champion else "—")
+        for key, value in report["candidate"].items()
+    ]
+    console.print(
+        table(
+            f"{report['member']}: {report['holdout_rows']} holdout rows",
+            ["metric", "global model", "champion"],
+            rows,
+        )
+    )
 
 
 @app.command("gate")

@@ -53,8 +53,12 @@ def set_(
     gate = {} if clear else dict(service.get_model(context.store, name).gate or {})
     if threshold:
         gate["thresholds"] = {**gate.get("thresholds", {}), **dict(map(_rule, threshold))}
-    given = {"beat_champion": beat_champion, "margin": margin,
-             "require_approval": require_approval, "require_validation": require_validation}  # fmt: skip
+    given = {
+        "beat_champion": beat_champion,
+        "margin": margin,
+        "require_approval": require_approval,
+        "require_validation": require_validation,
+    }
     gate.update({key: value for key, value in given.items() if value is not None})
     service.set_gate(context.store, name, gate, actor=context.settings.actor)
     console.print(f"[green]✓[/] gate of {name!r}: {json.dumps(gate)}", highlight=False)

@@ -31,9 +31,12 @@ def mlflow(
 
     with ProgressBar("runs") as bar:
         summary = import_mlflow(
-            get_context(), source, python=python, registry_uri=registry_uri,
+            get_context(),
+            source,
+            python=python,
+            registry_uri=registry_uri,
             progress=lambda _kind, done, total: bar.update(done, total),
-        )  # fmt: skip
+        )
     console.print(table("Copied", ["what", "count"], sorted(summary.copied.items())))
     if summary.skipped:
         rows = [(kind, count, reason) for (kind, reason), count in sorted(summary.skipped.items())]

@@ -26,9 +26,14 @@ def run(
     from loopml.pipeline.project import load_project
 
     context = get_context()
-    report = run_policies(context.store, context.artifacts, context.settings.resolved_artifact_uri,
-                          load_project(file).policies, actor=context.settings.actor,
-                          project=context.settings.project)  # fmt: skip
+    report = run_policies(
+        context.store,
+        context.artifacts,
+        context.settings.resolved_artifact_uri,
+        load_project(file).policies,
+        actor=context.settings.actor,
+        project=context.settings.project,
+    )
     rows = [
         (a.model, a.segment or "—", a.state, a.reason) for a in report.started + report.advanced
     ]

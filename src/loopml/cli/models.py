@@ -19,13 +19,23 @@ def list_(columns: str = COLUMNS, as_json: bool = JSON) -> None:
     from loopml.registry import service
 
     rows = [
-        {"model": m.name, "versions": m.version_count, "segments": m.segment_count,
-         "aliases": _aliases(m.aliases), "created": m.created_at, "description": m.description}
+        {
+            "model": m.name,
+            "versions": m.version_count,
+            "segments": m.segment_count,
+            "aliases": _aliases(m.aliases),
+            "created": m.created_at,
+            "description": m.description,
+        }
         for m in service.list_models(get_context().store)
-    ]  # fmt: skip
-    print_list(rows, default=["model", "versions", "segments", "aliases", "created"],
-               columns=columns, as_json=as_json,
-               empty="No models yet. Log one with loopml.log_model(model, 'name').")  # fmt: skip
+    ]
+    print_list(
+        rows,
+        default=["model", "versions", "segments", "aliases", "created"],
+        columns=columns,
+        as_json=as_json,
+        empty="No models yet. Log one with loopml.log_model(model, 'name').",
+    )
 
 
 def _aliases(aliases: dict[str, int]) -> str:
@@ -46,9 +56,14 @@ def show_model(name: str) -> None:
     console.print(f"gate: {model.gate or 'none (any version may be promoted)'}")
     segments = service.list_segments(store, name)
     rows = [
-        (s["segment"] or "(none)", s["versions"], s["latest"], ", ".join(f"{a}→v{v}" for a, v in sorted(s["aliases"].items())))
+        (
+            s["segment"] or "(none)",
+            s["versions"],
+            s["latest"],
+            ", ".join(f"{a}→v{v}" for a, v in sorted(s["aliases"].items())),
+        )
         for s in segments[:200]
-    ]  # fmt: skip
+    ]
     console.print(table("Segments", ["segment", "versions", "latest", "aliases"], rows))
 
 
@@ -66,14 +81,27 @@ def versions(
 
     found = service.list_versions(get_context().store, name, segment=segment, limit=limit)
     rows = [
-        {"version": v.version, "segment": v.segment_key or None, "flavor": v.flavor,
-         "aliases": "archived" if v.archived else ", ".join(v.aliases), "metrics": v.metrics,
-         "run": v.run_id, "created": v.created_at, "created_by": v.created_by}
+        {
+            "version": v.version,
+            "segment": v.segment_key or None,
+            "flavor": v.flavor,
+            "aliases": "archived" if v.archived else ", ".join(v.aliases),
+            "metrics": v.metrics,
+            "run": v.run_id,
+            "created": v.created_at,
+            "created_by": v.created_by,
+        }
         for v in found
-    ]  # fmt: skip
+    ]
     default = ["version", "segment", "flavor", "aliases", "metrics", "run", "created"]
-    print_list(rows, default=default, columns=columns, as_json=as_json,
-               cells={"metrics": _metrics, "run": _short_id}, empty=f"{name!r} has no versions.")  # fmt: skip
+    print_list(
+        rows,
+        default=default,
+        columns=columns,
+        as_json=as_json,
+        cells={"metrics": _metrics, "run": _short_id},
+        empty=f"{name!r} has no versions.",
+    )
 
 
 def _short_id(run_id: str | None) -> str | None:
@@ -140,12 +168,20 @@ def promote(
 
     context = get_context()
     result = promotion.promote(
-        context.store, name, version, alias=alias, actor=context.settings.actor, reason=reason,
-        allow_breaking_signature=allow_breaking_signature, force=force,
-    )  # fmt: skip
+        context.store,
+        name,
+        version,
+        alias=alias,
+        actor=context.settings.actor,
+        reason=reason,
+        allow_breaking_signature=allow_breaking_signature,
+        force=force,
+    )
     if isinstance(result, Approval):
-        console.print(f"[yellow]Approval request {result.id}[/] opened: {name} v{version} → {alias}. "
-                      f"An operator runs `loopml approvals approve {result.id}`.")  # fmt: skip
+        console.print(
+            f"[yellow]Approval request {result.id}[/] opened: {name} v{version} → {alias}. "
+            f"An operator runs `loopml approvals approve {result.id}`."
+        )
     else:
         console.print(
             f"[green]✓[/] {name} {alias}: v{result.from_version or '—'} → v{result.to_version}"
@@ -164,14 +200,29 @@ def approvals_list(
 
     found = requests.list_approvals(get_context().store, state=None if all_ else "pending")
     rows = [
-        {"id": a.id, "model": a.name, "version": a.version, "segment": a.segment_key or None,
-         "alias": a.alias, "state": a.state, "by": a.requested_by, "reason": a.request_reason,
-         "requested": a.requested_at, "decided_by": a.decided_by, "decision": a.decision_reason}
+        {
+            "id": a.id,
+            "model": a.name,
+            "version": a.version,
+            "segment": a.segment_key or None,
+            "alias": a.alias,
+            "state": a.state,
+            "by": a.requested_by,
+            "reason": a.request_reason,
+            "requested": a.requested_at,
+            "decided_by": a.decided_by,
+            "decision": a.decision_reason,
+        }
         for a in found
-    ]  # fmt: skip
+    ]
     default = ["id", "model", "version", "segment", "alias", "state", "by", "reason", "requested"]
-    print_list(rows, default=default, columns=columns, as_json=as_json,
-               empty="No approval requests." if all_ else "Nothing waits for approval.")  # fmt: skip
+    print_list(
+        rows,
+        default=default,
+        columns=columns,
+        as_json=as_json,
+        empty="No approval requests." if all_ else "Nothing waits for approval.",
+    )
 
 
 @approvals.command("approve")
@@ -195,8 +246,14 @@ def _decide(approval_id: int, *, approve: bool, reason: str | None):
     from loopml.registry import approvals as requests
 
     context = get_context()
-    return requests.decide(context.store, approval_id, approve=approve, reason=reason,
-                           actor=context.settings.actor, max_age=context.settings.approval_max_age)  # fmt: skip
+    return requests.decide(
+        context.store,
+        approval_id,
+        approve=approve,
+        reason=reason,
+        actor=context.settings.actor,
+        max_age=context.settings.approval_max_age,
+    )
 
 
 def audit(
@@ -219,9 +276,11 @@ def audit(
         if move is None:
             console.print(f"{model} had no champion at {show(when)}.")
         else:
-            console.print(f"At {show(when)} the champion of {model}{' ' + segment if segment else ''} was "
-                          f"[bold]v{move.to_version}[/], put there by {move.actor} on {show(move.time)} "
-                          f"({move.kind}{': ' + move.reason if move.reason else ''}).")  # fmt: skip
+            console.print(
+                f"At {show(when)} the champion of {model}{' ' + segment if segment else ''} was "
+                f"[bold]v{move.to_version}[/], put there by {move.actor} on {show(move.time)} "
+                f"({move.kind}{': ' + move.reason if move.reason else ''})."
+            )
         return
     events = audit_events.list_events(context.store, entity_id=model, limit=limit)
     rows = [
@@ -260,9 +319,11 @@ def export(
     done = export_version(
         context.store, context.artifacts, name, version, format=format, actor=context.settings.actor
     )
-    console.print(f"[green]✓[/] {name} v{version} exported as {done.format} ({done.size:,} bytes), "
-                  f"max difference {done.max_difference:.2g} on {done.rows_checked} rows; "
-                  f"stored as {done.artifact_path} of its run")  # fmt: skip
+    console.print(
+        f"[green]✓[/] {name} v{version} exported as {done.format} ({done.size:,} bytes), "
+        f"max difference {done.max_difference:.2g} on {done.rows_checked} rows; "
+        f"stored as {done.artifact_path} of its run"
+    )
     if out:
         Path(out).write_bytes(context.artifacts.get_bytes(done.digest))
         console.print(f"written to {out}")

@@ -56,15 +56,27 @@ def list_(
 
     monitors = service.list_monitors(get_context().store, model=model)
     rows = [
-        {"name": m.name, "model": m.spec.model, "kind": m.spec.kind, "window": str(m.spec.window),
-         "schedule": str(m.spec.schedule), "per_segment": m.spec.per_segment,
-         "enabled": m.spec.enabled, "last_run": m.last_run_at}
+        {
+            "name": m.name,
+            "model": m.spec.model,
+            "kind": m.spec.kind,
+            "window": str(m.spec.window),
+            "schedule": str(m.spec.schedule),
+            "per_segment": m.spec.per_segment,
+            "enabled": m.spec.enabled,
+            "last_run": m.last_run_at,
+        }
         for m in monitors
-    ]  # fmt: skip
+    ]
     default = ["name", "model", "kind", "window", "schedule", "enabled", "last_run"]
-    print_list(rows, default=default, columns=columns, as_json=as_json,
-               cells={"enabled": yes_no, "per_segment": yes_no},
-               empty="No monitors. Declare one with `loopml monitor create spec.yaml`.")  # fmt: skip
+    print_list(
+        rows,
+        default=default,
+        columns=columns,
+        as_json=as_json,
+        cells={"enabled": yes_no, "per_segment": yes_no},
+        empty="No monitors. Declare one with `loopml monitor create spec.yaml`.",
+    )
 
 
 @app.command("run")
@@ -79,12 +91,20 @@ def run(
     report = run_monitors(names=name or None, force=force)
     if as_json:
         outcomes = {
-            monitor: [{"segment": o.segment, "status": o.status, "value": o.value, "message": o.message}
-                      for o in items]
+            monitor: [
+                {"segment": o.segment, "status": o.status, "value": o.value, "message": o.message}
+                for o in items
+            ]
             for monitor, items in report.outcomes.items()
-        }  # fmt: skip
-        console.print_json(json.dumps({"outcomes": outcomes, "alerts": [
-            {"event": c.event, **c.alert.to_dict()} for c in report.changes]}))  # fmt: skip
+        }
+        console.print_json(
+            json.dumps(
+                {
+                    "outcomes": outcomes,
+                    "alerts": [{"event": c.event, **c.alert.to_dict()} for c in report.changes],
+                }
+            )
+        )
         return
     if not report.outcomes:
         console.print("No monitor was due.")

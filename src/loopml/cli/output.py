@@ -143,9 +143,13 @@ class ProgressBar:
 
         self._label = label
         self._bar = Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, transient=False,
-        )  # fmt: skip
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
         self._task = None
 
     def __enter__(self) -> ProgressBar:

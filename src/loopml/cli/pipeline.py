@@ -29,14 +29,16 @@ def init(
         return
     from loopml.pipeline.starter import init_from_data
 
-    path, draft = init_from_data(data, file=file, target=target,
-                                 segment_by=tuple(segment_by or ()), force=force)  # fmt: skip
+    path, draft = init_from_data(
+        data, file=file, target=target, segment_by=tuple(segment_by or ()), force=force
+    )
     console.print(
         f"Wrote {path}: {draft.task} of {draft.target!r} from {len(draft.features)} feature(s)"
         + (f", {draft.segments} segment(s)" if draft.segment_by else "")
         + (f", split by time on {draft.time!r}" if draft.time else ", random split")
-        + ".", highlight=False,
-    )  # fmt: skip
+        + ".",
+        highlight=False,
+    )
     for column, why in draft.left_out.items():
         console.print(f"[yellow]Left out[/] {column!r}: {why}.", highlight=False)
     console.print("Read it, then run `loopml run`.")

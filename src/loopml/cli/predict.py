@@ -68,8 +68,9 @@ def forecast(
     from loopml.serving.batch import forecast_batch
 
     read = pd.read_parquet if history.suffix in {".parquet", ".pq"} else pd.read_csv
-    frame = forecast_batch(name, read(history), periods, segment=segment, freq=freq,
-                           project=project)  # fmt: skip
+    frame = forecast_batch(
+        name, read(history), periods, segment=segment, freq=freq, project=project
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix in {".parquet", ".pq"}:
         frame.to_parquet(output, index=False)

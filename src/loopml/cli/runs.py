@@ -38,14 +38,24 @@ def list_(
     )
     metrics = [c for c in frame.columns if c.startswith("metrics.")][:MAX_METRICS]
     rows = json.loads(frame.to_json(orient="records", date_format="iso"))  # NaN → null
-    print_list(rows, default=[*DEFAULT_COLUMNS, *metrics], columns=columns, as_json=as_json,
-               cells=CELLS, empty="No runs match.")  # fmt: skip
+    print_list(
+        rows,
+        default=[*DEFAULT_COLUMNS, *metrics],
+        columns=columns,
+        as_json=as_json,
+        cells=CELLS,
+        empty="No runs match.",
+    )
 
 
 DEFAULT_COLUMNS = ["run_id", "experiment", "name", "status", "start_time", "wall_seconds"]
 # short ids (any unique prefix is accepted back) and durations, in the table only
-CELLS = {"run_id": lambda v: v[:12], "parent_run_id": lambda v: v and v[:12],
-         "wall_seconds": duration, "start_time": lambda v: v and v[:19].replace("T", " ")}  # fmt: skip
+CELLS = {
+    "run_id": lambda v: v[:12],
+    "parent_run_id": lambda v: v and v[:12],
+    "wall_seconds": duration,
+    "start_time": lambda v: v and v[:19].replace("T", " "),
+}
 
 
 @app.command("show")
@@ -82,9 +92,12 @@ def show_run(
             console.print(table(title, ["key", "value"], sorted(values.items())))
     if run.artifacts:
         console.print(
-            table("Artifacts", ["path", "size", "sha256"],
-                  [(a.path, size(a.size), a.digest[:16]) for a in run.artifacts])
-        )  # fmt: skip
+            table(
+                "Artifacts",
+                ["path", "size", "sha256"],
+                [(a.path, size(a.size), a.digest[:16]) for a in run.artifacts],
+            )
+        )
     if run.error:
         console.print(Panel(run.error.strip(), title="Error", border_style="red"))
 

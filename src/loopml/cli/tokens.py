@@ -27,11 +27,20 @@ def create(
     from loopml.auth import tokens
 
     context = get_context()
-    made = tokens.create_token(context.store, name, user=user, service=service, models=model,
-                               days=None if no_expiry else days, actor=context.settings.actor)  # fmt: skip
+    made = tokens.create_token(
+        context.store,
+        name,
+        user=user,
+        service=service,
+        models=model,
+        days=None if no_expiry else days,
+        actor=context.settings.actor,
+    )
     expires = made.token.expires_at.strftime("%Y-%m-%d") if made.token.expires_at else "never"
-    console.print(f"[green]✓[/] {made.token.kind} token {name} (expires {expires}). "
-                  "Its secret, shown only now:")  # fmt: skip
+    console.print(
+        f"[green]✓[/] {made.token.kind} token {name} (expires {expires}). "
+        "Its secret, shown only now:"
+    )
     print(made.secret)  # plain, so scripts can capture it
 
 
@@ -46,10 +55,17 @@ def list_(
 
     found = tokens.list_tokens(get_context().store, user=user)
     rows = [
-        {"name": t.name, "kind": t.kind, "user": t.user, "models": ", ".join(t.models) if t.models else "all",
-         "created": t.created_at, "expires": t.expires_at or "never", "state": t.state}
+        {
+            "name": t.name,
+            "kind": t.kind,
+            "user": t.user,
+            "models": ", ".join(t.models) if t.models else "all",
+            "created": t.created_at,
+            "expires": t.expires_at or "never",
+            "state": t.state,
+        }
         for t in found
-    ]  # fmt: skip
+    ]
     default = ["name", "kind", "user", "models", "created", "expires", "state"]
     print_list(rows, default=default, columns=columns, as_json=as_json, empty="No tokens.")
 

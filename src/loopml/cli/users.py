@@ -36,8 +36,14 @@ def add(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     context = get_context()
-    user = users.add_user(context.store, name, role=role, password=password, models=model,
-                          actor=context.settings.actor)  # fmt: skip
+    user = users.add_user(
+        context.store,
+        name,
+        role=role,
+        password=password,
+        models=model,
+        actor=context.settings.actor,
+    )
     scope = ", ".join(user.models) if user.models else "all models"
     console.print(f"[green]✓[/] user {user.name} ({user.role.value}, {scope})")
 
@@ -49,14 +55,25 @@ def list_(columns: str = COLUMNS, as_json: bool = JSON) -> None:
 
     found = users.list_users(get_context().store)
     rows = [
-        {"name": u.name, "role": u.role.value, "models": ", ".join(u.models) if u.models else "all",
-         "password": "yes" if u.has_password else "no", "state": "disabled" if u.disabled else "active",
-         "created": u.created_at, "by": u.created_by}
+        {
+            "name": u.name,
+            "role": u.role.value,
+            "models": ", ".join(u.models) if u.models else "all",
+            "password": "yes" if u.has_password else "no",
+            "state": "disabled" if u.disabled else "active",
+            "created": u.created_at,
+            "by": u.created_by,
+        }
         for u in found
-    ]  # fmt: skip
+    ]
     default = ["name", "role", "models", "password", "state", "created", "by"]
-    print_list(rows, default=default, columns=columns, as_json=as_json,
-               empty="No users: the server is open on loopback only (see docs/security.md).")  # fmt: skip
+    print_list(
+        rows,
+        default=default,
+        columns=columns,
+        as_json=as_json,
+        empty="No users: the server is open on loopback only (see docs/security.md).",
+    )
 
 
 @app.command("disable")

@@ -27,9 +27,13 @@ def log_dataset(data: Any, name: str, run: Any = None) -> DatasetVersion:
     """
     context = get_context()
     return service.log_version(
-        context.store, context.artifacts, data, name,
-        run_id=_run_id(run), actor=context.settings.actor,
-    )  # fmt: skip
+        context.store,
+        context.artifacts,
+        data,
+        name,
+        run_id=_run_id(run),
+        actor=context.settings.actor,
+    )
 
 
 def get_dataset(name: str, version: int | None = None) -> DatasetVersion:

@@ -77,10 +77,16 @@ def log_version(
         profile, summary = profiling.result()
     summary_digest = artifacts.put_bytes(_summary_bytes(summary)).digest
     fields = {
-        "digest": stored.digest, "size": stored.size, "num_rows": table.num_rows,
-        "num_columns": table.num_columns, "schema": _schema(table), "profile": profile,
-        "summary_digest": summary_digest, "source": _source(data), "run_id": run_id,
-    }  # fmt: skip
+        "digest": stored.digest,
+        "size": stored.size,
+        "num_rows": table.num_rows,
+        "num_columns": table.num_columns,
+        "schema": _schema(table),
+        "profile": profile,
+        "summary_digest": summary_digest,
+        "source": _source(data),
+        "run_id": run_id,
+    }
     for _attempt in range(3):
         try:
             return _insert_version(store, name, fields, actor)
@@ -110,16 +116,29 @@ def _insert_version(store: Store, name: str, fields: dict[str, Any], actor: str)
                 or 0
             ) + 1
             row = DatasetVersionRow(
-                id=uuid.uuid4().hex, dataset_id=dataset.id, version=number,
-                created_at=utcnow(), created_by=actor, **fields,
-            )  # fmt: skip
+                id=uuid.uuid4().hex,
+                dataset_id=dataset.id,
+                version=number,
+                created_at=utcnow(),
+                created_by=actor,
+                **fields,
+            )
             session.add(row)
             session.flush()
             audit.record(
-                session, actor=actor, action="dataset.log", entity_type="dataset",
-                entity_id=name, after={"version": number, "id": row.id, "digest": row.digest,
-                                       "rows": row.num_rows, "run_id": row.run_id},
-            )  # fmt: skip
+                session,
+                actor=actor,
+                action="dataset.log",
+                entity_type="dataset",
+                entity_id=name,
+                after={
+                    "version": number,
+                    "id": row.id,
+                    "digest": row.digest,
+                    "rows": row.num_rows,
+                    "run_id": row.run_id,
+                },
+            )
         if fields["run_id"] is not None:
             _add_run_input(session, fields["run_id"], row.id)
         return to_domain(row, name)
@@ -313,9 +332,15 @@ def set_rules(
         row.rules, row.reference_version_id = data, reference_version_id
         row.updated_at, row.updated_by = utcnow(), actor
         audit.record(
-            session, actor=actor, action="dataset.rules.set", entity_type="dataset",
-            entity_id=name, reason=reason, before=before, after=data,
-        )  # fmt: skip
+            session,
+            actor=actor,
+            action="dataset.rules.set",
+            entity_type="dataset",
+            entity_id=name,
+            reason=reason,
+            before=before,
+            after=data,
+        )
 
 
 def get_rules(store: Store, name: str) -> Rules:
@@ -338,11 +363,21 @@ def get_rules(store: Store, name: str) -> Rules:
 
 def to_domain(row: DatasetVersionRow, name: str) -> DatasetVersion:
     return DatasetVersion(
-        id=row.id, name=name, version=row.version, digest=row.digest, num_rows=row.num_rows,
-        num_columns=row.num_columns, schema=row.schema, profile=row.profile,
-        created_at=row.created_at, run_id=row.run_id, size=row.size,
-        summary_digest=row.summary_digest, source=row.source, created_by=row.created_by,
-    )  # fmt: skip
+        id=row.id,
+        name=name,
+        version=row.version,
+        digest=row.digest,
+        num_rows=row.num_rows,
+        num_columns=row.num_columns,
+        schema=row.schema,
+        profile=row.profile,
+        created_at=row.created_at,
+        run_id=row.run_id,
+        size=row.size,
+        summary_digest=row.summary_digest,
+        source=row.source,
+        created_by=row.created_by,
+    )
 
 
 def _find_by_digest(store: Store, name: str, digest: str) -> DatasetVersion | None:
@@ -458,7 +493,11 @@ def infer_and_store_rules(
         tolerance=TOLERANCE if tolerance is None else tolerance,
     )
     set_rules(
-        store, version.name, rules, actor=actor, reference_version_id=version.id,
+        store,
+        version.name,
+        rules,
+        actor=actor,
+        reference_version_id=version.id,
         reason=f"inferred from {version.ref}",
-    )  # fmt: skip
+    )
     return rules

@@ -99,10 +99,16 @@ def validate(data: Any, rules: Rules) -> ValidationReport:
         found += _column_violations(columns.get(name), name, rule, table.num_rows)
     extra = [name for name in table.column_names if name not in rules.columns]
     found += [
-        Violation(name, "unexpected_column", table.num_rows, [],
-                  f"Column {name!r} is not in the rules.", "warning")
+        Violation(
+            name,
+            "unexpected_column",
+            table.num_rows,
+            [],
+            f"Column {name!r} is not in the rules.",
+            "warning",
+        )
         for name in extra
-    ]  # fmt: skip
+    ]
     if table.num_rows:
         found += _table_violations(table, rules)
     return ValidationReport(table.num_rows, found)
@@ -133,18 +139,30 @@ def _column_violations(
     actual = logical_type(column.type)
     if not _compatible(rule.type, actual, column):
         return [
-            Violation(name, "type", len(column) - column.null_count, _examples(column.drop_null()),
-                      f"Column {name!r} holds {actual} values; the rules expect {rule.type}.")
-        ]  # fmt: skip
+            Violation(
+                name,
+                "type",
+                len(column) - column.null_count,
+                _examples(column.drop_null()),
+                f"Column {name!r} holds {actual} values; the rules expect {rule.type}.",
+            )
+        ]
     found = []
     values = _as_float(column) if rule.type in NUMERIC_TYPES or actual in NUMERIC_TYPES else None
     nulls = int(np.isnan(values).sum()) if values is not None else column.null_count
     if rule.max_null_rate is not None and len(column):
         rate = nulls / len(column)
         if rate > rule.max_null_rate + 1e-12:
-            found.append(Violation(name, "null_rate", nulls, [],
-                                   f"Column {name!r} is {rate:.1%} null; at most "
-                                   f"{rule.max_null_rate:.1%} is allowed."))  # fmt: skip
+            found.append(
+                Violation(
+                    name,
+                    "null_rate",
+                    nulls,
+                    [],
+                    f"Column {name!r} is {rate:.1%} null; at most "
+                    f"{rule.max_null_rate:.1%} is allowed.",
+                )
+            )
     if values is not None and (rule.min is not None or rule.max is not None):
         found += _range(name, rule, values)
     if rule.allowed is not None:
@@ -162,9 +180,16 @@ def _range(name: str, rule: ColumnRule, values: np.ndarray) -> list[Violation]:
         return []
     bad = values[outside]
     examples = sorted({float(v) for v in bad[:1000]}, key=lambda v: -abs(v))[:EXAMPLES]
-    return [Violation(name, "range", count, examples,
-                      f"{count} value(s) of {name!r} are outside [{low:g}, {high:g}] "
-                      f"(seen {float(bad.min()):g} to {float(bad.max()):g}).")]  # fmt: skip
+    return [
+        Violation(
+            name,
+            "range",
+            count,
+            examples,
+            f"{count} value(s) of {name!r} are outside [{low:g}, {high:g}] "
+            f"(seen {float(bad.min()):g} to {float(bad.max()):g}).",
+        )
+    ]
 
 
 def _categories(name: str, rule: ColumnRule, column: pa.ChunkedArray) -> list[Violation]:
@@ -175,9 +200,16 @@ def _categories(name: str, rule: ColumnRule, column: pa.ChunkedArray) -> list[Vi
     counted = pc.value_counts(unseen)
     order = np.argsort(-counted.field("counts").to_numpy(), kind="stable")[:EXAMPLES]
     examples = [counted.field("values")[int(i)].as_py() for i in order]
-    return [Violation(name, "category", len(unseen), examples,
-                      f"{len(unseen)} value(s) of {name!r} are not among its {len(rule.allowed or ())} "
-                      f"known categories (e.g. {', '.join(map(repr, examples[:3]))}).")]  # fmt: skip
+    return [
+        Violation(
+            name,
+            "category",
+            len(unseen),
+            examples,
+            f"{len(unseen)} value(s) of {name!r} are not among its {len(rule.allowed or ())} "
+            f"known categories (e.g. {', '.join(map(repr, examples[:3]))}).",
+        )
+    ]
 
 
 def _compatible(expected: str, actual: str, column: pa.ChunkedArray) -> bool:
@@ -201,10 +233,16 @@ def _table_violations(table: pa.Table, rules: Rules) -> list[Violation]:
         found += _duplicates(table, rules.max_duplicate_share)
     if rules.check_constant and table.num_rows > 1:
         found += [
-            Violation(name, "constant", table.num_rows, [value],
-                      f"Column {name!r} has one value ({value!r}) in every row.", "warning")
+            Violation(
+                name,
+                "constant",
+                table.num_rows,
+                [value],
+                f"Column {name!r} has one value ({value!r}) in every row.",
+                "warning",
+            )
             for name, value in _constant_columns(table)
-        ]  # fmt: skip
+        ]
     target = rules.target
     if target is None or target not in table.column_names:
         return found
@@ -213,12 +251,17 @@ def _table_violations(table: pa.Table, rules: Rules) -> list[Violation]:
     if rules.leakage_threshold is not None:
         scores = leakage_scores(table, target)
         found += [
-            Violation(name, "leakage", table.num_rows, [round(score, 4)],
-                      f"Column {name!r} predicts the target {target!r} almost perfectly "
-                      f"(score {score:.3f} ≥ {rules.leakage_threshold}); it may be a copy of it.")
+            Violation(
+                name,
+                "leakage",
+                table.num_rows,
+                [round(score, 4)],
+                f"Column {name!r} predicts the target {target!r} almost perfectly "
+                f"(score {score:.3f} ≥ {rules.leakage_threshold}); it may be a copy of it.",
+            )
             for name, score in scores.items()
             if score >= rules.leakage_threshold
-        ]  # fmt: skip
+        ]
     return found
 
 
@@ -239,9 +282,17 @@ def _duplicates(table: pa.Table, max_share: float) -> list[Violation]:
     count = duplicate_count(table)
     if count is None or count / table.num_rows <= max_share + 1e-12:
         return []
-    return [Violation(None, "duplicate_rows", count, [],
-                      f"{count} row(s) ({count / table.num_rows:.1%}) repeat an earlier row; "
-                      f"at most {max_share:.1%} is expected.", "warning")]  # fmt: skip
+    return [
+        Violation(
+            None,
+            "duplicate_rows",
+            count,
+            [],
+            f"{count} row(s) ({count / table.num_rows:.1%}) repeat an earlier row; "
+            f"at most {max_share:.1%} is expected.",
+            "warning",
+        )
+    ]
 
 
 def _constant_columns(table: pa.Table) -> list[tuple[str, Any]]:
@@ -261,20 +312,26 @@ def _constant_columns(table: pa.Table) -> list[tuple[str, Any]]:
 def _class_balance(column: pa.ChunkedArray, target: str, rules: Rules) -> list[Violation]:
     strings = _as_strings(column).drop_null()
     counted = pc.value_counts(strings)
-    counts = dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(),
-                      strict=True))  # fmt: skip
+    counts = dict(
+        zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
+    )
     rule = rules.columns.get(target)
     for label in rule.allowed if rule is not None and rule.allowed else ():
         counts.setdefault(label, 0)
     total = max(len(strings), 1)
     share = rules.min_class_share or 0.0
     return [
-        Violation(target, "class_balance", n, [label],
-                  f"Class {label!r} of {target!r} is {n / total:.2%} of the rows; "
-                  f"below {share:.2%}.", "warning")
+        Violation(
+            target,
+            "class_balance",
+            n,
+            [label],
+            f"Class {label!r} of {target!r} is {n / total:.2%} of the rows; below {share:.2%}.",
+            "warning",
+        )
         for label, n in sorted(counts.items(), key=lambda item: item[1])
         if n / total < share
-    ]  # fmt: skip
+    ]
 
 
 # --- conversions -------------------------------------------------------------

@@ -133,9 +133,13 @@ def run(
     )
     glitched = next(pair for pair in reversed(pairs) if pair not in shocked)
     total_days = plan.history_days + plan.calm_days + plan.shocked_days
-    table = demand_table(total_days, segment_count=plan.segment_count,
-                         shock=Shock(plan.shock_day, shocked), glitch=Glitch(plan.glitch_day, glitched),
-                         seed=plan.seed)  # fmt: skip
+    table = demand_table(
+        total_days,
+        segment_count=plan.segment_count,
+        shock=Shock(plan.shock_day, shocked),
+        glitch=Glitch(plan.glitch_day, glitched),
+        seed=plan.seed,
+    )
     story = Story(shocked=[_key(s, p) for s, p in shocked], glitched=_key(*glitched))
     settings = _demo_settings(settings, plan, table)
     context = loopml.configure(settings)
@@ -147,9 +151,11 @@ def run(
     story.password, scoring = _admit(context)
     server, thread, story.url = _serve(context)
     try:
-        say(f"2. Serving at {story.url} (sign-in required); streaming {plan.calm_days + plan.shocked_days} "
+        say(
+            f"2. Serving at {story.url} (sign-in required); streaming {plan.calm_days + plan.shocked_days} "
             f"days of traffic (1 day = {plan.day_seconds:g} s); demand shock on day {plan.calm_days} for "
-            f"{len(shocked)} segments …")  # fmt: skip
+            f"{len(shocked)} segments …"
+        )
         _stream(table, plan, story, say, token=scoring)
         _collect(context, plan, story)
     finally:
@@ -178,8 +184,9 @@ def _admit(context: Context) -> tuple[str, str]:
     users.add_user(store, "demo-admin", role="admin", actor="demo")
     password = secrets.token_urlsafe(12)
     users.add_user(store, OPERATOR, role="operator", password=password, actor="demo-admin")
-    scoring = tokens.create_token(store, "demo-erp-traffic", service=True, models=[MODEL], days=1,
-                                  actor="demo-admin")  # fmt: skip
+    scoring = tokens.create_token(
+        store, "demo-erp-traffic", service=True, models=[MODEL], days=1, actor="demo-admin"
+    )
     return password, scoring.secret
 
 
@@ -204,15 +211,30 @@ def _demo_settings(settings: Settings, plan: Plan, table: pd.DataFrame) -> Setti
         "target: demand\n"
         "segment_by: [store, product]\n"
         "policies:\n"
-        + _policy("demand-by-hand", BY_HAND, "approval", day,
-                  "# a wrong flour forecast is expensive: a person approves each promotion")
-        + _policy("demand-recovery", [p for p in PRODUCTS if p not in BY_HAND], "auto", day,
-                  "# every other product: the loop promotes on its own")
-    )  # fmt: skip
-    return settings.model_copy(update={
-        "project_file": project, "scheduler_interval": day / 2, "serving_poll_interval": min(0.2, day / 5),
-        "serving_log_flush_interval": day / 5, "auth": True,
-    })  # fmt: skip
+        + _policy(
+            "demand-by-hand",
+            BY_HAND,
+            "approval",
+            day,
+            "# a wrong flour forecast is expensive: a person approves each promotion",
+        )
+        + _policy(
+            "demand-recovery",
+            [p for p in PRODUCTS if p not in BY_HAND],
+            "auto",
+            day,
+            "# every other product: the loop promotes on its own",
+        )
+    )
+    return settings.model_copy(
+        update={
+            "project_file": project,
+            "scheduler_interval": day / 2,
+            "serving_poll_interval": min(0.2, day / 5),
+            "serving_log_flush_interval": day / 5,
+            "auth": True,
+        }
+    )
 
 
 def _policy(name: str, products, promotion: str, day: float, why: str) -> str:
@@ -245,30 +267,51 @@ def _train(table: pd.DataFrame, plan: Plan) -> None:
     history = table[table["date"] < table["date"].min() + pd.Timedelta(days=plan.history_days)]
     loopml.set_gate(MODEL, beat_champion="mae", margin=0.1)
     with loopml.start_run(experiment="demo-demand", name="per-segment ridge"):
-        loopml.log_params({"segments": plan.segment_count, "history_days": plan.history_days,
-                           "model": "ridge", "target": "demand"})  # fmt: skip
+        loopml.log_params(
+            {
+                "segments": plan.segment_count,
+                "history_days": plan.history_days,
+                "model": "ridge",
+                "target": "demand",
+            }
+        )
         trained_on = loopml.log_dataset(history, "demand-history")  # what a retrain extends
         for (store, product), part in history.groupby(["store", "product"], sort=False):
             train, test = part.iloc[:-30], part.iloc[-30:]
             model = make_pipeline(
-                ColumnTransformer([("dow", OneHotEncoder(handle_unknown="ignore"), ["day_of_week"])],
-                                  remainder="passthrough"),
+                ColumnTransformer(
+                    [("dow", OneHotEncoder(handle_unknown="ignore"), ["day_of_week"])],
+                    remainder="passthrough",
+                ),
                 Ridge(alpha=1.0),
-            ).fit(train[FEATURES], train["demand"])  # fmt: skip
+            ).fit(train[FEATURES], train["demand"])
             scores = metrics.regression(
                 test["demand"], model.predict(test[FEATURES]), ["mae", "mape", "wape"]
             )
-            version = loopml.log_model(model.fit(part[FEATURES], part["demand"]), MODEL,
-                                       input_example=part[FEATURES].head(3),
-                                       segment={"store": store, "product": product}, metrics=scores,
-                                       datasets=[trained_on])  # fmt: skip
+            version = loopml.log_model(
+                model.fit(part[FEATURES], part["demand"]),
+                MODEL,
+                input_example=part[FEATURES].head(3),
+                segment={"store": store, "product": product},
+                metrics=scores,
+                datasets=[trained_on],
+            )
             loopml.promote(MODEL, version.version, reason="initial training")
 
 
 def _declare_monitoring(context: Context, plan: Plan) -> None:
     day = timedelta(seconds=plan.day_seconds)
-    spec = MonitorSpec(name="demand-mape", model=MODEL, kind="performance", metric="mape", threshold=0.25,
-                       window=5 * day, schedule=day, per_segment=True, min_rows=3)  # fmt: skip
+    spec = MonitorSpec(
+        name="demand-mape",
+        model=MODEL,
+        kind="performance",
+        metric="mape",
+        threshold=0.25,
+        window=5 * day,
+        schedule=day,
+        per_segment=True,
+        min_rows=3,
+    )
     loopml.create_monitor(spec, replace=True)
 
 
@@ -280,8 +323,15 @@ def _serve(context: Context):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(context=context), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(context=context),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    )
     thread = threading.Thread(target=server.run, name="loopml-demo-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -305,22 +355,38 @@ def _stream(table: pd.DataFrame, plan: Plan, story: Story, say, *, token: str) -
             story.day_times.append(time.time())
             today = table[table["date"] == first + pd.Timedelta(days=n)]
             if pending:
-                _post(http, story, "/v1/feedback",
-                      {"feedback": [{"prediction_id": r["id"], "label": r["demand"]} for r in pending]})  # fmt: skip
+                _post(
+                    http,
+                    story,
+                    "/v1/feedback",
+                    {
+                        "feedback": [
+                            {"prediction_id": r["id"], "label": r["demand"]} for r in pending
+                        ]
+                    },
+                )
             records = today[KEYS + FEATURES].to_dict(orient="records")
             answer = _post(http, story, f"/v1/models/{MODEL}/predict", {"records": records})
             pending = []
             for row, predicted in zip(
                 today.itertuples(), (answer or {}).get("predictions", []), strict=False
             ):
-                entry = {"id": predicted["prediction_id"], "day": n, "segment": _key(row.store, row.product),
-                         "prediction": predicted["prediction"], "demand": row.demand, "version": predicted["version"]}  # fmt: skip
+                entry = {
+                    "id": predicted["prediction_id"],
+                    "day": n,
+                    "segment": _key(row.store, row.product),
+                    "prediction": predicted["prediction"],
+                    "demand": row.demand,
+                    "version": predicted["version"],
+                }
                 story.rows.append(entry)
                 pending.append(entry)
             if n % 5 == 4 or n == days - 1:
                 shocked = story.error(story.shocked, n - 4, n + 1)
-                say(f"   day {n + 1:>3}: {story.requests} requests, {story.failed} failed; "
-                    f"WAPE of the shocked segments over the last 5 days {shocked:.1%}")  # fmt: skip
+                say(
+                    f"   day {n + 1:>3}: {story.requests} requests, {story.failed} failed; "
+                    f"WAPE of the shocked segments over the last 5 days {shocked:.1%}"
+                )
         _sleep_until(start + (days + 1) * plan.day_seconds)
 
 
@@ -364,11 +430,17 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
         evidence = action.details.get("evidence") or {}
         story.decisions.setdefault(action.segment, []).append(
             f"day {day_of(action.updated_at):4.1f}: {action.state}"
-            + (f" (compared on {evidence['rows']} rows, p = {evidence['p_value']:.2g})"
-               if evidence.get("p_value") is not None else "")
-            + (f"; live check on {action.details['live']['rows']} rows"
-               if "live" in action.details else "")
-        )  # fmt: skip
+            + (
+                f" (compared on {evidence['rows']} rows, p = {evidence['p_value']:.2g})"
+                if evidence.get("p_value") is not None
+                else ""
+            )
+            + (
+                f"; live check on {action.details['live']['rows']} rows"
+                if "live" in action.details
+                else ""
+            )
+        )
         if action.state == "promoted" and action.finished_at is not None:
             story.promoted[action.segment] = action.challenger_version
         elif action.state == "awaiting_approval":
@@ -392,9 +464,11 @@ def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
     say("3. What happened")
     say(f"   requests served: {story.requests - story.failed}, failed: {story.failed}")
     if story.shocked:
-        say(f"   shocked segments ({len(story.shocked)}): WAPE before the shock "
+        say(
+            f"   shocked segments ({len(story.shocked)}): WAPE before the shock "
             f"{story.error(story.shocked, 0, shock):.1%}, in the 5 days after it "
-            f"{story.error(story.shocked, shock, shock + 5):.1%}")  # fmt: skip
+            f"{story.error(story.shocked, shock, shock + 5):.1%}"
+        )
     for segment in story.shocked:
         recovery = story.recovery(segment, end)
         before = story.error([segment], 0, shock)
@@ -403,11 +477,15 @@ def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
         elif recovery.promoted_day is None:
             said = "not promoted"
         elif recovery.error is None:
-            said = (f"promoted on day {recovery.promoted_day:.0f}, only {recovery.days:.0f} days "
-                    f"before the end: fewer than {MIN_RECOVERY_DAYS} to measure")  # fmt: skip
+            said = (
+                f"promoted on day {recovery.promoted_day:.0f}, only {recovery.days:.0f} days "
+                f"before the end: fewer than {MIN_RECOVERY_DAYS} to measure"
+            )
         else:
-            said = (f"promoted on day {recovery.promoted_day:.0f}; WAPE over the {recovery.days:.0f} "
-                    f"days since {recovery.error:.1%}")  # fmt: skip
+            said = (
+                f"promoted on day {recovery.promoted_day:.0f}; WAPE over the {recovery.days:.0f} "
+                f"days since {recovery.error:.1%}"
+            )
         say(f"   {segment}: WAPE before the shock {before:.1%}; {said}")
         for decision in story.decisions.get(segment, []):
             say(f"      {decision[:160]}")
@@ -415,13 +493,17 @@ def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
     if story.detected_day:
         delays = [story.detected_day[s] - shock for s in story.shocked if s in story.detected_day]
         if delays:
-            say(f"   detection: {len(delays)} of {len(story.shocked)} shocked segments alerted, "
-                f"{np.mean(delays):.1f} days after the shock on average")  # fmt: skip
+            say(
+                f"   detection: {len(delays)} of {len(story.shocked)} shocked segments alerted, "
+                f"{np.mean(delays):.1f} days after the shock on average"
+            )
     wrongly = [s for s in story.retrained if s not in {*story.shocked, story.glitched}]
     say(f"   calm segments retrained: {len(wrongly)}")
     glitch = plan.glitch_day - plan.history_days
-    say(f"   {story.glitched}: a till outage under-recorded days {glitch}-{glitch + 1}, a false "
-        f"alarm for the monitor; promoted: {'yes' if story.glitched in story.promoted else 'no'}")  # fmt: skip
+    say(
+        f"   {story.glitched}: a till outage under-recorded days {glitch}-{glitch + 1}, a false "
+        f"alarm for the monitor; promoted: {'yes' if story.glitched in story.promoted else 'no'}"
+    )
     for decision in story.decisions.get(story.glitched, []):
         say(f"      {decision[:160]}")
 
@@ -452,5 +534,7 @@ def how_to_sign_in(story: Story, home: Path, say: Callable[[str], None], *, serv
     say(f"   user:     {OPERATOR}")
     say(f"   password: {story.password}   (one-time: made for this run, shown only here)")
     if story.awaiting:
-        say(f"   waiting for you: {len(story.awaiting)} challenger(s) of {', '.join(BY_HAND)} "
-            "to approve or reject, and the shock's open alerts")  # fmt: skip
+        say(
+            f"   waiting for you: {len(story.awaiting)} challenger(s) of {', '.join(BY_HAND)} "
+            "to approve or reject, and the shock's open alerts"
+        )

@@ -17,15 +17,23 @@ def explanation_rows(store, version: ModelVersion) -> Rows:
     if found is None:
         return [("explanation", "not computed (loopml explain NAME --version V --data rows.csv)")]
     report = found.payload
-    rows = [("method", report["method"]), ("explains", report["output"]),
-            ("sample", f"{report['rows']:,} rows")]  # fmt: skip
+    rows = [
+        ("method", report["method"]),
+        ("explains", report["output"]),
+        ("sample", f"{report['rows']:,} rows"),
+    ]
     importance = ranked(report["importance"])
     widest = max(importance.values(), default=0) or 1
     for feature, value in importance.items():
         summary = report["summary"][feature]
         bar = "█" * max(1, round(BAR * value / widest))
-        rows.append((feature, f"{value:.4g} {bar} · {direction(summary['direction'])} · "
-                              f"5–95%: {summary['p5']:+.3g} … {summary['p95']:+.3g}"))  # fmt: skip
+        rows.append(
+            (
+                feature,
+                f"{value:.4g} {bar} · {direction(summary['direction'])} · "
+                f"5–95%: {summary['p5']:+.3g} … {summary['p95']:+.3g}",
+            )
+        )
     return rows
 
 
@@ -34,14 +42,19 @@ def fairness_rows(store, version: ModelVersion) -> Rows:
     if found is None:
         return [("fairness", "not assessed (loopml.assess_fairness)")]
     report = FairnessReport.from_dict(found.payload)
-    rows = [("assessed", f"on {report.rows:,} rows, {found.created_at:%Y-%m-%d %H:%M} UTC by "
-                         f"{found.created_by}")]  # fmt: skip
+    rows = [
+        (
+            "assessed",
+            f"on {report.rows:,} rows, {found.created_at:%Y-%m-%d %H:%M} UTC by {found.created_by}",
+        )
+    ]
     for attribute in report.attributes:
         summary = ", ".join(f"{k} {v:.3g}" for k, v in attribute.summary.items())
         default = ", ".join(f"{k} {r}" for k, r in DEFAULT_LIMITS[attribute.task].items())
         feature = "a model input" if attribute.used_as_feature else "not a model input"
-        rows.append((attribute.attribute, f"{summary} (default limit {default}: {HEURISTIC}; "
-                                          f"{feature})"))  # fmt: skip
+        rows.append(
+            (attribute.attribute, f"{summary} (default limit {default}: {HEURISTIC}; {feature})")
+        )
         for group, values in attribute.groups.items():
             shown = ", ".join(f"{k} {v:.3g}" for k, v in values.items() if k != "rows")
             rows.append(
@@ -57,10 +70,17 @@ def evaluation_rows(store, version: ModelVersion) -> Rows:
             ("evaluation", "not evaluated (loopml.evaluate('models:/NAME/V', rows, target=...))")
         ]
     report = found.payload
-    rows = [("evaluated", f"on {report['rows']:,} rows, {found.created_at:%Y-%m-%d %H:%M} UTC by "
-                          f"{found.created_by}")]  # fmt: skip
-    rows += [(name, "— (not defined here)" if value is None else f"{value:.6g}")
-             for name, value in sorted(report["metrics"].items())]  # fmt: skip
+    rows = [
+        (
+            "evaluated",
+            f"on {report['rows']:,} rows, {found.created_at:%Y-%m-%d %H:%M} UTC by "
+            f"{found.created_by}",
+        )
+    ]
+    rows += [
+        (name, "— (not defined here)" if value is None else f"{value:.6g}")
+        for name, value in sorted(report["metrics"].items())
+    ]
     details = report["details"]
     if "confusion" in details:
         labels = details["confusion"]["labels"]
@@ -68,15 +88,26 @@ def evaluation_rows(store, version: ModelVersion) -> Rows:
             predicted = ", ".join(f"{p}: {n}" for p, n in zip(labels, counts, strict=True))
             rows.append((f"actual {actual}", f"predicted {predicted}"))
         for b in details.get("calibration", []):
-            interval = (f", 95% {b['observed_low']:.3f}–{b['observed_high']:.3f}"
-                        if "observed_low" in b else "")  # fmt: skip
-            rows.append((f"calibration {b['low']:.1f}–{b['high']:.1f}",
-                         f"predicted {b['predicted']:.3f}, observed {b['observed']:.3f}"
-                         f"{interval} ({b['rows']} rows)"))  # fmt: skip
+            interval = (
+                f", 95% {b['observed_low']:.3f}–{b['observed_high']:.3f}"
+                if "observed_low" in b
+                else ""
+            )
+            rows.append(
+                (
+                    f"calibration {b['low']:.1f}–{b['high']:.1f}",
+                    f"predicted {b['predicted']:.3f}, observed {b['observed']:.3f}"
+                    f"{interval} ({b['rows']} rows)",
+                )
+            )
     else:
         residuals = details["residuals"]
-        rows.append(("residuals (actual − predicted)",
-                     ", ".join(f"{k} {v:+.4g}" for k, v in residuals.items())))  # fmt: skip
+        rows.append(
+            (
+                "residuals (actual − predicted)",
+                ", ".join(f"{k} {v:+.4g}" for k, v in residuals.items()),
+            )
+        )
     return rows
 
 
@@ -108,8 +139,17 @@ def family_rows(store, version: ModelVersion) -> Rows:
     rows = [("segments explained", f"{segments} (newest version of each)")]
     for row in family:
         share = row["top_in_segments"]
-        where = ("in every segment" if share == segments else
-                 f"in {share} of {segments} segments" if share else "in no segment")  # fmt: skip
-        rows.append((row["feature"], f"top {TOP_FEATURES} {where}; mean importance "
-                                     f"{row['mean_importance']:.4g}"))  # fmt: skip
+        where = (
+            "in every segment"
+            if share == segments
+            else f"in {share} of {segments} segments"
+            if share
+            else "in no segment"
+        )
+        rows.append(
+            (
+                row["feature"],
+                f"top {TOP_FEATURES} {where}; mean importance {row['mean_importance']:.4g}",
+            )
+        )
     return rows

@@ -36,14 +36,23 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"task": self.task, "rows": self.rows, "metrics": self.metrics,
-                "details": self.details, "explanation": self.explanation,
-                "fairness": self.fairness, "notes": self.notes}  # fmt: skip
+        return {
+            "task": self.task,
+            "rows": self.rows,
+            "metrics": self.metrics,
+            "details": self.details,
+            "explanation": self.explanation,
+            "fairness": self.fairness,
+            "notes": self.notes,
+        }
 
     def to_html(self) -> str:
         """A self-contained page: metrics, plots, importance and fairness."""
-        parts = [f"<h1>Evaluation on {self.rows:,} rows ({self.task})</h1>",
-                 _table("Metrics", self.metrics.items()), *figures(self.details)]  # fmt: skip
+        parts = [
+            f"<h1>Evaluation on {self.rows:,} rows ({self.task})</h1>",
+            _table("Metrics", self.metrics.items()),
+            *figures(self.details),
+        ]
         if "residuals" in self.details:
             parts.append(
                 _table("Residuals (actual − predicted)", self.details["residuals"].items())
@@ -51,22 +60,30 @@ class Evaluation:
         if self.explanation:
             from loopml.explain.plots import contribution_summary
 
-            parts.append(_table(f"Importance ({self.explanation['method']})",
-                                self.explanation["importance"].items()))  # fmt: skip
+            parts.append(
+                _table(
+                    f"Importance ({self.explanation['method']})",
+                    self.explanation["importance"].items(),
+                )
+            )
             parts.append(contribution_summary(self.explanation))
         for attribute in (self.fairness or {}).get("attributes", []):
             parts.append(
                 _table(f"Fairness by {attribute['attribute']}", attribute["summary"].items())
             )
         parts += [f"<p>{html.escape(note)}</p>" for note in self.notes]
-        return (f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation</title>"
-                f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")  # fmt: skip
+        return (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>Evaluation</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
+        )
 
 
-STYLE = ("body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
-         "table{border-collapse:collapse;margin:1rem 0}td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}"
-         "figure.plot{display:inline-block;margin:.5rem 1rem .5rem 0}figcaption{font-size:.85rem;color:#555}"
-         "caption{text-align:left;white-space:nowrap;color:#555;padding-bottom:.3rem}")  # fmt: skip
+STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
+    "table{border-collapse:collapse;margin:1rem 0}td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}"
+    "figure.plot{display:inline-block;margin:.5rem 1rem .5rem 0}figcaption{font-size:.85rem;color:#555}"
+    "caption{text-align:left;white-space:nowrap;color:#555;padding-bottom:.3rem}"
+)
 
 
 def figures(details: dict[str, Any]) -> list[str]:
@@ -82,8 +99,10 @@ def figures(details: dict[str, Any]) -> list[str]:
         return shown
     if "residual_points" not in details:  # stored before the plots existed
         return []
-    return [plots.residual_plot(details["residual_points"]),
-            plots.histogram(details["residual_histogram"], "actual − predicted")]  # fmt: skip
+    return [
+        plots.residual_plot(details["residual_points"]),
+        plots.histogram(details["residual_histogram"], "actual − predicted"),
+    ]
 
 
 def evaluate(
@@ -97,7 +116,11 @@ def evaluate(
     actual = np.asarray(data[target])
     task = "regression" if model.classes_ is None else "classification"
     metrics = scoring.evaluate(task, scoring.METRICS_BY_TASK[task], model, data, actual)
-    details = _classifier_details(model, data, actual) if task == "classification" else _residuals(model, data, actual)  # fmt: skip
+    details = (
+        _classifier_details(model, data, actual)
+        if task == "classification"
+        else _residuals(model, data, actual)
+    )
     notes: list[str] = []
     try:
         explanation = global_explanation(model, data, sample_rows=sample_rows)
@@ -141,9 +164,17 @@ def _calibration(proba: np.ndarray, positive: np.ndarray) -> list[dict[str, floa
         if mine.any():
             hits, rows = int(positive[mine].sum()), int(mine.sum())
             interval = binomtest(hits, rows).proportion_ci(method="wilson")
-            found.append({"low": float(edges[b]), "high": float(edges[b + 1]), "rows": rows,
-                          "predicted": float(proba[mine].mean()), "observed": hits / rows,
-                          "observed_low": float(interval.low), "observed_high": float(interval.high)})  # fmt: skip
+            found.append(
+                {
+                    "low": float(edges[b]),
+                    "high": float(edges[b + 1]),
+                    "rows": rows,
+                    "predicted": float(proba[mine].mean()),
+                    "observed": hits / rows,
+                    "observed_low": float(interval.low),
+                    "observed_high": float(interval.high),
+                }
+            )
     return found
 
 
@@ -159,10 +190,13 @@ def _residuals(model: Any, data, actual: np.ndarray) -> dict[str, Any]:
     counts, edges = np.histogram(residuals, bins=bins)
     return {
         "residuals": {"mean": float(residuals.mean()), **named},
-        "residual_points": {"predicted": predicted[shown].tolist(),
-                            "residual": residuals[shown].tolist(), "of_rows": len(residuals)},
+        "residual_points": {
+            "predicted": predicted[shown].tolist(),
+            "residual": residuals[shown].tolist(),
+            "of_rows": len(residuals),
+        },
         "residual_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
-    }  # fmt: skip
+    }
 
 
 def _table(title: str, rows) -> str:

@@ -52,17 +52,25 @@ class FairnessReport:
 
     def to_dict(self) -> dict[str, Any]:
         positive = self.positive.item() if isinstance(self.positive, np.generic) else self.positive
-        return {"rows": self.rows, "positive": positive,
-                "attributes": [asdict(a) for a in self.attributes]}  # fmt: skip
+        return {
+            "rows": self.rows,
+            "positive": positive,
+            "attributes": [asdict(a) for a in self.attributes],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FairnessReport:
         """From its stored form, where a rate that could not be measured is null (NaN again here)."""
         attributes = tuple(
-            AttributeFairness(**{**a, "summary": _nan(a["summary"]),
-                                 "groups": {g: _nan(v) for g, v in a["groups"].items()}})
+            AttributeFairness(
+                **{
+                    **a,
+                    "summary": _nan(a["summary"]),
+                    "groups": {g: _nan(v) for g, v in a["groups"].items()},
+                }
+            )
             for a in data["attributes"]
-        )  # fmt: skip
+        )
         return cls(data["rows"], data.get("positive"), attributes)
 
     def attribute(self, name: str) -> AttributeFairness:
@@ -120,13 +128,20 @@ def fairness_of_predictions(
 
 def _classification(actual, predicted, groups) -> tuple[str, dict, dict]:
     fm = fairlearn_metrics()
-    metrics = {"selection_rate": fm.selection_rate,
-               "true_positive_rate": _given(fm.true_positive_rate, 1),
-               "false_positive_rate": _given(fm.false_positive_rate, 0), "error_rate": _error_rate}  # fmt: skip
+    metrics = {
+        "selection_rate": fm.selection_rate,
+        "true_positive_rate": _given(fm.true_positive_rate, 1),
+        "false_positive_rate": _given(fm.false_positive_rate, 0),
+        "error_rate": _error_rate,
+    }
     frame = _metric_frame(metrics, actual, predicted, groups)
     gaps, ratios = frame.difference(), frame.ratio()
     rates = frame.by_group[["true_positive_rate", "false_positive_rate"]]
-    odds = math.nan if rates.isna().any(axis=None) else max(gaps["true_positive_rate"], gaps["false_positive_rate"])  # fmt: skip
+    odds = (
+        math.nan
+        if rates.isna().any(axis=None)
+        else max(gaps["true_positive_rate"], gaps["false_positive_rate"])
+    )
     summary = {
         "demographic_parity_difference": float(gaps["selection_rate"]),
         "demographic_parity_ratio": float(ratios["selection_rate"]),
@@ -147,8 +162,12 @@ def _regression(actual, predicted, groups) -> tuple[str, dict, dict]:
 def _metric_frame(metrics: dict, actual, predicted, groups):
     """fairlearn's MetricFrame of ``metrics`` per group, with each group's row count."""
     fm = fairlearn_metrics()
-    return fm.MetricFrame(metrics={"rows": fm.count, **metrics}, y_true=actual, y_pred=predicted,
-                          sensitive_features=groups)  # fmt: skip
+    return fm.MetricFrame(
+        metrics={"rows": fm.count, **metrics},
+        y_true=actual,
+        y_pred=predicted,
+        sensitive_features=groups,
+    )
 
 
 def _given(rate, label: int):

@@ -22,8 +22,14 @@ def explain_version(
     feature on at most ``sample_rows`` rows of ``data`` (its training rows, say)."""
     context = get_context()
     found = registry.resolve(context.store, name, version=version)
-    return service.explain_version(context.store, context.artifacts, found, data,
-                                   sample_rows=sample_rows, actor=context.settings.actor)  # fmt: skip
+    return service.explain_version(
+        context.store,
+        context.artifacts,
+        found,
+        data,
+        sample_rows=sample_rows,
+        actor=context.settings.actor,
+    )
 
 
 def explain_family(name: str) -> list[dict[str, Any]]:
@@ -38,8 +44,15 @@ def assess_fairness(
     version for the ``fairness`` gate check and the model card."""
     context = get_context()
     found = registry.resolve(context.store, name, version=version)
-    return service.assess_fairness(context.store, context.artifacts, found, data, target=target,
-                                   sensitive=sensitive, actor=context.settings.actor)  # fmt: skip
+    return service.assess_fairness(
+        context.store,
+        context.artifacts,
+        found,
+        data,
+        target=target,
+        sensitive=sensitive,
+        actor=context.settings.actor,
+    )
 
 
 def evaluate(

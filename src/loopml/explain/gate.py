@@ -37,7 +37,9 @@ class FairnessLimits(BaseModel):
     limits: dict[str, str] = Field(
         default_factory=dict, description='e.g. {"demographic_parity_ratio": ">= 0.8"}'
     )
-    min_group_rows: int = Field(default=30, ge=1, description="Fewer rows in a group: too little to judge.")  # fmt: skip
+    min_group_rows: int = Field(
+        default=30, ge=1, description="Fewer rows in a group: too little to judge."
+    )
 
     @field_validator("limits")
     @classmethod
@@ -62,14 +64,22 @@ def fairness_check(candidate: ModelVersion, spec: FairnessLimits, store: Any) ->
 
     report = fairness_of(store, candidate) if store is not None else None
     if report is None:
-        return Check("fairness", False, f"no fairness assessment is recorded for v{candidate.version}; "
-                     f"run loopml.assess_fairness({candidate.name!r}, {candidate.version}, data, "
-                     "target=..., sensitive=[...])")  # fmt: skip
+        return Check(
+            "fairness",
+            False,
+            f"no fairness assessment is recorded for v{candidate.version}; "
+            f"run loopml.assess_fairness({candidate.name!r}, {candidate.version}, data, "
+            "target=..., sensitive=[...])",
+        )
     measured = {a.attribute: a for a in report.attributes}
     missing = [name for name in spec.sensitive if name not in measured]
     if missing:
-        return Check("fairness", False, f"the fairness assessment lacks {', '.join(missing)}; "
-                     "assess the version with those sensitive columns")  # fmt: skip
+        return Check(
+            "fairness",
+            False,
+            f"the fairness assessment lacks {', '.join(missing)}; "
+            "assess the version with those sensitive columns",
+        )
     details, values, passed = [], {}, True
     for attribute in measured.values():
         ok, detail = _judge(attribute, spec)
@@ -77,10 +87,13 @@ def fairness_check(candidate: ModelVersion, spec: FairnessLimits, store: Any) ->
         details.append(detail)
         # the numbers, the rule they were held to and the verdict, for the audit trail
         values[attribute.attribute] = {
-            "summary": attribute.summary, "groups": attribute.groups, "passed": ok,
-            "limits": _limits(attribute, spec), "default_limits": not spec.limits,
+            "summary": attribute.summary,
+            "groups": attribute.groups,
+            "passed": ok,
+            "limits": _limits(attribute, spec),
+            "default_limits": not spec.limits,
             "min_group_rows": spec.min_group_rows,
-        }  # fmt: skip
+        }
     return Check("fairness", passed, "; ".join(details), values)
 
 
@@ -91,8 +104,10 @@ def _limits(attribute: AttributeFairness, spec: FairnessLimits) -> dict[str, str
 def _judge(attribute: AttributeFairness, spec: FairnessLimits) -> tuple[bool, str]:
     group, rows = attribute.smallest_group
     if rows < spec.min_group_rows:
-        return False, (f"{attribute.attribute}: group {group!r} has {rows} rows, too few to judge "
-                       f"(needs >= {spec.min_group_rows}); assess on more data")  # fmt: skip
+        return False, (
+            f"{attribute.attribute}: group {group!r} has {rows} rows, too few to judge "
+            f"(needs >= {spec.min_group_rows}); assess on more data"
+        )
     limits = _limits(attribute, spec)
     parts, ok = [], True
     for metric, rule in limits.items():
@@ -103,8 +118,10 @@ def _judge(attribute: AttributeFairness, spec: FairnessLimits) -> tuple[bool, st
                 f"{attribute.attribute}: {metric} is not measured for a {attribute.task} model",
             )
         if math.isnan(value):  # a group lacks the true positives or negatives it rests on
-            return False, (f"{attribute.attribute}: {metric} cannot be measured: a group has no "
-                           "rows of one true class; assess on rows where every group has both")  # fmt: skip
+            return False, (
+                f"{attribute.attribute}: {metric} cannot be measured: a group has no "
+                "rows of one true class; assess on rows where every group has both"
+            )
         meets = holds(rule, value)
         ok = ok and meets
         parts.append(

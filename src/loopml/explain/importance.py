@@ -70,10 +70,14 @@ def family_importance(reports: Sequence[Mapping[str, Any]]) -> list[dict[str, An
         for feature in list(importance)[:TOP_FEATURES]:
             top[feature] = top.get(feature, 0) + 1
     rows = [
-        {"feature": f, "mean_importance": float(np.mean(v)), "top_in_segments": top.get(f, 0),
-         "segments": len(reports)}
+        {
+            "feature": f,
+            "mean_importance": float(np.mean(v)),
+            "top_in_segments": top.get(f, 0),
+            "segments": len(reports),
+        }
         for f, v in totals.items()
-    ]  # fmt: skip
+    ]
     return sorted(rows, key=lambda r: (-r["top_in_segments"], -r["mean_importance"]))
 
 
@@ -108,9 +112,14 @@ def _summary(explanation: Explanation, frame) -> dict[str, dict[str, float | Non
         if feature in numeric:
             inputs = matrix[:, numeric.index(feature)]
             direction = _rank_correlation(inputs, values[:, position])
-        out[feature] = {"p5": float(low[position]), "p25": float(lower[position]),
-                        "median": float(middle[position]), "p75": float(upper[position]),
-                        "p95": float(high[position]), "direction": direction}  # fmt: skip
+        out[feature] = {
+            "p5": float(low[position]),
+            "p25": float(lower[position]),
+            "median": float(middle[position]),
+            "p75": float(upper[position]),
+            "p95": float(high[position]),
+            "direction": direction,
+        }
     return out
 
 

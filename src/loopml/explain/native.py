@@ -71,8 +71,9 @@ def _explanation(raw: np.ndarray, features: list[str], classes, library: str) ->
     method = f"{library} pred_contrib (exact TreeSHAP)"
     if raw.shape[1] > 1:
         values, base, chosen = pick_class(values.transpose(0, 2, 1), base, np.asarray(classes))
-        return Explanation(tuple(features), values, base, "raw margin of the predicted class",
-                           method, chosen)  # fmt: skip
+        return Explanation(
+            tuple(features), values, base, "raw margin of the predicted class", method, chosen
+        )
     output = "prediction" if classes is None else f"log-odds of class {_name(classes[-1])}"
     return Explanation(tuple(features), values[:, 0, :], base[:, 0], output, method)
 

@@ -32,9 +32,16 @@ def residual_plot(points: dict[str, Any]) -> str:
         for x, y in zip(xs, ys, strict=True)
     )
     zero = _line(scale.x(scale.x_low), scale.y(0), scale.x(scale.x_high), scale.y(0), dashed=True)
-    shown = f"{len(xs):,} of {points['of_rows']:,} rows" if points["of_rows"] > len(xs) else f"{len(xs):,} rows"  # fmt: skip
-    return _svg("residual-scatter", f"Residuals against predictions ({shown})",
-                scale.axes("predicted", "actual − predicted") + zero + dots)  # fmt: skip
+    shown = (
+        f"{len(xs):,} of {points['of_rows']:,} rows"
+        if points["of_rows"] > len(xs)
+        else f"{len(xs):,} rows"
+    )
+    return _svg(
+        "residual-scatter",
+        f"Residuals against predictions ({shown})",
+        scale.axes("predicted", "actual − predicted") + zero + dots,
+    )
 
 
 def histogram(distribution: dict[str, Sequence[float]], label: str) -> str:
@@ -48,8 +55,11 @@ def histogram(distribution: dict[str, Sequence[float]], label: str) -> str:
         f"<title>{low:.4g} to {high:.4g}: {n} rows</title></rect>"
         for low, high, n in zip(edges[:-1], edges[1:], counts, strict=True)
     )
-    return _svg("histogram", f"Distribution of {label} ({sum(counts):,} rows)",
-                scale.axes(label, "rows") + bars)  # fmt: skip
+    return _svg(
+        "histogram",
+        f"Distribution of {label} ({sum(counts):,} rows)",
+        scale.axes(label, "rows") + bars,
+    )
 
 
 def reliability_diagram(bins: Sequence[dict[str, float]], of: str) -> str:
@@ -57,8 +67,10 @@ def reliability_diagram(bins: Sequence[dict[str, float]], of: str) -> str:
     calibrated model's dots lie on the diagonal. Bars at the foot show each bin's rows."""
     scale = _Scale([0, 1], [0, 1])
     most = max((b["rows"] for b in bins), default=1)
-    parts = [scale.axes(f"mean predicted {of}", "observed rate"),
-             _line(scale.x(0), scale.y(0), scale.x(1), scale.y(1), dashed=True)]  # fmt: skip
+    parts = [
+        scale.axes(f"mean predicted {of}", "observed rate"),
+        _line(scale.x(0), scale.y(0), scale.x(1), scale.y(1), dashed=True),
+    ]
     for b in bins:
         foot = 0.15 * b["rows"] / most
         parts.append(
@@ -112,16 +124,22 @@ def contribution_summary(report: dict[str, Any]) -> str:
         return left + (value - low) / (high - low) * (width - left - 10)
 
     parts = [_line(x(0), 10, x(0), bottom, dashed=True), _line(x(low), bottom, x(high), bottom)]
-    parts += [f"<text x='{x(v):.1f}' y='{bottom + 14}' text-anchor='{anchor}'>{v:+.3g}</text>"
-              for v, anchor in ((low, "start"), (0.0, "middle"), (high, "end"))]  # fmt: skip
-    parts.append(f"<text x='{(x(low) + x(high)) / 2:.1f}' y='{bottom + 30}' text-anchor='middle'>"
-                 f"contribution to the {_e(report['output'])}</text>")  # fmt: skip
+    parts += [
+        f"<text x='{x(v):.1f}' y='{bottom + 14}' text-anchor='{anchor}'>{v:+.3g}</text>"
+        for v, anchor in ((low, "start"), (0.0, "middle"), (high, "end"))
+    ]
+    parts.append(
+        f"<text x='{(x(low) + x(high)) / 2:.1f}' y='{bottom + 30}' text-anchor='middle'>"
+        f"contribution to the {_e(report['output'])}</text>"
+    )
     for row, feature in enumerate(features):
         parts.append(
             _feature_row(feature, summary[feature], 10 + ROW_HEIGHT * (row + 0.5), left, x)
         )
-    title = (f"Contributions per feature on {report['rows']:,} rows: red, higher values raise "
-             "the output; blue, they lower it; grey, mixed")  # fmt: skip
+    title = (
+        f"Contributions per feature on {report['rows']:,} rows: red, higher values raise "
+        "the output; blue, they lower it; grey, mixed"
+    )
     return _svg("contributions", title, "".join(parts), width=width, height=bottom + 36)
 
 
@@ -130,16 +148,21 @@ def _feature_row(feature: str, s: dict[str, Any], y: float, left: int, x) -> str
     color = (
         MIXED_COLOR if rho is None or abs(rho) < 0.1 else RAISE_COLOR if rho > 0 else LOWER_COLOR
     )
-    title = (f"{feature}: contributions 5–95% {s['p5']:+.3g} … {s['p95']:+.3g}"
-             + ("" if rho is None else f", rank correlation with its value {rho:+.2f}"))  # fmt: skip
+    title = f"{feature}: contributions 5–95% {s['p5']:+.3g} … {s['p95']:+.3g}" + (
+        "" if rho is None else f", rank correlation with its value {rho:+.2f}"
+    )
     box = ""
     if "p25" in s:  # explanations stored before the quartiles were kept have whiskers only
-        box = (f"<rect x='{x(s['p25']):.1f}' y='{y - 5:.1f}' width='{max(x(s['p75']) - x(s['p25']), 1):.1f}' "
-               f"height='10' fill='{color}' fill-opacity='.35' stroke='{color}'/>"
-               + _line(x(s["median"]), y - 5, x(s["median"]), y + 5, color=color))  # fmt: skip
-    return (f"<g class='feature' data-feature='{_e(feature)}' data-color='{color}'><title>{_e(title)}</title>"
-            f"<text x='{left - 6}' y='{y + 3.5:.1f}' text-anchor='end'>{_e(feature)}</text>"
-            f"{_line(x(s['p5']), y, x(s['p95']), y, color=color)}{box}</g>")  # fmt: skip
+        box = (
+            f"<rect x='{x(s['p25']):.1f}' y='{y - 5:.1f}' width='{max(x(s['p75']) - x(s['p25']), 1):.1f}' "
+            f"height='10' fill='{color}' fill-opacity='.35' stroke='{color}'/>"
+            + _line(x(s["median"]), y - 5, x(s["median"]), y + 5, color=color)
+        )
+    return (
+        f"<g class='feature' data-feature='{_e(feature)}' data-color='{color}'><title>{_e(title)}</title>"
+        f"<text x='{left - 6}' y='{y + 3.5:.1f}' text-anchor='end'>{_e(feature)}</text>"
+        f"{_line(x(s['p5']), y, x(s['p95']), y, color=color)}{box}</g>"
+    )
 
 
 class _Scale:
@@ -185,8 +208,9 @@ def _span(values: Sequence[float]) -> tuple[float, float]:
     return (low - 0.5, high + 0.5) if low == high else (low, high)
 
 
-def _line(x1: float, y1: float, x2: float, y2: float, *, dashed: bool = False,
-          color: str | None = None) -> str:  # fmt: skip
+def _line(
+    x1: float, y1: float, x2: float, y2: float, *, dashed: bool = False, color: str | None = None
+) -> str:
     dash = " stroke-dasharray='4 3'" if dashed else ""
     color = color or (IDEAL_COLOR if dashed else AXIS_COLOR)
     return f"<line x1='{x1:.1f}' y1='{y1:.1f}' x2='{x2:.1f}' y2='{y2:.1f}' stroke='{color}'{dash}/>"

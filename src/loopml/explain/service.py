@@ -27,8 +27,9 @@ def explain_version(
 
     model = load_version(artifacts, version)
     report = global_explanation(model, data, sample_rows=sample_rows)
-    reports.save_report(store, version, EXPLANATION, report, actor=actor,
-                        summary=_explanation_summary(report))  # fmt: skip
+    reports.save_report(
+        store, version, EXPLANATION, report, actor=actor, summary=_explanation_summary(report)
+    )
     return report
 
 
@@ -81,11 +82,23 @@ def fairness_summary(report: dict[str, Any]) -> dict[str, Any]:
 
 def save_evaluation(store, version: ModelVersion, result, *, actor: str) -> None:
     """Keep an evaluation with the version, its explanation and fairness as their own reports."""
-    reports.save_report(store, version, EVALUATION, result.to_dict(), actor=actor,
-                        summary={"rows": result.rows, "metrics": result.metrics})  # fmt: skip
+    reports.save_report(
+        store,
+        version,
+        EVALUATION,
+        result.to_dict(),
+        actor=actor,
+        summary={"rows": result.rows, "metrics": result.metrics},
+    )
     if result.explanation is not None:
-        reports.save_report(store, version, EXPLANATION, result.explanation, actor=actor,
-                            summary={"rows": result.explanation["rows"]})  # fmt: skip
+        reports.save_report(
+            store,
+            version,
+            EXPLANATION,
+            result.explanation,
+            actor=actor,
+            summary={"rows": result.explanation["rows"]},
+        )
     if result.fairness is not None:
         save_fairness(store, version, result.fairness, actor=actor)
 

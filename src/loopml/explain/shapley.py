@@ -20,10 +20,17 @@ from loopml.explain.explanation import Explanation, pick_class
 from loopml.explain.inputs import Codes, refuse_text, shap
 
 TREE_CLASSES = (
-    "DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier", "ExtraTreeRegressor",
-    "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor",
-    "GradientBoostingClassifier", "GradientBoostingRegressor",
-)  # fmt: skip
+    "DecisionTreeClassifier",
+    "DecisionTreeRegressor",
+    "ExtraTreeClassifier",
+    "ExtraTreeRegressor",
+    "RandomForestClassifier",
+    "RandomForestRegressor",
+    "ExtraTreesClassifier",
+    "ExtraTreesRegressor",
+    "GradientBoostingClassifier",
+    "GradientBoostingRegressor",
+)
 
 
 def is_sklearn_tree(native: Any) -> bool:
@@ -107,8 +114,9 @@ def explain_sampled(sampled: Sampled, frame, features: list[str]) -> Explanation
         f"{sampled.permutations} permutations per row"
     )
     values = np.asarray(result.values)
-    return Explanation(tuple(features), values, np.asarray(result.base_values), sampled.output,
-                       method)  # fmt: skip
+    return Explanation(
+        tuple(features), values, np.asarray(result.base_values), sampled.output, method
+    )
 
 
 def _output_function(model: Any, codes: Codes):

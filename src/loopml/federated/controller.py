@@ -42,15 +42,27 @@ class JournaledFedAvg(FedAvg):
         self._sites: list[str] = []
         self._asked: list[str] = []
 
-    def send_model(self, task_name="train", data=None, targets=None, min_responses=None,
-                   timeout=0, callback=None) -> None:  # fmt: skip
+    def send_model(
+        self,
+        task_name="train",
+        data=None,
+        targets=None,
+        min_responses=None,
+        timeout=0,
+        callback=None,
+    ) -> None:
         # The engine's default waits for every participant and aborts the whole run when
         # one fails; a federation only needs its quorum, and waits a while for the rest.
         self.broadcast_model(
-            task_name=task_name, data=data, targets=targets, min_responses=self.min_participants,
-            wait_time_after_min_received=self.straggler_wait, timeout=timeout, blocking=False,
+            task_name=task_name,
+            data=data,
+            targets=targets,
+            min_responses=self.min_participants,
+            wait_time_after_min_received=self.straggler_wait,
+            timeout=timeout,
+            blocking=False,
             callback=callback,
-        )  # fmt: skip
+        )
 
     def sample_clients(self, num_clients=None):
         self._sites = []
@@ -63,9 +75,14 @@ class JournaledFedAvg(FedAvg):
         if accepted:
             self._sites.append(site)
         self._write(
-            kind="reply", round=self.current_round, site=site, accepted=bool(accepted),
-            params=_describe(result.params), metrics=result.metrics, meta=_plain(result.meta),
-        )  # fmt: skip
+            kind="reply",
+            round=self.current_round,
+            site=site,
+            accepted=bool(accepted),
+            params=_describe(result.params),
+            metrics=result.metrics,
+            meta=_plain(result.meta),
+        )
         return accepted
 
     def update_model(self, model: FLModel, aggr_result: FLModel) -> FLModel:
@@ -78,9 +95,11 @@ class JournaledFedAvg(FedAvg):
             raise RuntimeError(reason)
         updated = super().update_model(model, aggr_result)
         self._write(
-            kind="round", round=self.current_round, sites=sorted(self._sites),
+            kind="round",
+            round=self.current_round,
+            sites=sorted(self._sites),
             params={k: _plain_value(v) for k, v in updated.params.items()},
-        )  # fmt: skip
+        )
         return updated
 
     def _write(self, **line: Any) -> None:
@@ -155,8 +174,11 @@ def _describe(params: dict | None) -> dict[str, dict[str, Any]]:
 def _shape_of(value: Any) -> dict[str, Any]:
     if isinstance(value, bytes | bytearray):  # a forest in XGBoost's JSON: which arrays, how long
         return {"type": "xgboost", "trees": trees_described(json.loads(bytes(value)))}
-    return {"type": type(value).__name__, "dtype": str(getattr(value, "dtype", "")),
-            "shape": list(getattr(value, "shape", ()))}  # fmt: skip
+    return {
+        "type": type(value).__name__,
+        "dtype": str(getattr(value, "dtype", "")),
+        "shape": list(getattr(value, "shape", ())),
+    }
 
 
 def trees_described(forest: dict) -> list[dict[str, Any]]:

@@ -51,10 +51,16 @@ def run(name: str) -> Result:
     federation = admit_all(name)
     members = federation.joined
     if len(members) < federation.min_participants:
-        refused = [f"{m.name} ({m.state}{': ' + m.reason if m.reason else ''})"
-                   for m in federation.members if m.state != "joined"]  # fmt: skip
-        _fail(name, f"{len(members)} member(s) can train, the federation needs "
-                    f"{federation.min_participants}; not taking part: {', '.join(refused) or 'none'}")  # fmt: skip
+        refused = [
+            f"{m.name} ({m.state}{': ' + m.reason if m.reason else ''})"
+            for m in federation.members
+            if m.state != "joined"
+        ]
+        _fail(
+            name,
+            f"{len(members)} member(s) can train, the federation needs "
+            f"{federation.min_participants}; not taking part: {', '.join(refused) or 'none'}",
+        )
     keys = [segments.NONE]
     if federation.options.get("segment_by"):
         keys, differ = segments.agreed({m.name: m.fingerprint or {} for m in members})
@@ -65,8 +71,14 @@ def run(name: str) -> Result:
     model, versions, run_id = _record(federation, trained)
     service.finish(context.store, name, state="trained", reason=None, actor=actor)
     last = trained[-1]
-    return Result(service.get(context.store, name), model, versions[last.segment], run_id,
-                  last.rounds, versions)  # fmt: skip
+    return Result(
+        service.get(context.store, name),
+        model,
+        versions[last.segment],
+        run_id,
+        last.rounds,
+        versions,
+    )
 
 
 def _train(federation: Federation, segment: str) -> Trained:
@@ -78,20 +90,25 @@ def _train(federation: Federation, segment: str) -> Trained:
     # Over XGBoost's collective every participant takes part in every split: all or none.
     needed = len(members) if federation.strategy == "histogram" else federation.min_participants
     spec = {
-        "federation": federation.name, "strategy": federation.strategy, "segment": segment,
+        "federation": federation.name,
+        "strategy": federation.strategy,
+        "segment": segment,
         "num_rounds": rounds or 1 + federation.rounds,
         "members": [{"name": m.name, "home": m.home} for m in members],
         "initial": {} if forest else {"theta": linear.initial_vector(len(federation.features))},
         "min_participants": needed,
         "fedprox_mu": federation.options.get("mu") if federation.strategy == "fedprox" else None,
         "privacy": federation.options.get("privacy"),
-    }  # fmt: skip
+    }
     workdir = _folder(federation.name) / "engine"
     outcome = engine.run(spec, workdir / segments.folder_name(segment) if segment else workdir)
     reason = journal.failure(
-        outcome.journal, outcome.returncode, members=[m.name for m in members],
-        num_rounds=spec["num_rounds"], min_participants=needed,
-    )  # fmt: skip
+        outcome.journal,
+        outcome.returncode,
+        members=[m.name for m in members],
+        num_rounds=spec["num_rounds"],
+        min_participants=needed,
+    )
     if reason:
         where = f"segment {segment}: " if segment else ""
         _fail(federation.name, f"{where}{reason} (engine log: {outcome.log})")
@@ -119,14 +136,27 @@ def _record(federation: Federation, trained: list[Trained]) -> tuple[str, dict[s
     with tracking.start_run(
         experiment=f"federation:{federation.name}", name="federation"
     ) as parent:
-        parent.log_params({"federation": federation.name, "strategy": federation.strategy,
-                           "rounds": federation.rounds, "participants": ",".join(fingerprints)})  # fmt: skip
-        parent.set_tags({"loopml.federation": federation.name,
-                         "loopml.federation.rounds": len(trained[0].rounds)})  # fmt: skip
+        parent.log_params(
+            {
+                "federation": federation.name,
+                "strategy": federation.strategy,
+                "rounds": federation.rounds,
+                "participants": ",".join(fingerprints),
+            }
+        )
+        parent.set_tags(
+            {
+                "loopml.federation": federation.name,
+                "loopml.federation.rounds": len(trained[0].rounds),
+            }
+        )
         registered = {done.segment: _register(parent, federation, done) for done in trained}
         shared = {key: entry.pop("global") for key, entry in registered.items()}
-        lineage = {"federation": federation.name, "strategy": federation.strategy,
-                   "participants": fingerprints}  # fmt: skip
+        lineage = {
+            "federation": federation.name,
+            "strategy": federation.strategy,
+            "participants": fingerprints,
+        }
         if segments.NONE in registered:
             lineage.update(registered[segments.NONE])
         else:
@@ -134,8 +164,11 @@ def _record(federation: Federation, trained: list[Trained]) -> tuple[str, dict[s
         parent.log_dict(lineage, "federation/lineage.json")
     versions = {key: entry["version"] for key, entry in registered.items()}
     # What goes back to the participants: coefficients or trees, never an artifact to unpickle.
-    document = {"federation": federation.name, "model": _model_name(federation),
-                "features": federation.feature_names}  # fmt: skip
+    document = {
+        "federation": federation.name,
+        "model": _model_name(federation),
+        "features": federation.feature_names,
+    }
     if segments.NONE in shared:
         document.update(shared[segments.NONE], version=versions[segments.NONE])
     else:
@@ -154,21 +187,28 @@ def _register(parent, federation: Federation, done: Trained) -> dict:
         name = segments.folder_name(done.segment) if done.segment else "privacy"
         parent.log_dict(done.spent, f"federation/{name}.json")
         prefix = f"loopml.privacy.{done.segment}." if done.segment else "loopml.privacy."
-        parent.set_tags({prefix + "epsilon": done.spent["epsilon"],
-                         prefix + "delta": done.spent["delta"]})  # fmt: skip
+        parent.set_tags(
+            {prefix + "epsilon": done.spent["epsilon"], prefix + "delta": done.spent["delta"]}
+        )
     classes = federation.options.get("classes", [0, 1])
     shared = {**global_model(federation, done.rounds), "classes": classes}
     estimator = participant.estimator_of(shared, federation.feature_names)
     signature = Signature(tuple(Column(f["name"], f["type"]) for f in federation.features))
     members = ", ".join(m.name for m in federation.joined)
     version = registry.log_model(
-        estimator, _model_name(federation), signature=signature,
+        estimator,
+        _model_name(federation),
+        signature=signature,
         segment=parse_segment(done.segment) if done.segment else None,
         description=f"federation {federation.name}: {len(round_runs)} rounds of "
         f"{federation.strategy} over {members}",
-    )  # fmt: skip
-    return {"rounds": round_runs, "privacy": done.spent, "version": version.version,
-            "global": shared}  # fmt: skip
+    )
+    return {
+        "rounds": round_runs,
+        "privacy": done.spent,
+        "version": version.version,
+        "global": shared,
+    }
 
 
 def _model_name(federation: Federation) -> str:
@@ -192,8 +232,12 @@ def _record_round(federation: Federation, done: journal.Round, segment: str) -> 
     title = f"{segment} round {done.number}" if segment else f"round {done.number}"
     with tracking.start_run(name=title) as child:
         child.log_params({"round": done.number, "participants": ",".join(done.sites)})
-        child.set_tags({"loopml.federation": federation.name,
-                        **({"loopml.segment": segment} if segment else {})})  # fmt: skip
+        child.set_tags(
+            {
+                "loopml.federation": federation.name,
+                **({"loopml.segment": segment} if segment else {}),
+            }
+        )
         for member, metrics in done.metrics.items():
             child.log_metrics({f"{member}.{key}": float(value) for key, value in metrics.items()})
         return child.id
@@ -202,8 +246,10 @@ def _record_round(federation: Federation, done: journal.Round, segment: str) -> 
 def _fail(name: str, reason: str):
     context = get_context()
     service.finish(context.store, name, state="failed", reason=reason, actor=context.settings.actor)
-    raise FederationFailed(f"Federation {name!r} failed: {reason}.",
-                           hint="See `loopml federation status` for its members.")  # fmt: skip
+    raise FederationFailed(
+        f"Federation {name!r} failed: {reason}.",
+        hint="See `loopml federation status` for its members.",
+    )
 
 
 def _folder(name: str) -> Path:
@@ -224,6 +270,12 @@ def record_decisions(name: str) -> list[dict]:
     ]
     for decision in decisions:
         if seen.get(decision["member"]) != decision["local_version"]:
-            service.record(context.store, name, "federation.approved", actor=decision["actor"],
-                           reason=f"{decision['member']} moved its {decision['alias']}", after=decision)  # fmt: skip
+            service.record(
+                context.store,
+                name,
+                "federation.approved",
+                actor=decision["actor"],
+                reason=f"{decision['member']} moved its {decision['alias']}",
+                after=decision,
+            )
     return decisions

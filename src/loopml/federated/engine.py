@@ -51,8 +51,11 @@ def run(spec: dict[str, Any], workdir: Path, *, timeout: float = 600) -> EngineR
         # its own session, so that a timeout can end the engine and all its processes.
         process = subprocess.Popen(
             [sys.executable, "-m", "loopml.federated.engine", str(spec_path)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=workdir,
-        )  # fmt: skip
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=workdir,
+        )
         try:
             returncode = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -81,11 +84,14 @@ def _job(spec: dict[str, Any]):
     launcher.write_text(LAUNCHER, encoding="utf-8")
     aggregator = {"bagging": TreeBagging, "histogram": SharedForest}.get(spec.get("strategy"))
     controller = JournaledFedAvg(
-        num_clients=len(spec["members"]), num_rounds=spec["num_rounds"],
-        model=spec["initial"], journal=spec["journal"], min_participants=spec["min_participants"],
+        num_clients=len(spec["members"]),
+        num_rounds=spec["num_rounds"],
+        model=spec["initial"],
+        journal=spec["journal"],
+        min_participants=spec["min_participants"],
         fedprox_mu=spec.get("fedprox_mu"),
         aggregator=aggregator() if aggregator else None,
-    )  # fmt: skip
+    )
     job.to_server(controller, id="controller")
     for member in spec["members"]:
         args = [
@@ -100,12 +106,21 @@ def _job(spec: dict[str, Any]):
             *(["--segment", spec["segment"]] if spec.get("segment") else []),
             *(["--tracker", spec["tracker"]] if spec.get("tracker") else []),
         ]
-        runner = ScriptRunner(script=str(launcher), script_args=args, launch_external_process=True,
-                              command=[sys.executable, "-u"], framework=FrameworkType.NUMPY)  # fmt: skip
+        runner = ScriptRunner(
+            script=str(launcher),
+            script_args=args,
+            launch_external_process=True,
+            command=[sys.executable, "-u"],
+            framework=FrameworkType.NUMPY,
+        )
         job.to(runner, member["name"])
         if spec.get("privacy"):
-            job.to(privacy.engine_filter(spec["privacy"]), member["name"],
-                   filter_type=FilterType.TASK_RESULT, tasks=["train"])  # fmt: skip
+            job.to(
+                privacy.engine_filter(spec["privacy"]),
+                member["name"],
+                filter_type=FilterType.TASK_RESULT,
+                tasks=["train"],
+            )
     return job
 
 
@@ -133,8 +148,12 @@ def main(spec_path: str) -> int:
         # other; the coordinator hosts it for the one task in which they grow the trees.
         from xgboost.tracker import RabitTracker
 
-        tracker = RabitTracker(n_workers=len(names), host_ip=spec.get("tracker_host", "127.0.0.1"),
-                               sortby="task", timeout=spec.get("tracker_timeout", 300))  # fmt: skip
+        tracker = RabitTracker(
+            n_workers=len(names),
+            host_ip=spec.get("tracker_host", "127.0.0.1"),
+            sortby="task",
+            timeout=spec.get("tracker_timeout", 300),
+        )
         tracker.start()
         found = tracker.worker_args()
         spec["tracker"] = f"{found['dmlc_tracker_uri']}:{found['dmlc_tracker_port']}"

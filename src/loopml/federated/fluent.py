@@ -55,12 +55,27 @@ def create_federation(
         raise InvalidInput(f"holdout must be a share between 0 and 1, not {holdout!r}.")
     context = get_context()
     columns = [f if isinstance(f, dict) else {"name": f, "type": "float"} for f in features]
-    options = {"mu": mu, "classes": list(classes), "holdout": holdout, "model": model or name,
-               "learning_rate": learning_rate, "max_depth": max_depth,
-               "privacy": dp.settings(privacy, strategy), "segment_by": _columns(segment_by)}  # fmt: skip
-    return service.create(context.store, name, features=columns, target=target, strategy=strategy,
-                          min_participants=min_participants, rounds=rounds, options=options,
-                          actor=context.settings.actor)  # fmt: skip
+    options = {
+        "mu": mu,
+        "classes": list(classes),
+        "holdout": holdout,
+        "model": model or name,
+        "learning_rate": learning_rate,
+        "max_depth": max_depth,
+        "privacy": dp.settings(privacy, strategy),
+        "segment_by": _columns(segment_by),
+    }
+    return service.create(
+        context.store,
+        name,
+        features=columns,
+        target=target,
+        strategy=strategy,
+        min_participants=min_participants,
+        rounds=rounds,
+        options=options,
+        actor=context.settings.actor,
+    )
 
 
 def invite_to_federation(name: str, member: str) -> Path:
@@ -119,6 +134,8 @@ def _columns(names: Sequence[str] | None) -> list[str] | None:
     if isinstance(names, str) or not names or not all(isinstance(n, str) and n for n in names):
         from loopml.errors import InvalidInput
 
-        raise InvalidInput(f"segment_by is a list of column names, not {names!r}.",
-                           hint='Pass segment_by=["region"].')  # fmt: skip
+        raise InvalidInput(
+            f"segment_by is a list of column names, not {names!r}.",
+            hint='Pass segment_by=["region"].',
+        )
     return list(names)

@@ -27,14 +27,29 @@ def decide(name: str, *, metric: str = "accuracy", margin: float = 0.01) -> dict
     failed = sorted(member for member, check in checks.items() if check and not check["passed"])
     passed = not waiting and not failed
     reason = (
-        f"waiting for the evaluation of {', '.join(waiting)}" if waiting
-        else f"{metric} regressed beyond {margin} at {', '.join(failed)}" if failed else None
-    )  # fmt: skip
-    report = {"passed": passed, "state": "waiting" if waiting else "decided", "metric": metric,
-              "margin": margin, "reason": reason, "members": checks}  # fmt: skip
+        f"waiting for the evaluation of {', '.join(waiting)}"
+        if waiting
+        else f"{metric} regressed beyond {margin} at {', '.join(failed)}"
+        if failed
+        else None
+    )
+    report = {
+        "passed": passed,
+        "state": "waiting" if waiting else "decided",
+        "metric": metric,
+        "margin": margin,
+        "reason": reason,
+        "members": checks,
+    }
     participant.write(exchange / participant.GATE_FILE, report)
-    service.record(context.store, name, "federation.gate." + ("pass" if passed else "fail"),
-                   actor=context.settings.actor, reason=reason, after=report)  # fmt: skip
+    service.record(
+        context.store,
+        name,
+        "federation.gate." + ("pass" if passed else "fail"),
+        actor=context.settings.actor,
+        reason=reason,
+        after=report,
+    )
     return report
 
 
@@ -51,5 +66,9 @@ def _check(evaluation: dict[str, Any] | None, metric: str, margin: float) -> dic
     if champion is None:
         return {"passed": True, "candidate": candidate, "champion": None, "regression": None}
     regression = candidate - champion if lower_is_better(metric) else champion - candidate
-    return {"passed": regression <= margin, "candidate": candidate, "champion": champion,
-            "regression": regression}  # fmt: skip
+    return {
+        "passed": regression <= margin,
+        "candidate": candidate,
+        "champion": champion,
+        "regression": regression,
+    }

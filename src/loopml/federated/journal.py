@@ -25,16 +25,24 @@ def rounds(journal: list[dict[str, Any]]) -> list[Round]:
         if line["kind"] == "reply" and line["accepted"]:
             replies.setdefault(line["round"], {})[line["site"]] = dict(line["metrics"] or {})
         elif line["kind"] == "round":
-            params = {key: value if isinstance(value, str) else np.asarray(value)
-                      for key, value in line["params"].items()}  # fmt: skip
+            params = {
+                key: value if isinstance(value, str) else np.asarray(value)
+                for key, value in line["params"].items()
+            }
             found.append(
                 Round(line["round"], tuple(line["sites"]), replies.get(line["round"], {}), params)
             )
     return found
 
 
-def failure(journal: list[dict[str, Any]], returncode: int, *, members: list[str], num_rounds: int,
-            min_participants: int) -> str | None:  # fmt: skip
+def failure(
+    journal: list[dict[str, Any]],
+    returncode: int,
+    *,
+    members: list[str],
+    num_rounds: int,
+    min_participants: int,
+) -> str | None:
     """Why the run did not finish every round, in words; None when it did."""
     done = rounds(journal)
     if returncode == 0 and len(done) == num_rounds:

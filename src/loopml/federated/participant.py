@@ -37,11 +37,22 @@ def join(invitation: str | Path, dataset: str):
     if options.get("segment_by"):  # the segments' keys, never their rows or counts
         found["segments"] = segments.of(frame, options["segment_by"], spec["member"])
     home = str(context.settings.home_path.resolve())
-    federation = service.join(context.store, spec, dataset=version.ref, fingerprint=found,
-                              home=home, exchange=str(path.parent), actor=context.settings.actor)  # fmt: skip
+    federation = service.join(
+        context.store,
+        spec,
+        dataset=version.ref,
+        fingerprint=found,
+        home=home,
+        exchange=str(path.parent),
+        actor=context.settings.actor,
+    )
     local.save_site(context.settings, federation.name)
-    acceptance = {"federation": federation.name, "member": spec["member"], "fingerprint": found,
-                  "home": home}  # fmt: skip
+    acceptance = {
+        "federation": federation.name,
+        "member": spec["member"],
+        "fingerprint": found,
+        "home": home,
+    }
     write(path.parent / f"{spec['member']}.acceptance.json", acceptance)
     return federation
 
@@ -53,11 +64,17 @@ def evaluate(name: str) -> dict[str, Any]:
     exchange = Path(exchange_of(federation))
     model = _unsegmented(read(exchange / GLOBAL_FILE, "global model"), name)
     data = local.load(context.store, context.artifacts, federation, me)
-    candidate = _metrics(estimator_of(model, federation.feature_names), data,
-                         frame_of=federation.feature_names)  # fmt: skip
+    candidate = _metrics(
+        estimator_of(model, federation.feature_names), data, frame_of=federation.feature_names
+    )
     champion = _champion_metrics(federation, data)
-    report = {"member": me.name, "coordinator_version": model["version"], "candidate": candidate,
-              "champion": champion, "holdout_rows": len(data.y_holdout)}  # fmt: skip
+    report = {
+        "member": me.name,
+        "coordinator_version": model["version"],
+        "candidate": candidate,
+        "champion": champion,
+        "holdout_rows": len(data.y_holdout),
+    }
     write(exchange / f"{me.name}.evaluation.json", report)
     return report
 
@@ -75,20 +92,34 @@ def approve(name: str, *, alias: str = "champion", reason: str | None = None):
     exchange = Path(exchange_of(federation))
     gate = read(exchange / GATE_FILE, "gate report")
     if not gate.get("passed"):
-        raise InvalidInput(f"The federation's gate did not pass: {gate.get('reason')}.",
-                           hint="Do not deploy this global model; train again or change the margin.")  # fmt: skip
+        raise InvalidInput(
+            f"The federation's gate did not pass: {gate.get('reason')}.",
+            hint="Do not deploy this global model; train again or change the margin.",
+        )
     model = _unsegmented(read(exchange / GLOBAL_FILE, "global model"), name)
     evaluation = read(exchange / f"{me.name}.evaluation.json", "evaluation")
     version = registry.log_model(
-        estimator_of(model, model["features"]), _local_model(federation), signature=None, metrics=evaluation["candidate"],
+        estimator_of(model, model["features"]),
+        _local_model(federation),
+        signature=None,
+        metrics=evaluation["candidate"],
         description=f"federation {name}: global model v{model['version']} of its coordinator",
-    )  # fmt: skip
+    )
     moved = registry.promote(
-        version.name, version.version, alias=alias, reason=reason or f"federation {name} approved",
+        version.name,
+        version.version,
+        alias=alias,
+        reason=reason or f"federation {name} approved",
         evaluation={"candidate": evaluation["candidate"], "champion": evaluation["champion"] or {}},
-    )  # fmt: skip
-    decision = {"member": me.name, "approved": True, "alias": alias, "local_version": version.version,
-                "actor": context.settings.actor, "coordinator_version": model["version"]}  # fmt: skip
+    )
+    decision = {
+        "member": me.name,
+        "approved": True,
+        "alias": alias,
+        "local_version": version.version,
+        "actor": context.settings.actor,
+        "coordinator_version": model["version"],
+    }
     write(exchange / f"{me.name}.decision.json", decision)
     return moved
 
@@ -128,8 +159,10 @@ def _unsegmented(model: dict[str, Any], name: str) -> dict[str, Any]:
 def _membership(name: str):
     federation = service.get(get_context().store, name)
     if federation.role != "participant" or not federation.members:
-        raise InvalidInput(f"This store did not join federation {name!r}.",
-                           hint="Run this at a participant, after loopml federation join.")  # fmt: skip
+        raise InvalidInput(
+            f"This store did not join federation {name!r}.",
+            hint="Run this at a participant, after loopml federation join.",
+        )
     return federation, federation.members[0]
 
 

@@ -30,8 +30,10 @@ from loopml.federated.service import TREES
 DEFAULTS = {"epsilon": 1.0, "release_epsilon": 1.0, "clip": 1e-4, "fraction": 0.2}
 FILTER = "nvflare.app_common.filters.svt_privacy.SVTPrivacy"
 ACCOUNTANT = "svt_privacy_accountant"  # where the filter writes its running total in each reply
-COVERS = ("the coefficient changes of every training round; not the first round's feature "
-          "moments, nor the row counts")  # fmt: skip
+COVERS = (
+    "the coefficient changes of every training round; not the first round's feature "
+    "moments, nor the row counts"
+)
 
 
 def settings(privacy: dict[str, Any] | None, strategy: str) -> dict[str, float] | None:
@@ -47,8 +49,9 @@ def settings(privacy: dict[str, Any] | None, strategy: str) -> dict[str, float] 
         )
     unknown = sorted(set(privacy) - set(DEFAULTS))
     if unknown:
-        raise InvalidInput(f"Unknown privacy option(s): {', '.join(unknown)}.",
-                           hint=f"Use {', '.join(DEFAULTS)}.")  # fmt: skip
+        raise InvalidInput(
+            f"Unknown privacy option(s): {', '.join(unknown)}.", hint=f"Use {', '.join(DEFAULTS)}."
+        )
     found = {**DEFAULTS, **privacy}
     for key, value in found.items():
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
@@ -66,11 +69,14 @@ def engine_filter(options: dict[str, float]):
     from nvflare.app_common.filters.svt_privacy import SVTPrivacy
 
     return SVTPrivacy(
-        fraction=options["fraction"], epsilon=options["epsilon"], gamma=options["clip"],
-        epsilon_release=options["release_epsilon"], replace=False,
+        fraction=options["fraction"],
+        epsilon=options["epsilon"],
+        gamma=options["clip"],
+        epsilon_release=options["release_epsilon"],
+        replace=False,
         # Only the changes of training rounds: the first round's moments are whole values.
         data_kinds=[DataKind.WEIGHT_DIFF],
-    )  # fmt: skip
+    )
 
 
 def budget(journal: list[dict[str, Any]], options: dict[str, float]) -> dict[str, Any]:
@@ -83,6 +89,9 @@ def budget(journal: list[dict[str, Any]], options: dict[str, float]) -> dict[str
     return {
         "mechanism": "NVFLARE SVTPrivacy (sparse vector technique, Laplace noise)",
         "accountant": "pure differential privacy, sequential composition",
-        "epsilon": max(spent.values(), default=0.0), "delta": 0.0,
-        "per_participant": spent, "options": options, "covers": COVERS,
-    }  # fmt: skip
+        "epsilon": max(spent.values(), default=0.0),
+        "delta": 0.0,
+        "per_participant": spent,
+        "options": options,
+        "covers": COVERS,
+    }

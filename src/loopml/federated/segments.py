@@ -21,8 +21,10 @@ def of(frame: Any, columns: list[str], who: str) -> list[str]:
     """The canonical keys of the segments in ``frame`` (e.g. ``["region=north", ...]``)."""
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise InvalidInput(f"The data of {who} has no segment column {', '.join(missing)}.",
-                           hint="Every participant needs the federation's segment columns.")  # fmt: skip
+        raise InvalidInput(
+            f"The data of {who} has no segment column {', '.join(missing)}.",
+            hint="Every participant needs the federation's segment columns.",
+        )
     keys = frame[columns].astype(str).drop_duplicates().to_dict("records")
     return sorted(canonical_segment(key) for key in keys)
 
@@ -31,8 +33,11 @@ def agreed(fingerprints: dict[str, dict[str, Any]]) -> tuple[list[str], str | No
     """The segments every participant holds, or why they differ."""
     held = {member: set(found.get("segments") or []) for member, found in fingerprints.items()}
     every = set.union(*held.values()) if held else set()
-    differ = [f"{member} lacks {', '.join(sorted(every - mine))}"
-              for member, mine in sorted(held.items()) if mine != every]  # fmt: skip
+    differ = [
+        f"{member} lacks {', '.join(sorted(every - mine))}"
+        for member, mine in sorted(held.items())
+        if mine != every
+    ]
     if differ:
         return [], f"the participants' segments differ: {'; '.join(differ)}"
     return sorted(every), None

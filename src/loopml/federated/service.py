@@ -22,8 +22,12 @@ from loopml.store.tables import FederationMemberRow, FederationRow
 
 # Each strategy trains one model family: averaging for linear models, bagging or shared
 # histograms for trees.
-FAMILY_OF = {"fedavg": "logistic_regression", "fedprox": "logistic_regression",
-             "bagging": "boosted_trees", "histogram": "boosted_trees"}  # fmt: skip
+FAMILY_OF = {
+    "fedavg": "logistic_regression",
+    "fedprox": "logistic_regression",
+    "bagging": "boosted_trees",
+    "histogram": "boosted_trees",
+}
 TREES = ("bagging", "histogram")
 FAMILIES = tuple(dict.fromkeys(FAMILY_OF.values()))
 STRATEGIES = tuple(FAMILY_OF)
@@ -31,11 +35,18 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 def create(
-    store: Store, name: str, *, features: list[dict[str, str]], target: str,
-    model_family: str | None = None, strategy: str = "fedavg",
-    min_participants: int = 2, rounds: int = 10, options: dict[str, Any] | None = None,
+    store: Store,
+    name: str,
+    *,
+    features: list[dict[str, str]],
+    target: str,
+    model_family: str | None = None,
+    strategy: str = "fedavg",
+    min_participants: int = 2,
+    rounds: int = 10,
+    options: dict[str, Any] | None = None,
     actor: str,
-) -> Federation:  # fmt: skip
+) -> Federation:
     _check(name, "federation")
     _check_choice(strategy, STRATEGIES, "strategy")
     model_family = model_family or FAMILY_OF[strategy]
@@ -51,9 +62,19 @@ def create(
     if not isinstance(rounds, int) or rounds < 1:
         raise InvalidInput(f"rounds must be a positive integer, not {rounds!r}.")
     with store.write() as session:
-        row = _add(session, name, role="coordinator", model_family=model_family, strategy=strategy,
-                   features=features, target=target, min_participants=min_participants,
-                   rounds=rounds, options=options, actor=actor)  # fmt: skip
+        row = _add(
+            session,
+            name,
+            role="coordinator",
+            model_family=model_family,
+            strategy=strategy,
+            features=features,
+            target=target,
+            min_participants=min_participants,
+            rounds=rounds,
+            options=options,
+            actor=actor,
+        )
         return _federation(session, row)
 
 
@@ -65,13 +86,25 @@ def _add(
             f"Federation {name!r} already exists in this store.", hint="Choose another name."
         )
     row = FederationRow(
-        name=name, role=role, features=[{"name": f["name"], "type": f["type"]} for f in features],
-        options=dict(options or {}), state="open", created_at=utcnow(), created_by=actor, **spec,
-    )  # fmt: skip
+        name=name,
+        role=role,
+        features=[{"name": f["name"], "type": f["type"]} for f in features],
+        options=dict(options or {}),
+        state="open",
+        created_at=utcnow(),
+        created_by=actor,
+        **spec,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action=f"federation.{'create' if role == 'coordinator' else 'join'}",
-                 entity_type="federation", entity_id=name, after=_spec(row))  # fmt: skip
+    audit.record(
+        session,
+        actor=actor,
+        action=f"federation.{'create' if role == 'coordinator' else 'join'}",
+        entity_type="federation",
+        entity_id=name,
+        after=_spec(row),
+    )
     return row
 
 
@@ -81,10 +114,19 @@ def invite(store: Store, name: str, member: str, *, actor: str) -> dict[str, Any
     with store.write() as session:
         row = _coordinated(session, name)
         if _member_row(session, row, member) is None:
-            session.add(FederationMemberRow(federation_id=row.id, name=member, state="invited",
-                                            updated_at=utcnow()))  # fmt: skip
-            audit.record(session, actor=actor, action="federation.invite",
-                         entity_type="federation", entity_id=name, after={"member": member})  # fmt: skip
+            session.add(
+                FederationMemberRow(
+                    federation_id=row.id, name=member, state="invited", updated_at=utcnow()
+                )
+            )
+            audit.record(
+                session,
+                actor=actor,
+                action="federation.invite",
+                entity_type="federation",
+                entity_id=name,
+                after={"member": member},
+            )
         return {"federation": name, "member": member, **_spec(row)}
 
 
@@ -94,32 +136,59 @@ def admit(store: Store, name: str, acceptance: dict[str, Any], *, actor: str) ->
         row = _coordinated(session, name)
         member = _member_row(session, row, acceptance.get("member"))
         if member is None:
-            raise NotFound(f"{acceptance.get('member')!r} was not invited to federation {name!r}.",
-                           hint="Invite it first: loopml federation invite.")  # fmt: skip
+            raise NotFound(
+                f"{acceptance.get('member')!r} was not invited to federation {name!r}.",
+                hint="Invite it first: loopml federation invite.",
+            )
         fingerprint = acceptance.get("fingerprint") or {}
         problems = signature_problems(fingerprint.get("schema") or [], row.features, row.target)
         state, reason = ("refused", "; ".join(problems)) if problems else ("joined", None)
         if (member.state, member.fingerprint, member.reason) != (state, fingerprint, reason):
             member.state, member.fingerprint, member.reason = state, fingerprint, reason
             member.home, member.updated_at = acceptance.get("home"), utcnow()
-            audit.record(session, actor=actor, action=f"federation.{state}", entity_type="federation",
-                         entity_id=name, reason=reason,
-                         after={"member": member.name, "fingerprint": fingerprint})  # fmt: skip
+            audit.record(
+                session,
+                actor=actor,
+                action=f"federation.{state}",
+                entity_type="federation",
+                entity_id=name,
+                reason=reason,
+                after={"member": member.name, "fingerprint": fingerprint},
+            )
         return _member(member)
 
 
-def join(store: Store, invitation: dict[str, Any], *, dataset: str, fingerprint: dict, home: str,
-         exchange: str, actor: str) -> Federation:  # fmt: skip
+def join(
+    store: Store,
+    invitation: dict[str, Any],
+    *,
+    dataset: str,
+    fingerprint: dict,
+    home: str,
+    exchange: str,
+    actor: str,
+) -> Federation:
     """At a participant, in one transaction: the federation it joined, and itself as its one
     member with the dataset it trains on."""
-    spec = {key: invitation[key] for key in ("model_family", "strategy", "features", "target",
-                                             "min_participants", "rounds")}  # fmt: skip
+    spec = {
+        key: invitation[key]
+        for key in ("model_family", "strategy", "features", "target", "min_participants", "rounds")
+    }
     options = {**invitation.get("options", {}), "exchange": exchange}
     name, member = invitation["federation"], invitation["member"]
     with store.write() as session:
         row = _add(session, name, role="participant", options=options, actor=actor, **spec)
-        session.add(FederationMemberRow(federation_id=row.id, name=member, state="joined", home=home,
-                                        dataset=dataset, fingerprint=fingerprint, updated_at=utcnow()))  # fmt: skip
+        session.add(
+            FederationMemberRow(
+                federation_id=row.id,
+                name=member,
+                state="joined",
+                home=home,
+                dataset=dataset,
+                fingerprint=fingerprint,
+                updated_at=utcnow(),
+            )
+        )
         session.flush()
         return _federation(session, row)
 
@@ -128,8 +197,14 @@ def finish(store: Store, name: str, *, state: str, reason: str | None, actor: st
     with store.write() as session:
         row = _federation_row(session, name)
         row.state, row.reason = state, reason
-        audit.record(session, actor=actor, action=f"federation.{state}", entity_type="federation",
-                     entity_id=name, reason=reason)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action=f"federation.{state}",
+            entity_type="federation",
+            entity_id=name,
+            reason=reason,
+        )
 
 
 def get(store: Store, name: str) -> Federation:
@@ -145,18 +220,24 @@ def list_all(store: Store) -> list[Federation]:
 
 def _spec(row: FederationRow) -> dict[str, Any]:
     return {
-        "model_family": row.model_family, "strategy": row.strategy, "features": row.features,
-        "target": row.target, "min_participants": row.min_participants, "rounds": row.rounds,
+        "model_family": row.model_family,
+        "strategy": row.strategy,
+        "features": row.features,
+        "target": row.target,
+        "min_participants": row.min_participants,
+        "rounds": row.rounds,
         "options": row.options,
-    }  # fmt: skip
+    }
 
 
 def _federation_row(session: Session, name: str) -> FederationRow:
     row = session.scalar(select(FederationRow).where(FederationRow.name == name))
     if row is None:
         known = ", ".join(session.scalars(select(FederationRow.name))) or "none"
-        raise NotFound(f"No federation {name!r}. Federations: {known}.",
-                       hint="Create one with loopml federation create.")  # fmt: skip
+        raise NotFound(
+            f"No federation {name!r}. Federations: {known}.",
+            hint="Create one with loopml federation create.",
+        )
     return row
 
 
@@ -170,31 +251,55 @@ def _coordinated(session: Session, name: str) -> FederationRow:
 
 
 def _member_row(session: Session, row: FederationRow, name: Any) -> FederationMemberRow | None:
-    return session.scalar(select(FederationMemberRow).where(
-        FederationMemberRow.federation_id == row.id, FederationMemberRow.name == name))  # fmt: skip
+    return session.scalar(
+        select(FederationMemberRow).where(
+            FederationMemberRow.federation_id == row.id, FederationMemberRow.name == name
+        )
+    )
 
 
 def _federation(session: Session, row: FederationRow) -> Federation:
-    members = session.scalars(select(FederationMemberRow).where(
-        FederationMemberRow.federation_id == row.id).order_by(FederationMemberRow.name))  # fmt: skip
+    members = session.scalars(
+        select(FederationMemberRow)
+        .where(FederationMemberRow.federation_id == row.id)
+        .order_by(FederationMemberRow.name)
+    )
     return Federation(
-        name=row.name, role=row.role, model_family=row.model_family, strategy=row.strategy,
-        features=list(row.features), target=row.target, min_participants=row.min_participants,
-        rounds=row.rounds, options=dict(row.options), state=row.state, reason=row.reason,
-        created_at=row.created_at, created_by=row.created_by,
+        name=row.name,
+        role=row.role,
+        model_family=row.model_family,
+        strategy=row.strategy,
+        features=list(row.features),
+        target=row.target,
+        min_participants=row.min_participants,
+        rounds=row.rounds,
+        options=dict(row.options),
+        state=row.state,
+        reason=row.reason,
+        created_at=row.created_at,
+        created_by=row.created_by,
         members=tuple(_member(m) for m in members),
-    )  # fmt: skip
+    )
 
 
 def _member(row: FederationMemberRow) -> Member:
-    return Member(name=row.name, state=row.state, home=row.home, dataset=row.dataset,
-                  fingerprint=row.fingerprint, reason=row.reason, updated_at=row.updated_at)  # fmt: skip
+    return Member(
+        name=row.name,
+        state=row.state,
+        home=row.home,
+        dataset=row.dataset,
+        fingerprint=row.fingerprint,
+        reason=row.reason,
+        updated_at=row.updated_at,
+    )
 
 
 def _check(name: Any, what: str) -> None:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInput(f"{name!r} is not a {what} name.",
-                           hint="Use up to 100 letters, digits, '.', '_' or '-'.")  # fmt: skip
+        raise InvalidInput(
+            f"{name!r} is not a {what} name.",
+            hint="Use up to 100 letters, digits, '.', '_' or '-'.",
+        )
 
 
 def _check_choice(value: Any, options: tuple[str, ...], what: str) -> None:
@@ -202,10 +307,24 @@ def _check_choice(value: Any, options: tuple[str, ...], what: str) -> None:
         raise InvalidInput(f"{value!r} is not a {what}. Choose one of: {', '.join(options)}.")
 
 
-def record(store: Store, name: str, action: str, *, actor: str, reason: str | None = None,
-           after: dict[str, Any] | None = None) -> None:  # fmt: skip
+def record(
+    store: Store,
+    name: str,
+    action: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
     """Audit an event of federation ``name`` that changes no row here (a gate, a member's decision)."""
     with store.write() as session:
         _federation_row(session, name)
-        audit.record(session, actor=actor, action=action, entity_type="federation", entity_id=name,
-                     reason=reason, after=after)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            entity_type="federation",
+            entity_id=name,
+            reason=reason,
+            after=after,
+        )

@@ -52,8 +52,9 @@ def reply_trees(
 def reply_histogram(data, rounds: int, options: dict, collective: dict) -> tuple[dict, dict, int]:
     """(params, metrics, rows) for the one task of shared histograms: the forest grown with the
     other participants, and its metrics on this participant's holdout."""
-    forest = trees.grow_together(data.x_train, data.y_train, trees.params(options), rounds,
-                                 collective)  # fmt: skip
+    forest = trees.grow_together(
+        data.x_train, data.y_train, trees.params(options), rounds, collective
+    )
     return {"model_data": forest}, _forest_metrics(forest, data), len(data.y_train)
 
 
@@ -109,8 +110,9 @@ def answer(federation, data, received, participants: int, state: dict[str, Any])
         forest = (received.params or {}).get("model_data")
         params, metrics, rows = reply_trees(forest, data, participants, federation.options)
     elif federation.strategy == "histogram":
-        params, metrics, rows = reply_histogram(data, federation.rounds, federation.options,
-                                                state["collective"])  # fmt: skip
+        params, metrics, rows = reply_histogram(
+            data, federation.rounds, federation.options, state["collective"]
+        )
     else:
         mu = float((received.meta or {}).get(AlgorithmConstants.FEDPROX_MU) or 0.0)
         vector = np.asarray(received.params["theta"], dtype=float)
@@ -122,8 +124,9 @@ def answer(federation, data, received, participants: int, state: dict[str, Any])
         params, metrics, rows = reply(vector, data, received.current_round, mu)
         if private:  # the engine's filter noises changes, not whole coefficients
             params, kind = {"theta": params["theta"] - vector}, ParamsType.DIFF
-    return FLModel(params=params, params_type=kind, metrics=metrics,
-                   meta={"NUM_STEPS_CURRENT_ROUND": rows})  # fmt: skip
+    return FLModel(
+        params=params, params_type=kind, metrics=metrics, meta={"NUM_STEPS_CURRENT_ROUND": rows}
+    )
 
 
 def _local_data(args):

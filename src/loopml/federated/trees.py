@@ -44,10 +44,14 @@ def params(options: dict[str, Any], participants: int = 1) -> dict[str, Any]:
     """XGBoost's training parameters for one participant of ``participants``."""
     settings = {**DEFAULTS, **{k: options[k] for k in DEFAULTS if options.get(k) is not None}}
     return {
-        "objective": "binary:logistic", "eval_metric": "auc", "tree_method": "hist",
+        "objective": "binary:logistic",
+        "eval_metric": "auc",
+        "tree_method": "hist",
         "eta": float(settings["learning_rate"]) / participants,
-        "max_depth": int(settings["max_depth"]), "base_score": BASE_SCORE, "nthread": 1,
-    }  # fmt: skip
+        "max_depth": int(settings["max_depth"]),
+        "base_score": BASE_SCORE,
+        "nthread": 1,
+    }
 
 
 def grow(forest: bytes | None, x: np.ndarray, y: np.ndarray, settings: dict[str, Any]) -> bytes:
@@ -86,9 +90,13 @@ def grow_together(
 def collective(tracker: str, member: str, timeout: int = 120) -> dict[str, Any]:
     """The communicator's settings for ``member``, given the tracker's ``host:port``."""
     host, _, port = tracker.rpartition(":")
-    return {"dmlc_communicator": "rabit", "dmlc_tracker_uri": host,
-            "dmlc_tracker_port": int(port), "dmlc_task_id": member,
-            "dmlc_timeout": timeout}  # fmt: skip
+    return {
+        "dmlc_communicator": "rabit",
+        "dmlc_tracker_uri": host,
+        "dmlc_tracker_port": int(port),
+        "dmlc_task_id": member,
+        "dmlc_timeout": timeout,
+    }
 
 
 def predict_proba(forest: bytes | None, x: np.ndarray) -> np.ndarray:
@@ -116,9 +124,13 @@ def pooled_estimator(x, y, rounds: int, options: dict[str, Any] | None = None):
 
     settings = params(options or {})
     return xgb.XGBClassifier(
-        n_estimators=rounds, learning_rate=settings["eta"], max_depth=settings["max_depth"],
-        base_score=BASE_SCORE, tree_method="hist", n_jobs=1,
-    ).fit(x, y)  # fmt: skip
+        n_estimators=rounds,
+        learning_rate=settings["eta"],
+        max_depth=settings["max_depth"],
+        base_score=BASE_SCORE,
+        tree_method="hist",
+        n_jobs=1,
+    ).fit(x, y)
 
 
 def _booster(forest: bytes):

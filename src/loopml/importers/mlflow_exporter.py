@@ -63,28 +63,47 @@ def export_run(client: MlflowClient, run, staging: Path) -> None:
     }
     artifacts = download(info.artifact_uri, staging / info.run_id) if info.artifact_uri else []
     emit(
-        "run", run_id=info.run_id, experiment_id=info.experiment_id, name=info.run_name,
-        status=info.status, start_time=info.start_time, end_time=info.end_time,
-        user=info.user_id, params=data.params, tags=data.tags, metrics=history,
+        "run",
+        run_id=info.run_id,
+        experiment_id=info.experiment_id,
+        name=info.run_name,
+        status=info.status,
+        start_time=info.start_time,
+        end_time=info.end_time,
+        user=info.user_id,
+        params=data.params,
+        tags=data.tags,
+        metrics=history,
         artifacts=artifacts,
-        inputs=[{"name": d.dataset.name, "digest": d.dataset.digest, "source": d.dataset.source}
-                for d in (run.inputs.dataset_inputs if run.inputs else [])],
-    )  # fmt: skip
+        inputs=[
+            {"name": d.dataset.name, "digest": d.dataset.digest, "source": d.dataset.source}
+            for d in (run.inputs.dataset_inputs if run.inputs else [])
+        ],
+    )
 
 
 def export_registry(client: MlflowClient, staging: Path) -> None:
     for model in pages(client.search_registered_models):
-        emit("model", name=model.name, description=model.description or "",
-             aliases=dict(model.aliases or {}))  # fmt: skip
+        emit(
+            "model",
+            name=model.name,
+            description=model.description or "",
+            aliases=dict(model.aliases or {}),
+        )
         versions = pages(client.search_model_versions, filter_string=f"name = '{model.name}'")
         for version in sorted(versions, key=lambda v: int(v.version)):  # loopml numbers alike
             uri = client.get_model_version_download_uri(model.name, version.version)
             files = download(uri, staging / "versions" / model.name / str(version.version))
             emit(
-                "version", name=model.name, version=int(version.version), run_id=version.run_id,
-                source=version.source, description=version.description or "", files=files,
+                "version",
+                name=model.name,
+                version=int(version.version),
+                run_id=version.run_id,
+                source=version.source,
+                description=version.description or "",
+                files=files,
                 model_id=getattr(version, "model_id", None),
-            )  # fmt: skip
+            )
 
 
 def main() -> None:
@@ -98,8 +117,13 @@ def main() -> None:
     runs = list(pages(client.search_runs, experiment_ids=ids, max_results=1000)) if ids else []
     emit("count", experiments=len(experiments), runs=len(runs))
     for experiment in experiments:
-        emit("experiment", id=experiment.experiment_id, name=experiment.name,
-             tags=experiment.tags, created=experiment.creation_time)  # fmt: skip
+        emit(
+            "experiment",
+            id=experiment.experiment_id,
+            name=experiment.name,
+            tags=experiment.tags,
+            created=experiment.creation_time,
+        )
     # parents before children, so every run's parent is already known when it arrives
     runs.sort(key=lambda r: ("mlflow.parentRunId" in r.data.tags, r.info.start_time or 0))
     for run in runs:

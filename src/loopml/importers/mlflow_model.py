@@ -68,8 +68,15 @@ def to_package(read: Callable[[str], bytes], where: str) -> Package:
 
 
 # MLflow's column types -> loopml's signature kinds
-_KINDS = {"double": "float", "float": "float", "long": "integer", "integer": "integer",
-          "boolean": "boolean", "string": "string", "datetime": "datetime"}  # fmt: skip
+_KINDS = {
+    "double": "float",
+    "float": "float",
+    "long": "integer",
+    "integer": "integer",
+    "boolean": "boolean",
+    "string": "string",
+    "datetime": "datetime",
+}
 
 
 def signature(description: dict[str, Any], model: Any) -> Signature | None:

@@ -138,12 +138,17 @@ class _Copier:
         if item["inputs"]:
             tags["loopml.mlflow.inputs"] = json.dumps(item["inputs"], sort_keys=True)
         run_id = tracking.create_run(
-            self.store, project=self.project, experiment=self.experiments[item["experiment_id"]],
-            name=item["name"], tags=tags, parent_run_id=tags.get("mlflow.parentRunId"),
+            self.store,
+            project=self.project,
+            experiment=self.experiments[item["experiment_id"]],
+            name=item["name"],
+            tags=tags,
+            parent_run_id=tags.get("mlflow.parentRunId"),
             environment=Environment(tags.get("mlflow.source.git.commit"), None, "mlflow", "", ""),
-            actor=item["user"] or self.actor, run_id=item["run_id"],
+            actor=item["user"] or self.actor,
+            run_id=item["run_id"],
             start_time=from_millis(item["start_time"]),
-        )  # fmt: skip
+        )
         tracking.log_params(self.store, run_id, item["params"])
         points = [
             (key, value, step, timestamp / 1000)
@@ -192,9 +197,12 @@ class _Copier:
         for path, local in files.items():  # the files stay with the run in any case
             stored = self.context.artifacts.put_file(local)
             tracking.record_artifact(
-                self.store, run_id, f"mlflow-models/{item['name']}-v{item['version']}/{path}",
-                stored.digest, stored.size,
-            )  # fmt: skip
+                self.store,
+                run_id,
+                f"mlflow-models/{item['name']}-v{item['version']}/{path}",
+                stored.digest,
+                stored.size,
+            )
         try:
             package = mlflow_model.to_package(
                 lambda name: _read(files, name), f"run {run_id} under mlflow-models/"
@@ -204,10 +212,18 @@ class _Copier:
             return self.summary.skip("model versions", error.problem)
         stored = self.context.artifacts.put_bytes(package.to_bytes())
         version = registry.register(
-            self.store, name=item["name"], flavor=package.flavor, artifact_digest=stored.digest,
-            artifact_size=stored.size, signature=package.signature, segment=None, run_id=run_id,
-            metrics=run.metrics, description=item["description"] or None, actor=self.actor,
-        )  # fmt: skip
+            self.store,
+            name=item["name"],
+            flavor=package.flavor,
+            artifact_digest=stored.digest,
+            artifact_size=stored.size,
+            signature=package.signature,
+            segment=None,
+            run_id=run_id,
+            metrics=run.metrics,
+            description=item["description"] or None,
+            actor=self.actor,
+        )
         tracking.set_tags(self.store, run_id, {key: str(version.version)})
         self.versions[item["name"], item["version"]] = version.version
         self.summary.copied["model versions"] += 1
@@ -235,8 +251,15 @@ class _Copier:
             if current == target:
                 self.summary.skip("aliases", "already in loopml")
                 continue
-            registry.set_alias(self.store, name, alias, target, actor=self.actor,
-                               reason="imported from MLflow", kind="import")  # fmt: skip
+            registry.set_alias(
+                self.store,
+                name,
+                alias,
+                target,
+                actor=self.actor,
+                reason="imported from MLflow",
+                kind="import",
+            )
             self.summary.copied["aliases"] += 1
 
 

@@ -65,8 +65,10 @@ def synthetic_sample(model: LoadedModel, rows: int = 200) -> pd.DataFrame:
                 rng.normal(size=rows) if column.type == "float" else rng.integers(0, 2, rows)
             )
         else:
-            raise InvalidInput(f"Input {column.name!r} is {column.type}; ONNX export takes numbers.",
-                               hint="Export models with numeric inputs only.")  # fmt: skip
+            raise InvalidInput(
+                f"Input {column.name!r} is {column.type}; ONNX export takes numbers.",
+                hint="Export models with numeric inputs only.",
+            )
     return pd.DataFrame(columns)
 
 
@@ -76,14 +78,21 @@ def _convert(model: LoadedModel, width: int) -> bytes:
         from skl2onnx.common.data_types import FloatTensorType
 
         options = {id(model.native): {"zipmap": False}} if model.has_proba else None
-        proto = skl2onnx.convert_sklearn(model.native, initial_types=[("input", FloatTensorType([None, width]))],
-                                         options=options, target_opset=17)  # fmt: skip
+        proto = skl2onnx.convert_sklearn(
+            model.native,
+            initial_types=[("input", FloatTensorType([None, width]))],
+            options=options,
+            target_opset=17,
+        )
     elif model.flavor == "lightgbm":
         onnxmltools = require("onnxmltools", what="ONNX export of LightGBM models", extra="onnx")
         from onnxmltools.convert.common.data_types import FloatTensorType
 
-        proto = onnxmltools.convert_lightgbm(model.native.booster_, initial_types=[("input", FloatTensorType([None, width]))],
-                                             zipmap=False)  # fmt: skip
+        proto = onnxmltools.convert_lightgbm(
+            model.native.booster_,
+            initial_types=[("input", FloatTensorType([None, width]))],
+            zipmap=False,
+        )
     else:
         raise InvalidInput(
             f"ONNX export supports scikit-learn and LightGBM models, not {model.flavor}.",

@@ -72,21 +72,50 @@ def refuse(types: Sequence[str]) -> UntrustedModel:
 
 
 def _python_classes() -> list[object]:
-    return [dict, list, tuple, set, frozenset, str, int, float, bool, complex, bytes,
-            bytearray, slice, type(None), OrderedDict, defaultdict]  # fmt: skip
+    return [
+        dict,
+        list,
+        tuple,
+        set,
+        frozenset,
+        str,
+        int,
+        float,
+        bool,
+        complex,
+        bytes,
+        bytearray,
+        slice,
+        type(None),
+        OrderedDict,
+        defaultdict,
+    ]
 
 
 def _numpy_classes() -> list[object]:
     import numpy as np
 
     scalars = {t for t in np.sctypeDict.values() if t.__module__ == "numpy"}
-    bit_generators = [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937,
-                      np.random.Philox, np.random.SFC64]  # fmt: skip
+    bit_generators = [
+        np.random.PCG64,
+        np.random.PCG64DXSM,
+        np.random.MT19937,
+        np.random.Philox,
+        np.random.SFC64,
+    ]
     # Element-wise maths that FunctionTransformer(func=np.log1p) and the like may name.
     ufuncs = [getattr(np, name) for name in dir(np) if isinstance(getattr(np, name), np.ufunc)]
-    return [np.ndarray, np.ma.MaskedArray, np.dtype, *scalars,
-            *(getattr(np.dtypes, name) for name in np.dtypes.__all__),
-            np.random.RandomState, np.random.Generator, *bit_generators, *ufuncs]  # fmt: skip
+    return [
+        np.ndarray,
+        np.ma.MaskedArray,
+        np.dtype,
+        *scalars,
+        *(getattr(np.dtypes, name) for name in np.dtypes.__all__),
+        np.random.RandomState,
+        np.random.Generator,
+        *bit_generators,
+        *ufuncs,
+    ]
 
 
 def _scipy_classes() -> list[object]:
@@ -105,8 +134,12 @@ def _sklearn_classes() -> list[object]:
     from sklearn.tree._tree import Tree
     from sklearn.utils import all_estimators
 
-    losses = [v for module in (_loss, link, loss) for v in vars(module).values()
-              if isinstance(v, type) and v.__module__ == module.__name__]  # fmt: skip
+    losses = [
+        v
+        for module in (_loss, link, loss)
+        for v in vars(module).values()
+        if isinstance(v, type) and v.__module__ == module.__name__
+    ]
     return [cls for _, cls in all_estimators()] + [Tree, TreePredictor, _BinMapper] + losses
 
 

@@ -98,30 +98,54 @@ def cusum_outcome(monitor, segment: str, rows, version, where: str):
     spec = monitor.spec
     joined = labelled_rows(rows).sort_by("event_time")
     sigma, basis = residual_scale(version.metrics if version is not None else None)
-    details = {"labelled": joined.num_rows, "k": spec.cusum_k, "h": spec.cusum_h,
-               "scale": sigma, "scale_basis": basis,
-               "version": version.version if version is not None else None,
-               "false_alarm_every": average_run_length(spec.cusum_k, spec.cusum_h)}  # fmt: skip
+    details = {
+        "labelled": joined.num_rows,
+        "k": spec.cusum_k,
+        "h": spec.cusum_h,
+        "scale": sigma,
+        "scale_basis": basis,
+        "version": version.version if version is not None else None,
+        "false_alarm_every": average_run_length(spec.cusum_k, spec.cusum_h),
+    }
     if joined.num_rows < spec.min_rows or sigma is None:
         why = (
             basis
             if sigma is None
             else f"{joined.num_rows} labelled rows, fewer than {spec.min_rows}"
         )
-        return Outcome(segment, "no_data", None, rows.num_rows, f"{spec.name} on {where}: {why}",
-                       details, spec.cusum_h)  # fmt: skip
+        return Outcome(
+            segment,
+            "no_data",
+            None,
+            rows.num_rows,
+            f"{spec.name} on {where}: {why}",
+            details,
+            spec.cusum_h,
+        )
     residuals = joined["label"].to_numpy(zero_copy_only=False).astype(float) - joined[
         "prediction"
     ].to_numpy(zero_copy_only=False).astype(float)
     found = cusum(residuals / sigma, spec.cusum_k, spec.cusum_h)
     times = joined["event_time"].to_pylist()
     change_at = times[found.start] if found.start is not None and found.start < len(times) else None
-    details |= {"side": found.side, "change_at": change_at.isoformat() if change_at else None,
-                "rows_since_change": len(times) - found.start if change_at else 0}  # fmt: skip
+    details |= {
+        "side": found.side,
+        "change_at": change_at.isoformat() if change_at else None,
+        "rows_since_change": len(times) - found.start if change_at else 0,
+    }
     since = f", since {change_at:%Y-%m-%d} ({found.side})" if change_at and found.alarm else ""
     relation = "above" if found.alarm else "within"
-    message = (f"{spec.name} on {where}: CUSUM {found.statistic:.3g} of residuals / {sigma:.4g} "
-               f"({basis}){since} is {relation} h {spec.cusum_h:g} (k {spec.cusum_k:g}: a false "
-               f"alarm every {details['false_alarm_every']:.0f} rows)")  # fmt: skip
-    return Outcome(segment, "alert" if found.alarm else "ok", found.statistic, rows.num_rows,
-                   message, details, spec.cusum_h)  # fmt: skip
+    message = (
+        f"{spec.name} on {where}: CUSUM {found.statistic:.3g} of residuals / {sigma:.4g} "
+        f"({basis}){since} is {relation} h {spec.cusum_h:g} (k {spec.cusum_k:g}: a false "
+        f"alarm every {details['false_alarm_every']:.0f} rows)"
+    )
+    return Outcome(
+        segment,
+        "alert" if found.alarm else "ok",
+        found.statistic,
+        rows.num_rows,
+        message,
+        details,
+        spec.cusum_h,
+    )

@@ -66,9 +66,13 @@ def _line(monitor: Monitor, alerts: list) -> MonitorPrecision:
     spec = monitor.spec
     threshold = spec.threshold if spec.threshold is not None else _drift_threshold(spec)
     return MonitorPrecision(
-        monitor.name, spec.model, len(real), len(false), threshold,
+        monitor.name,
+        spec.model,
+        len(real),
+        len(false),
+        threshold,
         suggest(real, false, higher_is_worse(spec)),
-    )  # fmt: skip
+    )
 
 
 def higher_is_worse(spec: MonitorSpec) -> bool:

@@ -26,22 +26,30 @@ class FeatureDistribution:
 
 
 def drift_distributions(
-    store: Store, artifacts, log_root: str, monitor: str, segment: str, *,
-    columns: list[str], now: datetime | None = None,
-) -> list[FeatureDistribution]:  # fmt: skip
+    store: Store,
+    artifacts,
+    log_root: str,
+    monitor: str,
+    segment: str,
+    *,
+    columns: list[str],
+    now: datetime | None = None,
+) -> list[FeatureDistribution]:
     """``columns`` of the monitor's window ending ``now``, for one segment."""
     spec = get_monitor(store, monitor).spec
     now = now or utcnow()
     # The shown features and the segment only: a day's log of a busy model is millions of
     # rows, and its other columns (ids, flags, attributions) are most of the reading.
     wanted = ["prediction", *(input_column_name(c) for c in columns)]
-    rows = read_predictions(log_root, spec.model, now - spec.window, now, columns=wanted,
-                            segment=segment or None)  # fmt: skip
+    rows = read_predictions(
+        log_root, spec.model, now - spec.window, now, columns=wanted, segment=segment or None
+    )
     if rows.num_rows == 0:
         return []
     features = _features(rows)
-    reference = reference_for(artifacts, model=spec.model, segment=segment,
-                              digest=spec.reference, store=store).summary  # fmt: skip
+    reference = reference_for(
+        artifacts, model=spec.model, segment=segment, digest=spec.reference, store=store
+    ).summary
     names = [c for c in columns if c in reference.columns and c in features.column_names]
     current = summarize(features, reference, names)
     found = []

@@ -23,29 +23,47 @@ def fairness_outcome(monitor: Monitor, segment: str, rows: pa.Table, where: str)
     head = f"{spec.name} on {where}: {metric} by {name}"
     values = attribute(rows, name)
     if values is None:
-        return Outcome(segment, "no_data" if rows.num_rows == 0 else "data_problem", None,
-                       rows.num_rows, f"{head}: no {name!r} in the window; send it with each "
-                       f"prediction ({input_column_name(name)!r}) or with its feedback", {})  # fmt: skip
+        return Outcome(
+            segment,
+            "no_data" if rows.num_rows == 0 else "data_problem",
+            None,
+            rows.num_rows,
+            f"{head}: no {name!r} in the window; send it with each "
+            f"prediction ({input_column_name(name)!r}) or with its feedback",
+            {},
+        )
     labels = _column(rows, "label")
-    result = window_fairness(metric, _column(rows, "prediction"), labels, values.to_pylist(),
-                             spec.positive)  # fmt: skip
+    result = window_fairness(
+        metric, _column(rows, "prediction"), labels, values.to_pylist(), spec.positive
+    )
     measured = "labelled rows" if needs_labels(metric) else "scored rows"
     if result is None:
-        return Outcome(segment, "no_data", None, rows.num_rows, f"{head}: no {measured}", {},
-                       spec.threshold)  # fmt: skip
+        return Outcome(
+            segment, "no_data", None, rows.num_rows, f"{head}: no {measured}", {}, spec.threshold
+        )
     group, smallest = result.smallest_group
     details = {"metric": metric, "attribute": name, "rows": result.rows, "groups": result.groups}
     if smallest < spec.min_rows:
-        message = (f"{head}: group {group!r} has {smallest} {measured}, fewer than "
-                   f"{spec.min_rows}; no verdict yet")  # fmt: skip
-        return Outcome(segment, "no_data", result.value, rows.num_rows, message, details,
-                       spec.threshold)  # fmt: skip
+        message = (
+            f"{head}: group {group!r} has {smallest} {measured}, fewer than "
+            f"{spec.min_rows}; no verdict yet"
+        )
+        return Outcome(
+            segment, "no_data", result.value, rows.num_rows, message, details, spec.threshold
+        )
     bad = spec.worse_than_threshold(result.value)
     shown = ", ".join(f"{g} {_rate(v)} (n={int(v['rows'])})" for g, v in result.groups.items())
     relation = "worse than" if bad else "within"
     message = f"{head} = {result.value:.3g}, {relation} {spec.threshold:g}; groups {shown}"
-    return Outcome(segment, "alert" if bad else "ok", result.value, rows.num_rows, message,
-                   details, spec.threshold)  # fmt: skip
+    return Outcome(
+        segment,
+        "alert" if bad else "ok",
+        result.value,
+        rows.num_rows,
+        message,
+        details,
+        spec.threshold,
+    )
 
 
 def _column(rows: pa.Table, name: str) -> list:

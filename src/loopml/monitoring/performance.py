@@ -56,8 +56,11 @@ def serving_versions(store, model: str) -> dict[str, int]:
     """Segment key -> the version the champion alias points at (what serving answers with)."""
     from loopml.registry import service as registry
 
-    return {key: version for name, key, version in registry.models_with_alias(store, "champion")
-            if name == model}  # fmt: skip
+    return {
+        key: version
+        for name, key, version in registry.models_with_alias(store, "champion")
+        if name == model
+    }
 
 
 def judged_rows(table: pa.Table, serving: dict[str, int]) -> pa.Table:
@@ -90,11 +93,17 @@ def threshold_for(spec, version, past: list[float]) -> Threshold:
             mean, spread = float(np.mean(usual)), float(np.std(usual, ddof=1))
             value = mean + spec.sigmas * spread if lower else mean - spec.sigmas * spread
             apart = f", {season} windows apart" if season > 1 else ""
-            return Threshold(value, f"mean {mean:.4g} {'+' if lower else '-'} {spec.sigmas:g} × "
-                                    f"sd {spread:.4g} of its last {len(usual)} windows{apart}")  # fmt: skip
+            return Threshold(
+                value,
+                f"mean {mean:.4g} {'+' if lower else '-'} {spec.sigmas:g} × "
+                f"sd {spread:.4g} of its last {len(usual)} windows{apart}",
+            )
         if expected is None:
-            return Threshold(None, f"{len(usual)} of {MIN_REFERENCE_WINDOWS} windows of its own "
-                                   "to learn its usual error, and no backtest error")  # fmt: skip
+            return Threshold(
+                None,
+                f"{len(usual)} of {MIN_REFERENCE_WINDOWS} windows of its own "
+                "to learn its usual error, and no backtest error",
+            )
     if expected is None or not math.isfinite(expected):
         return Threshold(None, f"the serving version logged no backtest {spec.metric}")
     value = expected * spec.factor if lower else expected / spec.factor

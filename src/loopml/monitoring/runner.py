@@ -76,11 +76,12 @@ def run_monitors(
 
     clock = _EventClocks(log_root, now)
     monitors = [
-        m for m in list_monitors(store)
+        m
+        for m in list_monitors(store)
         if m.spec.kind in SCHEDULED_KINDS
         and (names is None or m.name in names)
         and (names is not None or m.due(clock(m.spec.model)) or (force and m.spec.enabled))
-    ]  # fmt: skip
+    ]
     report = RunReport()
     by_model: dict[str, list[Monitor]] = {}
     for monitor in monitors:
@@ -119,8 +120,12 @@ def _log_changes(monitor: Monitor, changes: list[AlertChange]) -> None:
         log.warning("alert %s %s: %s", change.event, change.alert.id, change.alert.message)
     if len(changes) > LOGGED_CHANGES:
         opened = sum(c.event == "opened" for c in changes[LOGGED_CHANGES:])
-        log.warning("%s: %d more alerts opened and %d resolved (`loopml alerts list` shows them)",
-                    monitor.name, opened, len(changes) - LOGGED_CHANGES - opened)  # fmt: skip
+        log.warning(
+            "%s: %d more alerts opened and %d resolved (`loopml alerts list` shows them)",
+            monitor.name,
+            opened,
+            len(changes) - LOGGED_CHANGES - opened,
+        )
 
 
 class _EventClocks:
@@ -178,9 +183,11 @@ def _threshold(monitor: Monitor, segment: str, serving: dict[str, int], store) -
     version = _serving(store, spec, serving, segment)
     past = [
         r.value
-        for r in monitor_results(store, spec.name, segment=segment, limit=4 * spec.reference_windows * (spec.season or 1))
+        for r in monitor_results(
+            store, spec.name, segment=segment, limit=4 * spec.reference_windows * (spec.season or 1)
+        )
         if r.status in ("ok", "alert") and (r.details or {}).get("version") == number
-    ]  # fmt: skip
+    ]
     return perf.threshold_for(spec, version, past)
 
 
@@ -192,8 +199,15 @@ def _cusum(monitor: Monitor, rows: pa.Table, store) -> list[Outcome]:
     serving = perf.serving_versions(store, spec.model) if store is not None else {}
     outcomes = []
     for segment, part in perf._segments(perf.judged_rows(rows, serving), spec.per_segment):
-        outcomes.append(cusum_outcome(monitor, segment, part, _serving(store, spec, serving, segment),
-                                      _where(spec.model, segment)))  # fmt: skip
+        outcomes.append(
+            cusum_outcome(
+                monitor,
+                segment,
+                part,
+                _serving(store, spec, serving, segment),
+                _where(spec.model, segment),
+            )
+        )
     return outcomes or [_no_data()]
 
 
@@ -230,8 +244,15 @@ def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:
             continue
         names = _drift_columns(spec.columns or list(reference.summary.columns), segment)
         current = summarize(part, reference.summary, names)
-        report = compare(reference.summary, current, names, spec.methods, spec.thresholds,
-                         reference.bounds, spec.drift_share)  # fmt: skip
+        report = compare(
+            reference.summary,
+            current,
+            names,
+            spec.methods,
+            spec.thresholds,
+            reference.bounds,
+            spec.drift_share,
+        )
         details = report.to_dict()
         if not report.columns:
             status, message = (
@@ -240,9 +261,17 @@ def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:
             )
         else:
             status, message = _weighed(spec, importances[segment], report, details)
-        outcomes.append(Outcome(segment, status, report.share_drifted, part.num_rows,
-                                f"{spec.name} on {_where(spec.model, segment)}: {message}", details,
-                                spec.drift_share))  # fmt: skip
+        outcomes.append(
+            Outcome(
+                segment,
+                status,
+                report.share_drifted,
+                part.num_rows,
+                f"{spec.name} on {_where(spec.model, segment)}: {message}",
+                details,
+                spec.drift_share,
+            )
+        )
     return outcomes
 
 
@@ -270,8 +299,10 @@ def _weighed(spec, importance, report, details: dict) -> tuple[str, str]:
     # the drifted features that matter most first: the ones an operator should look at
     ordered = sorted(drifted, key=lambda c: -share[c])
     named = _named(ordered, lambda c: f"{c} {share[c]:.0%} of importance")
-    message = (f"{len(drifted)} of {len(report.columns)} features drifted ({named}), "
-               f"carrying {carried:.0%} of the importance")  # fmt: skip
+    message = (
+        f"{len(drifted)} of {len(report.columns)} features drifted ({named}), "
+        f"carrying {carried:.0%} of the importance"
+    )
     if spec.importance_share is None:
         return ("alert" if report.drifted else "ok"), message
     quiet = report.drifted and carried < spec.importance_share
@@ -296,9 +327,14 @@ def _metric_outcome(
     spec = monitor.spec
     limit = limit or perf.threshold_for(spec, None, [])
     value = window.metrics.get(spec.metric)
-    details = {"metrics": _finite(window.metrics), "rows": window.rows, "labelled": window.labelled,
-               "label_coverage": window.label_coverage, "threshold_basis": limit.basis,
-               "version": window.version}  # fmt: skip
+    details = {
+        "metrics": _finite(window.metrics),
+        "rows": window.rows,
+        "labelled": window.labelled,
+        "label_coverage": window.label_coverage,
+        "threshold_basis": limit.basis,
+        "version": window.version,
+    }
     where = _where(spec.model, window.segment)
     if counted < spec.min_rows or value is None or math.isnan(value):
         message = f"{spec.name} on {where}: {counted} usable rows, fewer than {spec.min_rows}"
@@ -314,8 +350,9 @@ def _metric_outcome(
     message = (
         f"{spec.name} on {where}: {spec.metric} {value:.4g} is {relation} {limit.value:.4g}{basis}"
     )
-    return Outcome(window.segment, "alert" if bad else "ok", value, window.rows, message, details,
-                   limit.value)  # fmt: skip
+    return Outcome(
+        window.segment, "alert" if bad else "ok", value, window.rows, message, details, limit.value
+    )
 
 
 def _error_drift(monitor: Monitor, segment: str, rows: pa.Table) -> Outcome:
@@ -323,8 +360,15 @@ def _error_drift(monitor: Monitor, segment: str, rows: pa.Table) -> Outcome:
     joined = perf.labelled_rows(rows)
     where = _where(spec.model, segment)
     if joined.num_rows < spec.min_rows:
-        return Outcome(segment, "no_data", None, rows.num_rows,
-                       f"{spec.name} on {where}: {joined.num_rows} labelled rows", {}, None)  # fmt: skip
+        return Outcome(
+            segment,
+            "no_data",
+            None,
+            rows.num_rows,
+            f"{spec.name} on {where}: {joined.num_rows} labelled rows",
+            {},
+            None,
+        )
     joined = joined.sort_by("event_time")
     errors = metrics.errors(spec.task, joined["label"].to_numpy(), joined["prediction"].to_numpy())
     changes = perf.detect_error_drift(errors, spec.detector)

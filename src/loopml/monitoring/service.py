@@ -108,8 +108,15 @@ def create_monitor(
             session.add(row)
         row.model, row.kind, row.spec = spec.model, spec.kind, spec.model_dump(mode="json")
         session.flush()
-        audit.record(session, actor=actor, action="monitor.create" if before is None else "monitor.update",
-                     entity_type="monitor", entity_id=spec.name, before=before, after=row.spec)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="monitor.create" if before is None else "monitor.update",
+            entity_type="monitor",
+            entity_id=spec.name,
+            before=before,
+            after=row.spec,
+        )
         return _monitor(row)
 
 
@@ -121,8 +128,16 @@ def set_monitor_enabled(
         row = _monitor_row(session, name)
         before = row.spec
         row.spec = {**row.spec, "enabled": enabled}
-        audit.record(session, actor=actor, action="monitor.enable" if enabled else "monitor.disable",
-                     entity_type="monitor", entity_id=name, reason=reason, before=before, after=row.spec)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="monitor.enable" if enabled else "monitor.disable",
+            entity_type="monitor",
+            entity_id=name,
+            reason=reason,
+            before=before,
+            after=row.spec,
+        )
         return _monitor(row)
 
 
@@ -132,8 +147,15 @@ def delete_monitor(store: Store, name: str, *, actor: str, reason: str | None = 
         row = _monitor_row(session, name)
         session.execute(delete(MonitorResultRow).where(MonitorResultRow.monitor_id == row.id))
         session.execute(delete(AlertRow).where(AlertRow.monitor_id == row.id))
-        audit.record(session, actor=actor, action="monitor.delete", entity_type="monitor",
-                     entity_id=name, reason=reason, before=row.spec)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="monitor.delete",
+            entity_type="monitor",
+            entity_id=name,
+            reason=reason,
+            before=row.spec,
+        )
         session.delete(row)
 
 
@@ -173,12 +195,23 @@ def record_outcomes(
     one kind go to the store together, so a pass over 10,000 segments is a few statements,
     not one round trip per segment."""
     with store.write() as session:
-        session.execute(insert(MonitorResultRow), [
-            {"monitor_id": monitor.id, "time": now, "window_start": window[0], "window_end": window[1],
-             "segment": o.segment, "status": o.status, "value": o.value, "rows": o.rows,
-             "details": o.details}
-            for o in outcomes
-        ])  # fmt: skip
+        session.execute(
+            insert(MonitorResultRow),
+            [
+                {
+                    "monitor_id": monitor.id,
+                    "time": now,
+                    "window_start": window[0],
+                    "window_end": window[1],
+                    "segment": o.segment,
+                    "status": o.status,
+                    "value": o.value,
+                    "rows": o.rows,
+                    "details": o.details,
+                }
+                for o in outcomes
+            ],
+        )
         active = {
             row.segment: row
             for row in session.scalars(
@@ -231,8 +264,10 @@ def list_alerts(
     query = query.order_by(AlertRow.opened_at.desc(), AlertRow.id.desc())
     specs: dict[int, MonitorSpec] = {}  # each monitor's spec read once, not once per alert
     with store.read() as session:
-        return [_alert(alert, specs.get(row.id) or specs.setdefault(row.id, _monitor(row).spec))
-                for alert, row in session.execute(query)]  # fmt: skip
+        return [
+            _alert(alert, specs.get(row.id) or specs.setdefault(row.id, _monitor(row).spec))
+            for alert, row in session.execute(query)
+        ]
 
 
 def acknowledge_alert(
@@ -270,8 +305,15 @@ def label_alert(
                 hint="Resolve an active alert with its resolution instead.",
             )
         row.resolution = resolution
-        audit.record(session, actor=actor, action="alert.label", entity_type="alert",
-                     entity_id=str(alert_id), reason=reason, after={"resolution": resolution})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="alert.label",
+            entity_type="alert",
+            entity_id=str(alert_id),
+            reason=reason,
+            after={"resolution": resolution},
+        )
         return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
 
 
@@ -292,9 +334,16 @@ def snooze_alert(
             raise InvalidInput(f"Alert {alert_id} is resolved already.", hint="Nothing to snooze.")
         before = {"snoozed_until": row.snoozed_until.isoformat() if row.snoozed_until else None}
         row.snoozed_until = until
-        audit.record(session, actor=actor, action="alert.snooze", entity_type="alert",
-                     entity_id=str(alert_id), reason=reason, before=before,
-                     after={"snoozed_until": until.isoformat()})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="alert.snooze",
+            entity_type="alert",
+            entity_id=str(alert_id),
+            reason=reason,
+            before=before,
+            after={"snoozed_until": until.isoformat()},
+        )
         return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
 
 
@@ -384,20 +433,36 @@ def _transition(
 
 
 def _new_alert(monitor: Monitor, outcome: Outcome, now: datetime) -> AlertRow:
-    return AlertRow(monitor_id=monitor.id, segment=outcome.segment, state="open", opened_at=now,
-                    updated_at=now, value=outcome.value, threshold=outcome.threshold,
-                    message=outcome.message)  # fmt: skip
+    return AlertRow(
+        monitor_id=monitor.id,
+        segment=outcome.segment,
+        state="open",
+        opened_at=now,
+        updated_at=now,
+        value=outcome.value,
+        threshold=outcome.threshold,
+        message=outcome.message,
+    )
 
 
 def _open(session: Session, monitor: Monitor, rows: list[AlertRow], actor: str) -> None:
     """Insert new alerts in one batch (their ids come back with it), then audit each."""
     session.add_all(rows)
     session.flush()
-    audit.record_many(session, [
-        {"actor": actor, "action": "alert.open", "entity_type": "alert", "entity_id": str(row.id),
-         "reason": row.message, "after": {"monitor": monitor.name, "segment": row.segment}}
-        for row in rows
-    ])  # fmt: skip
+    audit.record_many(
+        session,
+        [
+            {
+                "actor": actor,
+                "action": "alert.open",
+                "entity_type": "alert",
+                "entity_id": str(row.id),
+                "reason": row.message,
+                "after": {"monitor": monitor.name, "segment": row.segment},
+            }
+            for row in rows
+        ],
+    )
 
 
 def _set_state(
@@ -410,9 +475,16 @@ def _set_state(
     if state == "resolved":
         row.resolved_by, row.resolved_at, row.resolution = actor, now, resolution
     after = {"state": state, **({"resolution": resolution} if resolution else {})}
-    audit.record(session, actor=actor, action=_ACTIONS[state],
-                 entity_type="alert", entity_id=str(row.id), reason=reason, before=before,
-                 after=after)  # fmt: skip
+    audit.record(
+        session,
+        actor=actor,
+        action=_ACTIONS[state],
+        entity_type="alert",
+        entity_id=str(row.id),
+        reason=reason,
+        before=before,
+        after=after,
+    )
 
 
 def _check_state(state: str) -> None:
@@ -428,6 +500,20 @@ def _monitor(row: MonitorRow) -> Monitor:
 
 
 def _alert(row: AlertRow, spec: MonitorSpec) -> Alert:
-    return Alert(row.id, spec.name, spec.model, row.segment, row.state, row.opened_at, row.updated_at,
-                 row.resolved_at, row.value, row.threshold, row.message, row.acknowledged_by,
-                 row.resolved_by, row.resolution, row.snoozed_until)  # fmt: skip
+    return Alert(
+        row.id,
+        spec.name,
+        spec.model,
+        row.segment,
+        row.state,
+        row.opened_at,
+        row.updated_at,
+        row.resolved_at,
+        row.value,
+        row.threshold,
+        row.message,
+        row.acknowledged_by,
+        row.resolved_by,
+        row.resolution,
+        row.snoozed_until,
+    )

@@ -83,9 +83,11 @@ class MonitorSpec(BaseModel):
         default=0.5, gt=0, le=1, description="Share of drifted columns that alerts."
     )
     importance_share: float | None = Field(
-        default=None, gt=0, le=1,
+        default=None,
+        gt=0,
+        le=1,
         description="Alert only if the drifted columns carry this share of the champion's importance.",
-    )  # fmt: skip
+    )
     # performance, estimated_performance, error_drift
     task: Literal["regression", "classification"] = "regression"
     metric: str | None = Field(default=None, description="e.g. mae, rmse, accuracy, roc_auc.")
@@ -103,10 +105,11 @@ class MonitorSpec(BaseModel):
         default=12, ge=4, description="For windows: how many earlier windows set the spread."
     )
     season: int | None = Field(
-        default=None, ge=2,
+        default=None,
+        ge=2,
         description="For windows of seasonal data: compare with the windows this many runs "
         "apart (12 for monthly runs of a yearly season).",
-    )  # fmt: skip
+    )
     min_rows: int = Field(
         default=30, ge=1, description="Fewer labelled (or scored) rows: no verdict."
     )
@@ -119,9 +122,10 @@ class MonitorSpec(BaseModel):
         default=0.5, gt=0, description="For cusum: half the shift (in sd) it is tuned for."
     )
     cusum_h: float = Field(
-        default=4.0, gt=0, description="For cusum: the alarm limit (169 rows between false "
-        "alarms with k 0.5, h 4)."
-    )  # fmt: skip
+        default=4.0,
+        gt=0,
+        description="For cusum: the alarm limit (169 rows between false alarms with k 0.5, h 4).",
+    )
     # fairness (metric, threshold and min_rows as above; min_rows counts per group)
     sensitive: str | None = Field(
         default=None,
@@ -153,8 +157,10 @@ class MonitorSpec(BaseModel):
         if self.kind == "performance" and metrics.METRICS[self.metric].task != self.task:
             raise ValueError(f"{self.metric} is not a {self.task} metric; set task or metric")
         if self.detector == "cusum" and self.task != "regression":
-            raise ValueError("the cusum detector watches regression residuals; use adwin or "
-                             "page_hinkley for a classifier's errors")  # fmt: skip
+            raise ValueError(
+                "the cusum detector watches regression residuals; use adwin or "
+                "page_hinkley for a classifier's errors"
+            )
         if self.kind == "fairness" and not self.sensitive:
             raise ValueError("a fairness monitor needs sensitive: the attribute to watch")
         return self

@@ -55,9 +55,16 @@ class Pipeline:
         ``executor`` overrides execution.executor, e.g. ``"dask://127.0.0.1:8786"``."""
         context = get_context()
         return run_pipeline(
-            self.spec, store=context.store, artifacts=context.artifacts, settings=context.settings,
-            root=self.root, steps=self.steps, force=force, executor=executor, on_progress=on_progress,
-        )  # fmt: skip
+            self.spec,
+            store=context.store,
+            artifacts=context.artifacts,
+            settings=context.settings,
+            root=self.root,
+            steps=self.steps,
+            force=force,
+            executor=executor,
+            on_progress=on_progress,
+        )
 
 
 __all__ = ["Pipeline", "load_project"]

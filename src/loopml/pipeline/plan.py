@@ -90,8 +90,12 @@ def make_plan(
     custom = _run_custom_steps(frame, steps, store, artifacts, force=force)
     data = custom[-1].output if custom else frame
     train, notes = train_plan(spec, data)
-    used = [*train.features, spec.target, *([spec.data.time] if spec.data.time else []),
-            *spec.sensitive]  # fmt: skip
+    used = [
+        *train.features,
+        spec.target,
+        *([spec.data.time] if spec.data.time else []),
+        *spec.sensitive,
+    ]
     hashes = fp.row_hashes(data[used])
     segments = split_segments(data, spec.segment_by, hashes, keep=list(dict.fromkeys(used)))
     enough = [s for s in segments if len(s.rows) >= spec.split.min_rows]
@@ -99,11 +103,20 @@ def make_plan(
     plan_key = fp.digest(spec.name, _train_fingerprint(train), fp.training_code(), used)
     keys = {s.key: fp.digest(plan_key, s.key, s.row_hashes.tobytes()) for s in enough}
     return Plan(
-        spec, source, dataset, validation, custom, train, enough, small, keys,
+        spec,
+        source,
+        dataset,
+        validation,
+        custom,
+        train,
+        enough,
+        small,
+        keys,
         cached={} if force else _cached_segments(store, spec.name, keys),
         step_keys=step_keys,
-        cached_steps={} if force else _cached_steps(store, step_keys), notes=notes,
-    )  # fmt: skip
+        cached_steps={} if force else _cached_steps(store, step_keys),
+        notes=notes,
+    )
 
 
 def train_plan(spec: ProjectSpec, data: pd.DataFrame) -> tuple[TrainPlan, tuple[str, ...]]:
@@ -129,15 +142,24 @@ def train_plan(spec: ProjectSpec, data: pd.DataFrame) -> tuple[TrainPlan, tuple[
             hint="Add feature columns to the data, or list them under features.",
         )
     plan = TrainPlan(
-        task=spec.task, target=spec.target, features=tuple(features), time=spec.data.time,
-        preset=spec.model.preset, estimator=spec.model.estimator, params=dict(spec.model.params),
-        split_method=spec.split_method, test_size=spec.split.test_size, seed=spec.split.seed,
-        min_rows=spec.split.min_rows, refit=spec.split.refit,
+        task=spec.task,
+        target=spec.target,
+        features=tuple(features),
+        time=spec.data.time,
+        preset=spec.model.preset,
+        estimator=spec.model.estimator,
+        params=dict(spec.model.params),
+        split_method=spec.split_method,
+        test_size=spec.split.test_size,
+        seed=spec.split.seed,
+        min_rows=spec.split.min_rows,
+        refit=spec.split.refit,
         forecast=spec.forecast.model_dump() if spec.task == "forecast" else None,
-        metrics=tuple(spec.metric_names), missing=spec.model.missing,
+        metrics=tuple(spec.metric_names),
+        missing=spec.model.missing,
         sensitive=tuple(spec.sensitive),
         impute=spec.model.missing != "refuse" and bool(data[features].isna().to_numpy().any()),
-    )  # fmt: skip
+    )
     if spec.model.missing == "refuse":
         check_complete(data, features)
     return plan, notes

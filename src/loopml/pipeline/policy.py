@@ -31,8 +31,10 @@ def _selector(text: str) -> str:
     ValueError whose hint the project file's report gives as the fix)."""
     pairs = parse_segment(text)
     if not pairs:
-        raise InvalidInput("An empty segment would cover every segment.",
-                           hint="Leave `segments` out to cover them all.")  # fmt: skip
+        raise InvalidInput(
+            "An empty segment would cover every segment.",
+            hint="Leave `segments` out to cover them all.",
+        )
     return canonical_segment(pairs)
 
 
@@ -83,9 +85,10 @@ class PolicySpec(BaseModel):
         "the trigger fired), or a number N (the last N periods of that history).",
     )
     half_life: float | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="Recency weights: a row this many periods older counts half as much.",
-    )  # fmt: skip
+    )
     retrain_window: timedelta | None = Field(
         default=None,
         description="Labelled traffic older than this is never read; default: all of it since "
@@ -93,9 +96,11 @@ class PolicySpec(BaseModel):
     )
     metric: Literal["mae", "rmse", "mape"] = Field(default="mae", description="Lower is better.")
     min_improvement: float = Field(
-        default=0.05, ge=0, lt=1,
+        default=0.05,
+        ge=0,
+        lt=1,
         description="The challenger's loss must be below the champion's by this share.",
-    )  # fmt: skip
+    )
     min_labels: int = Field(
         default=10,
         ge=2,
@@ -103,9 +108,11 @@ class PolicySpec(BaseModel):
         "(to retrain and compare), or since the rollout (to promote or roll back). Fewer: wait.",
     )
     confidence: float = Field(
-        default=0.9, gt=0.5, lt=1,
+        default=0.9,
+        gt=0.5,
+        lt=1,
         description="A paired one-sided t-test decides at this confidence (p < 1 - confidence).",
-    )  # fmt: skip
+    )
     estimator: str | None = Field(
         default=None,
         description="Import path of the estimator to retrain (e.g. sklearn.linear_model.Ridge); "

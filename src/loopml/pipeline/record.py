@@ -56,9 +56,14 @@ class Recorder:
             for key, tags in segments
         ]
         return service.create_runs(
-            self.store, project=self._project, experiment=self._experiment, runs=runs,
-            parent_run_id=parent, environment=self._environment, actor=self._actor,
-        )  # fmt: skip
+            self.store,
+            project=self._project,
+            experiment=self._experiment,
+            runs=runs,
+            parent_run_id=parent,
+            environment=self._environment,
+            actor=self._actor,
+        )
 
     def end_segments(self, outcomes: Sequence[SegmentEnd]) -> None:
         now = time.time()
@@ -78,9 +83,15 @@ class Recorder:
 
     def _create(self, name: str, parent: str | None, tags: Mapping[str, Any]) -> str:
         return service.create_run(
-            self.store, project=self._project, experiment=self._experiment, name=name,
-            tags=tags, parent_run_id=parent, environment=self._environment, actor=self._actor,
-        )  # fmt: skip
+            self.store,
+            project=self._project,
+            experiment=self._experiment,
+            name=name,
+            tags=tags,
+            parent_run_id=parent,
+            environment=self._environment,
+            actor=self._actor,
+        )
 
 
 @dataclass(frozen=True)

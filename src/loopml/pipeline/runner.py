@@ -61,8 +61,9 @@ def run_pipeline(
     if plan.up_to_date:
         outcomes = _cached_outcomes(plan) + _too_small(plan)
         run_key = unchanged.key(spec, root, steps, store, source)
-        unchanged.remember(store, artifacts, plan.cached_steps["register"], run_key, outcomes,
-                           plan.notes)  # fmt: skip
+        unchanged.remember(
+            store, artifacts, plan.cached_steps["register"], run_key, outcomes, plan.notes
+        )
         names = [*plan.step_keys, *(c.step.name for c in plan.custom), "train"]
         return _up_to_date(spec, store, settings, outcomes, plan.notes, names, started)
     execution = _Execution(plan, store, artifacts, settings, executor, on_progress)
@@ -74,9 +75,15 @@ def run_pipeline(
 
 def _up_to_date(spec, store, settings, outcomes, notes, names, started) -> PipelineResult:
     monitors = declare_monitors(store, spec, actor=settings.actor)
-    return PipelineResult(spec.name, None, outcomes, dict.fromkeys(names, "cached"),
-                          monitors=tuple(monitors), notes=notes,
-                          wall_seconds=time.perf_counter() - started)  # fmt: skip
+    return PipelineResult(
+        spec.name,
+        None,
+        outcomes,
+        dict.fromkeys(names, "cached"),
+        monitors=tuple(monitors),
+        notes=notes,
+        wall_seconds=time.perf_counter() - started,
+    )
 
 
 class _Execution:
@@ -85,8 +92,13 @@ class _Execution:
         self.store, self.artifacts, self.actor = store, artifacts, settings.actor
         self.executor = executor or self.spec.execution.executor
         self.on_progress = on_progress
-        self.recorder = Recorder(store, artifacts, project=settings.project,
-                                 experiment=self.spec.name, actor=settings.actor)  # fmt: skip
+        self.recorder = Recorder(
+            store,
+            artifacts,
+            project=settings.project,
+            experiment=self.spec.name,
+            actor=settings.actor,
+        )
         self.steps: dict[str, str] = {}
         self.dataset_version_id: str | None = None
 
@@ -105,14 +117,23 @@ class _Execution:
             raise
         trained = [o for o in outcomes if o.status in ("trained", "failed")]
         pipeline.metrics = {
-            **{f"segments_{k}": sum(o.status == k for o in outcomes)
-               for k in ("trained", "cached", "skipped", "failed")},
+            **{
+                f"segments_{k}": sum(o.status == k for o in outcomes)
+                for k in ("trained", "cached", "skipped", "failed")
+            },
             "segments_promoted": sum(o.promoted for o in outcomes),
             "segment_cpu_seconds": sum(o.cpu_seconds for o in trained),
-        }  # fmt: skip
+        }
         pipeline.finish(extra_cpu=pipeline.metrics["segment_cpu_seconds"])
-        return PipelineResult(self.spec.name, pipeline.id, outcomes, self.steps,
-                              self.dataset_version_id, monitors=tuple(monitors), notes=self.plan.notes)  # fmt: skip
+        return PipelineResult(
+            self.spec.name,
+            pipeline.id,
+            outcomes,
+            self.steps,
+            self.dataset_version_id,
+            monitors=tuple(monitors),
+            notes=self.plan.notes,
+        )
 
     # load, validate, custom steps
 
@@ -130,8 +151,14 @@ class _Execution:
                 version = source.dataset_version
                 data.record_run_input(self.store, run.id, version.id)
             else:
-                version = data.log_version(self.store, self.artifacts, source.frame,
-                                           self.plan.dataset, run_id=run.id, actor=self.actor)  # fmt: skip
+                version = data.log_version(
+                    self.store,
+                    self.artifacts,
+                    source.frame,
+                    self.plan.dataset,
+                    run_id=run.id,
+                    actor=self.actor,
+                )
             run.tags({DATASET_TAG: version.id, "loopml.source": source.label})
             run.metrics = {"rows": len(source.frame), "columns": source.frame.shape[1]}
         self.dataset_version_id = version.id
@@ -149,8 +176,13 @@ class _Execution:
                 json.dumps(validation.report.to_dict(), default=str).encode(), "validation.json"
             )
             if validation.origin == "inferred":
-                data.set_rules(self.store, self.plan.dataset, validation.rules, actor=self.actor,
-                               reason=f"inferred by loopml run of {self.spec.name!r}")  # fmt: skip
+                data.set_rules(
+                    self.store,
+                    self.plan.dataset,
+                    validation.rules,
+                    actor=self.actor,
+                    reason=f"inferred by loopml run of {self.spec.name!r}",
+                )
             run.metrics = {"warnings": len(validation.report.warnings)}
 
     def _custom_steps(self, parent: str) -> None:
@@ -264,15 +296,24 @@ class _Execution:
         validation = self.plan.validation
         new = [
             registry.NewVersion(
-                flavor=r.flavor, artifact_digest=s.digest, artifact_size=s.size,
-                signature=r.signature, segment=r.segment or None, run_id=run_id,
-                metrics=r.metrics, dataset_version_ids=datasets, rules=validation.rules_dict,
-                validation=validation.report.to_dict(), reference_digest=reference_of.get(id(r)),
+                flavor=r.flavor,
+                artifact_digest=s.digest,
+                artifact_size=s.size,
+                signature=r.signature,
+                segment=r.segment or None,
+                run_id=run_id,
+                metrics=r.metrics,
+                dataset_version_ids=datasets,
+                rules=validation.rules_dict,
+                validation=validation.report.to_dict(),
+                reference_digest=reference_of.get(id(r)),
                 # before the gate, whose fairness check reads it
-                reports={FAIRNESS: (r.fairness, fairness_summary(r.fairness))} if r.fairness else None,
+                reports={FAIRNESS: (r.fairness, fairness_summary(r.fairness))}
+                if r.fairness
+                else None,
             )
             for r, s, run_id in zip(results, stored, run_ids, strict=True)
-        ]  # fmt: skip
+        ]
         return registry.register_many(self.store, self.spec.name, new, actor=self.actor)
 
     def _promote(self, versions: list) -> list[dict[str, Any]]:
@@ -285,9 +326,14 @@ class _Execution:
         if serving.promote == "never" or not versions:
             return [{"promotion": "not promoted"} for _ in versions]
         decided = promotion.promote_many(
-            self.store, self.spec.name, versions, alias=serving.alias, actor=self.actor,
-            reason=f"loopml run of {self.spec.name!r}", require_approval=serving.promote == "approval",
-        )  # fmt: skip
+            self.store,
+            self.spec.name,
+            versions,
+            alias=serving.alias,
+            actor=self.actor,
+            reason=f"loopml run of {self.spec.name!r}",
+            require_approval=serving.promote == "approval",
+        )
         out = []
         for move in decided:
             if isinstance(move, GateFailed):
@@ -326,9 +372,15 @@ class _Execution:
 
 
 def _outcome(result: SegmentResult) -> SegmentOutcome:
-    return SegmentOutcome(result.segment_key, result.segment, result.status, result.reason,
-                          metrics=result.metrics, cpu_seconds=result.cpu_seconds,
-                          wall_seconds=result.wall_seconds)  # fmt: skip
+    return SegmentOutcome(
+        result.segment_key,
+        result.segment,
+        result.status,
+        result.reason,
+        metrics=result.metrics,
+        cpu_seconds=result.cpu_seconds,
+        wall_seconds=result.wall_seconds,
+    )
 
 
 def _columns(rows, columns: list[str]):
@@ -350,11 +402,25 @@ def _cached_outcomes(plan: Plan) -> list[SegmentOutcome]:
         if cached is None:
             continue
         if cached.version is None:
-            out.append(SegmentOutcome(segment.key, segment.values, "skipped",
-                                      "skipped by an earlier run for the same rows", run_id=cached.run_id))  # fmt: skip
+            out.append(
+                SegmentOutcome(
+                    segment.key,
+                    segment.values,
+                    "skipped",
+                    "skipped by an earlier run for the same rows",
+                    run_id=cached.run_id,
+                )
+            )
         else:
-            out.append(SegmentOutcome(segment.key, segment.values, "cached",
-                                      version=cached.version, run_id=cached.run_id))  # fmt: skip
+            out.append(
+                SegmentOutcome(
+                    segment.key,
+                    segment.values,
+                    "cached",
+                    version=cached.version,
+                    run_id=cached.run_id,
+                )
+            )
     return out
 
 
@@ -379,21 +445,31 @@ def _promotion_metrics(outcomes: list[SegmentOutcome]) -> dict[str, float]:
 
 def _params(spec: ProjectSpec) -> dict[str, Any]:
     return {
-        "task": spec.task, "target": spec.target, "segment_by": ",".join(spec.segment_by) or "-",
-        "model": spec.model.preset or spec.model.estimator, "executor": spec.execution.executor,
-    }  # fmt: skip
+        "task": spec.task,
+        "target": spec.target,
+        "segment_by": ",".join(spec.segment_by) or "-",
+        "model": spec.model.preset or spec.model.estimator,
+        "executor": spec.execution.executor,
+    }
 
 
 def _train_params(plan: Plan) -> dict[str, Any]:
     train = plan.train
     return {
-        "features": ",".join(train.model_features), "model_params": json.dumps(train.params, sort_keys=True),
-        "split": train.split_method, "test_size": train.test_size, "seed": train.seed,
-        "min_rows": train.min_rows, "metrics": ",".join(train.metrics),
+        "features": ",".join(train.model_features),
+        "model_params": json.dumps(train.params, sort_keys=True),
+        "split": train.split_method,
+        "test_size": train.test_size,
+        "seed": train.seed,
+        "min_rows": train.min_rows,
+        "metrics": ",".join(train.metrics),
         # a forecast's recipe: a retrain rebuilds its lags from the stored rows with it
-        **({"forecast": json.dumps(train.forecast, sort_keys=True), "time": train.time}
-           if train.forecast else {}),
-    }  # fmt: skip
+        **(
+            {"forecast": json.dumps(train.forecast, sort_keys=True), "time": train.time}
+            if train.forecast
+            else {}
+        ),
+    }
 
 
 def _tag(store, run_id: str, key: str) -> str | None:

@@ -285,9 +285,10 @@ class ProjectSpec(_Section):
             if isinstance(sensitive, list) and len(sensitive) == 1:
                 data["monitoring"] = [
                     {"sensitive": sensitive[0], **item}
-                    if isinstance(item, dict) and item.get("kind") == "fairness" else item
+                    if isinstance(item, dict) and item.get("kind") == "fairness"
+                    else item
                     for item in data["monitoring"]
-                ]  # fmt: skip
+                ]
         if isinstance(data, dict) and data.get("name"):
             for section in ("monitoring", "policies"):
                 items = data.get(section)
@@ -305,19 +306,39 @@ class ProjectSpec(_Section):
         known = METRICS_BY_TASK[self.task]
         for index, metric in enumerate(self.metrics or ()):
             if metric not in known:
-                problems.append((("metrics", index), f"{metric!r} is not a {self.task} metric",
-                                 f"Use some of {', '.join(known)}, or remove metrics for the default."))  # fmt: skip
+                problems.append(
+                    (
+                        ("metrics", index),
+                        f"{metric!r} is not a {self.task} metric",
+                        f"Use some of {', '.join(known)}, or remove metrics for the default.",
+                    )
+                )
         if self.task == "forecast" and not self.data.time:
-            problems.append((("task",), "a forecast needs a column of dates, and data.time is not set",
-                             "Name the column of dates under data.time; if the data has none, "
-                             "use task: regression or classification."))  # fmt: skip
+            problems.append(
+                (
+                    ("task",),
+                    "a forecast needs a column of dates, and data.time is not set",
+                    "Name the column of dates under data.time; if the data has none, "
+                    "use task: regression or classification.",
+                )
+            )
         elif self.split.method == "time" and not self.data.time:
-            problems.append((("split", "method"), "a time split needs a column of dates, and data.time is not set",
-                             "Name the column of dates under data.time; if the data has none, "
-                             "use split.method: random."))  # fmt: skip
+            problems.append(
+                (
+                    ("split", "method"),
+                    "a time split needs a column of dates, and data.time is not set",
+                    "Name the column of dates under data.time; if the data has none, "
+                    "use split.method: random.",
+                )
+            )
         if self.target in self.segment_by:
-            problems.append((("segment_by",), f"the target {self.target!r} cannot also be a segment column",
-                             "Remove it from segment_by, or predict another column."))  # fmt: skip
+            problems.append(
+                (
+                    ("segment_by",),
+                    f"the target {self.target!r} cannot also be a segment column",
+                    "Remove it from segment_by, or predict another column.",
+                )
+            )
         problems += self._sensitive_problems() + self._policy_segment_problems()
         if problems:
             raise SettingProblems(problems)
@@ -329,15 +350,30 @@ class ProjectSpec(_Section):
         problems = []
         for index, column in enumerate(self.sensitive):
             if column == self.target:
-                problems.append((("data", "sensitive", index), f"the target {column!r} cannot be a sensitive attribute",
-                                 "Name the protected attribute (a column such as sex), not the target."))  # fmt: skip
+                problems.append(
+                    (
+                        ("data", "sensitive", index),
+                        f"the target {column!r} cannot be a sensitive attribute",
+                        "Name the protected attribute (a column such as sex), not the target.",
+                    )
+                )
             elif column in self.segment_by:
-                problems.append((("data", "sensitive", index), f"the segment column {column!r} cannot be a sensitive attribute: "
-                                 "each segment's model sees one group of it",
-                                 "Remove it from segment_by to compare its groups, or from sensitive."))  # fmt: skip
+                problems.append(
+                    (
+                        ("data", "sensitive", index),
+                        f"the segment column {column!r} cannot be a sensitive attribute: "
+                        "each segment's model sees one group of it",
+                        "Remove it from segment_by to compare its groups, or from sensitive.",
+                    )
+                )
             elif column == self.data.time:
-                problems.append((("data", "sensitive", index), f"the time column {column!r} cannot be a sensitive attribute",
-                                 "Name a column of groups (sex, age band)."))  # fmt: skip
+                problems.append(
+                    (
+                        ("data", "sensitive", index),
+                        f"the time column {column!r} cannot be a sensitive attribute",
+                        "Name a column of groups (sex, age band).",
+                    )
+                )
         return problems
 
     def _policy_segment_problems(self) -> list[tuple[tuple[Any, ...], str, str]]:
@@ -351,11 +387,15 @@ class ProjectSpec(_Section):
             for place, selector in enumerate(policy.segments or ()):
                 unknown = sorted(set(parse_segment(selector)) - set(self.segment_by))
                 if unknown:
-                    problems.append((("policies", index, "segments", place),
-                                     f"segment {selector!r} names {', '.join(map(repr, unknown))}, "
-                                     f"which is not a segment column; the segment columns are {columns}",
-                                     "Write segments as column=value with columns of segment_by, "
-                                     "e.g. product=flour, or add the column to segment_by."))  # fmt: skip
+                    problems.append(
+                        (
+                            ("policies", index, "segments", place),
+                            f"segment {selector!r} names {', '.join(map(repr, unknown))}, "
+                            f"which is not a segment column; the segment columns are {columns}",
+                            "Write segments as column=value with columns of segment_by, "
+                            "e.g. product=flour, or add the column to segment_by.",
+                        )
+                    )
         return problems
 
     @property

@@ -58,8 +58,13 @@ def init_from_data(
             f"{file} exists already.", hint="Edit it, or overwrite it with `loopml init --force`."
         )
     frame = read_table(data)
-    draft = infer_project(frame, data_path=_relative(data, file.parent), target=target,
-                          segment_by=list(segment_by), name=data.stem)  # fmt: skip
+    draft = infer_project(
+        frame,
+        data_path=_relative(data, file.parent),
+        target=target,
+        segment_by=list(segment_by),
+        name=data.stem,
+    )
     text = render(draft)
     parse_project(text, source=str(file))  # what we write must load
     file.write_text(text)
@@ -85,11 +90,18 @@ def infer_project(
         frame.groupby(segment_by, dropna=False).size() if segment_by else pd.Series([len(frame)])
     )
     return Draft(
-        name=_project_name(name), data_path=data_path, target=target, target_guessed=guessed,
-        task=_task(frame[target]), time=time, segment_by=segment_by,
-        features=[c for c in rest if c not in left_out], left_out=left_out,
-        small_segments=int((sizes < _MIN_SEGMENT_ROWS).sum()), segments=len(sizes),
-    )  # fmt: skip
+        name=_project_name(name),
+        data_path=data_path,
+        target=target,
+        target_guessed=guessed,
+        task=_task(frame[target]),
+        time=time,
+        segment_by=segment_by,
+        features=[c for c in rest if c not in left_out],
+        left_out=left_out,
+        small_segments=int((sizes < _MIN_SEGMENT_ROWS).sum()),
+        segments=len(sizes),
+    )
 
 
 def render(draft: Draft) -> str:
@@ -111,15 +123,26 @@ def render(draft: Draft) -> str:
         )
     else:
         lines.append("  # no column parses as dates, so rows are split at random")
-    lines += ["", "# The column to predict" + (": guessed (pass --target to choose another)." if draft.target_guessed else "."),
-              f"target: {q(draft.target)}", ""]  # fmt: skip
+    lines += [
+        "",
+        "# The column to predict"
+        + (": guessed (pass --target to choose another)." if draft.target_guessed else "."),
+        f"target: {q(draft.target)}",
+        "",
+    ]
     lines += [*_task_lines(draft), "", *_feature_lines(draft), ""]
     if draft.segment_by:
-        lines += [f"# One model per value of these columns: {draft.segments} segment(s).",
-                  f"segment_by: [{', '.join(map(q, draft.segment_by))}]", ""]  # fmt: skip
+        lines += [
+            f"# One model per value of these columns: {draft.segments} segment(s).",
+            f"segment_by: [{', '.join(map(q, draft.segment_by))}]",
+            "",
+        ]
     else:
-        lines += ["# One model for all rows; list columns here for one model per value.",
-                  "segment_by: []", ""]  # fmt: skip
+        lines += [
+            "# One model for all rows; list columns here for one model per value.",
+            "segment_by: []",
+            "",
+        ]
     metric = DEFAULT_METRICS[draft.task][0]
     lines += [
         "# A preset (ridge, linear, lasso, logistic, random_forest, gradient_boosting,",
@@ -131,7 +154,10 @@ def render(draft: Draft) -> str:
         "split:",
         f"  method: {'time' if draft.time else 'random'}",
         "  test_size: 0.2",
-        f"  min_rows: {_MIN_SEGMENT_ROWS}" + (f"  # {draft.small_segments} segment(s) have fewer rows" if draft.small_segments else ""),
+        f"  min_rows: {_MIN_SEGMENT_ROWS}"
+        + (
+            f"  # {draft.small_segments} segment(s) have fewer rows" if draft.small_segments else ""
+        ),
         "",
         "# What a version must pass before it is promoted.",
         "gate:",
@@ -140,7 +166,7 @@ def render(draft: Draft) -> str:
         "# Monitors of the served model (docs/monitoring.md), e.g.",
         f"#   - {{name: {draft.name}-drift, kind: drift, window: 1d, schedule: 1h}}",
         "monitoring: []",
-    ]  # fmt: skip
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -150,8 +176,10 @@ def _task_lines(draft: Draft) -> list[str]:
         if draft.task == "classification"
         else "the target holds amounts"
     )
-    return [f"# regression or classification (forecast needs a time column): {why}.",
-            f"task: {draft.task}"]  # fmt: skip
+    return [
+        f"# regression or classification (forecast needs a time column): {why}.",
+        f"task: {draft.task}",
+    ]
 
 
 def _feature_lines(draft: Draft) -> list[str]:
@@ -215,8 +243,9 @@ def _check_column(column: str, columns: list[str]) -> None:
         close = difflib.get_close_matches(column, columns, n=1)
         raise InvalidInput(
             f"The table has no column {column!r}.",
-            hint=(f"Did you mean {close[0]!r}? " if close else "") + f"Its columns: {', '.join(columns)}.",
-        )  # fmt: skip
+            hint=(f"Did you mean {close[0]!r}? " if close else "")
+            + f"Its columns: {', '.join(columns)}.",
+        )
 
 
 def _project_name(stem: str) -> str:

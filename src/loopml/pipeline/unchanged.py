@@ -59,9 +59,13 @@ def key(spec: ProjectSpec, root: Path, steps: Sequence[Step], store, source: Any
     if source is None:
         return None
     return fp.digest(
-        "unchanged", spec.model_dump(mode="json"), [(s.name, s.code) for s in steps],
-        fp.training_code(), source, _rules(spec, root, store),
-    )  # fmt: skip
+        "unchanged",
+        spec.model_dump(mode="json"),
+        [(s.name, s.code) for s in steps],
+        fp.training_code(),
+        source,
+        _rules(spec, root, store),
+    )
 
 
 def recall(store, artifacts, run_key: str | None) -> tuple[list[SegmentOutcome], tuple] | None:

@@ -143,9 +143,13 @@ def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
             )
     try:
         train, test = split_positions(
-            rows, method=plan.split_method, test_size=plan.test_size, seed=plan.seed,
-            time=plan.time, backtest_periods=plan.forecast["backtest_periods"] if plan.forecast else None,
-        )  # fmt: skip
+            rows,
+            method=plan.split_method,
+            test_size=plan.test_size,
+            seed=plan.seed,
+            time=plan.time,
+            backtest_periods=plan.forecast["backtest_periods"] if plan.forecast else None,
+        )
     except ValueError as error:
         raise TooFewRows(str(error)) from None
     # Columns are selected once and rows sliced by position: on small segments each

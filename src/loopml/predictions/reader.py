@@ -31,8 +31,7 @@ def read_predictions(
     hours; with ``segment`` (a canonical key), only that segment's rows."""
     fs, base = _fs(root)
     folder = f"{base}/predictions/model={model}"
-    table = _read_window(fs, folder, start, end, columns, key="event_time",
-                         segment=segment)  # fmt: skip
+    table = _read_window(fs, folder, start, end, columns, key="event_time", segment=segment)
     return _empty_predictions(columns) if table is None else table
 
 
@@ -57,8 +56,11 @@ def summarize(root: str, model: str) -> list[LogSummary]:
     writer renames whole files into place), so a repeated summary reads only new files."""
     fs, base = _fs(root)
     folder = f"{base}/predictions/model={model}"
-    parts = [_file_totals(fs, path) for hour in _hours(fs, folder, None, None)
-             for path in _parquet_files(fs, hour)]  # fmt: skip
+    parts = [
+        _file_totals(fs, path)
+        for hour in _hours(fs, folder, None, None)
+        for path in _parquet_files(fs, hour)
+    ]
     if not parts:
         return []
     grouped = (
@@ -67,11 +69,19 @@ def summarize(root: str, model: str) -> list[LogSummary]:
         .aggregate([("rows", "sum"), ("first", "min"), ("last", "max"), ("cpu_ms", "sum")])
     )
     return sorted(
-        (LogSummary(row["segment"], row["version"], row["rows_sum"], row["first_min"],
-                    row["last_max"], None if row["cpu_ms_sum"] is None else row["cpu_ms_sum"] / 1000)
-         for row in grouped.to_pylist()),
+        (
+            LogSummary(
+                row["segment"],
+                row["version"],
+                row["rows_sum"],
+                row["first_min"],
+                row["last_max"],
+                None if row["cpu_ms_sum"] is None else row["cpu_ms_sum"] / 1000,
+            )
+            for row in grouped.to_pylist()
+        ),
         key=lambda s: (s.segment, s.version),
-    )  # fmt: skip
+    )
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -87,12 +97,16 @@ def _file_totals(fs, path: str) -> pa.Table:
     totals = table.group_by(["segment", "version"]).aggregate(
         [("event_time", "count"), ("event_time", "min"), ("event_time", "max"), ("cpu_ms", "sum")]
     )
-    return pa.table({
-        "segment": totals["segment"], "version": pc.cast(totals["version"], pa.int64()),
-        "rows": totals["event_time_count"], "first": pc.cast(totals["event_time_min"], TIME_TYPE),
-        "last": pc.cast(totals["event_time_max"], TIME_TYPE),
-        "cpu_ms": pc.cast(totals["cpu_ms_sum"], pa.float64()),
-    })  # fmt: skip
+    return pa.table(
+        {
+            "segment": totals["segment"],
+            "version": pc.cast(totals["version"], pa.int64()),
+            "rows": totals["event_time_count"],
+            "first": pc.cast(totals["event_time_min"], TIME_TYPE),
+            "last": pc.cast(totals["event_time_max"], TIME_TYPE),
+            "cpu_ms": pc.cast(totals["cpu_ms_sum"], pa.float64()),
+        }
+    )
 
 
 def log_folder(root: str, model: str) -> str:
@@ -126,8 +140,9 @@ def read_feedback(
     return FEEDBACK_SCHEMA.empty_table() if table is None else table
 
 
-def _read_window(fs, folder: str, start, end, columns, *, key: str, flat=False,
-                 segment: str | None = None) -> pa.Table | None:  # fmt: skip
+def _read_window(
+    fs, folder: str, start, end, columns, *, key: str, flat=False, segment: str | None = None
+) -> pa.Table | None:
     """Rows of the hour folders under ``folder`` (or of ``folder`` itself, ``flat``) with
     ``start <= key < end`` (and of one ``segment``: each file is narrowed as it is read, so
     one segment of a million rows costs what it reads, not a million-row filter)."""

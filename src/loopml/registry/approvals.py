@@ -42,22 +42,46 @@ class ApprovalRefused(Conflict):
         self.result = result
 
 
-def open_request(session, candidate: ModelVersion, champion: ModelVersion | None, *, alias: str,
-                 actor: str, reason: str | None, report: dict[str, Any]) -> Approval:  # fmt: skip
+def open_request(
+    session,
+    candidate: ModelVersion,
+    champion: ModelVersion | None,
+    *,
+    alias: str,
+    actor: str,
+    reason: str | None,
+    report: dict[str, Any],
+) -> Approval:
     """A pending request, in the promotion's transaction; ``report`` is its gate result
     (with the evaluation it used, so an unchanged champion is judged on the same data)."""
     row = ApprovalRow(
         model_id=session.scalar(select(ModelRow.id).where(ModelRow.name == candidate.name)),
-        version_id=candidate.id, segment_key=canonical_segment(candidate.segment_key), alias=alias,
-        state="pending", requested_at=utcnow(), requested_by=actor, request_reason=reason,
-        gate_report=report, champion_version=champion.version if champion else None,
-    )  # fmt: skip
+        version_id=candidate.id,
+        segment_key=canonical_segment(candidate.segment_key),
+        alias=alias,
+        state="pending",
+        requested_at=utcnow(),
+        requested_by=actor,
+        request_reason=reason,
+        gate_report=report,
+        champion_version=champion.version if champion else None,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="approval.request", entity_type="model",
-                 entity_id=candidate.name, reason=reason,
-                 after={"approval": row.id, "version": candidate.version, "alias": alias,
-                        "segment": candidate.segment_key})  # fmt: skip
+    audit.record(
+        session,
+        actor=actor,
+        action="approval.request",
+        entity_type="model",
+        entity_id=candidate.name,
+        reason=reason,
+        after={
+            "approval": row.id,
+            "version": candidate.version,
+            "alias": alias,
+            "segment": candidate.segment_key,
+        },
+    )
     return _approval(row, candidate.name, candidate.version)
 
 
@@ -139,14 +163,23 @@ def decide_cohort(
         raise InvalidInput("A rejection needs a reason.", hint="Say why, e.g. --reason '...'.")
     cohort = f"cohort-{uuid.uuid4().hex[:12]}"
     with store.write() as session:
-        audit.record(session, actor=actor, action="approval.cohort", entity_type="cohort",
-                     entity_id=cohort, reason=reason,
-                     after={"approvals": ids, "decision": "approve" if approve else "reject"})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="approval.cohort",
+            entity_type="cohort",
+            entity_id=cohort,
+            reason=reason,
+            after={"approvals": ids, "decision": "approve" if approve else "reject"},
+        )
     decided, refused = [], {}
     for approval_id in ids:
         try:
-            decided.append(decide(store, approval_id, approve=approve, actor=actor,
-                                  reason=reason, cohort=cohort))  # fmt: skip
+            decided.append(
+                decide(
+                    store, approval_id, approve=approve, actor=actor, reason=reason, cohort=cohort
+                )
+            )
         except (Conflict, Forbidden, NotFound, InvalidInput) as error:
             refused[approval_id] = error.message
     return CohortDecision(cohort, decided, refused)
@@ -170,8 +203,9 @@ def _recheck(store: Store, request: Approval) -> tuple[ModelVersion | None, gate
     reused only if the champion is the one they were measured against."""
     candidate = service.resolve(store, request.name, version=request.version)
     try:
-        champion = service.resolve(store, request.name, alias=request.alias,
-                                   segment=request.segment_key)  # fmt: skip
+        champion = service.resolve(
+            store, request.name, alias=request.alias, segment=request.segment_key
+        )
     except NotFound:
         champion = None
     now = champion.version if champion else None
@@ -184,16 +218,27 @@ def _recheck(store: Store, request: Approval) -> tuple[ModelVersion | None, gate
         else ""
     )
     result = gates.evaluate(
-        service.get_gate(store, request.name), candidate, champion,
+        service.get_gate(store, request.name),
+        candidate,
+        champion,
         evaluation=None if changed else report.get("evaluation"),
-        allow_breaking_signature=bool(report.get("allow_breaking_signature")), store=store,
-    )  # fmt: skip
+        allow_breaking_signature=bool(report.get("allow_breaking_signature")),
+        store=store,
+    )
     return champion, result, why
 
 
-def _close(store, request: Approval, state: str, actor: str, reason: str | None, *,
-           champion: ModelVersion | None = None, gate: dict | None = None,
-           cohort: str | None = None) -> Approval:  # fmt: skip
+def _close(
+    store,
+    request: Approval,
+    state: str,
+    actor: str,
+    reason: str | None,
+    *,
+    champion: ModelVersion | None = None,
+    gate: dict | None = None,
+    cohort: str | None = None,
+) -> Approval:
     with store.write() as session:
         row = session.get(ApprovalRow, request.id, with_for_update=True)
         _check_pending(_approval(row, request.name, request.version))
@@ -205,15 +250,34 @@ def _close(store, request: Approval, state: str, actor: str, reason: str | None,
             actor,
             reason,
         )
-        audit.record(session, actor=actor, action=f"approval.{_ACTIONS[state]}",
-                     entity_type="model", entity_id=request.name, reason=reason,
-                     after={"approval": request.id, "version": request.version, "alias": row.alias,
-                            "segment": row.segment_key, **({"gate": gate} if gate else {}),
-                        **({"cohort": cohort} if cohort else {})})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action=f"approval.{_ACTIONS[state]}",
+            entity_type="model",
+            entity_id=request.name,
+            reason=reason,
+            after={
+                "approval": request.id,
+                "version": request.version,
+                "alias": row.alias,
+                "segment": row.segment_key,
+                **({"gate": gate} if gate else {}),
+                **({"cohort": cohort} if cohort else {}),
+            },
+        )
         if state == "approved":
-            service.set_alias(store, request.name, row.alias, request.version,
-                              segment=row.segment_key, actor=actor, reason=reason,
-                              kind="approve", session=session)  # fmt: skip
+            service.set_alias(
+                store,
+                request.name,
+                row.alias,
+                request.version,
+                segment=row.segment_key,
+                actor=actor,
+                reason=reason,
+                kind="approve",
+                session=session,
+            )
         return _approval(row, request.name, request.version)
 
 
@@ -258,6 +322,19 @@ def _age(max_age: timedelta) -> str:
 
 
 def _approval(row: ApprovalRow, name: str, number: int) -> Approval:
-    return Approval(row.id, name, number, row.segment_key, row.alias, row.state, row.requested_at,
-                    row.requested_by, row.request_reason, row.gate_report, row.decided_at,
-                    row.decided_by, row.decision_reason, row.champion_version)  # fmt: skip
+    return Approval(
+        row.id,
+        name,
+        number,
+        row.segment_key,
+        row.alias,
+        row.state,
+        row.requested_at,
+        row.requested_by,
+        row.request_reason,
+        row.gate_report,
+        row.decided_at,
+        row.decided_by,
+        row.decision_reason,
+        row.champion_version,
+    )

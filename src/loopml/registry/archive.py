@@ -39,11 +39,27 @@ def archive_version(
         aliases = session.scalars(select(AliasRow).where(AliasRow.version_id == row.id)).all()
         for alias in aliases:
             session.delete(alias)
-            service._record_move(session, model, name, alias.segment_key, alias.alias, version,
-                                 None, actor, reason, "archive")  # fmt: skip
+            service._record_move(
+                session,
+                model,
+                name,
+                alias.segment_key,
+                alias.alias,
+                version,
+                None,
+                actor,
+                reason,
+                "archive",
+            )
         row.archived_at, row.archived_by = utcnow(), actor
-        audit.record(session, actor=actor, action="version.archive", entity_type="model",
-                     entity_id=name, reason=reason,
-                     after={"version": version, "aliases_removed": [a.alias for a in aliases]})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="version.archive",
+            entity_type="model",
+            entity_id=name,
+            reason=reason,
+            after={"version": version, "aliases_removed": [a.alias for a in aliases]},
+        )
         session.flush()
         return service._load_version(session, row, name), [a.alias for a in aliases]

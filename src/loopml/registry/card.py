@@ -29,12 +29,20 @@ class Section:
 
 def _summary(store: Store, version: ModelVersion) -> Rows:
     return [
-        ("model", version.name), ("version", str(version.version)),
-        ("segment", version.segment_key or "(none)"), ("flavor", version.flavor),
-        ("aliases", ", ".join(version.aliases) or "none"), ("registered", f"{version.created_at:%Y-%m-%d %H:%M} UTC by {version.created_by}"),
-        ("inputs", ", ".join(f"{c.name} ({c.type})" for c in version.signature.inputs) if version.signature else "no signature"),
+        ("model", version.name),
+        ("version", str(version.version)),
+        ("segment", version.segment_key or "(none)"),
+        ("flavor", version.flavor),
+        ("aliases", ", ".join(version.aliases) or "none"),
+        ("registered", f"{version.created_at:%Y-%m-%d %H:%M} UTC by {version.created_by}"),
+        (
+            "inputs",
+            ", ".join(f"{c.name} ({c.type})" for c in version.signature.inputs)
+            if version.signature
+            else "no signature",
+        ),
         ("description", version.description or ""),
-    ]  # fmt: skip
+    ]
 
 
 def _data(store: Store, version: ModelVersion) -> Rows:
@@ -63,8 +71,13 @@ def _metrics(store: Store, version: ModelVersion) -> Rows:
 
 def _gates(store: Store, version: ModelVersion) -> Rows:
     rows = []
-    events = audit.list_events(store, entity_type="model", entity_id=version.name,
-                               segment=version.segment_key, actions=("gate.*",))  # fmt: skip
+    events = audit.list_events(
+        store,
+        entity_type="model",
+        entity_id=version.name,
+        segment=version.segment_key,
+        actions=("gate.*",),
+    )
     for event in reversed(events):
         after = event.after or {}
         if event.action.startswith("gate.") and after.get("version") == version.version:
@@ -89,15 +102,28 @@ def _lineage(store: Store, version: ModelVersion) -> Rows:
         if run.git_commit
         else "not in git"
     )
-    rows = [("run", f"{run.name} ({run.id}) in {run.experiment}"), ("code", commit), ("host", run.host),
-            ("python", run.environment.get("python", "")),
-            ("packages", ", ".join(f"{k} {v}" for k, v in sorted(run.environment.get("packages", {}).items())))]  # fmt: skip
+    rows = [
+        ("run", f"{run.name} ({run.id}) in {run.experiment}"),
+        ("code", commit),
+        ("host", run.host),
+        ("python", run.environment.get("python", "")),
+        (
+            "packages",
+            ", ".join(f"{k} {v}" for k, v in sorted(run.environment.get("packages", {}).items())),
+        ),
+    ]
     rows += [
         (f"artifact {a.path}", f"{a.size:,} bytes, sha256 {a.digest[:12]}") for a in run.artifacts
     ]
     moves = service.alias_history(store, version.name, segment=version.segment_key)
-    rows += [(f"{m.time:%Y-%m-%d %H:%M} {m.alias}", f"v{m.from_version or '—'} → v{m.to_version or '—'} by {m.actor} ({m.kind}{': ' + m.reason if m.reason else ''})")
-             for m in moves if version.version in (m.from_version, m.to_version)]  # fmt: skip
+    rows += [
+        (
+            f"{m.time:%Y-%m-%d %H:%M} {m.alias}",
+            f"v{m.from_version or '—'} → v{m.to_version or '—'} by {m.actor} ({m.kind}{': ' + m.reason if m.reason else ''})",
+        )
+        for m in moves
+        if version.version in (m.from_version, m.to_version)
+    ]
     return rows
 
 
@@ -138,25 +164,36 @@ def _fairness(store: Store, version: ModelVersion) -> Rows:
 
 
 SECTIONS: list[tuple[str, Callable[[Store, ModelVersion], Rows]]] = [
-    ("Summary", _summary), ("Data", _data), ("Metrics", _metrics), ("Evaluation", _evaluation),
-    ("Explanation", _explanation), ("Segment family", _family), ("Fairness", _fairness), ("Gate results", _gates), ("Lineage", _lineage),
-]  # fmt: skip
+    ("Summary", _summary),
+    ("Data", _data),
+    ("Metrics", _metrics),
+    ("Evaluation", _evaluation),
+    ("Explanation", _explanation),
+    ("Segment family", _family),
+    ("Fairness", _fairness),
+    ("Gate results", _gates),
+    ("Lineage", _lineage),
+]
 
 
 # Sections with plots; a Markdown card shows their rows only.
 FIGURES: dict[str, Callable[[Store, ModelVersion], list[str]]] = {
-    "Evaluation": _evaluation_figures, "Explanation": _explanation_figures,
-}  # fmt: skip
+    "Evaluation": _evaluation_figures,
+    "Explanation": _explanation_figures,
+}
 
 
 def card_sections(store: Store, name: str, version: int) -> tuple[str, list[Section]]:
     """The card's title and sections (the web UI shows them as they are)."""
     registered = service.resolve(store, name, version=version)
     sections = [
-        Section(title, build(store, registered),
-                tuple(FIGURES[title](store, registered)) if title in FIGURES else ())
+        Section(
+            title,
+            build(store, registered),
+            tuple(FIGURES[title](store, registered)) if title in FIGURES else (),
+        )
         for title, build in SECTIONS
-    ]  # fmt: skip
+    ]
     title = f"{name} v{version}" + (
         f" — {registered.segment_key}" if registered.segment_key else ""
     )
@@ -189,9 +226,13 @@ def _html(title: str, sections: list[Section]) -> str:
         + "".join(s.figures)
         for s in sections
     )
-    style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}"
-             "table{border-collapse:collapse;width:100%}th{text-align:left;width:16rem;color:#555}"
-             "th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;vertical-align:top}"
-             "table.confusion{width:auto;margin:1rem 0}table.confusion th{width:auto}caption{text-align:left;white-space:nowrap;color:#555}figure.plot{display:inline-block;margin:.5rem 1rem .5rem 0}")  # fmt: skip
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Model card: {html.escape(title)}</title>"
-            f"<style>{style}</style></head><body><h1>Model card: {html.escape(title)}</h1>{body}</body></html>")  # fmt: skip
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}"
+        "table{border-collapse:collapse;width:100%}th{text-align:left;width:16rem;color:#555}"
+        "th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;vertical-align:top}"
+        "table.confusion{width:auto;margin:1rem 0}table.confusion th{width:auto}caption{text-align:left;white-space:nowrap;color:#555}figure.plot{display:inline-block;margin:.5rem 1rem .5rem 0}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Model card: {html.escape(title)}</title>"
+        f"<style>{style}</style></head><body><h1>Model card: {html.escape(title)}</h1>{body}</body></html>"
+    )

@@ -48,8 +48,27 @@ def export_version(
     if registered.run_id:
         tracking.record_artifact(store, registered.run_id, path, stored.digest, stored.size)
     with store.write() as session:
-        audit.record(session, actor=actor, action="model.export", entity_type="model", entity_id=name,
-                     after={"version": version, "format": format, "digest": stored.digest,
-                            "segment": registered.segment_key, "max_difference": export.max_difference})  # fmt: skip
-    return ExportedVersion(name, version, format, stored.digest, stored.size, path,
-                           export.max_difference, export.rows_checked)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="model.export",
+            entity_type="model",
+            entity_id=name,
+            after={
+                "version": version,
+                "format": format,
+                "digest": stored.digest,
+                "segment": registered.segment_key,
+                "max_difference": export.max_difference,
+            },
+        )
+    return ExportedVersion(
+        name,
+        version,
+        format,
+        stored.digest,
+        stored.size,
+        path,
+        export.max_difference,
+        export.rows_checked,
+    )

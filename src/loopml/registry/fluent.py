@@ -60,12 +60,22 @@ def log_model(
         reports_of = reports_at_registration(model, name, signature, explain_data)
     try:
         version = service.register_model(
-            context.store, context.artifacts, model, name, signature=signature, trusted=trusted,
+            context.store,
+            context.artifacts,
+            model,
+            name,
+            signature=signature,
+            trusted=trusted,
             reports_of=reports_of,
-            segment=segment, run_id=run.id, metrics=metrics,
-            dataset_version_ids=[_dataset_id(d) for d in datasets or ()], rules=_as_dict(rules),
-            validation=_as_dict(validation), description=description, actor=context.settings.actor,
-        )  # fmt: skip
+            segment=segment,
+            run_id=run.id,
+            metrics=metrics,
+            dataset_version_ids=[_dataset_id(d) for d in datasets or ()],
+            rules=_as_dict(rules),
+            validation=_as_dict(validation),
+            description=description,
+            actor=context.settings.actor,
+        )
     finally:
         if active is None:
             run.end()
@@ -105,8 +115,15 @@ def set_alias(
 ) -> AliasMove:
     """Move an alias without a gate (use ``promote`` for gated aliases such as champion)."""
     context = get_context()
-    return service.set_alias(context.store, name, alias, version, segment=segment,
-                             actor=context.settings.actor, reason=reason)  # fmt: skip
+    return service.set_alias(
+        context.store,
+        name,
+        alias,
+        version,
+        segment=segment,
+        actor=context.settings.actor,
+        reason=reason,
+    )
 
 
 def promote(
@@ -121,9 +138,16 @@ def promote(
     """Through the gate; ``force`` overrides failed checks (needs a reason, audited)."""
     context = get_context()
     return promotion.promote(
-        context.store, name, version, alias=alias, actor=context.settings.actor, reason=reason,
-        evaluation=evaluation, allow_breaking_signature=allow_breaking_signature, force=force,
-    )  # fmt: skip
+        context.store,
+        name,
+        version,
+        alias=alias,
+        actor=context.settings.actor,
+        reason=reason,
+        evaluation=evaluation,
+        allow_breaking_signature=allow_breaking_signature,
+        force=force,
+    )
 
 
 def archive_version(name: str, version: int, *, reason: str) -> ModelVersion:
@@ -138,8 +162,14 @@ def rollback(
     name: str, alias: str = "champion", segment=None, reason: str | None = None
 ) -> AliasMove:
     context = get_context()
-    return promotion.rollback(context.store, name, alias=alias, segment=segment,
-                              actor=context.settings.actor, reason=reason)  # fmt: skip
+    return promotion.rollback(
+        context.store,
+        name,
+        alias=alias,
+        segment=segment,
+        actor=context.settings.actor,
+        reason=reason,
+    )
 
 
 def set_gate(name: str, **gate: Any) -> None:
@@ -174,8 +204,14 @@ def reject(approval_id: int, reason: str | None = None) -> Approval:
 
 def _decide(approval_id: int, *, approve: bool, reason: str | None) -> Approval:
     context = get_context()
-    return approvals.decide(context.store, approval_id, approve=approve, reason=reason,
-                            actor=context.settings.actor, max_age=context.settings.approval_max_age)  # fmt: skip
+    return approvals.decide(
+        context.store,
+        approval_id,
+        approve=approve,
+        reason=reason,
+        actor=context.settings.actor,
+        max_age=context.settings.approval_max_age,
+    )
 
 
 def _parse(uri: str) -> tuple[str, int | None, str | None]:
@@ -224,8 +260,15 @@ def export_model(name: str, version: int, format: str = "onnx", sample: Any = No
     from loopml.registry.export import export_version
 
     context = get_context()
-    return export_version(context.store, context.artifacts, name, version, format=format,
-                          sample=sample, actor=context.settings.actor)  # fmt: skip
+    return export_version(
+        context.store,
+        context.artifacts,
+        name,
+        version,
+        format=format,
+        sample=sample,
+        actor=context.settings.actor,
+    )
 
 
 def model_card(name: str, version: int, format: str = "markdown") -> str:

@@ -209,7 +209,8 @@ def _beats(metric: str, margin: float, mine, theirs, champion_version: int) -> C
     need = theirs[metric] * (1 - margin) if lower else theirs[metric] * (1 + margin)
     ok = mine[metric] <= need if lower else mine[metric] >= need
     return Check(
-        name, ok,
+        name,
+        ok,
         f"{metric} {mine[metric]:.6g} vs champion v{champion_version} {theirs[metric]:.6g} "
         f"(needs {'<=' if lower else '>='} {need:.6g})",
-    )  # fmt: skip
+    )

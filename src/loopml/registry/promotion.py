@@ -51,17 +51,45 @@ def promote(
         champion = service.resolve(store, name, alias=alias, segment=candidate.segment_key)
     except NotFound:
         champion = None
-    result = gates.evaluate(service.get_gate(store, name), candidate, champion, evaluation=evaluation,
-                            allow_breaking_signature=allow_breaking_signature, store=store)  # fmt: skip
-    extra = {"evaluation": _plain(evaluation), "allow_breaking_signature": allow_breaking_signature,
-             "force": force}  # fmt: skip
+    result = gates.evaluate(
+        service.get_gate(store, name),
+        candidate,
+        champion,
+        evaluation=evaluation,
+        allow_breaking_signature=allow_breaking_signature,
+        store=store,
+    )
+    extra = {
+        "evaluation": _plain(evaluation),
+        "allow_breaking_signature": allow_breaking_signature,
+        "force": force,
+    }
     with store.write() as session:
-        decided = _decide(session, candidate, champion, result, alias=alias, actor=actor,
-                          reason=reason, extra=extra, require_approval=require_approval, force=force)  # fmt: skip
+        decided = _decide(
+            session,
+            candidate,
+            champion,
+            result,
+            alias=alias,
+            actor=actor,
+            reason=reason,
+            extra=extra,
+            require_approval=require_approval,
+            force=force,
+        )
         if decided is _MOVE:
             kind = "promote" if result.passed else "force"
-            return service.set_alias(store, name, alias, version, segment=candidate.segment_key,
-                                     actor=actor, reason=reason, kind=kind, session=session)  # fmt: skip
+            return service.set_alias(
+                store,
+                name,
+                alias,
+                version,
+                segment=candidate.segment_key,
+                actor=actor,
+                reason=reason,
+                kind=kind,
+                session=session,
+            )
     if isinstance(decided, gates.GateFailed):
         raise decided
     return decided
@@ -85,41 +113,87 @@ def promote_many(
     extra = {"evaluation": None, "allow_breaking_signature": False, "force": False}
     with store.write() as session:
         decided = [
-            _decide(session, version, champions.get(version.segment_key),
-                    gates.evaluate(gate, version, champions.get(version.segment_key), store=store),
-                    alias=alias, actor=actor, reason=reason, extra=extra,
-                    require_approval=require_approval, force=False)
+            _decide(
+                session,
+                version,
+                champions.get(version.segment_key),
+                gates.evaluate(gate, version, champions.get(version.segment_key), store=store),
+                alias=alias,
+                actor=actor,
+                reason=reason,
+                extra=extra,
+                require_approval=require_approval,
+                force=False,
+            )
             for version in versions
-        ]  # fmt: skip
+        ]
         targets = [
             (v.version, v.segment_key) for v, d in zip(versions, decided, strict=True) if d is _MOVE
         ]
-        moves = iter(service.set_aliases(session, name, alias, targets, actor=actor,
-                                         reason=reason, kind="promote"))  # fmt: skip
+        moves = iter(
+            service.set_aliases(
+                session, name, alias, targets, actor=actor, reason=reason, kind="promote"
+            )
+        )
         return [next(moves) if d is _MOVE else d for d in decided]
 
 
 _MOVE = object()  # the gate let the version through: its alias is to move
 
 
-def _decide(session, candidate: ModelVersion, champion: ModelVersion | None, result, *,
-            alias: str, actor: str, reason: str | None, extra: dict, require_approval: bool,
-            force: bool):  # fmt: skip
+def _decide(
+    session,
+    candidate: ModelVersion,
+    champion: ModelVersion | None,
+    result,
+    *,
+    alias: str,
+    actor: str,
+    reason: str | None,
+    extra: dict,
+    require_approval: bool,
+    force: bool,
+):
     """Audit the gate's verdict; open an approval request when one is needed. Returns
     the request, the failure, or ``_MOVE``."""
     name, report = candidate.name, result.to_dict()
-    after = {"version": candidate.version, "alias": alias, "segment": candidate.segment_key,
-             "gate": report}  # fmt: skip
+    after = {
+        "version": candidate.version,
+        "alias": alias,
+        "segment": candidate.segment_key,
+        "gate": report,
+    }
     if not (result.passed or force):
-        audit.record(session, actor=actor, action="gate.fail", entity_type="model", entity_id=name,
-                     reason=reason, after=after)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="gate.fail",
+            entity_type="model",
+            entity_id=name,
+            reason=reason,
+            after=after,
+        )
         return gates.GateFailed(name, candidate.version, result)
     if result.require_approval or require_approval:
-        return approvals.open_request(session, candidate, champion, alias=alias, actor=actor,
-                                      reason=reason, report=report | extra)  # fmt: skip
+        return approvals.open_request(
+            session,
+            candidate,
+            champion,
+            alias=alias,
+            actor=actor,
+            reason=reason,
+            report=report | extra,
+        )
     action = "gate.pass" if result.passed else "gate.override"
-    audit.record(session, actor=actor, action=action, entity_type="model", entity_id=name,
-                 reason=reason, after=after)  # fmt: skip
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="model",
+        entity_id=name,
+        reason=reason,
+        after=after,
+    )
     return _MOVE
 
 
@@ -140,8 +214,9 @@ def rollback(
             f"Alias {alias!r} of {name!r} has no earlier version to go back to.",
             hint="Set it explicitly with loopml.set_alias.",
         )
-    return service.set_alias(store, name, alias, previous, segment=segment, actor=actor,
-                             reason=reason, kind="rollback")  # fmt: skip
+    return service.set_alias(
+        store, name, alias, previous, segment=segment, actor=actor, reason=reason, kind="rollback"
+    )
 
 
 def _plain(evaluation: Mapping[str, Mapping[str, float]] | None) -> dict | None:

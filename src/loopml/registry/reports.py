@@ -49,15 +49,33 @@ def save_report(
 
 
 def add_report(
-    session, version: ModelVersion, kind: str, payload: Mapping[str, Any], *, actor: str,
-    summary: Mapping[str, Any] | None, now: datetime,
-) -> None:  # fmt: skip
+    session,
+    version: ModelVersion,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    actor: str,
+    summary: Mapping[str, Any] | None,
+    now: datetime,
+) -> None:
     """The report and its audit event, in the caller's transaction (registration's, say)."""
-    session.add(VersionReportRow(version_id=version.id, kind=kind, payload=finite_json(dict(payload)),
-                                 created_at=now, created_by=actor))  # fmt: skip
-    audit.record(session, actor=actor, action=f"report.{kind}", entity_type="model",
-                 entity_id=version.name, after={"version": version.version,
-                 "segment": version.segment_key, **dict(summary or {})})  # fmt: skip
+    session.add(
+        VersionReportRow(
+            version_id=version.id,
+            kind=kind,
+            payload=finite_json(dict(payload)),
+            created_at=now,
+            created_by=actor,
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action=f"report.{kind}",
+        entity_type="model",
+        entity_id=version.name,
+        after={"version": version.version, "segment": version.segment_key, **dict(summary or {})},
+    )
 
 
 def latest_report(store: Store, version: ModelVersion, kind: str) -> Report | None:
@@ -83,10 +101,12 @@ def latest_reports(store: Store, versions: list[ModelVersion], kind: str) -> dic
         for start in range(0, len(ids), 500):  # within every database's bound-value limit
             query = (
                 select(VersionReportRow)
-                .where(VersionReportRow.version_id.in_(ids[start : start + 500]),
-                       VersionReportRow.kind == kind)
+                .where(
+                    VersionReportRow.version_id.in_(ids[start : start + 500]),
+                    VersionReportRow.kind == kind,
+                )
                 .order_by(VersionReportRow.id)
-            )  # fmt: skip
+            )
             for row in session.scalars(query):
                 found[row.version_id] = Report(
                     row.kind, row.payload, row.created_at, row.created_by
@@ -108,11 +128,14 @@ def newest_versions_reports(store: Store, name: str, kind: str) -> list[Report]:
         select(VersionReportRow)
         .join(ModelVersionRow, ModelVersionRow.id == VersionReportRow.version_id)
         .join(ModelRow, ModelRow.id == ModelVersionRow.model_id)
-        .join(newest, (newest.c.segment_key == ModelVersionRow.segment_key)
-              & (newest.c.latest == ModelVersionRow.version))
+        .join(
+            newest,
+            (newest.c.segment_key == ModelVersionRow.segment_key)
+            & (newest.c.latest == ModelVersionRow.version),
+        )
         .where(ModelRow.name == name, VersionReportRow.kind == kind)
         .order_by(VersionReportRow.id)
-    )  # fmt: skip
+    )
     found: dict[int, Report] = {}
     with store.read() as session:
         for row in session.scalars(query):  # by id: a newer report replaces an older one

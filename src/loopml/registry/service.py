@@ -92,16 +92,26 @@ def _insert_versions(
     now, rows = utcnow(), []
     for number, new in enumerate(versions, start=(latest or 0) + 1):
         segment = {k: new.segment[k] for k in sorted(new.segment)} if new.segment else None
-        rows.append(ModelVersionRow(
-            model_id=model.id, version=number, segment_key=canonical_segment(segment),
-            segment=segment, run_id=new.run_id, flavor=new.flavor,
-            artifact_digest=new.artifact_digest, artifact_size=new.artifact_size,
-            signature=new.signature.to_dict() if new.signature else None,
-            metrics=_json_metrics(new.metrics), rules=dict(new.rules) if new.rules else None,
-            validation=dict(new.validation) if new.validation else None,
-            description=new.description, reference_digest=new.reference_digest,
-            created_at=now, created_by=actor,
-        ))  # fmt: skip
+        rows.append(
+            ModelVersionRow(
+                model_id=model.id,
+                version=number,
+                segment_key=canonical_segment(segment),
+                segment=segment,
+                run_id=new.run_id,
+                flavor=new.flavor,
+                artifact_digest=new.artifact_digest,
+                artifact_size=new.artifact_size,
+                signature=new.signature.to_dict() if new.signature else None,
+                metrics=_json_metrics(new.metrics),
+                rules=dict(new.rules) if new.rules else None,
+                validation=dict(new.validation) if new.validation else None,
+                description=new.description,
+                reference_digest=new.reference_digest,
+                created_at=now,
+                created_by=actor,
+            )
+        )
     session.add_all(rows)
     session.flush()
     out = []
@@ -111,9 +121,13 @@ def _insert_versions(
             ModelVersionDatasetRow(model_version_id=row.id, dataset_version_id=d) for d in datasets
         )
         audit.record(
-            session, actor=actor, action="model.register", entity_type="model", entity_id=name,
+            session,
+            actor=actor,
+            action="model.register",
+            entity_type="model",
+            entity_id=name,
             after={"version": row.version, "segment": row.segment_key, "run_id": row.run_id},
-        )  # fmt: skip
+        )
         version = _version(row, name, datasets, ())
         for kind, (payload, summary) in (new.reports or {}).items():
             add_report(session, version, kind, payload, actor=actor, summary=summary, now=now)
@@ -150,8 +164,16 @@ def register_model(
     package = pack(model, signature, trusted=trusted)
     stored = artifacts.put_bytes(package.to_bytes())
     reports = reports_of(package.flavor) if reports_of is not None else None
-    return register(store, name=name, flavor=package.flavor, artifact_digest=stored.digest,
-                    artifact_size=stored.size, signature=signature, reports=reports, **details)  # fmt: skip
+    return register(
+        store,
+        name=name,
+        flavor=package.flavor,
+        artifact_digest=stored.digest,
+        artifact_size=stored.size,
+        signature=signature,
+        reports=reports,
+        **details,
+    )
 
 
 def set_alias(
@@ -171,10 +193,20 @@ def set_alias(
     _check_alias(alias)
     if session is None:
         with store.write() as session:
-            return set_alias(store, name, alias, version, segment=segment, actor=actor,
-                             reason=reason, kind=kind, session=session)  # fmt: skip
-    return set_aliases(session, name, alias, [(version, segment)], actor=actor, reason=reason,
-                       kind=kind)[0]  # fmt: skip
+            return set_alias(
+                store,
+                name,
+                alias,
+                version,
+                segment=segment,
+                actor=actor,
+                reason=reason,
+                kind=kind,
+                session=session,
+            )
+    return set_aliases(
+        session, name, alias, [(version, segment)], actor=actor, reason=reason, kind=kind
+    )[0]
 
 
 def set_aliases(
@@ -202,8 +234,13 @@ def set_aliases(
         row, target = current.get(key), rows[number]
         before = row[1] if row else None
         if row is None:
-            aliased = AliasRow(model_id=model.id, segment_key=key, alias=alias,
-                               version_id=target.id, updated_at=now)  # fmt: skip
+            aliased = AliasRow(
+                model_id=model.id,
+                segment_key=key,
+                alias=alias,
+                version_id=target.id,
+                updated_at=now,
+            )
             session.add(aliased)
             current[key] = (aliased, number)
         else:
@@ -255,9 +292,12 @@ def _current_aliases(
         query = (
             select(AliasRow, ModelVersionRow.version)
             .join(ModelVersionRow, ModelVersionRow.id == AliasRow.version_id)
-            .where(AliasRow.model_id == model.id, AliasRow.alias == alias,
-                   AliasRow.segment_key.in_(part))
-        )  # fmt: skip
+            .where(
+                AliasRow.model_id == model.id,
+                AliasRow.alias == alias,
+                AliasRow.segment_key.in_(part),
+            )
+        )
         found |= {row.segment_key: (row, number) for row, number in session.execute(query)}
     return found
 
@@ -295,14 +335,28 @@ def _move_row(
     session, model, name, segment_key, alias, before, after, actor, reason, kind
 ) -> AliasMoveRow:
     """The move and its audit event, added to the session (flushed by the caller)."""
-    move = AliasMoveRow(model_id=model.id, segment_key=segment_key, alias=alias, from_version=before,
-                        to_version=after, time=utcnow(), actor=actor, reason=reason, kind=kind)  # fmt: skip
+    move = AliasMoveRow(
+        model_id=model.id,
+        segment_key=segment_key,
+        alias=alias,
+        from_version=before,
+        to_version=after,
+        time=utcnow(),
+        actor=actor,
+        reason=reason,
+        kind=kind,
+    )
     session.add(move)
     audit.record(
-        session, actor=actor, action=f"alias.{kind}", entity_type="model", entity_id=name,
-        reason=reason, before={"alias": alias, "segment": segment_key, "version": before},
+        session,
+        actor=actor,
+        action=f"alias.{kind}",
+        entity_type="model",
+        entity_id=name,
+        reason=reason,
+        before={"alias": alias, "segment": segment_key, "version": before},
         after={"alias": alias, "segment": segment_key, "version": after},
-    )  # fmt: skip
+    )
     return move
 
 
@@ -340,9 +394,12 @@ def resolve_aliases(
             rows += session.scalars(
                 select(ModelVersionRow)
                 .join(AliasRow, AliasRow.version_id == ModelVersionRow.id)
-                .where(AliasRow.model_id == model.id, AliasRow.alias == alias,
-                       AliasRow.segment_key.in_(part))
-            ).all()  # fmt: skip
+                .where(
+                    AliasRow.model_id == model.id,
+                    AliasRow.alias == alias,
+                    AliasRow.segment_key.in_(part),
+                )
+            ).all()
         ids = [r.id for r in rows]
         aliases, datasets = _aliases_by_version(session, ids), _datasets_by_version(session, ids)
         return {
@@ -442,10 +499,15 @@ def list_segments(store: Store, name: str) -> list[dict[str, Any]]:
         ):
             aliases.setdefault(segment_key, {})[alias] = number
         return [
-            {"segment": key, "versions": count, "latest": latest, "aliases": aliases.get(key, {}),
-             "trained_at": trained}
+            {
+                "segment": key,
+                "versions": count,
+                "latest": latest,
+                "aliases": aliases.get(key, {}),
+                "trained_at": trained,
+            }
             for key, count, latest, trained in rows
-        ]  # fmt: skip
+        ]
 
 
 def alias_metrics(store: Store, name: str, alias: str = "champion") -> dict[str, dict[str, Any]]:
@@ -517,16 +579,25 @@ def alias_changes(
     with store.read() as session:
         newest = session.scalar(select(func.max(AliasMoveRow.id))) or 0
         rows = session.execute(
-            select(AliasMoveRow.id, ModelRow.name, AliasMoveRow.segment_key, AliasMoveRow.alias,
-                   AliasRow.version_id)
+            select(
+                AliasMoveRow.id,
+                ModelRow.name,
+                AliasMoveRow.segment_key,
+                AliasMoveRow.alias,
+                AliasRow.version_id,
+            )
             .join(ModelRow, ModelRow.id == AliasMoveRow.model_id)
-            .outerjoin(AliasRow, (AliasRow.model_id == AliasMoveRow.model_id)
-                       & (AliasRow.segment_key == AliasMoveRow.segment_key)
-                       & (AliasRow.alias == AliasMoveRow.alias))
-            .where(AliasMoveRow.id > since, AliasMoveRow.id <= newest,
-                   ModelRow.name.in_(list(names)))
+            .outerjoin(
+                AliasRow,
+                (AliasRow.model_id == AliasMoveRow.model_id)
+                & (AliasRow.segment_key == AliasMoveRow.segment_key)
+                & (AliasRow.alias == AliasMoveRow.alias),
+            )
+            .where(
+                AliasMoveRow.id > since, AliasMoveRow.id <= newest, ModelRow.name.in_(list(names))
+            )
             .order_by(AliasMoveRow.id)
-        ).all()  # fmt: skip
+        ).all()
     return max(newest, since), {(n, seg, alias): vid for _id, n, seg, alias, vid in rows}
 
 
@@ -572,8 +643,15 @@ def set_gate(store: Store, name: str, gate: Mapping[str, Any], *, actor: str) ->
     with store.write() as session:
         model = _lock_model(session, name, create=True, actor=actor)
         before, model.gate = model.gate, dict(gate)
-        audit.record(session, actor=actor, action="model.gate", entity_type="model",
-                     entity_id=name, before=before, after=model.gate)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="model.gate",
+            entity_type="model",
+            entity_id=name,
+            before=before,
+            after=model.gate,
+        )
 
 
 # rows and lookups
@@ -703,14 +781,27 @@ def _load_version(session: Session, row: ModelVersionRow, name: str) -> ModelVer
 
 def _version(row: ModelVersionRow, name: str, datasets, aliases) -> ModelVersion:
     return ModelVersion(
-        id=row.id, name=name, version=row.version, segment=row.segment, segment_key=row.segment_key,
-        run_id=row.run_id, flavor=row.flavor, artifact_digest=row.artifact_digest,
-        signature=Signature.from_dict(row.signature), metrics=dict(row.metrics or {}),
-        dataset_version_ids=tuple(datasets), created_at=row.created_at, created_by=row.created_by,
-        aliases=tuple(aliases), rules=row.rules, validation=row.validation, description=row.description,
-        archived_at=row.archived_at, archived_by=row.archived_by,
+        id=row.id,
+        name=name,
+        version=row.version,
+        segment=row.segment,
+        segment_key=row.segment_key,
+        run_id=row.run_id,
+        flavor=row.flavor,
+        artifact_digest=row.artifact_digest,
+        signature=Signature.from_dict(row.signature),
+        metrics=dict(row.metrics or {}),
+        dataset_version_ids=tuple(datasets),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        aliases=tuple(aliases),
+        rules=row.rules,
+        validation=row.validation,
+        description=row.description,
+        archived_at=row.archived_at,
+        archived_by=row.archived_by,
         reference_digest=row.reference_digest,
-    )  # fmt: skip
+    )
 
 
 def _model(session: Session, row: ModelRow, versions: int, segments: int) -> Model:
@@ -725,8 +816,18 @@ def _model(session: Session, row: ModelRow, versions: int, segments: int) -> Mod
 
 
 def _move(row: AliasMoveRow, name: str) -> AliasMove:
-    return AliasMove(row.id, name, row.segment_key, row.alias, row.from_version, row.to_version,
-                     row.time, row.actor, row.reason, row.kind)  # fmt: skip
+    return AliasMove(
+        row.id,
+        name,
+        row.segment_key,
+        row.alias,
+        row.from_version,
+        row.to_version,
+        row.time,
+        row.actor,
+        row.reason,
+        row.kind,
+    )
 
 
 def _json_metrics(metrics: Mapping[str, float] | None) -> dict[str, float | None]:

@@ -243,5 +243,11 @@ def forecast_batch(
         config.for_model(name),
     )
     segments = None if segment is None else [segment]
-    return forecast_segments(memory, periods, lambda rows: scorer.score(rows)["prediction"],
-                             segments=segments, freq=freq, future=future)  # fmt: skip
+    return forecast_segments(
+        memory,
+        periods,
+        lambda rows: scorer.score(rows)["prediction"],
+        segments=segments,
+        freq=freq,
+        future=future,
+    )

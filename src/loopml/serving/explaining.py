@@ -44,8 +44,13 @@ def explain_routed(pool: ModelPool, name: str, deployment: Deployment, rows: Row
         )
         described = explanation.describe()
         for index, record in zip(route.indices, explanation.records(), strict=True):
-            answers[index] = {"version": served.number, "segment": served.segment, **record,
-                              "explains": described["output"], "method": described["method"]}  # fmt: skip
+            answers[index] = {
+                "version": served.number,
+                "segment": served.segment,
+                **record,
+                "explains": described["output"],
+                "method": described["method"],
+            }
     return answers
 
 
@@ -87,8 +92,9 @@ class AttributionSample:
             return None
         kept: list[Any] = [None] * rows.length
         for position, index in enumerate(picks):
-            kept[index] = [{"feature": f, "contribution": c}
-                           for f, c in explanation.top(position, self.top)]  # fmt: skip
+            kept[index] = [
+                {"feature": f, "contribution": c} for f, c in explanation.top(position, self.top)
+            ]
         return kept
 
     def _explain(self, served, rows: Rows):
@@ -97,11 +103,16 @@ class AttributionSample:
 
         try:
             return explainers.explain_rows(
-                served.model, rows.columns,
+                served.model,
+                rows.columns,
                 background=lambda: background_for(self.store, served.version),
-            )  # fmt: skip
+            )
         except LoopmlError as error:  # named once; the version's rows are logged unexplained
             self._unexplainable.add(id(served))
-            log.warning("no attributions for %s v%s in the prediction log: %s",
-                        served.name, served.number, error)  # fmt: skip
+            log.warning(
+                "no attributions for %s v%s in the prediction log: %s",
+                served.name,
+                served.number,
+                error,
+            )
             return None

@@ -58,9 +58,14 @@ class FeedbackReceiver:
                 _check_task(index, item, name, classes[name])
         known = [item for item in labels if item.prediction_id in models]
         self.log.append(
-            {"prediction_id": i.prediction_id, "label": i.label, "time": i.event_time,
-             "attributes": i.attributes} for i in known
-        )  # fmt: skip
+            {
+                "prediction_id": i.prediction_id,
+                "label": i.label,
+                "time": i.event_time,
+                "attributes": i.attributes,
+            }
+            for i in known
+        )
         self._extend_history(known, models)
         unknown = list(
             dict.fromkeys(i.prediction_id for i in labels if i.prediction_id not in models)
@@ -107,8 +112,13 @@ class FeedbackReceiver:
         labels = {i.prediction_id: i.label for i in known if models[i.prediction_id] == model}
         stamps = [stamped_at(i) for i in labels]
         start, end = min(stamps), max(stamps) + timedelta(hours=1)
-        rows = read_predictions(self.root, history.recipe.model, start, end,
-                                columns=["prediction_id", "segment", "event_time"]).to_pandas()  # fmt: skip
+        rows = read_predictions(
+            self.root,
+            history.recipe.model,
+            start,
+            end,
+            columns=["prediction_id", "segment", "event_time"],
+        ).to_pandas()
         rows = rows[rows["prediction_id"].isin(labels)].drop_duplicates("prediction_id")
         for segment, part in rows.groupby("segment"):
             values = [float(labels[i]) for i in part["prediction_id"]]

@@ -47,8 +47,13 @@ class Recipe:
                 f"Model {spec.name!r} is a {spec.task}, not a forecast.",
                 hint="Set task: forecast in the project file to forecast periods ahead.",
             )
-        return cls(spec.name, spec.target, spec.data.time, tuple(spec.segment_by),
-                   spec.forecast.model_dump())  # fmt: skip
+        return cls(
+            spec.name,
+            spec.target,
+            spec.data.time,
+            tuple(spec.segment_by),
+            spec.forecast.model_dump(),
+        )
 
     @property
     def keep(self) -> int:
@@ -99,8 +104,10 @@ def forecast(
 def forecast_features(recipe: Recipe, known: pd.DataFrame, block: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``block`` (future periods) with the features training builds from
     ``known`` history: ``add_forecast_features`` on history then block, block rows kept."""
-    work = pd.concat([known[[recipe.time, recipe.target]], block.assign(**{recipe.target: np.nan})],
-                     ignore_index=True)  # fmt: skip
+    work = pd.concat(
+        [known[[recipe.time, recipe.target]], block.assign(**{recipe.target: np.nan})],
+        ignore_index=True,
+    )
     built = add_forecast_features(work, recipe.target, recipe.time, recipe.forecast)
     rows = built[built[recipe.time].isin(block[recipe.time])].reset_index(drop=True)
     if len(rows) != len(block):
@@ -251,8 +258,15 @@ def forecast_segments(
     parts = []
     for key in history.segments() if segments is None else segments:
         keys, known = history.segment(key)
-        part = forecast(history.recipe, known, periods, score, keys=keys, freq=freq,
-                        future=_of_segment(future, keys))  # fmt: skip
+        part = forecast(
+            history.recipe,
+            known,
+            periods,
+            score,
+            keys=keys,
+            freq=freq,
+            future=_of_segment(future, keys),
+        )
         parts.append(part.assign(segment=canonical_segment(keys)))
     if not parts:
         raise NotFound(

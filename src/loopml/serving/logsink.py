@@ -119,9 +119,12 @@ def answers_table(answers: list[Answered], attributions: list[Any] | None = None
         columns["event_time"] += answer.event_times or [answer.time] * n
         columns["cpu_ms"] += [answer.cpu_seconds * 1000 / max(1, n)] * n
         for name, value in (
-            ("time", answer.time), ("model", answer.model), ("version", answer.version),
-            ("latency_ms", answer.latency_ms), ("shadow", answer.shadow),
-        ):  # fmt: skip
+            ("time", answer.time),
+            ("model", answer.model),
+            ("version", answer.version),
+            ("latency_ms", answer.latency_ms),
+            ("shadow", answer.shadow),
+        ):
             columns[name] += [value] * n
         for name, values in answer.rows.columns.items():
             inputs.setdefault(name, [None] * rows).extend(values)

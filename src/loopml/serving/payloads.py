@@ -24,9 +24,20 @@ from loopml.serving.rows import Rows, _invalid
 MAX_ROWS = 100_000
 
 V2_DATATYPES = {
-    "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
-    "FP16", "FP32", "FP64", "BYTES",
-}  # fmt: skip
+    "BOOL",
+    "UINT8",
+    "UINT16",
+    "UINT32",
+    "UINT64",
+    "INT8",
+    "INT16",
+    "INT32",
+    "INT64",
+    "FP16",
+    "FP32",
+    "FP64",
+    "BYTES",
+}
 
 
 class MalformedJson(InvalidInput):

@@ -142,8 +142,11 @@ class MetricBuffer:
             log.warning(
                 "Metrics of run %s: %d writes failed in a row (%s); %d points at risk. They stay "
                 "buffered until the run ends or is flushed; fix the store to keep them.",
-                self.name, self.failures, error, self.waiting,
-            )  # fmt: skip
+                self.name,
+                self.failures,
+                error,
+                self.waiting,
+            )
 
 
 class _Flusher:

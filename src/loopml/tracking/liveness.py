@@ -56,6 +56,12 @@ def reap_dead_runs(store: Store, timeout: float, run_id: str | None = None) -> l
                 .values(status=RunStatus.KILLED.value, end_time=last_seen, error=reason)
             )
         for dead_id in dead:
-            audit.record(session, actor="loopml", action="run.killed", entity_type="run",
-                         entity_id=dead_id, reason=reason)  # fmt: skip
+            audit.record(
+                session,
+                actor="loopml",
+                action="run.killed",
+                entity_type="run",
+                entity_id=dead_id,
+                reason=reason,
+            )
     return dead

@@ -378,9 +378,18 @@ def _page(query, experiment_ids, filter, order_by, max_results, offset):
 
 
 _ATTRIBUTES = [
-    "experiment", "name", "status", "start_time", "end_time", "user",
-    "parent_run_id", "git_commit", "wall_seconds", "cpu_seconds", "peak_rss_bytes",
-]  # fmt: skip
+    "experiment",
+    "name",
+    "status",
+    "start_time",
+    "end_time",
+    "user",
+    "parent_run_id",
+    "git_commit",
+    "wall_seconds",
+    "cpu_seconds",
+    "peak_rss_bytes",
+]
 _RUNS = select(
     RunRow.id,
     RunRow.experiment_id,

@@ -161,12 +161,22 @@ def create_runs(
     rows, tag_rows = [], []
     for name, tags in runs:
         run_id = uuid.uuid4().hex
-        rows.append({
-            "id": run_id, "experiment_id": experiment_id, "name": name,
-            "status": RunStatus.RUNNING.value, "start_time": now, "parent_run_id": parent_run_id,
-            "user": actor, "git_commit": environment.git_commit, "git_dirty": environment.git_dirty,
-            "host": environment.host, "pid": pid, "environment": env,
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": run_id,
+                "experiment_id": experiment_id,
+                "name": name,
+                "status": RunStatus.RUNNING.value,
+                "start_time": now,
+                "parent_run_id": parent_run_id,
+                "user": actor,
+                "git_commit": environment.git_commit,
+                "git_dirty": environment.git_dirty,
+                "host": environment.host,
+                "pid": pid,
+                "environment": env,
+            }
+        )
         tag_rows += [
             {"run_id": run_id, "key": check_key(k, "Tag"), "value": check_text(k, text_value(v))}
             for k, v in tags.items()
@@ -194,12 +204,18 @@ def end_runs(
         connection.execute(
             _END_RUN,
             [
-                {"run_id": run_id, "status": status.value, "end_time": now,
-                 "wall_seconds": usage.wall_seconds, "cpu_seconds": usage.cpu_seconds,
-                 "peak_rss_bytes": usage.peak_rss_bytes, "error": error}
+                {
+                    "run_id": run_id,
+                    "status": status.value,
+                    "end_time": now,
+                    "wall_seconds": usage.wall_seconds,
+                    "cpu_seconds": usage.cpu_seconds,
+                    "peak_rss_bytes": usage.peak_rss_bytes,
+                    "error": error,
+                }
                 for run_id, status, usage, error, _points in outcomes
             ],
-        )  # fmt: skip
+        )
 
 
 def _by_run(points: Sequence[tuple[str, Point]]) -> dict[str, list[Point]]:

@@ -39,10 +39,18 @@ def alert_list(
     try:
         alerts = monitoring.list_alerts(store, state=state, model=model or None)
     except LoopmlError as error:
-        return page(request, "error.html", status_code=error.status_code, error=error,
-                    back="/ui/alerts")  # fmt: skip
-    return page(request, "alerts.html", alerts=alerts[:500], state=state, model=model or "",
-                precision=episodes.precision_report(store), reason=alert_reason)  # fmt: skip
+        return page(
+            request, "error.html", status_code=error.status_code, error=error, back="/ui/alerts"
+        )
+    return page(
+        request,
+        "alerts.html",
+        alerts=alerts[:500],
+        state=state,
+        model=model or "",
+        precision=episodes.precision_report(store),
+        reason=alert_reason,
+    )
 
 
 @router.get("/{alert_id}")
@@ -54,14 +62,21 @@ def alert_page(request: Request, alert_id: AlertId, context: ContextDep):
     latest = results[0].details if results else {}
     drifted = [c for c in (latest or {}).get("columns", []) if c.get("drifted")]
     return page(
-        request, "alert.html", alert=alert, reason=alert_reason(alert), drifted=drifted,
-        columns=(latest or {}).get("columns", []), results=results[:20],
+        request,
+        "alert.html",
+        alert=alert,
+        reason=alert_reason(alert),
+        drifted=drifted,
+        columns=(latest or {}).get("columns", []),
+        results=results[:20],
         precision=episodes.monitor_precision(store, alert.monitor),
         series=charts.error_over_time(alert, results, moves),
         worst=charts.worst_while_open(alert, results),
         distributions=charts.distributions(request, alert, [c["name"] for c in drifted]),
-        snoozes=SNOOZES, now=utcnow(), retrain=_retrain_offer(context, alert),
-    )  # fmt: skip
+        snoozes=SNOOZES,
+        now=utcnow(),
+        retrain=_retrain_offer(context, alert),
+    )
 
 
 @router.post("/{alert_id}/acknowledge")
@@ -91,8 +106,13 @@ async def snooze(request: Request, alert_id: AlertId, store: StoreDep, principal
         span = SNOOZES.get(one(values, "for") or "")
         if span is None:
             raise InvalidInput("Choose how long to snooze.", hint=f"One of: {', '.join(SNOOZES)}.")
-        monitoring.snooze_alert(store, alert_id, until=utcnow() + span, actor=principal.name,
-                                reason=one(values, "reason"))  # fmt: skip
+        monitoring.snooze_alert(
+            store,
+            alert_id,
+            until=utcnow() + span,
+            actor=principal.name,
+            reason=one(values, "reason"),
+        )
         return f"Alert {alert_id} snoozed for {one(values, 'for')}: it leaves the queue until then."
 
     return act(request, change, f"/ui/alerts/{alert_id}")
@@ -107,16 +127,25 @@ async def resolve(request: Request, alert_id: AlertId, store: StoreDep, principa
         alert = _mine(store, alert_id, principal)
         resolution = one(values, "resolution")
         if resolution not in RESOLUTION_WORDS:
-            raise InvalidInput("Say whether this was a real change or a false alarm.",
-                               hint="Press one of the two buttons.")  # fmt: skip
+            raise InvalidInput(
+                "Say whether this was a real change or a false alarm.",
+                hint="Press one of the two buttons.",
+            )
         # An alert the monitor resolved on its own may still be labelled afterwards.
         change = monitoring.label_alert if alert.state == "resolved" else monitoring.resolve_alert
-        change(store, alert_id, actor=principal.name, reason=one(values, "reason"),
-               resolution=resolution)  # fmt: skip
+        change(
+            store,
+            alert_id,
+            actor=principal.name,
+            reason=one(values, "reason"),
+            resolution=resolution,
+        )
         report = episodes.monitor_precision(store, alert.monitor)
         share = f"{report.precision:.0%}" if report.precision is not None else "—"
-        return (f"Alert {alert_id} resolved as {RESOLUTION_WORDS[resolution]}. Monitor "
-                f"{alert.monitor} is now right {share} of the time ({report.labelled} answered).")  # fmt: skip
+        return (
+            f"Alert {alert_id} resolved as {RESOLUTION_WORDS[resolution]}. Monitor "
+            f"{alert.monitor} is now right {share} of the time ({report.labelled} answered)."
+        )
 
     return act(request, change, f"/ui/alerts/{alert_id}")
 
@@ -133,12 +162,20 @@ async def retrain(
     def change() -> str:
         alert = _mine(store, alert_id, principal)
         if alert.resolution != "real_change":
-            raise InvalidInput("Only an alert resolved as a real change retrains from its change point.",
-                               hint="Resolve it as a real change first.")  # fmt: skip
+            raise InvalidInput(
+                "Only an alert resolved as a real change retrains from its change point.",
+                hint="Resolve it as a real change first.",
+            )
         report = loop.retrain_from_change(
-            store, context.artifacts, settings.resolved_artifact_uri, _policies(settings), alert,
-            actor=principal.name, reason=one(values, "reason"), project=settings.project,
-        )  # fmt: skip
+            store,
+            context.artifacts,
+            settings.resolved_artifact_uri,
+            _policies(settings),
+            alert,
+            actor=principal.name,
+            reason=one(values, "reason"),
+            project=settings.project,
+        )
         return _retrain_words(alert, report)
 
     return await run_in_threadpool(act, request, change, f"/ui/alerts/{alert_id}")
@@ -150,8 +187,12 @@ def _retrain_offer(context, alert) -> dict | None:
     if alert.resolution != "real_change":
         return None
     busy = [a for a in actions.in_flight(context.store, alert.model) if a.segment == alert.segment]
-    offer = {"since": loop.change_point(context.store, alert), "policy": None, "problem": None,
-             "busy": busy[0] if busy else None}  # fmt: skip
+    offer = {
+        "since": loop.change_point(context.store, alert),
+        "policy": None,
+        "problem": None,
+        "busy": busy[0] if busy else None,
+    }
     try:
         policies = _policies(context.settings)
     except LoopmlError as error:  # a broken project file: say what is wrong with it
@@ -169,11 +210,15 @@ def _policies(settings) -> list:
 def _retrain_words(alert, report: loop.LoopReport) -> str:
     where = f"{alert.model} {alert.segment or '(all)'}"
     if report.refused:
-        raise Conflict(f"The retrain of {where} was not started: {report.refused[0].reason}.",
-                       hint="See the model's timeline for the last action.")  # fmt: skip
+        raise Conflict(
+            f"The retrain of {where} was not started: {report.refused[0].reason}.",
+            hint="See the model's timeline for the last action.",
+        )
     if report.waiting:
-        return (f"The retrain of {where} waits for evidence: {report.waiting[0].split(': ', 1)[-1]}. "
-                "Press the button again once more labels have come in.")  # fmt: skip
+        return (
+            f"The retrain of {where} waits for evidence: {report.waiting[0].split(': ', 1)[-1]}. "
+            "Press the button again once more labels have come in."
+        )
     action = report.started[0]
     return f"Retrain of {where} from the change point: {action.state.value.replace('_', ' ')} — {action.reason or ''}"
 

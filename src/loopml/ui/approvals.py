@@ -27,8 +27,12 @@ def approval_list(request: Request, store: StoreDep):
     for request_ in pending:
         by_model.setdefault(request_.name, []).append(request_)
     decided = approvals.list_approvals(store, state=None)
-    return page(request, "approvals.html", by_model=by_model,
-                decided=[a for a in decided if a.state != "pending"][:30])  # fmt: skip
+    return page(
+        request,
+        "approvals.html",
+        by_model=by_model,
+        decided=[a for a in decided if a.state != "pending"][:30],
+    )
 
 
 @router.get("/{approval_id}")
@@ -38,9 +42,16 @@ def approval_page(request: Request, approval_id: ApprovalId, store: StoreDep):
     champion = _champion(store, approval)
     evaluation = (approval.gate_report or {}).get("evaluation") or {}
     names = sorted(set(challenger.metrics) | set(champion.metrics if champion else {}))
-    return page(request, "approval.html", approval=approval, challenger=challenger,
-                champion=champion, metrics=names, evaluation=evaluation,
-                checks=(approval.gate_report or {}).get("checks", []))  # fmt: skip
+    return page(
+        request,
+        "approval.html",
+        approval=approval,
+        challenger=challenger,
+        champion=champion,
+        metrics=names,
+        evaluation=evaluation,
+        checks=(approval.gate_report or {}).get("checks", []),
+    )
 
 
 @router.post("/{approval_id}/decide")
@@ -54,11 +65,15 @@ async def decide(
         approval = approvals.get_approval(store, approval_id)
         may_touch(principal, approval.name)
         approve = _verdict(values)
-        approvals.decide(store, approval_id, approve=approve, actor=principal.name,
-                         reason=one(values, "reason"))  # fmt: skip
+        approvals.decide(
+            store, approval_id, approve=approve, actor=principal.name, reason=one(values, "reason")
+        )
         where = approval.segment_key or "all segments"
-        return (f"v{approval.version} of {approval.name} ({where}) is now {approval.alias}."
-                if approve else f"v{approval.version} of {approval.name} ({where}) rejected.")  # fmt: skip
+        return (
+            f"v{approval.version} of {approval.name} ({where}) is now {approval.alias}."
+            if approve
+            else f"v{approval.version} of {approval.name} ({where}) rejected."
+        )
 
     return act(request, change, f"/ui/approvals/{approval_id}")
 
@@ -72,13 +87,16 @@ async def cohort(request: Request, store: StoreDep, principal: PrincipalDep):
         try:
             ids = [int(v) for v in values.get("approval", [])]
         except ValueError:
-            raise InvalidInput("The chosen requests are not request numbers.",
-                               hint="Reload the page and tick them again.") from None  # fmt: skip
+            raise InvalidInput(
+                "The chosen requests are not request numbers.",
+                hint="Reload the page and tick them again.",
+            ) from None
         for approval_id in ids:
             may_touch(principal, approvals.get_approval(store, approval_id).name)
         approve = _verdict(values)
-        outcome = approvals.decide_cohort(store, ids, approve=approve, actor=principal.name,
-                                          reason=one(values, "reason"))  # fmt: skip
+        outcome = approvals.decide_cohort(
+            store, ids, approve=approve, actor=principal.name, reason=one(values, "reason")
+        )
         verb = "approved" if approve else "rejected"
         message = (
             f"{len(outcome.decided)} of {len(ids)} segments {verb} together ({outcome.cohort})."
@@ -101,7 +119,8 @@ def _verdict(values) -> bool:
 
 def _champion(store, approval):
     try:
-        return registry.resolve(store, approval.name, alias=approval.alias,
-                                segment=approval.segment_key)  # fmt: skip
+        return registry.resolve(
+            store, approval.name, alias=approval.alias, segment=approval.segment_key
+        )
     except NotFound:
         return None

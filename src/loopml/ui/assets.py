@@ -25,8 +25,11 @@ def plotly_js() -> Path:
 @router.get("/ui/vendor/plotly.min.js")
 @requires(Permission.PUBLIC)
 def plotly():
-    return FileResponse(plotly_js(), media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
+    return FileResponse(
+        plotly_js(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/")

@@ -57,9 +57,15 @@ def distributions(request: Request, alert, columns: list[str]) -> list[dict]:
 
     context = request.app.state.context
     try:
-        found = drift_distributions(context.store, context.artifacts,
-                                    context.settings.resolved_artifact_uri, alert.monitor,
-                                    alert.segment, columns=columns[:6], now=alert.updated_at)  # fmt: skip
+        found = drift_distributions(
+            context.store,
+            context.artifacts,
+            context.settings.resolved_artifact_uri,
+            alert.monitor,
+            alert.segment,
+            columns=columns[:6],
+            now=alert.updated_at,
+        )
     except LoopmlError as error:  # evidence is a help; the page stands without it
         log.info("no distributions for alert %s: %s", alert.id, error.message)
         return []

@@ -24,8 +24,9 @@ async def fields(request: Request) -> dict[str, list[str]]:
     form = await request.form()
     values = {key: [str(v)[:MAX_FIELD] for v in form.getlist(key)] for key in form}
     store = request.app.state.context.store
-    sessions.check_csrf(request, (values.get(sessions.CSRF_FIELD) or [None])[0], store,
-                        get_principal(request))  # fmt: skip
+    sessions.check_csrf(
+        request, (values.get(sessions.CSRF_FIELD) or [None])[0], store, get_principal(request)
+    )
     return values
 
 

@@ -106,8 +106,10 @@ def _status(row: Row, now: datetime) -> tuple[str, str]:
         who = alert.acknowledged_by or "someone"
         return "watch", f"{who} is on it: {alert.message.split(': ', 1)[-1]}"
     if row.live is not None and row.training and row.live > WATCH_RATIO * row.training:
-        return "watch", (f"live {row.metric} {row.live:.3g} is {row.live / row.training - 1:.0%} "
-                         f"above its training {row.training:.3g}")  # fmt: skip
+        return "watch", (
+            f"live {row.metric} {row.live:.3g} is {row.live / row.training - 1:.0%} "
+            f"above its training {row.training:.3g}"
+        )
     return "healthy", "no open alert" + (
         f"; live {row.metric} {row.live:.3g} near training" if row.live is not None else ""
     )
@@ -124,8 +126,14 @@ def _live_errors(store: Store) -> dict[tuple[str, str], tuple[str, float]]:
     return found
 
 
-def select_rows(rows: list[Row], *, q: str = "", status: str = "", sort: str = "status",
-                descending: bool = False) -> list[Row]:  # fmt: skip
+def select_rows(
+    rows: list[Row],
+    *,
+    q: str = "",
+    status: str = "",
+    sort: str = "status",
+    descending: bool = False,
+) -> list[Row]:
     """Search (model or segment contains ``q``), filter by status, sort."""
     q = q.strip().lower()
     if q:

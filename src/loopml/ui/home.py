@@ -37,8 +37,18 @@ def health_table(
     pages = max(1, -(-len(chosen) // PAGE_SIZE))
     start = (min(page, pages) - 1) * PAGE_SIZE
     return render_page(
-        request, "health.html", rows=chosen[start : start + PAGE_SIZE], total=len(chosen),
-        counts=counts, q=q, status=status, sort=sort, desc=desc, page=min(page, pages),
-        pages=pages, incidents=[i for i in health.incidents(store) if len(i.alerts) > 1],
-        statuses=health.STATUSES, sorts=health.SORTS,
-    )  # fmt: skip
+        request,
+        "health.html",
+        rows=chosen[start : start + PAGE_SIZE],
+        total=len(chosen),
+        counts=counts,
+        q=q,
+        status=status,
+        sort=sort,
+        desc=desc,
+        page=min(page, pages),
+        pages=pages,
+        incidents=[i for i in health.incidents(store) if len(i.alerts) > 1],
+        statuses=health.STATUSES,
+        sorts=health.SORTS,
+    )

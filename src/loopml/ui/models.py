@@ -51,17 +51,26 @@ def model_page(
     moves = registry.alias_history(store, name, segment=focus) if focus is not None else []
     chain = lineage(store, settings.resolved_artifact_uri, name, versions) if versions else []
     return render_page(
-        request, "model.html", model=model, segments=segments[start : start + SEGMENTS_PER_PAGE],
-        segment_total=len(segments), page=min(page, pages), pages=pages,
-        focus=focus, versions=versions, moves=moves[:30], lineage=chain,
+        request,
+        "model.html",
+        model=model,
+        segments=segments[start : start + SEGMENTS_PER_PAGE],
+        segment_total=len(segments),
+        page=min(page, pages),
+        pages=pages,
+        focus=focus,
+        versions=versions,
+        moves=moves[:30],
+        lineage=chain,
         log_folder=redact_text(log_folder(settings.resolved_artifact_uri, name)),
         events=list(reversed(timeline(store, name, segment=focus, limit=100))),
-    )  # fmt: skip
+    )
 
 
 @router.get("/{name}/versions/{version}")
-def version_page(request: Request, name: Name, version: Annotated[int, Path(ge=1, le=2**31 - 1)],
-                 store: StoreDep):  # fmt: skip
+def version_page(
+    request: Request, name: Name, version: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep
+):
     title, sections = card.card_sections(store, name, version)
     registered = registry.resolve(store, name, version=version)
     return render_page(request, "version.html", title=title, sections=sections, version=registered)

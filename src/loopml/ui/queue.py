@@ -30,16 +30,26 @@ class Item:
 
 def needs_you(store: Store, *, now: datetime | None = None) -> list[Item]:
     now = now or utcnow()
-    items = [_alert_item(a) for a in monitoring.list_alerts(store, state="active")
-             if not a.snoozed(now)]  # fmt: skip
+    items = [
+        _alert_item(a) for a in monitoring.list_alerts(store, state="active") if not a.snoozed(now)
+    ]
     items += [_approval_item(a) for a in approvals_service.list_approvals(store)]
     return sorted(items, key=lambda i: (i.rank, -i.severity, i.since))
 
 
 def _alert_item(alert: monitoring.Alert) -> Item:
     rank = RANKS["acknowledged" if alert.state == "acknowledged" else "alert"]
-    return Item("alert", rank, alert.model, alert.segment, alert_reason(alert), alert.opened_at,
-                f"alerts/{alert.id}", "Look and resolve", _severity(alert))  # fmt: skip
+    return Item(
+        "alert",
+        rank,
+        alert.model,
+        alert.segment,
+        alert_reason(alert),
+        alert.opened_at,
+        f"alerts/{alert.id}",
+        "Look and resolve",
+        _severity(alert),
+    )
 
 
 def alert_reason(alert: monitoring.Alert) -> str:
@@ -58,9 +68,17 @@ def _approval_item(approval) -> Item:
     champion = f"v{approval.champion_version}" if approval.champion_version else "no champion"
     numbers = "; ".join(c["detail"] for c in (approval.gate_report or {}).get("checks", [])[:2])
     reason = f"{where}: challenger v{approval.version} would replace {champion} as {approval.alias}"
-    return Item("approval", RANKS["approval"], approval.name, approval.segment_key,
-                reason + (f" — {numbers}" if numbers else ""), approval.requested_at,
-                f"approvals/{approval.id}", "Review and decide", 0.0)  # fmt: skip
+    return Item(
+        "approval",
+        RANKS["approval"],
+        approval.name,
+        approval.segment_key,
+        reason + (f" — {numbers}" if numbers else ""),
+        approval.requested_at,
+        f"approvals/{approval.id}",
+        "Review and decide",
+        0.0,
+    )
 
 
 def _severity(alert: monitoring.Alert) -> float:

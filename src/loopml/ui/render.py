@@ -46,8 +46,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(time=time_tag, age=age, status=status_badge, number=number, gate=gate_words,
-                       cpu=cpu_seconds)  # fmt: skip
+    env.filters.update(
+        time=time_tag, age=age, status=status_badge, number=number, gate=gate_words, cpu=cpu_seconds
+    )
     return env
 
 
@@ -58,11 +59,21 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     def can(permission: str, model: str | None = None) -> bool:
         return principal.can(Permission(permission), model)
 
-    html = environment().get_template(template).render(
-        request=request, principal=principal, can=can, csrf=sessions.csrf_token(request),
-        signed_in=principal.token is not None, open_server=not settings.auth,
-        url=lambda **changes: with_query(request, **changes), path=request.url.path, **context,
-    )  # fmt: skip
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            request=request,
+            principal=principal,
+            can=can,
+            csrf=sessions.csrf_token(request),
+            signed_in=principal.token is not None,
+            open_server=not settings.auth,
+            url=lambda **changes: with_query(request, **changes),
+            path=request.url.path,
+            **context,
+        )
+    )
     response = HTMLResponse(html, status_code=status_code)
     sessions.ensure_csrf_cookie(request, response)
     response.headers["Cache-Control"] = "no-store"
@@ -128,8 +139,10 @@ def gate_words(gate: dict[str, Any] | None) -> str:
     words = [f"{metric} {rule}" for metric, rule in (gate.get("thresholds") or {}).items()]
     if gate.get("beat_champion"):
         margin = gate.get("margin") or 0
-        words.append(f"beat the champion on {gate['beat_champion']}"
-                     + (f" by {margin:.0%}" if margin else ""))  # fmt: skip
+        words.append(
+            f"beat the champion on {gate['beat_champion']}"
+            + (f" by {margin:.0%}" if margin else "")
+        )
     if gate.get("require_validation"):
         words.append("pass data validation")
     words += [f"pass the {name} check" for name in gate.get("extra") or {}]

@@ -54,18 +54,35 @@ def sign_in(
             hint="Check both (passwords are case-sensitive), or ask an admin to reset yours.",
         )
     throttle.succeeded(name)
-    made = tokens.create_token(store, f"ui-session-{secrets.token_hex(8)}", user=principal.name,
-                               days=SESSION_HOURS / 24, actor=principal.name)  # fmt: skip
+    made = tokens.create_token(
+        store,
+        f"ui-session-{secrets.token_hex(8)}",
+        user=principal.name,
+        days=SESSION_HOURS / 24,
+        actor=principal.name,
+    )
     with store.write() as session:
-        audit.record(session, actor=principal.name, action="user.sign_in", entity_type="user",
-                     entity_id=principal.name, after={"session": made.token.name})  # fmt: skip
+        audit.record(
+            session,
+            actor=principal.name,
+            action="user.sign_in",
+            entity_type="user",
+            entity_id=principal.name,
+            after={"session": made.token.name},
+        )
     return principal, made.secret
 
 
 def _refused(store: Store, name: str, action: str, reason: str) -> None:
     with store.write() as session:
-        audit.record(session, actor=name[:200] or "anonymous", action=action, entity_type="user",
-                     entity_id=name[:200], reason=reason)  # fmt: skip
+        audit.record(
+            session,
+            actor=name[:200] or "anonymous",
+            action=action,
+            entity_type="user",
+            entity_id=name[:200],
+            reason=reason,
+        )
 
 
 def _minutes(seconds: int) -> str:
@@ -78,13 +95,25 @@ def sign_out(store: Store, principal: Principal) -> None:
     if principal.token and principal.token.startswith("ui-session-"):
         tokens.revoke_token(store, principal.token, actor=principal.name, reason="signed out")
     with store.write() as session:
-        audit.record(session, actor=principal.name, action="user.sign_out", entity_type="user",
-                     entity_id=principal.name)  # fmt: skip
+        audit.record(
+            session,
+            actor=principal.name,
+            action="user.sign_out",
+            entity_type="user",
+            entity_id=principal.name,
+        )
 
 
 def set_session(response: Response, request: Request, secret: str) -> None:
-    response.set_cookie(SESSION_COOKIE, secret, max_age=SESSION_HOURS * 3600, path=UI_PREFIX,
-                        httponly=True, samesite="lax", secure=_tls(request))  # fmt: skip
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=SESSION_HOURS * 3600,
+        path=UI_PREFIX,
+        httponly=True,
+        samesite="lax",
+        secure=_tls(request),
+    )
 
 
 def clear_session(response: Response) -> None:
@@ -102,8 +131,9 @@ def csrf_token(request: Request) -> str:
 def ensure_csrf_cookie(request: Request, response: Response) -> None:
     new = getattr(request.state, "new_csrf", None)
     if new:
-        response.set_cookie(CSRF_COOKIE, new, path=UI_PREFIX, httponly=True, samesite="strict",
-                            secure=_tls(request))  # fmt: skip
+        response.set_cookie(
+            CSRF_COOKIE, new, path=UI_PREFIX, httponly=True, samesite="strict", secure=_tls(request)
+        )
 
 
 def check_csrf(request: Request, given: str | None, store: Store, principal: Principal) -> None:
@@ -117,9 +147,14 @@ def check_csrf(request: Request, given: str | None, store: Store, principal: Pri
     if wanted and given and hmac.compare_digest(wanted, given):
         return
     with store.write() as session:
-        audit.record(session, actor=principal.name, action="access.refuse", entity_type="route",
-                     entity_id=f"{request.method} {request.url.path}",
-                     reason="the form's CSRF token is missing or wrong")  # fmt: skip
+        audit.record(
+            session,
+            actor=principal.name,
+            action="access.refuse",
+            entity_type="route",
+            entity_id=f"{request.method} {request.url.path}",
+            reason="the form's CSRF token is missing or wrong",
+        )
     raise Forbidden(
         "This form was not sent from a page of this server (its CSRF token is missing or wrong).",
         hint="Reload the page and send the form again.",

@@ -32,8 +32,13 @@ async def login(request: Request, store: StoreDep):
     name, target = one(values, "name") or "", _local(one(values, "next") or "/ui/")
     address = request.client.host if request.client else "unknown"
     try:
-        _, secret = sessions.sign_in(store, name, (values.get("password") or [""])[0],
-                                     throttle=request.app.state.sign_in_throttle, address=address)  # fmt: skip
+        _, secret = sessions.sign_in(
+            store,
+            name,
+            (values.get("password") or [""])[0],
+            throttle=request.app.state.sign_in_throttle,
+            address=address,
+        )
     except TooManyRequests as error:
         answer = page(request, "login.html", status_code=429, next=target, name=name, error=error)
         answer.headers["Retry-After"] = str(error.retry_after)

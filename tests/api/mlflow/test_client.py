@@ -29,8 +29,12 @@ def test_training_script_lands_in_loopml(run_client, live_server, ctx):
         assert run.tags["alpha_tag"] == str(child["alpha"])
         assert run.status.value == "finished"
         assert [p.value for p in loopml.get_metric_history(run_id, "loss")] == [
-            1.0, 0.5, pytest.approx(1 / 3), 0.25, 0.2
-        ]  # fmt: skip
+            1.0,
+            0.5,
+            pytest.approx(1 / 3),
+            0.25,
+            0.2,
+        ]
     assert seen["changed_param"] == "INVALID_PARAMETER_VALUE"
     assert loopml.get_run(seen["parent"]).tags["team"] == "forecasting"
 
@@ -42,8 +46,11 @@ def test_training_script_lands_in_loopml(run_client, live_server, ctx):
     assert seen["search_params"] == [str(seen["children"][r]["alpha"]) for r in seen["search"]]
 
     # batches, async logging and history with MLflow's millisecond timestamps
-    assert seen["history"][:3] == [[0, 0.0, 1_700_000_000_000], [1, 1.0, 1_700_000_000_001],
-                                   [2, 2.0, 1_700_000_000_002]]  # fmt: skip
+    assert seen["history"][:3] == [
+        [0, 0.0, 1_700_000_000_000],
+        [1, 1.0, 1_700_000_000_001],
+        [2, 2.0, 1_700_000_000_002],
+    ]
     assert seen["history"][3] == 300
     assert seen["async_count"] == 50
 

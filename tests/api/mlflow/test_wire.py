@@ -48,23 +48,39 @@ def test_error_codes_and_statuses_are_mlflows(client):
 
 def test_client_mistakes_are_400_never_500(client):
     for response in (
-        client.post(f"{API}/runs/log-batch", content=b"{not json", headers={"content-type": "application/json"}),
-        client.post(f"{API}/runs/log-batch", json={"run_id": "x", "metrics": [{"key": "m", "value": "high"}]}),
+        client.post(
+            f"{API}/runs/log-batch",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
+        ),
+        client.post(
+            f"{API}/runs/log-batch",
+            json={"run_id": "x", "metrics": [{"key": "m", "value": "high"}]},
+        ),
         client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "filter": "metrics.m <"}),
         client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "page_token": "x"}),
         client.put("/api/2.0/mlflow-artifacts/artifacts/0/../etc/passwd", content=b"x"),
         client.post(f"{API}/runs/create", json={"experiment_id": "0", "run_name": "n" * 300}),
         client.post(f"{API}/experiments/create", json={"name": "e" * 240}),
-        client.post(f"{API}/runs/log-metric", json={"run_id": "f" * 32, "key": "m", "value": 1, "step": 2**70}),
-        client.post(f"{API}/runs/log-metric", json={"run_id": "f" * 32, "key": "k" * 300, "value": 1}),
-    ):  # fmt: skip
+        client.post(
+            f"{API}/runs/log-metric",
+            json={"run_id": "f" * 32, "key": "m", "value": 1, "step": 2**70},
+        ),
+        client.post(
+            f"{API}/runs/log-metric", json={"run_id": "f" * 32, "key": "k" * 300, "value": 1}
+        ),
+    ):
         assert response.status_code == 400, response.text
         assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
 def test_what_loopml_does_not_do_names_its_equivalent(client):
-    for method, path in (("post", "runs/delete"), ("post", "model-versions/transition-stage"),
-                         ("get", "traces/batchGet"), ("post", "experiments/delete")):  # fmt: skip
+    for method, path in (
+        ("post", "runs/delete"),
+        ("post", "model-versions/transition-stage"),
+        ("get", "traces/batchGet"),
+        ("post", "experiments/delete"),
+    ):
         response = getattr(client, method)(f"{API}/{path}")
         assert response.status_code == 501
         body = response.json()
@@ -73,8 +89,10 @@ def test_what_loopml_does_not_do_names_its_equivalent(client):
 
 def test_metrics_round_trip_with_nan_steps_and_milliseconds(client):
     run_id = _run(client, tags=[{"key": "mlflow.runName", "value": "wire"}])
-    metrics = [{"key": "loss", "value": v, "timestamp": 1_700_000_000_000 + i, "step": i}
-               for i, v in enumerate([0.5, "NaN", 0.25])]  # fmt: skip
+    metrics = [
+        {"key": "loss", "value": v, "timestamp": 1_700_000_000_000 + i, "step": i}
+        for i, v in enumerate([0.5, "NaN", 0.25])
+    ]
     assert (
         client.post(
             f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics}
@@ -85,7 +103,11 @@ def test_metrics_round_trip_with_nan_steps_and_milliseconds(client):
         f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": "loss"}
     )
     points = history.json()["metrics"]
-    assert [(p["step"], p["timestamp"]) for p in points] == [(0, 1_700_000_000_000), (1, 1_700_000_000_001), (2, 1_700_000_000_002)]  # fmt: skip
+    assert [(p["step"], p["timestamp"]) for p in points] == [
+        (0, 1_700_000_000_000),
+        (1, 1_700_000_000_001),
+        (2, 1_700_000_000_002),
+    ]
     assert points[1]["value"] == "NaN" and points[2]["value"] == 0.25
     run = loopml.get_run(run_id)  # ordinary loopml data
     assert run.name == "wire" and run.experiment == "default"
@@ -98,8 +120,13 @@ def test_search_pages_through_runs_in_order(client):
         client.post(f"{API}/runs/log-metric", json={"run_id": run_id, "key": "m", "value": index})
     seen, token = [], None
     while True:
-        body = {"experiment_ids": ["0"], "max_results": 2, "order_by": ["metrics.m DESC"],
-                "filter": "attributes.status = 'RUNNING'", **({"page_token": token} if token else {})}  # fmt: skip
+        body = {
+            "experiment_ids": ["0"],
+            "max_results": 2,
+            "order_by": ["metrics.m DESC"],
+            "filter": "attributes.status = 'RUNNING'",
+            **({"page_token": token} if token else {}),
+        }
         answer = client.post(f"{API}/runs/search", json=body).json()
         seen += [r["info"]["run_id"] for r in answer["runs"]]
         token = answer.get("next_page_token")
@@ -138,13 +165,25 @@ def test_runs_carry_each_metrics_latest_step_and_time(client):
     """get and search answer the latest point of each metric as MLflow picks it: the highest
     step, and of equal steps the latest timestamp, each with its own step and time."""
     run_id = _run(client)
-    points = [(0.9, 5, 1_700_000_000_000), (0.7, 9, 1_700_000_000_500),
-              (0.1, 3, 1_700_000_009_000), (0.6, 9, 1_700_000_000_100)]  # fmt: skip
+    points = [
+        (0.9, 5, 1_700_000_000_000),
+        (0.7, 9, 1_700_000_000_500),
+        (0.1, 3, 1_700_000_009_000),
+        (0.6, 9, 1_700_000_000_100),
+    ]
     metrics = [{"key": "loss", "value": v, "step": s, "timestamp": t} for v, s, t in points]
     client.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics[:2]})
     client.post(f"{API}/runs/log-batch", json={"run_id": run_id, "metrics": metrics[2:]})
-    client.post(f"{API}/runs/log-metric", json={"run_id": run_id, "key": "acc", "value": 0.8,
-                                              "timestamp": 1_700_000_001_234, "step": 4})  # fmt: skip
+    client.post(
+        f"{API}/runs/log-metric",
+        json={
+            "run_id": run_id,
+            "key": "acc",
+            "value": 0.8,
+            "timestamp": 1_700_000_001_234,
+            "step": 4,
+        },
+    )
     want = {"loss": (0.7, 9, 1_700_000_000_500), "acc": (0.8, 4, 1_700_000_001_234)}
     got = client.get(f"{API}/runs/get", params={"run_id": run_id}).json()["run"]
     search = client.post(f"{API}/runs/search", json={"experiment_ids": ["0"]}).json()["runs"]
@@ -163,20 +202,34 @@ def test_search_answers_every_run_as_get_does(client, ctx):
     from loopml.tracking.fluent import DEFAULT_EXPERIMENT
 
     rich = _run(client, tags=[{"key": "team", "value": "ops"}], run_name="rich")
-    batch = {"run_id": rich, "params": [{"key": "alpha", "value": "0.1"}],
-             "metrics": [{"key": "loss", "value": "NaN", "timestamp": 1_700_000_000_000, "step": 2}]}  # fmt: skip
+    batch = {
+        "run_id": rich,
+        "params": [{"key": "alpha", "value": "0.1"}],
+        "metrics": [{"key": "loss", "value": "NaN", "timestamp": 1_700_000_000_000, "step": 2}],
+    }
     assert client.post(f"{API}/runs/log-batch", json=batch).status_code == 200
-    dataset = {"dataset": {"name": "diabetes", "digest": "abc", "source_type": "code",
-                           "source": "{}"}, "tags": []}  # fmt: skip
+    dataset = {
+        "dataset": {"name": "diabetes", "digest": "abc", "source_type": "code", "source": "{}"},
+        "tags": [],
+    }
     body = {"run_id": rich, "datasets": [dataset]}
     assert client.post(f"{API}/runs/log-inputs", json=body).status_code == 200
     bulk = service.create_runs(
-        ctx.store, project=ctx.settings.project, experiment=DEFAULT_EXPERIMENT,
-        runs=[(f"b{i}", {"group": str(i % 3)}) for i in range(1200)], parent_run_id=None,
-        environment=environment.capture(), actor="tester",
-    )  # fmt: skip
-    service.end_runs(ctx.store, [(run_id, RunStatus.FINISHED, _usage(), None,
-                                  [("score", i / 10, 0, 1.5)]) for i, run_id in enumerate(bulk)])  # fmt: skip
+        ctx.store,
+        project=ctx.settings.project,
+        experiment=DEFAULT_EXPERIMENT,
+        runs=[(f"b{i}", {"group": str(i % 3)}) for i in range(1200)],
+        parent_run_id=None,
+        environment=environment.capture(),
+        actor="tester",
+    )
+    service.end_runs(
+        ctx.store,
+        [
+            (run_id, RunStatus.FINISHED, _usage(), None, [("score", i / 10, 0, 1.5)])
+            for i, run_id in enumerate(bulk)
+        ],
+    )
     page = client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "max_results": 1201})
     runs = {r["info"]["run_id"]: r for r in page.json()["runs"]}
     assert set(runs) == {rich, *bulk} and "next_page_token" not in page.json()

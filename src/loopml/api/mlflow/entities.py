@@ -50,14 +50,20 @@ def run_artifact_uri(mlflow_experiment: str, run_id: str) -> str:
 
 def run_info(run: Run, mlflow_experiment: str) -> dict[str, Any]:
     name = run.tags.get(RUN_NAME_TAG, run.name)
-    return info_fields(run.id, name, run.status.value, run.start_time, run.end_time, run.user,
-                       mlflow_experiment)  # fmt: skip
+    return info_fields(
+        run.id, name, run.status.value, run.start_time, run.end_time, run.user, mlflow_experiment
+    )
 
 
 def info_fields(
-    run_id: str, name: str, status: str, start_time: datetime, end_time: datetime | None,
-    user: str, mlflow_experiment: str,
-) -> dict[str, Any]:  # fmt: skip
+    run_id: str,
+    name: str,
+    status: str,
+    start_time: datetime,
+    end_time: datetime | None,
+    user: str,
+    mlflow_experiment: str,
+) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "run_uuid": run_id,
@@ -80,9 +86,12 @@ def run_json(run: Run, mlflow_experiment: str) -> dict[str, Any]:
 
 
 def run_fields(
-    info: dict[str, Any], name: str, tags: dict[str, str], params: dict[str, str],
+    info: dict[str, Any],
+    name: str,
+    tags: dict[str, str],
+    params: dict[str, str],
     metrics: list[tuple],
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """A run's JSON from its info and what it logged (metrics as (key, value, step,
     timestamp)). As protobuf's JSON does, no key for an empty list, and none for empty
     inputs or outputs: the client parses every message it is sent, and a page of 10,000

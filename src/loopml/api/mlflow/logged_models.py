@@ -137,11 +137,16 @@ def create(body: CreateLoggedModel, api: MlflowDep):
     now = int(time.time() * 1000)
     model = LoggedModel(f"m-{uuid.uuid4().hex}", run.id, {})
     model = _save(
-        api, model, experiment_id=body.experiment_id, name=body.name or "model",
-        model_type=body.model_type, status="LOGGED_MODEL_PENDING", created=now,
+        api,
+        model,
+        experiment_id=body.experiment_id,
+        name=body.name or "model",
+        model_type=body.model_type,
+        status="LOGGED_MODEL_PENDING",
+        created=now,
         params={p.key: p.value or "" for p in body.params},
         tags={t.key: t.value or "" for t in body.tags},
-    )  # fmt: skip
+    )
     return fast_json({"model": model.to_mlflow()})
 
 

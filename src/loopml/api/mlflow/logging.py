@@ -106,9 +106,12 @@ def delete_tag() -> None:
 @requires(Permission.OPERATE)
 def log_batch(body: LogBatch, api: MlflowDep):
     service.log_batch(
-        api.store, body.run_id, params={p.key: p.value or "" for p in body.params},
-        tags={t.key: t.value or "" for t in body.tags}, points=_points(body.metrics),
-    )  # fmt: skip
+        api.store,
+        body.run_id,
+        params={p.key: p.value or "" for p in body.params},
+        tags={t.key: t.value or "" for t in body.tags},
+        points=_points(body.metrics),
+    )
     return fast_json({})
 
 

@@ -139,10 +139,18 @@ def create_version(body: CreateVersion, api: MlflowDep, actor: ActorDep):
     package = mlflow_model.to_package(read, f"run {run.id} under {logged.artifact_prefix}")
     stored = api.artifacts.put_bytes(package.to_bytes())
     version = service.register(
-        api.store, name=body.name, flavor=package.flavor, artifact_digest=stored.digest,
-        artifact_size=stored.size, signature=package.signature, segment=None, run_id=run.id,
-        metrics=run.metrics, description=body.description, actor=actor,
-    )  # fmt: skip
+        api.store,
+        name=body.name,
+        flavor=package.flavor,
+        artifact_digest=stored.digest,
+        artifact_size=stored.size,
+        signature=package.signature,
+        segment=None,
+        run_id=run.id,
+        metrics=run.metrics,
+        description=body.description,
+        actor=actor,
+    )
     record_registration(api, logged, version)
     return fast_json({"model_version": version_json(api, version)})
 
@@ -183,9 +191,13 @@ def download_uri(api: MlflowDep, name: Name, version: Annotated[int, Query(ge=1)
 @requires(Permission.OPERATE)
 def set_alias(body: SetAlias, api: MlflowDep, actor: ActorDep):
     outcome = promotion.promote(
-        api.store, body.name, int(body.version), alias=body.alias, actor=actor,
+        api.store,
+        body.name,
+        int(body.version),
+        alias=body.alias,
+        actor=actor,
         reason="set through MLflow's set_registered_model_alias",
-    )  # fmt: skip
+    )
     if isinstance(outcome, Approval):
         raise MlflowError(
             "INVALID_STATE",

@@ -94,17 +94,38 @@ def create(body: CreateRun, request: Request, api: MlflowDep, actor: ActorDep):
     parent = parent if parent and re.fullmatch(r"[0-9a-f]{32}", parent) else None
     environment = Environment(tags.get("mlflow.source.git.commit"), None, client, "", "")
     service.create_run(
-        api.store, project=api.project, experiment=experiment, name=name, tags=tags,
-        parent_run_id=parent, environment=environment, actor=actor,
-        run_id=run_id, start_time=start,
-    )  # fmt: skip
+        api.store,
+        project=api.project,
+        experiment=experiment,
+        name=name,
+        tags=tags,
+        parent_run_id=parent,
+        environment=environment,
+        actor=actor,
+        run_id=run_id,
+        start_time=start,
+    )
     # Answered from what was written: reading the run back would double the request's cost.
     run = Run(
-        id=run_id, experiment=experiment, name=name, status=RunStatus.RUNNING, start_time=start,
-        end_time=None, parent_run_id=parent, user=actor, git_commit=environment.git_commit,
-        git_dirty=None, host=client, pid=0, environment={}, wall_seconds=None, cpu_seconds=None,
-        peak_rss_bytes=None, error=None, tags=tags,
-    )  # fmt: skip
+        id=run_id,
+        experiment=experiment,
+        name=name,
+        status=RunStatus.RUNNING,
+        start_time=start,
+        end_time=None,
+        parent_run_id=parent,
+        user=actor,
+        git_commit=environment.git_commit,
+        git_dirty=None,
+        host=client,
+        pid=0,
+        environment={},
+        wall_seconds=None,
+        cpu_seconds=None,
+        peak_rss_bytes=None,
+        error=None,
+        tags=tags,
+    )
     return fast_json({"run": run_json(run, body.experiment_id)})
 
 
@@ -163,10 +184,18 @@ def search(body: SearchRuns, api: MlflowDep):
 def _found(page: RunRows, run, mlflow_ids: dict[int, str]) -> dict[str, Any]:
     """One run of a search page in MLflow's JSON, straight from its rows."""
     tags = dict(page.tags.get(run.id, ()))
-    info = info_fields(run.id, tags.get(RUN_NAME_TAG, run.name), run.status, run.start_time,
-                       run.end_time, run.user, mlflow_ids[run.experiment_id])  # fmt: skip
-    return run_fields(info, run.name, tags, dict(page.params.get(run.id, ())),
-                      page.metrics.get(run.id, []))  # fmt: skip
+    info = info_fields(
+        run.id,
+        tags.get(RUN_NAME_TAG, run.name),
+        run.status,
+        run.start_time,
+        run.end_time,
+        run.user,
+        mlflow_ids[run.experiment_id],
+    )
+    return run_fields(
+        info, run.name, tags, dict(page.params.get(run.id, ())), page.metrics.get(run.id, [])
+    )
 
 
 def _run_id(run_id: str | None, run_uuid: str | None) -> str:

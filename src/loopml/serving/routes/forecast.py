@@ -27,9 +27,10 @@ _Value = str | float | int | bool | None
 
 class HistoryRequest(BaseModel):
     records: list[dict[str, _Value]] = Field(
-        min_length=1, max_length=100_000,
+        min_length=1,
+        max_length=100_000,
         description="Rows with the project file's time, target and segment columns.",
-    )  # fmt: skip
+    )
 
 
 class HistoryReceipt(BaseModel):
@@ -100,9 +101,14 @@ async def forecast(name: str, body: ForecastRequest, request: Request) -> Foreca
     future = pd.DataFrame(body.future) if body.future else None
     segments = None if body.segment is None else [body.segment]
     frame = await run_in_threadpool(
-        forecast_segments, history, body.periods, score,
-        segments=segments, freq=body.freq, future=future,
-    )  # fmt: skip
+        forecast_segments,
+        history,
+        body.periods,
+        score,
+        segments=segments,
+        freq=body.freq,
+        future=future,
+    )
     ids = [i for answer in answers for i in answer.prediction_ids]
     versions = [v for answer in answers for v in answer.versions]
     rows = [

@@ -204,22 +204,34 @@ _ERROR = {
 SCORING = {
     # path: (tag, operation id, summary, request body, response model)
     "/v1/models/{name}/predict": (
-        "predictions", "predict", "Score rows with the model's champion (segments routed per row)",
-        PREDICT_BODY, PredictResponse,
+        "predictions",
+        "predict",
+        "Score rows with the model's champion (segments routed per row)",
+        PREDICT_BODY,
+        PredictResponse,
     ),
     "/v1/models/{name}/explain": (
-        "predictions", "explain", "Explain rows: base value and each input's contribution",
-        PREDICT_BODY, ExplainResponse,
+        "predictions",
+        "explain",
+        "Explain rows: base value and each input's contribution",
+        PREDICT_BODY,
+        ExplainResponse,
     ),
     "/v1/models/{name}/invocations": (
-        "predictions", "invocations", "Score rows sent in MLflow's scoring-server formats",
-        INVOCATIONS_BODY, InvocationsResponse,
+        "predictions",
+        "invocations",
+        "Score rows sent in MLflow's scoring-server formats",
+        INVOCATIONS_BODY,
+        InvocationsResponse,
     ),
     "/v2/models/{name}/infer": (
-        "open inference protocol v2", "infer", "Score input tensors",
-        V2_INFER_BODY, InferResponse,
+        "open inference protocol v2",
+        "infer",
+        "Score input tensors",
+        V2_INFER_BODY,
+        InferResponse,
     ),
-}  # fmt: skip
+}
 
 
 def document(app: FastAPI) -> None:
