@@ -35,7 +35,18 @@ def _serve_west(page, base: str) -> None:
         headers={"Authorization": f"Basic {token}"},
     )
     assert answer.status == 200
-    time.sleep(1.5)  # the prediction log is written at least once a second
+    # The prediction log is written about once a second, later on a busy machine: wait
+    # until the log holds the west clinic's served rows with their CPU.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        log = page.request.get(
+            f"{base}/api/v1/models/progression/predictions",
+            headers={"Authorization": f"Basic {token}"},
+        ).json()
+        if any(p["segment"] == "region=west" and p["cpu_seconds"] for p in log["parts"]):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the west clinic's predictions never reached the log: {log}")
 
 
 def test_sign_in_and_walk_the_home_queue(site, page, camera):
