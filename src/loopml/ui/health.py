@@ -61,12 +61,14 @@ class Incident:
         return sorted(a.segment for a in self.alerts)
 
 
-def health_rows(store: Store, log_root: str) -> list[Row]:
+def health_rows(store: Store, log_root: str, active: list) -> list[Row]:
     """Every segment's row, from a handful of queries grouped once (not one per segment),
-    and one read of each model's prediction log (four of its columns)."""
+    and one read of each model's prediction log (four of its columns). ``active`` is
+    ``monitoring.list_alerts(store, state="active")``, read once for the rows and the
+    incidents alike."""
     now = utcnow()
     alerts, pending = defaultdict(list), defaultdict(list)
-    for alert in monitoring.list_alerts(store, state="active"):
+    for alert in active:
         alerts[(alert.model, alert.segment)].append(alert)
     for approval in approvals_service.list_approvals(store):
         pending[(approval.name, approval.segment_key)].append(approval)
@@ -152,10 +154,9 @@ def select_rows(
     return sorted(rows, key=keys.get(sort, keys["status"]), reverse=descending)
 
 
-def incidents(store: Store) -> list[Incident]:
+def incidents(store: Store, alerts: list) -> list[Incident]:
     """Active alerts grouped by monitor, cause and day: forty segments hit by one upstream
     change read as one incident. A drift alert's cause is its drifted features."""
-    alerts = monitoring.list_alerts(store, state="active")
     causes = _drift_causes(store, alerts)
     groups: dict[tuple, list] = defaultdict(list)
     for alert in alerts:

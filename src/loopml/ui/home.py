@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from loopml.api.deps import SettingsDep, StoreDep
+from loopml.monitoring import service as monitoring
 from loopml.ui import health
 from loopml.ui.queue import needs_you
 from loopml.ui.render import page as render_page
@@ -31,7 +32,8 @@ def health_table(
     desc: bool = False,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ):
-    rows = health.health_rows(store, settings.resolved_artifact_uri)
+    active = monitoring.list_alerts(store, state="active")
+    rows = health.health_rows(store, settings.resolved_artifact_uri, active)
     counts = {s: sum(r.status == s for r in rows) for s in health.STATUSES}
     chosen = health.select_rows(rows, q=q, status=status, sort=sort, descending=desc)
     pages = max(1, -(-len(chosen) // PAGE_SIZE))
@@ -48,7 +50,7 @@ def health_table(
         desc=desc,
         page=min(page, pages),
         pages=pages,
-        incidents=[i for i in health.incidents(store) if len(i.alerts) > 1],
+        incidents=[i for i in health.incidents(store, active) if len(i.alerts) > 1],
         statuses=health.STATUSES,
         sorts=health.SORTS,
     )
