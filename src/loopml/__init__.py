@@ -14,6 +14,7 @@ from loopml._version import __version__
 _EXPORTS = {
     "model_card": "loopml.registry.fluent",
     "export_model": "loopml.registry.fluent",
+    "set_runtime": "loopml.registry.fluent",
     "log_model": "loopml.registry.fluent",
     "autolog": "loopml.registry.autolog",
     "load_model": "loopml.registry.fluent",
@@ -183,6 +184,7 @@ if TYPE_CHECKING:
         rollback,
         set_alias,
         set_gate,
+        set_runtime,
     )
     from loopml.serving.batch import forecast_batch, predict_batch
     from loopml.tracking.fluent import (

@@ -50,7 +50,11 @@ def versions(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[dict[str, Any]]:
     found = service.list_versions(store, name, segment=segment, limit=limit)
-    return [vars(v) | {"signature": v.signature.to_dict() if v.signature else None} for v in found]
+    return [
+        vars(v)
+        | {"signature": v.signature.to_dict() if v.signature else None, "runtime": v.runtime}
+        for v in found
+    ]
 
 
 @router.get("/models/{name}/timeline")

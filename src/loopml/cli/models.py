@@ -85,6 +85,7 @@ def versions(
             "version": v.version,
             "segment": v.segment_key or None,
             "flavor": v.flavor,
+            "runtime": v.runtime,
             "aliases": "archived" if v.archived else ", ".join(v.aliases),
             "metrics": v.metrics,
             "run": v.run_id,
@@ -93,7 +94,7 @@ def versions(
         }
         for v in found
     ]
-    default = ["version", "segment", "flavor", "aliases", "metrics", "run", "created"]
+    default = ["version", "segment", "flavor", "runtime", "aliases", "metrics", "run", "created"]
     print_list(
         rows,
         default=default,
@@ -124,6 +125,26 @@ def archive(
     )
     removed = f"; aliases removed: {', '.join(aliases)}" if aliases else ""
     console.print(f"[green]✓[/] {name} v{version} archived{removed}.")
+
+
+@app.command("runtime")
+def runtime(
+    name: str,
+    runtime: str = typer.Argument(..., help="onnx (onnxruntime) or native (its own library)."),
+    version: int = typer.Option(..., "--version", "-v", help="The version to serve so."),
+) -> None:
+    """Serve a version through onnxruntime from its verified ONNX export, or natively again."""
+    from loopml._context import get_context
+    from loopml.registry.export import set_runtime
+
+    context = get_context()
+    done = set_runtime(
+        context.store, context.artifacts, name, version, runtime, actor=context.settings.actor
+    )
+    how = "through onnxruntime" if done.runtime == "onnx" else "with its own library"
+    console.print(
+        f"[green]✓[/] {name} v{version} is served {how}; servers reload it within a poll."
+    )
 
 
 @app.command("card")

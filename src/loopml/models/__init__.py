@@ -20,6 +20,11 @@ def load_version(
     ``trusted``: True, or the names of types to accept beyond the allow-list (trust.py)."""
     package = Package.from_bytes(artifacts.get_bytes(version.artifact_digest))
     native: Any = unpack(package, trusted=trusted)
+    runtime_model = None
+    if version.onnx_digest:
+        from loopml.models.onnx import OnnxMatrixModel
+
+        runtime_model = OnnxMatrixModel(artifacts.get_bytes(version.onnx_digest))
     return LoadedModel(
         native,
         flavor=package.flavor,
@@ -27,6 +32,7 @@ def load_version(
         name=version.name,
         version=version.version,
         segment=version.segment,
+        runtime_model=runtime_model,
     )
 
 

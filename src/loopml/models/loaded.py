@@ -26,6 +26,7 @@ class LoadedModel:
         name: str | None = None,
         version: int | None = None,
         segment: dict[str, Any] | None = None,
+        runtime_model: Any | None = None,
     ) -> None:
         self.native = native
         self.flavor = flavor
@@ -33,6 +34,9 @@ class LoadedModel:
         self.name = name
         self.version = version
         self.segment = segment
+        # What scores the float matrix instead of the native model's own matrix form
+        # (the ONNX export of a version served through onnxruntime); None: the model.
+        self.runtime_model = runtime_model
 
     def __repr__(self) -> str:
         where = f" segment={self.segment}" if self.segment else ""
@@ -45,6 +49,11 @@ class LoadedModel:
         return None if classes is None else np.asarray(classes)
 
     @property
+    def runtime(self) -> str:
+        """``onnx`` when onnxruntime scores the model, else ``native``."""
+        return "native" if self.runtime_model is None else "onnx"
+
+    @property
     def has_proba(self) -> bool:
         return callable(getattr(self.native, "predict_proba", None))
 
@@ -53,6 +62,8 @@ class LoadedModel:
         """The native model as it takes a float matrix in signature order, if it can."""
         if self.signature is None or not self.signature.numeric:
             return None
+        if self.runtime_model is not None:
+            return self.runtime_model
         from loopml.models.flavors import get_flavor
 
         return get_flavor(self.flavor).matrix_form(self.native, self.signature.names)

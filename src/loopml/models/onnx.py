@@ -1,9 +1,11 @@
-"""Edge export: a registered model as ONNX, checked against the native model.
+"""A registered model as ONNX, checked against the native model, and scored by onnxruntime.
 
 scikit-learn models convert with skl2onnx and LightGBM boosters with
 onnxmltools (the ``onnx`` extra). The export is accepted only when
 onnxruntime's predictions on a sample match the native model's within a
-tolerance; the largest difference is reported either way.
+tolerance; the largest difference is reported either way. A version whose
+export passed may be served through ``OnnxMatrixModel``: an ONNX file holds
+operators, not code, so scoring it runs nothing the file could smuggle in.
 """
 
 from __future__ import annotations
@@ -99,6 +101,36 @@ def _convert(model: LoadedModel, width: int) -> bytes:
             hint="Serve this model with loopml serve instead.",
         )
     return proto.SerializeToString()
+
+
+class OnnxMatrixModel:
+    """An ONNX export as a matrix model: a float matrix in signature order in, as the
+    native model's matrix form takes it; ``predict`` and ``predict_proba`` out."""
+
+    def __init__(self, data: bytes) -> None:
+        onnxruntime = require("onnxruntime", what="serving through ONNX", extra="onnx")
+        options = onnxruntime.SessionOptions()
+        # One thread per call: the server already scores requests on a pool of threads,
+        # and a small batch loses more to waking onnxruntime's threads than it gains.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            data, options, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
+        self._outputs = [output.name for output in self._session.get_outputs()]
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        [values] = self._session.run(self._outputs[:1], {self._input: _float32(matrix)})
+        return values.ravel() if values.ndim == 2 and values.shape[1] == 1 else values
+
+    def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+        [values] = self._session.run(self._outputs[-1:], {self._input: _float32(matrix)})
+        return values
+
+
+def _float32(matrix: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(matrix, dtype=np.float32)
 
 
 def _max_difference(

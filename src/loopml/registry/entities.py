@@ -31,6 +31,12 @@ class ModelVersion:
     archived_at: datetime | None = None  # retired for good: never serves or is promoted again
     archived_by: str | None = None
     reference_digest: str | None = None  # drift reference of the rows it was trained on
+    onnx_digest: str | None = None  # its verified ONNX export, when served through onnxruntime
+
+    @property
+    def runtime(self) -> str:
+        """What scores the version when served: ``onnx`` (onnxruntime) or ``native``."""
+        return "onnx" if self.onnx_digest else "native"
 
     @property
     def archived(self) -> bool:

@@ -1,4 +1,5 @@
-"""Export a registered version for the edge, verified, and keep the file with its run."""
+"""Export a registered version as ONNX, verified, and keep the file with its run; serve
+a version through onnxruntime from such an export, or natively again."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from loopml.errors import InvalidInput
 from loopml.models import load_version
 from loopml.models.onnx import export_onnx
 from loopml.registry import service
+from loopml.registry.entities import ModelVersion
 from loopml.store import Store
 from loopml.tracking import service as tracking
 
 FORMATS = ("onnx",)
+RUNTIMES = ("native", "onnx")
 
 
 @dataclass(frozen=True)
@@ -71,4 +74,30 @@ def export_version(
         path,
         export.max_difference,
         export.rows_checked,
+    )
+
+
+def set_runtime(
+    store: Store,
+    artifacts,
+    name: str,
+    version: int,
+    runtime: str,
+    *,
+    sample=None,
+    actor: str,
+) -> ModelVersion:
+    """Serve ``version`` with ``runtime``: ``onnx`` exports it (checked against the model on
+    ``sample`` or a synthetic one, refused if they differ) and scores that file with
+    onnxruntime; ``native`` scores it with its own library again."""
+    if runtime not in RUNTIMES:
+        raise InvalidInput(
+            f"Unknown runtime {runtime!r}.", hint=f"Runtimes: {', '.join(RUNTIMES)}."
+        )
+    if runtime == "native":
+        return service.set_onnx_digest(store, name, version, None, actor=actor)
+    export = export_version(store, artifacts, name, version, sample=sample, actor=actor)
+    evidence = {"max_difference": export.max_difference, "rows_checked": export.rows_checked}
+    return service.set_onnx_digest(
+        store, name, version, export.digest, actor=actor, evidence=evidence
     )

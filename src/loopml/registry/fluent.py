@@ -271,6 +271,24 @@ def export_model(name: str, version: int, format: str = "onnx", sample: Any = No
     )
 
 
+def set_runtime(name: str, version: int, runtime: str, sample: Any = None):
+    """Serve a version with ``runtime``: ``"onnx"`` exports it, verified against the model
+    on ``sample`` (default: drawn from the signature), and scores it with onnxruntime;
+    ``"native"`` scores it with its own library again. Servers reload it within a poll."""
+    from loopml.registry.export import set_runtime as set_version_runtime
+
+    context = get_context()
+    return set_version_runtime(
+        context.store,
+        context.artifacts,
+        name,
+        version,
+        runtime,
+        sample=sample,
+        actor=context.settings.actor,
+    )
+
+
 def model_card(name: str, version: int, format: str = "markdown") -> str:
     """The version's card (Markdown or self-contained HTML): data, metrics, gate results, lineage."""
     from loopml.registry.card import model_card as card

@@ -307,6 +307,59 @@ def _parts(values: Sequence, size: int = 500) -> list[Sequence]:
     return [values[start : start + size] for start in range(0, len(values), size)]
 
 
+def set_onnx_digest(
+    store: Store,
+    name: str,
+    version: int,
+    onnx_digest: str | None,
+    *,
+    actor: str,
+    evidence: Mapping[str, Any] | None = None,
+) -> ModelVersion:
+    """Serve ``version`` through onnxruntime from the export ``onnx_digest`` (None: natively).
+
+    Every alias that points at the version records a move to the same version, so
+    servers that poll the moves load it again with its new runtime."""
+    with store.write() as session:
+        model = _lock_model(session, name)
+        row = _version_row(session, model, name, version=version)
+        before = "onnx" if row.onnx_digest else "native"
+        row.onnx_digest = onnx_digest
+        after = "onnx" if onnx_digest else "native"
+        reason = f"served through {'onnxruntime' if onnx_digest else 'its own library'}"
+        audit.record(
+            session,
+            actor=actor,
+            action="model.runtime",
+            entity_type="model",
+            entity_id=name,
+            reason=reason,
+            before={"version": version, "segment": row.segment_key, "runtime": before},
+            after={
+                "version": version,
+                "segment": row.segment_key,
+                "runtime": after,
+                "digest": onnx_digest,
+                **(evidence or {}),
+            },
+        )
+        for alias in session.scalars(select(AliasRow).where(AliasRow.version_id == row.id)):
+            _move_row(
+                session,
+                model,
+                name,
+                alias.segment_key,
+                alias.alias,
+                version,
+                version,
+                actor,
+                reason,
+                "runtime",
+            )
+        session.flush()
+        return _load_version(session, row, name)
+
+
 def delete_alias(
     store: Store, name: str, alias: str, *, segment=None, actor: str, reason: str | None = None
 ) -> AliasMove:
@@ -801,6 +854,7 @@ def _version(row: ModelVersionRow, name: str, datasets, aliases) -> ModelVersion
         archived_at=row.archived_at,
         archived_by=row.archived_by,
         reference_digest=row.reference_digest,
+        onnx_digest=row.onnx_digest,
     )
 
 

@@ -48,6 +48,7 @@ class Answer:
     segments: list[str]
     roles: list[str]
     flags: list[list[str]]
+    runtimes: list[str]  # what scored each row: "native" or "onnx" (onnxruntime)
 
 
 class _NeedsLoad(Exception):
@@ -253,6 +254,7 @@ class ServingEngine:
         segments = [""] * n
         roles = [""] * n
         flags: list[list[str]] = [[] for _ in range(n)]
+        runtimes = [""] * n
         has_proba = False
         for (route, (_, route_flags)), score in zip(checked, scores, strict=True):
             served = route.served
@@ -266,9 +268,18 @@ class ServingEngine:
                 segments[index] = served.segment
                 roles[index] = route.role
                 flags[index] = route_flags[position]
+                runtimes[index] = served.runtime
         ids = new_ids(n, event_times)
         return Answer(
-            name, ids, predictions, proba if has_proba else None, versions, segments, roles, flags
+            name,
+            ids,
+            predictions,
+            proba if has_proba else None,
+            versions,
+            segments,
+            roles,
+            flags,
+            runtimes,
         )
 
     def _log(self, answer: Answer, checked, scores, seconds: float, now, event_times) -> None:

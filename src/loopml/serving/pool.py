@@ -156,7 +156,10 @@ class ModelPool:
                 self._served.pop(key, None)
                 self._used.pop(key, None)
                 self._remember_absent(key)
-            elif current is None or current.version.id != version.id:
+            elif current is None or (current.version.id, current.version.onnx_digest) != (
+                version.id,
+                version.onnx_digest,
+            ):  # another version, or the same one with another runtime
                 self._install(key, version)
         self._fields.pop(key[0], None)
 

@@ -57,6 +57,10 @@ class Served:
     def number(self) -> int:
         return int(self.version.version)
 
+    @property
+    def runtime(self) -> str:
+        return self.model.runtime
+
     def score(self, rows: Rows) -> Scores:
         # The columns as they came: the model checks them against its signature and
         # builds a DataFrame only if it needs one. CPU time of this thread only: the

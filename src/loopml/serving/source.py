@@ -22,6 +22,7 @@ class RegistrySource:
         self.artifacts = artifacts
         self.trusted_types = list(trusted_types)  # the settings' trusted_model_types
         self._targets: tuple[tuple[str, ...], dict[AliasKey, int]] | None = None
+        self.moved: set[AliasKey] = set()  # the keys whose aliases moved in the last read
         self._counter = 0  # the registry's alias move counter when last read
 
     def resolve(self, key: AliasKey) -> Any | None:
@@ -107,8 +108,11 @@ class RegistrySource:
             counter = service.alias_state(self.store)
             self._targets = (names, service.alias_targets(self.store, names))
             self._counter = counter
+            self.moved = set()
             return self._targets[1]
         self._counter, changes = service.alias_changes(self.store, self._counter, names)
+        # A move may point at the version already served (a change of its runtime).
+        self.moved = set(changes)
         targets = self._targets[1]
         for key, version_id in changes.items():
             if version_id is None:

@@ -43,7 +43,7 @@ class AliasWatcher:
         changed = 0
         for key, served in self.pool.items():
             target = state.get(key)
-            if target != served.version.id:
+            if target != served.version.id or key in self.pool.source.moved:
                 version = None if target is None else self.pool.source.resolve(key)
                 self.pool.swap(key, version)
                 changed += 1

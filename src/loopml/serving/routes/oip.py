@@ -46,7 +46,9 @@ async def model_metadata(engine: EngineDep, name: str = ModelName) -> dict[str, 
     return {
         "name": name,
         "versions": sorted({str(s.number) for k, s in engine.pool.items() if k[0] == name}),
-        "platform": f"loopml-{getattr(served.version, 'flavor', 'model')}",
+        "platform": "onnxruntime_onnx"
+        if served.runtime == "onnx"
+        else f"loopml-{getattr(served.version, 'flavor', 'model')}",
         "inputs": [
             {"name": column, "datatype": _datatype(types.get(column, "")), "shape": [-1]}
             for column in served.checker.feature_names

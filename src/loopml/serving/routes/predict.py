@@ -45,6 +45,7 @@ async def invocations(request: Request) -> Response:
             "predictions": answer.predictions,
             "prediction_ids": answer.prediction_ids,
             "versions": answer.versions,
+            "runtimes": answer.runtimes,
         }
     )
 
@@ -75,6 +76,7 @@ def _rows(answer: Answer) -> list[dict]:
             "segment": answer.segments[i],
             "role": answer.roles[i],
             "flags": answer.flags[i],
+            "runtime": answer.runtimes[i],
         }
         for i in range(len(answer.predictions))
     ]

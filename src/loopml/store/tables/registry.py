@@ -50,6 +50,8 @@ class ModelVersionRow(Base):
     archived_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # the drift reference (summaries) of the rows this version was trained on, an artifact
     reference_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # set when the version is served through onnxruntime: its parity-verified ONNX export
+    onnx_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ModelVersionDatasetRow(Base):
