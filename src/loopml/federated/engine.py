@@ -79,15 +79,11 @@ def run(spec: dict[str, Any], workdir: Path) -> EngineRun:
 def _wait(process: subprocess.Popen, journal: Path, limit: float, out) -> int:
     """The engine's exit code; it is ended at ``limit`` seconds, or ``GRACE`` seconds after a
     round failed (its shutdown can wait for ever on a participant that never answered)."""
-    from loopml.federated.controller import ROUND_FAILED
-
     start = time.monotonic()
     failed_at = None
     while (returncode := process.poll()) is None:
         now = time.monotonic()
-        if failed_at is None and any(
-            line["kind"] == ROUND_FAILED for line in read_journal(journal)
-        ):
+        if failed_at is None and _has_failed(journal):
             failed_at = now
         if now - start >= limit or (failed_at is not None and now - failed_at >= GRACE):
             os.killpg(process.pid, signal.SIGKILL)
@@ -95,6 +91,13 @@ def _wait(process: subprocess.Popen, journal: Path, limit: float, out) -> int:
             return process.wait()
         time.sleep(0.5)
     return returncode
+
+
+def _has_failed(journal: Path) -> bool:
+    """Whether the controller wrote that a round failed (read as text: a line may be half written)."""
+    from loopml.federated.controller import ROUND_FAILED
+
+    return journal.exists() and f'"kind": "{ROUND_FAILED}"' in journal.read_text(encoding="utf-8")
 
 
 def end_processes(marker: str) -> list[int]:
