@@ -76,7 +76,7 @@ def test_a_dropped_participant_is_left_out_until_the_quorum_is_lost(tmp_path):
         orgs, "cancer", shares(train, CLINICS), features, "target", min_participants=2, rounds=40
     )
     coordinator, outcome = _run_in_background("cancer")
-    dropped_c = _kill_at(orgs, "clinic-c", round_number=2)
+    dropped_c = _kill_at(orgs, "clinic-c", round_number=2)["round"]
     _kill_at(orgs, "clinic-b", round_number=dropped_c + 3)
     coordinator.join(timeout=300)
 
@@ -95,9 +95,11 @@ def test_a_dropped_participant_is_left_out_until_the_quorum_is_lost(tmp_path):
         loopml.list_model_versions("cancer")
 
 
+@pytest.mark.timeout(600)  # two starts of the engine on a machine that may be busy
 def test_a_participant_dropping_out_of_shared_histograms_fails_the_run(tmp_path):
-    """Every split of histogram-based trees needs every member: one gone fails the run, with
-    who did not answer, and registers nothing."""
+    """Every split of histogram-based trees needs every member: one gone fails the engine's
+    run; no round had finished (the forest is one task), so the engine starts once more, and
+    the member gone again fails the federation, with who did not answer, registering nothing."""
     train, _, features = breast_cancer()
     orgs = organisations(tmp_path, CLINICS)
     federate(
@@ -109,14 +111,17 @@ def test_a_participant_dropping_out_of_shared_histograms_fails_the_run(tmp_path)
         strategy="histogram",
         min_participants=2,
         rounds=5000,
+        round_timeout=120,
     )
     coordinator, outcome = _run_in_background("cancer")
-    _kill_at(orgs, "clinic-c", round_number=0, state="training")
-    coordinator.join(timeout=400)
+    first = _kill_at(orgs, "clinic-c", round_number=0, state="training")
+    _kill_at(orgs, "clinic-c", round_number=0, state="training", other_than=first["pid"])
+    coordinator.join(timeout=600)
 
     message = str(outcome["error"])
     assert "clinic-c" in message.split("did not answer")[0], message
     assert "the federation needs 3" in message, message
+    assert "this was the engine's second start (the first failed: " in message, message
     assert loopml.get_federation("cancer").state == "failed"
     with pytest.raises(loopml.NotFound):
         loopml.list_model_versions("cancer")
@@ -287,10 +292,13 @@ def _run_in_background(name: str) -> tuple[threading.Thread, dict]:
     return coordinator, outcome
 
 
-def _kill_at(orgs, member: str, *, round_number: int, state: str = "sent") -> int:
+def _kill_at(
+    orgs, member: str, *, round_number: int, state: str = "sent", other_than: int = 0
+) -> dict:
     """Kill ``member``'s training process (SIGKILL: no goodbye) once it is in ``state`` of
     ``round_number`` (by default: has sent its update, so it is gone when the next round asks
-    for one)."""
+    for one), if it is not process ``other_than``. Returns the status it was killed at:
+    its round and its pid."""
     status = (
         orgs.participants[member].home_path / "federations" / "cancer" / f"{member}.status.json"
     )
@@ -298,9 +306,13 @@ def _kill_at(orgs, member: str, *, round_number: int, state: str = "sent") -> in
     while time.monotonic() < deadline:
         if status.exists():
             found = json.loads(status.read_text() or "{}")
-            if found.get("round", -1) >= round_number and found.get("state") == state:
+            if (
+                found.get("round", -1) >= round_number
+                and found.get("state") == state
+                and found.get("pid") != other_than
+            ):
                 time.sleep(0.3)  # let the engine fetch the update, or the training begin
                 os.kill(found["pid"], signal.SIGKILL)
-                return found["round"]
+                return found
         time.sleep(0.05)
     raise AssertionError(f"{member} never reached round {round_number}")

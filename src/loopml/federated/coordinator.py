@@ -3,7 +3,8 @@
 Rounds are tracked runs (children of one federation run) with each
 participant's metrics; the global model becomes a registry version whose run
 names the federation, its rounds and every participant's data fingerprint.
-Nothing is registered unless every round finished.
+Nothing is registered unless every round finished. An engine run that fails
+before any round finished (a participant lost at the start) is started once more.
 """
 
 from __future__ import annotations

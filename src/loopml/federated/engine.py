@@ -5,7 +5,9 @@ stay out of the caller) with NVFLARE's simulator: the coordinator's controller
 in the engine's server, and each participant's ``site`` script in a process of
 its own that opens that participant's store. The same job runs unchanged on
 NVFLARE's POC or production deployments, where each organisation starts its
-own client. What comes back is the controller's journal.
+own client. What comes back is the controller's journal. The engine's processes
+carry a marker in their environment, so that when a run ends (finished, failed or
+past its time) none of them is left behind holding ports.
 """
 
 from __future__ import annotations
