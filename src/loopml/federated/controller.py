@@ -6,12 +6,12 @@ writes one journal line per reply and per round, which loopml reads after the
 run to record rounds, and it fails a round that fewer than ``min_participants``
 answered instead of averaging what is left. Every round waits at most
 ``round_timeout`` seconds for the updates (the engine's own default waits for
-ever); a round failed at its deadline says so in its journal line. For boosted trees the average is
-replaced by ``TreeBagging``, which appends every participant's new trees to the
-global forest with the engine's own tree-merging code, and for shared
-histograms by ``SharedForest``, which checks that every participant built the
-same forest and keeps it. Imports nothing of
-loopml: the engine loads these classes by class path from an explicit allow-list.
+ever); a round failed at its deadline says so in its journal line. For boosted
+trees the average is replaced by ``TreeBagging``, which appends every
+participant's new trees to the global forest with the engine's own tree-merging
+code, and for shared histograms by ``SharedForest``, which checks that every
+participant built the same forest and keeps it. Imports nothing of loopml: the
+engine loads these classes by class path from an explicit allow-list.
 """
 
 from __future__ import annotations
