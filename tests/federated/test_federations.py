@@ -33,6 +33,7 @@ def test_a_federation_and_its_invitations_are_recorded_and_audited(ctx):
     invitation = json.loads(path.read_text())
     assert invitation["member"] == "clinic-a" and invitation["options"]["mu"] == 0.5
     assert invitation["min_participants"] == 3 and invitation["target"] == "y"
+    assert invitation["options"]["round_timeout"] == 600  # the default, for every member to see
     assert [m.state for m in loopml.get_federation("cancer").members] == ["invited"]
     actions = [e.action for e in audit.list_events(get_context().store, entity_id="cancer")]
     assert sorted(actions) == ["federation.create", "federation.invite"]
@@ -45,6 +46,9 @@ def test_a_federation_and_its_invitations_are_recorded_and_audited(ctx):
         ({"min_participants": 0}, "min_participants must be a positive integer"),
         ({"rounds": -1}, "rounds must be a positive integer"),
         ({"holdout": 1.5}, "holdout must be a share between 0 and 1"),
+        ({"round_timeout": 0}, "round_timeout is a whole number of seconds, at least 1, not 0"),
+        ({"round_timeout": 2.5}, "round_timeout is a whole number of seconds"),
+        ({"round_timeout": True}, "round_timeout is a whole number of seconds"),
     ],
 )
 def test_bad_settings_are_refused_with_what_to_do(ctx, options, message):
@@ -101,6 +105,7 @@ def test_the_engine_job_carries_the_quorum_and_fedprox_weight(tmp_path):
         "initial": {"theta": [0.0] * 7},
         "min_participants": 2,
         "fedprox_mu": 0.5,
+        "round_timeout": 45,
         "journal": str(tmp_path / "journal.jsonl"),
         "workspace": str(tmp_path / "engine"),
         "members": [{"name": "clinic-a", "home": "/a"}, {"name": "clinic-b", "home": "/b"}],
@@ -113,6 +118,9 @@ def test_the_engine_job_carries_the_quorum_and_fedprox_weight(tmp_path):
     assert workflow["path"] == engine.CONTROLLER
     assert workflow["args"]["fedprox_mu"] == 0.5 and workflow["args"]["min_participants"] == 2
     assert workflow["args"]["num_rounds"] == 4
+    # Every round waits at most the federation's deadline, for the participants it names.
+    assert workflow["args"]["round_timeout"] == 45
+    assert workflow["args"]["participants"] == ["clinic-a", "clinic-b"]
     client = json.loads(
         (tmp_path / "job/federation/app_clinic-b/config/config_fed_client.json").read_text()
     )
@@ -149,6 +157,7 @@ def test_a_tree_job_aggregates_with_its_strategys_aggregator(
         "num_rounds": 8,
         "initial": {},
         "min_participants": 2,
+        "round_timeout": 600,
         "journal": str(tmp_path / "journal.jsonl"),
         "workspace": str(tmp_path / "engine"),
         "tracker": tracker,
@@ -185,11 +194,13 @@ def test_the_create_command_takes_trees_privacy_and_segments(ctx):
         "2",
         "--segment-by",
         "region",
+        "--round-timeout",
+        "45",
     )
     assert done.exit_code == 0, done.output
     trees = loopml.get_federation("trees")
     assert (trees.model_family, trees.options["max_depth"]) == ("boosted_trees", 2)
-    assert trees.options["segment_by"] == ["region"]
+    assert trees.options["segment_by"] == ["region"] and trees.options["round_timeout"] == 45
     done = run_cli(
         "federation",
         "create",

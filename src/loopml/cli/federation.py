@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from loopml.cli.output import console, table
-from loopml.federated import fluent
+from loopml.federated import fluent, service
 
 app = typer.Typer(help="Federations: train one model across organisations.", no_args_is_help=True)
 
@@ -32,6 +32,11 @@ def create(
         None, "--privacy", help="Differential privacy: epsilon=1,release_epsilon=1,clip=,fraction="
     ),
     segment_by: str = typer.Option(None, "--segment-by", help="One model per segment of these."),
+    round_timeout: int = typer.Option(
+        service.ROUND_TIMEOUT,
+        "--round-timeout",
+        help="Seconds each round waits for the participants' updates.",
+    ),
 ) -> None:
     """Create a federation at its coordinator (this store)."""
     found = fluent.create_federation(
@@ -47,6 +52,7 @@ def create(
         max_depth=max_depth,
         privacy=_privacy(privacy) if privacy is not None else None,
         segment_by=_names(segment_by) if segment_by is not None else None,
+        round_timeout=round_timeout,
     )
     console.print(
         f"Federation {found.name}: {found.strategy}, {len(found.features)} features, "

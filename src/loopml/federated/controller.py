@@ -4,12 +4,14 @@ NVFLARE runs this class in its server process. It averages the participants'
 arrays exactly as FedAvg does (weighted by each reply's row count); on top it
 writes one journal line per reply and per round, which loopml reads after the
 run to record rounds, and it fails a round that fewer than ``min_participants``
-answered instead of averaging what is left. For boosted trees the average is
-replaced by ``TreeBagging``, which appends every participant's new trees to the
-global forest with the engine's own tree-merging code, and for shared
-histograms by ``SharedForest``, which checks that every participant built the
-same forest and keeps it. Imports nothing of
-loopml: the engine loads these classes by class path from an explicit allow-list.
+answered instead of averaging what is left. Every round waits at most
+``round_timeout`` seconds for the updates (the engine's own default waits for
+ever); a round failed at its deadline says so in its journal line. For boosted
+trees the average is replaced by ``TreeBagging``, which appends every
+participant's new trees to the global forest with the engine's own tree-merging
+code, and for shared histograms by ``SharedForest``, which checks that every
+participant built the same forest and keeps it. Imports nothing of loopml: the
+engine loads these classes by class path from an explicit allow-list.
 """
 
 from __future__ import annotations
@@ -32,15 +34,20 @@ class JournaledFedAvg(FedAvg):
         *args: Any,
         journal: str,
         min_participants: int,
+        participants: list[str],
+        round_timeout: int,
         straggler_wait: int = 10,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.journal = journal
         self.min_participants = min_participants
-        self.straggler_wait = straggler_wait
+        self.participants = participants
+        self.round_timeout = round_timeout
+        # Never past the deadline: a quorum reached late still ends the round on time.
+        self.straggler_wait = min(straggler_wait, round_timeout)
         self._sites: list[str] = []
-        self._asked: list[str] = []
+        self._started = 0.0
 
     def send_model(
         self,
@@ -52,22 +59,23 @@ class JournaledFedAvg(FedAvg):
         callback=None,
     ) -> None:
         # The engine's default waits for every participant and aborts the whole run when
-        # one fails; a federation only needs its quorum, and waits a while for the rest.
+        # one fails; a federation only needs its quorum, and waits a while for the rest,
+        # never longer than the round's deadline.
+        self._started = time.monotonic()
         self.broadcast_model(
             task_name=task_name,
             data=data,
             targets=targets,
             min_responses=self.min_participants,
             wait_time_after_min_received=self.straggler_wait,
-            timeout=timeout,
+            timeout=self.round_timeout,
             blocking=False,
             callback=callback,
         )
 
     def sample_clients(self, num_clients=None):
         self._sites = []
-        self._asked = super().sample_clients(num_clients)
-        return self._asked
+        return super().sample_clients(num_clients)
 
     def _aggregate_one_result(self, result: FLModel) -> bool:
         site = (result.meta or {}).get("client_name") or "?"
@@ -85,14 +93,13 @@ class JournaledFedAvg(FedAvg):
         )
         return accepted
 
-    def update_model(self, model: FLModel, aggr_result: FLModel) -> FLModel:
+    def _get_aggregated_result(self) -> FLModel:
+        # Before any aggregator sees the round: a forest check must not mask a lost quorum.
         if len(self._sites) < self.min_participants:
-            reason = quorum_lost(
-                self.current_round, self._sites, self._asked, self.min_participants
-            )
-            self._write(kind=ROUND_FAILED, round=self.current_round, reason=reason)
-            self.system_panic(reason, self.fl_ctx)
-            raise RuntimeError(reason)
+            self._fail_round()
+        return super()._get_aggregated_result()
+
+    def update_model(self, model: FLModel, aggr_result: FLModel) -> FLModel:
         updated = super().update_model(model, aggr_result)
         self._write(
             kind="round",
@@ -101,6 +108,27 @@ class JournaledFedAvg(FedAvg):
             params={k: _plain_value(v) for k, v in updated.params.items()},
         )
         return updated
+
+    def _fail_round(self) -> None:
+        missing = sorted(set(self.participants) - set(self._sites))
+        expired = time.monotonic() - self._started >= self.round_timeout
+        if expired:
+            reason = deadline_passed(
+                self.current_round, self._sites, missing, self.min_participants, self.round_timeout
+            )
+        else:
+            reason = quorum_lost(
+                self.current_round, self._sites, self.participants, self.min_participants
+            )
+        self._write(
+            kind=ROUND_FAILED,
+            round=self.current_round,
+            reason=reason,
+            deadline=expired,
+            missing=missing,
+        )
+        self.system_panic(reason, self.fl_ctx)
+        raise RuntimeError(reason)
 
     def _write(self, **line: Any) -> None:
         with open(self.journal, "a", encoding="utf-8") as out:
@@ -114,6 +142,16 @@ def quorum_lost(round_number: int, answered, asked, needed: int) -> str:
         f"round {round_number} received {len(answered)} update(s) "
         f"({', '.join(sorted(answered)) or 'none'}); {', '.join(missing) or 'no participant'} "
         f"did not answer; the federation needs {needed}"
+    )
+
+
+def deadline_passed(round_number: int, answered, missing, needed: int, timeout: int) -> str:
+    """Why a round failed at its deadline, in words, with what to do about it."""
+    return (
+        f"round {round_number} passed its deadline of {timeout} s with {len(answered)} "
+        f"update(s) ({', '.join(sorted(answered)) or 'none'}); {', '.join(missing)} did not "
+        f"answer in time; the federation needs {needed}. Check that {', '.join(missing)} "
+        "is running and can reach the coordinator, or raise the federation's round_timeout"
     )
 
 

@@ -3,11 +3,13 @@
 Rounds are tracked runs (children of one federation run) with each
 participant's metrics; the global model becomes a registry version whose run
 names the federation, its rounds and every participant's data fingerprint.
-Nothing is registered unless every round finished.
+Nothing is registered unless every round finished. An engine run that fails
+before any round finished (a participant lost at the start) is started once more.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,21 +101,54 @@ def _train(federation: Federation, segment: str) -> Trained:
         "min_participants": needed,
         "fedprox_mu": federation.options.get("mu") if federation.strategy == "fedprox" else None,
         "privacy": federation.options.get("privacy"),
+        "round_timeout": federation.options.get("round_timeout") or service.ROUND_TIMEOUT,
     }
     workdir = _folder(federation.name) / "engine"
-    outcome = engine.run(spec, workdir / segments.folder_name(segment) if segment else workdir)
-    reason = journal.failure(
-        outcome.journal,
-        outcome.returncode,
-        members=[m.name for m in members],
-        num_rounds=spec["num_rounds"],
-        min_participants=needed,
+    outcome, reason = _run_engine(
+        federation.name, spec, workdir / segments.folder_name(segment) if segment else workdir
     )
     if reason:
         where = f"segment {segment}: " if segment else ""
         _fail(federation.name, f"{where}{reason} (engine log: {outcome.log})")
     spent = privacy.budget(outcome.journal, spec["privacy"]) if spec["privacy"] else None
     return Trained(segment, journal.rounds(outcome.journal), spent)
+
+
+def _run_engine(name: str, spec: dict, workdir: Path) -> tuple[engine.EngineRun, str | None]:
+    """The engine's run and why it failed (None if it did not), started a second time if the
+    first lost participants before any round finished; never after one did, which would
+    count those rounds' updates twice."""
+    outcome = engine.run(spec, workdir)
+    reason = _why_failed(outcome, spec)
+    if reason is None or not journal.may_start_again(outcome.journal):
+        return outcome, reason
+    first = workdir.with_name(f"{workdir.name}.first-start")  # its journal and log, kept
+    shutil.rmtree(first, ignore_errors=True)
+    workdir.rename(first)
+    context = get_context()
+    service.record(
+        context.store,
+        name,
+        "federation.engine_restarted",
+        actor=context.settings.actor,
+        reason=f"the engine's first start failed before any round finished: {reason}",
+        after={"first_start": str(first)},
+    )
+    outcome = engine.run(spec, workdir)
+    again = _why_failed(outcome, spec)
+    if again:
+        again = f"{again}; this was the engine's second start (the first failed: {reason})"
+    return outcome, again
+
+
+def _why_failed(outcome: engine.EngineRun, spec: dict) -> str | None:
+    return journal.failure(
+        outcome.journal,
+        outcome.returncode,
+        members=[m["name"] for m in spec["members"]],
+        num_rounds=spec["num_rounds"],
+        min_participants=spec["min_participants"],
+    )
 
 
 def admit_all(name: str) -> Federation:

@@ -5,16 +5,20 @@ stay out of the caller) with NVFLARE's simulator: the coordinator's controller
 in the engine's server, and each participant's ``site`` script in a process of
 its own that opens that participant's store. The same job runs unchanged on
 NVFLARE's POC or production deployments, where each organisation starts its
-own client. What comes back is the controller's journal.
+own client. What comes back is the controller's journal. The engine's processes
+carry a marker in their environment, so that when a run ends (finished, failed or
+past its time) none of them is left behind holding ports.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,10 @@ SHARED = "loopml.federated.controller.SharedForest"
 # The engine copies a job's scripts into the job; loopml itself is installed, so the
 # participants' script is this one line, and loopml is an app package it never copies.
 LAUNCHER = "from loopml.federated.site import main\n\nmain()\n"
+# Every process of one engine run inherits this variable (the run's folder), so none outlives it.
+MARKER = "LOOPML_FEDERATION_ENGINE"
+STARTUP = 300  # seconds an engine run may take beyond its rounds' deadlines (start, shutdown)
+GRACE = 15  # seconds the engine may take to shut down once a round failed
 
 
 @dataclass(frozen=True)
@@ -37,8 +45,12 @@ class EngineRun:
     log: str  # where the engine's own logs are, for the error message
 
 
-def run(spec: dict[str, Any], workdir: Path, *, timeout: float = 600) -> EngineRun:
-    """Run the job ``spec`` (see ``_job``) and return the controller's journal."""
+def run(spec: dict[str, Any], workdir: Path) -> EngineRun:
+    """Run the job ``spec`` (see ``_job``) and return the controller's journal.
+
+    Every round waits at most ``spec["round_timeout"]`` seconds; the whole run gets
+    ``STARTUP`` seconds more, after which the engine is ended. Either way, no process
+    of the run outlives it."""
     require("nvflare", what="Federated learning", extra="federated")
     workdir.mkdir(parents=True, exist_ok=True)
     spec = {**spec, "journal": str(workdir / "journal.jsonl"), "workspace": str(workdir / "engine")}
@@ -46,23 +58,71 @@ def run(spec: dict[str, Any], workdir: Path, *, timeout: float = 600) -> EngineR
     spec_path = workdir / "job.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     log = workdir / "engine.log"
+    marker = str(workdir.resolve())
     with log.open("w", encoding="utf-8") as out:
-        # In its own folder (the engine copies scripts by their path relative to it) and
-        # its own session, so that a timeout can end the engine and all its processes.
+        # In its own folder (the engine copies scripts by their path relative to it), and
+        # marked, so that every process it starts can be found and ended.
         process = subprocess.Popen(
             [sys.executable, "-m", "loopml.federated.engine", str(spec_path)],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=workdir,
+            env={**os.environ, MARKER: marker},
         )
+        limit = STARTUP + spec["num_rounds"] * spec["round_timeout"]
         try:
-            returncode = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            # The engine and the participants' processes are one group of our own: end it.
-            os.killpg(process.pid, signal.SIGKILL)
-            returncode = process.wait()
+            returncode = _wait(process, Path(spec["journal"]), limit, out)
+        finally:
+            end_processes(marker)
     return EngineRun(returncode, read_journal(Path(spec["journal"])), str(log))
+
+
+def _wait(process: subprocess.Popen, journal: Path, limit: float, out) -> int:
+    """The engine's exit code; it is ended at ``limit`` seconds, or ``GRACE`` seconds after a
+    round failed (its shutdown can wait for ever on a participant that never answered)."""
+    start = time.monotonic()
+    failed_at = None
+    while (returncode := process.poll()) is None:
+        now = time.monotonic()
+        if failed_at is None and _has_failed(journal):
+            failed_at = now
+        if now - start >= limit or (failed_at is not None and now - failed_at >= GRACE):
+            os.killpg(process.pid, signal.SIGKILL)
+            out.write(f"\nloopml: the engine was ended after {now - start:.0f} s\n")
+            return process.wait()
+        time.sleep(0.5)
+    return returncode
+
+
+def _has_failed(journal: Path) -> bool:
+    """Whether the controller wrote that a round failed (read as text: a line may be half written)."""
+    from loopml.federated.controller import ROUND_FAILED
+
+    return journal.exists() and f'"kind": "{ROUND_FAILED}"' in journal.read_text(encoding="utf-8")
+
+
+def end_processes(marker: str) -> list[int]:
+    """End every process still carrying ``marker`` (one engine run's); returns their ids.
+
+    The simulator starts its participants' workers and their training scripts in
+    sessions of their own, so ending the engine's process group does not reach them,
+    and a worker whose engine died keeps its ports. Found by the environment they
+    inherit, they are ended wherever they were reparented."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.pid != os.getpid() and process.environ().get(MARKER) == marker:
+                found.append(process)
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    for process in found:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(found, timeout=10)
+    return [process.pid for process in found]
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
@@ -89,6 +149,8 @@ def _job(spec: dict[str, Any]):
         model=spec["initial"],
         journal=spec["journal"],
         min_participants=spec["min_participants"],
+        participants=[member["name"] for member in spec["members"]],
+        round_timeout=int(spec["round_timeout"]),
         fedprox_mu=spec.get("fedprox_mu"),
         aggregator=aggregator() if aggregator else None,
     )

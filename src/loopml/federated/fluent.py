@@ -32,6 +32,7 @@ def create_federation(
     max_depth: int | None = None,
     privacy: dict[str, float] | None = None,
     segment_by: Sequence[str] | None = None,
+    round_timeout: int = service.ROUND_TIMEOUT,
 ) -> Federation:
     """A federation training one model on ``features`` to predict ``target``.
 
@@ -48,6 +49,9 @@ def create_federation(
     "clip", "fraction"}``, each optional (see ``loopml.federated.privacy``).
     ``segment_by`` names columns every participant has: one global model is trained
     and registered for each of their segments (all participants must hold the same).
+    ``round_timeout`` is how many seconds each round waits for the participants' updates;
+    a round that has fewer than ``min_participants`` by then fails the federation, naming
+    the participants that did not answer.
     """
     if not 0 < holdout < 1:
         from loopml.errors import InvalidInput
@@ -64,6 +68,7 @@ def create_federation(
         "max_depth": max_depth,
         "privacy": dp.settings(privacy, strategy),
         "segment_by": _columns(segment_by),
+        "round_timeout": _seconds(round_timeout),
     }
     return service.create(
         context.store,
@@ -139,3 +144,14 @@ def _columns(names: Sequence[str] | None) -> list[str] | None:
             hint='Pass segment_by=["region"].',
         )
     return list(names)
+
+
+def _seconds(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        from loopml.errors import InvalidInput
+
+        raise InvalidInput(
+            f"round_timeout is a whole number of seconds, at least 1, not {value!r}.",
+            hint=f"Pass round_timeout={service.ROUND_TIMEOUT} (the default) or another count.",
+        )
+    return value

@@ -1,4 +1,5 @@
-"""The controller's journal read back: rounds with each participant's numbers, or why it failed."""
+"""The controller's journal read back: rounds with each participant's numbers, or why it failed,
+and whether running the engine once more is safe."""
 
 from __future__ import annotations
 
@@ -62,3 +63,11 @@ def failure(
             "sending its update"
         )
     return quorum_lost(number, answered, members, min_participants)
+
+
+def may_start_again(journal: list[dict[str, Any]]) -> bool:
+    """Whether a failed run may be started once more: only if no round finished, so nothing
+    was averaged and no privacy budget spent (the first round of linear models sends feature
+    moments, trees carry no noise); starting again after a round finished would count its
+    updates twice."""
+    return not any(line["kind"] == "round" for line in journal)

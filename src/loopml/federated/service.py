@@ -29,6 +29,9 @@ FAMILY_OF = {
     "histogram": "boosted_trees",
 }
 TREES = ("bagging", "histogram")
+# Seconds each round waits for the participants' updates before the federation fails: long
+# enough for a participant to load its data and train one round, short of waiting for ever.
+ROUND_TIMEOUT = 600
 FAMILIES = tuple(dict.fromkeys(FAMILY_OF.values()))
 STRATEGIES = tuple(FAMILY_OF)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
