@@ -133,8 +133,11 @@ def window_performance(table: pa.Table, task: str, *, by_segment: bool) -> list[
     regression's metrics for all segments at once, from one grouping of the window."""
     if task not in ("regression", "classification"):
         raise InvalidInput(f"Unknown task {task!r}.", hint="Use 'regression' or 'classification'.")
-    if task == "regression":
-        return _regression_windows(group_rows(table, by_segment))
+    if task == "regression":  # only the columns it reads are sorted by segment
+        wanted = [
+            c for c in ("segment", "label", "prediction", "version") if c in table.column_names
+        ]
+        return _regression_windows(group_rows(table.select(wanted), by_segment))
     result = []
     for segment, rows in _segments(table, by_segment):
         labelled = labelled_rows(rows)
