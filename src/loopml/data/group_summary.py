@@ -73,11 +73,10 @@ def _numeric_groups(
     sizes = np.diff(bounds)
     ids = np.repeat(np.arange(groups), sizes)
     finite = np.isfinite(values)
-    ids, values = ids[finite], values[finite]
-    order = np.lexsort((values, ids))  # by group, then value: each group's sorted values
-    ids, values = ids[order], values[order]
+    ids, values = ids[finite], values[finite]  # still in group order
     counts = np.bincount(ids, minlength=groups)
     starts = np.concatenate([[0], np.cumsum(counts)])
+    _sort_within(values, ids, starts)
     if not isinstance(ref, NumericSummary) or counts.max(initial=0) > SKETCH_SIZE:
         return [  # no fixed bins, or a sketch to compress: each group on its own
             summarize_numeric(values[a:b], ref.cuts if isinstance(ref, NumericSummary) else None)
@@ -110,3 +109,13 @@ def _numeric_groups(
             )
         )
     return out
+
+
+def _sort_within(values: np.ndarray, ids: np.ndarray, starts: np.ndarray) -> None:
+    """Sort each group's slice of ``values`` in place: slice by slice when the groups are
+    large enough that the loop costs less than one sort of every value by (group, value)."""
+    if len(starts) - 1 <= values.size // 16:
+        for a, b in itertools.pairwise(starts.tolist()):
+            values[a:b].sort()
+    else:
+        values[:] = values[np.lexsort((values, ids))]

@@ -199,6 +199,7 @@ def compare_many(
     results: list[list[ColumnDrift | None]] = []
     problems: list[list[DataProblem]] = []
     pending: dict[tuple[str, str], list[tuple[int, int]]] = {}  # (column, method) -> places
+    chosen: dict[str, str] = {}  # column -> method: the reference decides, once per column
     for i, current in enumerate(currents):
         names = list(columns) if columns is not None else _names(reference, current)
         results.append([])
@@ -208,14 +209,14 @@ def compare_many(
         for name in names:
             problem = _problem(name, reference, current)
             if problem is None:
-                problem = _inapplicable(name, reference, methods, bounds)
+                if name not in chosen:
+                    chosen[name] = _method_name(name, reference, methods, bounds)
+                problem = _inapplicable(name, reference.columns[name].kind, chosen[name])
             if problem is not None:
                 if current.rows or problem.problem != "all_null":
                     problems[i].append(problem)
                 continue
-            pending.setdefault((name, _method_name(name, reference, methods, bounds)), []).append(
-                (i, len(results[i]))
-            )
+            pending.setdefault((name, chosen[name]), []).append((i, len(results[i])))
             results[i].append(None)  # filled below, in the column's place
     for (name, method_name), places in pending.items():
         ref = reference.columns[name]
@@ -241,11 +242,7 @@ def _method_name(
     )
 
 
-def _inapplicable(
-    name: str, reference: TableSummary, methods: Mapping[str, str], bounds: Mapping[str, Bound]
-) -> DataProblem | None:
-    kind = reference.columns[name].kind
-    method_name = _method_name(name, reference, methods, bounds)
+def _inapplicable(name: str, kind: str, method_name: str) -> DataProblem | None:
     if kind in METHODS[method_name].kinds:
         return None
     return DataProblem(

@@ -97,23 +97,29 @@ def wasserstein_many(ref: NumericSummary, currents: Sequence[NumericSummary]) ->
         k = np.searchsorted(points, x, side="right")
         return share[k] * x - moment[k]
 
+    at_points = integral(points)  # G at each reference point, for the crossings
     sizes = np.array([c.values.size for c in currents])
     values = np.concatenate([c.values for c in currents]) - centre
     group = np.repeat(np.arange(len(currents)), sizes)
     first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    last = first + sizes - 1
     rank = np.arange(values.size) - first[group]
     low = np.minimum(points[0], values[first])
-    high = np.maximum(points[-1], values[first + sizes - 1])
+    high = np.maximum(points[-1], values[last])
     # the piece ending at each current point (F_cur = rank / n on it), then the last one
+    g_values = integral(values)
     a = np.where(rank == 0, low[group], np.roll(values, 1))
-    b = values
-    c = rank / sizes[group]
-    a, b = np.concatenate([a, values[first + sizes - 1]]), np.concatenate([b, high])
+    g_a = np.where(rank == 0, integral(low)[group], np.roll(g_values, 1))
+    b, g_b, c = values, g_values, rank / sizes[group]
+    a, g_a = np.concatenate([a, values[last]]), np.concatenate([g_a, g_values[last]])
+    b, g_b = np.concatenate([b, high]), np.concatenate([g_b, integral(high)])
     c = np.concatenate([c, np.ones(len(currents))])
     group = np.concatenate([group, np.arange(len(currents))])
-    crossing = points[np.minimum(np.searchsorted(share[1:], c, side="left"), points.size - 1)]
-    crossing = np.where(c == 0, a, np.clip(crossing, a, b))
-    g_a, g_b, g_x = integral(a), integral(b), integral(crossing)
+    j = np.minimum(np.searchsorted(share[1:], c, side="left"), points.size - 1)
+    crossing, g_x = points[j], at_points[j]
+    below, above = (c == 0) | (crossing <= a), crossing >= b  # x* clipped into [a, b]
+    crossing = np.where(below, a, np.where(above, b, crossing))
+    g_x = np.where(below, g_a, np.where(above, g_b, g_x))
     pieces = c * (crossing - a) - (g_x - g_a) + (g_b - g_x) - c * (b - crossing)
     distances = np.bincount(group, weights=pieces, minlength=len(currents))
     return distances / max(ref.std, STD_FLOOR)
