@@ -195,3 +195,36 @@ def test_regression_metrics_of_every_segment_at_once_are_each_segments_own():
             assert window.metrics["mae"] == pytest.approx(
                 np.mean(np.abs(frame["label"] - frame["prediction"])), rel=1e-12
             )
+
+
+def test_a_segment_larger_than_the_sketch_is_computed_alone_and_the_others_at_once():
+    wine = load_wine(as_frame=True).frame
+    rng = np.random.default_rng(8)
+    big = wine.sample(3 * SKETCH_SIZE, replace=True, random_state=8)
+    big = big.assign(noisy=big["proline"] + rng.normal(0, 1, len(big)))  # compresses
+    small = wine.sample(300, replace=True, random_state=9)
+    small = small.assign(noisy=small["proline"] + rng.normal(0, 1, len(small)))
+    current = pd.concat(
+        [
+            big.assign(segment="s=big"),
+            small.assign(segment=[f"s={i}" for i in _segments(len(small), 9)]),
+        ]
+    )
+    reference = wine.assign(noisy=wine["proline"] + rng.normal(0, 1, len(wine)))
+    columns = ["magnesium", "noisy", "alcohol"]
+    ref = summarize(pa.Table.from_pandas(reference, preserve_index=False), columns=columns)
+    grouped = group_rows(pa.Table.from_pandas(current, preserve_index=False), by_segment=True)
+    currents = summarize_groups(grouped.rows, grouped.bounds, ref, columns)
+    methods = dict.fromkeys(columns, "wasserstein")
+    together = compare_many(ref, currents, columns, methods)
+    largest = grouped.names.index("s=big")
+    assert currents[largest].columns["magnesium"].weights is not None  # counted
+    assert not currents[largest].columns["noisy"].exact  # compressed
+    for i, (summary, report) in enumerate(zip(currents, together, strict=True)):
+        rows = grouped.rows.slice(grouped.bounds[i], grouped.bounds[i + 1] - grouped.bounds[i])
+        alone_summary = summarize(rows, ref, columns)
+        alone = compare(ref, alone_summary, columns, methods)
+        for name in columns:
+            assert summary.columns[name].count == alone_summary.columns[name].count
+            got, expected = report.column(name).statistic, alone.column(name).statistic
+            assert got == pytest.approx(expected, rel=1e-9, abs=TOL), (grouped.names[i], name)

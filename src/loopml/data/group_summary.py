@@ -4,15 +4,16 @@
 ``table[bounds[i]:bounds[i+1]]``, the ``TableSummary`` that ``summarize`` gives
 for that group alone, computed per column for all groups together: one sort of
 the column by (group, value), counts, sums and histograms from ``np.bincount``.
-A numeric column is summarized this way when the reference fixes its bins and a
-group holds at most ``SKETCH_SIZE`` values (its sketch is then its sorted values);
-a larger group, and a column without reference bins, is summarized on its own.
+A numeric column is summarized this way when the reference fixes its bins; a group
+of more than ``SKETCH_SIZE`` values (whose sketch counts or compresses them), and a
+column without reference bins, is summarized on its own.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -77,8 +78,8 @@ def _numeric_groups(
     counts = np.bincount(ids, minlength=groups)
     starts = np.concatenate([[0], np.cumsum(counts)])
     _sort_within(values, ids, starts)
-    if not isinstance(ref, NumericSummary) or counts.max(initial=0) > SKETCH_SIZE:
-        return [  # no fixed bins, or a sketch to compress: each group on its own
+    if not isinstance(ref, NumericSummary):
+        return [  # no fixed bins: each group finds its own
             summarize_numeric(values[a:b], ref.cuts if isinstance(ref, NumericSummary) else None)
             for a, b in itertools.pairwise(starts)
         ]
@@ -93,6 +94,9 @@ def _numeric_groups(
     for g in range(groups):
         a, b = starts[g], starts[g + 1]
         count = int(counts[g])
+        if count > SKETCH_SIZE:  # a sketch to count or compress: this group on its own
+            out.append(replace(summarize_numeric(values[a:b], cuts), nulls=int(sizes[g] - count)))
+            continue
         out.append(
             NumericSummary(
                 count=count,

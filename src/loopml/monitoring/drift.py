@@ -253,13 +253,21 @@ def _inapplicable(name: str, kind: str, method_name: str) -> DataProblem | None:
 def _statistics(
     method: Method, ref: ColumnSummary, currents: list[ColumnSummary], together: bool
 ) -> list[tuple[float, float | None]]:
-    """The method's (statistic, p-value) of each current summary against ``ref``."""
-    numeric = isinstance(ref, NumericSummary) and all(
-        isinstance(c, NumericSummary) and c.weights is None for c in currents
-    )
-    if together and method.compute_many is not None and numeric and len(currents) > 1:
-        return [(float(value), None) for value in method.compute_many(ref, currents)]
-    return [method.compute(ref, current) for current in currents]
+    """The method's (statistic, p-value) of each current summary against ``ref``: at once
+    for the summaries of one row per point, one at a time for the others (sketches)."""
+    found: list[tuple[float, float | None] | None] = [None] * len(currents)
+    batch = [
+        i for i, c in enumerate(currents) if isinstance(c, NumericSummary) and c.weights is None
+    ]
+    usable = together and method.compute_many is not None and isinstance(ref, NumericSummary)
+    if usable and len(batch) > 1:
+        values = method.compute_many(ref, [currents[i] for i in batch])
+        for i, value in zip(batch, values, strict=True):
+            found[i] = (float(value), None)
+    return [
+        method.compute(ref, current) if result is None else result
+        for result, current in zip(found, currents, strict=True)
+    ]
 
 
 def _verdict(
