@@ -124,6 +124,39 @@ def regression(y, p, names: Iterable[str] = REGRESSION) -> dict[str, float]:
     return {name: _REGRESSION[name](y, p) for name in names}
 
 
+def regression_groups(
+    y, p, groups: np.ndarray, count: int, names: Iterable[str] = REGRESSION
+) -> dict[str, np.ndarray]:
+    """The named regression metrics of each of ``count`` groups of rows at once (``groups``:
+    each row's group), the same numbers ``regression`` gives each group's rows (NaN for
+    a group without rows)."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    groups = np.asarray(groups, dtype=np.int64)
+
+    def total(values: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        if where is None:
+            return np.bincount(groups, weights=values, minlength=count)
+        return np.bincount(groups[where], weights=values[where], minlength=count)
+
+    rows = np.bincount(groups, minlength=count).astype(float)
+    error = y - p
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nonzero = y != 0
+        mean_y = total(y) / rows
+        spread = total(np.square(y - mean_y[groups]))
+        squared = total(np.square(error))
+        found = {
+            "mae": total(np.abs(error)) / rows,
+            "rmse": np.sqrt(squared / rows),
+            "mape": total(np.abs(error / np.where(nonzero, y, 1.0)), nonzero)
+            / np.bincount(groups[nonzero], minlength=count),
+            "wape": total(np.abs(error))
+            / np.where(total(np.abs(y)) != 0, total(np.abs(y)), np.nan),
+            "r2": 1 - squared / np.where(spread != 0, spread, np.nan),
+        }
+    return {name: found[name] for name in names}
+
+
 # classification -----------------------------------------------------------
 
 

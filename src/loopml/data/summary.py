@@ -164,9 +164,7 @@ def summarize(
         if name not in positions:
             continue
         column = table.column(positions[name])
-        kind = kind_of(column.type)
-        if pa.types.is_null(column.type) and reference is not None and name in reference.columns:
-            kind = reference.columns[name].kind  # an all-null window of a known column
+        kind = column_kind(name, column, reference)
         if kind is None:
             skipped[name] = str(column.type)
             continue
@@ -177,6 +175,13 @@ def summarize(
         else:
             result[name] = summarize_categorical(column)
     return TableSummary(table.num_rows, result, skipped)
+
+
+def column_kind(name: str, column: pa.ChunkedArray, reference: TableSummary | None) -> Kind | None:
+    """The kind ``column`` is summarized as (an all-null window of a known column: the reference's)."""
+    if pa.types.is_null(column.type) and reference is not None and name in reference.columns:
+        return reference.columns[name].kind
+    return kind_of(column.type)
 
 
 def summarize_numeric(values: np.ndarray, cuts: np.ndarray | None = None) -> NumericSummary:

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from loopml.data.summary import TableSummary, summarize
+from loopml.data.summary import ColumnSummary, NumericSummary, TableSummary, summarize
 from loopml.data.summary_files import summarize_file
 from loopml.errors import InvalidInput
-from loopml.monitoring.stats import METHODS, default_method
+from loopml.monitoring.stats import METHODS, Method, default_method
 
 DATASET_DRIFT_SHARE = 0.5
 BOUND_SIGMAS = 3.0
@@ -174,46 +174,123 @@ def compare(
     drift_share: float = DATASET_DRIFT_SHARE,
 ) -> DriftReport:
     """The report of two summaries (the monitors' path: no raw reference data)."""
+    return compare_many(
+        reference, [current], columns, methods, thresholds, bounds, drift_share, together=False
+    )[0]
+
+
+def compare_many(
+    reference: TableSummary,
+    currents: Sequence[TableSummary],
+    columns: Sequence[str] | None = None,
+    methods: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    bounds: Mapping[str, Bound] | None = None,
+    drift_share: float = DATASET_DRIFT_SHARE,
+    *,
+    together: bool = True,
+) -> list[DriftReport]:
+    """The report of each current summary against one reference (a monitor's segments).
+
+    Each report is the one ``compare`` gives for its summary alone; with ``together``,
+    a column's statistic is computed for all the summaries at once where its method
+    can (``Method.compute_many``), else one summary at a time."""
     methods, thresholds, bounds = methods or {}, thresholds or {}, bounds or {}
-    names = list(columns) if columns is not None else _names(reference, current)
-    results: list[ColumnDrift] = []
-    problems: list[DataProblem] = []
-    if current.rows == 0:
-        problems.append(DataProblem(None, "empty_window", "The current window has no rows."))
-    for name in names:
-        problem = _problem(name, reference, current)
-        if problem is not None:
-            if current.rows or problem.problem != "all_null":
-                problems.append(problem)
-            continue
-        ref, cur = reference.columns[name], current.columns[name]
-        method_name = methods.get(name) or (
-            bounds[name].method if name in bounds else default_method(ref, reference.rows)
+    results: list[list[ColumnDrift | None]] = []
+    problems: list[list[DataProblem]] = []
+    pending: dict[tuple[str, str], list[tuple[int, int]]] = {}  # (column, method) -> places
+    chosen: dict[str, str] = {}  # column -> method: the reference decides, once per column
+    for i, current in enumerate(currents):
+        names = list(columns) if columns is not None else _names(reference, current)
+        results.append([])
+        problems.append([])
+        if current.rows == 0:
+            problems[i].append(DataProblem(None, "empty_window", "The current window has no rows."))
+        for name in names:
+            problem = _problem(name, reference, current)
+            if problem is None:
+                if name not in chosen:
+                    chosen[name] = _method_name(name, reference, methods, bounds)
+                problem = _inapplicable(name, reference.columns[name].kind, chosen[name])
+            if problem is not None:
+                if current.rows or problem.problem != "all_null":
+                    problems[i].append(problem)
+                continue
+            pending.setdefault((name, chosen[name]), []).append((i, len(results[i])))
+            results[i].append(None)  # filled below, in the column's place
+    for (name, method_name), places in pending.items():
+        ref = reference.columns[name]
+        found = _statistics(
+            METHODS[method_name], ref, [currents[i].columns[name] for i, _ in places], together
         )
-        method = METHODS[method_name]
-        if ref.kind not in method.kinds:
-            problems.append(
-                DataProblem(
-                    name,
-                    "method_not_applicable",
-                    f"{method_name} does not apply to {ref.kind} columns.",
-                )
+        for (i, j), (statistic, p_value) in zip(places, found, strict=True):
+            results[i][j] = _verdict(
+                name, ref.kind, method_name, statistic, p_value, thresholds, bounds
             )
-            continue
-        statistic, p_value = method.compute(ref, cur)
-        if name in thresholds:
-            threshold = float(thresholds[name])
-            drifted = method.drifted(statistic, p_value, threshold)
-        elif name in bounds and bounds[name].method == method_name:
-            threshold = bounds[name].upper
-            drifted = statistic > threshold
-        else:
-            threshold = method.default_threshold
-            drifted = method.drifted(statistic, p_value, threshold)
-        results.append(
-            ColumnDrift(name, ref.kind, method_name, statistic, p_value, threshold, bool(drifted))
-        )
-    return DriftReport(tuple(results), tuple(problems), drift_share, reference, current)
+    return [
+        DriftReport(tuple(columns_), tuple(problems_), drift_share, reference, current)
+        for columns_, problems_, current in zip(results, problems, currents, strict=True)
+    ]
+
+
+def _method_name(
+    name: str, reference: TableSummary, methods: Mapping[str, str], bounds: Mapping[str, Bound]
+) -> str:
+    ref = reference.columns[name]
+    return methods.get(name) or (
+        bounds[name].method if name in bounds else default_method(ref, reference.rows)
+    )
+
+
+def _inapplicable(name: str, kind: str, method_name: str) -> DataProblem | None:
+    if kind in METHODS[method_name].kinds:
+        return None
+    return DataProblem(
+        name, "method_not_applicable", f"{method_name} does not apply to {kind} columns."
+    )
+
+
+def _statistics(
+    method: Method, ref: ColumnSummary, currents: list[ColumnSummary], together: bool
+) -> list[tuple[float, float | None]]:
+    """The method's (statistic, p-value) of each current summary against ``ref``: at once
+    for the summaries of one row per point, one at a time for the others (sketches)."""
+    found: list[tuple[float, float | None] | None] = [None] * len(currents)
+    batch = [
+        i for i, c in enumerate(currents) if isinstance(c, NumericSummary) and c.weights is None
+    ]
+    usable = together and method.compute_many is not None and isinstance(ref, NumericSummary)
+    if usable and len(batch) > 1:
+        values = method.compute_many(ref, [currents[i] for i in batch])
+        for i, value in zip(batch, values, strict=True):
+            found[i] = (float(value), None)
+    return [
+        method.compute(ref, current) if result is None else result
+        for result, current in zip(found, currents, strict=True)
+    ]
+
+
+def _verdict(
+    name: str,
+    kind: str,
+    method_name: str,
+    statistic: float,
+    p_value: float | None,
+    thresholds: Mapping[str, float],
+    bounds: Mapping[str, Bound],
+) -> ColumnDrift:
+    """The column's threshold (its own, its time-aware bound, or the method's) and verdict."""
+    method = METHODS[method_name]
+    if name in thresholds:
+        threshold = float(thresholds[name])
+        drifted = method.drifted(statistic, p_value, threshold)
+    elif name in bounds and bounds[name].method == method_name:
+        threshold = bounds[name].upper
+        drifted = statistic > threshold
+    else:
+        threshold = method.default_threshold
+        drifted = method.drifted(statistic, p_value, threshold)
+    return ColumnDrift(name, kind, method_name, statistic, p_value, threshold, bool(drifted))
 
 
 def chunk_bounds(

@@ -129,24 +129,71 @@ def estimate_performance(proba: np.ndarray, threshold: float = 0.5) -> dict[str,
 
 
 def window_performance(table: pa.Table, task: str, *, by_segment: bool) -> list[WindowPerformance]:
-    """Metrics (``loopml.metrics``) of a joined window (predictions with ``label``)."""
+    """Metrics (``loopml.metrics``) of a joined window (predictions with ``label``); a
+    regression's metrics for all segments at once, from one grouping of the window."""
     if task not in ("regression", "classification"):
         raise InvalidInput(f"Unknown task {task!r}.", hint="Use 'regression' or 'classification'.")
+    if task == "regression":  # only the columns it reads are sorted by segment
+        wanted = [
+            c for c in ("segment", "label", "prediction", "version") if c in table.column_names
+        ]
+        return _regression_windows(group_rows(table.select(wanted), by_segment))
     result = []
     for segment, rows in _segments(table, by_segment):
         labelled = labelled_rows(rows)
         scores: dict[str, float] = {}
         if labelled.num_rows:
             y, predicted = labelled["label"].to_numpy(), labelled["prediction"].to_numpy()
-            if task == "regression":
-                scores = metrics.regression(y, predicted)
-            else:
-                proba = _floats(labelled, "proba") if "proba" in labelled.column_names else None
-                scores = metrics.classification(y, predicted, proba)
+            proba = _floats(labelled, "proba") if "proba" in labelled.column_names else None
+            scores = metrics.classification(y, predicted, proba)
         result.append(
             WindowPerformance(segment, rows.num_rows, labelled.num_rows, scores, _version(rows))
         )
     return result
+
+
+def _regression_windows(grouped: GroupedRows) -> list[WindowPerformance]:
+    rows, count = grouped.rows, len(grouped.names)
+    groups = grouped.group_ids()
+    if "label" in rows.column_names and rows.num_rows:
+        usable = pc.and_(pc.is_valid(rows["label"]), pc.is_valid(rows["prediction"]))
+        usable = usable.to_numpy(zero_copy_only=False)
+    else:
+        usable = np.zeros(rows.num_rows, dtype=bool)
+    labelled = np.bincount(groups[usable], minlength=count)
+    scores: dict[str, np.ndarray] = {}
+    if usable.any():
+        joined = labelled_rows(rows)
+        scores = metrics.regression_groups(
+            _floats(joined, "label"), _floats(joined, "prediction"), groups[usable], count
+        )
+    versions = _versions(rows, grouped.bounds)
+    return [
+        WindowPerformance(
+            name,
+            int(grouped.bounds[i + 1] - grouped.bounds[i]),
+            int(labelled[i]),
+            {metric: float(values[i]) for metric, values in scores.items()} if labelled[i] else {},
+            versions[i],
+        )
+        for i, name in enumerate(grouped.names)
+    ]
+
+
+def _versions(rows: pa.Table, bounds: np.ndarray) -> list[int | None]:
+    """``_version`` of each group of rows: the one version that answered it, if one did."""
+    groups = len(bounds) - 1
+    if "version" not in rows.column_names or rows.num_rows == 0:
+        return [None] * groups
+    version = pc.cast(rows["version"], pa.float64())
+    low = pc.fill_null(version, math.inf).to_numpy(zero_copy_only=False)
+    high = pc.fill_null(version, -math.inf).to_numpy(zero_copy_only=False)
+    starts = bounds[:-1]
+    lowest, highest = np.minimum.reduceat(low, starts), np.maximum.reduceat(high, starts)
+    return [
+        int(a) if a == b and math.isfinite(a) else None
+        for a, b in zip(lowest.tolist(), highest.tolist(), strict=True)
+    ]
 
 
 def labelled_rows(rows: pa.Table) -> pa.Table:
@@ -186,18 +233,40 @@ def detect_error_drift(errors: np.ndarray, detector: str = "adwin") -> list[int]
 
 def _segments(table: pa.Table, by_segment: bool):
     """(segment, rows) pairs: one pass of grouping, not one filter per segment."""
+    grouped = group_rows(table, by_segment)
+    for name, start, stop in zip(grouped.names, grouped.bounds, grouped.bounds[1:], strict=False):
+        yield name, grouped.rows.slice(start, stop - start)
+
+
+@dataclass(frozen=True)
+class GroupedRows:
+    """A window's rows ordered by segment: segment ``names[i]`` is ``rows[bounds[i]:bounds[i+1]]``
+    (every segment with at least one row, in the order of first appearance's dictionary)."""
+
+    names: list[str]
+    rows: pa.Table
+    bounds: np.ndarray  # len(names) + 1 offsets
+
+    def group_ids(self) -> np.ndarray:
+        """The position in ``names`` of each row's segment."""
+        return np.repeat(np.arange(len(self.names)), np.diff(self.bounds))
+
+
+def group_rows(table: pa.Table, by_segment: bool) -> GroupedRows:
+    """The rows sorted by segment in one stable sort (one group, "", without segments)."""
     if not by_segment or "segment" not in table.column_names:
-        yield "", table
-        return
+        return GroupedRows([""], table, np.array([0, table.num_rows]))
     codes = table["segment"].combine_chunks().dictionary_encode()
     indices = codes.indices.to_numpy(zero_copy_only=False)
     order = np.argsort(indices, kind="stable")
     bounds = np.searchsorted(indices[order], np.arange(len(codes.dictionary) + 1))
-    ordered = table.take(pa.array(order))
-    for code, name in enumerate(codes.dictionary.to_pylist()):
-        start, stop = bounds[code], bounds[code + 1]
-        if stop > start:
-            yield name, ordered.slice(start, stop - start)
+    present = np.flatnonzero(np.diff(bounds) > 0)
+    names = codes.dictionary.to_pylist()
+    return GroupedRows(
+        [names[code] for code in present],
+        table.take(pa.array(order)),
+        np.append(bounds[present], bounds[-1]),
+    )
 
 
 def _version(rows: pa.Table) -> int | None:

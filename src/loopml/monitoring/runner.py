@@ -18,14 +18,15 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from loopml import metrics
-from loopml.data.summary import summarize
+from loopml.data.group_summary import summarize_groups
 from loopml.errors import LoopmlError
 from loopml.monitoring import performance as perf
-from loopml.monitoring.drift import compare
+from loopml.monitoring.drift import compare_many
 from loopml.monitoring.reference import reference_for
 from loopml.monitoring.service import (
     AlertChange,
@@ -222,57 +223,94 @@ def _serving(store, spec, serving: dict[str, int], segment: str):
 
 
 def _drift(monitor: Monitor, rows: pa.Table, artifacts, store) -> list[Outcome]:
-    spec = monitor.spec
+    """Every segment's drift: the segments that share a reference (the monitor's own, say)
+    are summarized in one sort and compared in one computation per column."""
     from loopml.monitoring.importance import champion_importances
 
+    spec = monitor.spec
     features = _features(rows)
-    outcomes = []
-    parts = list(perf._segments(features, spec.per_segment) if rows.num_rows else [("", features)])
-    importances = champion_importances(store, spec.model, [segment for segment, _ in parts])
-    named = None  # the monitor's own reference, read once for every segment
-    if spec.reference is not None:
-        named = reference_for(artifacts, model=spec.model, segment="", digest=spec.reference)
-    for segment, part in parts:
-        try:
-            reference = named or reference_for(
-                artifacts, model=spec.model, segment=segment, digest=None, store=store
-            )
-        except LoopmlError as error:  # one segment without a reference: the others still run
+    grouped = (
+        perf.group_rows(features, spec.per_segment)
+        if rows.num_rows
+        else perf.GroupedRows([""], features, np.array([0, 0]))
+    )
+    importances = champion_importances(store, spec.model, grouped.names)
+    references = _references(spec, artifacts, store, grouped.names)
+    batches: dict[tuple[int, tuple[str, ...]], list[int]] = {}
+    outcomes: dict[int, Outcome] = {}
+    for i, segment in enumerate(grouped.names):
+        reference = references[segment]
+        if isinstance(reference, LoopmlError):  # one segment without a reference: others run
             where = _where(spec.model, segment)
-            message = f"{spec.name} on {where}: {error.message} {error.hint or ''}".strip()
-            outcomes.append(Outcome(segment, "error", None, part.num_rows, message, {}))
+            message = f"{spec.name} on {where}: {reference.message} {reference.hint or ''}"
+            size = int(grouped.bounds[i + 1] - grouped.bounds[i])
+            outcomes[i] = Outcome(segment, "error", None, size, message.strip(), {})
             continue
         names = _drift_columns(spec.columns or list(reference.summary.columns), segment)
-        current = summarize(part, reference.summary, names)
-        report = compare(
+        batches.setdefault((id(reference), tuple(names)), []).append(i)
+    for (_, names), members in batches.items():
+        reference = references[grouped.names[members[0]]]
+        currents = summarize_groups(*_rows_of(grouped, members), reference.summary, list(names))
+        reports = compare_many(
             reference.summary,
-            current,
+            currents,
             names,
             spec.methods,
             spec.thresholds,
             reference.bounds,
             spec.drift_share,
         )
-        details = report.to_dict()
-        if not report.columns:
-            status, message = (
-                ("no_data" if part.num_rows == 0 else "data_problem"),
-                "no column could be compared",
+        for i, current, report in zip(members, currents, reports, strict=True):
+            outcomes[i] = _drift_outcome(
+                spec, grouped.names[i], current.rows, report, importances[grouped.names[i]]
             )
-        else:
-            status, message = _weighed(spec, importances[segment], report, details)
-        outcomes.append(
-            Outcome(
-                segment,
-                status,
-                report.share_drifted,
-                part.num_rows,
-                f"{spec.name} on {_where(spec.model, segment)}: {message}",
-                details,
-                spec.drift_share,
+    return [outcomes[i] for i in range(len(grouped.names))]
+
+
+def _references(spec, artifacts, store, segments: list[str]) -> dict:
+    """Each segment's reference, or the error that says why it has none; the monitor's
+    own reference is read once for all of them."""
+    if spec.reference is not None:
+        named = reference_for(artifacts, model=spec.model, segment="", digest=spec.reference)
+        return dict.fromkeys(segments, named)
+    found: dict = {}
+    for segment in segments:
+        try:
+            found[segment] = reference_for(
+                artifacts, model=spec.model, segment=segment, digest=None, store=store
             )
-        )
-    return outcomes
+        except LoopmlError as error:
+            found[segment] = error
+    return found
+
+
+def _rows_of(grouped: perf.GroupedRows, members: list[int]) -> tuple[pa.Table, np.ndarray]:
+    """The rows of some of the segments, still grouped, and their groups' offsets."""
+    if len(members) == len(grouped.names):
+        return grouped.rows, grouped.bounds
+    starts, stops = grouped.bounds[members], grouped.bounds[np.asarray(members) + 1]
+    picked = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True)])
+    return grouped.rows.take(pa.array(picked, pa.int64())), np.concatenate(
+        [[0], np.cumsum(stops - starts)]
+    )
+
+
+def _drift_outcome(spec, segment: str, size: int, report, importance) -> Outcome:
+    details = report.to_dict()
+    if not report.columns:
+        status = "no_data" if size == 0 else "data_problem"
+        message = "no column could be compared"
+    else:
+        status, message = _weighed(spec, importance, report, details)
+    return Outcome(
+        segment,
+        status,
+        report.share_drifted,
+        size,
+        f"{spec.name} on {_where(spec.model, segment)}: {message}",
+        details,
+        spec.drift_share,
+    )
 
 
 def _drift_columns(names: list[str], segment: str) -> list[str]:

@@ -220,21 +220,26 @@ def record_outcomes(
                 )
             )
         }
-        changed: list[tuple[AlertRow, str]] = []
+        changed: list[tuple[AlertRow | int, str]] = []  # an opened alert: its place in opened
+        opened: list[Outcome] = []
         for outcome in outcomes:
             row = active.get(outcome.segment)
             if outcome.status == "alert":
                 if row is None:
-                    changed.append((_new_alert(monitor, outcome, now), "opened"))
+                    changed.append((len(opened), "opened"))
+                    opened.append(outcome)
                 else:  # the same incident still going on: update, don't duplicate
                     row.value, row.message, row.updated_at = outcome.value, outcome.message, now
             elif outcome.status == "ok" and row is not None:
                 row.value, row.message = outcome.value, outcome.message  # what healthy looks like
                 _set_state(session, row, "resolved", actor, "healthy again", now)
                 changed.append((row, "resolved"))
-        _open(session, monitor, [row for row, event in changed if event == "opened"], actor)
+        new = _open(session, monitor, opened, now, actor)
         session.get(MonitorRow, monitor.id).last_run_at = now
-        return [AlertChange(_alert(row, monitor.spec), event) for row, event in changed]
+        return [
+            AlertChange(_alert(new[row] if isinstance(row, int) else row, monitor.spec), event)
+            for row, event in changed
+        ]
 
 
 def list_alerts(
@@ -432,23 +437,31 @@ def _transition(
         return _alert(row, _monitor(session.get(MonitorRow, row.monitor_id)).spec)
 
 
-def _new_alert(monitor: Monitor, outcome: Outcome, now: datetime) -> AlertRow:
-    return AlertRow(
-        monitor_id=monitor.id,
-        segment=outcome.segment,
-        state="open",
-        opened_at=now,
-        updated_at=now,
-        value=outcome.value,
-        threshold=outcome.threshold,
-        message=outcome.message,
+def _open(
+    session: Session, monitor: Monitor, outcomes: list[Outcome], now: datetime, actor: str
+) -> list[AlertRow]:
+    """Insert the new alerts of ``outcomes`` in one batch (their ids come back with it,
+    in order), then audit each."""
+    if not outcomes:
+        return []
+    rows = list(
+        session.scalars(
+            insert(AlertRow).returning(AlertRow, sort_by_parameter_order=True),
+            [
+                {
+                    "monitor_id": monitor.id,
+                    "segment": outcome.segment,
+                    "state": "open",
+                    "opened_at": now,
+                    "updated_at": now,
+                    "value": outcome.value,
+                    "threshold": outcome.threshold,
+                    "message": outcome.message,
+                }
+                for outcome in outcomes
+            ],
+        )
     )
-
-
-def _open(session: Session, monitor: Monitor, rows: list[AlertRow], actor: str) -> None:
-    """Insert new alerts in one batch (their ids come back with it), then audit each."""
-    session.add_all(rows)
-    session.flush()
     audit.record_many(
         session,
         [
@@ -463,6 +476,7 @@ def _open(session: Session, monitor: Monitor, rows: list[AlertRow], actor: str) 
             for row in rows
         ],
     )
+    return rows
 
 
 def _set_state(
