@@ -29,7 +29,7 @@ class Chunk:
     def of(cls, segments: Sequence, keys: dict[str, str], columns: list[str]) -> Chunk:
         """The chunk of these planned segments (``keys``: their cache keys)."""
         frames = [s.rows for s in segments]
-        rows = frames[0] if len(frames) == 1 else pd.concat(frames, copy=False)
+        rows = frames[0] if len(frames) == 1 else pd.concat(frames)
         rows = rows if list(rows.columns) == columns else rows[columns]
         spans, start = [], 0
         for s in segments:
