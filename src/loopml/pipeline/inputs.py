@@ -49,10 +49,20 @@ class Inputs:
     feature names are recorded as scikit-learn records them: the fitted model is
     the same as one fitted on the frame."""
 
-    def __init__(self, features: pd.DataFrame, target: pd.Series, matrix=None, y=None):
+    def __init__(
+        self, features: pd.DataFrame, target: pd.Series, matrix=None, y=None, columns=None
+    ):
         self.features, self.target = features, target
         finite = matrix is not None and _finite(matrix) and (y.dtype.kind != "f" or _finite(y))
         self.matrix, self.y = (matrix, y) if finite else (None, None)
+        self._columns = columns
+
+    @property
+    def columns(self) -> tuple[tuple[str, Any], ...]:
+        """(name, dtype) of each feature: what the model's signature describes."""
+        if self._columns is None:
+            self._columns = tuple(zip(self.features.columns, self.features.dtypes, strict=True))
+        return self._columns
 
     @classmethod
     def of(cls, model: Any, features: pd.DataFrame, target: pd.Series) -> Inputs:
@@ -83,7 +93,7 @@ class Inputs:
         """Record the feature names, as a fit on the frame does: the model then takes
         frames with these columns, as any other."""
         if self.matrix is not None:
-            model.feature_names_in_ = np.asarray(self.features.columns, dtype=object)
+            model.feature_names_in_ = np.array([name for name, _ in self.columns], dtype=object)
 
     def table(self) -> Any:
         """The features for the drift reference: Arrow columns straight from the array
@@ -102,6 +112,7 @@ class ChunkInputs:
 
     def __init__(self, model: Any, features: pd.DataFrame, target: pd.Series):
         self.features, self.target = features, target
+        self.columns = tuple(zip(features.columns, features.dtypes, strict=True))
         self.matrix = self.y = None
         if takes_matrix(model, self.features, self.target):
             self.matrix, self.y = self.features.to_numpy(), self.target.to_numpy()
@@ -109,8 +120,9 @@ class ChunkInputs:
     def segment(self, start: int, stop: int) -> Inputs:
         features, target = self.features.iloc[start:stop], self.target.iloc[start:stop]
         if self.matrix is None:
-            return Inputs(features, target)
-        return Inputs(features, target, self.matrix[start:stop], self.y[start:stop])
+            return Inputs(features, target, columns=self.columns)
+        matrix, y = self.matrix[start:stop], self.y[start:stop]
+        return Inputs(features, target, matrix, y, columns=self.columns)
 
 
 def takes_matrix(model: Any, features: pd.DataFrame, target: pd.Series) -> bool:

@@ -198,8 +198,7 @@ def _fit(
         with inputs.checked():
             model.fit(*inputs.rows(None))
         inputs.name(model)
-    features = inputs.features
-    result.signature = _signature(tuple(zip(features.columns, features.dtypes, strict=True)))
+    result.signature = _signature(inputs.columns)
     # Each segment's monitor compares its traffic with the segment's own rows, not the table.
     result.reference = make_reference(inputs.table())
     package = pack(model, result.signature, trusted=False)
