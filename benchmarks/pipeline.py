@@ -80,13 +80,15 @@ def run_loopml(data: Path, name: str, executor: str = "local"):
 
 def identical(a: str, b: str, segments: int = SEGMENTS) -> bool:
     """Same metrics for every segment, same coefficients for a sample of them."""
-    left = {v.segment_key: v.metrics for v in loopml.list_model_versions(a)}
-    right = {v.segment_key: v.metrics for v in loopml.list_model_versions(b)}
-    if left != right or len(left) != segments:
+    # by version, not by champion: a segment whose model failed the gate has none
+    left = {v.segment_key: v for v in loopml.list_model_versions(a)}
+    right = {v.segment_key: v for v in loopml.list_model_versions(b)}
+    metrics = {k: v.metrics for k, v in left.items()}
+    if metrics != {k: v.metrics for k, v in right.items()} or len(left) != segments:
         return False
     for key in sorted(left)[:COMPARE_SAMPLE]:
-        one = loopml.load_model(f"models:/{a}@champion", segment=key).native
-        two = loopml.load_model(f"models:/{b}@champion", segment=key).native
+        one = loopml.load_model(f"models:/{a}/{left[key].version}").native
+        two = loopml.load_model(f"models:/{b}/{right[key].version}").native
         if not (np.array_equal(one.coef_, two.coef_) and one.intercept_ == two.intercept_):
             return False
     return True

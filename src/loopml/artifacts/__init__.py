@@ -76,9 +76,10 @@ class ArtifactStore:
         missing = {
             s.digest: b for s, b in zip(stored, blobs, strict=True) if not self._intact(s.digest)
         }
-        if self._local:
+        if self._local:  # each folder made once for the batch, not once per blob
+            made: set[str] = set()
             for digest, data in missing.items():
-                self._write(digest, data)
+                self._write(digest, data, made=made)
         elif missing:
             self.fs.pipe({self._path(digest): data for digest, data in missing.items()})
         return stored
@@ -116,7 +117,8 @@ class ArtifactStore:
         return destination
 
     def exists(self, digest: str) -> bool:
-        return self.fs.exists(self._path(digest))
+        path = self._path(digest)
+        return os.path.exists(path) if self._local else self.fs.exists(path)
 
     def local_path(self, digest: str) -> Path | None:
         """The object's path when the store is a local folder (for memory-mapped reads)."""
@@ -152,21 +154,24 @@ class ArtifactStore:
                 sink.write(chunk)
         return sink.stored
 
-    def _write(self, digest: str, data: bytes | memoryview) -> None:
+    def _write(
+        self, digest: str, data: bytes | memoryview, *, made: set[str] | None = None
+    ) -> None:
         """Bytes whose hash is known: written to a temporary name, then renamed into
-        place (over a stored copy that failed its hash)."""
+        place (over a stored copy that failed its hash). ``made``: folders known to exist."""
         if not self._local:  # an object store's upload appears whole, or not at all
             self.fs.pipe_file(self._path(digest), bytes(data))
             return
-        self._makedirs(f"{self.root}/tmp")
+        made = set() if made is None else made
         temporary = f"{self.root}/tmp/{uuid.uuid4().hex}"
         final = self._path(digest)
         try:
+            self._makedirs_once(f"{self.root}/tmp", made)
             with open(temporary, "wb") as handle:
                 handle.write(data)
             if self._private:
                 os.chmod(temporary, 0o600)
-            self._makedirs(final.rsplit("/", 1)[0])
+            self._makedirs_once(final.rsplit("/", 1)[0], made)
             os.replace(temporary, final)
         finally:
             if os.path.exists(temporary):
@@ -181,6 +186,11 @@ class ArtifactStore:
             for chunk in iter(lambda: handle.read(CHUNK), b""):
                 hasher.update(chunk)
         return hasher.hexdigest() == digest
+
+    def _makedirs_once(self, folder: str, made: set[str]) -> None:
+        if folder not in made:
+            self._makedirs(folder)
+            made.add(folder)
 
     def _makedirs(self, folder: str) -> None:
         if self._private:

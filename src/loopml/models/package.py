@@ -33,7 +33,8 @@ class Package:
         }
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-            archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
+            # compact: an indented dump runs Python's slow encoder, once per model
+            archive.writestr(MANIFEST, json.dumps(manifest, separators=(",", ":")))
             for name, data in sorted(self.files.items()):
                 archive.writestr(name, data)
         return buffer.getvalue()

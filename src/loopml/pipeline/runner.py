@@ -19,6 +19,7 @@ from loopml.errors import LoopmlError
 from loopml.pipeline import executors, unchanged
 from loopml.pipeline.declare import declare_gate, declare_monitors
 from loopml.pipeline.fingerprint import CACHE_TAG
+from loopml.pipeline.inputs import Chunk
 from loopml.pipeline.plan import OUTPUT, Plan, make_plan
 from loopml.pipeline.record import Recorder, SegmentEnd, StepRun
 from loopml.pipeline.result import PipelineResult, SegmentOutcome
@@ -234,11 +235,10 @@ class _Execution:
                 [*work.features, work.target, *([work.time] if work.time else []), *work.sensitive]
             )
         )
-        items = [(s.values, s.key, plan.keys[s.key], _columns(s.rows, columns)) for s in todo]
         outcomes: list[SegmentOutcome] = []
         with executors.engine(self.executor, execution.max_workers) as workers:
             size = chunk_size(execution.chunk_size, todo, workers)
-            tasks = [(work, chunk) for chunk in chunks(items, size)]
+            tasks = [(work, Chunk.of(part, plan.keys, columns)) for part in chunks(todo, size)]
             self._progress(0, len(todo))
             for results in executors.run_tasks(train_chunk, tasks, workers):
                 outcomes += self._record(results, train_run)
@@ -381,11 +381,6 @@ def _outcome(result: SegmentResult) -> SegmentOutcome:
         cpu_seconds=result.cpu_seconds,
         wall_seconds=result.wall_seconds,
     )
-
-
-def _columns(rows, columns: list[str]):
-    """The rows with these columns, in this order (without a copy when they are so)."""
-    return rows if list(rows.columns) == columns else rows[columns]
 
 
 def _segment_tags(result: SegmentResult) -> dict[str, str]:

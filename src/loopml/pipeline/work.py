@@ -9,6 +9,7 @@ them. A failing segment becomes a failed result; it never stops its neighbours.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import time
 import traceback
@@ -20,6 +21,7 @@ import pandas as pd
 from loopml import metrics
 from loopml.pipeline import features as feats
 from loopml.pipeline import presets
+from loopml.pipeline.inputs import Chunk, ChunkInputs, Inputs, Span
 from loopml.pipeline.split import split_positions
 
 
@@ -73,22 +75,44 @@ class SegmentResult:
     reference: Any = None  # the drift reference of the segment's rows (a monitoring Reference)
 
 
-Item = tuple[dict[str, Any], str, str, pd.DataFrame]  # segment, segment key, cache key, rows
-
-
-def train_chunk(plan: TrainPlan, items: list[Item]) -> list[SegmentResult]:
+def train_chunk(plan: TrainPlan, chunk: Chunk) -> list[SegmentResult]:
     """Train every segment of a chunk, one after the other.
 
     The estimator's parameters are the same for every segment, so scikit-learn
     checks them on the chunk's first segment only: the checks cost more than
-    fitting a small ridge. They never change what a fit computes."""
+    fitting a small ridge. They never change what a fit computes. For the same
+    reason each segment's estimator is a copy of one built for the chunk."""
     import sklearn
 
     _warm_up(plan)
-    results = [_train_one(plan, *item) for item in items[:1]]
+    try:
+        shared = _Shared(plan, chunk.rows)
+    except Exception as error:  # an estimator that cannot be built fails every segment
+        return [_failed(span, _describe(error)) for span in chunk.spans]
+    results = [_train_one(plan, chunk.rows, span, shared) for span in chunk.spans[:1]]
     with sklearn.config_context(skip_parameter_validation=True):
-        results += [_train_one(plan, *item) for item in items[1:]]
+        results += [_train_one(plan, chunk.rows, span, shared) for span in chunk.spans[1:]]
     return results
+
+
+class _Shared:
+    """What the segments of a chunk share: their estimator before it learns, and their
+    columns, selected once (a forecast's lags are each segment's own columns)."""
+
+    def __init__(self, plan: TrainPlan, rows: pd.DataFrame) -> None:
+        self.model = self.inputs = None
+        if not plan.forecast:
+            features = rows[plan.model_features]
+            self.model = build_model(plan, features)
+            self.inputs = ChunkInputs(self.model, features, rows[plan.target])
+
+    def new_model(self) -> Any:
+        return copy.deepcopy(self.model)
+
+
+def _failed(span: Span, reason: str) -> SegmentResult:
+    segment, key, cache_key, _, _ = span
+    return SegmentResult(segment, key, cache_key, "failed", reason)
 
 
 def _warm_up(plan: TrainPlan) -> None:
@@ -102,20 +126,19 @@ def _warm_up(plan: TrainPlan) -> None:
         presets.import_estimator(presets.resolve(plan.preset, plan.estimator, plan.task)[0])
 
 
-def _train_one(
-    plan: TrainPlan, segment: dict[str, Any], key: str, cache_key: str, rows: pd.DataFrame
-) -> SegmentResult:
+def _train_one(plan: TrainPlan, rows: pd.DataFrame, span: Span, shared: _Shared) -> SegmentResult:
+    segment, key, cache_key, start, stop = span
     result = SegmentResult(segment, key, cache_key, "failed")
     if plan.deadline is not None and time.time() > plan.deadline:
         result.status, result.reason = "skipped", "the run's time budget was used up"
         return result
-    if len(rows) < plan.min_rows:
+    if stop - start < plan.min_rows:
         result.status = "skipped"
-        result.reason = f"{len(rows)} rows, fewer than split.min_rows = {plan.min_rows}"
+        result.reason = f"{stop - start} rows, fewer than split.min_rows = {plan.min_rows}"
         return result
     wall, cpu = time.perf_counter(), time.thread_time()
     try:
-        _fit(plan, rows, result)
+        _fit(plan, rows.iloc[start:stop], result, shared, (start, stop))
         result.status = "trained"
     except TooFewRows as short:
         result.status, result.reason = "skipped", str(short)
@@ -130,7 +153,13 @@ class TooFewRows(ValueError):
     pass
 
 
-def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
+def _fit(
+    plan: TrainPlan,
+    rows: pd.DataFrame,
+    result: SegmentResult,
+    shared: _Shared,
+    span: tuple[int, int],
+) -> None:
     from loopml.models import pack
     from loopml.monitoring.reference import make_reference
 
@@ -152,24 +181,26 @@ def _fit(plan: TrainPlan, rows: pd.DataFrame, result: SegmentResult) -> None:
         )
     except ValueError as error:
         raise TooFewRows(str(error)) from None
-    # Columns are selected once and rows sliced by position: on small segments each
-    # selection of columns by name costs about as much as the fit.
-    features, target = rows[plan.model_features], rows[plan.target]
-    X = features.iloc[train]
-    model = build_model(plan, X)
-    model.fit(X, target.iloc[train])
-    result.metrics = metrics.evaluate(
-        plan.task, list(plan.metrics), model, features.iloc[test], target.iloc[test]
-    )
+    if plan.forecast:  # the lags are the segment's own columns
+        model = build_model(plan, rows[plan.model_features])
+        inputs = Inputs.of(model, rows[plan.model_features], rows[plan.target])
+    else:
+        model, inputs = shared.new_model(), shared.inputs.segment(*span)
+    with inputs.checked():
+        model.fit(*inputs.rows(train))
+        result.metrics = metrics.evaluate(plan.task, list(plan.metrics), model, *inputs.rows(test))
+    inputs.name(model)
     result.train_rows, result.test_rows = len(train), len(test)
     if plan.sensitive:  # measured as scored: the fit on `train`, on the test rows
         result.fairness = _fairness(plan, model, rows.iloc[test], plan.model_features)
     if plan.refit:  # scored as trained on `train`; registered knowing every row
-        model = build_model(plan, features)
-        model.fit(features, target)
-    result.signature = _signature(tuple(zip(X.columns, X.dtypes, strict=True)))
+        model = build_model(plan, inputs.features) if plan.forecast else shared.new_model()
+        with inputs.checked():
+            model.fit(*inputs.rows(None))
+        inputs.name(model)
+    result.signature = _signature(inputs.columns)
     # Each segment's monitor compares its traffic with the segment's own rows, not the table.
-    result.reference = make_reference(features)
+    result.reference = make_reference(inputs.table())
     package = pack(model, result.signature, trusted=False)
     result.package, result.flavor = package.to_bytes(), package.flavor
 

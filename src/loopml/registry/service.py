@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -114,24 +114,27 @@ def _insert_versions(
         )
     session.add_all(rows)
     session.flush()
-    out = []
+    out, links, events = [], [], []
     for row, new in zip(rows, versions, strict=True):
         datasets = tuple(dict.fromkeys(new.dataset_version_ids))
-        session.add_all(
-            ModelVersionDatasetRow(model_version_id=row.id, dataset_version_id=d) for d in datasets
-        )
-        audit.record(
-            session,
-            actor=actor,
-            action="model.register",
-            entity_type="model",
-            entity_id=name,
-            after={"version": row.version, "segment": row.segment_key, "run_id": row.run_id},
+        links += [{"model_version_id": row.id, "dataset_version_id": d} for d in datasets]
+        events.append(
+            {
+                "actor": actor,
+                "action": "model.register",
+                "entity_type": "model",
+                "entity_id": name,
+                "after": {"version": row.version, "segment": row.segment_key, "run_id": row.run_id},
+            }
         )
         version = _version(row, name, datasets, ())
         for kind, (payload, summary) in (new.reports or {}).items():
             add_report(session, version, kind, payload, actor=actor, summary=summary, now=now)
         out.append(version)
+    # rows nobody reads back, inserted in one statement each rather than as objects
+    if links:
+        session.execute(insert(ModelVersionDatasetRow), links)
+    audit.record_many(session, events)
     return out
 
 
@@ -229,7 +232,7 @@ def set_aliases(
     for number, key in zip(numbers, keys, strict=True):
         _check_target(rows[number], name, key)
     current = _current_aliases(session, model, alias, keys)
-    now, moves = utcnow(), []
+    now, moves, events = utcnow(), [], []
     for number, key in zip(numbers, keys, strict=True):
         row, target = current.get(key), rows[number]
         before = row[1] if row else None
@@ -246,10 +249,12 @@ def set_aliases(
         else:
             row[0].version_id, row[0].updated_at = target.id, now
             current[key] = (row[0], number)
-        moves.append(
-            _move_row(session, model, name, key, alias, before, number, actor, reason, kind)
-        )
+        move, event = _move_and_event(model, name, key, alias, before, number, actor, reason, kind)
+        session.add(move)
+        moves.append(move)
+        events.append(event)
     session.flush()
+    audit.record_many(session, events)
     return [_move(move, name) for move in moves]
 
 
@@ -388,6 +393,18 @@ def _move_row(
     session, model, name, segment_key, alias, before, after, actor, reason, kind
 ) -> AliasMoveRow:
     """The move and its audit event, added to the session (flushed by the caller)."""
+    move, event = _move_and_event(
+        model, name, segment_key, alias, before, after, actor, reason, kind
+    )
+    session.add(move)
+    audit.record(session, **event)
+    return move
+
+
+def _move_and_event(
+    model, name, segment_key, alias, before, after, actor, reason, kind
+) -> tuple[AliasMoveRow, dict[str, Any]]:
+    """An alias move's row and its audit event (``audit.record``'s keywords)."""
     move = AliasMoveRow(
         model_id=model.id,
         segment_key=segment_key,
@@ -399,18 +416,16 @@ def _move_row(
         reason=reason,
         kind=kind,
     )
-    session.add(move)
-    audit.record(
-        session,
-        actor=actor,
-        action=f"alias.{kind}",
-        entity_type="model",
-        entity_id=name,
-        reason=reason,
-        before={"alias": alias, "segment": segment_key, "version": before},
-        after={"alias": alias, "segment": segment_key, "version": after},
-    )
-    return move
+    event = {
+        "actor": actor,
+        "action": f"alias.{kind}",
+        "entity_type": "model",
+        "entity_id": name,
+        "reason": reason,
+        "before": {"alias": alias, "segment": segment_key, "version": before},
+        "after": {"alias": alias, "segment": segment_key, "version": after},
+    }
+    return move, event
 
 
 def resolve(
