@@ -37,6 +37,8 @@ def readyz(request: Request, store: StoreDep):
     if store_error is not None and not loaded:
         return error_response(request, 503, store_error.message, hint=store_error.hint)
     answer: dict = {"status": "ready", "store": store.display_url, "models_loaded": loaded}
+    if engine is not None:  # ready before the budget is loaded: the rest load in the background
+        answer["models_preloading"] = engine.preloading
     if store_error is not None:
         answer |= {"status": "degraded", "store_error": store_error.message}
     if unavailable:
