@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -373,14 +373,7 @@ def resolve(
     with store.read() as session:
         if alias is not None:  # one lookup by the alias's primary key; errors read more
             row = session.scalar(
-                select(ModelVersionRow)
-                .join(AliasRow, AliasRow.version_id == ModelVersionRow.id)
-                .join(ModelRow, ModelRow.id == AliasRow.model_id)
-                .where(
-                    ModelRow.name == name,
-                    AliasRow.segment_key == segment_key,
-                    AliasRow.alias == alias,
-                )
+                _BY_ALIAS, {"name": name, "segment_key": segment_key, "alias": alias}
             )
             if row is None:
                 model = _model_row(session, name)
@@ -832,15 +825,32 @@ def _datasets_by_version(session: Session, ids: list[int]) -> dict[int, tuple[st
     return {k: tuple(v) for k, v in found.items()}
 
 
+# A version's lookups, built once: building a statement costs SQLAlchemy more than
+# SQLite takes to answer it.
+_BY_ALIAS = (
+    select(ModelVersionRow)
+    .join(AliasRow, AliasRow.version_id == ModelVersionRow.id)
+    .join(ModelRow, ModelRow.id == AliasRow.model_id)
+    .where(
+        ModelRow.name == bindparam("name"),
+        AliasRow.segment_key == bindparam("segment_key"),
+        AliasRow.alias == bindparam("alias"),
+    )
+)
+_ITS_ALIASES = select(AliasRow.alias).where(  # the aliases' primary key: model, segment, alias
+    AliasRow.model_id == bindparam("model_id"),
+    AliasRow.segment_key == bindparam("segment_key"),
+    AliasRow.version_id == bindparam("id"),
+)
+_ITS_DATASETS = select(ModelVersionDatasetRow.dataset_version_id).where(
+    ModelVersionDatasetRow.model_version_id == bindparam("id")
+)
+
+
 def _load_version(session: Session, row: ModelVersionRow, name: str) -> ModelVersion:
-    aliases = session.scalars(  # the aliases' primary key: model, segment, alias
-        select(AliasRow.alias).where(
-            AliasRow.model_id == row.model_id,
-            AliasRow.segment_key == row.segment_key,
-            AliasRow.version_id == row.id,
-        )
-    ).all()
-    datasets = _datasets_by_version(session, [row.id]).get(row.id, ())
+    keys = {"model_id": row.model_id, "segment_key": row.segment_key, "id": row.id}
+    aliases = session.scalars(_ITS_ALIASES, keys).all()
+    datasets = session.scalars(_ITS_DATASETS, {"id": row.id}).all()
     return _version(row, name, datasets, sorted(aliases))
 
 
