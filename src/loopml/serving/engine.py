@@ -157,17 +157,19 @@ class ServingEngine:
             self._preloaded.set()
 
     def _served_keys(self) -> list[AliasKey]:
-        """The keys requests are routed to: each model's served alias, and its challenger
-        when a canary or shadow takes it."""
-        wanted: dict[str, set[str | None]] = {}
+        """The keys requests are routed to, each model's served alias first, then its
+        challenger when a canary or shadow takes it; segments in order within each."""
+        served: dict[str, str] = {}
+        challenger: dict[str, str | None] = {}
         keys = []
-        for key in sorted(self.pool.source.aliases()):
+        for key in list(self.pool.source.aliases()):  # the watcher may move one meanwhile
             name = key[0]
-            if name not in wanted:
-                wanted[name] = {self.config.for_model(name).alias, self._challenger(name)}
-            if key[2] in wanted[name]:
+            if name not in served:
+                served[name] = self.config.for_model(name).alias
+                challenger[name] = self._challenger(name)
+            if key[2] in (served[name], challenger[name]):
                 keys.append(key)
-        return keys
+        return sorted(keys, key=lambda k: (k[0], k[2] != served[k[0]], k[2], k[1]))
 
     def _preload(self, keys: list[AliasKey]) -> None:
         """Load ``keys`` a chunk of one model's alias at a time (its versions read in a
