@@ -138,18 +138,21 @@ class ServingEngine:
     def _warm_up(self) -> None:
         """Readiness costs one query (the alias table) and one model load, whatever the
         number of segments: the first load imports the flavor's libraries, which would
-        otherwise fall on the first request. Loading the rest does not delay it."""
+        otherwise fall on the first request, and tells whether anything can be served.
+        Loading the rest does not delay it."""
         keys: list[AliasKey] = []
         try:
             keys = self._served_keys()
-            self._preload(keys[:1])
+            while keys and not self.pool.loaded():  # past broken ones, to one that loads
+                self._preload(keys[:1])
+                keys = keys[1:]
         except Exception:
             log.exception("could not read the aliases; models load on their first request")
         finally:
             self.ready_after = time.monotonic() - self._started
             self._ready.set()
         try:
-            self._preload(keys[1:])
+            self._preload(keys)
         except Exception:
             log.exception("could not preload models; they load on their first request")
         finally:

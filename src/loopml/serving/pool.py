@@ -112,7 +112,11 @@ class ModelPool:
         failed: list[tuple[AliasKey, Exception]] = []
         room = None if self.max_models is None else self.max_models - len(self._served)
         wanted = segments if room is None else segments[: max(room, 0)]
-        for segment, version in self.source.resolve_many(name, alias, wanted).items():
+        found = self.source.resolve_many(name, alias, wanted)
+        for segment in wanted:  # in the order asked, not the store's
+            version = found.get(segment)
+            if version is None:
+                continue
             key = (name, segment, alias)
             with self._lock(key):
                 if key not in self._served:
