@@ -145,3 +145,56 @@ def test_alias_of_another_segment_is_refused(ctx):
     loopml.log_model(fit(), "demand", segment={"store": 1})
     with pytest.raises(InvalidInput, match="belongs to segment 'store=1'"):
         loopml.set_alias("demand", "champion", 1, segment={"store": 2})
+
+
+def _statements(store, work) -> int:
+    """How many SQL statements ``work()`` sends to the store."""
+    from sqlalchemy import event
+
+    sent = []
+
+    def listener(connection, cursor, statement, *rest) -> None:
+        sent.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", listener)
+    try:
+        work()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listener)
+    return len(sent)
+
+
+def test_a_listing_and_a_champion_lookup_cost_the_same_queries_at_any_size(ctx):
+    from sklearn.datasets import load_diabetes
+
+    data = load_diabetes(as_frame=True).frame
+    features = ["bmi", "bp", "s5"]
+    counts = []
+    for rounds in (1, 6):  # 2 versions, then 12: the queries must not grow with them
+        name = f"diabetes{rounds}"
+        for _round in range(rounds):
+            for sex, rows in data.groupby(data["sex"] > 0):
+                segment = {"sex": int(sex)}
+                version = loopml.log_model(
+                    Ridge().fit(rows[features], rows["target"]),
+                    name,
+                    input_example=rows[features].head(3),
+                    segment=segment,
+                )
+                loopml.set_alias(name, "champion", version.version, segment=segment)
+        listing = _statements(ctx.store, lambda n=name: loopml.list_model_versions(n))
+        lookup = _statements(
+            ctx.store,
+            lambda n=name: loopml.get_model_version(n, alias="champion", segment="sex=1"),
+        )
+        counts.append((listing, lookup))
+        versions = loopml.list_model_versions(name)
+        assert [v.version for v in versions] == list(range(2 * rounds, 0, -1))
+        assert [v.aliases for v in versions[:2]] == [("champion",), ("champion",)]
+        assert all(v.aliases == () for v in versions[2:])
+        assert versions[0].signature.names == features
+        assert len({id(v.signature) for v in versions}) == 1  # built once, shared
+        champion = loopml.get_model_version(name, alias="champion", segment="sex=1")
+        assert (champion.version, champion.aliases) == (2 * rounds, ("champion",))
+    assert counts[0] == counts[1]
+    assert counts[0][1] <= 4  # the version by the alias's key, its aliases, its datasets

@@ -31,12 +31,16 @@ def readyz(request: Request, store: StoreDep):
             request, 503, f"Not ready yet: {', '.join(not_ready)}.", hint="Retry shortly."
         )
     engine = getattr(request.app.state, "serving", None)
+    # Read before the count: once it says done, the count includes all it loaded.
+    preloading = engine is not None and engine.preloading
     loaded = len(engine.pool.items()) if engine is not None else 0
     unavailable = engine.pool.unavailable() if engine is not None else {}
     store_error = _store_error(store)
     if store_error is not None and not loaded:
         return error_response(request, 503, store_error.message, hint=store_error.hint)
     answer: dict = {"status": "ready", "store": store.display_url, "models_loaded": loaded}
+    if engine is not None:  # ready before the budget is loaded: the rest load in the background
+        answer["models_preloading"] = preloading
     if store_error is not None:
         answer |= {"status": "degraded", "store_error": store_error.message}
     if unavailable:

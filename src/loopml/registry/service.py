@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -439,13 +439,15 @@ def resolve(
     """One version: by number, by alias (of a segment), or the newest of the segment."""
     segment_key = canonical_segment(segment)
     with store.read() as session:
-        model = _model_row(session, name)
-        if alias is not None:
-            current = session.get(AliasRow, (model.id, segment_key, alias))
-            if current is None:
+        if alias is not None:  # one lookup by the alias's primary key; errors read more
+            row = session.scalar(
+                _BY_ALIAS, {"name": name, "segment_key": segment_key, "alias": alias}
+            )
+            if row is None:
+                model = _model_row(session, name)
                 raise _no_alias(session, model, name, alias, segment_key)
-            row = session.get(ModelVersionRow, current.version_id)
         else:
+            model = _model_row(session, name)
             row = _version_row(session, model, name, version=version, segment_key=segment_key)
         return _load_version(session, row, name)
 
@@ -469,7 +471,8 @@ def resolve_aliases(
                 )
             ).all()
         ids = [r.id for r in rows]
-        aliases, datasets = _aliases_by_version(session, ids), _datasets_by_version(session, ids)
+        aliases = _aliases_by_version(session, model.id, ids)
+        datasets = _datasets_by_version(session, ids)
         return {
             r.segment_key: _version(r, name, datasets.get(r.id, ()), aliases.get(r.id, ()))
             for r in rows
@@ -482,7 +485,8 @@ def get_versions(store: Store, name: str, numbers: Sequence[int]) -> list[ModelV
         model = _model_row(session, name)
         rows = _version_rows(session, model, name, [int(n) for n in numbers])
         ids = [r.id for r in rows.values()]
-        aliases, datasets = _aliases_by_version(session, ids), _datasets_by_version(session, ids)
+        aliases = _aliases_by_version(session, model.id, ids)
+        datasets = _datasets_by_version(session, ids)
         return [
             _version(rows[n], name, datasets.get(rows[n].id, ()), aliases.get(rows[n].id, ()))
             for n in numbers
@@ -492,18 +496,29 @@ def get_versions(store: Store, name: str, numbers: Sequence[int]) -> list[ModelV
 def list_versions(
     store: Store, name: str, *, segment=None, limit: int | None = None
 ) -> list[ModelVersion]:
+    """The versions of ``name`` (of one segment), newest first: a query for the versions,
+    one for their aliases and one for their datasets, however many there are."""
     with store.read() as session:
         model = _model_row(session, name)
-        query = select(ModelVersionRow).where(ModelVersionRow.model_id == model.id)
+        where = [ModelVersionRow.model_id == model.id]
         if segment is not None:
-            query = query.where(ModelVersionRow.segment_key == canonical_segment(segment))
-        query = query.order_by(ModelVersionRow.version.desc())
+            where.append(ModelVersionRow.segment_key == canonical_segment(segment))
+        query = select(*_VERSION_COLUMNS).where(*where).order_by(ModelVersionRow.version.desc())
         if limit:
             query = query.limit(limit)
-        rows = list(session.scalars(query))
-        aliases = _aliases_by_version(session, [r.id for r in rows])
-        datasets = _datasets_by_version(session, [r.id for r in rows])
-        return [_version(r, name, datasets.get(r.id, ()), aliases.get(r.id, ())) for r in rows]
+        rows = session.execute(query).all()
+        if limit or segment is not None:
+            ids = [r.id for r in rows]
+            aliases = _aliases_by_version(session, model.id, ids)
+            datasets = _datasets_by_version(session, ids)
+        else:  # every version of the model: read their links by the model, not by id lists
+            aliases = _aliases_by_version(session, model.id)
+            datasets = _datasets_of_model(session, model.id)
+        signatures = _Signatures()
+        return [
+            _version(r, name, datasets.get(r.id, ()), aliases.get(r.id, ()), signatures)
+            for r in rows
+        ]
 
 
 def list_models(store: Store) -> list[Model]:
@@ -627,23 +642,41 @@ def alias_state(store: Store) -> int:
         return session.scalar(select(func.max(AliasMoveRow.id))) or 0
 
 
-def alias_targets(store: Store, names: Iterable[str]) -> dict[tuple[str, str, str], int]:
-    """Where every alias of these models points: (model, segment key, alias) → version id."""
+def alias_targets(
+    store: Store, names: Iterable[str] | None = None
+) -> dict[tuple[str, str, str], int]:
+    """Where every alias of these models (of all models: None) points, in one query:
+    (model, segment key, alias) → version id."""
+    query = select(ModelRow.name, AliasRow.segment_key, AliasRow.alias, AliasRow.version_id).join(
+        AliasRow, AliasRow.model_id == ModelRow.id
+    )
+    if names is not None:
+        query = query.where(ModelRow.name.in_(list(names)))
     with store.read() as session:
-        rows = session.execute(
-            select(ModelRow.name, AliasRow.segment_key, AliasRow.alias, AliasRow.version_id)
-            .join(AliasRow, AliasRow.model_id == ModelRow.id)
-            .where(ModelRow.name.in_(list(names)))
-        )
+        rows = session.execute(query)
         return {(name, segment, alias): version for name, segment, alias, version in rows}
 
 
+def segment_keys(store: Store, name: str) -> list[str]:
+    """The distinct segment keys of ``name``'s versions, read from the index on
+    (model, segment, version) alone."""
+    with store.read() as session:
+        model = _model_row(session, name)
+        return list(
+            session.scalars(
+                select(ModelVersionRow.segment_key)
+                .where(ModelVersionRow.model_id == model.id)
+                .distinct()
+            )
+        )
+
+
 def alias_changes(
-    store: Store, since: int, names: Iterable[str]
+    store: Store, since: int, names: Iterable[str] | None = None
 ) -> tuple[int, dict[tuple[str, str, str], int | None]]:
-    """The aliases of these models moved after move ``since``, each with the version id
-    it points at now (None: removed), and the newest move's id: what a serving replica
-    reads each poll, its cost in the moves since, not in the segments."""
+    """The aliases of these models (of all: None) moved after move ``since``, each with
+    the version id it points at now (None: removed), and the newest move's id: what a
+    serving replica reads each poll, its cost in the moves since, not in the segments."""
     with store.read() as session:
         newest = session.scalar(select(func.max(AliasMoveRow.id))) or 0
         rows = session.execute(
@@ -662,7 +695,9 @@ def alias_changes(
                 & (AliasRow.alias == AliasMoveRow.alias),
             )
             .where(
-                AliasMoveRow.id > since, AliasMoveRow.id <= newest, ModelRow.name.in_(list(names))
+                AliasMoveRow.id > since,
+                AliasMoveRow.id <= newest,
+                *([] if names is None else [ModelRow.name.in_(list(names))]),
             )
             .order_by(AliasMoveRow.id)
         ).all()
@@ -819,14 +854,31 @@ def _version_number(session: Session, version_id: int) -> int:
     return session.scalar(select(ModelVersionRow.version).where(ModelVersionRow.id == version_id))
 
 
-def _aliases_by_version(session: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
+def _aliases_by_version(
+    session: Session, model_id: int, ids: list[int] | None = None
+) -> dict[int, tuple[str, ...]]:
+    """The aliases naming each of these versions of one model (all of its versions when
+    ``ids`` is None); the model's id leads the aliases' primary key, so this is a range
+    of that index rather than a scan of every model's aliases."""
+    query = select(AliasRow.version_id, AliasRow.alias).where(AliasRow.model_id == model_id)
     found: dict[int, list[str]] = {}
-    for part in _parts(ids):
-        for version_id, alias in session.execute(
-            select(AliasRow.version_id, AliasRow.alias).where(AliasRow.version_id.in_(part))
-        ):
+    for part in [None] if ids is None else _parts(ids):
+        bounded = query if part is None else query.where(AliasRow.version_id.in_(part))
+        for version_id, alias in session.execute(bounded):
             found.setdefault(version_id, []).append(alias)
     return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
+def _datasets_of_model(session: Session, model_id: int) -> dict[int, tuple[str, ...]]:
+    """The datasets of every version of one model, in one query."""
+    found: dict[int, list[str]] = {}
+    for version_id, dataset in session.execute(
+        select(ModelVersionDatasetRow.model_version_id, ModelVersionDatasetRow.dataset_version_id)
+        .join(ModelVersionRow, ModelVersionRow.id == ModelVersionDatasetRow.model_version_id)
+        .where(ModelVersionRow.model_id == model_id)
+    ):
+        found.setdefault(version_id, []).append(dataset)
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def _datasets_by_version(session: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -841,13 +893,60 @@ def _datasets_by_version(session: Session, ids: list[int]) -> dict[int, tuple[st
     return {k: tuple(v) for k, v in found.items()}
 
 
+# A version's lookups, built once: building a statement costs SQLAlchemy more than
+# SQLite takes to answer it.
+_BY_ALIAS = (
+    select(ModelVersionRow)
+    .join(AliasRow, AliasRow.version_id == ModelVersionRow.id)
+    .join(ModelRow, ModelRow.id == AliasRow.model_id)
+    .where(
+        ModelRow.name == bindparam("name"),
+        AliasRow.segment_key == bindparam("segment_key"),
+        AliasRow.alias == bindparam("alias"),
+    )
+)
+_ITS_ALIASES = select(AliasRow.alias).where(  # the aliases' primary key: model, segment, alias
+    AliasRow.model_id == bindparam("model_id"),
+    AliasRow.segment_key == bindparam("segment_key"),
+    AliasRow.version_id == bindparam("id"),
+)
+_ITS_DATASETS = select(ModelVersionDatasetRow.dataset_version_id).where(
+    ModelVersionDatasetRow.model_version_id == bindparam("id")
+)
+
+
 def _load_version(session: Session, row: ModelVersionRow, name: str) -> ModelVersion:
-    aliases = _aliases_by_version(session, [row.id]).get(row.id, ())
-    datasets = _datasets_by_version(session, [row.id]).get(row.id, ())
-    return _version(row, name, datasets, aliases)
+    keys = {"model_id": row.model_id, "segment_key": row.segment_key, "id": row.id}
+    aliases = session.scalars(_ITS_ALIASES, keys).all()
+    datasets = session.scalars(_ITS_DATASETS, {"id": row.id}).all()
+    return _version(row, name, datasets, sorted(aliases))
 
 
-def _version(row: ModelVersionRow, name: str, datasets, aliases) -> ModelVersion:
+# What a listing reads of each version: columns, not ORM objects, which cost more to build
+# than the rest of a 10,000-version listing together.
+_VERSION_COLUMNS = [
+    column
+    for column in ModelVersionRow.__table__.columns
+    if column.key not in ("model_id", "artifact_size")
+]
+
+
+class _Signatures(dict):
+    """Signatures built once per distinct content: a family's segments usually share one."""
+
+    def of(self, data: Mapping[str, Any] | None) -> Signature | None:
+        if not data:
+            return None
+        key = repr(data)
+        found = self.get(key)
+        if found is None:
+            found = self[key] = Signature.from_dict(data)
+        return found
+
+
+def _version(
+    row, name: str, datasets, aliases, signatures: _Signatures | None = None
+) -> ModelVersion:
     return ModelVersion(
         id=row.id,
         name=name,
@@ -857,7 +956,7 @@ def _version(row: ModelVersionRow, name: str, datasets, aliases) -> ModelVersion
         run_id=row.run_id,
         flavor=row.flavor,
         artifact_digest=row.artifact_digest,
-        signature=Signature.from_dict(row.signature),
+        signature=(_Signatures() if signatures is None else signatures).of(row.signature),
         metrics=dict(row.metrics or {}),
         dataset_version_ids=tuple(datasets),
         created_at=row.created_at,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import threading
 import time
@@ -34,6 +35,7 @@ log = logging.getLogger("loopml.serving")
 # Requests for models this server does not serve are counted under one label:
 # a label per name a client invents would grow /metrics without bound.
 UNKNOWN_MODEL = "(unknown)"
+PRELOAD_CHUNK = 200  # versions read per query while preloading
 
 
 @dataclass(frozen=True)
@@ -93,19 +95,32 @@ class ServingEngine:
             else None
         )
         self._ready = threading.Event()
+        self._preloaded = threading.Event()
+        self._closing = threading.Event()
+        self._started = time.monotonic()
+        self.ready_after: float | None = None  # seconds from start to ready
+        self.preloaded_after: float | None = None  # ... to the background preload's end
         self._shadow_tasks: set[asyncio.Task] = set()
 
     # lifecycle ------------------------------------------------------------
 
     def start(self) -> ServingEngine:
-        """Load every model that has a champion (in the background) and watch aliases."""
-        threading.Thread(target=self._preload, name="loopml-preload", daemon=True).start()
+        """Read where the aliases point, report ready, then load the served versions in
+        the background up to the pool's budget (the rest load on their first request);
+        watch aliases from now on."""
+        self._started = time.monotonic()
+        threading.Thread(target=self._warm_up, name="loopml-preload", daemon=True).start()
         self.watcher.start()
         return self
 
     @property
     def ready(self) -> bool:
         return self._ready.is_set()
+
+    @property
+    def preloading(self) -> bool:
+        """Ready, and still loading served versions in the background."""
+        return self._ready.is_set() and not self._preloaded.is_set()
 
     async def aclose(self) -> None:
         """Finish shadow work, stop watching, flush the prediction log."""
@@ -114,30 +129,63 @@ class ServingEngine:
         self.close()
 
     def close(self) -> None:
+        self._closing.set()
         self.watcher.stop()
         if self.sink is not None:
             self.sink.close()
         self.executor.shutdown(wait=True)
         self.loader.shutdown(wait=True)
 
-    def _preload(self) -> None:
-        """Load the served aliases of every model, up to the pool's budget (the rest load
-        on their first request), then report ready."""
+    def _warm_up(self) -> None:
+        """Readiness costs one query (the alias table) and one model load, whatever the
+        number of segments: the first load imports the flavor's libraries, which would
+        otherwise fall on the first request, and tells whether anything can be served.
+        Loading the rest does not delay it."""
+        keys: list[AliasKey] = []
         try:
-            alias = self.config.default.alias
-            for name in self.pool.source.served_models(alias):
-                wanted = {self.config.for_model(name).alias, self._challenger(name)}
-                keys = [k for k in self.pool.source.alias_targets([name]) if k[2] in wanted]
-                for each in sorted({k[2] for k in keys}):
-                    segments = sorted(k[1] for k in keys if k[2] == each)
-                    for key, error in self.pool.preload(name, each, segments):
-                        log.error("model %s (%s) is not served: %s", name, key[2], error)
-                if self.pool.full:
-                    break
+            keys = self._served_keys()
+            while keys and not self.pool.loaded():  # past broken ones, to one that loads
+                self._preload(keys[:1])
+                keys = keys[1:]
+        except Exception:
+            log.exception("could not read the aliases; models load on their first request")
+        finally:
+            self.ready_after = time.monotonic() - self._started
+            self._ready.set()
+        try:
+            self._preload(keys)
         except Exception:
             log.exception("could not preload models; they load on their first request")
         finally:
-            self._ready.set()
+            self.preloaded_after = time.monotonic() - self._started
+            self._preloaded.set()
+
+    def _served_keys(self) -> list[AliasKey]:
+        """The keys requests are routed to, each model's served alias first, then its
+        challenger when a canary or shadow takes it; segments in order within each."""
+        served: dict[str, str] = {}
+        challenger: dict[str, str | None] = {}
+        keys = []
+        for key in list(self.pool.source.aliases()):  # the watcher may move one meanwhile
+            name = key[0]
+            if name not in served:
+                served[name] = self.config.for_model(name).alias
+                challenger[name] = self._challenger(name)
+            if key[2] in (served[name], challenger[name]):
+                keys.append(key)
+        return sorted(keys, key=lambda k: (k[0], k[2] != served[k[0]], k[2], k[1]))
+
+    def _preload(self, keys: list[AliasKey]) -> None:
+        """Load ``keys`` a chunk of one model's alias at a time (its versions read in a
+        few queries), until the budget is full or the server closes."""
+        for (name, alias), group in itertools.groupby(keys, key=lambda k: (k[0], k[2])):
+            segments = [key[1] for key in group]
+            for start in range(0, len(segments), PRELOAD_CHUNK):
+                if self.pool.full or self._closing.is_set():
+                    return
+                chunk = segments[start : start + PRELOAD_CHUNK]
+                for key, error in self.pool.preload(name, alias, chunk):
+                    log.error("model %s (%s) is not served: %s", name, key[2], error)
 
     def _challenger(self, name: str) -> str | None:
         deployment = self.config.for_model(name)
@@ -195,8 +243,12 @@ class ServingEngine:
         for key, served in self.pool.items():
             if key[0] == name and key[2] == deployment.alias:
                 return served
-        for key in self.pool.source.alias_state([name]):
-            if key[2] == deployment.alias and (served := self.pool.get(key)) is not None:
+        for key in list(self.pool.source.aliases()):
+            if (
+                key[0] == name
+                and key[2] == deployment.alias
+                and (served := self.pool.get(key)) is not None
+            ):
                 return served
         raise no_version(name, [""], deployment)
 

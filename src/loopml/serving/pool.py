@@ -18,6 +18,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from loopml.errors import LoopmlError
+from loopml.registry.segments import parse_segment
 from loopml.serving.scoring import Served
 from loopml.serving.source import AliasKey, RegistrySource
 
@@ -111,7 +112,11 @@ class ModelPool:
         failed: list[tuple[AliasKey, Exception]] = []
         room = None if self.max_models is None else self.max_models - len(self._served)
         wanted = segments if room is None else segments[: max(room, 0)]
-        for segment, version in self.source.resolve_many(name, alias, wanted).items():
+        found = self.source.resolve_many(name, alias, wanted)
+        for segment in wanted:  # in the order asked, not the store's
+            version = found.get(segment)
+            if version is None:
+                continue
             key = (name, segment, alias)
             with self._lock(key):
                 if key not in self._served:
@@ -161,22 +166,29 @@ class ModelPool:
                 version.onnx_digest,
             ):  # another version, or the same one with another runtime
                 self._install(key, version)
-        self._fields.pop(key[0], None)
 
-    def forget_absent(self, name: str) -> None:
-        """Alias moves in ``name`` may have filled segments that had none."""
-        for key in [k for k in self._absent if k[0] == name]:
-            self._absent.pop(key, None)
-        self._fields.pop(name, None)
+    def moved(self, key: AliasKey, target: int | None) -> bool:
+        """The alias behind ``key`` now names version id ``target`` (None: removed). A
+        loaded key is swapped (True); one not loaded only forgets what was remembered of
+        it, so its next request loads the new version: nothing else is touched."""
+        self._absent.pop(key, None)
+        self._broken.pop(key, None)
+        fields = self._fields.get(key[0])
+        if fields is not None and not set(parse_segment(key[1])) <= set(fields):
+            self._fields.pop(key[0], None)  # a segment with new key fields
+        served = self._served.get(key)
+        if served is None:
+            return False
+        # A move to the version already served may change how it scores (its runtime):
+        # ``swap`` loads it again only then.
+        self.swap(key, None if target is None else self.source.resolve(key))
+        return self._served.get(key) is not served
 
     def serves(self, name: str) -> bool:
         return any(key[0] == name for key in list(self._served))
 
     def items(self) -> list[tuple[AliasKey, Served]]:
         return list(self._served.items())
-
-    def models(self) -> set[str]:
-        return {key[0] for key in self._served} | {key[0] for key in self._absent}
 
     def unavailable(self) -> dict[str, str]:
         """What cannot be served and why: ``{"churn@champion version 3": reason}``."""

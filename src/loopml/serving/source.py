@@ -7,7 +7,8 @@ artifacts. The pool and the watcher never touch tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 from loopml.errors import NotFound
@@ -21,9 +22,9 @@ class RegistrySource:
         self.store = store
         self.artifacts = artifacts
         self.trusted_types = list(trusted_types)  # the settings' trusted_model_types
-        self._targets: tuple[tuple[str, ...], dict[AliasKey, int]] | None = None
-        self.moved: set[AliasKey] = set()  # the keys whose aliases moved in the last read
+        self._targets: dict[AliasKey, int] | None = None
         self._counter = 0  # the registry's alias move counter when last read
+        self._reading = threading.Lock()  # the start and the watcher may both read
 
     def resolve(self, key: AliasKey) -> Any | None:
         """The version ``alias`` names for ``segment`` of ``name``; None if it names none."""
@@ -76,47 +77,32 @@ class RegistrySource:
         from loopml.registry.segments import parse_segment
 
         fields: set[str] = set()
-        for segment in service.list_segments(self.store, name):
-            fields.update(parse_segment(segment["segment"]))
+        for key in service.segment_keys(self.store, name):
+            fields.update(parse_segment(key))
         return tuple(sorted(fields))
 
-    def served_models(self, alias: str) -> list[str]:
-        """Every model with a version under ``alias`` in some segment."""
+    def aliases(self) -> dict[AliasKey, int]:
+        """Where every alias of every model points: (model, segment, alias) -> version id,
+        read in one query the first time and kept up to date by ``alias_moves``."""
+        with self._reading:
+            if self._targets is None:
+                from loopml.registry import service
+
+                self._counter = service.alias_state(self.store)  # first: a move after it
+                self._targets = service.alias_targets(self.store)  # is read again, harmless
+            return self._targets
+
+    def alias_moves(self) -> dict[AliasKey, int | None]:
+        """The aliases moved since the last call, each with the version id it names now
+        (None: removed): one small query, its cost in the moves, not in the segments."""
         from loopml.registry import service
 
-        return sorted(
-            {name for name, _segment, _version in service.models_with_alias(self.store, alias)}
-        )
-
-    def alias_targets(self, names: Iterable[str]) -> dict[AliasKey, int]:
-        """Where every alias of these models points, read now."""
-        from loopml.registry import service
-
-        return service.alias_targets(self.store, list(names))
-
-    def alias_state(self, names: Iterable[str]) -> dict[AliasKey, int]:
-        """Where every alias of these models points: (model, segment, alias) -> version id.
-
-        The mapping is read in full once (and again when the set of models changes);
-        after that only the alias moves since the last call are read, so a move of
-        one segment costs one small query, however many segments there are.
-        """
-        from loopml.registry import service
-
-        names = tuple(sorted(names))
-        if self._targets is None or self._targets[0] != names:
-            counter = service.alias_state(self.store)
-            self._targets = (names, service.alias_targets(self.store, names))
-            self._counter = counter
-            self.moved = set()
-            return self._targets[1]
-        self._counter, changes = service.alias_changes(self.store, self._counter, names)
-        # A move may point at the version already served (a change of its runtime).
-        self.moved = set(changes)
-        targets = self._targets[1]
-        for key, version_id in changes.items():
-            if version_id is None:
-                targets.pop(key, None)
-            else:
-                targets[key] = version_id
-        return targets
+        targets = self.aliases()
+        with self._reading:
+            self._counter, changes = service.alias_changes(self.store, self._counter)
+            for key, version_id in changes.items():
+                if version_id is None:
+                    targets.pop(key, None)
+                else:
+                    targets[key] = version_id
+        return changes

@@ -1,8 +1,9 @@
 """Learn of alias moves made by any process and swap the pool in the background.
 
-Every ``interval`` seconds one cheap registry query says where the aliases of
-the served models point. A key whose version changed is loaded and swapped on
-this thread; requests never wait for it. Many replicas each run their own
+Every ``interval`` seconds one cheap registry query reads the alias moves made
+since the last poll. A loaded key whose version changed is loaded again and
+swapped on this thread; requests never wait for it. A key that is not loaded is
+only forgotten, so a move costs the same with 10 segments or 10,000. Many replicas each run their own
 watcher against the shared store, so a promotion reaches all of them.
 """
 
@@ -34,22 +35,11 @@ class AliasWatcher:
             self._thread.join(timeout=30)
 
     def poll(self) -> int:
-        """Apply every alias move since the last poll; return how many keys changed."""
+        """Apply every alias move since the last poll; return how many loaded keys changed."""
         self.pool.read_model_names()
-        names = self.pool.models()
-        if not names:
-            return 0
-        state = self.pool.source.alias_state(names)
-        changed = 0
-        for key, served in self.pool.items():
-            target = state.get(key)
-            if target != served.version.id or key in self.pool.source.moved:
-                version = None if target is None else self.pool.source.resolve(key)
-                self.pool.swap(key, version)
-                changed += 1
-        served_keys = {key for key, _ in self.pool.items()}
-        for name in {key[0] for key in state if key not in served_keys}:
-            self.pool.forget_absent(name)
+        changed = sum(
+            self.pool.moved(key, target) for key, target in self.pool.source.alias_moves().items()
+        )
         self.polls += 1
         return changed
 
