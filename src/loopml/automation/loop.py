@@ -158,6 +158,10 @@ def _triggered(ctx: _Pass) -> list[tuple[str, str, datetime | None]]:
         for segment, why, since in _fired(ctx, trigger):
             fired.setdefault(segment, (why, since))
     busy = {a.segment for a in actions.in_flight(ctx.store, ctx.spec.model)}
+    for segment, why, since in _pending(ctx, busy):
+        # the evidence of a trigger that waited counts from its change, alert or not
+        now_why, now_since = fired.get(segment, (why, since))
+        fired[segment] = (now_why, since if now_since is None else _earlier(since, now_since))
     return [
         (s, why, since)
         for s, (why, since) in sorted(fired.items())
@@ -174,6 +178,7 @@ def _fired(ctx: _Pass, trigger: Trigger):
                 continue  # not confirmed since the last action: no new evidence yet
             began = _change_point(ctx, alert) or alert.opened_at
             since = max(began, done or began)
+            ctx.read.setdefault(("alerts", ctx.spec.name), {})[alert.segment] = alert.id
             yield alert.segment, f"alert {alert.id} of {alert.monitor}: {alert.message}", since
     elif trigger.when == "schedule":
         for segment in _served_segments(ctx):
@@ -188,6 +193,38 @@ def _fired(ctx: _Pass, trigger: Trigger):
                 since is not None and (part["time"] >= since).sum() >= trigger.labels
             ):
                 yield segment, f"{trigger.labels} new labelled rows", since
+
+
+def _pending(ctx: _Pass, busy: set[str]):
+    """Alert triggers that waited for evidence and were not acted on since: the rows since
+    their change keep counting after the monitor closed the alert (a shift the model
+    half absorbs, a window that moved on), until a retrain decides or a person resolves
+    the alert as a false alarm."""
+    for segment in _served_segments(ctx):
+        if segment in busy or not ctx.spec.covers(segment):
+            continue
+        waited = actions.pending_trigger(ctx.store, ctx.spec, segment)
+        if waited is None:
+            continue
+        alert = waited.get("alert")
+        if alert is not None and _false_alarm(ctx, alert):
+            continue
+        since = pd.Timestamp(waited["since"]).to_pydatetime()
+        ctx.read.setdefault(("alerts", ctx.spec.name), {}).setdefault(segment, alert)
+        yield segment, waited["trigger"], since
+
+
+def _earlier(a: datetime, b: datetime) -> datetime:
+    """The earlier of two times, either of them naive (UTC, as SQLite keeps them) or not."""
+    utc = [pd.Timestamp(t).tz_localize("UTC") if pd.Timestamp(t).tz is None else t for t in (a, b)]
+    return a if pd.Timestamp(utc[0]) <= pd.Timestamp(utc[1]) else b
+
+
+def _false_alarm(ctx: _Pass, alert_id: int) -> bool:
+    try:
+        return monitors.get_alert(ctx.store, alert_id).resolution == "false_alarm"
+    except NotFound:  # its monitor was deleted: nothing says the change was not real
+        return False
 
 
 def _change_point(ctx: _Pass, alert) -> datetime | None:
@@ -257,6 +294,7 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
             f"{int(judged.sum())} of {spec.min_labels} labelled rows since the trigger "
             f"to compare a challenger with champion v{current.version}"
         )
+        alert = ctx.read.get(("alerts", spec.name), {}).get(segment)
         actions.wait(
             ctx.store,
             spec,
@@ -265,6 +303,7 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
             rows=int(judged.sum()),
             needed=spec.min_labels,
             actor=ctx.actor,
+            trigger={"trigger": trigger[:500], "since": _iso(since), "alert": alert},
         )
         report.waiting.append(f"{spec.model} {segment or '(all)'}: {why}")
         return
@@ -294,6 +333,10 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
             f"Retrain of {spec.model} {segment} failed: {detail}. The champion keeps serving.",
         )
         report.started.append(failed)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else pd.Timestamp(when).isoformat()
 
 
 def _judged(past: history.History, since: datetime | None) -> np.ndarray:
