@@ -207,3 +207,36 @@ def test_an_alert_a_person_called_a_false_alarm_starts_nothing_later(family):
         ctx.store, ctx.artifacts, ctx.settings.resolved_artifact_uri, [spec], now=day(7)
     )
     assert not report.started and not report.waiting
+
+
+def test_after_a_kept_champion_the_next_decision_counts_every_row_since_the_change(family):
+    """Segment a's labels jump on day 3 alone, and a 4-day mae window keeps the alert up
+    through day 6. The first decision (day 5, on the 20 rows of day 4) keeps the
+    champion; the next (day 6) judges the same champion on all 40 rows since the alert,
+    not on the 20 after the first decision: handfuls of rows tested one by one never add
+    up to evidence."""
+    ctx = family
+    loopml.create_monitor(
+        loopml.MonitorSpec(
+            name="demand-mae-4d",
+            model="demand",
+            kind="performance",
+            metric="mae",
+            threshold=3.0,
+            window="4d",
+            schedule="1d",
+            per_segment=True,
+            min_rows=10,
+        )
+    )
+    triggers = [{"when": "alert", "monitor": "demand-mae-4d"}]
+    spec = policy(triggers=triggers, min_labels=20, cooldown="1h", history="all")
+    traffic = Traffic(ctx, shock={"a": 3}, until={"a": 4})
+    traffic.replay(0, 5)
+    assert not tick(ctx, day(4), spec).started
+    [first] = tick(ctx, day(5), spec).started
+    assert first.state == "kept_champion" and first.details["evidence"]["rows"] == 20
+    traffic.replay(5, 6)
+    [second] = tick(ctx, day(6), spec).started
+    assert second.champion_version == first.champion_version
+    assert second.details["evidence"]["rows"] == 40

@@ -170,14 +170,16 @@ def _triggered(ctx: _Pass) -> list[tuple[str, str, datetime | None]]:
 
 
 def _fired(ctx: _Pass, trigger: Trigger):
-    last = _last_action_times(ctx)
+    latest = {a.segment: a for a in actions.list_actions(ctx.store, model=ctx.spec.model)}
+    last = {segment: a.finished_at or a.started_at for segment, a in latest.items()}
     if trigger.when == "alert":
         for alert in monitors.list_alerts(ctx.store, state="active", monitor=trigger.monitor):
             done = last.get(alert.segment)
             if done is not None and alert.updated_at <= done:
                 continue  # not confirmed since the last action: no new evidence yet
             began = _change_point(ctx, alert) or alert.opened_at
-            since = max(began, done or began)
+            kept = _kept_champion(ctx, latest.get(alert.segment))
+            since = began if kept else max(began, done or began)
             ctx.read.setdefault(("alerts", ctx.spec.name), {})[alert.segment] = alert.id
             yield alert.segment, f"alert {alert.id} of {alert.monitor}: {alert.message}", since
     elif trigger.when == "schedule":
@@ -240,11 +242,15 @@ def _change_point(ctx: _Pass, alert) -> datetime | None:
     return min(began, opened).to_pydatetime()
 
 
-def _last_action_times(ctx: _Pass) -> dict[str, datetime]:
-    return {
-        a.segment: a.finished_at or a.started_at
-        for a in actions.list_actions(ctx.store, model=ctx.spec.model)
-    }
+def _kept_champion(ctx: _Pass, action: PolicyAction | None) -> bool:
+    """Did the segment's last action keep the champion that serves it still? Then the rows
+    since the change are still that champion's evidence: the next decision counts them
+    all, not only those after the last one (disjoint handfuls of rows would never add up
+    to the power a paired test needs)."""
+    if action is None or action.state != S.KEPT_CHAMPION:
+        return False
+    serving = registry.resolve(ctx.store, ctx.spec.model, alias="champion", segment=action.segment)
+    return serving.version == action.champion_version
 
 
 def _served_segments(ctx: _Pass) -> list[str]:
