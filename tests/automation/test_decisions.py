@@ -214,7 +214,7 @@ def test_after_a_kept_champion_the_next_decision_counts_every_row_since_the_chan
     through day 6. The first decision (day 5, on the 20 rows of day 4) keeps the
     champion; the next (day 6) judges the same champion on all 40 rows since the alert,
     not on the 20 after the first decision: handfuls of rows tested one by one never add
-    up to evidence."""
+    up to evidence; and each look waits for 20 rows more than the last."""
     ctx = family
     loopml.create_monitor(
         loopml.MonitorSpec(
@@ -236,6 +236,15 @@ def test_after_a_kept_champion_the_next_decision_counts_every_row_since_the_chan
     assert not tick(ctx, day(4), spec).started
     [first] = tick(ctx, day(5), spec).started
     assert first.state == "kept_champion" and first.details["evidence"]["rows"] == 20
+    # the next look waits for min_labels new rows: looks at 20, 40, 60 rows, not every pass
+    loopml.run_monitors(now=day(5.5), force=True)  # the alert confirmed, no new rows
+    root = ctx.settings.resolved_artifact_uri
+    waiting = run_policies(ctx.store, ctx.artifacts, root, [spec], now=day(5.5))
+    assert not waiting.started
+    assert (
+        f"0 of 20 labelled rows since champion v{first.champion_version} was kept"
+        in (waiting.waiting[0])
+    )
     traffic.replay(5, 6)
     [second] = tick(ctx, day(6), spec).started
     assert second.champion_version == first.champion_version

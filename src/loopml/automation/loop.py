@@ -180,6 +180,8 @@ def _fired(ctx: _Pass, trigger: Trigger):
             began = _change_point(ctx, alert) or alert.opened_at
             kept = _kept_champion(ctx, latest.get(alert.segment))
             since = began if kept else max(began, done or began)
+            if kept:  # the next look waits for min_labels rows more than the last one had
+                ctx.read.setdefault(("looked", ctx.spec.name), {})[alert.segment] = done
             ctx.read.setdefault(("alerts", ctx.spec.name), {})[alert.segment] = alert.id
             yield alert.segment, f"alert {alert.id} of {alert.monitor}: {alert.message}", since
     elif trigger.when == "schedule":
@@ -212,6 +214,9 @@ def _pending(ctx: _Pass, busy: set[str]):
         if alert is not None and _false_alarm(ctx, alert):
             continue
         since = pd.Timestamp(waited["since"]).to_pydatetime()
+        last = actions.list_actions(ctx.store, model=ctx.spec.model, segment=segment)
+        if last and _kept_champion(ctx, last[-1]):
+            ctx.read.setdefault(("looked", ctx.spec.name), {})[segment] = last[-1].finished_at
         ctx.read.setdefault(("alerts", ctx.spec.name), {}).setdefault(segment, alert)
         yield segment, waited["trigger"], since
 
@@ -295,10 +300,15 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
     training = history.training_of(ctx.store, ctx.artifacts, current, features)
     past = history.gather(training, traffic, features)
     judged = _judged(past, since)
-    if judged.sum() < spec.min_labels:
+    looked = ctx.read.get(("looked", spec.name), {}).get(segment)
+    new = int(_judged(past, looked).sum()) if looked is not None else int(judged.sum())
+    if min(new, judged.sum()) < spec.min_labels:
         why = (
             f"{int(judged.sum())} of {spec.min_labels} labelled rows since the trigger "
             f"to compare a challenger with champion v{current.version}"
+            if judged.sum() < spec.min_labels
+            else f"{new} of {spec.min_labels} labelled rows since champion v{current.version} "
+            f"was kept, to judge it again on the {int(judged.sum())} since the change"
         )
         alert = ctx.read.get(("alerts", spec.name), {}).get(segment)
         actions.wait(
@@ -306,7 +316,7 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
             spec,
             segment,
             why,
-            rows=int(judged.sum()),
+            rows=min(new, int(judged.sum())),
             needed=spec.min_labels,
             actor=ctx.actor,
             trigger={"trigger": trigger[:500], "since": _iso(since), "alert": alert},
