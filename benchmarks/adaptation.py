@@ -9,7 +9,7 @@ later, and the monitors and policies run at the replay's dates (the calls the
 server's scheduler makes). Side by side in the same run:
 
 - static: the models trained before the replay, never retrained;
-- loop: loopml's loop, a per-segment CUSUM of residuals and the policy of
+- loop: loopml's loop, a per-segment CUSUM of the residuals' mean and spread and the policy of
   docs/closed-loop.md (its windows and label counts in months: see SETTINGS);
 - oracle: every segment refit every month on all its history.
 
@@ -297,7 +297,7 @@ def evaluate(panel: Panel) -> dict:
 def level_shift_rule(panel: Panel, result: dict) -> str | None:
     """How large the level shifts are in the static models' standardized residuals over
     their first 6 months, and what the detector's stated rule says of that size."""
-    from loopml.monitoring.cusum import average_run_length
+    from loopml.monitoring.cusum import average_run_length, false_alarm_every
 
     rows = result["rows"]
     level = [s for s, k in panel.kinds.items() if k == "level"]
@@ -314,9 +314,34 @@ def level_shift_rule(panel: Panel, result: dict) -> str | None:
     return (
         f"- the level shifts are {shift:.2f} sd of the static models' residuals over their "
         f"first 6 months (the lags absorb part of the 2 noise sd). The stated rule (k {k:g}, "
-        f"h {h:g}): a false alarm every {average_run_length(k, h):.0f} labels, and a shift of "
-        f"that size found in {average_run_length(k, h, shift):.1f} labels on average; within "
-        f"2 would take h {fast:g} (with k {k:g}), a false alarm every {average_run_length(k, fast):.0f} labels"
+        f"h {h:g}): a false alarm every {false_alarm_every(k, h):.0f} labels (the mean's sums "
+        f"alone: {average_run_length(k, h):.0f}), and a shift of that size found in "
+        f"{average_run_length(k, h, shift):.1f} labels on average; within 2 would take h "
+        f"{fast:g} (with k {k:g}), a false alarm every {average_run_length(k, fast):.0f} labels"
+    )
+
+
+def unchanged_rule(found: dict) -> str | None:
+    """What the stated false-alarm rate says of 'none retrained' over the unchanged labels."""
+    import math
+
+    from loopml.monitoring.cusum import average_run_length, false_alarm_every
+
+    labels = found["windows judged (unchanged)"]
+    if not labels:
+        return None
+    k, h = MONITOR["cusum_k"], MONITOR["cusum_h"]
+    every = false_alarm_every(k, h)
+    need = next(
+        x / 4 for x in range(16, 80) if math.exp(-labels / false_alarm_every(k, x / 4)) >= 0.9
+    )
+    return (
+        f"- at the stated rate (a false alarm every {every:.0f} labels) the {labels} unchanged "
+        f"labels hold {labels / every:.1f} false alarms on average, and none at all with "
+        f"probability {math.exp(-labels / every):.1%}: each false alarm that finds {SETTINGS['min_labels']} "
+        f"labels starts a retrain, whose paired test keeps the champion unless the challenger "
+        f"is better. None retrained 9 times in 10 "
+        f"would take h {need:g}, and {average_run_length(k, need, 1.0):.1f} labels to find a 1-sd shift"
     )
 
 
@@ -354,6 +379,7 @@ def detection(panel: Panel, result: dict) -> dict[str, object]:
         times = [m for s, m in looped["alerts"] if s == key and m >= panel.change]
         delays[series] = None if not times else _months(panel.change, min(times))
     level = [delays[s] for s, k in panel.kinds.items() if k == "level"]
+    variance = [delays[s] for s, k in panel.kinds.items() if k == "variance"]
     quiet = [
         v
         for s, _, v in looped["verdicts"]
@@ -362,6 +388,7 @@ def detection(panel: Panel, result: dict) -> dict[str, object]:
     retrained = [s for s, _ in looped["retrains"] if s.removeprefix("series=") in unchanged]
     return {
         "level delays": level,
+        "variance delays": variance,
         "alert share (unchanged)": (
             sum(v == "alert" for v in quiet) / len(quiet) if quiet else float("nan")
         ),
@@ -407,11 +434,12 @@ def main() -> None:
             f"- replay of {result['rows']['date'].ge(panel.train_end).sum():,} forecasts "
             f"through the server: {result['seconds']:.0f} s of wall time",
             f"- detection delay of the level shifts (months; None = never): {found['level delays']}",
+            f"- detection delay of the variance changes (months): {found['variance delays']}",
             f"- unchanged segments: {found['alert share (unchanged)']:.1%} of "
             f"{found['windows judged (unchanged)']} judged windows alerted; "
             f"{found['retrains (unchanged)']} retrains",
             f"- retrains in all: {found['retrains (all)']} ({', '.join(found['outcomes']) or 'none'})",
-            *filter(None, [level_shift_rule(panel, result)]),
+            *filter(None, [level_shift_rule(panel, result), unchanged_rule(found)]),
             *_targets(panel, figures, found),
         ]
         print(f"[bench] adaptation {panel.name}: {found}", file=sys.stderr)

@@ -30,14 +30,18 @@ def day(n: float) -> datetime:
 class Traffic:
     """Replays daily traffic: 20 rows per segment a day, labelled at once."""
 
-    def __init__(self, ctx, shock: dict[str, float]) -> None:
+    def __init__(self, ctx, shock: dict[str, float], until: dict[str, float] | None = None) -> None:
         self.ctx = ctx
         self.shock = shock  # segment -> day from which y jumps by +30
+        self.until = until or {}  # segment -> day from which it is back
         self.rng = np.random.default_rng(3)
         self.root = ctx.settings.resolved_artifact_uri
 
     def truth(self, segment: str, x: np.ndarray, when: float) -> np.ndarray:
-        jump = 30.0 if segment in self.shock and when >= self.shock[segment] else 0.0
+        shocked = (
+            self.shock.get(segment, float("inf")) <= when < self.until.get(segment, float("inf"))
+        )
+        jump = 30.0 if shocked else 0.0
         return 2 * x + jump + self.rng.normal(0, 0.5, len(x))
 
     def replay(self, first: int, last: int, *, broken: set[str] = frozenset()) -> None:

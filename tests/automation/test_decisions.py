@@ -1,5 +1,7 @@
 """What a retrain learns from, and decisions that wait for evidence and say so."""
 
+from datetime import timedelta
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,9 +11,10 @@ from tests.automation.test_loop import champion, policy, tick
 
 import loopml
 from loopml.automation import actions
+from loopml.automation.loop import run_policies
 from loopml.automation.timeline import timeline
 from loopml.data import service as data
-from loopml.monitoring.service import monitor_results
+from loopml.monitoring.service import label_alert, monitor_results
 from loopml.registry import service as registry
 
 
@@ -164,3 +167,85 @@ def test_evidence_counts_from_the_change_a_cusum_dated_not_from_its_alarm(family
     assert result.details["change_at"] == day(2).isoformat()
     assert started.details["evidence"]["rows"] == 40  # days 2 and 3, 20 rows each
     assert started.state == "watching"
+
+
+def _closed_before_enough_rows(ctx, spec):
+    """Segment a's labels jump on days 3 and 4 only: the mae monitor alerts on day 4, the
+    policy waits for 50 rows since then (20 by day 5), and on day 7 the monitor's 2-day
+    window is healthy again and closes the alert, with 60 rows since it opened."""
+    traffic = Traffic(ctx, shock={"a": 3}, until={"a": 5})
+    traffic.replay(0, 4)
+    assert not tick(ctx, day(4), spec).started
+    [alert] = loopml.list_alerts(state="active", monitor="demand-mae")
+    traffic.replay(4, 5)
+    assert not tick(ctx, day(5), spec).started
+    traffic.replay(5, 7)
+    loopml.run_monitors(now=day(7))
+    assert not loopml.list_alerts(state="active", monitor="demand-mae")
+    return alert
+
+
+def test_the_evidence_of_an_alert_that_closed_before_enough_rows_still_decides(family):
+    ctx, spec = family, policy(min_labels=50, history="all")
+    alert = _closed_before_enough_rows(ctx, spec)
+    [started] = run_policies(
+        ctx.store, ctx.artifacts, ctx.settings.resolved_artifact_uri, [spec], now=day(7)
+    ).started
+    assert started.segment == "store=a" and started.trigger.startswith(f"alert {alert.id} of")
+    assert started.details["evidence"]["rows"] == 60  # days 4, 5 and 6, counted from day 4
+    # a decision was taken: the same trigger does not start another
+    traffic = Traffic(ctx, shock={})
+    traffic.replay(7, 10)
+    assert not tick(ctx, day(10), spec.model_copy(update={"cooldown": timedelta(0)})).started
+
+
+def test_an_alert_a_person_called_a_false_alarm_starts_nothing_later(family):
+    ctx, spec = family, policy(min_labels=50)
+    alert = _closed_before_enough_rows(ctx, spec)
+    label_alert(ctx.store, alert.id, resolution="false_alarm", actor="ops", reason="a test feed")
+    report = run_policies(
+        ctx.store, ctx.artifacts, ctx.settings.resolved_artifact_uri, [spec], now=day(7)
+    )
+    assert not report.started and not report.waiting
+
+
+def test_after_a_kept_champion_the_next_decision_counts_every_row_since_the_change(family):
+    """Segment a's labels jump on day 3 alone, and a 4-day mae window keeps the alert up
+    through day 6. The first decision (day 5, on the 20 rows of day 4) keeps the
+    champion; the next (day 6) judges the same champion on all 40 rows since the alert,
+    not on the 20 after the first decision: handfuls of rows tested one by one never add
+    up to evidence; and each look waits for 20 rows more than the last."""
+    ctx = family
+    loopml.create_monitor(
+        loopml.MonitorSpec(
+            name="demand-mae-4d",
+            model="demand",
+            kind="performance",
+            metric="mae",
+            threshold=3.0,
+            window="4d",
+            schedule="1d",
+            per_segment=True,
+            min_rows=10,
+        )
+    )
+    triggers = [{"when": "alert", "monitor": "demand-mae-4d"}]
+    spec = policy(triggers=triggers, min_labels=20, cooldown="1h", history="all")
+    traffic = Traffic(ctx, shock={"a": 3}, until={"a": 4})
+    traffic.replay(0, 5)
+    assert not tick(ctx, day(4), spec).started
+    [first] = tick(ctx, day(5), spec).started
+    assert first.state == "kept_champion" and first.details["evidence"]["rows"] == 20
+    # the next look waits for min_labels new rows: looks at 20, 40, 60 rows, not every pass
+    loopml.run_monitors(now=day(5.5), force=True)  # the alert confirmed, no new rows
+    root = ctx.settings.resolved_artifact_uri
+    waiting = run_policies(ctx.store, ctx.artifacts, root, [spec], now=day(5.5))
+    assert not waiting.started
+    assert (
+        f"0 of 20 labelled rows since champion v{first.champion_version} was kept"
+        in (waiting.waiting[0])
+    )
+    traffic.replay(5, 6)
+    [second] = tick(ctx, day(6), spec).started
+    assert second.champion_version == first.champion_version
+    assert second.details["evidence"]["rows"] == 40

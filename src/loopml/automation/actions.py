@@ -134,11 +134,14 @@ def wait(
     needed: int,
     actor: str,
     action_id: int | None = None,
+    trigger: dict[str, Any] | None = None,
 ) -> bool:
     """Say on the timeline that a decision waits for evidence (``rows`` of ``needed``).
 
-    Written once per change of ``why``: a pass that finds the same count says nothing new.
-    Returns whether an entry was written."""
+    A retrain that waits also keeps its ``trigger`` (its reason, ``since`` when its rows
+    count, the ``alert`` that fired it), so that ``pending_trigger`` finds it on later
+    passes. Written once per change of ``why``: a pass that finds the same count says
+    nothing new. Returns whether an entry was written."""
     newest = next(
         iter(
             audit.list_events(
@@ -168,9 +171,27 @@ def wait(
                 "action": action_id,
                 "rows": rows,
                 "needed": needed,
+                **(trigger or {}),
             },
         )
     return True
+
+
+def pending_trigger(store: Store, spec: PolicySpec, segment: str) -> dict[str, Any] | None:
+    """The trigger a retrain of ``segment`` waits on, if the segment's newest policy
+    entry is that wait: any action begun since supersedes it."""
+    newest = audit.list_events(
+        store,
+        entity_type="model",
+        entity_id=spec.model,
+        actions=["policy.*"],
+        segment=segment,
+        limit=1,
+    )
+    after = (newest[0].after or {}) if newest else {}
+    if not newest or newest[0].action != "policy.wait" or after.get("policy") != spec.name:
+        return None
+    return after if after.get("since") and after.get("action") is None else None
 
 
 def list_actions(

@@ -158,6 +158,10 @@ def _triggered(ctx: _Pass) -> list[tuple[str, str, datetime | None]]:
         for segment, why, since in _fired(ctx, trigger):
             fired.setdefault(segment, (why, since))
     busy = {a.segment for a in actions.in_flight(ctx.store, ctx.spec.model)}
+    for segment, why, since in _pending(ctx, busy):
+        # the evidence of a trigger that waited counts from its change, alert or not
+        now_why, now_since = fired.get(segment, (why, since))
+        fired[segment] = (now_why, since if now_since is None else _earlier(since, now_since))
     return [
         (s, why, since)
         for s, (why, since) in sorted(fired.items())
@@ -166,14 +170,19 @@ def _triggered(ctx: _Pass) -> list[tuple[str, str, datetime | None]]:
 
 
 def _fired(ctx: _Pass, trigger: Trigger):
-    last = _last_action_times(ctx)
+    latest = {a.segment: a for a in actions.list_actions(ctx.store, model=ctx.spec.model)}
+    last = {segment: a.finished_at or a.started_at for segment, a in latest.items()}
     if trigger.when == "alert":
         for alert in monitors.list_alerts(ctx.store, state="active", monitor=trigger.monitor):
             done = last.get(alert.segment)
             if done is not None and alert.updated_at <= done:
                 continue  # not confirmed since the last action: no new evidence yet
             began = _change_point(ctx, alert) or alert.opened_at
-            since = max(began, done or began)
+            kept = _kept_champion(ctx, latest.get(alert.segment))
+            since = began if kept else max(began, done or began)
+            if kept:  # the next look waits for min_labels rows more than the last one had
+                ctx.read.setdefault(("looked", ctx.spec.name), {})[alert.segment] = done
+            ctx.read.setdefault(("alerts", ctx.spec.name), {})[alert.segment] = alert.id
             yield alert.segment, f"alert {alert.id} of {alert.monitor}: {alert.message}", since
     elif trigger.when == "schedule":
         for segment in _served_segments(ctx):
@@ -190,6 +199,41 @@ def _fired(ctx: _Pass, trigger: Trigger):
                 yield segment, f"{trigger.labels} new labelled rows", since
 
 
+def _pending(ctx: _Pass, busy: set[str]):
+    """Alert triggers that waited for evidence and were not acted on since: the rows since
+    their change keep counting after the monitor closed the alert (a shift the model
+    half absorbs, a window that moved on), until a retrain decides or a person resolves
+    the alert as a false alarm."""
+    for segment in _served_segments(ctx):
+        if segment in busy or not ctx.spec.covers(segment):
+            continue
+        waited = actions.pending_trigger(ctx.store, ctx.spec, segment)
+        if waited is None:
+            continue
+        alert = waited.get("alert")
+        if alert is not None and _false_alarm(ctx, alert):
+            continue
+        since = pd.Timestamp(waited["since"]).to_pydatetime()
+        last = actions.list_actions(ctx.store, model=ctx.spec.model, segment=segment)
+        if last and _kept_champion(ctx, last[-1]):
+            ctx.read.setdefault(("looked", ctx.spec.name), {})[segment] = last[-1].finished_at
+        ctx.read.setdefault(("alerts", ctx.spec.name), {}).setdefault(segment, alert)
+        yield segment, waited["trigger"], since
+
+
+def _earlier(a: datetime, b: datetime) -> datetime:
+    """The earlier of two times, either of them naive (UTC, as SQLite keeps them) or not."""
+    utc = [pd.Timestamp(t).tz_localize("UTC") if pd.Timestamp(t).tz is None else t for t in (a, b)]
+    return a if pd.Timestamp(utc[0]) <= pd.Timestamp(utc[1]) else b
+
+
+def _false_alarm(ctx: _Pass, alert_id: int) -> bool:
+    try:
+        return monitors.get_alert(ctx.store, alert_id).resolution == "false_alarm"
+    except NotFound:  # its monitor was deleted: nothing says the change was not real
+        return False
+
+
 def _change_point(ctx: _Pass, alert) -> datetime | None:
     """When the change began, if the alert's detector dated it (a CUSUM does): the
     evidence for a retrain counts from there, not from when the alarm was raised."""
@@ -203,11 +247,15 @@ def _change_point(ctx: _Pass, alert) -> datetime | None:
     return min(began, opened).to_pydatetime()
 
 
-def _last_action_times(ctx: _Pass) -> dict[str, datetime]:
-    return {
-        a.segment: a.finished_at or a.started_at
-        for a in actions.list_actions(ctx.store, model=ctx.spec.model)
-    }
+def _kept_champion(ctx: _Pass, action: PolicyAction | None) -> bool:
+    """Did the segment's last action keep the champion that serves it still? Then the rows
+    since the change are still that champion's evidence: the next decision counts them
+    all, not only those after the last one (disjoint handfuls of rows would never add up
+    to the power a paired test needs)."""
+    if action is None or action.state != S.KEPT_CHAMPION:
+        return False
+    serving = registry.resolve(ctx.store, ctx.spec.model, alias="champion", segment=action.segment)
+    return serving.version == action.champion_version
 
 
 def _served_segments(ctx: _Pass) -> list[str]:
@@ -252,19 +300,26 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
     training = history.training_of(ctx.store, ctx.artifacts, current, features)
     past = history.gather(training, traffic, features)
     judged = _judged(past, since)
-    if judged.sum() < spec.min_labels:
+    looked = ctx.read.get(("looked", spec.name), {}).get(segment)
+    new = int(_judged(past, looked).sum()) if looked is not None else int(judged.sum())
+    if min(new, judged.sum()) < spec.min_labels:
         why = (
             f"{int(judged.sum())} of {spec.min_labels} labelled rows since the trigger "
             f"to compare a challenger with champion v{current.version}"
+            if judged.sum() < spec.min_labels
+            else f"{new} of {spec.min_labels} labelled rows since champion v{current.version} "
+            f"was kept, to judge it again on the {int(judged.sum())} since the change"
         )
+        alert = ctx.read.get(("alerts", spec.name), {}).get(segment)
         actions.wait(
             ctx.store,
             spec,
             segment,
             why,
-            rows=int(judged.sum()),
+            rows=min(new, int(judged.sum())),
             needed=spec.min_labels,
             actor=ctx.actor,
+            trigger={"trigger": trigger[:500], "since": _iso(since), "alert": alert},
         )
         report.waiting.append(f"{spec.model} {segment or '(all)'}: {why}")
         return
@@ -294,6 +349,10 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
             f"Retrain of {spec.model} {segment} failed: {detail}. The champion keeps serving.",
         )
         report.started.append(failed)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else pd.Timestamp(when).isoformat()
 
 
 def _judged(past: history.History, since: datetime | None) -> np.ndarray:

@@ -124,7 +124,8 @@ class MonitorSpec(BaseModel):
     cusum_h: float = Field(
         default=4.0,
         gt=0,
-        description="For cusum: the alarm limit (169 rows between false alarms with k 0.5, h 4).",
+        description="For cusum: the alarm limit of its sums of the mean and of the spread "
+        "(113 rows between false alarms with k 0.5, h 4).",
     )
     # fairness (metric, threshold and min_rows as above; min_rows counts per group)
     sensitive: str | None = Field(
