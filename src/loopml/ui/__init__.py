@@ -11,10 +11,7 @@ from fastapi import FastAPI
 
 
 def install(app: FastAPI) -> None:
-    from loopml.auth.throttle import SignInThrottle
     from loopml.ui import alerts, approvals, assets, home, models, signin
-
-    app.state.sign_in_throttle = SignInThrottle()
 
     for module in (assets, signin, home, alerts, approvals, models):
         app.include_router(module.router)
