@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 
 def install(app: FastAPI) -> None:
-    from loopml.ui import alerts, approvals, assets, home, models, signin
+    from loopml.ui import alerts, approvals, assets, home, models, render, signin
 
     for module in (assets, signin, home, alerts, approvals, models):
         app.include_router(module.router)
     assets.mount(app)
+    app.state.startup.append(render.compile_templates)
