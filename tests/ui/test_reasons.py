@@ -121,7 +121,7 @@ def test_every_kind_of_queue_item_reads_as_a_plain_sentence(browser, every_kind)
     fairness = _one(reasons, "east", "errors")
     assert re.fullmatch(
         r"Progression at region east: the size of its errors differs between sex groups: the "
-        rf"least favoured gets \d+% of the most favoured's, below the 80% required, since {DAY}",
+        rf"lowest is \d+% of the highest, below the 80% required, since {DAY}",
         fairness,
     ), fairness
 

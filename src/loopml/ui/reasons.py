@@ -164,8 +164,8 @@ def _fairness(spec: MonitorSpec, value: float, threshold: float) -> str:
     group = f"{spec.sensitive} groups" if spec.sensitive else "groups"
     if metric.endswith("_ratio"):
         return (
-            f"{words} differs between {group}: the least favoured gets "
-            f"{_percent(value)} of the most favoured's, below the {_percent(threshold)} required"
+            f"{words} differs between {group}: the lowest is {_percent(value)} of the "
+            f"highest, below the {_percent(threshold)} required"
         )
     return (
         f"{words} differs between {group} by {amount(value)}, more than the "
