@@ -91,7 +91,7 @@ def test_an_operator_new_to_loopml_handles_the_demand_shock(demo, page, camera):
     page.locator("select[name=state]").select_option("all")
     page.get_by_role("button", name="Show").click()
     page.get_by_role(
-        "link", name=re.compile(f"demand at {re.escape(story.glitched)}")
+        "link", name=re.compile(re.escape(place("demand", story.glitched)))
     ).first.click()
     page.locator("#series.js-plotly-plot").wait_for()
     camera.shot("false-alarm-before")

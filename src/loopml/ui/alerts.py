@@ -43,7 +43,7 @@ def alert_list(
             request, "error.html", status_code=error.status_code, error=error, back="/ui/alerts"
         )
     shown = alerts[:500]
-    evidence = monitoring.alert_evidence(store, [a for a in shown if a.state != "resolved"])
+    evidence = monitoring.alert_evidence(store, shown)
     return page(
         request,
         "alerts.html",

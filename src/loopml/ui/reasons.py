@@ -45,7 +45,7 @@ def alert_reason(
     since = day(alert.opened_at)
     details = details or {}
     kind = spec.kind if spec is not None else None
-    if kind == "drift" and details.get("columns"):
+    if kind == "drift" and any(c.get("drifted") for c in details.get("columns") or ()):
         return f"{where}: {_drift(details)}, since {since}"
     if kind == "error_drift" and details.get("side") in ("up", "down"):
         return _shift(where, details, since)
