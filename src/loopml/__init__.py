@@ -215,8 +215,14 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'loopml' has no attribute {name!r}")
     import importlib
+    import sys
 
-    value = getattr(importlib.import_module(module), name)
+    tracking = sys.modules.get("loopml.tracking.fluent")  # loaded if a run is open
+    if tracking is None:
+        value = getattr(importlib.import_module(module), name)
+    else:
+        with tracking.not_training():  # the import of loopml's own parts, not training
+            value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

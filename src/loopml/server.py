@@ -31,6 +31,7 @@ from loopml.api import (
 from loopml.api.auth import Authenticator, AuthMiddleware
 from loopml.api.middleware import BodyLimits, RequestMiddleware
 from loopml.api.telemetry import Telemetry
+from loopml.auth.throttle import SignInThrottle
 from loopml.config import Settings
 from loopml.redaction import redact_logs
 from loopml.serving.traffic import ServingConfig
@@ -107,7 +108,9 @@ def _install_auth(app: FastAPI, context: Context) -> None:
         from loopml.auth.users import require_an_admin
 
         require_an_admin(context.store)
-    app.state.authenticator = Authenticator(context.store)
+    # One count of failed passwords for the UI's sign-in and HTTP Basic alike.
+    app.state.sign_in_throttle = SignInThrottle()
+    app.state.authenticator = Authenticator(context.store, throttle=app.state.sign_in_throttle)
     app.add_middleware(
         AuthMiddleware,
         router=app.router,

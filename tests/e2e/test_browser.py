@@ -57,12 +57,12 @@ def test_sign_in_and_walk_the_home_queue(site, page, camera):
     expect(page.get_by_role("heading", name="Needs you")).to_be_visible()
     items = page.locator("ol.queue > li")
     expect(items).to_have_count(8)  # 4 alerts (mae and drift at two clinics) and 4 approvals
-    expect(items.first).to_contain_text("progression at region=north: mae")
+    expect(items.first).to_contain_text("Progression at region north: the average error is")
     expect(page.locator("time").first).not_to_contain_text("UTC")  # shown in the viewer's zone
     camera.shot("home")
     items.first.get_by_role("link", name="Look and resolve").click()
     expect(
-        page.get_by_role("heading", name=re.compile("Open progression at region=north"))
+        page.get_by_role("heading", name=re.compile("Open Progression at region north"))
     ).to_be_visible()
     page.locator(".js-plotly-plot").first.wait_for()
     camera.shot("alert")

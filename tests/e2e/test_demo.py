@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from loopml.config import Settings
 from loopml.demo.scenario import OPERATOR, Plan, how_to_sign_in, run
+from loopml.ui.reasons import place
 
 pytestmark = pytest.mark.slow
 
@@ -60,8 +61,9 @@ def test_an_operator_new_to_loopml_handles_the_demand_shock(demo, page, camera):
     # The home queue names the segments the shock hit, and what waits for a decision.
     queue = page.locator("ol.queue > li")
     for segment in by_hand:
-        expect(queue.filter(has_text=f"demand at {segment}: mape")).to_have_count(1)
-        expect(queue.filter(has_text=f"demand at {segment}: challenger")).to_have_count(1)
+        where = place("demand", segment)  # "Demand at product flour, store north"
+        expect(queue.filter(has_text=f"{where}: the average error relative")).to_have_count(1)
+        expect(queue.filter(has_text=f"{where}: a new version")).to_have_count(1)
     camera.shot("home")
 
     # The health table, filtered to what needs action, lists them too; one incident groups them.
@@ -76,10 +78,9 @@ def test_an_operator_new_to_loopml_handles_the_demand_shock(demo, page, camera):
 
     # Why: the alert page shows the error over time, far above its threshold since the shock.
     go(page, "Needs you")
-    queue.filter(has_text=f"demand at {by_hand[0]}: mape").get_by_role("link").click()
-    expect(
-        page.get_by_role("heading", name=re.compile(f"Open demand at {re.escape(by_hand[0])}"))
-    ).to_be_visible()
+    where = place("demand", by_hand[0])
+    queue.filter(has_text=f"{where}: the average error relative").get_by_role("link").click()
+    expect(page.get_by_role("heading", name=re.compile(f"Open {re.escape(where)}"))).to_be_visible()
     expect(page.get_by_role("heading", name="demand-mape over time")).to_be_visible()
     page.locator("#series.js-plotly-plot").wait_for()
     camera.shot("alert")
@@ -90,7 +91,7 @@ def test_an_operator_new_to_loopml_handles_the_demand_shock(demo, page, camera):
     page.locator("select[name=state]").select_option("all")
     page.get_by_role("button", name="Show").click()
     page.get_by_role(
-        "link", name=re.compile(f"demand at {re.escape(story.glitched)}")
+        "link", name=re.compile(re.escape(place("demand", story.glitched)))
     ).first.click()
     page.locator("#series.js-plotly-plot").wait_for()
     camera.shot("false-alarm-before")

@@ -13,10 +13,10 @@ from loopml.registry import service as registry
 
 def test_home_ranks_untaken_alerts_before_approvals_each_with_a_reason(browser, world):
     page = sign_in(browser, "olive").text
-    alerts = page.index("progression at region=north: mae")
-    approval = page.index("challenger v")
+    alerts = page.index("Progression at region north: the average error is")
+    approval = page.index("a new version (v")
     assert alerts < approval
-    assert "above the threshold) since" in page and "Look and resolve" in page
+    assert "% above the" in page and "allowed, since" in page and "Look and resolve" in page
     assert page.count("Review and decide") == 4
     assert '<time datetime="' in page
 
@@ -141,8 +141,9 @@ def test_acknowledged_alerts_move_down_the_queue_and_snoozed_ones_leave_it(ctx, 
     snoozed = browser.post(f"/ui/alerts/{south}/snooze", data={"csrf": csrf(page), "for": "1d"})
     assert "snoozed for 1d" in snoozed.text
     home = browser.get("/ui/").text
-    assert "region=south: mae" not in home
-    assert home.index("region=north: mae") > home.index("challenger v8")  # after the approvals
+    assert "region south: the average error" not in home
+    north_alert = home.index("Progression at region north: the average error")
+    assert north_alert > home.index("a new version (v8)")  # after the approvals
     assert monitoring.get_alert(ctx.store, north).acknowledged_by == "olive"
     assert audit.list_events(ctx.store, action="alert.snooze")[0].actor == "olive"
     wrong = browser.post(f"/ui/alerts/{south}/snooze", data={"csrf": csrf(page), "for": "1y"})

@@ -36,6 +36,24 @@ def test_a_wrong_password_is_refused_in_words_and_audited(ctx, browser):
     assert [e.entity_id for e in refused] == ["olive"]
 
 
+def test_a_failed_sign_in_of_an_unknown_name_is_audited_without_what_was_typed(ctx, browser):
+    """What was typed as the name may be a password typed in the wrong field."""
+    from loopml.auth.throttle import MAX_FAILURES
+
+    typed = "Tr0ub4dor&3 horse"
+    for _ in range(MAX_FAILURES):
+        assert sign_in(browser, typed, "my user name").status_code == 200
+    assert sign_in(browser, typed, "my user name").status_code == 429
+    refused = audit.list_events(ctx.store, action="user.sign_in_refused")
+    throttled = audit.list_events(ctx.store, action="user.sign_in_throttled")
+    assert len(refused) == MAX_FAILURES and len(throttled) == 1
+    for event in (*refused, *throttled):
+        assert (event.actor, event.entity_id) == ("anonymous", "unknown user")
+        assert "from testclient" in event.reason
+    everything = repr([e.__dict__ for e in audit.list_events(ctx.store)])
+    assert "Tr0ub4dor" not in everything and "my user name" not in everything
+
+
 def test_a_script_gets_401_and_a_browser_the_sign_in_page(app, browser):
     from fastapi.testclient import TestClient
 
@@ -85,7 +103,8 @@ def test_repeated_wrong_passwords_are_refused_for_a_while_with_429_and_audited(c
     assert 14 * 60 < int(held.headers["Retry-After"]) <= 15 * 60
     assert "loopml_session" not in browser.cookies
     [event] = audit.list_events(ctx.store, action="user.sign_in_throttled")
-    assert event.actor == "pat" and "5 failed sign-ins of user 'pat'" in event.reason
+    assert (event.actor, event.entity_id) == ("pat", "pat")
+    assert "5 failed sign-ins of this user name" in event.reason
     assert "from testclient" in event.reason
     assert sign_in(browser, "ada").status_code == 200  # another person at the same desk
 

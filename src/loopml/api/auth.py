@@ -37,7 +37,8 @@ from loopml.auth import tokens, users
 from loopml.auth.hashing import TOKEN_PREFIX
 from loopml.auth.permissions import SAFE_METHODS, Permission
 from loopml.auth.principal import ANONYMOUS, Principal
-from loopml.errors import Forbidden, LoopmlError, Unauthorized
+from loopml.auth.throttle import SignInThrottle
+from loopml.errors import Forbidden, LoopmlError, TooManyRequests, Unauthorized
 from loopml.store import Store
 
 log = logging.getLogger("loopml.server")
@@ -51,26 +52,73 @@ UI_PREFIX = "/ui"
 class Authenticator:
     """Credentials -> principal, with a short cache so a client sending the same header
     on every request costs one store lookup (and one Argon2 check) per ``ttl`` seconds;
-    a revoked token or disabled user stops working within ``ttl``."""
+    a revoked token or disabled user stops working within ``ttl``.
 
-    def __init__(self, store: Store, *, ttl: float = 5.0, size: int = 1024) -> None:
+    A user's name and password sent with HTTP Basic count against ``throttle``, the one
+    the UI's sign-in uses: failures per name and per address, and while either is held
+    back the password is not even checked (TooManyRequests, with when to try again). A
+    live token sent as the password (MLflow's client does) is never held back: it cannot
+    be guessed, and someone else's failures must not lock its client out."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        ttl: float = 5.0,
+        size: int = 1024,
+        throttle: SignInThrottle | None = None,
+    ) -> None:
         self.store, self.ttl, self.size = store, ttl, size
+        self.throttle = SignInThrottle() if throttle is None else throttle  # empty is falsy
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._pending: dict[str, asyncio.Future] = {}
 
-    async def principal(self, authorization: str) -> Principal:
-        key = hashlib.sha256(authorization.encode()).hexdigest()
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        found = await self._checked_once(key, authorization)
+    async def principal(self, authorization: str, address: str = "unknown") -> Principal:
+        basic = _basic_credentials(authorization)
+        if basic is None:
+            found = await self._lookup(authorization)
+        else:
+            found = await self._basic(*basic, authorization, address)
         if found is None:
             raise Unauthorized(
                 "The credentials were not accepted (unknown, expired or revoked).",
                 hint="Send a live token (loopml tokens create) as a Bearer token or as the "
                 "password of HTTP Basic, or a user's name and password.",
             )
-        self._remember(key, found)
+        return found
+
+    async def _basic(
+        self, name: str, password: str, authorization: str, address: str
+    ) -> Principal | None:
+        if password.startswith(TOKEN_PREFIX):
+            found = await self._lookup(f"Bearer {password}")
+            if found is not None:
+                return found
+        # Held back before the cache too: a cached answer must not tell a guesser who is
+        # held back that a guess was right.
+        held = self.throttle.check(name, address)
+        if held is not None:
+            raise TooManyRequests(
+                f"Too many failed sign-ins ({held.reason}): try again in {held.retry_after} s.",
+                retry_after=held.retry_after,
+                hint="Check the user name and password (or send a token), and wait; "
+                "an admin can reset a forgotten password.",
+            )
+        found = await self._lookup(authorization)
+        if found is None:
+            self.throttle.failed(name, address)
+        else:
+            self.throttle.succeeded(name)
+        return found
+
+    async def _lookup(self, authorization: str) -> Principal | None:
+        key = hashlib.sha256(authorization.encode()).hexdigest()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        found = await self._checked_once(key, authorization)
+        if found is not None:
+            self._remember(key, found)
         return found
 
     async def _checked_once(self, key: str, authorization: str) -> Principal | None:
@@ -88,12 +136,8 @@ class Authenticator:
         scheme, value = scheme.lower(), value.strip()
         if scheme == "bearer":
             return tokens.check_token(self.store, value)
-        if scheme == "basic":
+        if scheme == "basic":  # a token as the password was tried as a Bearer token
             name, password = _basic(value)
-            if password.startswith(TOKEN_PREFIX):
-                found = tokens.check_token(self.store, password)
-                if found is not None:
-                    return found
             return users.check_password(self.store, name, password)
         return None
 
@@ -136,7 +180,7 @@ class AuthMiddleware:
             if self.required and not principal.can(permission, model):
                 await self._audit_refusal(scope, principal, permission)
                 raise _forbidden(principal, permission, model)
-        except LoopmlError as error:  # 401, 403, or 503 when the store is down
+        except LoopmlError as error:  # 401, 403, 429 (throttled), or 503 when the store is down
             if isinstance(error, Unauthorized) and _in_ui(scope) and _wants_html(scope):
                 await _to_sign_in(scope, receive, send)
                 return
@@ -193,7 +237,7 @@ class AuthMiddleware:
         headers = Headers(scope=scope)
         authorization = headers.get("authorization")
         if authorization:
-            return await self.authenticator.principal(authorization)
+            return await self.authenticator.principal(authorization, _address(scope))
         session = _session(scope, headers)
         if session:
             try:
@@ -226,6 +270,8 @@ class AuthMiddleware:
             )
         if isinstance(error, Unauthorized):
             response.headers["WWW-Authenticate"] = CHALLENGE
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
         await response(scope, receive, send)
 
 
@@ -293,6 +339,17 @@ def _route_path(scope: Scope) -> str:
     """The path routes are matched against: without the app's root path, if any."""
     path, root = scope["path"], scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def _basic_credentials(authorization: str) -> tuple[str, str] | None:
+    """The name and password of an HTTP Basic header, or None for another scheme."""
+    scheme, _, value = authorization.strip().partition(" ")
+    return _basic(value.strip()) if scheme.lower() == "basic" else None
 
 
 def _basic(value: str) -> tuple[str, str]:

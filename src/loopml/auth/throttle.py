@@ -57,7 +57,8 @@ class SignInThrottle:
                 times = self._recent((kind, key), now)
                 if times is not None and len(times) >= self.limits[kind]:
                     wait = max(1, math.ceil(times[0] + self.window - now))
-                    who = f"user {name!r}" if kind == "name" else f"address {address}"
+                    # Never the typed name: it may be a password typed in the wrong field.
+                    who = "this user name" if kind == "name" else f"address {address}"
                     return Refusal(
                         wait,
                         f"{len(times)} failed sign-ins of {who} within "

@@ -89,6 +89,11 @@ def list_users(store: Store) -> list[User]:
         return [_user(row) for row in session.scalars(select(UserRow).order_by(UserRow.name))]
 
 
+def user_exists(store: Store, name: str) -> bool:
+    with store.read() as session:
+        return session.scalar(select(UserRow.id).where(UserRow.name == name)) is not None
+
+
 def get_user(store: Store, name: str) -> User:
     with store.read() as session:
         return _user(user_row(session, name))

@@ -25,15 +25,18 @@ def log_dataset(data: Any, name: str, run: Any = None) -> DatasetVersion:
     The same content again returns the existing version. ``run`` (a run or its
     id) defaults to the active run, which records the version as an input.
     """
+    from loopml.tracking.fluent import not_training
+
     context = get_context()
-    return service.log_version(
-        context.store,
-        context.artifacts,
-        data,
-        name,
-        run_id=_run_id(run),
-        actor=context.settings.actor,
-    )
+    with not_training():  # hashing and profiling the data is not the run's training
+        return service.log_version(
+            context.store,
+            context.artifacts,
+            data,
+            name,
+            run_id=_run_id(run),
+            actor=context.settings.actor,
+        )
 
 
 def get_dataset(name: str, version: int | None = None) -> DatasetVersion:
@@ -46,9 +49,12 @@ def get_dataset(name: str, version: int | None = None) -> DatasetVersion:
 
 def load_dataset(name: str, version: int | None = None) -> pd.DataFrame:
     """The data of a dataset version as a DataFrame; an active run records it as an input."""
+    from loopml.tracking.fluent import not_training
+
     context = get_context()
     found = get_dataset(name, version)
-    frame = service.load_table(context.artifacts, found).to_pandas()
+    with not_training():  # reading the data is not the run's training
+        frame = service.load_table(context.artifacts, found).to_pandas()
     run_id = _run_id(None)
     if run_id is not None:
         service.record_run_input(context.store, run_id, found.id)

@@ -395,6 +395,28 @@ def latest_results(
     return found
 
 
+def alert_evidence(
+    store: Store, alerts: Sequence[Alert]
+) -> dict[int, tuple[MonitorSpec, dict[str, Any]]]:
+    """Alert id -> its monitor's spec and the details of the newest result of its segment
+    (what a sentence about the alert is made of): one query per monitor."""
+    by_monitor: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        by_monitor.setdefault(alert.monitor, []).append(alert)
+    found = {}
+    for name, some in by_monitor.items():
+        newest = {
+            result.segment: (_monitor(row).spec, dict(result.details or {}))
+            for row, result in latest_results(
+                store, monitor=name, segments=sorted({a.segment for a in some})
+            )
+        }
+        for alert in some:
+            if alert.segment in newest:
+                found[alert.id] = newest[alert.segment]
+    return found
+
+
 def latest_values(store: Store) -> list[tuple[Monitor, str, float | None]]:
     """(monitor, segment, value) of the newest result of every monitor and segment, without
     the results' details: the cheap read behind tables of many segments."""

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from loopml.predictions import totals
 from loopml.predictions.schema import FEEDBACK_SCHEMA, FIELDS, TIME_TYPE, unified, utc
 
 
@@ -52,15 +53,17 @@ def summarize(root: str, model: str) -> list[LogSummary]:
     """Per segment and version of ``model``: how many predictions the log holds, their
     first and last event time and the serving CPU they cost; shadow rows included.
 
-    Each file's totals are computed once and kept (a written file never changes: the
-    writer renames whole files into place), so a repeated summary reads only new files."""
+    Each file's totals come from the small file the writer keeps beside it (or, for a
+    file without one, from its rows) and are kept once read (a written file never
+    changes: the writer renames whole files into place)."""
     fs, base = _fs(root)
     folder = f"{base}/predictions/model={model}"
-    parts = [
-        _file_totals(fs, path)
-        for hour in _hours(fs, folder, None, None)
-        for path in _parquet_files(fs, hour)
-    ]
+    parts = []
+    for hour in _hours(fs, folder, None, None):
+        names = set(_listing(fs, hour))
+        for path in sorted(n for n in names if n.endswith(".parquet")):
+            kept = totals.totals_path(path)
+            parts.append(_kept_totals(fs, kept) if kept in names else _file_totals(fs, path))
     if not parts:
         return []
     grouped = (
@@ -85,28 +88,19 @@ def summarize(root: str, model: str) -> list[LogSummary]:
 
 
 @functools.lru_cache(maxsize=50_000)
+def _kept_totals(fs, path: str) -> pa.Table:
+    with fs.open(path, "rb") as handle:
+        return totals.from_bytes(handle.read())
+
+
+@functools.lru_cache(maxsize=50_000)
 def _file_totals(fs, path: str) -> pa.Table:
-    """One log file's rows, first and last event time and CPU per segment and version."""
+    """The totals of a log file kept without them, from its rows."""
     with fs.open(path, "rb") as handle:
         parquet = pq.ParquetFile(handle)
         names = parquet.schema_arrow.names
-        wanted = [c for c in ("segment", "version", "time", "event_time", "cpu_ms") if c in names]
-        table = _with_event_time(parquet.read(columns=wanted), "event_time")
-    if "cpu_ms" not in table.column_names:  # written before it was recorded
-        table = table.append_column("cpu_ms", pa.nulls(table.num_rows, pa.float64()))
-    totals = table.group_by(["segment", "version"]).aggregate(
-        [("event_time", "count"), ("event_time", "min"), ("event_time", "max"), ("cpu_ms", "sum")]
-    )
-    return pa.table(
-        {
-            "segment": totals["segment"],
-            "version": pc.cast(totals["version"], pa.int64()),
-            "rows": totals["event_time_count"],
-            "first": pc.cast(totals["event_time_min"], TIME_TYPE),
-            "last": pc.cast(totals["event_time_max"], TIME_TYPE),
-            "cpu_ms": pc.cast(totals["cpu_ms_sum"], pa.float64()),
-        }
-    )
+        table = parquet.read(columns=[c for c in totals.COLUMNS if c in names])
+    return totals.totals_of(table)
 
 
 def log_folder(root: str, model: str) -> str:
@@ -226,7 +220,11 @@ def _listdirs(fs, folder: str, prefix: str) -> list[str]:
 
 
 def _parquet_files(fs, folder: str) -> list[str]:
-    return sorted(path for path in fs.ls(folder, detail=False) if path.endswith(".parquet"))
+    return sorted(path for path in _listing(fs, folder) if path.endswith(".parquet"))
+
+
+def _listing(fs, folder: str) -> list[str]:
+    return [path.rstrip("/") for path in fs.ls(folder, detail=False)]
 
 
 def _empty_predictions(columns: Sequence[str] | None) -> pa.Table:

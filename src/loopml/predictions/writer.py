@@ -9,7 +9,11 @@ records. Files are written under a temporary name and renamed, so a reader
 sees whole files only::
 
     <root>/predictions/model=<name>/date=YYYY-MM-DD/hour=HH/<uuid>.parquet
+    <root>/predictions/model=<name>/date=YYYY-MM-DD/hour=HH/<uuid>.totals
     <root>/feedback/date=YYYY-MM-DD/hour=HH/<uuid>.parquet
+
+Beside each predictions file, its per-segment totals (``loopml.predictions.totals``),
+so a summary of the log reads those instead of every row.
 
 A prediction's hour is the hour of its ``event_time`` (the time it is about,
 ``time`` when the request gave none) and a label's the hour of its own
@@ -31,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from loopml.errors import InvalidInput
-from loopml.predictions import schema
+from loopml.predictions import schema, totals
 from loopml.registry.segments import canonical_segment
 
 FLUSH_INTERVAL = 1.0  # seconds: the most a killed server loses
@@ -95,7 +99,8 @@ class _BatchWriter:
             try:
                 # Folder by folder, so a failure re-buffers only what was not written.
                 for folder in list(pending):
-                    _write_parquet(self.fs, folder, schema.unified(pending[folder]))
+                    table = schema.unified(pending[folder])
+                    _write_parquet(self.fs, folder, table, self._totals(table))
                     del pending[folder]
             except BaseException:
                 with self._lock:
@@ -143,6 +148,10 @@ class _BatchWriter:
 
     def _normalize(self, record: Mapping[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
+
+    def _totals(self, table: pa.Table) -> bytes | None:
+        """What to keep beside a written file for a summary to read instead of it."""
+        return None
 
     def _folder(self, record: dict[str, Any]) -> str:
         raise NotImplementedError
@@ -204,6 +213,10 @@ class PredictionLog(_BatchWriter):
                 part = table.filter(mask)
             self._buffer(self._folder({"model": key["model"], "event_time": key["hour"]}), part)
 
+    def _totals(self, table: pa.Table) -> bytes:
+        wanted = [name for name in totals.COLUMNS if name in table.column_names]
+        return totals.to_bytes(totals.totals_of(table.select(wanted)))
+
     def _folder(self, record: dict[str, Any]) -> str:
         hour = self._partition(record["event_time"])
         return f"{self.root}/predictions/model={record['model']}/{hour}"
@@ -264,13 +277,27 @@ class FeedbackLog(_BatchWriter):
         return pa.table(columns)
 
 
-def _write_parquet(fs, folder: str, table: pa.Table) -> None:
+def _write_parquet(fs, folder: str, table: pa.Table, summary: bytes | None = None) -> None:
+    """The file under a temporary name, renamed into place; its ``summary`` (totals) is
+    renamed into place first, so a reader who sees the file also sees its totals."""
     fs.makedirs(folder, exist_ok=True)
     name = uuid.uuid4().hex
-    temporary, final = f"{folder}/.{name}.partial", f"{folder}/{name}.parquet"
+    final = f"{folder}/{name}.parquet"
+    if summary is not None:
+        _write_whole(fs, folder, totals.totals_path(final), lambda h: h.write(summary))
+    _write_whole(
+        fs,
+        folder,
+        final,
+        lambda h: pq.write_table(table, h, compression="zstd", **writer_options(table.schema)),
+    )
+
+
+def _write_whole(fs, folder: str, final: str, write) -> None:
+    temporary = f"{folder}/.{uuid.uuid4().hex}.partial"
     try:
         with fs.open(temporary, "wb") as handle:
-            pq.write_table(table, handle, compression="zstd", **writer_options(table.schema))
+            write(handle)
         fs.mv(temporary, final)
     finally:
         if fs.exists(temporary):

@@ -44,42 +44,43 @@ def log_model(
     from loopml.tracking import fluent
 
     service.check_model_name(name)
-    context = get_context()
-    if signature == "infer":
-        signature = _infer_signature(model, input_example)
-    elif signature is not None and not isinstance(signature, signatures.Signature):
+    if signature != "infer" and not isinstance(signature, signatures.Signature | None):
         raise InvalidInput(
             "signature must be 'infer', None or a Signature.", hint="Leave it as 'infer'."
         )
+    context = get_context()
     active = fluent.active_run()
     run = active or fluent.start_run(experiment=f"model:{name}", name=f"log {name}")
-    reports_of = None
-    if explain_data is not None:
-        from loopml.explain.service import reports_at_registration
-
-        reports_of = reports_at_registration(model, name, signature, explain_data)
     try:
-        version = service.register_model(
-            context.store,
-            context.artifacts,
-            model,
-            name,
-            signature=signature,
-            trusted=trusted,
-            reports_of=reports_of,
-            segment=segment,
-            run_id=run.id,
-            metrics=metrics,
-            dataset_version_ids=[_dataset_id(d) for d in datasets or ()],
-            rules=_as_dict(rules),
-            validation=_as_dict(validation),
-            description=description,
-            actor=context.settings.actor,
-        )
+        # loopml's own work, its imports included: not the run's training CPU
+        with fluent.not_training():
+            if signature == "infer":
+                signature = _infer_signature(model, input_example)
+            reports_of = None
+            if explain_data is not None:
+                from loopml.explain.service import reports_at_registration
+
+                reports_of = reports_at_registration(model, name, signature, explain_data)
+            return service.register_model(
+                context.store,
+                context.artifacts,
+                model,
+                name,
+                signature=signature,
+                trusted=trusted,
+                reports_of=reports_of,
+                segment=segment,
+                run_id=run.id,
+                metrics=metrics,
+                dataset_version_ids=[_dataset_id(d) for d in datasets or ()],
+                rules=_as_dict(rules),
+                validation=_as_dict(validation),
+                description=description,
+                actor=context.settings.actor,
+            )
     finally:
         if active is None:
             run.end()
-    return version
 
 
 def load_model(

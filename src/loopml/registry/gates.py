@@ -213,4 +213,5 @@ def _beats(metric: str, margin: float, mine, theirs, champion_version: int) -> C
         ok,
         f"{metric} {mine[metric]:.6g} vs champion v{champion_version} {theirs[metric]:.6g} "
         f"(needs {'<=' if lower else '>='} {need:.6g})",
+        {"metric": metric, "candidate": mine[metric], "champion": theirs[metric], "needed": need},
     )

@@ -11,7 +11,9 @@ import io
 import json
 import os
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,7 @@ from loopml.errors import LoopmlError, StoreUnavailable
 from loopml.tracking import liveness, service
 from loopml.tracking.buffer import MetricBuffer
 from loopml.tracking.entities import Run, RunStatus
-from loopml.tracking.resources import ResourceMeter
+from loopml.tracking.resources import ResourceMeter, TrainingCpu
 from loopml.tracking.values import check_key, metric_step, metric_value
 
 if TYPE_CHECKING:
@@ -46,9 +48,16 @@ class ActiveRun:
             heartbeat=lambda: liveness.beat(self._store, run_id),
             heartbeat_interval=settings.run_heartbeat_interval,
         )
+        self._training = TrainingCpu()  # last: starting the run is not training
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id} experiment={self.experiment!r} status={self.status}>"
+
+    @contextmanager
+    def not_training(self) -> Iterator[None]:
+        """loopml's own work inside the run: not counted as its training CPU."""
+        with self._training.paused():
+            yield
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -140,12 +149,14 @@ class ActiveRun:
 
     def _store_file(self, path: Path, artifact_path: str) -> None:
         check_relative_path(artifact_path, "The artifact path")
-        stored = self._context.artifacts.put_file(path)
+        with self.not_training():
+            stored = self._context.artifacts.put_file(path)
         service.record_artifact(self._store, self.id, artifact_path, stored.digest, stored.size)
 
     def _store_bytes(self, data: bytes, artifact_path: str) -> None:
         check_relative_path(artifact_path, "The artifact path")
-        stored = self._context.artifacts.put_bytes(data)
+        with self.not_training():
+            stored = self._context.artifacts.put_bytes(data)
         service.record_artifact(self._store, self.id, artifact_path, stored.digest, stored.size)
 
     # lifecycle
@@ -156,6 +167,9 @@ class ActiveRun:
             return
         status = RunStatus(status)
         usage = self._meter.read()
+        training = self._training.read()
+        if training is not None:  # ended on the thread that started it, as runs are
+            usage = replace(usage, cpu_seconds=training)
         try:
             self._metrics.close(
                 lambda points: service.end_run(self._store, self.id, status, usage, error, points)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from loopml._context import get_context
@@ -77,6 +78,16 @@ def start_run(
 def active_run() -> ActiveRun | None:
     stack = _stack()
     return stack[-1] if stack else None
+
+
+@contextmanager
+def not_training() -> Iterator[None]:
+    """Around loopml's own work (registering, hashing data, the imports they need): the
+    runs open on this thread do not count its CPU as training."""
+    with ExitStack() as paused:
+        for run in list(_stack()):
+            paused.enter_context(run.not_training())
+        yield
 
 
 def end_run(status: RunStatus | str = RunStatus.FINISHED) -> None:

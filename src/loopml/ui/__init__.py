@@ -11,11 +11,9 @@ from fastapi import FastAPI
 
 
 def install(app: FastAPI) -> None:
-    from loopml.auth.throttle import SignInThrottle
-    from loopml.ui import alerts, approvals, assets, home, models, signin
-
-    app.state.sign_in_throttle = SignInThrottle()
+    from loopml.ui import alerts, approvals, assets, home, models, render, signin
 
     for module in (assets, signin, home, alerts, approvals, models):
         app.include_router(module.router)
     assets.mount(app)
+    app.state.startup.append(render.compile_templates)

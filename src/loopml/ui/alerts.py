@@ -20,7 +20,7 @@ from loopml.registry import service as registry
 from loopml.store import utcnow
 from loopml.ui import charts
 from loopml.ui.forms import act, fields, may_touch, one
-from loopml.ui.queue import alert_reason
+from loopml.ui.reasons import alert_reason
 from loopml.ui.render import page
 
 router = APIRouter(prefix="/ui/alerts", include_in_schema=False)
@@ -42,14 +42,16 @@ def alert_list(
         return page(
             request, "error.html", status_code=error.status_code, error=error, back="/ui/alerts"
         )
+    shown = alerts[:500]
+    evidence = monitoring.alert_evidence(store, shown)
     return page(
         request,
         "alerts.html",
-        alerts=alerts[:500],
+        alerts=shown,
         state=state,
         model=model or "",
         precision=episodes.precision_report(store),
-        reason=alert_reason,
+        reason=lambda alert: alert_reason(alert, *evidence.get(alert.id, (None, None))),
     )
 
 
@@ -65,7 +67,7 @@ def alert_page(request: Request, alert_id: AlertId, context: ContextDep):
         request,
         "alert.html",
         alert=alert,
-        reason=alert_reason(alert),
+        reason=alert_reason(alert, monitoring.get_monitor(store, alert.monitor).spec, latest),
         drifted=drifted,
         columns=(latest or {}).get("columns", []),
         results=results[:20],

@@ -74,13 +74,16 @@ def sign_in(
 
 
 def _refused(store: Store, name: str, action: str, reason: str) -> None:
+    """A failed or held-back sign-in, audited against the user when the name is one;
+    against an unknown name without it: what was typed there may be a password."""
+    known = bool(name) and users.user_exists(store, name)
     with store.write() as session:
         audit.record(
             session,
-            actor=name[:200] or "anonymous",
+            actor=name if known else "anonymous",
             action=action,
             entity_type="user",
-            entity_id=name[:200],
+            entity_id=name if known else "unknown user",
             reason=reason,
         )
 

@@ -19,7 +19,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from loopml.errors import Conflict, Forbidden, InvalidInput, LoopmlError, NotFound, Unauthorized
+from loopml.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LoopmlError,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 
 # The HTTP status MLflow's server gives each error code (mlflow.exceptions).
 STATUS = {
@@ -31,6 +39,7 @@ STATUS = {
     "PERMISSION_DENIED": 403,
     "RESOURCE_DOES_NOT_EXIST": 404,
     "ENDPOINT_NOT_FOUND": 404,
+    "REQUEST_LIMIT_EXCEEDED": 429,
     "NOT_IMPLEMENTED": 501,
     "TEMPORARILY_UNAVAILABLE": 503,
     "INTERNAL_ERROR": 500,
@@ -68,6 +77,8 @@ def error_code(error: LoopmlError) -> str:
         return "PERMISSION_DENIED"
     if isinstance(error, (InvalidInput, Conflict)):  # MLflow: a changed param is a bad value
         return "INVALID_PARAMETER_VALUE"
+    if isinstance(error, TooManyRequests):
+        return "REQUEST_LIMIT_EXCEEDED"
     return "TEMPORARILY_UNAVAILABLE" if error.status_code == 503 else "INTERNAL_ERROR"
 
 
