@@ -13,7 +13,7 @@ from loopml.errors import SchemaMismatch
 
 # The newest migration in ./migrations/versions; a test keeps the two in step,
 # so the common case (schema current) costs one query and no file parsing.
-HEAD = "0022"
+HEAD = "0015"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

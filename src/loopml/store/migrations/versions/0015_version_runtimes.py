@@ -1,6 +1,6 @@
 """A model version may be served through onnxruntime from its verified ONNX export
 
-Revision ID: 0022
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-02
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
