@@ -254,3 +254,41 @@ def _usage():
     from loopml.tracking.resources import ResourceUsage
 
     return ResourceUsage(1.0, 0.5, 0)
+
+
+def test_a_batch_with_one_bad_point_is_refused_whole_and_the_good_batches_all_land(client):
+    """A batch is one transaction: a bad point gets MLflow's INVALID_PARAMETER_VALUE and
+    none of its batch is stored, every time it is sent, while the batches before and after
+    it land in full (with each key's latest point)."""
+    run_id = _run(client)
+
+    def batch(step: int, bad: dict | None = None) -> dict:
+        metrics = [
+            {"key": f"m{k}", "value": k + step / 10, "timestamp": 1_700_000_000_000, "step": step}
+            for k in range(50)
+        ]
+        metrics[25] = {**metrics[25], **(bad or {})}
+        return {"run_id": run_id, "metrics": metrics}
+
+    assert client.post(f"{API}/runs/log-batch", json=batch(0)).status_code == 200
+    for bad in (
+        {"key": "tab\tkey"},
+        {"key": "tab\tkey"},  # refused again: only names that pass are remembered
+        {"key": ""},
+        {"step": 2**63},
+        {"value": "high"},
+        {"timestamp": "soon"},
+    ):
+        refused = client.post(f"{API}/runs/log-batch", json=batch(1, bad))
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert client.post(f"{API}/runs/log-batch", json=batch(2)).status_code == 200
+    for key in ("m0", "m25", "m49"):
+        history = client.get(
+            f"{API}/metrics/get-history", params={"run_id": run_id, "metric_key": key}
+        ).json()["metrics"]
+        assert [p["step"] for p in history] == [0, 2]
+    run = loopml.get_run(run_id)
+    assert set(run.metrics) == {f"m{k}" for k in range(50)}
+    assert run.latest_metrics["m25"].step == 2 and run.metrics["m25"] == 25.2
+    assert "tab\tkey" not in run.metrics

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+from typing_extensions import NotRequired, TypedDict
 
 from loopml.api.mlflow.context import MlflowDep
 from loopml.api.mlflow.entities import INPUTS_TAG, OUTPUTS_TAG, merged, metric_json
@@ -31,6 +33,17 @@ class Metric(BaseModel):
     model_id: str | None = None  # MLflow 3 copies a run's metrics onto its logged models
 
 
+class BatchMetric(TypedDict):
+    """A metric of a batch: the fields of ``Metric``, checked alike, as a plain dict (a
+    batch brings a thousand of them, and a model object each costs more than its check)."""
+
+    key: str
+    value: float
+    timestamp: NotRequired[Int64]
+    step: NotRequired[Int64]
+    model_id: NotRequired[str | None]
+
+
 class LogMetric(Metric):
     run_id: RunId | None = None
     run_uuid: RunId | None = None
@@ -49,7 +62,7 @@ class SetTag(LogParam):
 
 class LogBatch(BaseModel):
     run_id: RunId
-    metrics: list[Metric] = Field([], max_length=MAX_BATCH)
+    metrics: list[BatchMetric] = Field([], max_length=MAX_BATCH)
     params: list[KeyValue] = Field([], max_length=100)
     tags: list[KeyValue] = Field([], max_length=100)
 
@@ -65,20 +78,28 @@ class LogOutputs(BaseModel):
     models: list[dict[str, Any]] = []
 
 
-def _points(metrics: list[Metric]) -> list[tuple[str, float, int, float]]:
+def _points(metrics: list[BatchMetric]) -> list[tuple[str, float, int, float]]:
     """The run's own points; copies sent for a logged model are not new history."""
     return [
-        (check_key(m.key, "Metric"), m.value, m.step, m.timestamp / 1000)
+        (_metric_key(m["key"]), m["value"], m.get("step", 0), m.get("timestamp", 0) / 1000)
         for m in metrics
-        if not m.model_id
+        if not m.get("model_id")
     ]
+
+
+@lru_cache(maxsize=4096)
+def _metric_key(key: str) -> str:
+    """``check_key`` once per name: a run logs the same names batch after batch. Only
+    names that pass are remembered (a refused one raises, and raises again next time)."""
+    return check_key(key, "Metric")
 
 
 @router.post("/runs/log-metric")
 @requires(Permission.OPERATE)
 def log_metric(body: LogMetric, api: MlflowDep):
     run_id = _run_id(body.run_id, body.run_uuid)
-    service.log_batch(api.store, run_id, points=_points([body]))
+    point = body.model_dump(include={"key", "value", "step", "timestamp", "model_id"})
+    service.log_batch(api.store, run_id, points=_points([point]))
     return fast_json({})
 
 
