@@ -24,7 +24,7 @@ from loopml.data.summary import (
     NumericSummary,
     TableSummary,
     _as_float,
-    column_kind,
+    summarizable,
     summarize_categorical,
     summarize_numeric,
 )
@@ -39,19 +39,9 @@ def summarize_groups(
     """One summary per group of consecutive rows (``bounds``: the groups' offsets)."""
     bounds = np.asarray(bounds, dtype=np.int64)
     sizes = np.diff(bounds)
-    positions = {name: i for i, name in enumerate(table.column_names)}
-    names = columns if columns is not None else table.column_names
     per_group: list[dict[str, ColumnSummary]] = [{} for _ in sizes]
-    skipped: dict[str, str] = {}
-    for name in names:
-        if name not in positions:
-            continue
-        column = table.column(positions[name])
-        kind = column_kind(name, column, reference)
-        if kind is None:
-            skipped[name] = str(column.type)
-            continue
-        ref = reference.columns.get(name) if reference is not None else None
+    summarized, skipped = summarizable(table, reference, columns)
+    for name, column, kind, ref in summarized:
         if kind == "numeric":
             summaries = _numeric_groups(_as_float(column), bounds, ref)
         else:

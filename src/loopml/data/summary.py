@@ -155,10 +155,26 @@ def summarize(
     columns: list[str] | None = None,
 ) -> TableSummary:
     """Summarize ``table``; with a ``reference``, numeric bins are the reference's."""
+    summarized, skipped = summarizable(table, reference, columns)
+    result: dict[str, ColumnSummary] = {}
+    for name, column, kind, ref in summarized:
+        if kind == "numeric":
+            cuts = ref.cuts if isinstance(ref, NumericSummary) else None
+            result[name] = summarize_numeric(_as_float(column), cuts)
+        else:
+            result[name] = summarize_categorical(column)
+    return TableSummary(table.num_rows, result, skipped)
+
+
+def summarizable(
+    table: pa.Table, reference: TableSummary | None, columns: list[str] | None
+) -> tuple[list[tuple[str, pa.ChunkedArray, Kind, ColumnSummary | None]], dict[str, str]]:
+    """The columns to summarize, each with its kind and reference summary, and the
+    columns skipped (name → type) because no kind compares them."""
     # Positions looked up once: by-name lookups scan every name, quadratic on wide tables.
     positions = {name: i for i, name in enumerate(table.column_names)}
     names = columns if columns is not None else table.column_names
-    result: dict[str, ColumnSummary] = {}
+    found = []
     skipped: dict[str, str] = {}
     for name in names:
         if name not in positions:
@@ -169,12 +185,8 @@ def summarize(
             skipped[name] = str(column.type)
             continue
         ref = reference.columns.get(name) if reference is not None else None
-        if kind == "numeric":
-            cuts = ref.cuts if isinstance(ref, NumericSummary) else None
-            result[name] = summarize_numeric(_as_float(column), cuts)
-        else:
-            result[name] = summarize_categorical(column)
-    return TableSummary(table.num_rows, result, skipped)
+        found.append((name, column, kind, ref))
+    return found, skipped
 
 
 def column_kind(name: str, column: pa.ChunkedArray, reference: TableSummary | None) -> Kind | None:
