@@ -317,6 +317,16 @@ def ready(client, limit: float = 300.0) -> float:
     return time.perf_counter() - started
 
 
+def preloaded(client, limit: float = 300.0) -> float:
+    """Seconds until the serving engine has loaded its champions' budget in the background."""
+    started = time.perf_counter()
+    while client.get("/readyz").json().get("models_preloading"):
+        if time.perf_counter() - started > limit:
+            raise RuntimeError(f"The models were not preloaded within {limit:.0f} s.")
+        time.sleep(0.05)
+    return time.perf_counter() - started
+
+
 def first_view(client, path: str) -> tuple[float, float]:
     """Wall and CPU seconds of a page's first fetch once the server has started: the
     health table then reads the prediction log's totals (the small file kept beside each
@@ -374,9 +384,14 @@ def measure(backend: str, url: str | None, folder: Path) -> dict:
         load = os.getloadavg()[0]
         with TestClient(create_app(context=context)) as client:
             spent["start until ready"] = ready(client)
+            # A page fetched while the engine still loads its champions in the background
+            # shares the two cores with that loading: shown, not judged.
+            during = first_view(client, "/ui/")
+            spent["champions preloaded in the background"] = preloaded(client)
             cold = first_view(client, "/ui/health")
             reference = timed(client, "/api/v1/alerts?state=all")
             measured = {"health, page 1, first view after start": cold}
+            contended = {"needs you, while the champions preload": during}
             measured |= {name: timed(client, path) for name, path in pages(context.store).items()}
             spent[f"{WIDE - SEGMENTS:,} segments more"] = widen(context.store, template)
             wide_reference = timed(client, "/api/v1/alerts?state=all")
@@ -387,6 +402,7 @@ def measure(backend: str, url: str | None, folder: Path) -> dict:
             "load": load,
             "reference": reference,
             "measured": measured,
+            "contended": contended,
             "wide_reference": wide_reference,
             "wide": wide,
             "load_after": os.getloadavg()[0],
@@ -421,7 +437,9 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
-def _row(name: str, page: tuple[float, float], reference: tuple[float, float], target: float):
+def _row(
+    name: str, page: tuple[float, float], reference: tuple[float, float], target: float | None
+):
     (wall, cpu), (anchor, anchor_cpu) = page, reference
     return [
         name,
@@ -430,14 +448,17 @@ def _row(name: str, page: tuple[float, float], reference: tuple[float, float], t
         _ms(anchor),
         _ms(anchor_cpu),
         f"{wall / anchor:.1f}x",
-        f"< {target * 1000:.0f} ms",
-        "pass" if wall < target else "FAIL",
+        "—" if target is None else f"< {target * 1000:.0f} ms",
+        "" if target is None else "pass" if wall < target else "FAIL",
     ]
 
 
 def table(result: dict) -> str:
     rows = [
         _row(name, page, result["reference"], TARGET_S) for name, page in result["measured"].items()
+    ]
+    rows += [
+        _row(name, page, result["reference"], None) for name, page in result["contended"].items()
     ]
     rows += [
         _row(f"{name} ({WIDE:,} segments)", page, result["wide_reference"], WIDE_TARGET_S)
@@ -466,7 +487,9 @@ def main() -> None:
         f"{PREDICTIONS:,} logged predictions\n\n"
         f"Median server time of each page over {REPEATS} fetches after one not timed "
         "(in-process, no network; the first row is the one fetch right after the server "
-        "is ready, its prediction-log totals not yet read), "
+        "is ready and has preloaded its champions in the background, its prediction-log "
+        "totals not yet read; the row after the pages is one fetch while that preload "
+        "still runs, which shares the cores with it, shown and not judged), "
         "wall clock and CPU of the process, beside the REST API's JSON list of the same "
         "alerts in the same run (pass/FAIL judges the wall clock). The store: "
         f"{SEGMENTS * ROUNDS:,} tracked runs and versions of one family ({ROUNDS} a segment, nine "
