@@ -141,3 +141,20 @@ def test_the_alerts_list_and_an_alerts_page_say_it_the_same_way(browser, every_k
     north = every_kind.alerts["region=north"]
     page = html.unescape(browser.get(f"/ui/alerts/{north}").text)
     assert "Progression at region north: the average error is" in page
+
+
+def test_an_alert_back_within_its_limit_says_it_went_past_it_and_where_it_is_now(ctx, world):
+    from dataclasses import replace
+
+    from loopml.ui.reasons import alert_reason
+
+    alert = monitoring.get_alert(ctx.store, next(iter(world.alerts.values())))
+    spec = monitoring.get_monitor(ctx.store, alert.monitor).spec
+    assert spec.kind == "performance" and alert.value > alert.threshold
+    assert " is " in alert_reason(alert, spec) and "went" not in alert_reason(alert, spec)
+    healthy = replace(alert, value=alert.threshold / 5)  # as the monitor last saw it
+    reason = alert_reason(healthy, spec)
+    assert re.search(rf"went above the [\d.,]+ allowed on {DAY}; it is [\d.,]+ now$", reason), (
+        reason
+    )
+    assert not any(word in reason for word in INTERNAL), reason

@@ -59,6 +59,8 @@ def alert_reason(
     if kind == "fairness" and measured:
         return f"{where}: {_fairness(spec, alert.value, alert.threshold)}, since {since}"
     if kind in ("performance", "estimated_performance") and spec.metric and measured:
+        if not _past(spec.metric, alert.value, alert.threshold):  # healthy again since
+            return f"{where}: {_went_past(spec, alert.value, alert.threshold, since)}"
         return f"{where}: {_metric(spec, alert.value, alert.threshold)}, since {since}"
     what = alert.message.split(": ", 1)[-1]  # an external monitor's own words
     return f"{where}: {what} since {since}"
@@ -114,18 +116,36 @@ def _percent(share: float) -> str:
     return f"{share * 100:.0f}%"
 
 
-def _metric(spec: MonitorSpec, value: float, threshold: float) -> str:
-    metric = spec.metric
-    words = METRIC_WORDS.get(metric, "the model's score")
+def _terms(spec: MonitorSpec, threshold: float):
+    """What the metric is called, how its values read, and its limit in words."""
+    words = METRIC_WORDS.get(spec.metric, "the model's score")
     if spec.kind == "estimated_performance":
         words = f"{words} (estimated: the real outcomes are not in yet)"
-    shown = _percent if metric in SHARES else amount
-    lower = lower_is_better(metric)
-    limit = f"the {shown(threshold)} {'allowed' if lower else 'required'}"
-    if not threshold or metric in SHARES:
+    shown = _percent if spec.metric in SHARES else amount
+    lower = lower_is_better(spec.metric)
+    return words, shown, lower, f"the {shown(threshold)} {'allowed' if lower else 'required'}"
+
+
+def _metric(spec: MonitorSpec, value: float, threshold: float) -> str:
+    words, shown, lower, limit = _terms(spec, threshold)
+    if not threshold or spec.metric in SHARES:
         return f"{words} is {shown(value)}, {'above' if lower else 'below'} {limit}"
     off = abs(value - threshold) / abs(threshold)
     return f"{words} is {shown(value)}, {off:.0%} {'above' if lower else 'below'} {limit}"
+
+
+def _past(metric: str, value: float, threshold: float) -> bool:
+    """The value is on the wrong side of the threshold."""
+    return value > threshold if lower_is_better(metric) else value < threshold
+
+
+def _went_past(spec: MonitorSpec, value: float, threshold: float, since: str) -> str:
+    """An alert whose latest value is back within its limit: it went past it, and is
+    now where it is (the monitor closes it, or a person does)."""
+    words, shown, lower, limit = _terms(spec, threshold)
+    return (
+        f"{words} went {'above' if lower else 'below'} {limit} on {since}; it is {shown(value)} now"
+    )
 
 
 def _drift(details: Mapping[str, Any]) -> str:
