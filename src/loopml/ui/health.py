@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from loopml.monitoring import service as monitoring
+from loopml.monitoring.spec import MonitorSpec
 from loopml.predictions.reader import summarize as log_summary
 from loopml.registry import approvals as approvals_service
 from loopml.registry import service as registry
 from loopml.store import Store, utcnow
+from loopml.ui.reasons import amount, metric_words, what_happened
 
 WATCH_RATIO = 1.25  # live error this much above the training error: watch
 STATUSES = ("action", "watch", "healthy")
@@ -73,6 +75,7 @@ def health_rows(store: Store, log_root: str, active: list) -> list[Row]:
     for approval in approvals_service.list_approvals(store):
         pending[(approval.name, approval.segment_key)].append(approval)
     live = _live_errors(store)
+    specs = {monitor.name: monitor.spec for monitor in monitoring.list_monitors(store)}
     rows = []
     watched = {model for model, _segment in live}
     for name in registry.model_names(store):
@@ -92,29 +95,35 @@ def health_rows(store: Store, log_root: str, active: list) -> list[Row]:
             row.alerts, row.approvals = alerts.get(key, []), pending.get(key, [])
             row.training_cpu = training_cpu.get(key[1])
             row.serving_cpu = serving_cpu.get(key[1])
-            row.status, row.reason = _status(row, now)
+            row.status, row.reason = _status(row, now, specs)
             rows.append(row)
     return rows
 
 
-def _status(row: Row, now: datetime) -> tuple[str, str]:
+def _status(row: Row, now: datetime, specs: dict[str, MonitorSpec]) -> tuple[str, str]:
     untaken = [a for a in row.alerts if a.state == "open" and not a.snoozed(now)]
     if untaken:
-        return "action", untaken[0].message.split(": ", 1)[-1]
+        return "action", what_happened(untaken[0], specs.get(untaken[0].monitor))
     if row.approvals:
         return "action", f"challenger v{row.approvals[0].version} waits for approval"
     if row.alerts:
         alert = row.alerts[0]
         who = alert.acknowledged_by or "someone"
-        return "watch", f"{who} is on it: {alert.message.split(': ', 1)[-1]}"
+        return "watch", f"{who} is on it: {what_happened(alert, specs.get(alert.monitor))}"
     if row.live is not None and row.training and row.live > WATCH_RATIO * row.training:
         return "watch", (
-            f"live {row.metric} {row.live:.3g} is {row.live / row.training - 1:.0%} "
-            f"above its training {row.training:.3g}"
+            f"the live {_words(row.metric)} is {amount(row.live)}, "
+            f"{row.live / row.training - 1:.0%} above its {amount(row.training)} in training"
         )
     return "healthy", "no open alert" + (
-        f"; live {row.metric} {row.live:.3g} near training" if row.live is not None else ""
+        f"; the live {_words(row.metric)} is {amount(row.live)}, near training"
+        if row.live is not None
+        else ""
     )
+
+
+def _words(metric: str | None) -> str:
+    return metric_words(metric).removeprefix("the ")
 
 
 def _live_errors(store: Store) -> dict[tuple[str, str], tuple[str, float]]:

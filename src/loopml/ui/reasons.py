@@ -39,31 +39,34 @@ FAIRNESS_WORDS = {
 def alert_reason(
     alert, spec: MonitorSpec | None = None, details: Mapping[str, Any] | None = None
 ) -> str:
-    """One sentence for an open alert; ``spec`` and ``details`` (its monitor's and its
+    """One sentence for an alert: where, then what happened (``what_happened``)."""
+    return f"{place(alert.model, alert.segment)}: {what_happened(alert, spec, details)}"
+
+
+def what_happened(
+    alert, spec: MonitorSpec | None = None, details: Mapping[str, Any] | None = None
+) -> str:
+    """What an alert says happened; ``spec`` and ``details`` (its monitor's and its
     newest result's) let it say what changed, else it says how far past the limit."""
-    where = place(alert.model, alert.segment)
     since = day(alert.opened_at)
     details = details or {}
     kind = spec.kind if spec is not None else None
     if kind == "drift" and any(c.get("drifted") for c in details.get("columns") or ()):
-        return f"{where}: {_drift(details)}, since {since}"
+        return f"{_drift(details)}, since {since}"
     if kind == "error_drift" and details.get("side") in ("up", "down"):
-        return _shift(where, details, since)
+        return _shift(details, since)
     if kind == "error_drift":
         changes = len(details.get("changes") or ())
-        return (
-            f"{where}: the model's errors changed {_times(changes)} in the latest window, "
-            f"since {since}"
-        )
+        return f"the model's errors changed {_times(changes)} in the latest window, since {since}"
     measured = alert.value is not None and alert.threshold is not None
     if kind == "fairness" and measured:
-        return f"{where}: {_fairness(spec, alert.value, alert.threshold)}, since {since}"
+        return f"{_fairness(spec, alert.value, alert.threshold)}, since {since}"
     if kind in ("performance", "estimated_performance") and spec.metric and measured:
         if not _past(spec.metric, alert.value, alert.threshold):  # healthy again since
-            return f"{where}: {_went_past(spec, alert.value, alert.threshold, since)}"
-        return f"{where}: {_metric(spec, alert.value, alert.threshold)}, since {since}"
+            return _went_past(spec, alert.value, alert.threshold, since)
+        return f"{_metric(spec, alert.value, alert.threshold)}, since {since}"
     what = alert.message.split(": ", 1)[-1]  # an external monitor's own words
-    return f"{where}: {what} since {since}"
+    return f"{what} since {since}"
 
 
 def approval_reason(approval) -> str:
@@ -116,9 +119,14 @@ def _percent(share: float) -> str:
     return f"{share * 100:.0f}%"
 
 
+def metric_words(metric: str | None) -> str:
+    """What a metric measures, in words ("the average error" for ``mae``)."""
+    return METRIC_WORDS.get(metric or "", "the model's score")
+
+
 def _terms(spec: MonitorSpec, threshold: float):
     """What the metric is called, how its values read, and its limit in words."""
-    words = METRIC_WORDS.get(spec.metric, "the model's score")
+    words = metric_words(spec.metric)
     if spec.kind == "estimated_performance":
         words = f"{words} (estimated: the real outcomes are not in yet)"
     shown = _percent if spec.metric in SHARES else amount
@@ -166,13 +174,13 @@ def _drift(details: Mapping[str, Any]) -> str:
     return text
 
 
-def _shift(where: str, details: Mapping[str, Any], since: str) -> str:
+def _shift(details: Mapping[str, Any], since: str) -> str:
     direction = "above" if details["side"] == "up" else "below"
     when = day(details.get("change_at")) if details.get("change_at") else since
     rows = details.get("rows_since_change") or 0
     after = f" ({rows:,} predictions since it began)" if rows else ""
     return (
-        f"{where}: actual values have run {direction} what the model predicts since "
+        f"actual values have run {direction} what the model predicts since "
         f"{when}, a lasting shift, not a blip{after}"
     )
 
