@@ -158,3 +158,15 @@ def test_an_alert_back_within_its_limit_says_it_went_past_it_and_where_it_is_now
         reason
     )
     assert not any(word in reason for word in INTERNAL), reason
+
+
+def test_an_error_drift_alert_without_its_result_reads_its_monitors_words(ctx, every_kind):
+    """The health table words an alert from the alert alone (no result read per row): a
+    CUSUM alert then says what its monitor said, not that the errors changed no times."""
+    from loopml.ui.reasons import what_happened
+
+    [alert] = monitoring.list_alerts(ctx.store, state="active", monitor="progression-shift")
+    spec = monitoring.get_monitor(ctx.store, alert.monitor).spec
+    said = what_happened(alert, spec)
+    assert "no times" not in said and said.startswith(alert.message.split(": ", 1)[-1]), said
+    assert re.search(rf"since {DAY}$", said), said

@@ -55,8 +55,8 @@ def what_happened(
         return f"{_drift(details)}, since {since}"
     if kind == "error_drift" and details.get("side") in ("up", "down"):
         return _shift(details, since)
-    if kind == "error_drift":
-        changes = len(details.get("changes") or ())
+    if kind == "error_drift" and "changes" in details:
+        changes = len(details["changes"] or ())
         return f"the model's errors changed {_times(changes)} in the latest window, since {since}"
     measured = alert.value is not None and alert.threshold is not None
     if kind == "fairness" and measured:
