@@ -310,17 +310,19 @@ class ServingEngine:
         has_proba = False
         for (route, (_, route_flags)), score in zip(checked, scores, strict=True):
             served = route.served
-            self.metrics.rows.labels(name, str(served.number), route.role).inc(len(route.indices))
+            # What is the same for every row of the route, read once, not once a row.
+            number, segment, runtime = served.number, served.segment, served.runtime
+            self.metrics.rows.labels(name, str(number), route.role).inc(len(route.indices))
             has_proba = has_proba or score.proba is not None
             for position, index in enumerate(route.indices):
                 predictions[index] = score.predictions[position]
                 if score.proba is not None:
                     proba[index] = score.proba[position]
-                versions[index] = served.number
-                segments[index] = served.segment
+                versions[index] = number
+                segments[index] = segment
                 roles[index] = route.role
                 flags[index] = route_flags[position]
-                runtimes[index] = served.runtime
+                runtimes[index] = runtime
         ids = new_ids(n, event_times)
         return Answer(
             name,
