@@ -36,7 +36,12 @@ class ModelVersion:
     @property
     def runtime(self) -> str:
         """What scores the version when served: ``onnx`` (onnxruntime) or ``native``."""
-        return "onnx" if self.onnx_digest else "native"
+        return runtime_of(self.onnx_digest)
+
+
+def runtime_of(onnx_digest: str | None) -> str:
+    """A version with a verified ONNX export to serve is scored by onnxruntime."""
+    return "onnx" if onnx_digest else "native"
 
     @property
     def archived(self) -> bool:

@@ -20,7 +20,7 @@ from loopml import audit
 from loopml.artifacts.paths import check_name
 from loopml.errors import Conflict, InvalidInput, NotFound
 from loopml.models.signature import Signature
-from loopml.registry.entities import AliasMove, Model, ModelVersion
+from loopml.registry.entities import AliasMove, Model, ModelVersion, runtime_of
 from loopml.registry.gates import parse_gate
 from loopml.registry.segments import canonical_segment
 from loopml.store import Store, utcnow
@@ -328,9 +328,8 @@ def set_onnx_digest(
     with store.write() as session:
         model = _lock_model(session, name)
         row = _version_row(session, model, name, version=version)
-        before = "onnx" if row.onnx_digest else "native"
+        before, after = runtime_of(row.onnx_digest), runtime_of(onnx_digest)
         row.onnx_digest = onnx_digest
-        after = "onnx" if onnx_digest else "native"
         reason = f"served through {'onnxruntime' if onnx_digest else 'its own library'}"
         audit.record(
             session,
