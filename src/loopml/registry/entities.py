@@ -38,14 +38,14 @@ class ModelVersion:
         """What scores the version when served: ``onnx`` (onnxruntime) or ``native``."""
         return runtime_of(self.onnx_digest)
 
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
 
 def runtime_of(onnx_digest: str | None) -> str:
     """A version with a verified ONNX export to serve is scored by onnxruntime."""
     return "onnx" if onnx_digest else "native"
-
-    @property
-    def archived(self) -> bool:
-        return self.archived_at is not None
 
 
 @dataclass(frozen=True)
