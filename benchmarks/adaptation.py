@@ -50,6 +50,7 @@ SETTINGS = {  # docs/closed-loop.md's policy for monthly data: decisions on six 
     "history": "all",
     "half_life": 12,
     "min_labels": 6,
+    "confirm_labels": 3,
     "min_improvement": 0.05,
     "confidence": 0.9,
     "watch": timedelta(days=1),
@@ -184,7 +185,7 @@ def loop(rows: pd.DataFrame, panel: Panel, models: dict, backtests: dict) -> dic
             input_example=rows[FEATURES].head(3),
             segment={"series": series},
             datasets=[trained],
-            metrics={"mae": backtests[series]},
+            metrics={"mae": backtests[series], "test_rows": BACKTEST},
         )
         loopml.set_alias(MODEL, "champion", version.version, segment={"series": series})
     loopml.create_monitor(
@@ -200,6 +201,7 @@ def loop(rows: pd.DataFrame, panel: Panel, models: dict, backtests: dict) -> dic
     predicted = pd.Series(index=rows.index, dtype=float)
     alerts: list[tuple[str, pd.Timestamp]] = []
     verdicts: list[tuple[str, pd.Timestamp, str]] = []
+    unconfirmed: list[str] = []  # segments whose alarm the rows after it did not confirm
     env = {
         **os.environ,
         "LOOPML_HOME": str(home),
@@ -249,7 +251,10 @@ def loop(rows: pd.DataFrame, panel: Panel, models: dict, backtests: dict) -> dic
             for change in report.changes:
                 if change.event == "opened":
                     alerts.append((change.alert.segment, month))
-            run_policies(context.store, context.artifacts, root, [policy], actor="bench")
+            passed = run_policies(context.store, context.artifacts, root, [policy], actor="bench")
+            unconfirmed += [
+                line.split(": ", 1)[0].split(" ", 1)[1] for line in passed.not_confirmed
+            ]
             time.sleep(0.5)  # the server swaps to a promoted champion within its poll interval
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -259,7 +264,13 @@ def loop(rows: pd.DataFrame, panel: Panel, models: dict, backtests: dict) -> dic
     done = actions.list_actions(context.store, model=MODEL)
     retrains = [(a.segment, a.state) for a in done]
     context.close()
-    return {"predicted": predicted, "alerts": alerts, "verdicts": verdicts, "retrains": retrains}
+    return {
+        "predicted": predicted,
+        "alerts": alerts,
+        "verdicts": verdicts,
+        "retrains": retrains,
+        "unconfirmed": unconfirmed,
+    }
 
 
 def _written(root, predictions: int, labels: int, read_predictions, read_feedback) -> None:
@@ -322,26 +333,27 @@ def level_shift_rule(panel: Panel, result: dict) -> str | None:
 
 
 def unchanged_rule(found: dict) -> str | None:
-    """What the stated false-alarm rate says of 'none retrained' over the unchanged labels."""
+    """What the stated false-alarm rate and the confirmation rule say of 'none retrained'
+    over the unchanged labels."""
     import math
 
-    from loopml.monitoring.cusum import average_run_length, false_alarm_every
+    from loopml.monitoring.cusum import MAE_EFFICIENCY, false_alarm_every
 
     labels = found["windows judged (unchanged)"]
     if not labels:
         return None
     k, h = MONITOR["cusum_k"], MONITOR["cusum_h"]
     every = false_alarm_every(k, h)
-    need = next(
-        x / 4 for x in range(16, 80) if math.exp(-labels / false_alarm_every(k, x / 4)) >= 0.9
-    )
+    alarms = labels / every
+    passed = 1 - SETTINGS["confidence"]
     return (
         f"- at the stated rate (a false alarm every {every:.0f} labels) the {labels} unchanged "
-        f"labels hold {labels / every:.1f} false alarms on average, and none at all with "
-        f"probability {math.exp(-labels / every):.1%}: each false alarm that finds {SETTINGS['min_labels']} "
-        f"labels starts a retrain, whose paired test keeps the champion unless the challenger "
-        f"is better. None retrained 9 times in 10 "
-        f"would take h {need:g}, and {average_run_length(k, need, 1.0):.1f} labels to find a 1-sd shift"
+        f"labels hold {alarms:.1f} false alarms on average; each retrains only if the "
+        f"{SETTINGS['confirm_labels']} labels after it confirm it, a test that says yes "
+        f"{passed:.0%} of the time on an unchanged segment (t or F on sigma's "
+        f"{MAE_EFFICIENCY * BACKTEST:.1f} degrees of freedom: exact, whatever sigma's own "
+        f"error): {alarms * passed:.2f} retrains expected, none with probability "
+        f"{math.exp(-alarms * passed):.0%}"
     )
 
 
@@ -386,6 +398,7 @@ def detection(panel: Panel, result: dict) -> dict[str, object]:
         if s.removeprefix("series=") in unchanged and v in ("ok", "alert")
     ]
     retrained = [s for s, _ in looped["retrains"] if s.removeprefix("series=") in unchanged]
+    closed = [s.removeprefix("series=") in unchanged for s in looped["unconfirmed"]]
     return {
         "level delays": level,
         "variance delays": variance,
@@ -394,6 +407,8 @@ def detection(panel: Panel, result: dict) -> dict[str, object]:
         ),
         "windows judged (unchanged)": len(quiet),
         "retrains (unchanged)": len(retrained),
+        "not confirmed (unchanged)": sum(closed),
+        "not confirmed (changed)": len(closed) - sum(closed),
         "retrains (all)": len(looped["retrains"]),
         "outcomes": sorted({state for _, state in looped["retrains"]}),
     }
@@ -438,6 +453,9 @@ def main() -> None:
             f"- unchanged segments: {found['alert share (unchanged)']:.1%} of "
             f"{found['windows judged (unchanged)']} judged windows alerted; "
             f"{found['retrains (unchanged)']} retrains",
+            f"- alarms closed as not confirmed by the {SETTINGS['confirm_labels']} labels after "
+            f"them: {found['not confirmed (unchanged)']} on unchanged segments, "
+            f"{found['not confirmed (changed)']} on changed ones",
             f"- retrains in all: {found['retrains (all)']} ({', '.join(found['outcomes']) or 'none'})",
             *filter(None, [level_shift_rule(panel, result), unchanged_rule(found)]),
             *_targets(panel, figures, found),

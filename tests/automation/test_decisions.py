@@ -14,7 +14,7 @@ from loopml.automation import actions
 from loopml.automation.loop import run_policies
 from loopml.automation.timeline import timeline
 from loopml.data import service as data
-from loopml.monitoring.service import label_alert, monitor_results
+from loopml.monitoring.service import get_alert, label_alert, monitor_results
 from loopml.registry import service as registry
 
 
@@ -130,12 +130,10 @@ def test_a_recovered_segment_is_not_retrained_again_without_new_evidence(family)
     assert len(actions.list_actions(ctx.store, model="demand")) == 1
 
 
-def test_evidence_counts_from_the_change_a_cusum_dated_not_from_its_alarm(family):
-    """The CUSUM alarms at its first run after the shift (day 4) and dates the change at
-    its first shifted row (day 2): the two days between are evidence at once, where
-    counting from the alarm would wait for 30 more rows."""
-    ctx = family
-    for segment in SEGMENTS:  # versions that logged their backtest error: the CUSUM's scale
+def _cusum_family(ctx, until=None, rmse=0.5):
+    """Versions that logged their backtest error (the CUSUM's scale; the noise is 0.5)
+    and a CUSUM monitor; segment a's labels jump by 30 on day 2 (back on ``until``)."""
+    for segment in SEGMENTS:
         x = np.linspace(0, 10, 50)
         model = LinearRegression().fit(pd.DataFrame({"x": x}), 2 * x)
         version = loopml.log_model(
@@ -143,7 +141,7 @@ def test_evidence_counts_from_the_change_a_cusum_dated_not_from_its_alarm(family
             "demand",
             input_example=pd.DataFrame({"x": x[:3]}),
             segment={"store": segment},
-            metrics={"rmse": 0.5},
+            metrics={"rmse": rmse, "test_rows": 50},
         )
         loopml.set_alias("demand", "champion", version.version, segment={"store": segment})
     loopml.create_monitor(
@@ -158,15 +156,63 @@ def test_evidence_counts_from_the_change_a_cusum_dated_not_from_its_alarm(family
             min_rows=1,
         )
     )
+    return Traffic(ctx, shock={"a": 2}, until={"a": until} if until else None)
+
+
+def test_evidence_counts_from_the_change_a_cusum_dated_not_from_its_alarm(family):
+    """The CUSUM alarms at its first run after the shift (day 4) and dates the change at
+    its first shifted row (day 2). The retrain waits for the rows after the alarm to
+    confirm it (day 4's), then judges every row since the change: days 2, 3 and 4, where
+    counting from the alarm would wait for 30 rows after it."""
+    ctx = family
+    traffic = _cusum_family(ctx)
     spec = policy(triggers=[{"when": "alert", "monitor": "demand-shift"}], history="all")
-    Traffic(ctx, shock={"a": 2}).replay(0, 4)
-    [started] = tick(ctx, day(4), spec).started
+    traffic.replay(0, 4)
+    report = tick(ctx, day(4), spec)
+    assert not report.started
+    assert report.waiting == [
+        "demand store=a: 0 of 3 labelled rows since the alarm to confirm it (rows its CUSUM "
+        "had not seen), against champion v4"
+    ]
     [alert] = loopml.list_alerts(state="active", monitor="demand-shift")
-    assert alert.segment == started.segment == "store=a" and alert.opened_at == day(4)
+    assert alert.segment == "store=a" and alert.opened_at == day(4)
     [result] = monitor_results(ctx.store, "demand-shift", segment="store=a", limit=1)
     assert result.details["change_at"] == day(2).isoformat()
-    assert started.details["evidence"]["rows"] == 40  # days 2 and 3, 20 rows each
-    assert started.state == "watching"
+    traffic.replay(4, 5)
+    [started] = tick(ctx, day(5), spec).started
+    assert started.segment == "store=a" and started.state == "watching"
+    assert "the 3 labelled rows since the alarm confirm a change of the residuals' mean" in (
+        started.trigger
+    )
+    assert started.details["evidence"]["rows"] == 60  # days 2, 3 and 4, 20 rows each
+
+
+def test_an_alarm_the_rows_after_it_do_not_confirm_is_closed_and_retrains_nothing(family):
+    """Segment a's labels jump on days 2 and 3 only: the CUSUM alarms on day 4, and day
+    4's rows, back to normal, do not confirm it (the backtest rmse 2 overstates the noise
+    of 0.5, so a chance confirmation is rare: p of one 0.5%). The alert is resolved as not_confirmed,
+    the timeline says why, and no retrain starts."""
+    ctx = family
+    traffic = _cusum_family(ctx, until=4, rmse=2.0)
+    spec = policy(triggers=[{"when": "alert", "monitor": "demand-shift"}], history="all")
+    traffic.replay(0, 4)
+    assert not tick(ctx, day(4), spec).started
+    [alert] = loopml.list_alerts(state="active", monitor="demand-shift")
+    traffic.replay(4, 5)
+    report = tick(ctx, day(5), spec)
+    assert not report.started and not report.waiting
+    [closed] = report.not_confirmed
+    assert closed.startswith(f"demand store=a: alert {alert.id} not confirmed: the 3 labelled")
+    assert "do not confirm a change of the residuals' mean" in closed
+    resolved = get_alert(ctx.store, alert.id)
+    assert resolved.state == "resolved" and resolved.resolution == "not_confirmed"
+    [entry] = [
+        e
+        for e in timeline(ctx.store, "demand", segment="store=a")
+        if e.kind == "alert" and "not_confirmed" in e.summary
+    ]
+    assert entry.reason == closed.removeprefix("demand store=a: ")
+    assert not actions.list_actions(ctx.store, model="demand")
 
 
 def _closed_before_enough_rows(ctx, spec):

@@ -34,7 +34,9 @@ class AlertRead(BaseModel):
     acknowledged_by: str | None
     resolved_by: str | None
     resolution: str | None = Field(
-        None, description="real_change or false_alarm: the episode a person made of it."
+        None,
+        description="real_change or false_alarm: the episode a person made of it; "
+        "not_confirmed: the loop's, when the rows after a CUSUM alarm did not confirm it.",
     )
     snoozed_until: datetime | None = None
 

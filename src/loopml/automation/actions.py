@@ -177,6 +177,23 @@ def wait(
     return True
 
 
+def not_confirmed(
+    store: Store, spec: PolicySpec, segment: str, why: str, *, alert: int | None, actor: str
+) -> None:
+    """Say on the timeline that the rows after an alarm did not confirm it: no retrain,
+    and the wait it may have had ends (``pending_trigger`` reads the newest entry)."""
+    with store.write() as session:
+        audit.record(
+            session,
+            actor=actor,
+            action="policy.not_confirmed",
+            entity_type="model",
+            entity_id=spec.model,
+            reason=why,
+            after={"policy": spec.name, "segment": segment, "alert": alert},
+        )
+
+
 def pending_trigger(store: Store, spec: PolicySpec, segment: str) -> dict[str, Any] | None:
     """The trigger a retrain of ``segment`` waits on, if the segment's newest policy
     entry is that wait: any action begun since supersedes it."""

@@ -27,6 +27,7 @@ from loopml.errors import LoopmlError, NotFound
 from loopml.metrics import losses
 from loopml.models import load_version
 from loopml.monitoring import service as monitors
+from loopml.monitoring.cusum import confirmation, residual_scale, scale_df
 from loopml.monitoring.reference import make_reference, put_reference
 from loopml.monitoring.spec import MonitorSpec
 from loopml.pipeline.policy import PolicySpec, Trigger
@@ -50,6 +51,7 @@ class LoopReport:
     advanced: list[PolicyAction] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    not_confirmed: list[str] = field(default_factory=list)  # alarms the rows after did not
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,9 @@ def _fired(ctx: _Pass, trigger: Trigger):
             if kept:  # the next look waits for min_labels rows more than the last one had
                 ctx.read.setdefault(("looked", ctx.spec.name), {})[alert.segment] = done
             ctx.read.setdefault(("alerts", ctx.spec.name), {})[alert.segment] = alert.id
+            alarm = _alarm(ctx, alert)
+            if alarm is not None:
+                ctx.read.setdefault(("alarms", ctx.spec.name), {})[alert.segment] = alarm
             yield alert.segment, f"alert {alert.id} of {alert.monitor}: {alert.message}", since
     elif trigger.when == "schedule":
         for segment in _served_segments(ctx):
@@ -218,6 +223,8 @@ def _pending(ctx: _Pass, busy: set[str]):
         if last and _kept_champion(ctx, last[-1]):
             ctx.read.setdefault(("looked", ctx.spec.name), {})[segment] = last[-1].finished_at
         ctx.read.setdefault(("alerts", ctx.spec.name), {}).setdefault(segment, alert)
+        if waited.get("alarm"):
+            ctx.read.setdefault(("alarms", ctx.spec.name), {}).setdefault(segment, waited["alarm"])
         yield segment, waited["trigger"], since
 
 
@@ -245,6 +252,21 @@ def _change_point(ctx: _Pass, alert) -> datetime | None:
     began = began if began.tz else began.tz_localize("UTC")
     began = began.tz_convert(opened.tz) if opened.tz else began.tz_convert("UTC").tz_localize(None)
     return min(began, opened).to_pydatetime()
+
+
+def _alarm(ctx: _Pass, alert) -> dict | None:
+    """The CUSUM alarm behind an alert, to be confirmed by the rows after it: when it was
+    raised, and what it saw (a moved mean, on which side, or a wider spread)."""
+    newest = monitors.monitor_results(ctx.store, alert.monitor, segment=alert.segment, limit=1)
+    details = (newest[0].details or {}) if newest else {}
+    if details.get("cause") not in ("mean", "spread"):
+        return None
+    return {
+        "alert": alert.id,
+        "at": _iso(alert.opened_at),
+        "cause": details["cause"],
+        "side": details.get("side", ""),
+    }
 
 
 def _kept_champion(ctx: _Pass, action: PolicyAction | None) -> bool:
@@ -301,6 +323,13 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
     past = history.gather(training, traffic, features)
     judged = _judged(past, since)
     looked = ctx.read.get(("looked", spec.name), {}).get(segment)
+    alarm = ctx.read.get(("alarms", spec.name), {}).get(segment)
+    if alarm is not None and looked is None and spec.confirm_labels:
+        # a kept champion's next look judges a change already confirmed
+        confirmed = _confirm(ctx, segment, current, traffic, alarm, trigger, since, report)
+        if confirmed is None:
+            return
+        trigger = f"{trigger}; {confirmed}"
     new = int(_judged(past, looked).sum()) if looked is not None else int(judged.sum())
     if min(new, judged.sum()) < spec.min_labels:
         why = (
@@ -319,7 +348,12 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
             rows=min(new, int(judged.sum())),
             needed=spec.min_labels,
             actor=ctx.actor,
-            trigger={"trigger": trigger[:500], "since": _iso(since), "alert": alert},
+            trigger={
+                "trigger": trigger[:500],
+                "since": _iso(since),
+                "alert": alert,
+                "alarm": alarm,
+            },
         )
         report.waiting.append(f"{spec.model} {segment or '(all)'}: {why}")
         return
@@ -351,6 +385,67 @@ def _start(ctx: _Pass, segment: str, trigger: str, since, report: LoopReport) ->
         report.started.append(failed)
 
 
+def _confirm(ctx: _Pass, segment: str, current, traffic, alarm, trigger, since, report):
+    """The evidence rule between an alarm and a retrain: the first ``confirm_labels`` rows
+    labelled since the alarm, answered by the champion whose sigma scaled it, must confirm
+    its change (``loopml.monitoring.cusum.confirmation``). Returns the confirmation's
+    words, or None when the retrain waits for those rows or the alarm is closed as
+    ``not_confirmed``."""
+    spec = ctx.spec
+    sigma, _ = residual_scale(current.metrics)
+    if sigma is None:  # nothing to standardize by: the alarm stands alone, as before
+        return "no sigma to confirm the alarm by"
+    rows = traffic[
+        (traffic["version"] == current.version) & (traffic["time"] >= pd.Timestamp(alarm["at"]))
+    ].sort_values("time")
+    z = (rows["label"].to_numpy(float) - rows["prediction"].to_numpy(float)) / sigma
+    found = confirmation(
+        z,
+        alarm["cause"],
+        alarm["side"],
+        confidence=spec.confidence,
+        needed=spec.confirm_labels,
+        df=scale_df(current.metrics),
+    )
+    words = found.describe()
+    if found.verdict == "yes":
+        return words
+    if found.verdict == "wait":
+        why = f"{words} (rows its CUSUM had not seen), against champion v{current.version}"
+        actions.wait(
+            ctx.store,
+            spec,
+            segment,
+            why,
+            rows=found.rows,
+            needed=found.needed,
+            actor=ctx.actor,
+            trigger={
+                "trigger": trigger[:500],
+                "since": _iso(since),
+                "alert": alarm["alert"],
+                "alarm": alarm,
+            },
+        )
+        report.waiting.append(f"{spec.model} {segment or '(all)'}: {why}")
+        return None
+    why = f"alert {alarm['alert']} not confirmed: {words}; the champion keeps serving"
+    actions.not_confirmed(ctx.store, spec, segment, why, alert=alarm["alert"], actor=ctx.actor)
+    try:
+        if monitors.get_alert(ctx.store, alarm["alert"]).state != "resolved":
+            monitors.resolve_alert(
+                ctx.store,
+                alarm["alert"],
+                actor=ctx.actor,
+                reason=why,
+                resolution=monitors.NOT_CONFIRMED,
+            )
+    except NotFound:  # its monitor was deleted since
+        pass
+    report.not_confirmed.append(f"{spec.model} {segment or '(all)'}: {why}")
+    return None
+
+
 def _iso(when: datetime | None) -> str | None:
     return None if when is None else pd.Timestamp(when).isoformat()
 
@@ -368,6 +463,7 @@ def _decide(ctx: _Pass, action: PolicyAction, current, past, result) -> PolicyAc
     metrics = {
         spec.metric: _metric(spec.metric, comparison.better_loss),
         f"champion_{spec.metric}": _metric(spec.metric, comparison.worse_loss),
+        "test_rows": comparison.rows,  # the degrees of freedom of the version's own sigma
     }
     version = _register(ctx, current, result, past, metrics, action)
     numbers = comparison.describe(f"champion v{current.version}", f"challenger v{version.version}")

@@ -99,9 +99,12 @@ def _from_event(event: audit.AuditEvent) -> TimelineEntry | None:
         )
     if event.action.startswith("policy."):
         state = event.action.split(".", 1)[1]
-        kind = {"retraining": "retrain", "rolled_back": "rollback", "promoted": "promotion"}.get(
-            state, "retrain"
-        )
+        kind = {
+            "retraining": "retrain",
+            "rolled_back": "rollback",
+            "promoted": "promotion",
+            "not_confirmed": "alert",
+        }.get(state, "retrain")
         versions = (
             f" v{after.get('champion_version')} → v{after.get('challenger_version')}"
             if after.get("challenger_version")

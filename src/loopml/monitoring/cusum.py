@@ -237,3 +237,74 @@ def _because(cause: str, mean: Cusum, details: dict) -> str:
             "since then against sigma)"
         )
     return ""
+
+
+MAE_EFFICIENCY = 0.876  # an sd from the mean absolute error, for normal errors: 88% of n's df
+
+
+def scale_df(metrics: dict[str, float] | None) -> float | None:
+    """The degrees of freedom of ``residual_scale``'s sigma: its ``test_rows`` (for an rmse;
+    88% of them for an mae, the efficiency of the mean absolute deviation), or None when
+    the version logged no count (sigma is then taken as known)."""
+    metrics = metrics or {}
+    rows = metrics.get("test_rows")
+    if rows is None or not math.isfinite(rows) or rows < 2:
+        return None
+    rmse = metrics.get("rmse")
+    return (
+        float(rows)
+        if rmse is not None and math.isfinite(rmse) and rmse > 0
+        else (MAE_EFFICIENCY * float(rows))
+    )
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    verdict: str  # yes (the rows since the alarm confirm it), no, wait
+    rows: int
+    needed: int
+    cause: str  # mean or spread
+    statistic: float  # t (mean) or F (spread)
+    p_value: float
+    df: float | None  # of sigma; None: sigma taken as known
+
+    def describe(self) -> str:
+        if self.verdict == "wait":
+            return f"{self.rows} of {self.needed} labelled rows since the alarm to confirm it"
+        law = (
+            ("t", f"t({self.df:.3g})" if self.df else "normal")
+            if self.cause == "mean"
+            else ("F", f"F({self.rows}, {self.df:.3g})" if self.df else f"chi-square({self.rows})")
+        )
+        what = "mean" if self.cause == "mean" else "spread"
+        return (
+            f"the {self.rows} labelled rows since the alarm {'confirm' if self.verdict == 'yes' else 'do not confirm'} "
+            f"a change of the residuals' {what}: {law[0]} = {self.statistic:.3g} against {law[1]}, "
+            f"p = {self.p_value:.3g}"
+        )
+
+
+def confirmation(z, cause: str, side: str, *, confidence: float, needed: int, df) -> Confirmation:
+    """Do the first ``needed`` residuals labelled after an alarm (rows the CUSUM had not
+    seen when it raised it), standardized by the same sigma, confirm its change?
+
+    A one-sided test at ``confidence`` on those rows alone, exact for normal residuals
+    with sigma estimated on ``df`` degrees of freedom independent of them: for a mean
+    alarm, t = mean(z) sqrt(m) (sign of the alarm's side) against t(df); for a spread
+    alarm, F = mean(z^2) against F(m, df). With ``df`` None, sigma is taken as known
+    (normal, chi-square(m) / m). The rows that made the alarm are no second opinion: a
+    run that crossed h has a mean above k + h / n, so any test on it agrees."""
+    from scipy import stats
+
+    z = np.asarray(z, dtype=float)[:needed]
+    m = len(z)
+    if m < needed or m == 0:
+        return Confirmation("wait", m, needed, cause, math.nan, math.nan, df)
+    if cause == "mean":
+        statistic = float(np.mean(z) * math.sqrt(m)) * (-1 if side == "down" else 1)
+        p = float(stats.t.sf(statistic, df) if df else stats.norm.sf(statistic))
+    else:
+        statistic = float(np.mean(z * z))
+        p = float(stats.f.sf(statistic, m, df) if df else stats.chi2.sf(statistic * m, m))
+    verdict = "yes" if p < 1 - confidence else "no"
+    return Confirmation(verdict, m, needed, cause, statistic, p, df)

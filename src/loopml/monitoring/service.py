@@ -25,6 +25,9 @@ from loopml.store.tables import AlertRow, MonitorResultRow, MonitorRow
 ALERT_STATES = ("open", "acknowledged", "resolved")
 # How a person resolves an alert: the label of its episode (None: resolved by the monitor).
 RESOLUTIONS = ("real_change", "false_alarm")
+# What the loop makes of an alarm the rows after it did not confirm (docs/closed-loop.md):
+# not a person's episode, so no precision counts it.
+NOT_CONFIRMED = "not_confirmed"
 _ACTIONS = {"acknowledged": "alert.acknowledge", "resolved": "alert.resolve"}
 
 
@@ -291,7 +294,7 @@ def resolve_alert(
 ) -> Alert:
     """Resolve; ``resolution`` (real_change or false_alarm) keeps the alert as a labelled
     episode, which measures its monitor's precision (loopml.monitoring.episodes)."""
-    if resolution is not None:
+    if resolution is not None and resolution != NOT_CONFIRMED:
         _check_resolution(resolution)
     return _transition(store, alert_id, "resolved", actor, reason, resolution)
 
@@ -304,7 +307,7 @@ def label_alert(
     _check_resolution(resolution)
     with store.write() as session:
         row = _alert_row(session, alert_id)
-        if row.state != "resolved" or row.resolution is not None:
+        if row.state != "resolved" or row.resolution not in (None, NOT_CONFIRMED):
             raise InvalidInput(
                 f"Alert {alert_id} is {row.resolution or row.state}, not an unlabelled resolved alert.",
                 hint="Resolve an active alert with its resolution instead.",

@@ -107,6 +107,13 @@ class PolicySpec(BaseModel):
         description="Evidence every decision needs: labelled rows per segment since the trigger "
         "(to retrain and compare), or since the rollout (to promote or roll back). Fewer: wait.",
     )
+    confirm_labels: int = Field(
+        default=3,
+        ge=0,
+        description="A CUSUM alarm retrains only once this many labelled rows since it was "
+        "raised confirm its change (a one-sided test at `confidence`); one they do not "
+        "confirm is resolved as not_confirmed. 0: retrain on the alarm alone.",
+    )
     confidence: float = Field(
         default=0.9,
         gt=0.5,

@@ -35,6 +35,7 @@ STATUS = {
     "failed": ("✕", "Failed"),
     "real_change": ("!", "Real change"),
     "false_alarm": ("✕", "False alarm"),
+    "not_confirmed": ("✕", "Not confirmed"),
 }
 
 
