@@ -88,7 +88,10 @@ def test_the_coordinator_holds_only_ciphertexts_and_no_key_to_read_them(trained)
     assert len(replies) == len(CLINICS) * (1 + ROUNDS) and len(rounds) == 1 + ROUNDS
     dimension = 3 * len(trained["features"]) + 2  # the vector and its weight
     for reply in replies:  # every update arrived encrypted: a ciphertext's size, no values
-        assert reply["params"] == {"theta": {"type": "ckks", "size": dimension}}
+        # and the context that came with it holds no secret key
+        assert reply["params"] == {
+            "theta": {"type": "ckks", "size": dimension, "secret_key": False}
+        }
     for line in rounds:  # and so did every global model the coordinator kept
         assert set(line["params"]) == {"theta"} and set(line["params"]["theta"]) == {"ckks"}
     plain_rounds = [line for line in _journal(orgs, "plain") if line["kind"] == "round"]

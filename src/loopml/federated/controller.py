@@ -261,8 +261,12 @@ def _describe(params: dict | None) -> dict[str, dict[str, Any]]:
 
 
 def _shape_of(value: Any) -> dict[str, Any]:
-    if _is_ciphertext(value):  # its length only: the values are what it hides
-        return {"type": "ckks", "size": value.size()}
+    if _is_ciphertext(value):  # its length only, and whether its context could decrypt it here
+        return {
+            "type": "ckks",
+            "size": value.size(),
+            "secret_key": value.context().has_secret_key(),
+        }
     if isinstance(value, bytes | bytearray):  # a forest in XGBoost's JSON: which arrays, how long
         return {"type": "xgboost", "trees": trees_described(json.loads(bytes(value)))}
     return {
