@@ -144,3 +144,12 @@ def test_secure_aggregation_is_refused_where_it_cannot_hold(tmp_path):
         loopml.create_federation("p", ["x"], "y", privacy={"epsilon": 1.0}, secure_aggregation=True)
     with pytest.raises(loopml.InvalidInput, match="True or False"):
         loopml.create_federation("q", ["x"], "y", secure_aggregation="yes")
+
+
+def test_an_invitation_after_the_key_was_deleted_is_refused_in_words(tmp_path):
+    orgs = organisations(tmp_path, ["a"])
+    orgs.at()
+    loopml.create_federation("s", ["x"], "y", secure_aggregation=True)
+    (_folder(orgs.coordinator, "s") / secure.PROVISIONED).unlink()
+    with pytest.raises(loopml.InvalidInput, match="no longer at"):
+        loopml.invite_to_federation("s", "a")

@@ -93,16 +93,18 @@ def create_federation(
 
 
 def invite_to_federation(name: str, member: str) -> Path:
-    """Invite ``member``; returns the invitation file to hand it (no data in it)."""
+    """Invite ``member``; returns the invitation file to hand it (no data in it; with secure
+    aggregation the participants' key, so it is written owner-only)."""
     context = get_context()
+    folder = coordinator.exchange_folder(name)
+    sealed = get_federation(name).options.get("secure_aggregation")
+    key = secure.for_invitation(folder) if sealed else None  # refused before anything is recorded
     invitation = service.invite(context.store, name, member, actor=context.settings.actor)
-    path = coordinator.exchange_folder(name) / f"{member}.invitation.json"
+    path = folder / f"{member}.invitation.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if invitation["options"].get("secure_aggregation"):  # the key: hand it to its member only
-        invitation[secure.INVITATION_FIELD] = secure.for_invitation(path.parent)
-        participant.write(path, invitation, private=True)
-    else:
-        participant.write(path, invitation)
+    if key:
+        invitation[secure.INVITATION_FIELD] = key
+    participant.write(path, invitation, private=bool(key))
     return path
 
 

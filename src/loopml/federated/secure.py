@@ -86,7 +86,13 @@ def provision(folder: Path) -> None:
 
 def for_invitation(folder: Path) -> str:
     """The participants' context as text for an invitation."""
-    return base64.b64encode((folder / PROVISIONED).read_bytes()).decode("ascii")
+    path = folder / PROVISIONED
+    if not path.exists():
+        raise InvalidInput(
+            f"The participants' key of this federation is no longer at {path}.",
+            hint="Put back the copy you kept, or create a new federation (new keys).",
+        )
+    return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def keep(invitation: dict[str, Any], folder: Path) -> None:
