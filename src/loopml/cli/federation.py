@@ -37,6 +37,11 @@ def create(
         "--round-timeout",
         help="Seconds each round waits for the participants' updates.",
     ),
+    secure_aggregation: bool = typer.Option(
+        False,
+        "--secure-aggregation",
+        help="Participants encrypt their updates (CKKS); this store adds what it cannot read.",
+    ),
 ) -> None:
     """Create a federation at its coordinator (this store)."""
     found = fluent.create_federation(
@@ -53,6 +58,7 @@ def create(
         privacy=_privacy(privacy) if privacy is not None else None,
         segment_by=_names(segment_by) if segment_by is not None else None,
         round_timeout=round_timeout,
+        secure_aggregation=secure_aggregation,
     )
     console.print(
         f"Federation {found.name}: {found.strategy}, {len(found.features)} features, "
@@ -91,7 +97,13 @@ def run(name: str = typer.Argument(..., help="The federation.")) -> None:
         for m, v in sorted(last.metrics.items())
     ]
     console.print(table(f"Round {last.number}", ["participant", "holdout accuracy", "rows"], rows))
-    console.print(f"Registered {result.model} version {result.version} (run {result.run_id})")
+    if result.version is None:  # secure aggregation: the global model is a ciphertext here
+        console.print(
+            f"Trained {result.model} encrypted (run {result.run_id}): its participants "
+            "decrypt it with loopml federation evaluate and register it on approve"
+        )
+    else:
+        console.print(f"Registered {result.model} version {result.version} (run {result.run_id})")
 
 
 @app.command("status")

@@ -10,12 +10,15 @@ ever); a round failed at its deadline says so in its journal line. For boosted
 trees the average is replaced by ``TreeBagging``, which appends every
 participant's new trees to the global forest with the engine's own tree-merging
 code, and for shared histograms by ``SharedForest``, which checks that every
-participant built the same forest and keeps it. Imports nothing of loopml: the
+participant built the same forest and keeps it; with secure aggregation by
+``EncryptedSum``, which adds ciphertexts it cannot decrypt (its context has no
+secret key), and the journal then holds them as text. Imports nothing of loopml: the
 engine loads these classes by class path from an explicit allow-list.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
@@ -105,9 +108,14 @@ class JournaledFedAvg(FedAvg):
             kind="round",
             round=self.current_round,
             sites=sorted(self._sites),
-            params={k: _plain_value(v) for k, v in updated.params.items()},
+            params={k: self._plain_value(v) for k, v in updated.params.items()},
         )
         return updated
+
+    def _plain_value(self, value: Any) -> Any:
+        if isinstance(self.aggregator, EncryptedSum):  # a ciphertext, as text
+            return {"ckks": base64.b64encode(bytes(value)).decode("ascii")}
+        return _plain_value(value)
 
     def _fail_round(self) -> None:
         missing = sorted(set(self.participants) - set(self._sites))
@@ -204,12 +212,61 @@ class SharedForest(ModelAggregator):
         self._forests = []
 
 
+class EncryptedSum(ModelAggregator):
+    """Secure aggregation: adds the participants' CKKS ciphertexts of their row-weighted vectors
+    (NVFLARE's ``HEModelEncryptor`` made them), without a secret key to read them by. The sum
+    goes back marked as encrypted, for NVFLARE's ``HEModelDecryptor`` at each participant."""
+
+    def __init__(self) -> None:
+        from nvflare.app_opt.he import decomposers
+
+        super().__init__()
+        self._sum: dict[str, Any] = {}
+        decomposers.register()  # the engine decodes a ciphertext only once its type is known
+
+    def accept_model(self, model: FLModel) -> None:
+        for key, value in (model.params or {}).items():
+            if not _is_ciphertext(value):
+                site = (model.meta or {}).get("client_name") or "a participant"
+                raise RuntimeError(
+                    f"{site} sent {key} unencrypted; secure aggregation adds only ciphertexts"
+                )
+            self._sum[key] = value if key not in self._sum else self._sum[key] + value
+
+    def aggregate_model(self) -> FLModel:
+        from nvflare.apis.dxo import MetaKey
+        from nvflare.app_opt.he.constant import HE_ALGORITHM_CKKS
+
+        meta = {
+            MetaKey.PROCESSED_KEYS: dict.fromkeys(self._sum, True),
+            MetaKey.PROCESSED_ALGORITHM: HE_ALGORITHM_CKKS,
+        }
+        # Serialized: the engine copies a round's model before it sends it, and TenSEAL copies
+        # a vector only with a secret key; NVFLARE's decryptor reads the bytes with its own.
+        return FLModel(
+            params={key: total.serialize() for key, total in self._sum.items()}, meta=meta
+        )
+
+    def reset_stats(self) -> None:
+        self._sum = {}
+
+
+def _is_ciphertext(value: Any) -> bool:
+    return type(value).__name__ == "CKKSVector"  # without importing TenSEAL where it is not used
+
+
 def _describe(params: dict | None) -> dict[str, dict[str, Any]]:
     """What crossed: each value's type, dtype and shape (the arrays themselves stay here)."""
     return {key: _shape_of(value) for key, value in (params or {}).items()}
 
 
 def _shape_of(value: Any) -> dict[str, Any]:
+    if _is_ciphertext(value):  # its length only, and whether its context could decrypt it here
+        return {
+            "type": "ckks",
+            "size": value.size(),
+            "secret_key": value.context().has_secret_key(),
+        }
     if isinstance(value, bytes | bytearray):  # a forest in XGBoost's JSON: which arrays, how long
         return {"type": "xgboost", "trees": trees_described(json.loads(bytes(value)))}
     return {

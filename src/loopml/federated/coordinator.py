@@ -5,6 +5,8 @@ participant's metrics; the global model becomes a registry version whose run
 names the federation, its rounds and every participant's data fingerprint.
 Nothing is registered unless every round finished. An engine run that fails
 before any round finished (a participant lost at the start) is started once more.
+With secure aggregation the global model stays a ciphertext here: the federation
+run and its lineage are recorded, and the participants decrypt and register it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,17 @@ import numpy as np
 
 from loopml._context import get_context
 from loopml.errors import LoopmlError
-from loopml.federated import engine, journal, linear, local, participant, privacy, segments, service
+from loopml.federated import (
+    engine,
+    journal,
+    linear,
+    local,
+    participant,
+    privacy,
+    secure,
+    segments,
+    service,
+)
 from loopml.federated.entities import Federation
 from loopml.registry.segments import parse_segment
 
@@ -32,10 +44,10 @@ class FederationFailed(LoopmlError):
 class Result:
     federation: Federation
     model: str
-    version: int  # the last registered (the only one without segments)
+    version: int | None  # the last registered (None with secure aggregation: none could be)
     run_id: str
     rounds: list[journal.Round]  # of the last segment trained (the only one without segments)
-    versions: dict[str, int] = field(default_factory=dict)  # segment key -> version
+    versions: dict[str, int | None] = field(default_factory=dict)  # segment key -> version
 
 
 @dataclass(frozen=True)
@@ -96,11 +108,19 @@ def _train(federation: Federation, segment: str) -> Trained:
         "strategy": federation.strategy,
         "segment": segment,
         "num_rounds": rounds or 1 + federation.rounds,
-        "members": [{"name": m.name, "home": m.home} for m in members],
+        "members": [
+            {
+                "name": m.name,
+                "home": m.home,
+                "key": str(local.folder(m.home, federation.name) / secure.PARTICIPANT_KEY),
+            }
+            for m in members
+        ],
         "initial": {} if forest else {"theta": linear.initial_vector(len(federation.features))},
         "min_participants": needed,
         "fedprox_mu": federation.options.get("mu") if federation.strategy == "fedprox" else None,
         "privacy": federation.options.get("privacy"),
+        "secure_aggregation": bool(federation.options.get("secure_aggregation")),
         "round_timeout": federation.options.get("round_timeout") or service.ROUND_TIMEOUT,
     }
     workdir = _folder(federation.name) / "engine"
@@ -179,10 +199,12 @@ def _record(federation: Federation, trained: list[Trained]) -> tuple[str, dict[s
                 "participants": ",".join(fingerprints),
             }
         )
+        encrypted = bool(federation.options.get("secure_aggregation"))
         parent.set_tags(
             {
                 "loopml.federation": federation.name,
                 "loopml.federation.rounds": len(trained[0].rounds),
+                "loopml.federation.secure_aggregation": str(encrypted).lower(),
             }
         )
         registered = {done.segment: _register(parent, federation, done) for done in trained}
@@ -191,6 +213,7 @@ def _record(federation: Federation, trained: list[Trained]) -> tuple[str, dict[s
             "federation": federation.name,
             "strategy": federation.strategy,
             "participants": fingerprints,
+            "secure_aggregation": secure.SCHEME if encrypted else None,
         }
         if segments.NONE in registered:
             lineage.update(registered[segments.NONE])
@@ -227,6 +250,8 @@ def _register(parent, federation: Federation, done: Trained) -> dict:
         )
     classes = federation.options.get("classes", [0, 1])
     shared = {**global_model(federation, done.rounds), "classes": classes}
+    if "ckks" in shared:  # only the participants can read it: they register it, not we
+        return {"rounds": round_runs, "privacy": None, "version": None, "global": shared}
     estimator = participant.estimator_of(shared, federation.feature_names)
     signature = Signature(tuple(Column(f["name"], f["type"]) for f in federation.features))
     members = ", ".join(m.name for m in federation.joined)
@@ -255,6 +280,8 @@ def global_model(federation: Federation, rounds: list[journal.Round]) -> dict:
     params = rounds[-1].params
     if federation.strategy in service.TREES:
         return {"trees": params["model_data"]}
+    if federation.options.get("secure_aggregation"):  # the last round's sum, still encrypted
+        return {"ckks": params["theta"]["ckks"]}
     vector = np.asarray(params["theta"], dtype=float)
     if federation.options.get("privacy"):  # the first pooled moments, as every participant kept
         vector = linear.with_moments_of(vector, rounds[0].params["theta"])

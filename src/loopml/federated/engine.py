@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from loopml.errors import require
-from loopml.federated import privacy
+from loopml.federated import privacy, secure
 
 CONTROLLER = "loopml.federated.controller.JournaledFedAvg"
 BAGGING = "loopml.federated.controller.TreeBagging"
 SHARED = "loopml.federated.controller.SharedForest"
+ENCRYPTED = "loopml.federated.controller.EncryptedSum"
 # The engine copies a job's scripts into the job; loopml itself is installed, so the
 # participants' script is this one line, and loopml is an app package it never copies.
 LAUNCHER = "from loopml.federated.site import main\n\nmain()\n"
@@ -136,13 +137,20 @@ def _job(spec: dict[str, Any]):
     from nvflare.job_config.defs import FilterType
     from nvflare.job_config.script_runner import FrameworkType, ScriptRunner
 
-    from loopml.federated.controller import JournaledFedAvg, SharedForest, TreeBagging
+    from loopml.federated.controller import (
+        EncryptedSum,
+        JournaledFedAvg,
+        SharedForest,
+        TreeBagging,
+    )
 
     job = FedJob(name="federation", min_clients=spec["min_participants"], fail_fast=True)
     job.set_app_packages(["loopml"])
     launcher = Path(spec["workspace"]).with_name("participant.py")
     launcher.write_text(LAUNCHER, encoding="utf-8")
     aggregator = {"bagging": TreeBagging, "histogram": SharedForest}.get(spec.get("strategy"))
+    if spec.get("secure_aggregation"):
+        aggregator = EncryptedSum
     controller = JournaledFedAvg(
         num_clients=len(spec["members"]),
         num_rounds=spec["num_rounds"],
@@ -183,6 +191,10 @@ def _job(spec: dict[str, Any]):
                 filter_type=FilterType.TASK_RESULT,
                 tasks=["train"],
             )
+        if spec.get("secure_aggregation"):  # in the participant's engine: its key stays there
+            encryptor, decryptor = secure.engine_filters(member["key"])
+            job.to(encryptor, member["name"], filter_type=FilterType.TASK_RESULT, tasks=["train"])
+            job.to(decryptor, member["name"], filter_type=FilterType.TASK_DATA, tasks=["train"])
     return job
 
 
@@ -194,7 +206,7 @@ def _allow_controller(workspace: Path) -> None:
     local.mkdir(parents=True, exist_ok=True)
     resources = {
         "format_version": 2,
-        "class_allow_list": [*DEFAULT_CLASS_ALLOW_LIST, CONTROLLER, BAGGING, SHARED],
+        "class_allow_list": [*DEFAULT_CLASS_ALLOW_LIST, CONTROLLER, BAGGING, SHARED, ENCRYPTED],
     }
     (local / "resources.json.default").write_text(json.dumps(resources), encoding="utf-8")
 

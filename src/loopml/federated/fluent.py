@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from loopml._context import get_context
-from loopml.federated import coordinator, gate, participant, service
+from loopml.federated import coordinator, gate, participant, secure, service
 from loopml.federated import privacy as dp
 from loopml.federated.entities import Federation
 
@@ -33,6 +33,7 @@ def create_federation(
     privacy: dict[str, float] | None = None,
     segment_by: Sequence[str] | None = None,
     round_timeout: int = service.ROUND_TIMEOUT,
+    secure_aggregation: bool = False,
 ) -> Federation:
     """A federation training one model on ``features`` to predict ``target``.
 
@@ -52,6 +53,10 @@ def create_federation(
     ``round_timeout`` is how many seconds each round waits for the participants' updates;
     a round that has fewer than ``min_participants`` by then fails the federation, naming
     the participants that did not answer.
+    ``secure_aggregation`` (linear models) has the participants encrypt their updates
+    (CKKS): the coordinator adds ciphertexts and never holds a key to read them, nor
+    the global model, which only the participants decrypt (see
+    ``loopml.federated.secure``). Its invitations then carry the participants' key.
     """
     if not 0 < holdout < 1:
         from loopml.errors import InvalidInput
@@ -69,8 +74,9 @@ def create_federation(
         "privacy": dp.settings(privacy, strategy),
         "segment_by": _columns(segment_by),
         "round_timeout": _seconds(round_timeout),
+        "secure_aggregation": secure.check(secure_aggregation, strategy, privacy),
     }
-    return service.create(
+    federation = service.create(
         context.store,
         name,
         features=columns,
@@ -81,15 +87,24 @@ def create_federation(
         options=options,
         actor=context.settings.actor,
     )
+    if secure_aggregation:
+        secure.provision(coordinator.exchange_folder(name))
+    return federation
 
 
 def invite_to_federation(name: str, member: str) -> Path:
-    """Invite ``member``; returns the invitation file to hand it (no data in it)."""
+    """Invite ``member``; returns the invitation file to hand it (no data in it; with secure
+    aggregation the participants' key, so it is written owner-only)."""
     context = get_context()
+    folder = coordinator.exchange_folder(name)
+    sealed = get_federation(name).options.get("secure_aggregation")
+    key = secure.for_invitation(folder) if sealed else None  # refused before anything is recorded
     invitation = service.invite(context.store, name, member, actor=context.settings.actor)
-    path = coordinator.exchange_folder(name) / f"{member}.invitation.json"
+    path = folder / f"{member}.invitation.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    participant.write(path, invitation)
+    if key:
+        invitation[secure.INVITATION_FIELD] = key
+    participant.write(path, invitation, private=bool(key))
     return path
 
 

@@ -16,7 +16,7 @@ class Round:
     number: int
     sites: tuple[str, ...]  # whose updates the average holds
     metrics: dict[str, dict[str, float]]  # participant -> its metrics for this round
-    params: dict[str, np.ndarray | str] = field(repr=False)  # arrays, or a forest's JSON
+    params: dict[str, np.ndarray | str | dict] = field(repr=False)  # arrays, a forest, {"ckks"}
 
 
 def rounds(journal: list[dict[str, Any]]) -> list[Round]:
@@ -27,7 +27,8 @@ def rounds(journal: list[dict[str, Any]]) -> list[Round]:
             replies.setdefault(line["round"], {})[line["site"]] = dict(line["metrics"] or {})
         elif line["kind"] == "round":
             params = {
-                key: value if isinstance(value, str) else np.asarray(value)
+                # a forest's JSON or a ciphertext as they are; arrays as arrays
+                key: value if isinstance(value, str | dict) else np.asarray(value)
                 for key, value in line["params"].items()
             }
             found.append(

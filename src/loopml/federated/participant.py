@@ -16,7 +16,7 @@ from typing import Any
 from loopml._context import get_context
 from loopml.data import service as data_service
 from loopml.errors import InvalidInput, NotFound
-from loopml.federated import linear, local, segments, service, trees
+from loopml.federated import linear, local, secure, segments, service, trees
 from loopml.federated.fingerprint import check_signature, fingerprint
 
 GLOBAL_FILE = "global.json"
@@ -47,6 +47,8 @@ def join(invitation: str | Path, dataset: str):
         actor=context.settings.actor,
     )
     local.save_site(context.settings, federation.name)
+    if options.get("secure_aggregation"):
+        secure.keep(spec, local.folder(home, federation.name))
     acceptance = {
         "federation": federation.name,
         "member": spec["member"],
@@ -98,13 +100,26 @@ def approve(name: str, *, alias: str = "champion", reason: str | None = None):
         )
     model = _unsegmented(read(exchange / GLOBAL_FILE, "global model"), name)
     evaluation = read(exchange / f"{me.name}.evaluation.json", "evaluation")
-    version = registry.log_model(
-        estimator_of(model, model["features"]),
-        _local_model(federation),
-        signature=None,
-        metrics=evaluation["candidate"],
-        description=f"federation {name}: global model v{model['version']} of its coordinator",
-    )
+    from loopml.tracking import fluent as tracking
+
+    # The version's run says where the model came from, and whether it was only ever
+    # added up as ciphertexts (then the coordinator registered none: it could not read it).
+    encrypted = "ckks" in model
+    origin = "decrypted here" if encrypted else f"v{model['version']} of its coordinator"
+    with tracking.start_run(name=f"federation {name}") as run:
+        run.set_tags(
+            {
+                "loopml.federation": name,
+                "loopml.federation.secure_aggregation": str(encrypted).lower(),
+            }
+        )
+        version = registry.log_model(
+            estimator_of(model, model["features"]),
+            _local_model(federation),
+            signature=None,
+            metrics=evaluation["candidate"],
+            description=f"federation {name}: global model {origin}",
+        )
     moved = registry.promote(
         version.name,
         version.version,
@@ -133,9 +148,16 @@ def read(path: Path, what: str) -> dict[str, Any]:
         raise InvalidInput(f"The {what} at {path} is not valid JSON: {exc}.") from None
 
 
-def write(path: Path, document: dict[str, Any]) -> None:
+def write(path: Path, document: dict[str, Any], private: bool = False) -> None:
+    """``document`` as JSON at ``path``, whole or not at all; ``private``: owner-only."""
+    import os
+
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    descriptor = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644
+    )
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(json.dumps(document, indent=1))
     temporary.replace(path)
 
 
@@ -170,7 +192,22 @@ def estimator_of(model: dict[str, Any], feature_names: list[str]):
     """The global model's document (``global_model``) as a fitted estimator."""
     if "trees" in model:
         return trees.to_estimator(model["trees"], feature_names)
-    return linear.to_estimator(model["theta"], model.get("classes", [0, 1]), feature_names)
+    return linear.to_estimator(theta_of(model), model.get("classes", [0, 1]), feature_names)
+
+
+def theta_of(model: dict[str, Any]):
+    """A linear global model's vector; encrypted, only a participant (its own key) can read it."""
+    if "ckks" not in model:
+        return model["theta"]
+    context = get_context()
+    key = local.folder(context.settings.home_path, model["federation"]) / secure.PARTICIPANT_KEY
+    if not key.exists():
+        raise InvalidInput(
+            f"The global model of federation {model['federation']!r} is encrypted, and this "
+            "store holds no key for it.",
+            hint="Only its participants can read it: evaluate and approve it there.",
+        )
+    return secure.decrypt(model["ckks"], key)
 
 
 def _local_model(federation) -> str:

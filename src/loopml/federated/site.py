@@ -5,7 +5,8 @@ segment's rows in a per-segment federation), and then answers each round with
 one array (or, for trees, the round's new trees, or with shared histograms the
 forest grown with the others over XGBoost's collective), a row count and a few metrics —
 the only things that leave the participant (``reply`` and ``reply_trees`` build
-exactly that; with privacy on, the engine's filter noises the array on its way).
+exactly that; with privacy on, the engine's filter noises the array on its way, and
+with secure aggregation its filters encrypt it and decrypt the global model).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from loopml.federated import linear, trees
+from loopml.federated import linear, secure, trees
 
 MOMENTS_ROUND = 0
 
@@ -116,6 +117,9 @@ def answer(federation, data, received, participants: int, state: dict[str, Any])
     else:
         mu = float((received.meta or {}).get(AlgorithmConstants.FEDPROX_MU) or 0.0)
         vector = np.asarray(received.params["theta"], dtype=float)
+        encrypted = bool(federation.options.get("secure_aggregation"))
+        if encrypted and received.current_round > MOMENTS_ROUND:
+            vector = secure.unpack(vector)  # the engine's filter decrypted the weighted sum
         private = bool(federation.options.get("privacy")) and received.current_round > MOMENTS_ROUND
         if private:
             # The privacy filter's noise may land on the moments' entries too: everyone keeps
@@ -124,6 +128,8 @@ def answer(federation, data, received, participants: int, state: dict[str, Any])
         params, metrics, rows = reply(vector, data, received.current_round, mu)
         if private:  # the engine's filter noises changes, not whole coefficients
             params, kind = {"theta": params["theta"] - vector}, ParamsType.DIFF
+        if encrypted:  # the engine's filter weights it by the row count and encrypts it
+            params = {"theta": secure.pack(params["theta"])}
     return FLModel(
         params=params, params_type=kind, metrics=metrics, meta={"NUM_STEPS_CURRENT_ROUND": rows}
     )
