@@ -654,7 +654,7 @@ NOTES = """What profiling (pyinstrument) found in the per-segment path, and what
   schemas and manifests are written compactly now. A chunk's registrations and alias moves
   insert their audit events in one statement.
 - The validate step of a 2,000,000-row table took 19 s (cProfile, 10,000 segments), most of
-  it in hashing: numpy's `unique` (a hash table since numpy 2.x) on two million row
+  it in hashing: numpy's `unique` (which hashes, `_unique_hash`) on two million row
   hashes and target values, Arrow's `count_distinct` for constant columns, and the
   leakage check ranking the target again beside each feature with scipy's stable-sort
   `rankdata`. Duplicates and distinct values are counted by one sort now, constant
