@@ -129,3 +129,45 @@ def test_set_aliases_checks_every_target_before_moving_any(ctx):
 def test_get_versions_keeps_the_order_asked(ctx):
     service.register_many(ctx.store, "diabetes", _segments(ctx, count=3), actor="ana")
     assert [v.version for v in service.get_versions(ctx.store, "diabetes", [3, 1, 2])] == [3, 1, 2]
+
+
+def test_one_batch_may_move_a_segment_twice_and_audits_each_move(ctx):
+    new = _segments(ctx, count=2)
+    versions = service.register_many(ctx.store, "diabetes", [new[0], new[0], new[1]], actor="ana")
+    first, second, other = versions
+    with ctx.store.write() as session:
+        moves = service.set_aliases(
+            session,
+            "diabetes",
+            "champion",
+            [(v.version, v.segment_key) for v in versions],
+            actor="ana",
+            reason="batch",
+        )
+    assert [(m.from_version, m.to_version) for m in moves] == [(None, 1), (1, 2), (None, 3)]
+    assert len({m.id for m in moves}) == 3
+    champions = service.resolve_aliases(
+        ctx.store, "diabetes", "champion", [first.segment_key, other.segment_key]
+    )
+    assert champions[first.segment_key].version == second.version
+    assert champions[other.segment_key].version == other.version
+    history = service.alias_history(
+        ctx.store, "diabetes", alias="champion", segment=first.segment_key
+    )
+    assert [(m.from_version, m.to_version, m.id) for m in history] == [
+        (m.from_version, m.to_version, m.id) for m in reversed(moves[:2])
+    ]
+    events = audit.list_events(ctx.store, entity_id="diabetes", action="alias.set")
+    assert len(events) == 3 and {(e.actor, e.reason) for e in events} == {("ana", "batch")}
+
+
+def test_a_batch_promotion_audits_each_verdict_before_its_move(ctx):
+    versions = service.register_many(ctx.store, "diabetes", _segments(ctx, count=3), actor="ana")
+    promotion.promote_many(ctx.store, "diabetes", versions, actor="ana", reason="batch")
+    events = audit.list_events(ctx.store, entity_id="diabetes", actions=["gate.*", "alias.*"])
+    passes = [e for e in events if e.action == "gate.pass"]
+    moves = [e for e in events if e.action == "alias.promote"]
+    assert sorted(e.after["version"] for e in passes) == [v.version for v in versions]
+    assert sorted(e.after["version"] for e in moves) == [v.version for v in versions]
+    assert max(e.id for e in passes) < min(e.id for e in moves)
+    assert {e.actor for e in events} == {"ana"}

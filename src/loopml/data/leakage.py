@@ -29,11 +29,12 @@ MIN_ROWS = 2 * MIN_GROUP
 def leakage_scores(table: pa.Table, target: str) -> dict[str, float]:
     """Score every other column of ``table`` against ``target``."""
     labels, numeric_target = _target(table[target])
+    target_ranks = _Ranks(labels) if numeric_target else None
     scores = {}
     for name in table.column_names:
         if name == target or _row_number(name, table[name]):
             continue
-        score = _score(table[name], labels, numeric_target)
+        score = _score(table[name], labels, target_ranks)
         if score is not None:
             scores[name] = score
     return scores
@@ -49,25 +50,26 @@ def _target(column: pa.ChunkedArray) -> tuple[np.ndarray, bool]:
     """The target as class codes (-1 for null), or as floats (NaN for null) for amounts."""
     if _is_numeric(column):
         values = _floats(column)
-        if np.unique(values[np.isfinite(values)]).size > MAX_CLASSES:
+        if distinct_count(values[np.isfinite(values)]) > MAX_CLASSES:
             return values, True
     return _codes(column), False
 
 
-def _score(column: pa.ChunkedArray, target: np.ndarray, numeric_target: bool) -> float | None:
+def _score(column: pa.ChunkedArray, target: np.ndarray, ranks: _Ranks | None) -> float | None:
+    numeric_target = ranks is not None
     if _is_numeric(column):
         values = _floats(column)
         keep = np.isfinite(values) & (np.isfinite(target) if numeric_target else target >= 0)
         if keep.sum() < MIN_ROWS:
             return None
         if numeric_target:
-            return _association(values[keep], target[keep])
+            return _association(values[keep], target[keep], ranks.of(keep))
         groups = _bins(values[keep])
         return _purity_gain(groups, target[keep])
     codes = _codes(column)
     keep = (codes >= 0) & (np.isfinite(target) if numeric_target else target >= 0)
     count = int(keep.sum())
-    if count < MIN_ROWS or np.unique(codes[keep]).size > count / MIN_GROUP:
+    if count < MIN_ROWS or distinct_count(codes[keep]) > count / MIN_GROUP:
         return None
     if numeric_target:
         return _correlation_ratio(codes[keep], target[keep])
@@ -87,16 +89,52 @@ def _purity_gain(groups: np.ndarray, labels: np.ndarray) -> float | None:
     return float(max(0.0, (purity - baseline) / (1 - baseline)))
 
 
-def _association(x: np.ndarray, y: np.ndarray) -> float | None:
+def _association(x: np.ndarray, y: np.ndarray, y_ranks: np.ndarray) -> float | None:
     """The strongest of linear, rank and binned (step-shaped) association, 0 to 1."""
-    from scipy.stats import rankdata
-
     linear = _correlation(x, y)
     if linear is None:
         return None
-    ranked = _correlation(rankdata(x), rankdata(y)) or 0.0
+    ranked = _correlation(average_ranks(x), y_ranks) or 0.0
     binned = _correlation_ratio(_bins(x), y) or 0.0
     return max(linear, ranked, binned)
+
+
+class _Ranks:
+    """The target's ranks among the rows a feature keeps: ranked once for every feature
+    that keeps all of the target's rows (a feature without missing values)."""
+
+    def __init__(self, target: np.ndarray) -> None:
+        self._target, self._finite = target, np.isfinite(target)
+        self._all: np.ndarray | None = None
+
+    def of(self, keep: np.ndarray) -> np.ndarray:
+        if not np.array_equal(keep, self._finite):
+            return average_ranks(self._target[keep])
+        if self._all is None:
+            self._all = average_ranks(self._target[keep])
+        return self._all
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties sharing their average rank (scipy's ``rankdata``), from one
+    unstable sort: equal values get the same rank whatever order the sort left them in."""
+    order = np.argsort(values)
+    ordered = values[order]
+    first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], values.size)
+    ranks = np.empty(values.size)
+    ranks[order] = ((starts + ends + 1) / 2)[np.cumsum(first) - 1]
+    return ranks
+
+
+def distinct_count(values: np.ndarray) -> int:
+    """How many distinct values: a sort, which numpy's hashing ``unique`` is many times
+    slower than on millions of distinct numbers."""
+    if values.size == 0:
+        return 0
+    ordered = np.sort(values)
+    return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1
 
 
 def _correlation(x: np.ndarray, y: np.ndarray) -> float | None:
@@ -106,12 +144,13 @@ def _correlation(x: np.ndarray, y: np.ndarray) -> float | None:
 
 
 def _correlation_ratio(groups: np.ndarray, y: np.ndarray) -> float | None:
-    _, groups = np.unique(groups, return_inverse=True)
+    """Groups are codes from 0 (bins, categories); a code no row has counts for nothing."""
     total = np.square(y - y.mean()).sum()
     if total == 0:
         return None
-    sums = np.bincount(groups, weights=y)
     sizes = np.bincount(groups)
+    used = sizes > 0
+    sums, sizes = np.bincount(groups, weights=y)[used], sizes[used]
     between = (np.square(sums / sizes - y.mean()) * sizes).sum()
     return float(np.sqrt(between / total))
 

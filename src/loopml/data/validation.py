@@ -275,7 +275,9 @@ def duplicate_count(table: pa.Table) -> int | None:
         hashes = pd.util.hash_pandas_object(table.to_pandas(), index=False).to_numpy()
     except (TypeError, ValueError, pa.ArrowException):
         return None
-    return int(hashes.size - np.unique(hashes).size)
+    from loopml.data.leakage import distinct_count
+
+    return int(hashes.size - distinct_count(hashes))
 
 
 def _duplicates(table: pa.Table, max_share: float) -> list[Violation]:
@@ -300,13 +302,24 @@ def _constant_columns(table: pa.Table) -> list[tuple[str, Any]]:
     for name, column in zip(table.column_names, table.columns, strict=True):
         if column.null_count == len(column):
             continue
-        try:
-            distinct = pc.count_distinct(column, mode="only_valid").as_py()
-        except pa.ArrowNotImplementedError:
-            continue
-        if distinct == 1:
+        if _one_value(column):
             constant.append((name, _plain(column.drop_null()[0].as_py())))
     return constant
+
+
+def _one_value(column: pa.ChunkedArray) -> bool:
+    """Whether the column's values (nulls aside) are all equal: its least and greatest
+    are equal, a scan where counting distinct values hashes every row."""
+    try:
+        if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+            return False  # min_max skips NaN; a NaN is a value of its own, as distinct counts it
+        least, greatest = pc.min_max(column).values()
+        return least.as_py() == greatest.as_py()
+    except pa.ArrowNotImplementedError:  # a type without an order (lists, structs)
+        try:
+            return pc.count_distinct(column, mode="only_valid").as_py() == 1
+        except pa.ArrowNotImplementedError:
+            return False
 
 
 def _class_balance(column: pa.ChunkedArray, target: str, rules: Rules) -> list[Violation]:

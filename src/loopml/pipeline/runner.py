@@ -11,6 +11,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -250,15 +251,18 @@ class _Execution:
         written in one transaction for the whole chunk."""
         outcomes = [_outcome(r) for r in results]
         kept = [i for i, r in enumerate(results) if r.reason != _BUDGET]  # retried next run
-        run_ids = self.recorder.begin_segments(
-            train_run, [(results[i].segment_key, _segment_tags(results[i])) for i in kept]
-        )
+        trained = [i for i in kept if results[i].status == "trained"]
+        # the files are written on a thread while the runs are inserted: both wait on I/O
+        with ThreadPoolExecutor(1) as writer:
+            stored = writer.submit(self._store_artifacts, [results[i] for i in trained])
+            run_ids = self.recorder.begin_segments(
+                train_run, [(results[i].segment_key, _segment_tags(results[i])) for i in kept]
+            )
         for i, run_id in zip(kept, run_ids, strict=True):
             outcomes[i] = replace(outcomes[i], run_id=run_id)
-        trained = [i for i in kept if results[i].status == "trained"]
         try:
             versions = self._register(
-                [results[i] for i in trained], [outcomes[i].run_id for i in trained]
+                [results[i] for i in trained], [outcomes[i].run_id for i in trained], stored
             )
             promoted = self._promote(versions)
             for i, version, promotion in zip(trained, versions, promoted, strict=True):
@@ -282,16 +286,19 @@ class _Execution:
         self.recorder.end_segments(ends)
         return outcomes
 
-    def _register(self, results: list[SegmentResult], run_ids: list[str]) -> list:
+    def _store_artifacts(self, results: list[SegmentResult]) -> tuple[list, dict[int, str]]:
+        """The models' files, and each segment's drift reference (the summaries of its
+        own training rows) by its result's id."""
+        stored = self.artifacts.put_many([r.package for r in results])
+        references = [r for r in results if r.reference is not None]
+        digests = self.artifacts.put_many([r.reference for r in references])
+        return stored, {id(r): d.digest for r, d in zip(references, digests, strict=True)}
+
+    def _register(self, results: list[SegmentResult], run_ids: list[str], files: Future) -> list:
         from loopml.explain.service import FAIRNESS, fairness_summary
-        from loopml.monitoring.reference import encode_reference
         from loopml.registry import service as registry
 
-        stored = self.artifacts.put_many([r.package for r in results])
-        # Each segment's drift reference: the summaries of its own training rows.
-        references = [r for r in results if r.reference is not None]
-        digests = self.artifacts.put_many([encode_reference(r.reference) for r in references])
-        reference_of = {id(r): d.digest for r, d in zip(references, digests, strict=True)}
+        stored, reference_of = files.result()  # a failed write fails the chunk's registration
         datasets = [self.dataset_version_id] if self.dataset_version_id else []
         validation = self.plan.validation
         new = [

@@ -72,7 +72,7 @@ class SegmentResult:
     fairness: dict[str, Any] | None = None  # group fairness on the test rows (a FairnessReport)
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
-    reference: Any = None  # the drift reference of the segment's rows (a monitoring Reference)
+    reference: bytes | None = None  # the drift reference of the segment's rows, encoded
 
 
 def train_chunk(plan: TrainPlan, chunk: Chunk) -> list[SegmentResult]:
@@ -161,7 +161,7 @@ def _fit(
     span: tuple[int, int],
 ) -> None:
     from loopml.models import pack
-    from loopml.monitoring.reference import make_reference
+    from loopml.monitoring.reference import encode_reference, make_reference
 
     if plan.forecast:
         rows = feats.add_forecast_features(rows, plan.target, plan.time, plan.forecast)
@@ -200,7 +200,7 @@ def _fit(
         inputs.name(model)
     result.signature = _signature(inputs.columns)
     # Each segment's monitor compares its traffic with the segment's own rows, not the table.
-    result.reference = make_reference(inputs.table())
+    result.reference = encode_reference(make_reference(inputs.table()))
     package = pack(model, result.signature, trusted=False)
     result.package, result.flavor = package.to_bytes(), package.flavor
 

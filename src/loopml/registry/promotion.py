@@ -111,6 +111,7 @@ def promote_many(
     gate = service.get_gate(store, name)
     champions = service.resolve_aliases(store, name, alias, [v.segment_key for v in versions])
     extra = {"evaluation": None, "allow_breaking_signature": False, "force": False}
+    events: list[dict] = []
     with store.write() as session:
         decided = [
             _decide(
@@ -124,9 +125,11 @@ def promote_many(
                 extra=extra,
                 require_approval=require_approval,
                 force=False,
+                events=events,
             )
             for version in versions
         ]
+        audit.record_many(session, events)  # the verdicts before the moves they allow
         targets = [
             (v.version, v.segment_key) for v, d in zip(versions, decided, strict=True) if d is _MOVE
         ]
@@ -153,9 +156,12 @@ def _decide(
     extra: dict,
     require_approval: bool,
     force: bool,
+    events: list[dict] | None = None,
 ):
-    """Audit the gate's verdict; open an approval request when one is needed. Returns
-    the request, the failure, or ``_MOVE``."""
+    """Audit the gate's verdict (into ``events``, when given, for the caller to insert
+    with its neighbours'); open an approval request when one is needed. Returns the
+    request, the failure, or ``_MOVE``."""
+    audited = audit.record if events is None else lambda _session, **event: events.append(event)
     name, report = candidate.name, result.to_dict()
     after = {
         "version": candidate.version,
@@ -164,7 +170,7 @@ def _decide(
         "gate": report,
     }
     if not (result.passed or force):
-        audit.record(
+        audited(
             session,
             actor=actor,
             action="gate.fail",
@@ -185,7 +191,7 @@ def _decide(
             report=report | extra,
         )
     action = "gate.pass" if result.passed else "gate.override"
-    audit.record(
+    audited(
         session,
         actor=actor,
         action=action,

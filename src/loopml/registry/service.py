@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -93,29 +93,36 @@ def _insert_versions(
     for number, new in enumerate(versions, start=(latest or 0) + 1):
         segment = {k: new.segment[k] for k in sorted(new.segment)} if new.segment else None
         rows.append(
-            ModelVersionRow(
-                model_id=model.id,
-                version=number,
-                segment_key=canonical_segment(segment),
-                segment=segment,
-                run_id=new.run_id,
-                flavor=new.flavor,
-                artifact_digest=new.artifact_digest,
-                artifact_size=new.artifact_size,
-                signature=new.signature.to_dict() if new.signature else None,
-                metrics=_json_metrics(new.metrics),
-                rules=dict(new.rules) if new.rules else None,
-                validation=dict(new.validation) if new.validation else None,
-                description=new.description,
-                reference_digest=new.reference_digest,
-                created_at=now,
-                created_by=actor,
-            )
+            {
+                "model_id": model.id,
+                "version": number,
+                "segment_key": canonical_segment(segment),
+                "segment": segment,
+                "run_id": new.run_id,
+                "flavor": new.flavor,
+                "artifact_digest": new.artifact_digest,
+                "artifact_size": new.artifact_size,
+                "signature": new.signature.to_dict() if new.signature else None,
+                "metrics": _json_metrics(new.metrics),
+                "rules": dict(new.rules) if new.rules else None,
+                "validation": dict(new.validation) if new.validation else None,
+                "description": new.description,
+                "reference_digest": new.reference_digest,
+                "created_at": now,
+                "created_by": actor,
+            }
         )
-    session.add_all(rows)
-    session.flush()
+    # one statement for the chunk, not an object each: the ids come back in order
+    ids = session.scalars(
+        insert(ModelVersionRow.__table__).returning(
+            ModelVersionRow.__table__.c.id, sort_by_parameter_order=True
+        ),
+        rows,
+    ).all()
+    signatures = _Signatures()
     out, links, events = [], [], []
-    for row, new in zip(rows, versions, strict=True):
+    for row_id, values, new in zip(ids, rows, versions, strict=True):
+        row = _NewRow(id=row_id, **values)
         datasets = tuple(dict.fromkeys(new.dataset_version_ids))
         links += [{"model_version_id": row.id, "dataset_version_id": d} for d in datasets]
         events.append(
@@ -127,7 +134,7 @@ def _insert_versions(
                 "after": {"version": row.version, "segment": row.segment_key, "run_id": row.run_id},
             }
         )
-        version = _version(row, name, datasets, ())
+        version = _version(row, name, datasets, (), signatures)
         for kind, (payload, summary) in (new.reports or {}).items():
             add_report(session, version, kind, payload, actor=actor, summary=summary, now=now)
         out.append(version)
@@ -136,6 +143,48 @@ def _insert_versions(
         session.execute(insert(ModelVersionDatasetRow), links)
     audit.record_many(session, events)
     return out
+
+
+@dataclass(frozen=True)
+class _NewRow:
+    """A version row as inserted, for ``_version``: new, so neither archived nor exported."""
+
+    id: int
+    model_id: int
+    version: int
+    segment_key: str
+    segment: dict[str, Any] | None
+    run_id: str | None
+    flavor: str
+    artifact_digest: str
+    artifact_size: int
+    signature: dict[str, Any] | None
+    metrics: dict[str, Any]
+    rules: dict[str, Any] | None
+    validation: dict[str, Any] | None
+    description: str | None
+    reference_digest: str | None
+    created_at: datetime
+    created_by: str
+    archived_at: None = None
+    archived_by: None = None
+    onnx_digest: None = None
+
+
+@dataclass(frozen=True)
+class _NewMove:
+    """An alias move as inserted, for ``_move``."""
+
+    id: int
+    model_id: int
+    segment_key: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    time: datetime
+    actor: str
+    reason: str | None
+    kind: str
 
 
 def create_model(store: Store, name: str, *, description: str | None, actor: str) -> Model:
@@ -226,36 +275,45 @@ def set_aliases(
     (version, segment) pairs, a few queries for all of them rather than a few each."""
     _check_alias(alias)
     model = _lock_model(session, name)
+    if not targets:
+        return []
     numbers = [int(version) for version, _segment in targets]
-    rows = _version_rows(session, model, name, numbers)
+    rows = _target_rows(session, model, name, numbers)
     keys = [canonical_segment(segment) for _version, segment in targets]
     for number, key in zip(numbers, keys, strict=True):
         _check_target(rows[number], name, key)
-    current = _current_aliases(session, model, alias, keys)
-    now, moves, events = utcnow(), [], []
+    current = _current_versions(session, model, alias, keys)
+    now, added, updated, moves, events = utcnow(), {}, {}, [], []
     for number, key in zip(numbers, keys, strict=True):
-        row, target = current.get(key), rows[number]
-        before = row[1] if row else None
-        if row is None:
-            aliased = AliasRow(
-                model_id=model.id,
-                segment_key=key,
-                alias=alias,
-                version_id=target.id,
-                updated_at=now,
-            )
-            session.add(aliased)
-            current[key] = (aliased, number)
-        else:
-            row[0].version_id, row[0].updated_at = target.id, now
-            current[key] = (row[0], number)
+        before = current.get(key)
+        pointer = {"segment_key": key, "version_id": rows[number].id}
+        (added if before is None and key not in added else updated)[key] = pointer
+        current[key] = number
         move, event = _move_and_event(model, name, key, alias, before, number, actor, reason, kind)
-        session.add(move)
         moves.append(move)
         events.append(event)
-    session.flush()
+    # Core statements, one for each kind of row: a chunk's moves cost a few round trips
+    aliases = AliasRow.__table__
+    common = {"model_id": model.id, "alias": alias, "updated_at": now}
+    if added:
+        session.execute(insert(aliases), [common | p for p in added.values()])
+    if updated:
+        session.execute(
+            update(aliases)
+            .where(
+                aliases.c.model_id == model.id,
+                aliases.c.alias == alias,
+                aliases.c.segment_key == bindparam("key"),
+            )
+            .values(version_id=bindparam("target"), updated_at=now),
+            [{"key": p["segment_key"], "target": p["version_id"]} for p in updated.values()],
+        )
+    table = AliasMoveRow.__table__
+    ids = session.scalars(
+        insert(table).returning(table.c.id, sort_by_parameter_order=True), moves
+    ).all()
     audit.record_many(session, events)
-    return [_move(move, name) for move in moves]
+    return [_move(_NewMove(id=i, **m), name) for i, m in zip(ids, moves, strict=True)]
 
 
 def _check_target(target: ModelVersionRow, name: str, segment_key: str) -> None:
@@ -288,14 +346,32 @@ def _version_rows(
     return found
 
 
-def _current_aliases(
+def _target_rows(session: Session, model: ModelRow, name: str, numbers: Sequence[int]) -> dict:
+    """version number → what an alias move checks of it (id, segment key, archived)."""
+    found = {}
+    for part in _parts(sorted(set(numbers))):
+        query = select(
+            ModelVersionRow.id,
+            ModelVersionRow.version,
+            ModelVersionRow.segment_key,
+            ModelVersionRow.archived_at,
+            ModelVersionRow.archived_by,
+        ).where(ModelVersionRow.model_id == model.id, ModelVersionRow.version.in_(part))
+        found |= {row.version: row for row in session.execute(query)}
+    for number in numbers:
+        if number not in found:
+            _version_row(session, model, name, version=number)  # raises, naming the range
+    return found
+
+
+def _current_versions(
     session: Session, model: ModelRow, alias: str, keys: Sequence[str]
-) -> dict[str, tuple[AliasRow, int]]:
-    """segment key → (its alias row, the version number it points at)."""
+) -> dict[str, int]:
+    """segment key → the version number its alias points at."""
     found = {}
     for part in _parts(sorted(set(keys))):
         query = (
-            select(AliasRow, ModelVersionRow.version)
+            select(AliasRow.segment_key, ModelVersionRow.version)
             .join(ModelVersionRow, ModelVersionRow.id == AliasRow.version_id)
             .where(
                 AliasRow.model_id == model.id,
@@ -303,7 +379,7 @@ def _current_aliases(
                 AliasRow.segment_key.in_(part),
             )
         )
-        found |= {row.segment_key: (row, number) for row, number in session.execute(query)}
+        found |= dict(session.execute(query).all())
     return found
 
 
@@ -392,9 +468,10 @@ def _move_row(
     session, model, name, segment_key, alias, before, after, actor, reason, kind
 ) -> AliasMoveRow:
     """The move and its audit event, added to the session (flushed by the caller)."""
-    move, event = _move_and_event(
+    columns, event = _move_and_event(
         model, name, segment_key, alias, before, after, actor, reason, kind
     )
+    move = AliasMoveRow(**columns)
     session.add(move)
     audit.record(session, **event)
     return move
@@ -402,19 +479,19 @@ def _move_row(
 
 def _move_and_event(
     model, name, segment_key, alias, before, after, actor, reason, kind
-) -> tuple[AliasMoveRow, dict[str, Any]]:
-    """An alias move's row and its audit event (``audit.record``'s keywords)."""
-    move = AliasMoveRow(
-        model_id=model.id,
-        segment_key=segment_key,
-        alias=alias,
-        from_version=before,
-        to_version=after,
-        time=utcnow(),
-        actor=actor,
-        reason=reason,
-        kind=kind,
-    )
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An alias move's row (its columns) and its audit event (``audit.record``'s keywords)."""
+    move = {
+        "model_id": model.id,
+        "segment_key": segment_key,
+        "alias": alias,
+        "from_version": before,
+        "to_version": after,
+        "time": utcnow(),
+        "actor": actor,
+        "reason": reason,
+        "kind": kind,
+    }
     event = {
         "actor": actor,
         "action": f"alias.{kind}",

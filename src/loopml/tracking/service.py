@@ -42,7 +42,7 @@ from loopml.tracking.resources import ResourceUsage
 from loopml.tracking.values import check_key, check_text, text_value
 
 Point = tuple[str, float, int, float]  # key, value, step, timestamp
-_KEY_AND_STEP = operator.itemgetter(1, 3)
+_RUN_KEY_AND_STEP = operator.itemgetter(0, 1, 3)
 _ROWS_PER_INSERT = 100  # 500 bound values: within the oldest SQLite limit of 999
 
 # Experiment ids never change once created; remembering them per store saves a
@@ -198,9 +198,11 @@ def end_runs(
         return
     now = utcnow()
     with store.write_connection() as connection:
-        points = [(run_id, p) for run_id, *_rest, run_points in outcomes for p in run_points]
-        for run_id, point_list in _by_run(points).items():
-            _insert_metrics(connection, run_id, point_list)
+        # every run's points in the same few statements, not two statements a run
+        _insert_points(
+            connection,
+            [(run_id, *p) for run_id, *_rest, run_points in outcomes for p in run_points],
+        )
         connection.execute(
             _END_RUN,
             [
@@ -216,13 +218,6 @@ def end_runs(
                 for run_id, status, usage, error, _points in outcomes
             ],
         )
-
-
-def _by_run(points: Sequence[tuple[str, Point]]) -> dict[str, list[Point]]:
-    grouped: dict[str, list[Point]] = {}
-    for run_id, point in points:
-        grouped.setdefault(run_id, []).append(point)
-    return grouped
 
 
 def log_params(store: Store, run_id: str, params: Mapping[str, Any]) -> None:
@@ -303,26 +298,31 @@ def write_metrics(store: Store, run_id: str, points: Sequence[Point]) -> None:
 
 
 def _insert_metrics(connection: Connection, run_id: str, points: Sequence[Point]) -> None:
+    _insert_points(connection, [(run_id, *point) for point in points])
+
+
+def _insert_points(connection: Connection, points: Sequence[tuple]) -> None:
     """The history insert and an upsert of the latest values that keeps the point with
-    the highest step (then the latest timestamp), each many rows per statement. NaN is
-    stored as NULL, which SQLite would do anyway, so both databases agree."""
+    the highest step (then the latest timestamp), each many rows per statement, for the
+    points (run id, key, value, step, timestamp) of one run or many. NaN is stored as
+    NULL, which SQLite would do anyway, so both databases agree."""
     if not points:
         return
     rows = [
         (run_id, key, value if value == value else None, step, timestamp)
-        for key, value, step, timestamp in points
+        for run_id, key, value, step, timestamp in points
     ]
-    latest: dict[str, tuple] = {}
+    latest: dict[tuple, tuple] = {}
     # Of equal steps the later timestamp wins, then the later logged (MLflow's rule).
     for row in rows:
-        current = latest.get(row[1])
+        current = latest.get(row[:2])
         if current is None or row[3:] >= current[3:]:
-            latest[row[1]] = row
+            latest[row[:2]] = row
     if len(latest) > 1:
-        # Sorted by key and step the rows land in few places of the (run, key, step)
+        # Sorted by run, key and step the rows land in few places of the (run, key, step)
         # index, where a batch of many keys in logging order touches a page per key.
         # The sort is stable: points of one step keep their logging order.
-        rows.sort(key=_KEY_AND_STEP)
+        rows.sort(key=_RUN_KEY_AND_STEP)
     _insert_many(connection, _INSERT_METRICS, rows)
     _insert_many(connection, _UPSERT_LATEST, list(latest.values()), suffix=_LATEST_WINS)
 
