@@ -406,7 +406,11 @@ def monitoring(work: Path, settings: Settings) -> dict:
     )
 
     def bare() -> None:
-        table = ds.dataset(f"{root}/predictions", format="parquet", partitioning="hive").to_table()
+        # The log's Parquet files only: each hour's folder also holds the UI's totals sidecar.
+        files = sorted(str(path) for path in Path(root, "predictions").rglob("*.parquet"))
+        table = ds.dataset(
+            files, format="parquet", partitioning="hive", partition_base_dir=f"{root}/predictions"
+        ).to_table()
         frame = table.select(["segment", "input.price", "input.qty", "prediction"]).to_pandas()
         frame.groupby("segment").agg(["mean", "std"])
 
