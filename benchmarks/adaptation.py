@@ -448,11 +448,7 @@ def main() -> None:
             "",
             f"- replay of {result['rows']['date'].ge(panel.train_end).sum():,} forecasts "
             f"through the server: {result['seconds']:.0f} s of wall time",
-            f"- detection delay of the level shifts (months; None = never): {found['level delays']}",
-            f"- detection delay of the variance changes (months): {found['variance delays']}",
-            f"- unchanged segments: {found['alert share (unchanged)']:.1%} of "
-            f"{found['windows judged (unchanged)']} judged windows alerted; "
-            f"{found['retrains (unchanged)']} retrains",
+            *_panel_lines(found),
             f"- alarms closed as not confirmed by the {SETTINGS['confirm_labels']} labels after "
             f"them: {found['not confirmed (unchanged)']} on unchanged segments, "
             f"{found['not confirmed (changed)']} on changed ones",
@@ -463,6 +459,26 @@ def main() -> None:
         print(f"[bench] adaptation {panel.name}: {found}", file=sys.stderr)
     body += ["", f"Load (1-minute average) at the start: {load:.1f}."]
     write_section("adaptation", "\n".join(body))
+
+
+def _panel_lines(found: dict) -> list[str]:
+    """Detection delays and the unchanged segments' alerts, for a panel that has them (a
+    real panel has no planted level shift or variance change and no unchanged series)."""
+    lines = []
+    if found["level delays"]:
+        delays = found["level delays"]
+        lines.append(f"- detection delay of the level shifts (months; None = never): {delays}")
+    if found["variance delays"]:
+        lines.append(
+            f"- detection delay of the variance changes (months): {found['variance delays']}"
+        )
+    if found["windows judged (unchanged)"]:
+        lines.append(
+            f"- unchanged segments: {found['alert share (unchanged)']:.1%} of "
+            f"{found['windows judged (unchanged)']} judged windows alerted; "
+            f"{found['retrains (unchanged)']} retrains"
+        )
+    return lines
 
 
 def _targets(panel: Panel, figures: dict, found: dict) -> list[str]:
