@@ -171,22 +171,6 @@ class _NewRow:
     onnx_digest: None = None
 
 
-@dataclass(frozen=True)
-class _NewMove:
-    """An alias move as inserted, for ``_move``."""
-
-    id: int
-    model_id: int
-    segment_key: str
-    alias: str
-    from_version: int | None
-    to_version: int | None
-    time: datetime
-    actor: str
-    reason: str | None
-    kind: str
-
-
 def create_model(store: Store, name: str, *, description: str | None, actor: str) -> Model:
     """An empty model family, for clients that name a model before its first version."""
     check_model_name(name)
@@ -313,7 +297,10 @@ def set_aliases(
         insert(table).returning(table.c.id, sort_by_parameter_order=True), moves
     ).all()
     audit.record_many(session, events)
-    return [_move(_NewMove(id=i, **m), name) for i, m in zip(ids, moves, strict=True)]
+    return [
+        AliasMove(id=i, name=name, **{k: v for k, v in m.items() if k != "model_id"})
+        for i, m in zip(ids, moves, strict=True)
+    ]
 
 
 def _check_target(target: ModelVersionRow, name: str, segment_key: str) -> None:
