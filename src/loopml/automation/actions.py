@@ -157,23 +157,18 @@ def wait(
     )
     if newest is not None and newest.reason == why:
         return False
-    with store.write() as session:
-        audit.record(
-            session,
-            actor=actor,
-            action="policy.wait",
-            entity_type="model",
-            entity_id=spec.model,
-            reason=why,
-            after={
-                "policy": spec.name,
-                "segment": segment,
-                "action": action_id,
-                "rows": rows,
-                "needed": needed,
-                **(trigger or {}),
-            },
-        )
+    _timeline_entry(
+        store,
+        spec,
+        "policy.wait",
+        why,
+        actor=actor,
+        segment=segment,
+        action=action_id,
+        rows=rows,
+        needed=needed,
+        **(trigger or {}),
+    )
     return True
 
 
@@ -182,15 +177,24 @@ def not_confirmed(
 ) -> None:
     """Say on the timeline that the rows after an alarm did not confirm it: no retrain,
     and the wait it may have had ends (``pending_trigger`` reads the newest entry)."""
+    _timeline_entry(
+        store, spec, "policy.not_confirmed", why, actor=actor, segment=segment, alert=alert
+    )
+
+
+def _timeline_entry(
+    store: Store, spec: PolicySpec, event: str, why: str, *, actor: str, **after: Any
+) -> None:
+    """Write a policy's own entry on its model's timeline: no action row changes state."""
     with store.write() as session:
         audit.record(
             session,
             actor=actor,
-            action="policy.not_confirmed",
+            action=event,
             entity_type="model",
             entity_id=spec.model,
             reason=why,
-            after={"policy": spec.name, "segment": segment, "alert": alert},
+            after={"policy": spec.name, **after},
         )
 
 
