@@ -125,6 +125,27 @@ def test_resolve_a_false_alarm_and_see_precision_change(site, page, camera):
     camera.shot("precision")
 
 
+def test_an_alarm_the_loop_did_not_confirm_can_still_be_called_real(sqlite_ctx, site, page, camera):
+    from loopml.monitoring import service as monitoring
+
+    base, world = site
+    alert = world.alerts["region=north"]
+    monitoring.resolve_alert(
+        sqlite_ctx.store,
+        alert,
+        actor="loop",
+        resolution="not_confirmed",
+        reason="alert not confirmed: the 3 labelled rows after it, t = 0.41 < 1.367",
+    )
+    sign_in(page, base, "olive")
+    page.goto(f"{base}/ui/alerts/{alert}")
+    expect(page.get_by_text("Resolved by loop")).to_contain_text("t = 0.41 < 1.367")
+    expect(page.get_by_text("0 real changes, 0 false alarms so far")).to_be_visible()
+    camera.shot("not-confirmed")
+    page.get_by_role("button", name="Real change").click()
+    expect(page.get_by_role("status")).to_contain_text("right 100% of the time (1 answered)")
+
+
 def test_a_real_change_starts_a_retrain_from_the_change_point(site, page, camera):
     base, world = site
     sign_in(page, base, "olive")

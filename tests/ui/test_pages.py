@@ -148,3 +148,32 @@ def test_acknowledged_alerts_move_down_the_queue_and_snoozed_ones_leave_it(ctx, 
     assert audit.list_events(ctx.store, action="alert.snooze")[0].actor == "olive"
     wrong = browser.post(f"/ui/alerts/{south}/snooze", data={"csrf": csrf(page), "for": "1y"})
     assert wrong.status_code == 422 and "Choose how long" in wrong.text
+
+
+def test_an_alarm_the_loop_did_not_confirm_says_so_and_a_person_may_still_label_it(
+    ctx, browser, world
+):
+    alert = world.alerts["region=north"]
+    monitoring.resolve_alert(
+        ctx.store,
+        alert,
+        actor="loop",
+        resolution="not_confirmed",
+        reason="alert not confirmed: the 3 labelled rows after it, t = 0.41 < 1.367",
+    )
+    page = sign_in(browser, "olive")
+    shown = browser.get(f"/ui/alerts/{alert}").text
+    assert "Resolved by <strong>loop</strong>" in shown and "Not confirmed" in shown
+    assert "after it, t = 0.41 &lt; 1.367." in shown  # the loop's reason, escaped
+    assert "the labelled rows after the alarm did not confirm it" in shown
+    assert "0 real changes, 0 false alarms so far" in shown  # the loop's word is no episode
+    assert 'value="real_change"' in shown and 'value="false_alarm"' in shown
+    assert "Not confirmed" in browser.get("/ui/alerts?state=resolved").text
+    answer = browser.post(
+        f"/ui/alerts/{alert}/resolve",
+        data={"csrf": csrf(page.text), "resolution": "real_change", "reason": "it was real"},
+    )
+    assert "resolved as a real change" in answer.text
+    assert monitoring.get_alert(ctx.store, alert).resolution == "real_change"
+    event = audit.list_events(ctx.store, action="alert.label", entity_id=str(alert))[0]
+    assert event.actor == "olive" and event.after == {"resolution": "real_change"}

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from loopml import audit
 from loopml.api.deps import ContextDep, PrincipalDep, StoreDep
 from loopml.auth.permissions import Permission, requires
 from loopml.automation import actions, loop
@@ -78,7 +79,19 @@ def alert_page(request: Request, alert_id: AlertId, context: ContextDep):
         snoozes=SNOOZES,
         now=utcnow(),
         retrain=_retrain_offer(context, alert),
+        resolved_because=_resolved_because(store, alert),
     )
+
+
+def _resolved_because(store, alert) -> str | None:
+    """The reason given when the alert was resolved: a person's note, or the monitor's or
+    the loop's own words (the rows that did not confirm an alarm)."""
+    if alert.state != "resolved":
+        return None
+    events = audit.list_events(
+        store, entity_type="alert", entity_id=str(alert.id), action="alert.resolve", limit=1
+    )
+    return events[0].reason if events else None
 
 
 @router.post("/{alert_id}/acknowledge")
