@@ -126,17 +126,9 @@ def test_resolve_a_false_alarm_and_see_precision_change(site, page, camera):
 
 
 def test_an_alarm_the_loop_did_not_confirm_can_still_be_called_real(sqlite_ctx, site, page, camera):
-    from loopml.monitoring import service as monitoring
-
     base, world = site
     alert = world.alerts["region=north"]
-    monitoring.resolve_alert(
-        sqlite_ctx.store,
-        alert,
-        actor="loop",
-        resolution="not_confirmed",
-        reason="alert not confirmed: the 3 labelled rows after it, t = 0.41 < 1.367",
-    )
+    world_module.loop_did_not_confirm(sqlite_ctx.store, alert)
     sign_in(page, base, "olive")
     page.goto(f"{base}/ui/alerts/{alert}")
     expect(page.get_by_text("Resolved by loop")).to_contain_text("t = 0.41 < 1.367")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.ui.conftest import csrf, sign_in
-from tests.ui.world import clinics
+from tests.ui.world import clinics, loop_did_not_confirm
 
 import loopml
 from loopml import audit
@@ -154,13 +154,7 @@ def test_an_alarm_the_loop_did_not_confirm_says_so_and_a_person_may_still_label_
     ctx, browser, world
 ):
     alert = world.alerts["region=north"]
-    monitoring.resolve_alert(
-        ctx.store,
-        alert,
-        actor="loop",
-        resolution="not_confirmed",
-        reason="alert not confirmed: the 3 labelled rows after it, t = 0.41 < 1.367",
-    )
+    loop_did_not_confirm(ctx.store, alert)
     page = sign_in(browser, "olive")
     shown = browser.get(f"/ui/alerts/{alert}").text
     assert "Resolved by <strong>loop</strong>" in shown and "Not confirmed" in shown

@@ -181,3 +181,13 @@ def log_shocked_traffic(ctx, segment: str = "region=north") -> int:
     predictions.close()
     feedback.close()
     return len(X)
+
+
+NOT_CONFIRMED_BECAUSE = "alert not confirmed: the 3 labelled rows after it, t = 0.41 < 1.367"
+
+
+def loop_did_not_confirm(store, alert: int) -> None:
+    """Resolve ``alert`` as the loop does when the rows after its alarm do not confirm it."""
+    monitoring.resolve_alert(
+        store, alert, actor="loop", resolution="not_confirmed", reason=NOT_CONFIRMED_BECAUSE
+    )
