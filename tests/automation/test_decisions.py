@@ -295,3 +295,32 @@ def test_after_a_kept_champion_the_next_decision_counts_every_row_since_the_chan
     [second] = tick(ctx, day(6), spec).started
     assert second.champion_version == first.champion_version
     assert second.details["evidence"]["rows"] == 40
+
+
+def test_the_command_line_says_what_waits_and_which_alarm_was_not_confirmed(
+    family, tmp_path, capsys
+):
+    """``loopml policies run`` at the log's event clock: the same decisions as a pass
+    in Python, each line with its reason."""
+    from tests.cli.test_commands import run_cli
+
+    project = tmp_path / "loopml.yaml"
+    project.write_text(
+        "name: demand\ndata: demand.csv\ntarget: y\npolicies:\n"
+        "  - name: recover\n    model: demand\n    history: all\n    min_labels: 30\n"
+        "    triggers: [{when: alert, monitor: demand-shift}]\n"
+    )
+    traffic = _cusum_family(family, until=4, rmse=2.0)
+    traffic.replay(0, 4)
+    loopml.run_monitors(now=day(4))
+    code, out, _ = run_cli(capsys, "policies", "run", "--file", str(project))
+    assert code == 0
+    assert "waiting for labels: demand store=a: 0 of 3 labelled rows since the alarm" in out
+    [alert] = loopml.list_alerts(state="active", monitor="demand-shift")
+    traffic.replay(4, 5)
+    loopml.run_monitors(now=day(5))
+    code, out, _ = run_cli(capsys, "policies", "run", "--file", str(project))
+    assert code == 0 and "Nothing to do" not in out
+    assert f"nothing retrained: demand store=a: alert {alert.id} not confirmed: the 3" in out
+    assert get_alert(family.store, alert.id).resolution == "not_confirmed"
+    assert not actions.list_actions(family.store, model="demand")

@@ -38,12 +38,14 @@ def run(
         (a.model, a.segment or "—", a.state, a.reason) for a in report.started + report.advanced
     ]
     rows += [("", r.segment or "—", "refused", r.reason) for r in report.refused]
-    if not rows and not report.waiting:
+    if not rows and not report.waiting and not report.not_confirmed:
         console.print("Nothing to do: no trigger fired and no rollout is due.")
     if rows:
         console.print(table(None, ["model", "segment", "state", "why"], rows))
     for line in report.waiting:
         console.print(f"waiting for labels: {line}")
+    for line in report.not_confirmed:
+        console.print(f"alarm not confirmed, nothing retrained: {line}")
 
 
 def timeline(
