@@ -18,6 +18,12 @@ def top_level_commands() -> list[str]:
     return sorted(group.list_commands(typer.Context(group)))
 
 
+def test_the_readme_links_every_page_of_the_docs():
+    readme = (DOCS.parent / "README.md").read_text()
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", readme))
+    assert linked == {page.name for page in DOCS.glob("*.md")}
+
+
 @pytest.mark.parametrize("field", sorted(Settings.model_fields))
 def test_every_setting_is_documented_with_its_variable(field):
     variable = f"LOOPML_{field.upper()}"
