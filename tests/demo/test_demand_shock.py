@@ -27,6 +27,10 @@ def test_the_loop_recovers_the_shocked_segments_and_leaves_the_others(tmp_path):
         assert recovery.error < 0.5 * shocked  # the old model's error in the shock, halved
         decided = " ".join(story.decisions[segment])
         assert "compared on" in decided and "p = " in decided  # the evidence is shown
+        # in the order it happened: no wait for the rollout's rows after its verdict
+        told = story.decisions[segment]
+        verdict = max(i for i, line in enumerate(told) if ": promoted" in line)
+        assert not any("since the rollout" in line for line in told[verdict:]), told
     assert all(plan.calm_days <= day <= plan.calm_days + 8 for day in story.detected_day.values())
     said = []
     tell(story, plan, said.append)

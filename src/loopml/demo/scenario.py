@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 import loopml
-from loopml import metrics
+from loopml import audit, metrics
 from loopml._context import Context
 from loopml.automation import actions
 from loopml.automation.timeline import timeline
@@ -429,7 +429,7 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
         story.retrained[action.segment] = f"{action.state}: {action.trigger}"
         evidence = action.details.get("evidence") or {}
         story.decisions.setdefault(action.segment, []).append(
-            f"day {day_of(action.updated_at):4.1f}: {action.state}"
+            f"day {day_of(_recorded_at(context, action)):4.1f}: {action.state}"
             + (
                 f" (compared on {evidence['rows']} rows, p = {evidence['p_value']:.2g})"
                 if evidence.get("p_value") is not None
@@ -452,6 +452,20 @@ def _collect(context: Context, plan: Plan, story: Story) -> None:
             )
     for decided in story.decisions.values():
         decided.sort()
+
+
+def _recorded_at(context: Context, action: actions.PolicyAction):
+    """When the action reached its state, by the clock the timeline's waits keep: an
+    action's own times are the prediction log's event clock, which lags a busy server."""
+    events = audit.list_events(
+        context.store,
+        entity_type="model",
+        entity_id=MODEL,
+        action=f"policy.{action.state}",
+        segment=action.segment,
+    )
+    recorded = [e.time for e in events if (e.after or {}).get("action") == action.id]
+    return recorded[0] if recorded else action.updated_at
 
 
 def tell(story: Story, plan: Plan, say: Callable[[str], None]) -> None:
