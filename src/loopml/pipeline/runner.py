@@ -301,6 +301,8 @@ class _Execution:
         stored, reference_of = files.result()  # a failed write fails the chunk's registration
         datasets = [self.dataset_version_id] if self.dataset_version_id else []
         validation = self.plan.validation
+        # the table's, the same for every segment: made once for the chunk
+        rules, report = validation.rules_dict, validation.report.to_dict()
         new = [
             registry.NewVersion(
                 flavor=r.flavor,
@@ -311,8 +313,8 @@ class _Execution:
                 run_id=run_id,
                 metrics=r.metrics,
                 dataset_version_ids=datasets,
-                rules=validation.rules_dict,
-                validation=validation.report.to_dict(),
+                rules=rules,
+                validation=report,
                 reference_digest=reference_of.get(id(r)),
                 # before the gate, whose fairness check reads it
                 reports={FAIRNESS: (r.fairness, fairness_summary(r.fairness))}

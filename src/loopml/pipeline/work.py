@@ -161,7 +161,7 @@ def _fit(
     span: tuple[int, int],
 ) -> None:
     from loopml.models import pack
-    from loopml.monitoring.reference import encode_reference, make_reference
+    from loopml.monitoring.reference import Reference, encode_reference
 
     if plan.forecast:
         rows = feats.add_forecast_features(rows, plan.target, plan.time, plan.forecast)
@@ -200,7 +200,7 @@ def _fit(
         inputs.name(model)
     result.signature = _signature(inputs.columns)
     # Each segment's monitor compares its traffic with the segment's own rows, not the table.
-    result.reference = encode_reference(make_reference(inputs.table()))
+    result.reference = encode_reference(Reference(inputs.summary()))
     package = pack(model, result.signature, trusted=False)
     result.package, result.flavor = package.to_bytes(), package.flavor
 
