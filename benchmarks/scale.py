@@ -677,13 +677,15 @@ NOTES = """What profiling (pyinstrument) found in the per-segment path, and what
   then skops walking the model's state (0.44 ms), the drift reference (0.38 ms to summarize
   through an Arrow table one column at a time, 0.13 ms to encode) and scoring. The
   reference's columns are sorted in one call from the segment's array now (0.24 ms; tests
-  hold the summaries equal to the table's). On the coordinator the largest cost left is
+  hold the summaries equal to the table's). On the coordinator the largest cost was
   creating files: two per segment, 0.15 to 0.6 ms of kernel time each on this machine
-  (more under load), written on a thread beside the inserts; then SQLAlchemy's ~18 µs per
-  inserted row, about 17 rows per segment (a run, 4 tags, 5 metrics, a version, its
-  dataset link, an alias and its move, 3 audit events).
+  (more under load), written on a thread beside the inserts. A segment's drift reference
+  is kept inside its model's file now (the version's `reference_digest` is its
+  `artifact_digest`; loading the model leaves it unread): one file per segment. Then comes
+  SQLAlchemy's ~18 µs per inserted row, about 17 rows per segment (a run, 4 tags, 5
+  metrics, a version, its dataset link, an alias and its move, 3 audit events).
   Still per segment: the two fits, skops walking each model's state, the drift
-  reference's summaries (on the workers), and a file per model and per reference."""
+  reference's summaries (on the workers), and a file per model."""
 
 
 def timed(function):

@@ -54,6 +54,7 @@ def test_each_segments_drift_reference_summarizes_its_own_rows(sqlite_ctx, tmp_p
         version = loopml.get_model_version(
             "progression", alias="champion", segment=f"group={group}"
         )
+        assert version.reference_digest == version.artifact_digest  # one file per segment
         stored = loopml.load_reference(version.reference_digest).summary
         plain = loopml.make_reference(rows[features]).summary
         assert stored.rows == len(rows) and list(stored.columns) == features
