@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 import loopml
-from loopml.data.summary import merge, summarize
+from loopml.data.summary import merge, summarize, summarize_array
 
 
 def test_hourly_summaries_merge_into_the_days_summary():
@@ -42,3 +42,32 @@ def test_a_stored_reference_gives_the_same_report_as_the_raw_training_data(sqlit
         loopml.drift_report(stored, window).to_dict()
         == loopml.drift_report(training, window).to_dict()
     )
+
+
+def _stored(summary) -> dict:
+    return {name: column.to_dict() for name, column in summary.columns.items()}
+
+
+def test_summaries_of_an_array_are_those_of_its_table():
+    from sklearn.datasets import load_diabetes
+
+    features = load_diabetes(as_frame=True).data.iloc[:200]
+    matrix = features.to_numpy()
+    whole = summarize(pa.Table.from_pandas(features, preserve_index=False))
+    by_array = summarize_array(matrix, list(features.columns))
+    assert by_array.rows == whole.rows == 200 and by_array.skipped == whole.skipped == {}
+    assert _stored(by_array) == _stored(whole)
+
+
+def test_summaries_of_an_array_with_missing_values_and_signed_zeros_are_those_of_its_table():
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(300, 3))
+    matrix[::7, 0] = np.nan
+    matrix[5, 0], matrix[9, 0] = np.inf, -np.inf
+    matrix[::3, 1], matrix[1::3, 1] = 0.0, -0.0  # equal values whose order shows when stored
+    matrix[:, 2] = np.round(matrix[:, 2])  # ties
+    names = ["gaps", "zeros", "ties"]
+    whole = summarize(pa.table({n: matrix[:, i] for i, n in enumerate(names)}))
+    by_array = summarize_array(matrix, names)
+    assert by_array.columns["gaps"].nulls == whole.columns["gaps"].nulls == 45
+    assert _stored(by_array) == _stored(whole)

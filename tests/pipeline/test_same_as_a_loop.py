@@ -45,3 +45,17 @@ def test_each_segment_model_is_the_plain_fit_of_its_rows(sqlite_ctx, tmp_path, d
             "progression", alias="champion", segment=f"group={group}"
         )
         assert 0.2 < version.metrics["r2"] < 0.8  # ridge explains part of the progression
+
+
+def test_each_segments_drift_reference_summarizes_its_own_rows(sqlite_ctx, tmp_path, diabetes):
+    run(tmp_path, diabetes, chunk_size=2)
+    features = [c for c in diabetes.columns if c not in ("group", "target")]
+    for group, rows in diabetes.groupby("group"):
+        version = loopml.get_model_version(
+            "progression", alias="champion", segment=f"group={group}"
+        )
+        assert version.reference_digest == version.artifact_digest  # one file per segment
+        stored = loopml.load_reference(version.reference_digest).summary
+        plain = loopml.make_reference(rows[features]).summary
+        assert stored.rows == len(rows) and list(stored.columns) == features
+        assert stored.to_dict() == plain.to_dict()

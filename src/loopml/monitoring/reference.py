@@ -19,6 +19,7 @@ from loopml.errors import InvalidInput
 from loopml.monitoring.drift import Bound, as_table, chunk_bounds, summary_of
 
 FORMAT = "loopml.reference/1"
+_ZIP = b"PK\x03\x04"  # a model package (a zip), which may hold its version's reference
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,24 @@ def encode_reference(reference: Reference) -> bytes:
 
 
 def get_reference(artifacts, digest: str) -> Reference:
-    return Reference.from_dict(json.loads(artifacts.get_bytes(digest)))
+    """The reference stored as ``digest``: on its own (``put_reference``), or inside the
+    model package of the version it belongs to (a pipeline's segments)."""
+    return decode_reference(artifacts.get_bytes(digest))
+
+
+def decode_reference(data: bytes) -> Reference:
+    if data[:4] == _ZIP:
+        from loopml.models.package import reference_of
+
+        held = reference_of(data)
+        if held is None:
+            raise InvalidInput(
+                "This model package holds no drift reference.",
+                hint="Use the version's reference_digest, or make one with "
+                "loopml.make_reference(training_data).",
+            )
+        data = held
+    return Reference.from_dict(json.loads(data))
 
 
 def reference_for(

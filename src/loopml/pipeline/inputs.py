@@ -95,15 +95,15 @@ class Inputs:
         if self.matrix is not None:
             model.feature_names_in_ = np.array([name for name, _ in self.columns], dtype=object)
 
-    def table(self) -> Any:
-        """The features for the drift reference: Arrow columns straight from the array
-        (the same as from the frame, without pandas' conversion of it)."""
-        if self.matrix is None:
-            return self.features
-        import pyarrow as pa
+    def summary(self) -> Any:
+        """The summaries of the features, for the drift reference: from the array, every
+        column sorted in one call (the same as from the frame, without its conversion)."""
+        from loopml.data.summary import summarize_array
+        from loopml.monitoring.drift import summary_of
 
-        columns = self.features.columns
-        return pa.table({c: self.matrix[:, i] for i, c in enumerate(columns)})
+        if self.matrix is None:
+            return summary_of(self.features, "reference")
+        return summarize_array(self.matrix, [name for name, _ in self.columns])
 
 
 class ChunkInputs:

@@ -286,21 +286,19 @@ class _Execution:
         self.recorder.end_segments(ends)
         return outcomes
 
-    def _store_artifacts(self, results: list[SegmentResult]) -> tuple[list, dict[int, str]]:
-        """The models' files, and each segment's drift reference (the summaries of its
-        own training rows) by its result's id."""
-        stored = self.artifacts.put_many([r.package for r in results])
-        references = [r for r in results if r.reference is not None]
-        digests = self.artifacts.put_many([r.reference for r in references])
-        return stored, {id(r): d.digest for r, d in zip(references, digests, strict=True)}
+    def _store_artifacts(self, results: list[SegmentResult]) -> list:
+        """The models' files, each holding the drift reference of its segment's rows."""
+        return self.artifacts.put_many([r.package for r in results])
 
     def _register(self, results: list[SegmentResult], run_ids: list[str], files: Future) -> list:
         from loopml.explain.service import FAIRNESS, fairness_summary
         from loopml.registry import service as registry
 
-        stored, reference_of = files.result()  # a failed write fails the chunk's registration
+        stored = files.result()  # a failed write fails the chunk's registration
         datasets = [self.dataset_version_id] if self.dataset_version_id else []
         validation = self.plan.validation
+        # the table's, the same for every segment: made once for the chunk
+        rules, report = validation.rules_dict, validation.report.to_dict()
         new = [
             registry.NewVersion(
                 flavor=r.flavor,
@@ -311,9 +309,9 @@ class _Execution:
                 run_id=run_id,
                 metrics=r.metrics,
                 dataset_version_ids=datasets,
-                rules=validation.rules_dict,
-                validation=validation.report.to_dict(),
-                reference_digest=reference_of.get(id(r)),
+                rules=rules,
+                validation=report,
+                reference_digest=s.digest,  # the package holds it
                 # before the gate, whose fairness check reads it
                 reports={FAIRNESS: (r.fairness, fairness_summary(r.fairness))}
                 if r.fairness

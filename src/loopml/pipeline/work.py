@@ -13,7 +13,7 @@ import copy
 import functools
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -72,7 +72,6 @@ class SegmentResult:
     fairness: dict[str, Any] | None = None  # group fairness on the test rows (a FairnessReport)
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
-    reference: bytes | None = None  # the drift reference of the segment's rows, encoded
 
 
 def train_chunk(plan: TrainPlan, chunk: Chunk) -> list[SegmentResult]:
@@ -161,7 +160,7 @@ def _fit(
     span: tuple[int, int],
 ) -> None:
     from loopml.models import pack
-    from loopml.monitoring.reference import encode_reference, make_reference
+    from loopml.monitoring.reference import Reference, encode_reference
 
     if plan.forecast:
         rows = feats.add_forecast_features(rows, plan.target, plan.time, plan.forecast)
@@ -200,8 +199,9 @@ def _fit(
         inputs.name(model)
     result.signature = _signature(inputs.columns)
     # Each segment's monitor compares its traffic with the segment's own rows, not the table.
-    result.reference = encode_reference(make_reference(inputs.table()))
     package = pack(model, result.signature, trusted=False)
+    # the model's file holds its drift reference: one file per segment, not two
+    package = replace(package, reference=encode_reference(Reference(inputs.summary())))
     result.package, result.flavor = package.to_bytes(), package.flavor
 
 
