@@ -137,3 +137,23 @@ def test_a_server_that_requires_sign_in_never_takes_the_short_way(ctx, churn):
         assert_error_shape(client.post(PREDICT, json=body), 401, "unauthorized")
         assert client.post(PREDICT, json=body, headers=bearer(people["service"])).status_code == 200
         assert app.state.fast_scoring is None
+
+
+def test_a_model_registered_just_after_the_watchers_poll_is_looked_up(ctx, monkeypatch):
+    """The watcher's list of names, read a moment before a model was registered, must
+    not refuse it; a list read after a miss does refuse an invented name for a moment
+    (a long moment here: registering takes longer than the real one)."""
+    from loopml.serving import pool as pool_module
+    from loopml.serving.pool import ModelPool
+    from loopml.serving.source import RegistrySource
+
+    monkeypatch.setattr(pool_module, "NAMES_FRESH", 600.0)
+    pool = ModelPool(
+        RegistrySource(ctx.store, ctx.artifacts), executor=None, max_rows=1, max_wait=0
+    )
+    pool.read_model_names()  # the watcher's poll
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    loopml.log_model(LogisticRegression(max_iter=2_000).fit(X.iloc[:, :3], y), "late")
+    assert not pool.surely_unknown("late")
+    pool.read_model_names(after_miss=True)  # a request for an invented name missed
+    assert pool.surely_unknown("invented") and not pool.surely_unknown("late")
