@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from loopml.auth.principal import ANONYMOUS
 
 Handler = Callable[[Request, Exception], Any]
+UNANSWERED = "loopml.unanswered"  # in the scope: the endpoint failed with no handler of its own
 
 
 class FastScoring:
@@ -44,7 +45,10 @@ class FastScoring:
         handlers: Mapping[Any, Handler],
     ) -> None:
         self.routes = {_key(route.path): route for route in routes if "POST" in route.methods}
-        self.handlers = handlers
+        # Split as Starlette splits them: the catch-all answers outside the request
+        # middleware (so that a client's hang-up is no server error), the others inside.
+        self.handlers = {k: h for k, h in handlers.items() if k not in (500, Exception)}
+        self.catch_all = handlers.get(Exception) or handlers.get(500)
         self.scoring = wrap(self._score)
 
     def match(self, scope: Scope) -> tuple[Route, str] | None:
@@ -73,24 +77,30 @@ class FastScoring:
             {"name": name},
         )
         scope.setdefault("state", {})["principal"] = ANONYMOUS
-        await self.scoring(scope, receive, send)
+        try:
+            await self.scoring(scope, receive, send)
+        except Exception as error:  # as Starlette's ServerErrorMiddleware does
+            if scope.get(UNANSWERED) and self.catch_all is not None:
+                response = await _answer(self.catch_all, Request(scope, receive, send), error)
+                await response(scope, receive, send)
+            raise
 
     async def _score(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
         try:
             response = await scope["endpoint"](request)
         except Exception as error:
-            response = await self._handled(request, error)
+            handler = next(filter(None, map(self.handlers.get, type(error).__mro__)), None)
+            if handler is None:
+                scope[UNANSWERED] = True
+                raise
+            response = await _answer(handler, request, error)
         await response(scope, receive, send)
 
-    async def _handled(self, request: Request, error: Exception):
-        """The answer the app's own handler gives for ``error`` (the closest class)."""
-        for cls in type(error).__mro__:
-            handler = self.handlers.get(cls)
-            if handler is not None:
-                response = handler(request, error)
-                return await response if inspect.isawaitable(response) else response
-        raise error
+
+async def _answer(handler: Handler, request: Request, error: Exception):
+    response = handler(request, error)
+    return await response if inspect.isawaitable(response) else response
 
 
 def _key(path: str) -> tuple[str, str]:
