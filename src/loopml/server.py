@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from loopml import ui
 from loopml._context import Context
@@ -34,6 +35,7 @@ from loopml.api.telemetry import Telemetry
 from loopml.auth.throttle import SignInThrottle
 from loopml.config import Settings
 from loopml.redaction import redact_logs
+from loopml.serving.routes.fast import FastScoring
 from loopml.serving.traffic import ServingConfig
 
 
@@ -56,6 +58,39 @@ async def _call(hook: Callable) -> None:
         await result
 
 
+class _App(FastAPI):
+    """FastAPI, with the scoring routes' short way in front when sign-in is off
+    (``loopml.serving.routes.fast``): it shares the app's request middleware, with
+    the same settings, and the app's error handlers. Built on the first request,
+    and only when FastAPI's own OpenTelemetry spans are off (with them on, every
+    request goes the normal way to get its span)."""
+
+    _fast: FastScoring | bool | None = False  # False: not built yet; None: not taken
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self._fast
+        if fast is False:
+            fast = self._fast = self.state.fast_scoring = self._fast_scoring()
+        if fast is not None and (matched := fast.match(scope)) is not None:
+            scope["app"] = self
+            await fast.serve(matched, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    def _fast_scoring(self) -> FastScoring | None:
+        routes = getattr(self.state, "fast_routes", ())
+        if not routes or self.state.context.settings.auth or self.root_path:
+            return None
+        if self._native_telemetry.enabled():
+            return None
+        requests = next(m for m in self.user_middleware if m.cls is RequestMiddleware)
+        return FastScoring(
+            routes=routes,
+            wrap=lambda app: requests.cls(app, *requests.args, **requests.kwargs),
+            handlers=self.exception_handlers,
+        )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -66,13 +101,14 @@ def create_app(
     from loopml.serving import routes as serving_routes
 
     context = context or Context(settings or Settings())
-    app = FastAPI(
+    app = _App(
         title="loopml",
         version=__version__,
         description="Experiments, datasets, models, predictions and monitoring of one loopml project.",
         lifespan=_lifespan,
     )
     app.state.context = context
+    app.state.fast_scoring = None  # the short way, once built (see _App)
     app.state.telemetry = Telemetry()
     app.state.readiness: dict[str, Callable[[], bool]] = {}
     app.state.startup: list[Callable] = []

@@ -211,9 +211,12 @@ class ServingEngine:
             rows, event_times = take_event_times(rows, answered_at)
             routes, shadows = await self._plan(name, rows)
             checked = [(route, self._check(name, route, rows)) for route in routes]
-            scores = await asyncio.gather(
-                *(route.served.batcher.submit(sub) for route, (sub, _) in checked)
-            )
+            if len(checked) == 1:  # a lone route awaits its batcher itself: no task to gather
+                scores = [await checked[0][0].served.batcher.submit(checked[0][1][0])]
+            else:
+                scores = await asyncio.gather(
+                    *(route.served.batcher.submit(sub) for route, (sub, _) in checked)
+                )
         except LoopmlError as error:
             label = name if self.pool.serves(name) else UNKNOWN_MODEL
             self.metrics.errors.labels(label, "", type(error).__name__).inc()
@@ -221,8 +224,8 @@ class ServingEngine:
         answer = self._assemble(name, rows, checked, scores, event_times)
         seconds = time.perf_counter() - started
         first = str(answer.versions[0])
-        self.metrics.requests.labels(name, first).inc()
-        self.metrics.latency.labels(name, first).observe(seconds)
+        self.metrics.of(self.metrics.requests, name, first).inc()
+        self.metrics.of(self.metrics.latency, name, first).observe(seconds)
         self._log(answer, checked, scores, seconds, answered_at, event_times)
         for route in shadows:
             self._shadow(route, rows, answer, seconds, event_times)
@@ -264,7 +267,7 @@ class ServingEngine:
         try:
             fields = self.pool.segment_fields(name)
         except NotFound:
-            self.pool.read_model_names()  # later requests for invented names need no query
+            self.pool.read_model_names(after_miss=True)  # the next invented names need no query
             raise
         return plan(name, rows, fields, self.config.for_model(name), self.pool.get, request_draw())
 
@@ -295,11 +298,13 @@ class ServingEngine:
         flags = route.served.checker.check(sub, strict=strict)
         for row_flags in flags:
             for flag in row_flags:
-                self.metrics.flagged.labels(name, flag).inc()
+                self.metrics.of(self.metrics.flagged, name, flag).inc()
         return sub, flags
 
     def _assemble(self, name, rows: Rows, checked, scores: list[Scores], event_times) -> Answer:
         n = rows.length
+        if len(checked) == 1 and len(checked[0][0].indices) == n:
+            return self._assemble_one(name, checked[0], scores[0], event_times)
         predictions: list[Any] = [None] * n
         proba: list[float | None] = [None] * n
         versions = [0] * n
@@ -312,7 +317,9 @@ class ServingEngine:
             served = route.served
             # What is the same for every row of the route, read once, not once a row.
             number, segment, runtime = served.number, served.segment, served.runtime
-            self.metrics.rows.labels(name, str(number), route.role).inc(len(route.indices))
+            self.metrics.of(self.metrics.rows, name, str(number), route.role).inc(
+                len(route.indices)
+            )
             has_proba = has_proba or score.proba is not None
             for position, index in enumerate(route.indices):
                 predictions[index] = score.predictions[position]
@@ -334,6 +341,23 @@ class ServingEngine:
             roles,
             flags,
             runtimes,
+        )
+
+    def _assemble_one(self, name, checked, score: Scores, event_times) -> Answer:
+        """All the rows answered by one version, in order (the common case)."""
+        route, (_, flags) = checked
+        served, n = route.served, len(route.indices)
+        self.metrics.of(self.metrics.rows, name, str(served.number), route.role).inc(n)
+        return Answer(
+            name,
+            new_ids(n, event_times),
+            list(score.predictions),
+            None if score.proba is None else list(score.proba),
+            [served.number] * n,
+            [served.segment] * n,
+            [route.role] * n,
+            flags,
+            [served.runtime] * n,
         )
 
     def _log(self, answer: Answer, checked, scores, seconds: float, now, event_times) -> None:

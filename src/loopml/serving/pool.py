@@ -127,18 +127,22 @@ class ModelPool:
         return failed
 
     def surely_unknown(self, name: str) -> bool:
-        """``name`` is no registered model, by a list read moments ago (no I/O). The
-        watcher reads it every poll and a miss reads it again, so a stream of invented
-        names costs at most a query per ``NAMES_FRESH``, and a model registered since
-        the last poll is looked up rather than refused."""
+        """``name`` is no registered model, by a list read moments ago (no I/O). A miss
+        reads the list again, so a stream of invented names costs at most a query per
+        ``NAMES_FRESH``; the watcher's reads keep the list current but never let it
+        refuse a name on its own (one may have been read just before a model was
+        registered, and the model must then be looked up, not refused)."""
         if self._names is None or name in self._names:
             return False
         return time.monotonic() - self._names_read < NAMES_FRESH
 
-    def read_model_names(self) -> None:
-        """Read the registered models again, for ``surely_unknown``."""
+    def read_model_names(self, *, after_miss: bool = False) -> None:
+        """Read the registered models again, for ``surely_unknown``; ``after_miss``: a
+        name was just looked up and not found, so the list may answer for a moment."""
+        started = time.monotonic()
         self._names = frozenset(self.source.model_names())
-        self._names_read = time.monotonic()
+        if after_miss:
+            self._names_read = started
 
     def model_names(self) -> list[str]:
         return sorted(self._names or ())

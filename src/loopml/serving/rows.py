@@ -16,6 +16,7 @@ from typing import Any
 from loopml.errors import InvalidInput
 
 _SCALARS = (str, int, float, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)  # exact types, as JSON gives them; subclasses go by isinstance
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,9 @@ class Rows:
                 values = columns.get(name)
                 if values is None:
                     values = columns[name] = [None] * index
-                values.append(_scalar(value, f"{where}.{index}.{name}"))
+                if type(value) not in _SCALAR_TYPES:  # the place is named only on a refusal
+                    _scalar(value, f"{where}.{index}.{name}")
+                values.append(value)
             for values in columns.values():
                 if len(values) == index:
                     values.append(None)
@@ -61,7 +64,9 @@ class Rows:
                     f"must be a list of {len(names)} values, one per column",
                 )
             for position, value in enumerate(row):
-                targets[position].append(_scalar(value, f"{prefix}data.{index}.{position}"))
+                if type(value) not in _SCALAR_TYPES:  # the place is named only on a refusal
+                    _scalar(value, f"{prefix}data.{index}.{position}")
+                targets[position].append(value)
         return cls(columns, len(data))
 
     @classmethod

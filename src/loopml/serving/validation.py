@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from loopml.data.rules import Rules
 from loopml.errors import InvalidInput
@@ -33,11 +34,11 @@ class InputChecker:
             rules = Rules.from_dict(rules)
         return cls(signature, rules)
 
-    @property
+    @cached_property  # read on every request; a version's signature never changes
     def feature_names(self) -> tuple[str, ...]:
         return tuple(self.signature.names) if self.signature else ()
 
-    @property
+    @cached_property
     def numeric(self) -> tuple[str, ...]:
         inputs = self.signature.inputs if self.signature else ()
         return tuple(c.name for c in inputs if c.type in NUMERIC_KINDS)

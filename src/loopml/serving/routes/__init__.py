@@ -15,6 +15,7 @@ def install(app: FastAPI, context: Context, config: ServingConfig | None = None)
 
     # First in line: every request is matched against the routes in order.
     app.router.routes[:0] = [*predict.routes, *explain.routes, *oip.routes]
+    app.state.fast_routes = [*predict.routes, *oip.routes]  # see loopml.serving.routes.fast
     schemas.document(app)
     for router in (feedback.router, forecast.router, oip.router):
         app.include_router(router)
