@@ -45,11 +45,6 @@ def needs_background(model: Any) -> bool:
     return method_of(model) in ("linear", "sampled")
 
 
-def built(model: Any) -> bool:
-    """Whether ``model``'s explainer is built: ``explain_rows`` on it takes no set-up."""
-    return model in _CACHE
-
-
 def explain_rows(
     model: Any, data: Any, *, background: Any = None, permutations: int = PERMUTATIONS
 ) -> Explanation:

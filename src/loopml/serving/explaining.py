@@ -7,17 +7,13 @@ both explain through ``explain_routed``.
 
 ``AttributionSample`` explains a sample of the rows already answered, for the
 prediction log: each row with probability ``rate``, at most ``rows`` per model and
-hour (the log's window), by the version that answered it. A version's explainer is
-built on a thread of its own (building one may import shap: seconds), so the log is
-never held up by it: rows answered before it is ready are logged unexplained.
+hour (the log's window), by the version that answered it.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as Pending
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -77,36 +73,10 @@ class AttributionSample:
     _random: random.Random = field(default_factory=random.Random, repr=False)
     _counts: dict[tuple[str, datetime], int] = field(default_factory=dict, repr=False)
     _unexplainable: set[int] = field(default_factory=set, repr=False)
-    _builds: dict[int, Future] = field(default_factory=dict, repr=False)
-    _builder: ThreadPoolExecutor | None = field(default=None, repr=False)
 
-    def ready(self, served, rows: Rows, wait: float) -> bool:
-        """Whether ``served``'s explainer is built, waiting at most ``wait`` seconds for
-        it; the first call starts building it (explaining ``rows``) on the builder thread."""
-        from loopml.explain import explainers
-
-        if explainers.built(served.model):
-            return True
-        future = self._builds.get(id(served))
-        if future is None:
-            if self._builder is None:
-                self._builder = ThreadPoolExecutor(1, thread_name_prefix="loopml-explainer")
-            future = self._builds[id(served)] = self._builder.submit(self._explain, served, rows)
-        try:
-            future.result(timeout=wait)
-        except Pending:
-            return False
-        del self._builds[id(served)]
-        return explainers.built(served.model)
-
-    def attributions(
-        self, served, time: datetime, rows: Rows, wait: float = 0.0
-    ) -> list[Any] | None:
-        """Per row, its ``top`` contributions (largest first) or None when not sampled
-        (nor when the version's explainer is not ready within ``wait`` seconds)."""
+    def attributions(self, served, time: datetime, rows: Rows) -> list[Any] | None:
+        """Per row, its ``top`` contributions (largest first) or None when not sampled."""
         if not self.rate or not self.rows or served is None or id(served) in self._unexplainable:
-            return None
-        if not self.ready(served, rows, wait):
             return None
         hour = time.replace(minute=0, second=0, microsecond=0)
         key = (served.name, hour)

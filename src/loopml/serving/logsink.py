@@ -25,7 +25,6 @@ from loopml.predictions.schema import PREDICTION_COLUMNS, predictions_table
 from loopml.serving.rows import Rows
 
 log = logging.getLogger("loopml.serving")
-CLOSE_PATIENCE = 30.0  # seconds a graceful shutdown waits for an explainer being built
 
 
 @dataclass(frozen=True)
@@ -53,9 +52,6 @@ class PredictionSink:
         self.log = prediction_log
         self.attributions = attributions  # an AttributionSample, or None: nothing explained
         self.interval = interval or prediction_log.flush_interval / 4
-        # How long a drain waits for a version's explainer to be built: a quarter of
-        # its interval while serving (the log must keep its pace), a while on close.
-        self._patience = self.interval / 4
         self.dropped = 0
         self._pending: deque[Answered] = deque()
         self._draining = threading.Lock()
@@ -90,16 +86,13 @@ class PredictionSink:
         if self.attributions is None:
             return None
         return [
-            None
-            if a.shadow
-            else self.attributions.attributions(a.served, a.time, a.rows, self._patience)
+            None if a.shadow else self.attributions.attributions(a.served, a.time, a.rows)
             for a in answers
         ]
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
-        self._patience = CLOSE_PATIENCE
         self.drain()
         self.log.close()
 
