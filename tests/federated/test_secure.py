@@ -86,14 +86,17 @@ def test_the_coordinator_holds_only_ciphertexts_and_no_key_to_read_them(trained)
     replies = [line for line in lines if line["kind"] == "reply"]
     rounds = [line for line in lines if line["kind"] == "round"]
     assert len(replies) == len(CLINICS) * (1 + ROUNDS) and len(rounds) == 1 + ROUNDS
-    dimension = 3 * len(trained["features"]) + 2  # the vector and its weight
+    d = len(trained["features"])
+    # each array and its weight: the vector, then the gradient and Hessian of the objective
+    sizes = {"theta": 3 * d + 2, "gradient": d + 2, "hessian": (d + 1) ** 2 + 1}
     for reply in replies:  # every update arrived encrypted: a ciphertext's size, no values
         # and the context that came with it holds no secret key
+        sent = sizes if reply["round"] > 0 else {"theta": sizes["theta"]}  # round 0: moments
         assert reply["params"] == {
-            "theta": {"type": "ckks", "size": dimension, "secret_key": False}
+            key: {"type": "ckks", "size": size, "secret_key": False} for key, size in sent.items()
         }
     for line in rounds:  # and so did every global model the coordinator kept
-        assert set(line["params"]) == {"theta"} and set(line["params"]["theta"]) == {"ckks"}
+        assert line["params"] and all(set(v) == {"ckks"} for v in line["params"].values())
     plain_rounds = [line for line in _journal(orgs, "plain") if line["kind"] == "round"]
     assert isinstance(plain_rounds[-1]["params"]["theta"], list)  # what it would have seen
 

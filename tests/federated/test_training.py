@@ -112,10 +112,15 @@ def test_the_coordinators_messages_carry_only_arrays_counts_and_metrics(trained)
     replies = [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
     replies = [line for line in replies if line["kind"] == "reply"]
     assert len(replies) == 7 * 3
-    dimension = 3 * len(trained["features"]) + 1
+    d = len(trained["features"])
+    # the vector; after the moments also the gradient and the (flattened) Hessian of the
+    # participant's objective: sums over its rows, never a row
+    shapes = {"theta": [3 * d + 1], "gradient": [d + 1], "hessian": [(d + 1) ** 2]}
     for reply in replies:
+        sent = shapes if reply["round"] > 0 else {"theta": shapes["theta"]}
         assert reply["params"] == {
-            "theta": {"type": "ndarray", "dtype": "float64", "shape": [dimension]}
+            key: {"type": "ndarray", "dtype": "float64", "shape": shape}
+            for key, shape in sent.items()
         }
         assert all(isinstance(value, float | int) for value in reply["metrics"].values())
         assert set(reply["metrics"]) <= {
@@ -137,12 +142,15 @@ def _numbers_or_words(value) -> bool:
     return isinstance(value, int | float | str)
 
 
-def test_a_reply_is_one_array_a_count_and_numbers():
+def test_a_reply_is_the_vector_its_curvature_a_count_and_numbers():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(80, 4))
     data = split(x, (x[:, 0] > 0).astype(float), 0.25)
     params, metrics, rows = site.reply(linear.initial_vector(4), data, 1, mu=0.0)
-    assert set(params) == {"theta"} and params["theta"].shape == (13,)
+    # the global vector (after the Newton step), the gradient and the Hessian of the local
+    # objective there: aggregates of the rows, never rows
+    assert set(params) == {"theta", "gradient", "hessian"} and params["theta"].shape == (13,)
+    assert params["gradient"].shape == (5,) and params["hessian"].shape == (25,)
     assert rows == 60 and all(isinstance(value, float | int) for value in metrics.values())
 
 

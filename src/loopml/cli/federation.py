@@ -24,7 +24,9 @@ def create(
     ),
     min_participants: int = typer.Option(2, "--min-participants", help="Updates a round needs."),
     rounds: int = typer.Option(10, "--rounds", help="Training rounds."),
-    mu: float = typer.Option(0.1, "--mu", help="FedProx's proximal weight."),
+    mu: float = typer.Option(
+        0.01, "--mu", help="FedProx's proximal weight: it damps each round's Newton step."
+    ),
     model: str = typer.Option(None, "--model", help="Registered model name (default: NAME)."),
     learning_rate: float = typer.Option(None, "--learning-rate", help="Trees' learning rate."),
     max_depth: int = typer.Option(None, "--max-depth", help="Trees' depth."),

@@ -24,7 +24,7 @@ def create_federation(
     strategy: str = "fedavg",
     min_participants: int = 2,
     rounds: int = 10,
-    mu: float = 0.1,
+    mu: float = 0.01,
     classes: Sequence[Any] = (0, 1),
     holdout: float = 0.25,
     model: str | None = None,
@@ -44,7 +44,8 @@ def create_federation(
     every round each participant adds trees grown on its own rows). ``learning_rate``
     and ``max_depth`` are the trees'.
     ``features`` are column names (numbers) or ``{"name", "type"}`` dicts; ``mu`` is
-    FedProx's proximal weight (used with ``strategy="fedprox"``); ``model`` names the
+    FedProx's proximal weight (used with ``strategy="fedprox"``): it damps each round's
+    Newton step, towards the same pooled optimum; ``model`` names the
     registered model (the federation's name by default). ``privacy`` turns on the
     engine's differential privacy for linear models: ``{"epsilon", "release_epsilon",
     "clip", "fraction"}``, each optional (see ``loopml.federated.privacy``).
