@@ -129,19 +129,26 @@ def _strategies() -> list[Strategy]:
     ]
 
 
-def scenario(root: Path, name: str, train, test, orgs, strategy: Strategy) -> list[object]:
+def _anchor_rows(train, test, orgs):
+    """The features, the pooled holdout, and each organisation's own training split (the rest
+    is its local holdout): the centralised and local-only anchors train on exactly those rows."""
     from loopml.federated.local import split
 
     features = [c for c in train.columns if c != "target"]
     x_test, y_test = test[features].to_numpy(float), test["target"].to_numpy()
-    # Each organisation trains on its own training split (the rest is its local holdout):
-    # the centralised and local-only anchors train on exactly those rows.
     own = [
         split(r[features].to_numpy(float), r["target"].to_numpy(float), 0.25) for r in orgs.values()
     ]
-    pooled = strategy.fit(
-        np.concatenate([o.x_train for o in own]), np.concatenate([o.y_train for o in own])
-    )
+    return features, x_test, y_test, own
+
+
+def _pooled(fit, own):
+    return fit(np.concatenate([o.x_train for o in own]), np.concatenate([o.y_train for o in own]))
+
+
+def scenario(root: Path, name: str, train, test, orgs, strategy: Strategy) -> list[object]:
+    features, x_test, y_test, own = _anchor_rows(train, test, orgs)
+    pooled = _pooled(strategy.fit, own)
     folder = f"{name}-{strategy.options.get('strategy', 'fedavg')}"
     result, wall = federate(root / folder, name, orgs, features, **strategy.options)
     engine = _engine_folder(root, folder, name)
@@ -193,16 +200,9 @@ def secure_rows(root: Path, train, test, orgs) -> list[list[object]]:
     """fedavg on breast cancer in the clear and with secure aggregation (CKKS), one after the
     other; the sealed global model read as a participant reads it, with its own key."""
     from loopml.federated import linear, local, secure
-    from loopml.federated.local import split
 
-    features = [c for c in train.columns if c != "target"]
-    x_test, y_test = test[features].to_numpy(float), test["target"].to_numpy()
-    own = [
-        split(r[features].to_numpy(float), r["target"].to_numpy(float), 0.25) for r in orgs.values()
-    ]
-    pooled = linear.pooled_estimator(
-        np.concatenate([o.x_train for o in own]), np.concatenate([o.y_train for o in own])
-    )
+    features, x_test, y_test, own = _anchor_rows(train, test, orgs)
+    pooled = _pooled(linear.pooled_estimator, own)
     central = scores(pooled.predict_proba(x_test)[:, 1], y_test)
     found = {}
     for label, sealed in (("plain", False), ("secure (CKKS)", True)):
