@@ -138,6 +138,26 @@ def test_the_participants_key_is_kept_owner_only(trained):
         assert secure.INVITATION_FIELD not in json.dumps(loopml.get_federation("sealed").options)
 
 
+def test_no_key_appears_in_the_engines_logs_or_the_journal(trained):
+    """The participants' secret context travels only in the invitations: neither the engine's
+    logs (the coordinator's and every participant's process), nor its journal or the global
+    model's document hold any stretch of it, nor of the coordinator's context."""
+    orgs = trained["orgs"]
+    keys = [_folder(orgs.participants[m], "sealed") / secure.PARTICIPANT_KEY for m in CLINICS]
+    keys.append(_folder(orgs.coordinator, "sealed") / secure.COORDINATOR_KEY)
+    stretches = set()
+    for key in keys:
+        text = base64.b64encode(key.read_bytes()).decode("ascii")
+        stretches |= {text[i : i + 40] for i in range(0, len(text) - 40, len(text) // 16)}
+    folder = _folder(orgs.coordinator, "sealed")
+    written = [p for p in (folder / "engine").rglob("*") if p.is_file() and p.suffix != ".tenseal"]
+    written.append(folder / "global.json")
+    assert any(p.name == "engine.log" for p in written)
+    for path in written:
+        text = path.read_bytes().decode("latin-1")
+        assert not [s for s in stretches if s in text], path
+
+
 def test_secure_aggregation_is_refused_where_it_cannot_hold(tmp_path):
     orgs = organisations(tmp_path, ["a"])
     orgs.at()
