@@ -45,6 +45,7 @@ def test_a_federation_and_its_invitations_are_recorded_and_audited(ctx):
         ({"strategy": "scaffold"}, "'scaffold' is not a strategy. Choose one of: fedavg, fedprox"),
         ({"min_participants": 0}, "min_participants must be a positive integer"),
         ({"rounds": -1}, "rounds must be a positive integer"),
+        ({"rounds": 1}, "A fedavg federation needs at least 2 rounds, not 1: the first measures"),
         ({"holdout": 1.5}, "holdout must be a share between 0 and 1"),
         ({"round_timeout": 0}, "round_timeout is a whole number of seconds, at least 1, not 0"),
         ({"round_timeout": 2.5}, "round_timeout is a whole number of seconds"),

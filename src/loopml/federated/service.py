@@ -64,6 +64,13 @@ def create(
         )
     if not isinstance(rounds, int) or rounds < 1:
         raise InvalidInput(f"rounds must be a positive integer, not {rounds!r}.")
+    if rounds < 2 and strategy not in TREES and not (options or {}).get("privacy"):
+        raise InvalidInput(
+            f"A {strategy} federation needs at least 2 rounds, not {rounds}: the first "
+            "measures the pooled gradient and Hessian at the start, each later one takes a "
+            "Newton step with them.",
+            hint="Pass rounds=2 or more (10 by default).",
+        )
     with store.write() as session:
         row = _add(
             session,
