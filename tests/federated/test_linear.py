@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from organisations import objective, pooled_optimum
 from sklearn.datasets import load_diabetes
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
@@ -16,11 +17,12 @@ def _average(vectors, weights):
     return sum(v * w for v, w in zip(vectors, weights, strict=True)) / sum(weights)
 
 
-def _federate(shares, rounds: int, mu: float = 0.0, newton: bool = True) -> np.ndarray:
+def _federate(shares, rounds: int, mu: float = 0.0, newton: bool = False) -> np.ndarray:
     """What the engine's weighted FedAvg does with the participants' replies, in a loop
-    (``site.reply``'s arithmetic): it averages their vectors, gradients and Hessians, and
-    every participant takes the Newton step from the averages; or, without ``newton`` (as
-    with privacy), every participant runs gradient descent on its own rows."""
+    (``site.reply``'s arithmetic): every participant runs gradient descent on its own rows
+    and the engine averages the vectors (fedavg, fedprox); or, with ``newton``, it averages
+    their vectors, gradients and Hessians, and every participant takes the Newton step from
+    the averages."""
     weights = [len(y) for _, y in shares]
     vector = np.array(linear.initial_vector(shares[0][0].shape[1]))
     vector = _average([linear.with_moments(vector, x) for x, _ in shares], weights)
@@ -30,25 +32,10 @@ def _federate(shares, rounds: int, mu: float = 0.0, newton: bool = True) -> np.n
             vector = _average([linear.train(vector, x, y, mu)[0] for x, y in shares], weights)
             continue
         if pooled is not None:
-            vector = linear.newton_step(vector, *pooled, mu)
+            vector = linear.newton_step(vector, *pooled)
         found = [linear.curvature(vector, x, y) for x, y in shares]
         pooled = tuple(_average(arrays, weights) for arrays in zip(*found, strict=True))
     return vector
-
-
-def _objective(vector, shares) -> float:
-    """The pooled objective (what the pooled model minimises) at a federated vector."""
-    parts = linear.split(vector)
-    rows = sum(len(y) for _, y in shares)
-    loss = sum(linear.log_loss(parts, x, y) * len(y) for x, y in shares) / rows
-    return loss + linear.ALPHA / 2 * float(parts.coef @ parts.coef)
-
-
-def _pooled_optimum(shares) -> float:
-    x, y = np.vstack([x for x, _ in shares]), np.concatenate([y for _, y in shares])
-    scaler, model = linear.pooled_estimator(x, y)
-    moments = [scaler.mean_, scaler.mean_**2 + scaler.scale_**2]
-    return _objective(np.concatenate([*moments, model.coef_[0], model.intercept_]), shares)
 
 
 def test_averaged_moments_are_the_pooled_mean_and_spread():
@@ -91,8 +78,13 @@ def test_generated_data_with_controlled_skew_comes_near_the_pooled_model():
     model = linear.to_estimator(_federate(shares, 10), [0, 1])
     x_train, y_train = np.vstack([x for x, _ in shares]), np.concatenate([y for _, y in shares])
     pooled = linear.pooled_estimator(x_train, y_train)
-    assert abs(_accuracy(model, x_test, y_test) - _accuracy(pooled, x_test, y_test)) <= 0.005
-    assert abs(_loss(model, x_test, y_test) - _loss(pooled, x_test, y_test)) < 1e-3
+    # Shifts this strong make FedAvg's many local steps drift (1-2 points of accuracy here).
+    assert abs(_accuracy(model, x_test, y_test) - _accuracy(pooled, x_test, y_test)) <= 0.02
+    assert _loss(model, x_test, y_test) - _loss(pooled, x_test, y_test) < 0.01
+    # Newton steps from the pooled gradient and Hessian do not drift: the pooled model.
+    newton = linear.to_estimator(_federate(shares, 10, newton=True), [0, 1])
+    assert abs(_accuracy(newton, x_test, y_test) - _accuracy(pooled, x_test, y_test)) <= 0.005
+    assert abs(_loss(newton, x_test, y_test) - _loss(pooled, x_test, y_test)) < 1e-3
 
 
 def test_a_real_dataset_split_by_a_categorical_column_matches_the_pooled_model():
@@ -129,16 +121,12 @@ def _diabetes_by_sex():
 
 
 @pytest.mark.parametrize("shares", [_breast_cancer_by_radius(), _diabetes_by_sex()])
-def test_skewed_participants_reach_the_pooled_optimum_where_local_steps_drift(shares):
-    optimum = _pooled_optimum(shares)
-    newton = _objective(_federate(shares, 10), shares) - optimum
-    drifting = _objective(_federate(shares, 10, newton=False), shares) - optimum
-    assert newton < 1e-4 < drifting, (newton, drifting)
-    # FedProx's damping (its default mu) approaches the same optimum, a little more slowly
-    damped = [
-        _objective(_federate(shares, rounds, mu=0.01), shares) - optimum for rounds in (5, 10)
-    ]
-    assert damped[1] < 2e-3 and damped[1] < damped[0], damped
+def test_newton_reaches_the_pooled_optimum_where_averaged_local_steps_drift(shares):
+    optimum = pooled_optimum(shares)
+    newton = objective(_federate(shares, 10, newton=True), shares) - optimum
+    fedavg = objective(_federate(shares, 10), shares) - optimum
+    fedprox = objective(_federate(shares, 10, mu=0.1), shares) - optimum
+    assert newton < 1e-4 < min(fedavg, fedprox), (newton, fedavg, fedprox)
 
 
 def test_fedprox_keeps_a_participants_update_near_the_global_model():

@@ -9,7 +9,15 @@ import stat
 import numpy as np
 import pytest
 import tenseal as ts
-from organisations import breast_cancer, federate, organisations, shares
+from organisations import (
+    breast_cancer,
+    federate,
+    objective,
+    organisations,
+    pooled_optimum,
+    shares,
+    training_rows,
+)
 from sklearn.metrics import accuracy_score
 
 import loopml
@@ -17,28 +25,35 @@ from loopml.federated import secure
 
 CLINICS = ["clinic-a", "clinic-b", "clinic-c"]
 ROUNDS = 4
+NEWTON_ROUNDS = 10
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """The same clinics train the same federation twice: in the clear, and sealed."""
+    """The same clinics train the same fedavg federation twice, in the clear and sealed, and a
+    sealed newton federation."""
     train, test, features = breast_cancer()
     orgs = organisations(tmp_path_factory.mktemp("secure"), CLINICS)
     data = shares(train, CLINICS)
     results = {}
-    for name, sealed in (("plain", False), ("sealed", True)):
+    for name, strategy, sealed in (
+        ("plain", "fedavg", False),
+        ("sealed", "fedavg", True),
+        ("sealed-newton", "newton", True),
+    ):
         federate(
             orgs,
             name,
             data,
             features,
             "target",
-            rounds=ROUNDS,
+            strategy=strategy,
+            rounds=ROUNDS if strategy == "fedavg" else NEWTON_ROUNDS,
             min_participants=3,
             secure_aggregation=sealed,
         )
         results[name] = loopml.run_federation(name)
-    return {"orgs": orgs, "results": results, "test": test, "features": features}
+    return {"orgs": orgs, "results": results, "test": test, "data": data, "features": features}
 
 
 def _journal(orgs, name: str) -> list[dict]:
@@ -86,17 +101,7 @@ def test_the_coordinator_holds_only_ciphertexts_and_no_key_to_read_them(trained)
     replies = [line for line in lines if line["kind"] == "reply"]
     rounds = [line for line in lines if line["kind"] == "round"]
     assert len(replies) == len(CLINICS) * (1 + ROUNDS) and len(rounds) == 1 + ROUNDS
-    d = len(trained["features"])
-    # each array and its weight: the vector, then the gradient and Hessian of the objective
-    sizes = {"theta": 3 * d + 2, "gradient": d + 2, "hessian": (d + 1) ** 2 + 1}
-    for reply in replies:  # every update arrived encrypted: a ciphertext's size, no values
-        # and the context that came with it holds no secret key
-        sent = sizes if reply["round"] > 0 else {"theta": sizes["theta"]}  # round 0: moments
-        assert reply["params"] == {
-            key: {"type": "ckks", "size": size, "secret_key": False} for key, size in sent.items()
-        }
-    for line in rounds:  # and so did every global model the coordinator kept
-        assert line["params"] and all(set(v) == {"ckks"} for v in line["params"].values())
+    _only_ciphertexts(replies, rounds, {"theta": 3 * len(trained["features"]) + 2})
     plain_rounds = [line for line in _journal(orgs, "plain") if line["kind"] == "round"]
     assert isinstance(plain_rounds[-1]["params"]["theta"], list)  # what it would have seen
 
@@ -122,6 +127,45 @@ def test_the_coordinator_holds_only_ciphertexts_and_no_key_to_read_them(trained)
     assert tags["loopml.federation.secure_aggregation"] == "true"
     lineage = json.loads(loopml.load_artifact(result.run_id, "federation/lineage.json"))
     assert lineage["secure_aggregation"]["scheme"].startswith("CKKS")
+
+
+def _only_ciphertexts(replies, rounds, sizes: dict[str, int]) -> None:
+    """Every update arrived encrypted (each array a ciphertext's size and the context that
+    came with it, without a secret key; in round 0 the moments' vector alone), and so did
+    every global model the coordinator kept."""
+
+    def sent(line) -> dict[str, int]:
+        return sizes if line["round"] > 0 else {"theta": sizes["theta"]}
+
+    for reply in replies:
+        assert reply["params"] == {
+            key: {"type": "ckks", "size": size, "secret_key": False}
+            for key, size in sent(reply).items()
+        }
+    for line in rounds:
+        assert set(line["params"]) == set(sent(line))
+        assert all(set(value) == {"ckks"} for value in line["params"].values())
+
+
+def test_a_sealed_newton_federation_encrypts_all_three_arrays_and_reaches_the_pooled_model(
+    trained,
+):
+    orgs, features = trained["orgs"], trained["features"]
+    lines = _journal(orgs, "sealed-newton")
+    replies = [line for line in lines if line["kind"] == "reply"]
+    rounds = [line for line in lines if line["kind"] == "round"]
+    assert len(replies) == len(CLINICS) * (1 + NEWTON_ROUNDS)
+    d = len(features)
+    # each array and its weight: the vector, the gradient and the Hessian of the objective
+    _only_ciphertexts(
+        replies, rounds, {"theta": 3 * d + 2, "gradient": d + 2, "hessian": (d + 1) ** 2 + 1}
+    )
+    assert trained["results"]["sealed-newton"].version is None  # the coordinator cannot read it
+    key = _folder(orgs.participants["clinic-b"], "sealed-newton") / secure.PARTICIPANT_KEY
+    document = json.loads((_folder(orgs.coordinator, "sealed-newton") / "global.json").read_text())
+    rows = training_rows(trained["data"], features)
+    gap = objective(secure.decrypt(document["ckks"], key), rows) - pooled_optimum(rows)
+    assert gap < 1e-4, gap  # the pooled optimum, through CKKS
 
 
 def test_the_participants_key_is_kept_owner_only(trained):

@@ -20,13 +20,11 @@ def create(
     strategy: str = typer.Option(
         "fedavg",
         "--strategy",
-        help="fedavg, fedprox (logistic regression), histogram or bagging (XGBoost).",
+        help="fedavg, fedprox, newton (logistic regression), histogram or bagging (XGBoost).",
     ),
     min_participants: int = typer.Option(2, "--min-participants", help="Updates a round needs."),
     rounds: int = typer.Option(10, "--rounds", help="Training rounds."),
-    mu: float = typer.Option(
-        0.01, "--mu", help="FedProx's proximal weight: it damps each round's Newton step."
-    ),
+    mu: float = typer.Option(0.1, "--mu", help="FedProx's proximal weight."),
     model: str = typer.Option(None, "--model", help="Registered model name (default: NAME)."),
     learning_rate: float = typer.Option(None, "--learning-rate", help="Trees' learning rate."),
     max_depth: int = typer.Option(None, "--max-depth", help="Trees' depth."),

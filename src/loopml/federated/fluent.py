@@ -24,7 +24,7 @@ def create_federation(
     strategy: str = "fedavg",
     min_participants: int = 2,
     rounds: int = 10,
-    mu: float = 0.01,
+    mu: float = 0.1,
     classes: Sequence[Any] = (0, 1),
     holdout: float = 0.25,
     model: str | None = None,
@@ -38,14 +38,17 @@ def create_federation(
     """A federation training one model on ``features`` to predict ``target``.
 
     ``strategy`` is ``"fedavg"`` or ``"fedprox"`` (logistic regression through its
-    coefficients), ``"histogram"`` (XGBoost trees grown together over XGBoost's
+    coefficients: participants run gradient steps on their own rows, the coordinator
+    averages the coefficients), ``"newton"`` (logistic regression by federated Newton
+    steps: participants also send the gradient and Hessian of their objective, which
+    reveals more of their feature correlations, and the model reaches the pooled one; at
+    least 2 rounds, no privacy), ``"histogram"`` (XGBoost trees grown together over XGBoost's
     collective from every participant's gradient histograms: the pooled model's trees,
     ``rounds`` of them; every member must take part) or ``"bagging"`` (XGBoost trees:
     every round each participant adds trees grown on its own rows). ``learning_rate``
     and ``max_depth`` are the trees'.
     ``features`` are column names (numbers) or ``{"name", "type"}`` dicts; ``mu`` is
-    FedProx's proximal weight (used with ``strategy="fedprox"``): it damps each round's
-    Newton step, towards the same pooled optimum; ``model`` names the
+    FedProx's proximal weight (used with ``strategy="fedprox"``); ``model`` names the
     registered model (the federation's name by default). ``privacy`` turns on the
     engine's differential privacy for linear models: ``{"epsilon", "release_epsilon",
     "clip", "fraction"}``, each optional (see ``loopml.federated.privacy``).

@@ -4,21 +4,19 @@ The engine averages one flat vector per participant, weighted by row counts:
 ``[mean (d), mean of squares (d), coefficients (d), intercept (1)]``. In the
 first round participants fill the moments of their features, so FedAvg itself
 yields the pooled mean and variance: every participant then standardises with
-the same numbers although none saw another's rows.
+the same numbers although none saw another's rows. In later rounds they run
+gradient descent on the coefficients from the global ones (FedProx adds
+``mu/2 * |w - w_global|^2`` to keep skewed participants from drifting).
 
-In later rounds each participant also sends the gradient and the Hessian of its
-objective at the global coefficients; weighted by row counts, FedAvg turns them
-into the pooled objective's, and in the next round every participant takes the
-same Newton step with them (``newton_step``), so the global model moves as the
-pooled model's solver would (federated IRLS, as DataSHIELD fits its GLMs) and
-reaches the pooled optimum in a few rounds however skewed the shares are: no
-participant takes steps on its own rows, so none drifts. FedProx's
-``mu/2 * |w - w_global|^2`` damps that step (``(H + mu I)^-1 g``, a
-Levenberg-Marquardt step): the same optimum, approached more cautiously.
-
-With privacy on, a Hessian would be one more array to noise, so participants
-send coefficients only and run ``LOCAL_STEPS`` of gradient descent on their own
-rows (``train``), which drifts on skewed shares (see docs/federated.md).
+With ``strategy="newton"`` each participant instead sends, besides the global
+coefficients, the gradient and the Hessian of its objective there; weighted by
+row counts, FedAvg turns them into the pooled objective's, and in the next round
+every participant takes the same Newton step with them (``newton_step``), so the
+global model moves as the pooled model's solver would (federated IRLS, as
+DataSHIELD fits its GLMs) and reaches the pooled optimum in a few rounds however
+skewed the shares are: no participant takes steps on its own rows, so none
+drifts. The Hessian says more about a participant's feature correlations than
+coefficients do (see docs/federated.md).
 """
 
 from __future__ import annotations
@@ -87,16 +85,14 @@ def train(
     return join(updated), log_loss(updated, x, y)
 
 
-def newton_step(
-    vector: np.ndarray, gradient: np.ndarray, hessian: np.ndarray, mu: float = 0.0
-) -> np.ndarray:
-    """``vector`` after one (damped, with FedProx's ``mu``) Newton step on the pooled objective,
-    from its gradient and Hessian (``curvature``, averaged by the engine) at ``vector``."""
+def newton_step(vector: np.ndarray, gradient: np.ndarray, hessian: np.ndarray) -> np.ndarray:
+    """``vector`` after one Newton step on the pooled objective, from its gradient and Hessian
+    (``curvature``, averaged by the engine) at ``vector``."""
     parts = split(vector)
     size = parts.coef.size + 1
     # A whisker of damping keeps the step finite when every training row is predicted with
     # certainty (the intercept's curvature vanishes); it does not move the optimum.
-    damped = np.reshape(hessian, (size, size)) + (mu + 1e-9) * np.eye(size)
+    damped = np.reshape(hessian, (size, size)) + 1e-9 * np.eye(size)
     theta = np.append(parts.coef, parts.intercept) - np.linalg.solve(damped, gradient)
     return join(Parts(parts.mean, parts.mean_sq, theta[:-1], float(theta[-1])))
 

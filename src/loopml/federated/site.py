@@ -2,13 +2,13 @@
 
 It opens the participant's own store, loads and checks its own data (one
 segment's rows in a per-segment federation), and then answers each round with
-a few arrays (for a linear model the global vector after the round's Newton step, and
-the gradient and Hessian of its own objective there; for trees, the round's new trees,
-or with shared histograms the forest grown with the others over XGBoost's collective),
-a row count and a few metrics — the only things that leave the participant (``reply``
-and ``reply_trees`` build exactly that; with privacy on, the engine's filter noises the
-coefficients' change on its way, and with secure aggregation its filters encrypt the
-arrays and decrypt the global ones).
+one array (for ``strategy="newton"`` three: the global vector after the round's Newton
+step, and the gradient and Hessian of its own objective there; for trees, the round's
+new trees, or with shared histograms the forest grown with the others over XGBoost's
+collective), a row count and a few metrics — the only things that leave the participant
+(``reply`` and ``reply_trees`` build exactly that; with privacy on, the engine's filter
+noises the coefficients' change on its way, and with secure aggregation its filters
+encrypt the arrays and decrypt the global ones).
 """
 
 from __future__ import annotations
@@ -26,20 +26,21 @@ MOMENTS_ROUND = 0
 
 
 def reply(
-    vector: Any, data, round_number: int, mu: float, pooled=None, newton: bool = True
+    vector: Any, data, round_number: int, mu: float, pooled=None, newton: bool = False
 ) -> tuple[dict, dict, int]:
     """(params, metrics, rows) for one round: arrays, numbers and a count, nothing else.
 
-    After the moments, with ``newton``: the global vector after the Newton step from the
-    ``pooled`` gradient and Hessian (none in the first round), and this participant's own
-    gradient and Hessian there. Without: the vector after local gradient descent, alone."""
+    After the moments: the vector after local gradient descent (FedProx's ``mu`` keeping it
+    near the global one), alone; or, with ``newton``, the global vector after the Newton
+    step from the ``pooled`` gradient and Hessian (none in the first round), and this
+    participant's own gradient and Hessian there."""
     vector = np.asarray(vector, dtype=float)
     rows = len(data.y_train)
     if round_number == MOMENTS_ROUND:
         return {"theta": linear.with_moments(vector, data.x_train)}, {"train_rows": rows}, rows
     received = linear.split(vector)
     if newton:
-        updated = vector if pooled is None else linear.newton_step(vector, *pooled, mu)
+        updated = vector if pooled is None else linear.newton_step(vector, *pooled)
         gradient, hessian = linear.curvature(updated, data.x_train, data.y_train)
         params = {"theta": updated, "gradient": gradient, "hessian": hessian}
         local_loss = linear.log_loss(linear.split(updated), data.x_train, data.y_train)
@@ -155,7 +156,8 @@ def _linear_answer(federation, data, received, mu: float, state: dict[str, Any])
         # the first pooled ones (the coordinator does the same with the global model).
         vector = linear.with_moments_of(vector, state.setdefault("moments", vector))
     pooled = (arrays["gradient"], arrays["hessian"]) if "hessian" in arrays else None
-    params, metrics, rows = reply(vector, data, round_number, mu, pooled, newton=not private)
+    newton = federation.strategy == "newton"  # privacy is refused for it when created
+    params, metrics, rows = reply(vector, data, round_number, mu, pooled, newton=newton)
     if private:  # the engine's filter noises changes, not whole coefficients
         params, kind = {"theta": params["theta"] - vector}, ParamsType.DIFF
     if encrypted:  # the engine's filter weights each array by the row count and encrypts it
