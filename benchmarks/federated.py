@@ -303,7 +303,8 @@ def main() -> None:
         "scikit-learn's data split by terciles of mean radius (label balance 0.97 / 0.80 / "
         "0.11); *diabetes-by-sex*: scikit-learn's diabetes data (progression above the median), "
         "split by the categorical column `sex`. Targets: newton within 0.01 of centralised "
-        "accuracy (fedavg shown beside it), trees within 0.01 of centralised AUC with as many trees, every local-only model below the "
+        "accuracy (fedavg shown beside it), trees within 0.01 of centralised AUC with as many "
+        "trees, every local-only model below the "
         f"federated one. Measured under a {load} (two cores shared with other work: the "
         "times are upper bounds). Engine runs that failed and were repeated: "
         f"{'; '.join(REPEATED) or 'none'}.\n\n"
@@ -323,8 +324,9 @@ def main() -> None:
             rows,
         )
         + "\n\nSecure aggregation (newton on breast-cancer, the same organisations, "
-        "`secure_aggregation=True`: NVFLARE's HE filters encrypt every reply's three arrays with CKKS at the "
-        "participant, the coordinator adds ciphertexts it cannot decrypt, each participant "
+        "`secure_aggregation=True`: NVFLARE's HE filters encrypt every reply's three arrays "
+        "with CKKS at the participant, the coordinator adds ciphertexts it cannot decrypt, each "
+        "participant "
         "decrypts the sum; the sealed model read here with the first organisation's key). Both "
         "runs one after the other in this run, against the same centralised anchor:\n\n"
         + markdown_table(
