@@ -80,6 +80,11 @@ def pooled_optimum(rows) -> float:
     return objective(np.concatenate([*moments, model.coef_[0], model.intercept_]), rows)
 
 
+def pooled_gap(vector, rows) -> float:
+    """How far above the pooled optimum a federated vector ends on the training ``rows``."""
+    return objective(vector, rows) - pooled_optimum(rows)
+
+
 def federate(
     orgs: Organisations, name: str, data: dict[str, pd.DataFrame], features, target, **options
 ) -> None:
