@@ -48,6 +48,43 @@ def shares(frame: pd.DataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
     return {name: frame.iloc[part] for name, part in zip(names, parts, strict=True)}
 
 
+def training_rows(data: dict[str, pd.DataFrame], features, target: str = "target"):
+    """Each member's training rows as (x, y): its share less the quarter it keeps as its
+    local holdout, exactly what it trains on."""
+    from loopml.federated.local import split
+
+    own = [
+        split(f[features].to_numpy(float), f[target].to_numpy(float), 0.25) for f in data.values()
+    ]
+    return [(o.x_train, o.y_train) for o in own]
+
+
+def objective(vector, rows) -> float:
+    """The pooled objective (what the pooled model minimises: log loss and the L2 penalty)
+    on the members' training ``rows`` at a federated vector."""
+    from loopml.federated import linear
+
+    parts = linear.split(vector)
+    count = sum(len(y) for _, y in rows)
+    loss = sum(linear.log_loss(parts, x, y) * len(y) for x, y in rows) / count
+    return loss + linear.ALPHA / 2 * float(parts.coef @ parts.coef)
+
+
+def pooled_optimum(rows) -> float:
+    """``objective`` at the pooled model's coefficients (scikit-learn on the pooled rows)."""
+    from loopml.federated import linear
+
+    x, y = np.vstack([x for x, _ in rows]), np.concatenate([y for _, y in rows])
+    scaler, model = linear.pooled_estimator(x, y)
+    moments = [scaler.mean_, scaler.mean_**2 + scaler.scale_**2]
+    return objective(np.concatenate([*moments, model.coef_[0], model.intercept_]), rows)
+
+
+def pooled_gap(vector, rows) -> float:
+    """How far above the pooled optimum a federated vector ends on the training ``rows``."""
+    return objective(vector, rows) - pooled_optimum(rows)
+
+
 def federate(
     orgs: Organisations, name: str, data: dict[str, pd.DataFrame], features, target, **options
 ) -> None:

@@ -69,6 +69,24 @@ def test_too_few_fitting_members_fail_before_any_training(tmp_path):
     assert refused[0].after["member"] == "clinic-b"
 
 
+def test_a_participant_whose_task_failed_is_named_as_such_not_as_silent():
+    """A round that lost its quorum because a participant's training process failed (the
+    engine's error return code in the journal) says which one failed and which stayed silent."""
+    from loopml.federated import journal
+
+    lines = [
+        {"kind": "reply", "round": 0, "site": "clinic-b", "accepted": True, "metrics": {}},
+        {"kind": "rejected", "round": 0, "site": "clinic-a", "code": "EXECUTION_EXCEPTION"},
+    ]
+    reason = journal.failure(lines, 1, members=CLINICS, num_rounds=3, min_participants=3)
+    assert reason == (
+        "round 0 received 1 update(s) (clinic-b); clinic-a answered with an error "
+        "(EXECUTION_EXCEPTION): its training process failed, see the engine log; clinic-c did "
+        "not answer; the federation needs 3"
+    )
+    assert journal.may_start_again(lines)  # no round finished: one new start is allowed
+
+
 def test_a_dropped_participant_is_left_out_until_the_quorum_is_lost(tmp_path):
     train, _, features = breast_cancer()
     orgs = organisations(tmp_path, CLINICS)

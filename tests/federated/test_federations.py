@@ -45,6 +45,10 @@ def test_a_federation_and_its_invitations_are_recorded_and_audited(ctx):
         ({"strategy": "scaffold"}, "'scaffold' is not a strategy. Choose one of: fedavg, fedprox"),
         ({"min_participants": 0}, "min_participants must be a positive integer"),
         ({"rounds": -1}, "rounds must be a positive integer"),
+        (
+            {"strategy": "newton", "rounds": 1},
+            "A newton federation needs at least 2 rounds, not 1: the first measures",
+        ),
         ({"holdout": 1.5}, "holdout must be a share between 0 and 1"),
         ({"round_timeout": 0}, "round_timeout is a whole number of seconds, at least 1, not 0"),
         ({"round_timeout": 2.5}, "round_timeout is a whole number of seconds"),
@@ -54,6 +58,13 @@ def test_a_federation_and_its_invitations_are_recorded_and_audited(ctx):
 def test_bad_settings_are_refused_with_what_to_do(ctx, options, message):
     with pytest.raises(loopml.InvalidInput, match=message):
         loopml.create_federation("cancer", ["a"], "y", **options)
+
+
+def test_one_round_is_enough_for_averaged_coefficients(ctx):
+    for strategy in ("fedavg", "fedprox"):
+        assert (
+            loopml.create_federation(strategy, ["a"], "y", strategy=strategy, rounds=1).rounds == 1
+        )
 
 
 def test_names_are_unique_and_unknown_ones_are_listed(ctx):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
+from organisations import objective, pooled_optimum
 from sklearn.datasets import load_diabetes
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
@@ -15,13 +17,24 @@ def _average(vectors, weights):
     return sum(v * w for v, w in zip(vectors, weights, strict=True)) / sum(weights)
 
 
-def _federate(shares, rounds: int, mu: float = 0.0) -> np.ndarray:
-    """What the engine's weighted FedAvg does with the participants' replies, in a loop."""
+def _federate(shares, rounds: int, mu: float = 0.0, newton: bool = False) -> np.ndarray:
+    """What the engine's weighted FedAvg does with the participants' replies, in a loop
+    (``site.reply``'s arithmetic): every participant runs gradient descent on its own rows
+    and the engine averages the vectors (fedavg, fedprox); or, with ``newton``, it averages
+    their vectors, gradients and Hessians, and every participant takes the Newton step from
+    the averages."""
     weights = [len(y) for _, y in shares]
     vector = np.array(linear.initial_vector(shares[0][0].shape[1]))
     vector = _average([linear.with_moments(vector, x) for x, _ in shares], weights)
+    pooled = None
     for _ in range(rounds):
-        vector = _average([linear.train(vector, x, y, mu)[0] for x, y in shares], weights)
+        if not newton:
+            vector = _average([linear.train(vector, x, y, mu)[0] for x, y in shares], weights)
+            continue
+        if pooled is not None:
+            vector = linear.newton_step(vector, *pooled)
+        found = [linear.curvature(vector, x, y) for x, y in shares]
+        pooled = tuple(_average(arrays, weights) for arrays in zip(*found, strict=True))
     return vector
 
 
@@ -68,6 +81,10 @@ def test_generated_data_with_controlled_skew_comes_near_the_pooled_model():
     # Shifts this strong make FedAvg's many local steps drift (1-2 points of accuracy here).
     assert abs(_accuracy(model, x_test, y_test) - _accuracy(pooled, x_test, y_test)) <= 0.02
     assert _loss(model, x_test, y_test) - _loss(pooled, x_test, y_test) < 0.01
+    # Newton steps from the pooled gradient and Hessian do not drift: the pooled model.
+    newton = linear.to_estimator(_federate(shares, 10, newton=True), [0, 1])
+    assert abs(_accuracy(newton, x_test, y_test) - _accuracy(pooled, x_test, y_test)) <= 0.005
+    assert abs(_loss(newton, x_test, y_test) - _loss(pooled, x_test, y_test)) < 1e-3
 
 
 def test_a_real_dataset_split_by_a_categorical_column_matches_the_pooled_model():
@@ -87,6 +104,29 @@ def test_a_real_dataset_split_by_a_categorical_column_matches_the_pooled_model()
     assert all(
         _accuracy(linear.pooled_estimator(x, y), x_test, y_test) < federated for x, y in shares
     )
+
+
+def _breast_cancer_by_radius():
+    from sklearn.datasets import load_breast_cancer
+
+    x, y = load_breast_cancer(return_X_y=True)
+    order = np.argsort(x[:, 0], kind="stable")  # by mean radius: label balance 0.97 ... 0.11
+    return [(x[part], y[part].astype(float)) for part in np.array_split(order, 3)]
+
+
+def _diabetes_by_sex():
+    x, y = load_diabetes(return_X_y=True)
+    high = (y > np.median(y)).astype(float)
+    return [(np.delete(x[x[:, 1] == s], 1, axis=1), high[x[:, 1] == s]) for s in np.unique(x[:, 1])]
+
+
+@pytest.mark.parametrize("shares", [_breast_cancer_by_radius(), _diabetes_by_sex()])
+def test_newton_reaches_the_pooled_optimum_where_averaged_local_steps_drift(shares):
+    optimum = pooled_optimum(shares)
+    newton = objective(_federate(shares, 10, newton=True), shares) - optimum
+    fedavg = objective(_federate(shares, 10), shares) - optimum
+    fedprox = objective(_federate(shares, 10, mu=0.1), shares) - optimum
+    assert newton < 1e-4 < min(fedavg, fedprox), (newton, fedavg, fedprox)
 
 
 def test_fedprox_keeps_a_participants_update_near_the_global_model():

@@ -98,6 +98,12 @@ def test_the_private_model_still_predicts(trained):
     [
         ("bagging", {}, "Differential privacy is for federations of linear models"),
         ("histogram", {}, "NVFLARE has no differential privacy for XGBoost trees"),
+        (
+            "newton",
+            {},
+            "Differential privacy supports the strategies fedavg, fedprox, not 'newton': a "
+            "newton participant also sends the gradient and the Hessian",
+        ),
         ("fedavg", {"sigma": 1.0}, "Unknown privacy option\\(s\\): sigma"),
         ("fedavg", {"epsilon": 0}, "epsilon must be a positive number"),
         ("fedavg", {"fraction": 2.0}, "fraction is a share of 0 to 1"),

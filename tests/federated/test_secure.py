@@ -9,7 +9,7 @@ import stat
 import numpy as np
 import pytest
 import tenseal as ts
-from organisations import breast_cancer, federate, organisations, shares
+from organisations import breast_cancer, federate, organisations, pooled_gap, shares, training_rows
 from sklearn.metrics import accuracy_score
 
 import loopml
@@ -17,28 +17,35 @@ from loopml.federated import secure
 
 CLINICS = ["clinic-a", "clinic-b", "clinic-c"]
 ROUNDS = 4
+NEWTON_ROUNDS = 10
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """The same clinics train the same federation twice: in the clear, and sealed."""
+    """The same clinics train the same fedavg federation twice, in the clear and sealed, and a
+    sealed newton federation."""
     train, test, features = breast_cancer()
     orgs = organisations(tmp_path_factory.mktemp("secure"), CLINICS)
     data = shares(train, CLINICS)
     results = {}
-    for name, sealed in (("plain", False), ("sealed", True)):
+    for name, strategy, sealed in (
+        ("plain", "fedavg", False),
+        ("sealed", "fedavg", True),
+        ("sealed-newton", "newton", True),
+    ):
         federate(
             orgs,
             name,
             data,
             features,
             "target",
-            rounds=ROUNDS,
+            strategy=strategy,
+            rounds=ROUNDS if strategy == "fedavg" else NEWTON_ROUNDS,
             min_participants=3,
             secure_aggregation=sealed,
         )
         results[name] = loopml.run_federation(name)
-    return {"orgs": orgs, "results": results, "test": test, "features": features}
+    return {"orgs": orgs, "results": results, "test": test, "data": data, "features": features}
 
 
 def _journal(orgs, name: str) -> list[dict]:
@@ -86,14 +93,7 @@ def test_the_coordinator_holds_only_ciphertexts_and_no_key_to_read_them(trained)
     replies = [line for line in lines if line["kind"] == "reply"]
     rounds = [line for line in lines if line["kind"] == "round"]
     assert len(replies) == len(CLINICS) * (1 + ROUNDS) and len(rounds) == 1 + ROUNDS
-    dimension = 3 * len(trained["features"]) + 2  # the vector and its weight
-    for reply in replies:  # every update arrived encrypted: a ciphertext's size, no values
-        # and the context that came with it holds no secret key
-        assert reply["params"] == {
-            "theta": {"type": "ckks", "size": dimension, "secret_key": False}
-        }
-    for line in rounds:  # and so did every global model the coordinator kept
-        assert set(line["params"]) == {"theta"} and set(line["params"]["theta"]) == {"ckks"}
+    _only_ciphertexts(replies, rounds, {"theta": 3 * len(trained["features"]) + 2})
     plain_rounds = [line for line in _journal(orgs, "plain") if line["kind"] == "round"]
     assert isinstance(plain_rounds[-1]["params"]["theta"], list)  # what it would have seen
 
@@ -121,6 +121,45 @@ def test_the_coordinator_holds_only_ciphertexts_and_no_key_to_read_them(trained)
     assert lineage["secure_aggregation"]["scheme"].startswith("CKKS")
 
 
+def _only_ciphertexts(replies, rounds, sizes: dict[str, int]) -> None:
+    """Every update arrived encrypted (each array a ciphertext's size and the context that
+    came with it, without a secret key; in round 0 the moments' vector alone), and so did
+    every global model the coordinator kept."""
+
+    def sent(line) -> dict[str, int]:
+        return sizes if line["round"] > 0 else {"theta": sizes["theta"]}
+
+    for reply in replies:
+        assert reply["params"] == {
+            key: {"type": "ckks", "size": size, "secret_key": False}
+            for key, size in sent(reply).items()
+        }
+    for line in rounds:
+        assert set(line["params"]) == set(sent(line))
+        assert all(set(value) == {"ckks"} for value in line["params"].values())
+
+
+def test_a_sealed_newton_federation_encrypts_all_three_arrays_and_reaches_the_pooled_model(
+    trained,
+):
+    orgs, features = trained["orgs"], trained["features"]
+    lines = _journal(orgs, "sealed-newton")
+    replies = [line for line in lines if line["kind"] == "reply"]
+    rounds = [line for line in lines if line["kind"] == "round"]
+    assert len(replies) == len(CLINICS) * (1 + NEWTON_ROUNDS)
+    d = len(features)
+    # each array and its weight: the vector, the gradient and the Hessian of the objective
+    _only_ciphertexts(
+        replies, rounds, {"theta": 3 * d + 2, "gradient": d + 2, "hessian": (d + 1) ** 2 + 1}
+    )
+    assert trained["results"]["sealed-newton"].version is None  # the coordinator cannot read it
+    key = _folder(orgs.participants["clinic-b"], "sealed-newton") / secure.PARTICIPANT_KEY
+    document = json.loads((_folder(orgs.coordinator, "sealed-newton") / "global.json").read_text())
+    rows = training_rows(trained["data"], features)
+    gap = pooled_gap(secure.decrypt(document["ckks"], key), rows)
+    assert gap < 1e-4, gap  # the pooled optimum, through CKKS
+
+
 def test_the_participants_key_is_kept_owner_only(trained):
     orgs = trained["orgs"]
     for member in CLINICS:
@@ -133,6 +172,26 @@ def test_the_participants_key_is_kept_owner_only(trained):
         # and the participant's store keeps the federation's options, not the key
         orgs.at(member)
         assert secure.INVITATION_FIELD not in json.dumps(loopml.get_federation("sealed").options)
+
+
+def test_no_key_appears_in_the_engines_logs_or_the_journal(trained):
+    """The participants' secret context travels only in the invitations: neither the engine's
+    logs (the coordinator's and every participant's process), nor its journal or the global
+    model's document hold any stretch of it, nor of the coordinator's context."""
+    orgs = trained["orgs"]
+    keys = [_folder(orgs.participants[m], "sealed") / secure.PARTICIPANT_KEY for m in CLINICS]
+    keys.append(_folder(orgs.coordinator, "sealed") / secure.COORDINATOR_KEY)
+    stretches = set()
+    for key in keys:
+        text = base64.b64encode(key.read_bytes()).decode("ascii")
+        stretches |= {text[i : i + 40] for i in range(0, len(text) - 40, len(text) // 16)}
+    folder = _folder(orgs.coordinator, "sealed")
+    written = [p for p in (folder / "engine").rglob("*") if p.is_file() and p.suffix != ".tenseal"]
+    written.append(folder / "global.json")
+    assert any(p.name == "engine.log" for p in written)
+    for path in written:
+        text = path.read_bytes().decode("latin-1")
+        assert not [s for s in stretches if s in text], path
 
 
 def test_secure_aggregation_is_refused_where_it_cannot_hold(tmp_path):

@@ -12,7 +12,15 @@ import math
 
 import numpy as np
 import pytest
-from organisations import breast_cancer, federate, organisations, shares
+from organisations import (
+    breast_cancer,
+    federate,
+    objective,
+    organisations,
+    pooled_optimum,
+    shares,
+    training_rows,
+)
 from sklearn.metrics import accuracy_score, log_loss
 
 import loopml
@@ -144,6 +152,72 @@ def test_a_reply_is_one_array_a_count_and_numbers():
     params, metrics, rows = site.reply(linear.initial_vector(4), data, 1, mu=0.0)
     assert set(params) == {"theta"} and params["theta"].shape == (13,)
     assert rows == 60 and all(isinstance(value, float | int) for value in metrics.values())
+
+
+def test_a_newton_reply_adds_the_gradient_and_hessian_of_the_local_objective():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 4))
+    data = split(x, (x[:, 0] > 0).astype(float), 0.25)
+    params, metrics, rows = site.reply(linear.initial_vector(4), data, 1, mu=0.0, newton=True)
+    # the global vector (after the Newton step), the gradient and the Hessian of the local
+    # objective there: aggregates of the rows, never rows
+    assert set(params) == {"theta", "gradient", "hessian"} and params["theta"].shape == (13,)
+    assert params["gradient"].shape == (5,) and params["hessian"].shape == (25,)
+    gradient, hessian = linear.curvature(params["theta"], data.x_train, data.y_train)
+    np.testing.assert_array_equal(params["gradient"], gradient)
+    np.testing.assert_array_equal(params["hessian"], hessian)
+    assert rows == 60 and all(isinstance(value, float | int) for value in metrics.values())
+
+
+@pytest.fixture(scope="module")
+def newton(tmp_path_factory):
+    """The same clinics train a federation with strategy="newton"."""
+    train, test, features = breast_cancer()
+    orgs = organisations(tmp_path_factory.mktemp("newton"), CLINICS)
+    data = shares(train, CLINICS)
+    federate(
+        orgs, "newton", data, features, "target", strategy="newton", min_participants=3, rounds=10
+    )
+    result = loopml.run_federation("newton")
+    return {"orgs": orgs, "result": result, "test": test, "data": data, "features": features}
+
+
+def test_a_newton_federation_reaches_the_pooled_model_on_skewed_clinics(newton, trained):
+    """Where averaged local steps stop short of the pooled model, Newton steps from the pooled
+    gradient and Hessian reach its optimum (scikit-learn's own solver stops a whisker short)."""
+    rows = training_rows(newton["data"], newton["features"])
+    optimum = pooled_optimum(rows)
+    gaps = {
+        name: objective(run["result"].rounds[-1].params["theta"], rows) - optimum
+        for name, run in (("newton", newton), ("fedavg", trained))
+    }
+    assert gaps["newton"] < 1e-4 < 1e-3 < gaps["fedavg"], gaps
+    newton["orgs"].at()
+    registered = loopml.load_model(f"models:/newton/{newton['result'].version}")
+    test, features = newton["test"], newton["features"]
+    pooled = linear.pooled_estimator(
+        np.vstack([x for x, _ in rows]), np.concatenate([y for _, y in rows])
+    )
+    assert accuracy_score(test["target"], registered.predict(test[features])) == accuracy_score(
+        test["target"], pooled.predict(test[features].to_numpy(float))
+    )
+
+
+def test_a_newton_reply_carries_the_vector_gradient_and_hessian_never_rows(newton):
+    folder = newton["orgs"].coordinator.home_path / "federations" / "newton" / "engine"
+    replies = [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
+    replies = [line for line in replies if line["kind"] == "reply"]
+    assert len(replies) == 11 * 3
+    d = len(newton["features"])
+    # the vector; after the moments also the gradient and the (flattened) Hessian of the
+    # participant's objective: sums over its rows, never a row
+    shapes = {"theta": [3 * d + 1], "gradient": [d + 1], "hessian": [(d + 1) ** 2]}
+    for reply in replies:
+        sent = shapes if reply["round"] > 0 else {"theta": shapes["theta"]}
+        assert reply["params"] == {
+            key: {"type": "ndarray", "dtype": "float64", "shape": shape}
+            for key, shape in sent.items()
+        }
 
 
 def test_the_gate_passes_and_each_participant_approves_into_its_own_registry(trained):

@@ -20,7 +20,7 @@ def create(
     strategy: str = typer.Option(
         "fedavg",
         "--strategy",
-        help="fedavg, fedprox (logistic regression), histogram or bagging (XGBoost).",
+        help="fedavg, fedprox, newton (logistic regression), histogram or bagging (XGBoost).",
     ),
     min_participants: int = typer.Option(2, "--min-participants", help="Updates a round needs."),
     rounds: int = typer.Option(10, "--rounds", help="Training rounds."),

@@ -29,6 +29,7 @@ from nvflare.app_common.aggregators.model_aggregator import ModelAggregator
 from nvflare.app_common.workflows.fedavg import FedAvg
 
 ROUND_FAILED = "round_failed"
+REJECTED = "rejected"  # a reply that came back with an error instead of an update
 
 
 class JournaledFedAvg(FedAvg):
@@ -51,6 +52,7 @@ class JournaledFedAvg(FedAvg):
         self.straggler_wait = min(straggler_wait, round_timeout)
         self._sites: list[str] = []
         self._started = 0.0
+        self._errors: dict[int, dict[str, str]] = {}  # round -> participant -> return code
 
     def send_model(
         self,
@@ -96,6 +98,18 @@ class JournaledFedAvg(FedAvg):
         )
         return accepted
 
+    def _accept_train_result(self, client_name, result, fl_ctx, is_unknown_task=False) -> bool:
+        # A participant whose task ended in an error (its training process failed or could
+        # not start) did answer, with no update: the journal keeps its return code, so that
+        # a lost quorum says so rather than that it never answered.
+        from nvflare.apis.fl_constant import ReturnCode
+
+        code = result.get_return_code()
+        if code and code != ReturnCode.OK and not is_unknown_task:
+            self._errors.setdefault(self.current_round, {})[client_name] = str(code)
+            self._write(kind=REJECTED, round=self.current_round, site=client_name, code=code)
+        return super()._accept_train_result(client_name, result, fl_ctx, is_unknown_task)
+
     def _get_aggregated_result(self) -> FLModel:
         # Before any aggregator sees the round: a forest check must not mask a lost quorum.
         if len(self._sites) < self.min_participants:
@@ -126,7 +140,11 @@ class JournaledFedAvg(FedAvg):
             )
         else:
             reason = quorum_lost(
-                self.current_round, self._sites, self.participants, self.min_participants
+                self.current_round,
+                self._sites,
+                self.participants,
+                self.min_participants,
+                self._errors.get(self.current_round, {}),
             )
         self._write(
             kind=ROUND_FAILED,
@@ -143,13 +161,24 @@ class JournaledFedAvg(FedAvg):
             out.write(json.dumps({**line, "time": time.time()}, default=str) + "\n")
 
 
-def quorum_lost(round_number: int, answered, asked, needed: int) -> str:
-    """Why a round failed, in words: who answered, who did not, and what was needed."""
-    missing = sorted(set(asked) - set(answered))
+def quorum_lost(
+    round_number: int, answered, asked, needed: int, errors: dict[str, str] | None = None
+) -> str:
+    """Why a round failed, in words: who answered, who answered with an error instead of an
+    update (``errors``: participant -> the engine's return code), who did not, and what was
+    needed."""
+    errors = {site: code for site, code in (errors or {}).items() if site not in answered}
+    missing = sorted(set(asked) - set(answered) - set(errors))
+    parts = [
+        f"{site} answered with an error ({code}): its training process failed, see the engine log"
+        for site, code in sorted(errors.items())
+    ]
+    if missing or not errors:
+        parts.append(f"{', '.join(missing) or 'no participant'} did not answer")
     return (
         f"round {round_number} received {len(answered)} update(s) "
-        f"({', '.join(sorted(answered)) or 'none'}); {', '.join(missing) or 'no participant'} "
-        f"did not answer; the federation needs {needed}"
+        f"({', '.join(sorted(answered)) or 'none'}); {'; '.join(parts)}; "
+        f"the federation needs {needed}"
     )
 
 

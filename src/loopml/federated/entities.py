@@ -23,7 +23,7 @@ class Federation:
     name: str
     role: str  # coordinator | participant
     model_family: str
-    strategy: str  # fedavg | fedprox (logistic regression) | histogram, bagging (boosted trees)
+    strategy: str  # fedavg | fedprox | newton (logistic regression) | histogram, bagging (trees)
     features: list[
         dict[str, str]
     ]  # [{"name": ..., "type": ...}]: the signature every member's data meets

@@ -38,7 +38,11 @@ def create_federation(
     """A federation training one model on ``features`` to predict ``target``.
 
     ``strategy`` is ``"fedavg"`` or ``"fedprox"`` (logistic regression through its
-    coefficients), ``"histogram"`` (XGBoost trees grown together over XGBoost's
+    coefficients: participants run gradient steps on their own rows, the coordinator
+    averages the coefficients), ``"newton"`` (logistic regression by federated Newton
+    steps: participants also send the gradient and Hessian of their objective, which
+    reveals more of their feature correlations, and the model reaches the pooled one; at
+    least 2 rounds, no privacy), ``"histogram"`` (XGBoost trees grown together over XGBoost's
     collective from every participant's gradient histograms: the pooled model's trees,
     ``rounds`` of them; every member must take part) or ``"bagging"`` (XGBoost trees:
     every round each participant adds trees grown on its own rows). ``learning_rate``

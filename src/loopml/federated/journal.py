@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from loopml.federated.controller import ROUND_FAILED, quorum_lost
+from loopml.federated.controller import REJECTED, ROUND_FAILED, quorum_lost
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,12 @@ def failure(
             f"({', '.join(answered)}); {', '.join(missing) or 'no participant'} failed while "
             "sending its update"
         )
-    return quorum_lost(number, answered, members, min_participants)
+    errors = {
+        line["site"]: line["code"]
+        for line in journal
+        if line["kind"] == REJECTED and line["round"] == number
+    }
+    return quorum_lost(number, answered, members, min_participants, errors)
 
 
 def may_start_again(journal: list[dict[str, Any]]) -> bool:

@@ -25,8 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from loopml.errors import InvalidInput
-from loopml.federated.service import TREES
+from loopml.federated.service import NEWTON, TREES
 
+SUPPORTS = ("fedavg", "fedprox")  # they send coefficients alone, which the filter noises
 DEFAULTS = {"epsilon": 1.0, "release_epsilon": 1.0, "clip": 1e-4, "fraction": 0.2}
 FILTER = "nvflare.app_common.filters.svt_privacy.SVTPrivacy"
 ACCOUNTANT = "svt_privacy_accountant"  # where the filter writes its running total in each reply
@@ -42,10 +43,17 @@ def settings(privacy: dict[str, Any] | None, strategy: str) -> dict[str, float] 
         return None
     if strategy in TREES:
         raise InvalidInput(
-            "Differential privacy is for federations of linear models (fedavg, fedprox): "
+            f"Differential privacy is for federations of linear models ({', '.join(SUPPORTS)}): "
             "NVFLARE has no differential privacy for XGBoost trees (its filters noise "
             "arrays of weights, and a tree's split thresholds and structure are not those).",
             hint="Train trees without privacy=..., or use strategy='fedavg'.",
+        )
+    if strategy == NEWTON:
+        raise InvalidInput(
+            f"Differential privacy supports the strategies {', '.join(SUPPORTS)}, not "
+            "'newton': a newton participant also sends the gradient and the Hessian of its "
+            "objective, which the engine's filter does not noise.",
+            hint="Use strategy='fedavg' or 'fedprox' with privacy=..., or newton without it.",
         )
     unknown = sorted(set(privacy) - set(DEFAULTS))
     if unknown:

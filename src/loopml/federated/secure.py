@@ -55,10 +55,10 @@ def check(enabled: Any, strategy: str, privacy: dict | None) -> bool:
         raise InvalidInput(f"secure_aggregation is True or False, not {enabled!r}.")
     if enabled and strategy in TREES:
         raise InvalidInput(
-            "Secure aggregation is for federations of linear models (fedavg, fedprox): "
-            "the coordinator adds their coefficient vectors as ciphertexts; bagged trees "
+            "Secure aggregation is for federations of linear models (fedavg, fedprox, "
+            "newton): the coordinator adds their arrays as ciphertexts; bagged trees "
             "are appended, not added, and shared histograms meet over XGBoost's collective.",
-            hint="Use strategy='fedavg' or 'fedprox' with secure_aggregation=True.",
+            hint="Use strategy='fedavg', 'fedprox' or 'newton' with secure_aggregation=True.",
         )
     if enabled and privacy:
         raise InvalidInput(

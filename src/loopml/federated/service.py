@@ -20,15 +20,17 @@ from loopml.federated.fingerprint import signature_problems
 from loopml.store import Store, utcnow
 from loopml.store.tables import FederationMemberRow, FederationRow
 
-# Each strategy trains one model family: averaging for linear models, bagging or shared
-# histograms for trees.
+# Each strategy trains one model family: averaging coefficients or Newton steps from pooled
+# gradients and Hessians for linear models, bagging or shared histograms for trees.
 FAMILY_OF = {
     "fedavg": "logistic_regression",
     "fedprox": "logistic_regression",
+    "newton": "logistic_regression",
     "bagging": "boosted_trees",
     "histogram": "boosted_trees",
 }
 TREES = ("bagging", "histogram")
+NEWTON = "newton"
 # Seconds each round waits for the participants' updates before the federation fails: long
 # enough for a participant to load its data and train one round, short of waiting for ever.
 ROUND_TIMEOUT = 600
@@ -64,6 +66,13 @@ def create(
         )
     if not isinstance(rounds, int) or rounds < 1:
         raise InvalidInput(f"rounds must be a positive integer, not {rounds!r}.")
+    if rounds < 2 and strategy == NEWTON:
+        raise InvalidInput(
+            f"A newton federation needs at least 2 rounds, not {rounds}: the first "
+            "measures the pooled gradient and Hessian at the start, each later one takes a "
+            "Newton step with them.",
+            hint="Pass rounds=2 or more (10 by default).",
+        )
     with store.write() as session:
         row = _add(
             session,

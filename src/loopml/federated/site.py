@@ -2,11 +2,13 @@
 
 It opens the participant's own store, loads and checks its own data (one
 segment's rows in a per-segment federation), and then answers each round with
-one array (or, for trees, the round's new trees, or with shared histograms the
-forest grown with the others over XGBoost's collective), a row count and a few metrics —
-the only things that leave the participant (``reply`` and ``reply_trees`` build
-exactly that; with privacy on, the engine's filter noises the array on its way, and
-with secure aggregation its filters encrypt it and decrypt the global model).
+one array (for ``strategy="newton"`` three: the global vector after the round's Newton
+step, and the gradient and Hessian of its own objective there; for trees, the round's
+new trees, or with shared histograms the forest grown with the others over XGBoost's
+collective), a row count and a few metrics — the only things that leave the participant
+(``reply`` and ``reply_trees`` build exactly that; with privacy on, the engine's filter
+noises the coefficients' change on its way, and with secure aggregation its filters
+encrypt the arrays and decrypt the global ones).
 """
 
 from __future__ import annotations
@@ -23,14 +25,28 @@ from loopml.federated import linear, secure, trees
 MOMENTS_ROUND = 0
 
 
-def reply(vector: Any, data, round_number: int, mu: float) -> tuple[dict, dict, int]:
-    """(params, metrics, rows) for one round: arrays, numbers and a count, nothing else."""
+def reply(
+    vector: Any, data, round_number: int, mu: float, pooled=None, newton: bool = False
+) -> tuple[dict, dict, int]:
+    """(params, metrics, rows) for one round: arrays, numbers and a count, nothing else.
+
+    After the moments: the vector after local gradient descent (FedProx's ``mu`` keeping it
+    near the global one), alone; or, with ``newton``, the global vector after the Newton
+    step from the ``pooled`` gradient and Hessian (none in the first round), and this
+    participant's own gradient and Hessian there."""
     vector = np.asarray(vector, dtype=float)
     rows = len(data.y_train)
     if round_number == MOMENTS_ROUND:
         return {"theta": linear.with_moments(vector, data.x_train)}, {"train_rows": rows}, rows
     received = linear.split(vector)
-    updated, local_loss = linear.train(vector, data.x_train, data.y_train, mu)
+    if newton:
+        updated = vector if pooled is None else linear.newton_step(vector, *pooled)
+        gradient, hessian = linear.curvature(updated, data.x_train, data.y_train)
+        params = {"theta": updated, "gradient": gradient, "hessian": hessian}
+        local_loss = linear.log_loss(linear.split(updated), data.x_train, data.y_train)
+    else:
+        updated, local_loss = linear.train(vector, data.x_train, data.y_train, mu)
+        params = {"theta": updated}
     predicted = linear.predict_proba(received, data.x_holdout) >= 0.5
     metrics = {
         "local_loss": local_loss,
@@ -39,7 +55,7 @@ def reply(vector: Any, data, round_number: int, mu: float) -> tuple[dict, dict, 
         "train_rows": rows,
         "holdout_rows": len(data.y_holdout),
     }
-    return {"theta": updated}, metrics, rows
+    return params, metrics, rows
 
 
 def reply_trees(
@@ -116,23 +132,37 @@ def answer(federation, data, received, participants: int, state: dict[str, Any])
         )
     else:
         mu = float((received.meta or {}).get(AlgorithmConstants.FEDPROX_MU) or 0.0)
-        vector = np.asarray(received.params["theta"], dtype=float)
-        encrypted = bool(federation.options.get("secure_aggregation"))
-        if encrypted and received.current_round > MOMENTS_ROUND:
-            vector = secure.unpack(vector)  # the engine's filter decrypted the weighted sum
-        private = bool(federation.options.get("privacy")) and received.current_round > MOMENTS_ROUND
-        if private:
-            # The privacy filter's noise may land on the moments' entries too: everyone keeps
-            # the first pooled ones (the coordinator does the same with the global model).
-            vector = linear.with_moments_of(vector, state.setdefault("moments", vector))
-        params, metrics, rows = reply(vector, data, received.current_round, mu)
-        if private:  # the engine's filter noises changes, not whole coefficients
-            params, kind = {"theta": params["theta"] - vector}, ParamsType.DIFF
-        if encrypted:  # the engine's filter weights it by the row count and encrypts it
-            params = {"theta": secure.pack(params["theta"])}
+        params, metrics, rows, kind = _linear_answer(federation, data, received, mu, state)
     return FLModel(
         params=params, params_type=kind, metrics=metrics, meta={"NUM_STEPS_CURRENT_ROUND": rows}
     )
+
+
+def _linear_answer(federation, data, received, mu: float, state: dict[str, Any]):
+    """One linear round: the global arrays decrypted (or the first moments kept, with privacy),
+    the reply, and that reply encrypted (or reduced to a change to noise)."""
+    from nvflare.app_common.abstract.fl_model import ParamsType
+
+    round_number, kind = received.current_round, ParamsType.FULL
+    arrays = {key: np.asarray(value, dtype=float) for key, value in received.params.items()}
+    encrypted = bool(federation.options.get("secure_aggregation"))
+    if encrypted and round_number > MOMENTS_ROUND:
+        # the engine's filter decrypted the weighted sums
+        arrays = {key: secure.unpack(value) for key, value in arrays.items()}
+    vector = arrays["theta"]
+    private = bool(federation.options.get("privacy")) and round_number > MOMENTS_ROUND
+    if private:
+        # The privacy filter's noise may land on the moments' entries too: everyone keeps
+        # the first pooled ones (the coordinator does the same with the global model).
+        vector = linear.with_moments_of(vector, state.setdefault("moments", vector))
+    pooled = (arrays["gradient"], arrays["hessian"]) if "hessian" in arrays else None
+    newton = federation.strategy == "newton"  # privacy is refused for it when created
+    params, metrics, rows = reply(vector, data, round_number, mu, pooled, newton=newton)
+    if private:  # the engine's filter noises changes, not whole coefficients
+        params, kind = {"theta": params["theta"] - vector}, ParamsType.DIFF
+    if encrypted:  # the engine's filter weights each array by the row count and encrypts it
+        params = {key: secure.pack(value) for key, value in params.items()}
+    return params, metrics, rows, kind
 
 
 def _local_data(args):
