@@ -24,9 +24,10 @@ a window reader looks for it.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -78,6 +79,7 @@ class _BatchWriter:
         self._wake = threading.Event()
         self._closed = False
         self.last_error: BaseException | None = None
+        self._feeders: list[Callable[[], None]] = []
         self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
         self._thread.start()
 
@@ -125,6 +127,12 @@ class _BatchWriter:
         if self._closed:
             raise InvalidInput("This log is closed.", hint="Open a new one to append records.")
 
+    def feed_before_each_write(self, feeder: Callable[[], None]) -> None:
+        """Call ``feeder`` (a queue's drain into this log) before each timed write, so
+        that what it holds is written with the rest: a row then waits at most one
+        ``flush_interval`` here, however often the queue drains on its own."""
+        self._feeders.append(feeder)
+
     def _buffer(self, folder: str, table: pa.Table) -> None:
         with self._lock:
             self._pending[folder].append(table)
@@ -134,10 +142,16 @@ class _BatchWriter:
             self._wake.set()
 
     def _loop(self) -> None:
+        # A flush every ``flush_interval`` from the start of the last one, not that long
+        # after its end: a slow write on a busy machine must not stretch what a kill loses.
+        due = time.monotonic() + self.flush_interval
         while not self._closed:
-            self._wake.wait(self.flush_interval)
+            self._wake.wait(max(0.0, due - time.monotonic()))
             self._wake.clear()
+            due = time.monotonic() + self.flush_interval
             try:
+                for feed in self._feeders:
+                    feed()
                 self.flush()
                 self.last_error = None
             except Exception as error:  # the rows stay buffered; close() retries

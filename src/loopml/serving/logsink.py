@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,6 +61,8 @@ class PredictionSink:
             target=self._loop, name="loopml-prediction-sink", daemon=True
         )
         self._thread.start()
+        # drained again just before each write: the log's interval bounds a row's wait
+        prediction_log.feed_before_each_write(self.drain)
 
     def put(self, answered: Answered) -> None:
         self._pending.append(answered)
@@ -97,7 +100,9 @@ class PredictionSink:
         self.log.close()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        due = time.monotonic() + self.interval
+        while not self._stop.wait(max(0.0, due - time.monotonic())):
+            due = time.monotonic() + self.interval  # from this drain's start, not its end
             self.drain()
 
 
