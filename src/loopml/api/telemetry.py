@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+
+
+class LabelledChildren:
+    """``metric.labels(*labels)``, kept for the next request: prometheus_client takes a
+    lock and builds its key on every ``labels`` call, several per request. For metrics
+    none of whose labels is ever removed."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple, Any] = {}
+
+    def __call__(self, metric, *labels: str):
+        key = (metric, labels)
+        child = self._kept.get(key)
+        if child is None:
+            child = self._kept[key] = metric.labels(*labels)
+        return child
 
 
 class Telemetry:
@@ -26,21 +44,11 @@ class Telemetry:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-
-        # Each request's two children, kept: ``labels`` takes a lock and builds a key.
-        self._children: dict[tuple[str, str, int], tuple] = {}
+        self._labelled = LabelledChildren()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:
-            children = (
-                self.requests.labels(method, route, str(status)),
-                self.latency.labels(route),
-            )
-            self._children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self._labelled(self.requests, method, route, str(status)).inc()
+        self._labelled(self.latency, route).observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+from loopml.api.telemetry import LATENCY_BUCKETS, LabelledChildren
+
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 
 
@@ -80,17 +79,12 @@ class ServingMetrics:
             registry=registry,
         )
         self.resident_bytes.set_function(_resident_bytes)
-        self._children: dict[tuple, Any] = {}
+        self._labelled = LabelledChildren()
 
     def of(self, metric, *labels: str):
-        """``metric.labels(*labels)``, kept for the next request: prometheus_client
-        takes a lock and builds its key on every ``labels`` call, several per request.
-        For the per-request metrics only (none of them has a label removed)."""
-        key = (metric, labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+        """``metric.labels(*labels)``, kept: for the per-request metrics only (none of
+        them has a label removed)."""
+        return self._labelled(metric, *labels)
 
 
 def _resident_bytes() -> float:
