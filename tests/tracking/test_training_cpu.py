@@ -10,7 +10,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
 
@@ -61,11 +60,11 @@ def _runs(home: Path) -> list[dict[str, float]]:
 
 def test_the_first_version_logged_in_a_process_costs_its_fit_not_the_imports(tmp_path):
     first, second, alone = _runs(tmp_path / "home")
-    # each run counts its fit, and next to nothing else (loopml's calls are paused) ...
+    # each run counts its fit and next to nothing else (loopml's calls are paused): the
+    # first carries none of the imports and registering loopml did inside it. The two
+    # fits themselves are not compared, as a fit's CPU time varies on a busy machine.
     for run in (first, second):
         assert run["fit"] <= run["run"] < run["fit"] + 0.05, run
-    # ... so the first identical fit in a fresh process costs what the second does
-    assert first["run"] == pytest.approx(second["run"], rel=0.25, abs=0.03)
     # a version logged with no run open records no training it did not see
     assert alone["run"] < 0.02
 
