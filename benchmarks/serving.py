@@ -65,7 +65,7 @@ def main() -> None:
         str(THROUGHPUT_REQUESTS),
     )
     batch = _batch(model, settings)
-    _report(raw, raw_onnx, runtimes, mlflow, batch, load, ceiling)
+    _report(raw, raw_onnx, runtimes, mlflow, batch, (load, os.getloadavg()[0]), ceiling)
 
 
 def _rows(n: int, seed: int) -> pd.DataFrame:
@@ -246,7 +246,7 @@ def _batch(model, settings) -> dict:
     return timings
 
 
-def _report(raw, raw_onnx, runtimes, mlflow, batch, load: float, ceiling: dict) -> None:
+def _report(raw, raw_onnx, runtimes, mlflow, batch, load: tuple, ceiling: dict) -> None:
     ml_latency, ml_throughput = mlflow["latency"], mlflow["throughput"]
 
     def row(what, figures, requests_per_second=True):
@@ -309,7 +309,7 @@ def _report(raw, raw_onnx, runtimes, mlflow, batch, load: float, ceiling: dict) 
 Logistic regression on 8 numeric features, one row per request, keep-alive
 HTTP on 127.0.0.1 from a separate load-generator process; {THROUGHPUT_REQUESTS:,}
 requests for the 8-client runs. loopml logs every prediction (as in production).
-1-minute load when the run started: {load:.1f}.
+1-minute load when the run started: {load[0]:.1f}; when it ended: {load[1]:.1f}.
 
 The loopml server is measured with the model's own library (native), then switched
 while running to onnxruntime (`loopml.set_runtime(name, version, "onnx")`) and measured

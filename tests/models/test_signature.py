@@ -70,3 +70,26 @@ def test_a_table_becomes_the_same_matrix():
     frame = pd.DataFrame({"units": [3, 4], "price": [2.0, 1.0], "promo": [True, False]})
     np.testing.assert_array_equal(as_matrix(NUMERIC, frame), [[2.0, 3.0, 1.0], [1.0, 4.0, 0.0]])
     assert NUMERIC.numeric and not SIGNATURE.numeric
+
+
+def test_float_columns_of_plain_numbers_give_the_table_s_matrix():
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).data.head(50)
+    floats = infer(frame)
+    assert floats.floats and not NUMERIC.floats
+    columns = {name: frame[name].tolist() for name in reversed(frame.columns)}
+    columns["age"] = [int(v * 1000) for v in columns["age"]]  # ints are numbers too
+    expected = frame.to_numpy(dtype=np.float64).copy()
+    expected[:, 0] = columns["age"]
+    matrix = as_matrix(floats, columns)
+    np.testing.assert_array_equal(matrix, expected)
+    assert matrix.flags.c_contiguous
+    # a null, a boolean: the column-by-column checks decide, as before
+    with_null = {**columns, "bmi": [None, *columns["bmi"][1:]]}
+    assert np.isnan(as_matrix(floats, with_null)[0, 2])
+    assert as_matrix(floats, {**columns, "sex": [True] * 50})[0, 1] == 1.0
+    with pytest.raises(InvalidInput, match="'bmi' holds string values"):
+        as_matrix(floats, {**columns, "bmi": ["0.1", *columns["bmi"][1:]]})
+    with pytest.raises(InvalidInput, match="'bmi' has 49 values"):
+        as_matrix(floats, {**columns, "bmi": columns["bmi"][1:]})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from loopml.errors import InvalidInput
@@ -36,6 +37,11 @@ class Signature:
     @property
     def names(self) -> list[str]:
         return [column.name for column in self.inputs]
+
+    @cached_property  # read on every request a server scores; a signature never changes
+    def floats(self) -> bool:
+        """Every input is a float column: any number, int or float, is a valid value."""
+        return bool(self.inputs) and all(c.type == "float" for c in self.inputs)
 
     @property
     def numeric(self) -> bool:
@@ -153,6 +159,10 @@ def as_matrix(signature: Signature, data: Any):
         return enforce(signature, data).to_numpy(dtype=np.float64, na_value=np.nan)
     _check_present(signature, data)
     rows = len(data[signature.inputs[0].name])
+    if signature.floats:
+        columns = [data[column.name] for column in signature.inputs]
+        if _numbers_only(columns, rows):  # what the checks below would find, in one pass
+            return np.array(columns, dtype=np.float64).T.copy()  # rows x columns, C order
     matrix = np.empty((rows, len(signature.inputs)))
     for position, column in enumerate(signature.inputs):
         values = data[column.name]
@@ -172,6 +182,17 @@ def as_matrix(signature: Signature, data: Any):
     return matrix
 
 
+_NUMBER_TYPES = frozenset({int, float})  # exact types, as JSON gives them (bool is no int here)
+
+
+def _numbers_only(columns: list[list[Any]], rows: int) -> bool:
+    """Every column holds ``rows`` values, each an int or a float (no null, no text)."""
+    return (
+        all(len(values) == rows for values in columns)
+        and {type(value) for values in columns for value in values} <= _NUMBER_TYPES
+    )
+
+
 def _kind_of_values(values: list[Any]) -> str:
     """The kind of a column of JSON values: null, boolean, integer, float or string (mixed)."""
     kinds = {type(value) for value in values}
@@ -186,7 +207,7 @@ def _kind_of_values(values: list[Any]) -> str:
 
 
 def _check_present(signature: Signature, names) -> None:
-    missing = [name for name in signature.names if name not in names]
+    missing = [c.name for c in signature.inputs if c.name not in names]
     if missing:
         raise InvalidInput(
             f"Missing input column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}.",

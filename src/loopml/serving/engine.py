@@ -83,7 +83,9 @@ class ServingEngine:
             max_wait=max_wait,
             miss_ttl=poll_interval,
             on_swap=self._swapped,
-            on_batch=lambda name, rows: self.metrics.batch_rows.labels(name).observe(rows),
+            on_batch=lambda name, rows: self.metrics.of(self.metrics.batch_rows, name).observe(
+                rows
+            ),
             max_models=max_models,
             on_evict=self._evicted,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -67,7 +67,8 @@ class Served:
         # process's would count every other request and the log's writer too.
         started = time.thread_time()
         scores = score_frame(self.model, rows.columns)
-        return replace(scores, cpu_seconds=time.thread_time() - started)
+        # built, not ``dataclasses.replace``d: replace reads the fields anew on every call
+        return Scores(scores.predictions, scores.proba, time.thread_time() - started)
 
 
 def score_frame(model: Any, frame) -> Scores:
