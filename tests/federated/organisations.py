@@ -43,6 +43,18 @@ def breast_cancer() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     return train.sort_values("mean_radius", kind="stable"), test, features
 
 
+def diabetes() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """scikit-learn's diabetes data (a numeric target): a pooled holdout, and the training rows
+    sorted by body mass index so that consecutive shares differ in feature range and target level."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import train_test_split
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    train, test = train_test_split(frame, test_size=0.3, random_state=0)
+    features = [c for c in frame.columns if c != "target"]
+    return train.sort_values("bmi", kind="stable"), test, features
+
+
 def shares(frame: pd.DataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
     parts = np.array_split(np.arange(len(frame)), len(names))
     return {name: frame.iloc[part] for name, part in zip(names, parts, strict=True)}

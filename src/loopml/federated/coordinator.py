@@ -116,7 +116,9 @@ def _train(federation: Federation, segment: str) -> Trained:
             }
             for m in members
         ],
-        "initial": {} if forest else {"theta": linear.initial_vector(len(federation.features))},
+        "initial": {}
+        if forest
+        else {"theta": linear.initial_vector(len(federation.features), federation.model_family)},
         "min_participants": needed,
         "fedprox_mu": federation.options.get("mu") if federation.strategy == "fedprox" else None,
         "privacy": federation.options.get("privacy"),
