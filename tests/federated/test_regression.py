@@ -18,23 +18,28 @@ from sklearn.linear_model import Ridge
 
 import loopml
 from loopml import metrics
-from loopml.federated import linear, secure
+from loopml.federated import linear, privacy, secure
 
 pytestmark = pytest.mark.xdist_group("federated-regression")  # one fixture, one worker
 PRACTICES = ["practice-a", "practice-b", "practice-c"]
 RIDGE = {"model_family": "ridge_regression", "min_participants": 3}
+# As in test_privacy.py: a large budget, which buys little privacy, so that the model still
+# tells the practices' patients apart.
+PRIVACY = {"epsilon": 50.0, "release_epsilon": 50.0, "clip": 1e-4, "fraction": 0.3}
+PRIVATE_R2 = 0.0
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """One newton federation (in the clear) and one fedavg federation (sealed) of the same
-    practices."""
+    """A newton federation in the clear, a fedavg one sealed and a fedavg one private, all of
+    the same practices."""
     train, test, features = diabetes()
     orgs = organisations(tmp_path_factory.mktemp("regression"), PRACTICES)
     data = shares(train, PRACTICES)
     federate(orgs, "newton", data, features, "target", strategy="newton", rounds=2, **RIDGE)
     federate(orgs, "sealed", data, features, "target", rounds=10, secure_aggregation=True, **RIDGE)
-    results = {name: loopml.run_federation(name) for name in ("newton", "sealed")}
+    federate(orgs, "private", data, features, "target", rounds=4, privacy=PRIVACY, **RIDGE)
+    results = {name: loopml.run_federation(name) for name in ("newton", "sealed", "private")}
     return {
         "orgs": orgs,
         "results": results,
@@ -97,6 +102,25 @@ def test_sealed_fedavg_comes_near_the_pooled_ridge(trained):
     model = linear.to_estimator(vector, None, trained["features"])
     # averaged local gradient steps, added up as ciphertexts: within 3% of the pooled error
     assert _rmse(model, trained) == pytest.approx(_rmse(trained["pooled"], trained), rel=0.03)
+
+
+def test_a_private_ridge_sends_noised_changes_and_records_its_budget(trained):
+    orgs, features = trained["orgs"], trained["features"]
+    journal = orgs.coordinator.home_path / "federations" / "private" / "engine" / "journal.jsonl"
+    replies = [json.loads(line) for line in journal.read_text().splitlines()]
+    replies = [line for line in replies if line["kind"] == "reply" and line["round"] > 0]
+    # the change of the whole vector (moments of the features and of the target included)
+    assert {tuple(r["params"]["theta"]["shape"]) for r in replies} == {(3 * len(features) + 3,)}
+    assert all(r["meta"].get(privacy.ACCOUNTANT) for r in replies)
+    orgs.at()
+    version = loopml.get_model_version("private", trained["results"]["private"].version)
+    spent = json.loads(loopml.load_artifact(version.run_id, "federation/privacy.json"))
+    assert spent["epsilon"] == pytest.approx(4 * (PRIVACY["epsilon"] + PRIVACY["release_epsilon"]))
+    model = loopml.load_model(f"models:/private/{version.version}")
+    assert isinstance(model.native, Ridge)
+    # the noise costs accuracy, yet the model explains some of the target's spread
+    test = trained["test"]
+    assert metrics.r2(test["target"].to_numpy(), model.predict(test[features])) > PRIVATE_R2
 
 
 def test_the_gate_passes_and_a_participant_registers_the_ridge_it_approves(trained):
