@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from organisations import diabetes, federate, organisations, pooled_training_rows, shares
+from organisations import PRIVATE, diabetes, federate, organisations, pooled_training_rows, shares
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import Ridge
 
@@ -23,23 +23,26 @@ from loopml.federated import linear, privacy, secure
 pytestmark = pytest.mark.xdist_group("federated-regression")  # one fixture, one worker
 PRACTICES = ["practice-a", "practice-b", "practice-c"]
 RIDGE = {"model_family": "ridge_regression", "min_participants": 3}
-# As in test_privacy.py: a large budget, which buys little privacy, so that the model still
-# tells the practices' patients apart.
-PRIVACY = {"epsilon": 50.0, "release_epsilon": 50.0, "clip": 1e-4, "fraction": 0.3}
-PRIVATE_R2 = 0.0
+FEDERATIONS = {
+    "newton": {"strategy": "newton", "rounds": 2},
+    "sealed": {"rounds": 10, "secure_aggregation": True},
+    # A clip ten times the default: at about 77 training rows a practice, 1e-4 per row lets
+    # 4 rounds barely move the coefficients (holdout R² 0.00 to 0.07 in 300 runs of the
+    # engine's filter on these rows); 1e-3 gave 0.16 to 0.45 in 150 (the pooled ridge: 0.39).
+    "private": {"rounds": 4, "privacy": {**PRIVATE, "clip": 1e-3}},
+}
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A newton federation in the clear, a fedavg one sealed and a fedavg one private, all of
-    the same practices."""
+    """The same practices train a newton federation in the clear, a fedavg one sealed and a
+    fedavg one private."""
     train, test, features = diabetes()
     orgs = organisations(tmp_path_factory.mktemp("regression"), PRACTICES)
     data = shares(train, PRACTICES)
-    federate(orgs, "newton", data, features, "target", strategy="newton", rounds=2, **RIDGE)
-    federate(orgs, "sealed", data, features, "target", rounds=10, secure_aggregation=True, **RIDGE)
-    federate(orgs, "private", data, features, "target", rounds=4, privacy=PRIVACY, **RIDGE)
-    results = {name: loopml.run_federation(name) for name in ("newton", "sealed", "private")}
+    for name, options in FEDERATIONS.items():
+        federate(orgs, name, data, features, "target", **RIDGE, **options)
+    results = {name: loopml.run_federation(name) for name in FEDERATIONS}
     return {
         "orgs": orgs,
         "results": results,
@@ -52,7 +55,7 @@ def trained(tmp_path_factory):
 
 def _ridge(data, features):
     """The pooled ridge on the rows ``data``'s members train on (each less its holdout)."""
-    x, y = pooled_training_rows(data, features, "target")
+    x, y = pooled_training_rows(data, features, "target", stratify=False)
     return linear.pooled_estimator(pd.DataFrame(x, columns=features), y, linear.RIDGE)
 
 
@@ -115,12 +118,13 @@ def test_a_private_ridge_sends_noised_changes_and_records_its_budget(trained):
     orgs.at()
     version = loopml.get_model_version("private", trained["results"]["private"].version)
     spent = json.loads(loopml.load_artifact(version.run_id, "federation/privacy.json"))
-    assert spent["epsilon"] == pytest.approx(4 * (PRIVACY["epsilon"] + PRIVACY["release_epsilon"]))
+    per_round = PRIVATE["epsilon"] + PRIVATE["release_epsilon"]
+    assert spent["epsilon"] == pytest.approx(FEDERATIONS["private"]["rounds"] * per_round)
     model = loopml.load_model(f"models:/private/{version.version}")
     assert isinstance(model.native, Ridge)
     # the noise costs accuracy, yet the model explains some of the target's spread
     test = trained["test"]
-    assert metrics.r2(test["target"].to_numpy(), model.predict(test[features])) > PRIVATE_R2
+    assert metrics.r2(test["target"].to_numpy(), model.predict(test[features])) > 0.1
 
 
 def test_the_gate_passes_and_a_participant_registers_the_ridge_it_approves(trained):

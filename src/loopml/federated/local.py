@@ -111,9 +111,8 @@ def split(x: np.ndarray, y: np.ndarray, holdout: float, stratify: bool = True) -
     regression's numeric target is split at random."""
     from sklearn.model_selection import train_test_split
 
-    if stratify:
-        stratify = y if min(np.bincount(y.astype(int), minlength=2)) >= 2 else None
+    balanced = stratify and min(np.bincount(y.astype(int), minlength=2)) >= 2
     x_train, x_holdout, y_train, y_holdout = train_test_split(
-        x, y, test_size=holdout, random_state=0, stratify=stratify or None
+        x, y, test_size=holdout, random_state=0, stratify=y if balanced else None
     )
     return LocalData(x_train, y_train, x_holdout, y_holdout)
