@@ -63,10 +63,9 @@ def load(store, artifacts, federation: Federation, member: Member, segment: str 
     check_signature(version.schema, federation.features, federation.target, who=member.name)
     frame = segments.rows_of(data_service.load_table(artifacts, version).to_pandas(), segment)
     x = frame[federation.feature_names].to_numpy(dtype=float)
-    regression = service.task(federation.model_family) == "regression"
     y = target(frame[federation.target], federation.model_family, federation.options, member.name)
     holdout = float(federation.options.get("holdout", 0.25))
-    return split(x, y, holdout, stratify=not regression)
+    return split(x, y, holdout, stratify=service.task(federation.model_family) != "regression")
 
 
 def target(column: Any, model_family: str, options: dict[str, Any], who: str) -> np.ndarray:

@@ -62,9 +62,8 @@ def _holdout_metrics(received, data) -> dict[str, float]:
     if received.regression:  # loopml's regression metrics, in the target's units
         from loopml import metrics
 
-        found = metrics.regression(
-            data.y_holdout, linear.predict(received, data.x_holdout), ("rmse", "mae", "r2")
-        )
+        predicted = linear.predict(received, data.x_holdout)
+        found = metrics.regression(data.y_holdout, predicted, metrics.DEFAULT_METRICS["regression"])
         return {f"holdout_{name}": value for name, value in found.items()}
     predicted = linear.predict_proba(received, data.x_holdout) >= 0.5
     return {
