@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from loopml import audit
 from loopml.errors import Conflict, InvalidInput, NotFound
+from loopml.federated import linear
 from loopml.federated.entities import Federation, Member
 from loopml.federated.fingerprint import signature_problems
 from loopml.store import Store, utcnow
@@ -23,16 +24,15 @@ from loopml.store.tables import FederationMemberRow, FederationRow
 # The model families each strategy trains, its default first: averaging coefficients or
 # Newton steps from pooled gradients and Hessians for linear models (logistic or ridge
 # regression), bagging or shared histograms for trees.
-LINEAR = ("logistic_regression", "ridge_regression")
 FAMILIES_OF = {
-    "fedavg": LINEAR,
-    "fedprox": LINEAR,
-    "newton": LINEAR,
+    "fedavg": linear.FAMILIES,
+    "fedprox": linear.FAMILIES,
+    "newton": linear.FAMILIES,
     "bagging": ("boosted_trees",),
     "histogram": ("boosted_trees",),
 }
 # What a family predicts: a regression's target is any number, the others' one of two classes.
-TASK_OF = {"logistic_regression": "classification", "ridge_regression": "regression"}
+TASK_OF = {linear.LOGISTIC: "classification", linear.RIDGE: "regression"}
 TREES = ("bagging", "histogram")
 NEWTON = "newton"
 # Seconds each round waits for the participants' updates before the federation fails: long
