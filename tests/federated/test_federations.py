@@ -105,7 +105,8 @@ def test_the_commands_create_invite_and_show_a_federation(ctx):
         "3",
     )
     assert (
-        "Federation cancer: fedavg, 3 features, target target, 2 per round, 3 rounds" in done.output
+        "Federation cancer: fedavg (logistic_regression), 3 features, target target, 2 per round, "
+        "3 rounds" in done.output
     )
     done = run_cli("federation", "invite", "cancer", "clinic-a")
     assert done.exit_code == 0 and "clinic-a.invitation.json" in done.output.replace("\n", "")

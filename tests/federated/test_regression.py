@@ -20,7 +20,10 @@ import loopml
 from loopml import metrics
 from loopml.federated import linear, privacy, secure
 
-pytestmark = pytest.mark.xdist_group("federated-regression")  # one fixture, one worker
+pytestmark = [
+    pytest.mark.xdist_group("federated-regression"),  # one fixture, one worker
+    pytest.mark.timeout(900),  # the fixture's three federations, on a machine that may be busy
+]
 PRACTICES = ["practice-a", "practice-b", "practice-c"]
 RIDGE = {"model_family": "ridge_regression", "min_participants": 3}
 FEDERATIONS = {
