@@ -43,6 +43,24 @@ def breast_cancer() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     return train.sort_values("mean_radius", kind="stable"), test, features
 
 
+def diabetes() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """scikit-learn's diabetes data (a numeric target): a pooled holdout, and the training rows
+    sorted by body mass index so that consecutive shares differ in feature range and target level."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.model_selection import train_test_split
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    train, test = train_test_split(frame, test_size=0.3, random_state=0)
+    features = [c for c in frame.columns if c != "target"]
+    return train.sort_values("bmi", kind="stable"), test, features
+
+
+# A large budget, which buys little privacy, so that a private model still tells people apart
+# (at 100 to 300 rows a participant, one that means much costs most of the accuracy:
+# benchmarks/federated.py measures how much).
+PRIVATE = {"epsilon": 50.0, "release_epsilon": 50.0, "clip": 1e-4, "fraction": 0.3}
+
+
 def shares(frame: pd.DataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
     parts = np.array_split(np.arange(len(frame)), len(names))
     return {name: frame.iloc[part] for name, part in zip(names, parts, strict=True)}
@@ -99,13 +117,16 @@ def federate(
     orgs.at()
 
 
-def pooled_training_rows(data: dict[str, pd.DataFrame], features, target, holdout: float = 0.25):
-    """The union of what the participants train on (each keeps ``holdout`` of its rows back):
-    the rows a pooled anchor must see to be compared fairly."""
+def pooled_training_rows(
+    data: dict[str, pd.DataFrame], features, target, holdout: float = 0.25, stratify: bool = True
+):
+    """The union of what the participants train on (each keeps ``holdout`` of its rows back,
+    ``stratify``: by class, as a classifier's participants do): the rows a pooled anchor must
+    see to be compared fairly."""
     from loopml.federated.local import split
 
     own = [
-        split(f[features].to_numpy(float), f[target].to_numpy(float), holdout)
+        split(f[features].to_numpy(float), f[target].to_numpy(float), holdout, stratify)
         for f in data.values()
     ]
     return np.concatenate([o.x_train for o in own]), np.concatenate([o.y_train for o in own])

@@ -53,6 +53,18 @@ def test_a_federation_and_its_invitations_are_recorded_and_audited(ctx):
         ({"round_timeout": 0}, "round_timeout is a whole number of seconds, at least 1, not 0"),
         ({"round_timeout": 2.5}, "round_timeout is a whole number of seconds"),
         ({"round_timeout": True}, "round_timeout is a whole number of seconds"),
+        (
+            {"strategy": "bagging", "model_family": "ridge_regression"},
+            "'ridge_regression' is not a model family for bagging. Choose one of: boosted_trees",
+        ),
+        (
+            {"model_family": "boosted_trees"},
+            "not a model family for fedavg. Choose one of: logistic_regression, ridge_regression",
+        ),
+        (
+            {"strategy": "newton", "model_family": "ridge_regression", "privacy": {}},
+            "Differential privacy supports the strategies fedavg, fedprox, not 'newton'",
+        ),
     ],
 )
 def test_bad_settings_are_refused_with_what_to_do(ctx, options, message):
@@ -93,7 +105,8 @@ def test_the_commands_create_invite_and_show_a_federation(ctx):
         "3",
     )
     assert (
-        "Federation cancer: fedavg, 3 features, target target, 2 per round, 3 rounds" in done.output
+        "Federation cancer: fedavg (logistic_regression), 3 features, target target, 2 per round, "
+        "3 rounds" in done.output
     )
     done = run_cli("federation", "invite", "cancer", "clinic-a")
     assert done.exit_code == 0 and "clinic-a.invitation.json" in done.output.replace("\n", "")
@@ -242,3 +255,27 @@ def test_the_create_command_takes_trees_privacy_and_segments(ctx):
         "epsilon=lots",
     )
     assert "is not key=number pairs" in str(done.exception)
+
+
+def test_the_create_command_takes_a_model_family_and_the_invitation_carries_it(ctx):
+    done = run_cli(
+        "federation",
+        "create",
+        "progression",
+        "--features",
+        "a,b",
+        "--target",
+        "y",
+        "--strategy",
+        "newton",
+        "--model-family",
+        "ridge_regression",
+        "--rounds",
+        "2",
+    )
+    assert done.exit_code == 0, done.output
+    assert "newton (ridge_regression)" in done.output
+    invitation = json.loads(loopml.invite_to_federation("progression", "clinic-a").read_text())
+    assert (invitation["model_family"], invitation["strategy"]) == ("ridge_regression", "newton")
+    assert invitation["options"]["classes"] is None  # a number, not two classes
+    assert loopml.create_federation("default", ["a"], "y").model_family == "logistic_regression"

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from organisations import breast_cancer, federate, organisations, shares
+from organisations import PRIVATE, breast_cancer, federate, organisations, shares
 from sklearn.metrics import accuracy_score
 
 import loopml
@@ -14,9 +14,6 @@ from loopml.federated import privacy
 
 CLINICS = ["clinic-a", "clinic-b", "clinic-c"]
 ROUNDS = 4
-# A budget this large buys little privacy; at 300 rows a clinic, one that means much
-# costs most of the accuracy (benchmarks/federated.py measures how much).
-OPTIONS = {"epsilon": 50.0, "release_epsilon": 50.0, "clip": 1e-4, "fraction": 0.3}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +28,7 @@ def trained(tmp_path_factory):
         "target",
         rounds=ROUNDS,
         min_participants=3,
-        privacy=OPTIONS,
+        privacy=PRIVATE,
     )
     result = loopml.run_federation("cancer")
     return {"orgs": orgs, "result": result, "test": test, "features": features}
@@ -42,10 +39,10 @@ def test_the_budget_each_participant_spent_is_recorded_with_the_version(trained)
     version = loopml.get_model_version("cancer", trained["result"].version)
     spent = json.loads(loopml.load_artifact(version.run_id, "federation/privacy.json"))
     # Pure differential privacy composes by addition: each training round spends both parts.
-    per_round = OPTIONS["epsilon"] + OPTIONS["release_epsilon"]
+    per_round = PRIVATE["epsilon"] + PRIVATE["release_epsilon"]
     assert spent["per_participant"] == {m: pytest.approx(ROUNDS * per_round) for m in CLINICS}
     assert spent["epsilon"] == pytest.approx(ROUNDS * per_round) and spent["delta"] == 0.0
-    assert spent["options"] == OPTIONS and "feature moments" in spent["covers"]
+    assert spent["options"] == PRIVATE and "feature moments" in spent["covers"]
     tags = loopml.get_run(version.run_id).tags
     assert float(tags["loopml.privacy.epsilon"]) == pytest.approx(ROUNDS * per_round)
     lineage = json.loads(loopml.load_artifact(version.run_id, "federation/lineage.json"))
@@ -75,14 +72,14 @@ def test_the_engines_filter_clips_and_noises_a_share_of_each_change():
     dxo = DXO(
         DataKind.WEIGHT_DIFF, data={"theta": change.copy()}, meta={"NUM_STEPS_CURRENT_ROUND": rows}
     )
-    sent = privacy.engine_filter(OPTIONS).process_dxo(dxo, Shareable(), FLContext())
+    sent = privacy.engine_filter(PRIVATE).process_dxo(dxo, Shareable(), FLContext())
     noised = sent.data["theta"]
     kept = np.flatnonzero(noised)
-    assert 0 < len(kept) <= int(np.ceil(91 * OPTIONS["fraction"]))  # the rest is not sent
-    clipped = np.clip(change[kept] / rows, -OPTIONS["clip"], OPTIONS["clip"]) * rows
+    assert 0 < len(kept) <= int(np.ceil(91 * PRIVATE["fraction"]))  # the rest is not sent
+    clipped = np.clip(change[kept] / rows, -PRIVATE["clip"], PRIVATE["clip"]) * rows
     assert not np.allclose(noised[kept], clipped)  # Laplace noise on what is sent
     assert sent.get_meta_prop(privacy.ACCOUNTANT)["epsilon_total"] == pytest.approx(
-        OPTIONS["epsilon"] + OPTIONS["release_epsilon"]
+        PRIVATE["epsilon"] + PRIVATE["release_epsilon"]
     )
 
 

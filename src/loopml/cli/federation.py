@@ -16,11 +16,18 @@ app = typer.Typer(help="Federations: train one model across organisations.", no_
 def create(
     name: str = typer.Argument(..., help="The federation's name."),
     features: str = typer.Option(..., "--features", help="Feature columns, comma-separated."),
-    target: str = typer.Option(..., "--target", help="The binary target column."),
+    target: str = typer.Option(
+        ..., "--target", help="The target column: two classes, or numbers for ridge_regression."
+    ),
     strategy: str = typer.Option(
         "fedavg",
         "--strategy",
-        help="fedavg, fedprox, newton (logistic regression), histogram or bagging (XGBoost).",
+        help="fedavg, fedprox, newton (linear models), histogram or bagging (XGBoost).",
+    ),
+    model_family: str = typer.Option(
+        None,
+        "--model-family",
+        help="logistic_regression (default) or ridge_regression for the linear strategies.",
     ),
     min_participants: int = typer.Option(2, "--min-participants", help="Updates a round needs."),
     rounds: int = typer.Option(10, "--rounds", help="Training rounds."),
@@ -49,6 +56,7 @@ def create(
         _names(features),
         target,
         strategy=strategy,
+        model_family=model_family,
         mu=mu,
         model=model,
         min_participants=min_participants,
@@ -61,7 +69,8 @@ def create(
         secure_aggregation=secure_aggregation,
     )
     console.print(
-        f"Federation {found.name}: {found.strategy}, {len(found.features)} features, "
+        f"Federation {found.name}: {found.strategy} ({found.model_family}), "
+        f"{len(found.features)} features, "
         f"target {found.target}, {found.min_participants} per round, {found.rounds} rounds"
     )
 
@@ -92,11 +101,12 @@ def run(name: str = typer.Argument(..., help="The federation.")) -> None:
     with console.status(f"Training federation {name} …"):
         result = fluent.run_federation(name)
     last = result.rounds[-1]
+    shown = "rmse" if service.task(result.federation.model_family) == "regression" else "accuracy"
     rows = [
-        (m, f"{v.get('holdout_accuracy', float('nan')):.4f}", int(v.get("train_rows", 0)))
+        (m, f"{v.get('holdout_' + shown, float('nan')):.4f}", int(v.get("train_rows", 0)))
         for m, v in sorted(last.metrics.items())
     ]
-    console.print(table(f"Round {last.number}", ["participant", "holdout accuracy", "rows"], rows))
+    console.print(table(f"Round {last.number}", ["participant", f"holdout {shown}", "rows"], rows))
     if result.version is None:  # secure aggregation: the global model is a ciphertext here
         console.print(
             f"Trained {result.model} encrypted (run {result.run_id}): its participants "
@@ -161,7 +171,9 @@ def evaluate(name: str = typer.Argument(..., help="The federation.")) -> None:
 @app.command("gate")
 def gate(
     name: str = typer.Argument(..., help="The federation."),
-    metric: str = typer.Option("accuracy", "--metric", help="The metric compared."),
+    metric: str = typer.Option(
+        None, "--metric", help="The metric compared (accuracy, or rmse for a regression)."
+    ),
     margin: float = typer.Option(0.01, "--margin", help="Largest regression allowed."),
 ) -> None:
     """At the coordinator: pass only if no participant regresses beyond the margin."""

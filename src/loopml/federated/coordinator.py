@@ -116,7 +116,7 @@ def _train(federation: Federation, segment: str) -> Trained:
             }
             for m in members
         ],
-        "initial": {} if forest else {"theta": linear.initial_vector(len(federation.features))},
+        "initial": {} if forest else {"theta": _initial_vector(federation)},
         "min_participants": needed,
         "fedprox_mu": federation.options.get("mu") if federation.strategy == "fedprox" else None,
         "privacy": federation.options.get("privacy"),
@@ -132,6 +132,10 @@ def _train(federation: Federation, segment: str) -> Trained:
         _fail(federation.name, f"{where}{reason} (engine log: {outcome.log})")
     spent = privacy.budget(outcome.journal, spec["privacy"]) if spec["privacy"] else None
     return Trained(segment, journal.rounds(outcome.journal), spent)
+
+
+def _initial_vector(federation: Federation) -> list[float]:
+    return linear.initial_vector(len(federation.features), federation.model_family)
 
 
 def _run_engine(name: str, spec: dict, workdir: Path) -> tuple[engine.EngineRun, str | None]:

@@ -22,8 +22,8 @@ class Member:
 class Federation:
     name: str
     role: str  # coordinator | participant
-    model_family: str
-    strategy: str  # fedavg | fedprox | newton (logistic regression) | histogram, bagging (trees)
+    model_family: str  # logistic_regression | ridge_regression | boosted_trees
+    strategy: str  # fedavg | fedprox | newton (linear models) | histogram, bagging (trees)
     features: list[
         dict[str, str]
     ]  # [{"name": ..., "type": ...}]: the signature every member's data meets

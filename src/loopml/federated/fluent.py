@@ -22,6 +22,7 @@ def create_federation(
     target: str,
     *,
     strategy: str = "fedavg",
+    model_family: str | None = None,
     min_participants: int = 2,
     rounds: int = 10,
     mu: float = 0.1,
@@ -46,7 +47,10 @@ def create_federation(
     collective from every participant's gradient histograms: the pooled model's trees,
     ``rounds`` of them; every member must take part) or ``"bagging"`` (XGBoost trees:
     every round each participant adds trees grown on its own rows). ``learning_rate``
-    and ``max_depth`` are the trees'.
+    and ``max_depth`` are the trees'. ``model_family`` of the linear strategies is
+    ``"logistic_regression"`` (the default: a target of two ``classes``) or
+    ``"ridge_regression"`` (a numeric target, squared error; registered as a scikit-learn
+    ``Ridge``); the tree strategies train ``"boosted_trees"``.
     ``features`` are column names (numbers) or ``{"name", "type"}`` dicts; ``mu`` is
     FedProx's proximal weight (used with ``strategy="fedprox"``); ``model`` names the
     registered model (the federation's name by default). ``privacy`` turns on the
@@ -70,7 +74,7 @@ def create_federation(
     columns = [f if isinstance(f, dict) else {"name": f, "type": "float"} for f in features]
     options = {
         "mu": mu,
-        "classes": list(classes),
+        "classes": list(classes) if model_family != "ridge_regression" else None,
         "holdout": holdout,
         "model": model or name,
         "learning_rate": learning_rate,
@@ -86,6 +90,7 @@ def create_federation(
         features=columns,
         target=target,
         strategy=strategy,
+        model_family=model_family,
         min_participants=min_participants,
         rounds=rounds,
         options=options,
@@ -136,9 +141,10 @@ def evaluate_federated_model(name: str) -> dict[str, Any]:
 
 
 def decide_federation_gate(
-    name: str, *, metric: str = "accuracy", margin: float = 0.01
+    name: str, *, metric: str | None = None, margin: float = 0.01
 ) -> dict[str, Any]:
-    """At the coordinator: pass only if no participant's metric regresses beyond ``margin``."""
+    """At the coordinator: pass only if no participant's metric regresses beyond ``margin``
+    (``metric``: accuracy for classifiers, rmse for regressions unless named)."""
     return gate.decide(name, metric=metric, margin=margin)
 
 

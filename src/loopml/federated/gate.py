@@ -2,7 +2,9 @@
 
 Rule: every member that trained must have evaluated the global model on its own
 holdout; the gate fails if any member's metric is worse than that member's
-champion by more than ``margin`` (in the metric's own units). A member without
+champion by more than ``margin`` (in the metric's own units: a regression's rmse in
+the target's). The metric is accuracy for classifiers and rmse for regressions unless
+named; lower is better for errors and losses, higher for the others. A member without
 a champion has nothing to regress against. Until every evaluation is in, the
 gate waits (it does not pass on part of the evidence).
 """
@@ -13,13 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from loopml._context import get_context
+from loopml.errors import InvalidInput
 from loopml.federated import participant, service
 from loopml.metrics import lower_is_better
 
+# Compared when no metric is named: what a user of each task would look at first.
+DEFAULT_METRIC = {"classification": "accuracy", "regression": "rmse"}
 
-def decide(name: str, *, metric: str = "accuracy", margin: float = 0.01) -> dict[str, Any]:
+
+def decide(name: str, *, metric: str | None = None, margin: float = 0.01) -> dict[str, Any]:
     context = get_context()
     federation = service.get(context.store, name)
+    metric = metric or DEFAULT_METRIC[service.task(federation.model_family)]
     exchange = Path(participant.exchange_of(federation))
     members = {m.name: _evaluation(exchange, m.name) for m in federation.joined}
     checks = {member: _check(found, metric, margin) for member, found in members.items()}
@@ -61,6 +68,12 @@ def _evaluation(exchange: Path, member: str) -> dict[str, Any] | None:
 def _check(evaluation: dict[str, Any] | None, metric: str, margin: float) -> dict[str, Any] | None:
     if evaluation is None:
         return None
+    if metric not in evaluation["candidate"]:
+        measured = ", ".join(evaluation["candidate"])
+        raise InvalidInput(
+            f"The participants did not measure {metric!r}; they measured {measured}.",
+            hint=f"Decide the gate on one of: {measured}.",
+        )
     candidate = evaluation["candidate"][metric]
     champion = (evaluation.get("champion") or {}).get(metric)
     if champion is None:

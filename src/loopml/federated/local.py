@@ -17,7 +17,7 @@ import numpy as np
 from loopml.config import Settings
 from loopml.data import service as data_service
 from loopml.errors import InvalidInput
-from loopml.federated import segments
+from loopml.federated import segments, service
 from loopml.federated.entities import Federation, Member
 from loopml.federated.fingerprint import check_signature, fingerprint
 
@@ -63,8 +63,36 @@ def load(store, artifacts, federation: Federation, member: Member, segment: str 
     check_signature(version.schema, federation.features, federation.target, who=member.name)
     frame = segments.rows_of(data_service.load_table(artifacts, version).to_pandas(), segment)
     x = frame[federation.feature_names].to_numpy(dtype=float)
-    y = labels(frame[federation.target], federation.options.get("classes", [0, 1]), member.name)
-    return split(x, y, float(federation.options.get("holdout", 0.25)))
+    y = target(frame[federation.target], federation.model_family, federation.options, member.name)
+    holdout = float(federation.options.get("holdout", 0.25))
+    return split(x, y, holdout, stratify=service.task(federation.model_family) != "regression")
+
+
+def target(column: Any, model_family: str, options: dict[str, Any], who: str) -> np.ndarray:
+    """The target ``who`` trains on, checked: numbers for a regression, else the two classes."""
+    if service.task(model_family) == "regression":
+        return numbers(column, who)
+    return labels(column, options.get("classes") or [0, 1], who)
+
+
+def numbers(column: Any, who: str) -> np.ndarray:
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        raise InvalidInput(
+            f"The target {column.name!r} of {who} holds {column.dtype} values; a regression "
+            "federation predicts numbers.",
+            hint="Join with a numeric target column, or create the federation with "
+            "model_family='logistic_regression' for two classes.",
+        )
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    missing = int((~np.isfinite(values)).sum())
+    if missing:
+        raise InvalidInput(
+            f"The target {column.name!r} of {who} is missing or not finite in {missing} row(s).",
+            hint="Drop or fill those rows before joining.",
+        )
+    return values
 
 
 def labels(column: Any, classes: list, who: str) -> np.ndarray:
@@ -77,11 +105,13 @@ def labels(column: Any, classes: list, who: str) -> np.ndarray:
     return (column.to_numpy() == classes[1]).astype(float)
 
 
-def split(x: np.ndarray, y: np.ndarray, holdout: float) -> LocalData:
+def split(x: np.ndarray, y: np.ndarray, holdout: float, stratify: bool = True) -> LocalData:
+    """Training rows and a holdout; two classes keep their balance in both (``stratify``), a
+    regression's numeric target is split at random."""
     from sklearn.model_selection import train_test_split
 
-    stratify = y if min(np.bincount(y.astype(int), minlength=2)) >= 2 else None
+    balanced = stratify and min(np.bincount(y.astype(int), minlength=2)) >= 2
     x_train, x_holdout, y_train, y_holdout = train_test_split(
-        x, y, test_size=holdout, random_state=0, stratify=stratify
+        x, y, test_size=holdout, random_state=0, stratify=y if balanced else None
     )
     return LocalData(x_train, y_train, x_holdout, y_holdout)

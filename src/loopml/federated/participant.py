@@ -32,7 +32,7 @@ def join(invitation: str | Path, dataset: str):
     check_signature(version.schema, spec["features"], spec["target"], who=spec["member"])
     frame = data_service.load_table(context.artifacts, version).to_pandas()
     options = spec.get("options", {})
-    local.labels(frame[spec["target"]], options.get("classes", [0, 1]), spec["member"])
+    local.target(frame[spec["target"]], spec["model_family"], options, spec["member"])
     found = fingerprint(version)
     if options.get("segment_by"):  # the segments' keys, never their rows or counts
         found["segments"] = segments.of(frame, options["segment_by"], spec["member"])
@@ -66,9 +66,7 @@ def evaluate(name: str) -> dict[str, Any]:
     exchange = Path(exchange_of(federation))
     model = _unsegmented(read(exchange / GLOBAL_FILE, "global model"), name)
     data = local.load(context.store, context.artifacts, federation, me)
-    candidate = _metrics(
-        estimator_of(model, federation.feature_names), data, frame_of=federation.feature_names
-    )
+    candidate = _metrics(estimator_of(model, federation.feature_names), data, federation)
     champion = _champion_metrics(federation, data)
     report = {
         "member": me.name,
@@ -221,15 +219,22 @@ def _champion_metrics(federation, data) -> dict[str, float] | None:
         champion = registry.load_model(f"models:/{_local_model(federation)}@champion")
     except NotFound:
         return None
-    return _metrics(champion, data, frame_of=federation.feature_names)
+    return _metrics(champion, data, federation)
 
 
-def _metrics(model, data, frame_of: list[str] | None = None) -> dict[str, float]:
+def _metrics(model, data, federation) -> dict[str, float]:
+    """``model`` on this participant's holdout: a regression's errors (loopml's metrics), or
+    a classifier's accuracy, log loss and AUC."""
     import numpy as np
     import pandas as pd
     from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
-    x = pd.DataFrame(data.x_holdout, columns=frame_of) if frame_of else data.x_holdout
+    from loopml import metrics
+
+    x = pd.DataFrame(data.x_holdout, columns=federation.feature_names)
+    task = service.task(federation.model_family)
+    if task == "regression":
+        return metrics.regression(data.y_holdout, model.predict(x), metrics.DEFAULT_METRICS[task])
     scores = np.asarray(model.predict_proba(x))
     positive = scores[:, 1] if scores.ndim == 2 else scores
     found = {

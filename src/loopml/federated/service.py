@@ -15,27 +15,31 @@ from sqlalchemy.orm import Session
 
 from loopml import audit
 from loopml.errors import Conflict, InvalidInput, NotFound
+from loopml.federated import linear
 from loopml.federated.entities import Federation, Member
 from loopml.federated.fingerprint import signature_problems
 from loopml.store import Store, utcnow
 from loopml.store.tables import FederationMemberRow, FederationRow
 
-# Each strategy trains one model family: averaging coefficients or Newton steps from pooled
-# gradients and Hessians for linear models, bagging or shared histograms for trees.
-FAMILY_OF = {
-    "fedavg": "logistic_regression",
-    "fedprox": "logistic_regression",
-    "newton": "logistic_regression",
-    "bagging": "boosted_trees",
-    "histogram": "boosted_trees",
+# The model families each strategy trains, its default first: averaging coefficients or
+# Newton steps from pooled gradients and Hessians for linear models (logistic or ridge
+# regression), bagging or shared histograms for trees.
+FAMILIES_OF = {
+    "fedavg": linear.FAMILIES,
+    "fedprox": linear.FAMILIES,
+    "newton": linear.FAMILIES,
+    "bagging": ("boosted_trees",),
+    "histogram": ("boosted_trees",),
 }
+# What a family predicts: a regression's target is any number, the others' one of two classes.
+TASK_OF = {linear.LOGISTIC: "classification", linear.RIDGE: "regression"}
 TREES = ("bagging", "histogram")
 NEWTON = "newton"
 # Seconds each round waits for the participants' updates before the federation fails: long
 # enough for a participant to load its data and train one round, short of waiting for ever.
 ROUND_TIMEOUT = 600
-FAMILIES = tuple(dict.fromkeys(FAMILY_OF.values()))
-STRATEGIES = tuple(FAMILY_OF)
+FAMILIES = tuple(dict.fromkeys(f for families in FAMILIES_OF.values() for f in families))
+STRATEGIES = tuple(FAMILIES_OF)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -54,8 +58,8 @@ def create(
 ) -> Federation:
     _check(name, "federation")
     _check_choice(strategy, STRATEGIES, "strategy")
-    model_family = model_family or FAMILY_OF[strategy]
-    _check_choice(model_family, (FAMILY_OF[strategy],), f"model family for {strategy}")
+    model_family = model_family or FAMILIES_OF[strategy][0]
+    _check_choice(model_family, FAMILIES_OF[strategy], f"model family for {strategy}")
     if not features:
         raise InvalidInput(
             "A federation needs at least one feature column.", hint="Pass features=[...]."
@@ -312,6 +316,11 @@ def _check(name: Any, what: str) -> None:
             f"{name!r} is not a {what} name.",
             hint="Use up to 100 letters, digits, '.', '_' or '-'.",
         )
+
+
+def task(model_family: str) -> str:
+    """``"regression"`` or ``"classification"``: what a model family predicts."""
+    return TASK_OF.get(model_family, "classification")
 
 
 def _check_choice(value: Any, options: tuple[str, ...], what: str) -> None:

@@ -37,25 +37,39 @@ def reply(
     vector = np.asarray(vector, dtype=float)
     rows = len(data.y_train)
     if round_number == MOMENTS_ROUND:
-        return {"theta": linear.with_moments(vector, data.x_train)}, {"train_rows": rows}, rows
+        moments = linear.with_moments(vector, data.x_train, data.y_train)
+        return {"theta": moments}, {"train_rows": rows}, rows
     received = linear.split(vector)
     if newton:
         updated = vector if pooled is None else linear.newton_step(vector, *pooled)
         gradient, hessian = linear.curvature(updated, data.x_train, data.y_train)
         params = {"theta": updated, "gradient": gradient, "hessian": hessian}
-        local_loss = linear.log_loss(linear.split(updated), data.x_train, data.y_train)
+        local_loss = linear.local_loss(linear.split(updated), data.x_train, data.y_train)
     else:
         updated, local_loss = linear.train(vector, data.x_train, data.y_train, mu)
         params = {"theta": updated}
-    predicted = linear.predict_proba(received, data.x_holdout) >= 0.5
     metrics = {
         "local_loss": local_loss,
-        "holdout_log_loss": linear.log_loss(received, data.x_holdout, data.y_holdout),
-        "holdout_accuracy": float(np.mean(predicted == data.y_holdout)),
+        **_holdout_metrics(received, data),
         "train_rows": rows,
         "holdout_rows": len(data.y_holdout),
     }
     return params, metrics, rows
+
+
+def _holdout_metrics(received, data) -> dict[str, float]:
+    """The global model of this round on this participant's holdout."""
+    if received.regression:  # loopml's regression metrics, in the target's units
+        from loopml import metrics
+
+        predicted = linear.predict(received, data.x_holdout)
+        found = metrics.regression(data.y_holdout, predicted, metrics.DEFAULT_METRICS["regression"])
+        return {f"holdout_{name}": value for name, value in found.items()}
+    predicted = linear.predict_proba(received, data.x_holdout) >= 0.5
+    return {
+        "holdout_log_loss": linear.log_loss(received, data.x_holdout, data.y_holdout),
+        "holdout_accuracy": float(np.mean(predicted == data.y_holdout)),
+    }
 
 
 def reply_trees(
