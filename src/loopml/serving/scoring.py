@@ -63,18 +63,21 @@ class Served:
 
     def score(self, rows: Rows) -> Scores:
         # The columns as they came: the model checks them against its signature and
-        # builds a DataFrame only if it needs one. CPU time of this thread only: the
-        # process's would count every other request and the log's writer too.
-        started = time.thread_time()
-        scores = score_frame(self.model, rows.columns)
-        # built, not ``dataclasses.replace``d: replace reads the fields anew on every call
-        return Scores(scores.predictions, scores.proba, time.thread_time() - started)
+        # builds a DataFrame only if it needs one.
+        return score_frame(self.model, rows.columns)
 
 
 def score_frame(model: Any, frame) -> Scores:
-    """Predict, and for a binary classifier also the probability of its positive class."""
+    """Predict, and for a binary classifier also the probability of its positive class,
+    with the CPU time of this thread it took (the process's would count every other
+    request and the log's writer too)."""
+    started = time.thread_time()
     predictions, proba = score_arrays(model, frame)
-    return Scores(_plain(predictions), None if proba is None else proba.tolist())
+    return Scores(
+        _plain(predictions),
+        None if proba is None else proba.tolist(),
+        time.thread_time() - started,  # evaluated last: the conversions are counted
+    )
 
 
 def score_arrays(model: Any, frame) -> tuple[np.ndarray, np.ndarray | None]:
