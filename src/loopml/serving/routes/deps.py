@@ -8,7 +8,6 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from loopml.errors import LoopmlError
 from loopml.serving.engine import ServingEngine
@@ -47,20 +46,6 @@ async def parse(body: bytes, work: Callable[..., T], *args: Any) -> T:
     if len(body) < OFF_LOOP_BYTES:
         return work(*args)
     return await run_in_threadpool(work, *args)
-
-
-async def read_body(request: Request) -> bytes:
-    """The body, as ``await request.body()`` gives it, read straight from ``receive``:
-    Starlette's ``body()`` goes through an async generator, which costs more than the
-    one message a small request's body arrives in."""
-    chunks = []
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def max_rows(request: Request) -> int:

@@ -12,14 +12,7 @@ from starlette.routing import Route
 from loopml._version import __version__
 from loopml.auth.permissions import Permission, requires
 from loopml.serving import payloads
-from loopml.serving.routes.deps import (
-    EngineDep,
-    engine_of,
-    json_response,
-    max_rows,
-    parse,
-    read_body,
-)
+from loopml.serving.routes.deps import EngineDep, engine_of, json_response, max_rows, parse
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol v2"])
 
@@ -79,7 +72,7 @@ async def model_ready(engine: EngineDep, name: str = ModelName) -> dict[str, Any
 async def infer(request: Request) -> Response:
     """Score input tensors (a plain Starlette route, as the other scoring routes)."""
     engine, name = engine_of(request), request.path_params["name"]
-    body = await read_body(request)
+    body = await request.body()
     document = await parse(body, payloads.read_json, body)
     names = ()
     inputs = document.get("inputs")

@@ -14,13 +14,13 @@ from starlette.routing import Route
 from loopml.auth.permissions import Permission, requires
 from loopml.serving import payloads
 from loopml.serving.engine import Answer
-from loopml.serving.routes.deps import engine_of, json_response, max_rows, parse, read_body
+from loopml.serving.routes.deps import engine_of, json_response, max_rows, parse
 
 
 @requires(Permission.SCORE)
 async def predict(request: Request) -> Response:
     engine, name = engine_of(request), request.path_params["name"]
-    body = await read_body(request)
+    body = await request.body()
     rows = await parse(body, _loopml_rows, body, max_rows(request))
     answer = await engine.predict(name, rows)
     return json_response({"model": name, "predictions": _rows(answer)})
@@ -33,7 +33,7 @@ def _loopml_rows(body: bytes, limit: int):
 @requires(Permission.SCORE)
 async def invocations(request: Request) -> Response:
     engine, name = engine_of(request), request.path_params["name"]
-    body = await read_body(request)
+    body = await request.body()
     document = await parse(body, payloads.read_json, body)
     names = ()
     if _needs_feature_names(document):
