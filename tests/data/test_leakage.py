@@ -6,7 +6,8 @@ import pytest
 from scipy.stats import rankdata
 from sklearn.datasets import load_diabetes
 
-from loopml.data.leakage import average_ranks, distinct_count, leakage_scores
+from loopml.data.leakage import SAMPLE_ROWS, average_ranks, distinct_count, leakage_scores
+from loopml.data.rules import LEAKAGE_THRESHOLD
 from loopml.data.validation import duplicate_count
 
 
@@ -45,3 +46,25 @@ def test_duplicates_are_counted(diabetes):
         diabetes.iloc[[*range(len(diabetes)), 0, 1, 1]], preserve_index=False
     )
     assert duplicate_count(doubled) == 3
+
+
+def test_a_big_table_is_scored_on_a_sample_that_agrees_with_every_row(diabetes):
+    """300 jittered copies of the diabetes rows (132,600, above the sample size): the
+    sample's scores are within a few standard errors of the whole table's, a copy of the
+    target is still caught, and the same rows are drawn every time."""
+    rng = np.random.default_rng(1)
+    big = diabetes.loc[diabetes.index.repeat(300)].reset_index(drop=True)
+    features = [c for c in big.columns if c != "target"]
+    big[features] += rng.normal(0, 0.001, size=(len(big), len(features)))
+    big["copy"] = big["target"] * 3 - 2
+    table = pa.Table.from_pandas(big, preserve_index=False)
+    assert table.num_rows > SAMPLE_ROWS
+
+    sampled = leakage_scores(table, "target")
+    every_row = leakage_scores(table, "target", sample_rows=table.num_rows)
+    assert sampled.keys() == every_row.keys()
+    for name, score in every_row.items():
+        assert sampled[name] == pytest.approx(score, abs=0.02), name
+    assert sampled["copy"] >= LEAKAGE_THRESHOLD
+    assert max(v for k, v in sampled.items() if k != "copy") < LEAKAGE_THRESHOLD
+    assert leakage_scores(table, "target") == sampled
