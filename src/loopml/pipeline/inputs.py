@@ -10,6 +10,7 @@ selecting columns by name costs about as much as fitting a ridge).
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,14 +28,22 @@ class Chunk:
 
     @classmethod
     def of(cls, segments: Sequence, keys: dict[str, str], columns: list[str]) -> Chunk:
-        """The chunk of these planned segments (``keys``: their cache keys)."""
-        frames = [s.rows for s in segments]
-        rows = frames[0] if len(frames) == 1 else pd.concat(frames)
+        """The chunk of these planned segments (``keys``: their cache keys): one slice of
+        the rows they share where they follow each other there, as a run's do unless
+        some of them are cached."""
+        first, last = segments[0], segments[-1]
+        follow = all(
+            b.table is first.table and b.start == a.stop for a, b in itertools.pairwise(segments)
+        )
+        if follow:
+            rows = first.table.iloc[first.start : last.stop]
+        else:
+            rows = pd.concat([s.rows for s in segments])
         rows = rows if list(rows.columns) == columns else rows[columns]
         spans, start = [], 0
         for s in segments:
-            spans.append((s.values, s.key, keys[s.key], start, start + len(s.rows)))
-            start += len(s.rows)
+            spans.append((s.values, s.key, keys[s.key], start, start + s.size))
+            start += s.size
         return cls(rows, spans)
 
 

@@ -98,8 +98,8 @@ def make_plan(
     ]
     hashes = fp.row_hashes(data[used])
     segments = split_segments(data, spec.segment_by, hashes, keep=list(dict.fromkeys(used)))
-    enough = [s for s in segments if len(s.rows) >= spec.split.min_rows]
-    small = [s for s in segments if len(s.rows) < spec.split.min_rows]
+    enough = [s for s in segments if s.size >= spec.split.min_rows]
+    small = [s for s in segments if s.size < spec.split.min_rows]
     plan_key = fp.digest(spec.name, _train_fingerprint(train), fp.training_code(), used)
     keys = {s.key: fp.digest(plan_key, s.key, s.row_hashes.tobytes()) for s in enough}
     return Plan(

@@ -7,8 +7,10 @@ parallelism is across segments.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
+import threading
 from typing import Any
 
 from loopml.errors import InvalidInput
@@ -103,6 +105,19 @@ def import_estimator(path: str) -> type:
             hint="Name a class with the scikit-learn contract (fit and predict).",
         )
     return found
+
+
+def import_in_background(preset: str | None, estimator: str | None, task: str) -> None:
+    """Start importing the estimator's library on a thread. Planning a run first reads and
+    checks the table, mostly in Arrow and numpy, which leave the interpreter free for the
+    import (a second or more for scikit-learn); ``import_estimator`` later waits for it,
+    and reports its failure, if any, as usual."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # reported by import_estimator, where it belongs
+            import_estimator(resolve(preset, estimator, task)[0])
+
+    threading.Thread(target=load, name="loopml-import-estimator", daemon=True).start()
 
 
 def check_estimator_path(path: str) -> None:

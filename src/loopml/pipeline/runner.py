@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from loopml.errors import LoopmlError
-from loopml.pipeline import executors, unchanged
+from loopml.pipeline import executors, presets, unchanged
 from loopml.pipeline.declare import declare_gate, declare_monitors
 from loopml.pipeline.fingerprint import CACHE_TAG
 from loopml.pipeline.inputs import Chunk
@@ -57,6 +57,7 @@ def run_pipeline(
         names = ["load", "validate", "register", *(s.name for s in steps), "train"]
         return _up_to_date(spec, store, settings, *recalled, names, started)
     warming = executors.warm_up(executor, spec.execution.max_workers)
+    presets.import_in_background(spec.model.preset, spec.model.estimator, spec.task)
     plan = make_plan(spec, root, steps, store, artifacts, force=force)
     if warming is not None:
         warming.join()
@@ -428,7 +429,7 @@ def _too_small(plan: Plan) -> list[SegmentOutcome]:
     need = plan.spec.split.min_rows
     return [
         SegmentOutcome(
-            s.key, s.values, "skipped", f"{len(s.rows)} rows, fewer than split.min_rows = {need}"
+            s.key, s.values, "skipped", f"{s.size} rows, fewer than split.min_rows = {need}"
         )
         for s in plan.too_small
     ]

@@ -7,12 +7,13 @@ dataset; a dataset without rules gets them inferred from this first version
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from loopml.data.frames import as_table
 from loopml.errors import InvalidInput, NotFound
 from loopml.pipeline.spec import ProjectSpec
 
@@ -32,13 +33,17 @@ def validate_data(
     frame: pd.DataFrame, spec: ProjectSpec, dataset: str, root: Path, store
 ) -> Validation:
     """Rules and report; a table that breaks the rules raises, naming the violations."""
-    rules, origin = _rules(frame, spec, dataset, root, store)
-    report = rules.validate(frame)
+    table = as_table(frame, f"the data of {spec.name!r}")  # once, for inferring and checking
+    rules, origin = _rules(table, spec, dataset, root, store)
+    # Rules inferred from this very table allow its share of repeated rows by construction:
+    # counting them again would hash every row a second time to report nothing.
+    checked = replace(rules, max_duplicate_share=None) if origin == "inferred" else rules
+    report = checked.validate(table)
     report.raise_for_errors(f"The data of {spec.name!r}")
     return Validation(rules, report, origin)
 
 
-def _rules(frame: pd.DataFrame, spec: ProjectSpec, dataset: str, root: Path, store):
+def _rules(table, spec: ProjectSpec, dataset: str, root: Path, store):
     from loopml.data import service
     from loopml.data.rules import Rules, infer_rules
 
@@ -59,7 +64,7 @@ def _rules(frame: pd.DataFrame, spec: ProjectSpec, dataset: str, root: Path, sto
     try:
         return service.get_rules(store, dataset), "stored"
     except NotFound:
-        return infer_rules(frame, target=spec.target), "inferred"
+        return infer_rules(table, target=spec.target), "inferred"
 
 
 def dataset_name(spec: ProjectSpec) -> str:
