@@ -3,6 +3,8 @@ last N periods of a forecast's backtest."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -24,8 +26,17 @@ def split_positions(
     if method == "time":
         ordered = np.argsort(frame[time].to_numpy(), kind="stable")
         return ordered[:-n_test], ordered[-n_test:]
-    order = np.random.default_rng(seed).permutation(len(frame))
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
+    return _random(len(frame), n_test, seed)
+
+
+@functools.lru_cache(maxsize=64)
+def _random(rows: int, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Segments of one size share their seeded split: making the generator costs more
+    than splitting 200 rows. The positions are read-only, as they are shared."""
+    order = np.random.default_rng(seed).permutation(rows)
+    train, test = np.sort(order[n_test:]), np.sort(order[:n_test])
+    train.flags.writeable = test.flags.writeable = False
+    return train, test
 
 
 def _last_periods(frame: pd.DataFrame, time: str, periods: int) -> tuple[np.ndarray, np.ndarray]:
