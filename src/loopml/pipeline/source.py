@@ -4,6 +4,7 @@ is written: the columns the project names exist, and the time column parses."""
 from __future__ import annotations
 
 import difflib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,11 @@ def read_source(spec: DataSpec, root: Path, store, artifacts) -> Source:
             f"The data file {spec.path!r} does not exist (looked at {path}).",
             hint="Fix data.path in the project file; relative paths start at the project file.",
         )
-    return Source(read_table(path), file_digest(path), spec.path)
+    # the file is hashed while it is read: hashing and parsing both leave the interpreter
+    with ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(file_digest, path)
+        frame = read_table(path)
+    return Source(frame, digest.result(), spec.path)
 
 
 def read_table(path: Path) -> pd.DataFrame:
