@@ -473,22 +473,23 @@ def report(f: dict) -> str:
 
 def _training_rows(f: dict) -> list[list[str]]:
     per_segment = (f["run"] - f["raw_fit"]) / SEGMENTS * 1000
+    beside_both = (f["run"] - f["raw_refit"]) / SEGMENTS * 1000
     rows = [
         [f"raw `Ridge.fit` × {SEGMENTS:,} (one process)", _s(f["raw_fit"]), "the fits alone"],
         [
             f"raw `Ridge.fit` × {2 * SEGMENTS:,}: the two fits a run makes of each segment",
             _s(f["raw_refit"]),
-            f"scored on its training rows, then refit on all (`split.refit`); platform work "
-            f"beside these: {(f['run'] - f['raw_refit']) / SEGMENTS * 1000:.1f} ms per segment",
+            "scored on its training rows, then refit on all (`split.refit`)",
         ],
         ["plain pandas group-by loop: split, fit, score", _s(f["plain_loop"]), "one process"],
         [
             "`loopml run`, 2 local workers",
             _s(f["run"]),
-            f"{per_segment:.1f} ms platform work per segment (target ≤ 1 ms; raw fit + 15 s = "
-            f"{f['raw_fit'] + 15:.1f} s: {_met(f['run'] <= f['raw_fit'] + 15)}); "
+            f"raw fit + 15 s = {f['raw_fit'] + 15:.1f} s: {_met(f['run'] <= f['raw_fit'] + 15)}; "
+            f"platform work per segment {per_segment:.1f} ms beside one fit, "
+            f"{beside_both:.1f} ms beside the two it makes (≤ 1 ms: {_met(beside_both <= 1)}); "
             f"CPU: {f['coordinator_cpu']:.1f} s coordinating, {f['worker_cpu']:.1f} s in the "
-            "segments' fits",
+            "workers (fits, scores, model files, drift references)",
         ],
         [
             "rerun, nothing changed",
@@ -682,7 +683,17 @@ NOTES = """What profiling (pyinstrument) found in the per-segment path, and what
   SQLAlchemy's ~18 µs per inserted row, about 17 rows per segment (a run, 4 tags, 5
   metrics, a version, its dataset link, an alias and its move, 3 audit events).
   Still per segment: the two fits, skops walking each model's state, the drift
-  reference's summaries (on the workers), and a file per model."""
+  reference's summaries (on the workers), and a file per model.
+- Planning a 2,000,000-row run took 7 s of wall time before any segment trained (cProfile
+  of the coordinator): the leakage check ranked every row of every feature (2.3 s), the
+  estimator's library imported (1.3 s), the repeated rows were counted twice (once to infer
+  the rules, once to check the table against them) and each of the 10,000 segments was a
+  sliced frame that each chunk concatenated again. Leakage is scored on a seeded random
+  100,000 rows (tests hold its scores within 0.02 of every row's on a real table), the
+  import runs on a thread while the table is read and checked, rules inferred from the table
+  skip re-counting its repeated rows (they allow them by construction), the file is hashed
+  while it is read, and a segment is a range of one sorted table, a chunk one slice of it:
+  planning takes 3 s now. Segments of one size share their seeded random split."""
 
 
 def timed(function):
