@@ -5,7 +5,9 @@ The same logistic regression (same rows, same parameters) is served by
 generator (``anchor_scripts/loadgen.py``, keep-alive HTTP on 127.0.0.1) drives
 both. The loopml server is measured twice in one run: with the model's own
 library (``native``), then after ``loopml.set_runtime(..., "onnx")`` switched
-the same running server to onnxruntime. Targets: single-row p50 at most 1 ms
+the same running server to onnxruntime. Beside them, in the same run: a bare Starlette
+route on uvicorn (``anchor_scripts/starlette_hello.py``), what the HTTP stack alone costs
+before any server does work of its own. Targets: single-row p50 at most 1 ms
 above the raw ``model.predict`` call (0.3 ms through onnxruntime);
 throughput >= 10x MLflow's (25x through onnxruntime); batch scoring of 1M rows
 at >= 90% of the raw model's predict throughput.
@@ -53,6 +55,7 @@ def main() -> None:
     ceiling = _drive(
         free_port(), "/", bodies["mlflow"], clients=8, requests=THROUGHPUT_REQUESTS, ceiling=True
     )
+    floor = _starlette_floor(bodies["mlflow"])
     runtimes, raw_onnx = _loopml_http(settings, bodies, train[FEATURES])
     mlflow = run_anchor(
         anchor_python("mlflow", MLFLOW_REQUIREMENTS),
@@ -65,7 +68,7 @@ def main() -> None:
         str(THROUGHPUT_REQUESTS),
     )
     batch = _batch(model, settings)
-    _report(raw, raw_onnx, runtimes, mlflow, batch, (load, os.getloadavg()[0]), ceiling)
+    _report(raw, raw_onnx, runtimes, mlflow, batch, (load, os.getloadavg()[0]), ceiling, floor)
 
 
 def _rows(n: int, seed: int) -> pd.DataFrame:
@@ -166,6 +169,36 @@ def _measure(port: int, bodies) -> tuple[dict, dict, dict]:
     return latency, records, throughput
 
 
+def _starlette_floor(body: Path) -> tuple[dict, dict]:
+    """A bare Starlette route on uvicorn (``anchor_scripts/starlette_hello.py``), driven as
+    loopml is: what the HTTP stack alone costs, 1 client then 8."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "anchor_scripts" / "starlette_hello.py"), str(port)],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/invocations", data=body.read_bytes()
+                )
+                urllib.request.urlopen(request, timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the Starlette anchor did not start") from None
+                time.sleep(0.2)
+        single = _drive(port, "/invocations", body, clients=1, requests=2000)
+        many = _drive(port, "/invocations", body, clients=8, requests=THROUGHPUT_REQUESTS)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    return single, many
+
+
 def _wait_runtime(port: int, body: Path, runtime: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -246,7 +279,9 @@ def _batch(model, settings) -> dict:
     return timings
 
 
-def _report(raw, raw_onnx, runtimes, mlflow, batch, load: tuple, ceiling: dict) -> None:
+def _report(
+    raw, raw_onnx, runtimes, mlflow, batch, load: tuple, ceiling: dict, floor: tuple
+) -> None:
     ml_latency, ml_throughput = mlflow["latency"], mlflow["throughput"]
 
     def row(what, figures, requests_per_second=True):
@@ -259,6 +294,8 @@ def _report(raw, raw_onnx, runtimes, mlflow, batch, load: tuple, ceiling: dict) 
         row("mlflow models serve `/invocations`, 1 client", ml_latency),
         row("mlflow models serve `/invocations`, 8 clients", ml_throughput),
         row("load generator's ceiling: a trivial server that answers at once, 8 clients", ceiling),
+        row("bare Starlette route on uvicorn (reads the body, fixed answer), 1 client", floor[0]),
+        row("bare Starlette route on uvicorn, 8 clients", floor[1]),
     ]
     findings = []
     for runtime, (latency, records, throughput) in runtimes.items():
@@ -278,6 +315,17 @@ def _report(raw, raw_onnx, runtimes, mlflow, batch, load: tuple, ceiling: dict) 
             f"throughput **{ratio:.1f}×** MLflow (target ≥ {times}×: "
             f"{'met' if ratio >= times else 'NOT met'}); failures {throughput['failures']}."
         )
+    findings.append(
+        f"- The HTTP stack alone (a bare Starlette route on uvicorn that reads the body and "
+        f"answers a fixed prediction): p50 {floor[0]['p50_ms']:.3f} ms with 1 client, "
+        f"{floor[1]['throughput']:,.0f} requests/s with 8 "
+        f"({floor[1]['throughput'] / ml_throughput['throughput']:.1f}× MLflow). Above it, loopml "
+        + ", ".join(
+            f"{runtime} adds {latency['p50_ms'] - floor[0]['p50_ms']:+.3f} ms p50"
+            for runtime, (latency, _, _) in runtimes.items()
+        )
+        + " (parsing, checks, the model call, the prediction log, metrics)."
+    )
     findings.append(
         f"- MLflow: single-row p50 {ml_latency['p50_ms'] - raw['p50_ms']:+.2f} ms above raw; "
         f"failures {ml_throughput['failures']}."
